@@ -1,0 +1,171 @@
+"""The contract between an algorithm and the trainer.
+
+An algorithm owns its networks and performs one training step exactly as its paper's
+algorithm box says. Everything else (data, devices, logging, checkpoints) is the trainer's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What an algorithm needs to know about its data to build its networks.
+
+    kind: "image" (x in [0, 1], shape (C, H, W)), "points" (x real, shape (D,)) or
+    "tokens" (x int64 token ids, shape (L,), vocab_size set).
+    """
+
+    kind: str
+    shape: tuple[int, ...]
+    num_classes: int | None = None
+    vocab_size: int | None = None
+
+    @property
+    def dim(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes,
+                "vocab_size": self.vocab_size}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataSpec":
+        return cls(kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"),
+                   vocab_size=d.get("vocab_size"))
+
+
+@dataclass
+class Batch:
+    """One minibatch: x (images in [0, 1] as float, points, or token ids) and optional labels y."""
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+class Optimizers:
+    """Named optimizers with one verb: `opt.step(name, loss)` = zero grads, backprop, update.
+
+    Gradients flow only into the parameters of the named optimizer, so a generator step
+    never leaves stale gradients on the discriminator (and vice versa).
+    """
+
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer]):
+        self.optimizers = optimizers
+        self._params = {name: [p for g in o.param_groups for p in g["params"] if p.requires_grad]
+                        for name, o in optimizers.items()}
+
+    def __getitem__(self, name: str) -> torch.optim.Optimizer:
+        return self.optimizers[name]
+
+    def __iter__(self):
+        return iter(self.optimizers.items())
+
+    def step(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=self._params[name])
+        opt.step()
+
+
+class Algorithm(nn.Module):
+    """Base class of every genzoo algorithm.
+
+    Subclasses set `name`, `Config` (a dataclass of the paper's hyperparameters) and implement:
+      configure_optimizers() -> {name: optimizer}
+      train_step(batch, opt, step) -> {"loss_name": value}   # the paper's algorithm box
+      sample(n, cond=None, generator=None) -> Tensor         # images in [0, 1] / points / tokens
+    Persistent state that must survive a checkpoint (e.g. Gibbs chains) is kept in buffers.
+    """
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type] = object
+
+    def __init__(self, cfg, data: DataSpec):
+        super().__init__()
+        self.cfg = cfg
+        self.data = data
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict[str, torch.Tensor | float]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, *, cond: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError(f"{self.name} cannot sample")
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        for b in self.buffers():
+            return b.device
+        return torch.device("cpu")
+
+
+ALGORITHMS: dict[str, type[Algorithm]] = {}
+
+
+def register(cls: type[Algorithm]) -> type[Algorithm]:
+    """Class decorator: make an algorithm available to presets by its `name`."""
+    if not cls.name or not dataclasses.is_dataclass(cls.Config):
+        raise TypeError(f"{cls.__name__} needs a `name` and a dataclass `Config`")
+    ALGORITHMS[cls.name] = cls
+    return cls
+
+
+def get_algorithm(name: str) -> type[Algorithm]:
+    from . import load_all  # noqa: F401  (imports every model file, filling the registry)
+    load_all()
+    if name not in ALGORITHMS:
+        import difflib
+        close = difflib.get_close_matches(name, ALGORITHMS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"unknown algorithm '{name}'.{hint} Known: {', '.join(sorted(ALGORITHMS))}")
+    return ALGORITHMS[name]
+
+
+def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                   momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimizers the papers use, by name: adam, rmsprop, sgd."""
+    params = list(params)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, foreach=True)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+    raise ConfigError(f"unknown optimizer '{name}'; use one of: adam, rmsprop, sgd")
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer settings as the papers give them."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+    def build(self, params) -> torch.optim.Optimizer:
+        return make_optimizer(params, self.name, self.lr, self.betas, self.momentum, self.weight_decay)
+
+
+Sampler = Callable[[int], torch.Tensor]
