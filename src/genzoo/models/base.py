@@ -55,6 +55,12 @@ class Batch:
     def __len__(self) -> int:
         return len(self.x)
 
+    def split(self, k: int) -> list["Batch"]:
+        """k minibatches of equal size (for algorithms that take k fresh minibatches per step)."""
+        xs = self.x.chunk(k)
+        ys = self.y.chunk(k) if self.y is not None else [None] * k
+        return [Batch(x, y) for x, y in zip(xs, ys)]
+
 
 class Optimizers:
     """Named optimizers with one verb: `opt.step(name, loss)` = zero grads, backprop, update.
@@ -93,6 +99,9 @@ class Algorithm(nn.Module):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type] = object
+    #: minibatches consumed per train_step (e.g. k discriminator steps each on a fresh minibatch);
+    #: the trainer hands over batch_size * batches_per_step examples and `Batch.split` divides them.
+    batches_per_step: int = 1
 
     def __init__(self, cfg, data: DataSpec):
         super().__init__()

@@ -1,0 +1,35 @@
+"""The Python API: `genzoo.train(...)` and `genzoo.load(run_dir)`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .config import resolve
+from .train.trainer import Run, load, train as _train
+
+__all__ = ["train", "load", "Run"]
+
+
+def train(model: str | None = None, *, data: str | None = None, steps: int | None = None,
+          epochs: float | None = None, batch_size: int | None = None, seed: int | None = None,
+          config: str | Path | None = None, overrides: dict[str, Any] | None = None,
+          out: str | Path | None = None, resume: str | Path | None = None, progress: bool = True) -> Run:
+    """Train a named model (a preset from `genzoo list`) and return the finished `Run`.
+
+    >>> run = genzoo.train("vae", steps=200, overrides={"model.latent_dim": 8})
+    >>> genzoo.load(run.dir).sample(16).shape
+    torch.Size([16, 1, 28, 28])
+    """
+    if resume is not None:
+        return _train(resume=resume, steps=steps, progress=progress)
+    sets = dict(overrides or {})
+    for key, value in (("data.name", data), ("train.steps", steps), ("train.epochs", epochs),
+                       ("train.batch_size", batch_size), ("train.seed", seed)):
+        if value is not None:
+            sets[key] = value
+    if steps is not None and epochs is None:
+        sets["train.epochs"] = None
+    if epochs is not None and steps is None:
+        sets["train.steps"] = None
+    cfg = resolve(model, config_file=config, overrides=sets)
+    return _train(cfg, out=out, progress=progress)

@@ -1,0 +1,295 @@
+"""Typed run configuration: presets (one YAML file per named model), overrides, validation.
+
+A run is described by a `RunConfig`: which algorithm, its hyperparameters (the algorithm's own
+`Config` dataclass), the data and the training budget. Presets hold the papers' values;
+`--set key=value` and `--config FILE` change them; unknown keys and wrong types are refused
+with the valid keys and a close-match suggestion.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on. `name` is a dataset from `genzoo list`."""
+
+    name: str = "mnist"
+    root: str | None = None        # a folder holding the dataset's files (default: ~/.cache/genzoo/data)
+    download: bool = True          # try the mirrors when the files are absent
+    verify: bool = True            # check md5 checksums of dataset files
+    n_samples: int | None = None   # toy 2-D distributions: how many points to draw
+    image_size: int | None = None  # image folders: resize to this size
+    channels: int | None = None    # image folders: 1 (gray) or 3 (RGB)
+
+
+@dataclass
+class TrainConfig:
+    """The training budget and the trainer's bookkeeping."""
+
+    steps: int | None = None       # optimizer steps of the algorithm (one train_step each)
+    epochs: float | None = None    # alternative to steps: passes over the training split
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "auto"           # auto | cpu | cuda | cuda:N
+    log_every: int = 50
+    sample_every: int = 500        # write a sample grid every N steps (and at the end); 0: only at the end
+    checkpoint_every: int = 500    # 0: only at the end
+    keep_checkpoints: int = 3
+    grid_size: int = 64
+
+    def validate(self) -> None:
+        if self.steps is not None and self.steps <= 0:
+            raise ConfigError(f"train.steps must be a positive integer, got {self.steps}")
+        if self.epochs is not None and self.epochs <= 0:
+            raise ConfigError(f"train.epochs must be positive, got {self.epochs}")
+        if self.steps is not None and self.epochs is not None:
+            raise ConfigError("give either train.steps or train.epochs, not both")
+        for name in ("batch_size", "log_every", "keep_checkpoints", "grid_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"train.{name} must be a positive integer, got {getattr(self, name)}")
+        for name in ("sample_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be >= 0 (0 = only at the end), got {getattr(self, name)}")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; saved as config.json in the run directory."""
+
+    name: str
+    algorithm: str
+    model: Any
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    description: str = ""
+    paper: str = ""
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+
+# ----------------------------------------------------------------------------- typed conversion
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value, tp, path: str):
+    """Convert a YAML/JSON value to the annotated type `tp`, or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, path)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[0] if len(errors) == 1 else
+                          f"{path}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {value!r}")
+        return from_dict(tp, value, path)
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r} ({type(value).__name__})")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise ConfigError(f"{path}: expected {len(args)} values, got {len(value)}: {value!r}")
+            return tuple(_coerce(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a mapping, got {value!r}")
+        return dict(value)
+    if origin is typing.Literal:
+        if value not in args:
+            raise ConfigError(f"{path}: must be one of {', '.join(map(repr, args))}, got {value!r}")
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: expected true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{path}: expected an integer, got {value!r} ({type(value).__name__})")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{path}: expected a number, got {value!r} ({type(value).__name__})")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{path}: expected a string, got {value!r} ({type(value).__name__})")
+    raise ConfigError(f"{path}: unsupported type {tp}")
+
+
+def from_dict(cls, values: dict, path: str = ""):
+    """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        where = f"{path}.{key}" if path else key
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown config key '{where}'.{hint} Valid keys{' of ' + path if path else ''}: "
+                              f"{', '.join(names)}")
+        kwargs[key] = _coerce(value, hints[key], where)
+    try:
+        obj = cls(**kwargs)
+    except TypeError as e:  # a required field is missing
+        raise ConfigError(f"{path or cls.__name__}: {e}") from None
+    if hasattr(obj, "validate"):
+        obj.validate()
+    return obj
+
+
+def to_dict(obj) -> Any:
+    """A dataclass as plain JSON/YAML data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+# ----------------------------------------------------------------------------- presets
+
+def _preset_files() -> dict[str, Any]:
+    folder = resources.files("genzoo") / "presets"
+    return {p.name[:-5]: p for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def list_presets() -> list[str]:
+    return sorted(_preset_files())
+
+
+def preset_text(name: str) -> str:
+    files = _preset_files()
+    if name not in files:
+        close = difflib.get_close_matches(name, files, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"unknown model '{name}'.{hint} Run `genzoo list` to see every model.")
+    return files[name].read_text()
+
+
+def load_preset(name: str) -> dict:
+    return yaml.safe_load(preset_text(name))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'model.lr=1e-4' -> ('model.lr', 0.0001). Values are read as YAML (numbers, lists, true/false)."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value (e.g. --set model.latent_dim=64), got '{text}'")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def _apply(tree: dict, key: str, value) -> None:
+    parts = key.split(".")
+    node = tree
+    for i, part in enumerate(parts[:-1]):
+        nxt = node.get(part)
+        if nxt is None:
+            nxt = node[part] = {}
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set '{key}': '{'.'.join(parts[:i + 1])}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _merge(base: dict, update: dict) -> dict:
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+RUN_KEYS = ("name", "algorithm", "description", "paper", "model", "data", "train")
+
+
+def build_config(raw: dict) -> RunConfig:
+    """Validate a raw mapping (preset + overrides) into a RunConfig."""
+    from .models import get_algorithm
+
+    for key in raw:
+        if key not in RUN_KEYS:
+            close = difflib.get_close_matches(key, RUN_KEYS, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown config key '{key}'.{hint} Valid top-level keys: {', '.join(RUN_KEYS)}")
+    if "algorithm" not in raw:
+        raise ConfigError("the configuration needs an 'algorithm' key (see `genzoo show-config dcgan`)")
+    algo = get_algorithm(raw["algorithm"])
+    return RunConfig(
+        name=str(raw.get("name", raw["algorithm"])),
+        algorithm=raw["algorithm"],
+        description=str(raw.get("description", "")),
+        paper=str(raw.get("paper", "")),
+        model=from_dict(algo.Config, raw.get("model") or {}, "model"),
+        data=from_dict(DataConfig, raw.get("data") or {}, "data"),
+        train=from_dict(TrainConfig, raw.get("train") or {}, "train"),
+    )
+
+
+def resolve(model: str | None = None, *, config_file: str | Path | None = None,
+            overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Preset `model` (or `config_file`), then `overrides` ({'train.steps': 100, ...})."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file '{path}' does not exist")
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config file '{path}' must hold a mapping (see `genzoo show-config dcgan`)")
+        if model is not None and raw.get("name") not in (None, model):
+            raw = _merge(load_preset(model), raw)
+    elif model is not None:
+        raw = load_preset(model)
+    else:
+        raise ConfigError("name a model (see `genzoo list`) or give --config FILE")
+    raw = dict(raw)
+    for key, value in (overrides or {}).items():
+        _apply(raw, key, value)
+    return build_config(raw)

@@ -1,0 +1,1 @@
+"""The trainer, checkpoints and run directories."""

@@ -1,0 +1,68 @@
+import pytest
+import yaml
+
+from genzoo.config import list_presets, parse_override, preset_text, resolve
+from genzoo.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_preset_builds(name):
+    cfg = resolve(name)
+    assert cfg.name == name
+    assert cfg.train.steps is None or cfg.train.steps > 0
+
+
+def test_overrides_are_typed():
+    cfg = resolve("dcgan", overrides=dict([parse_override("model.optim.lr=1e-4"),
+                                           parse_override("model.optim.betas=[0.0, 0.9]"),
+                                           parse_override("train.steps=7")]))
+    assert cfg.model.optim.lr == pytest.approx(1e-4)
+    assert cfg.model.optim.betas == (0.0, 0.9)
+    assert cfg.train.steps == 7
+
+
+def test_unknown_key_suggests_the_close_match():
+    with pytest.raises(ConfigError, match="unknown config key 'model.latnt_dim'. Did you mean 'latent_dim'"):
+        resolve("dcgan", overrides={"model.latnt_dim": 3})
+    with pytest.raises(ConfigError, match="Did you mean 'train'"):
+        resolve("dcgan", overrides={"trian.steps": 3})
+
+
+def test_wrong_type_names_key_and_value():
+    with pytest.raises(ConfigError, match=r"model.latent_dim: expected an integer, got 'abc'"):
+        resolve("dcgan", overrides={"model.latent_dim": "abc"})
+    with pytest.raises(ConfigError, match=r"model.optim.betas: expected 2 values"):
+        resolve("dcgan", overrides={"model.optim.betas": [0.5]})
+    with pytest.raises(ConfigError, match="expected true or false"):
+        resolve("dcgan", overrides={"model.nets.spectral_norm": "yes please"})
+
+
+def test_negative_steps_rejected():
+    with pytest.raises(ConfigError, match="train.steps must be a positive integer, got -5"):
+        resolve("vae", overrides={"train.steps": -5})
+
+
+def test_unknown_model_suggests():
+    with pytest.raises(ConfigError, match="unknown model 'dcgna'. Did you mean 'dcgan'"):
+        resolve("dcgna")
+
+
+def test_override_needs_equals():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_override("model.latent_dim")
+
+
+def test_show_config_round_trips_through_a_file(tmp_path):
+    text = preset_text("vae")
+    raw = yaml.safe_load(text)
+    raw["model"]["latent_dim"] = 7
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    cfg = resolve(config_file=path)
+    assert cfg.algorithm == "vae" and cfg.model.latent_dim == 7
+    assert cfg.model.hidden == (500,)
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve(config_file="/nonexistent/cfg.yaml")
