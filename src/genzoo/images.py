@@ -1,0 +1,109 @@
+"""Sample grids as PNG files with Pillow, and scatter plots of 2-D points with matplotlib (no torchvision).
+
+Files are written atomically: to a temporary file in the target folder, then renamed into
+place with os.replace, so a reader never sees a half-written image.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def _to_numpy(a) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return a.detach().to("cpu", torch.float32).numpy()
+    return np.asarray(a, dtype=np.float32)
+
+
+def make_grid(images, nrow: int | None = None, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tile images (N, C, H, W) with values in [0, 1] into one uint8 array (H', W', C).
+
+    nrow images per row (default ceil(sqrt(N))), ceil(N / nrow) rows, `padding` pixels of
+    `pad_value` around and between the images (unused cells are filled with pad_value too):
+    H' = rows * (H + padding) + padding, W' = nrow * (W + padding) + padding.
+    Values are clamped to [0, 1] and mapped to round(255 * v). C must be 1 or 3; a (N, H, W)
+    input is read as C = 1.
+    """
+    x = _to_numpy(images)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
+        raise ValueError(f"images must be (N, C, H, W) with N >= 1 and C in (1, 3), got shape {x.shape}")
+    n, c, h, w = x.shape
+    nrow = min(nrow or math.ceil(math.sqrt(n)), n)
+    if nrow < 1:
+        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    rows = math.ceil(n / nrow)
+    grid = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), pad_value, np.float32)
+    for i, img in enumerate(x):
+        top, left = padding + (i // nrow) * (h + padding), padding + (i % nrow) * (w + padding)
+        grid[top:top + h, left:left + w] = img.transpose(1, 2, 0)
+    grid = np.nan_to_num(grid, nan=0.0)
+    return np.rint(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _write_atomic(path, write: Callable[[str], None]) -> Path:
+    """Call write(tmp_path) on a temporary file beside `path`, then rename it to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def save_grid(images, path, nrow: int | None = None, scale: int = 1, padding: int = 2,
+              pad_value: float = 1.0) -> Path:
+    """Write make_grid(images, nrow, padding, pad_value) as a PNG: 1 channel -> grayscale ('L'),
+    3 -> 'RGB'. scale > 1 enlarges each pixel to a scale x scale block (nearest neighbour).
+    Atomic (temporary file + os.replace). Returns the path."""
+    if int(scale) < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
+    img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)  # uint8 (H, W) -> 'L', (H, W, 3) -> 'RGB'
+    if scale > 1:
+        img = img.resize((img.width * int(scale), img.height * int(scale)), Image.Resampling.NEAREST)
+    return _write_atomic(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def save_points(points, path, reference=None, title: str | None = None) -> Path:
+    """Scatter plot of 2-D points (N, 2), e.g. samples from a model trained on a toy distribution.
+
+    reference: optional (M, 2) points drawn underneath in another colour (the real data or the
+    modes). Uses matplotlib's Agg canvas directly (no pyplot global state, no display needed).
+    The format follows the path's suffix (PNG when there is none). Atomic. Returns the path.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    pts = _to_numpy(points)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"points must have shape (N, 2), got {pts.shape}")
+    fig = Figure(figsize=(5, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if reference is not None:
+        ref = _to_numpy(reference)
+        ax.scatter(ref[:, 0], ref[:, 1], s=12, c="tab:orange", alpha=0.6, label="reference")
+    ax.scatter(pts[:, 0], pts[:, 1], s=4, c="tab:blue", alpha=0.5, label="samples")
+    if reference is not None:
+        ax.legend(loc="upper right")
+    if title:
+        ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return _write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt))
