@@ -29,9 +29,9 @@ class DataConfig:
     root: str | None = None        # a folder holding the dataset's files (default: ~/.cache/genzoo/data)
     download: bool = True          # try the mirrors when the files are absent
     verify: bool = True            # check md5 checksums of dataset files
-    n_samples: int | None = None   # toy 2-D distributions: how many points to draw
-    image_size: int | None = None  # image folders: resize to this size
-    channels: int | None = None    # image folders: 1 (gray) or 3 (RGB)
+    n_samples: int | None = None   # how many examples to use (a seeded subset; toy 2-D: points drawn)
+    image_size: int | None = None  # resize images to this size
+    channels: int | None = None    # convert images to 1 (gray) or 3 (RGB) channels
 
 
 @dataclass

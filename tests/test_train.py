@@ -1,0 +1,144 @@
+"""Training runs end to end: each algorithm learns, runs resume exactly, divergence stops cleanly."""
+import json
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+
+import genzoo
+from genzoo.config import resolve
+from genzoo.errors import ConfigError, GenzooError, TrainingDiverged
+from genzoo.models.base import Algorithm, OptimConfig, register
+from genzoo.train.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.train.trainer import train
+
+QUICK = {"train.log_every": 5, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16}
+
+
+def _metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _run(model, tmp_path, name="run", **sets):
+    overrides = {**QUICK, "data.name": "digits", **sets}
+    return train(resolve(model, overrides=overrides), out=tmp_path / name, progress=False, log=lambda *_: None)
+
+
+def test_ae_lowers_reconstruction_loss(tmp_path):
+    run = _run("ae", tmp_path, **{"train.steps": 150, "train.batch_size": 64})
+    m = _metrics(run.dir)
+    assert m[-1]["loss"] < 0.7 * m[0]["loss"]
+    assert genzoo.load(run.dir).sample(5).shape == (5, 1, 8, 8)
+
+
+def test_vae_raises_the_elbo(tmp_path):
+    run = _run("vae", tmp_path, **{"train.steps": 150, "train.batch_size": 64})
+    m = _metrics(run.dir)
+    assert m[-1]["elbo"] > m[0]["elbo"] + 5  # nats per example
+    x = genzoo.load(run.dir).sample(7)
+    assert x.shape == (7, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
+
+
+def test_gan_moves_samples_onto_the_data(tmp_path):
+    """An MLP GAN on the ring of 8 Gaussians: samples move from the origin onto the ring.
+
+    (Covering all 8 modes is the toy benchmark's job: a short run may collapse onto a few.)"""
+    sets = {"data.name": "ring8", "data.n_samples": 4000, "train.batch_size": 64, "model.nets.generator": "mlp",
+            "model.nets.discriminator": "mlp", "model.latent_dim": 4, "model.nets.hidden": [64, 64],
+            "model.optim.lr": 1e-3}
+
+    def near_ring(run):
+        x = genzoo.load(run.dir).sample(2000, generator=torch.Generator().manual_seed(0))
+        return ((x.norm(dim=1) - 1).abs() < 0.3).float().mean().item()
+
+    before = near_ring(_run("dcgan", tmp_path, "before", **sets, **{"train.steps": 1}))
+    after = near_ring(_run("dcgan", tmp_path, "after", **sets, **{"train.steps": 400}))
+    assert before < 0.2 and after > 0.5
+
+
+def test_dcgan_samples_approach_the_data(tmp_path):
+    """DCGAN on 8x8 digits: after 150 steps the sample mean image is much closer to the data's."""
+    from genzoo.data import load_dataset
+
+    data_mean = load_dataset("digits").x.float().div(255).mean(0)
+    before = _run("dcgan", tmp_path, "before", **{"train.steps": 1, "model.nets.width": 16})
+    after = _run("dcgan", tmp_path, "after", **{"train.steps": 150, "model.nets.width": 16})
+    gap = lambda run: (genzoo.load(run.dir).sample(256).mean(0) - data_mean).abs().mean().item()
+    assert gap(after) < 0.6 * gap(before)
+    assert (after.dir / "samples").is_dir() and list((after.dir / "samples").glob("*.png"))
+
+
+def test_resume_is_bitwise_identical(tmp_path):
+    sets = {"train.steps": 30, "train.checkpoint_every": 10, "model.nets.width": 8, "train.batch_size": 32}
+    whole = _run("dcgan", tmp_path, "whole", **sets)
+    # A run cut short at step 25 (as if killed): its last checkpoint is step 20.
+    cut = _run("dcgan", tmp_path, "cut", **{**sets, "train.steps": 25})
+    list_checkpoints(cut.dir / "checkpoints")[-1][1].unlink()
+    resumed = train(resume=cut.dir, steps=30, progress=False, log=lambda *_: None)
+    a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
+    b, _ = read_checkpoint(list_checkpoints(resumed.dir / "checkpoints")[-1][1])
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    steps = [m["step"] for m in _metrics(resumed.dir)]
+    assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
+
+
+def test_run_directory_records_what_was_used(tmp_path):
+    run = _run("vae", tmp_path, **{"train.steps": 3, "train.seed": 7})
+    saved = json.loads((run.dir / "config.json").read_text())
+    assert saved["config"]["train"]["seed"] == 7
+    assert saved["dataset"]["name"] == "digits" and saved["dataset"]["size"] == 1500
+    assert saved["environment"]["torch"] == torch.__version__
+    assert list((run.dir / "samples").glob("*.png"))
+
+
+@dataclass
+class _NaNConfig:
+    nan_at: int = 5
+    optim: OptimConfig = field(default_factory=OptimConfig)
+
+
+@register
+class _Diverging(Algorithm):
+    name = "test-diverging"
+    Config = _NaNConfig
+
+    def __init__(self, cfg, data):
+        super().__init__(cfg, data)
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def configure_optimizers(self):
+        return {"w": self.cfg.optim.build([self.w])}
+
+    def train_step(self, batch, opt, step):
+        loss = (self.w - 1).pow(2).sum() * (float("nan") if step + 1 == self.cfg.nan_at else 1.0)
+        opt.step("w", loss)
+        return {"loss": loss.detach()}
+
+    def sample(self, n, *, cond=None, generator=None):
+        return torch.zeros(n, *self.data.shape)
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    from genzoo.config import build_config
+
+    cfg = build_config({"algorithm": "test-diverging", "data": {"name": "digits"},
+                        "train": {"steps": 10, "checkpoint_every": 3, "batch_size": 8}})
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 5.*step-0000003"):
+        train(cfg, out=tmp_path / "nan", progress=False, log=lambda *_: None)
+    assert [s for s, _ in list_checkpoints(tmp_path / "nan" / "checkpoints")] == [3]
+
+
+def test_resume_without_checkpoint_and_missing_run_dir(tmp_path):
+    with pytest.raises(GenzooError, match="does not exist"):
+        train(resume=tmp_path / "nope", progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GenzooError, match="not a genzoo run directory"):
+        genzoo.load(tmp_path / "empty")
+
+
+def test_out_refuses_to_overwrite_a_run(tmp_path):
+    _run("ae", tmp_path, "same", **{"train.steps": 2})
+    with pytest.raises(ConfigError, match="already holds a run"):
+        _run("ae", tmp_path, "same", **{"train.steps": 2})
