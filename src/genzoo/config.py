@@ -48,8 +48,14 @@ class TrainConfig:
     checkpoint_every: int = 500    # 0: only at the end
     keep_checkpoints: int = 3
     grid_size: int = 64
+    precision: str = "auto"        # auto | fp32 | bf16 | fp16: autocast (auto: bf16 on CPUs with native bf16, AMP on CUDA)
+    compile: bool = False          # torch.compile each network
+    channels_last: bool = False    # channels-last memory format for conv nets and image batches
+    sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
 
     def validate(self) -> None:
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError(f"train.precision must be auto, fp32, bf16 or fp16, got '{self.precision}'")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"train.steps must be a positive integer, got {self.steps}")
         if self.epochs is not None and self.epochs <= 0:

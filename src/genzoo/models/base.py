@@ -66,11 +66,17 @@ class Optimizers:
     """Named optimizers with one verb: `opt.step(name, loss)` = zero grads, backprop, update.
 
     Gradients flow only into the parameters of the named optimizer, so a generator step
-    never leaves stale gradients on the discriminator (and vice versa).
+    never leaves stale gradients on the discriminator (and vice versa). The trainer may add a
+    gradient hook (averaging over processes in distributed training) and a gradient scaler
+    (float16 mixed precision); algorithms never see either.
     """
 
-    def __init__(self, optimizers: dict[str, torch.optim.Optimizer]):
+    def __init__(self, optimizers: dict[str, torch.optim.Optimizer], *,
+                 reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None,
+                 scaler: "torch.amp.GradScaler | None" = None):
         self.optimizers = optimizers
+        self.reduce_gradients = reduce_gradients
+        self.scaler = scaler
         self._params = {name: [p for g in o.param_groups for p in g["params"] if p.requires_grad]
                         for name, o in optimizers.items()}
 
@@ -81,10 +87,16 @@ class Optimizers:
         return iter(self.optimizers.items())
 
     def step(self, name: str, loss: torch.Tensor) -> None:
-        opt = self.optimizers[name]
+        opt, params = self.optimizers[name], self._params[name]
         opt.zero_grad(set_to_none=True)
-        loss.backward(inputs=self._params[name])
-        opt.step()
+        (self.scaler.scale(loss) if self.scaler else loss).backward(inputs=params)
+        if self.reduce_gradients is not None:
+            self.reduce_gradients(params)
+        if self.scaler:
+            self.scaler.step(opt)
+            self.scaler.update()
+        else:
+            opt.step()
 
 
 class Algorithm(nn.Module):

@@ -62,8 +62,9 @@ def set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
 
 
 def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
-                    step: int, extra: dict | None = None, with_rng: bool = True) -> Path:
-    """Write model weights, optimizer states, RNG state and JSON `extra` atomically to `path`."""
+                    step: int, extra: dict | None = None, with_rng: bool = True,
+                    extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write model weights, optimizer states, RNG state, `extra_tensors` and JSON `extra` atomically to `path`."""
     path = Path(path)
     tensors = {f"model/{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     optim_meta = {}
@@ -73,6 +74,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dic
         tensors.update({k: v.detach().cpu().clone().contiguous() for k, v in opt_tensors.items()})
     if with_rng:
         tensors.update(rng_state())
+    tensors.update({k: v.detach().cpu().contiguous() for k, v in (extra_tensors or {}).items()})
     meta = {"format": FORMAT, "version": VERSION, "step": step, "optimizers": optim_meta, "extra": extra or {}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

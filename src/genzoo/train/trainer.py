@@ -25,6 +25,8 @@ from ..errors import CheckpointError, ConfigError, GenzooError, TrainingDiverged
 from ..models import Algorithm, Batch, DataSpec, Optimizers, get_algorithm
 from .checkpoint import (checkpoint_path, list_checkpoints, load_model_state, load_optimizer_states,
                          prune_checkpoints, read_checkpoint, save_checkpoint, set_rng_state)
+from .distributed import (World, broadcast_norm_statistics, broadcast_parameters, broadcast_string,
+                          gather_rng_states, gradient_averager, init_from_env, local_device, mean_over_ranks)
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -59,10 +61,15 @@ class BatchSource:
     batch is dropped so every step sees `batch_size` examples.
     """
 
-    def __init__(self, ds: Dataset, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, ds: Dataset, batch_size: int, seed: int, device: torch.device, *,
+                 world: World = World(), splits: int = 1, channels_last: bool = False):
         if batch_size > len(ds):
             raise ConfigError(f"train.batch_size={batch_size} is larger than the dataset ({len(ds)} examples, "
                               f"{ds.source}); choose a smaller --batch-size")
+        if batch_size % (splits * world.size):
+            raise ConfigError(f"the global batch of {batch_size} examples cannot be shared by {world.size} processes "
+                              f"x {splits} minibatches per step; choose a batch size divisible by {splits * world.size}")
+        self.world, self.splits, self.channels_last = world, splits, channels_last
         self.kind = ds.kind
         self.x = ds.x.to(device)
         self.y = ds.y.to(device) if ds.y is not None else None
@@ -81,9 +88,13 @@ class BatchSource:
     def batch(self, step: int) -> Batch:
         epoch, i = divmod(step, self.steps_per_epoch)
         idx = self._permutation(epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+        if self.world.distributed:  # this process's shard of each of the step's minibatches
+            idx = idx.view(self.splits, self.world.size, -1)[:, self.world.rank].reshape(-1)
         x = self.x[idx]
         if self.kind == "image":
             x = x.float().div_(255.0)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x=x, y=None if self.y is None else self.y[idx])
 
 
@@ -186,6 +197,47 @@ def _truncate_metrics(path: Path, step: int) -> None:
     path.write_text("".join(k + "\n" for k in keep))
 
 
+def _cpu_has_native_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for float32. auto: bf16 on CPUs with native bf16 (AVX512-BF16 or
+    AMX; emulated bf16 is slower than float32), bf16 or fp16 AMP on CUDA."""
+    if name == "fp32":
+        return None
+    if name == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if _cpu_has_native_bf16() else None
+    if name == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision=fp16 needs CUDA (a gradient scaler); on CPU use bf16 or fp32")
+    return torch.bfloat16 if name == "bf16" else torch.float16
+
+
+def prepare_model(model: Algorithm, cfg: RunConfig, device: torch.device, world: World) -> Algorithm:
+    """Memory format, synchronized batch norm, TF32 and compilation, as the config asks."""
+    t = cfg.train
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    if t.sync_batchnorm and world.distributed:
+        if device.type != "cuda":
+            raise ConfigError("train.sync_batchnorm needs CUDA (PyTorch's SyncBatchNorm has no CPU kernel)")
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if t.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if t.compile:
+        for child in model.children():
+            if any(True for _ in child.parameters()):
+                child.compile()
+    return model
+
+
 class _Meter:
     """Running means of the logged values between two log lines."""
 
@@ -206,7 +258,11 @@ class _Meter:
 
 def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume: str | Path | None = None,
           steps: int | None = None, progress: bool = True, log=print) -> Run:
-    """Train `cfg` into a new run directory, or continue the run in `resume` (optionally to `steps`)."""
+    """Train `cfg` into a new run directory, or continue the run in `resume` (optionally to `steps`).
+
+    Under torchrun, every process runs this function: each trains on its shard of the global
+    batch (train.batch_size) and rank 0 alone writes the run directory.
+    """
     if resume is not None:
         saved = read_run_config(resume)
         cfg = build_config(saved["config"])
@@ -219,19 +275,31 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
             raise CheckpointError(f"'{run_dir}' has no checkpoint to resume from; start it again without --resume")
     elif cfg is None:
         raise ConfigError("train() needs a configuration or a run directory to resume")
-    else:
-        run_dir = _new_run_dir(cfg, out)
 
     device = resolve_device(cfg.train.device)
+    world = init_from_env(device)
+    device = local_device(device, world)
+    if resume is None:
+        run_dir = _new_run_dir(cfg, out) if world.is_main else None
+        run_dir = Path(broadcast_string(str(run_dir), world)) if world.distributed else run_dir
+    log = log if world.is_main else (lambda *_: None)
+
     torch.manual_seed(cfg.train.seed)
     ds = load_data(cfg)
     if ds.notice:
         log(f"genzoo: notice: {ds.notice}")
     spec = data_spec(ds)
-    model = build_model(cfg, spec, device)
+    model = prepare_model(build_model(cfg, spec, device), cfg, device, world)
     optimizers = model.configure_optimizers()
-    opt = Optimizers(optimizers)
-    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, device)
+    autocast_dtype = resolve_precision(cfg.train.precision, device)
+    scaler = torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None
+    opt = Optimizers(optimizers, reduce_gradients=gradient_averager(world) if world.distributed else None,
+                     scaler=scaler)
+    if world.distributed:
+        broadcast_parameters(model)
+        torch.manual_seed(cfg.train.seed + 7919 * world.rank)  # each process draws its own noise
+    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, device,
+                         world=world, splits=model.batches_per_step, channels_last=cfg.train.channels_last)
     total = total_steps(cfg, len(ds))
     dataset_record = {"name": ds.name, "source": ds.source, "split": ds.split, "size": len(ds),
                       "shape": list(ds.shape), "notice": ds.notice}
@@ -248,68 +316,89 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
         load_model_state(model, tensors, source=str(path))
         load_optimizer_states(optimizers, tensors, meta)
         set_rng_state(tensors)
-        _truncate_metrics(run_dir / METRICS_FILE, start)
+        if world.distributed:
+            torch.set_rng_state(tensors[f"rng/rank{world.rank}/torch"])
+        if scaler is not None and meta["extra"].get("grad_scaler"):
+            scaler.load_state_dict(meta["extra"]["grad_scaler"])
+        if world.is_main:
+            _truncate_metrics(run_dir / METRICS_FILE, start)
         log(f"genzoo: resuming {run_dir} from step {start} of {total}")
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    record = {"config": to_dict(cfg), "dataset": dataset_record, "data_spec": spec.to_dict(),
-              "total_steps": total, "environment": _environment(),
-              "created": _dt.datetime.now().isoformat(timespec="seconds")}
-    tmp = run_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, run_dir / CONFIG_FILE)
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record = {"config": to_dict(cfg), "dataset": dataset_record, "data_spec": spec.to_dict(),
+                  "total_steps": total, "processes": world.size, "precision": str(autocast_dtype or "float32"),
+                  "environment": _environment(), "created": _dt.datetime.now().isoformat(timespec="seconds")}
+        tmp = run_dir / (CONFIG_FILE + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, run_dir / CONFIG_FILE)
 
-    def checkpoint(step: int) -> Path:
+    def checkpoint(step: int) -> Path | None:
+        rng = {}
+        if world.distributed:  # every process's random state, so each resumes its own stream
+            rng = {f"rng/rank{r}/torch": st for r, st in enumerate(gather_rng_states(world, torch.get_rng_state()))}
+        if not world.is_main:
+            return None
+        extra = {"total_steps": total, "grad_scaler": scaler.state_dict() if scaler else None}
         path = save_checkpoint(checkpoint_path(ckpt_dir, step), model=model, optimizers=optimizers, step=step,
-                               extra={"total_steps": total})
+                               extra=extra, extra_tensors=rng)
         prune_checkpoints(ckpt_dir, cfg.train.keep_checkpoints)
         return path
 
     def grid(step: int) -> None:
-        save_samples(model, run_dir / "samples" / f"step-{step:07d}.png", cfg.train.grid_size,
-                     seed=cfg.train.seed + 12345, reference=ds.x[:2500] if ds.kind == "points" else None)
+        if world.is_main:
+            save_samples(model, run_dir / "samples" / f"step-{step:07d}.png", cfg.train.grid_size,
+                         seed=cfg.train.seed + 12345, reference=ds.x[:2500] if ds.kind == "points" else None)
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=start, disable=not progress, dynamic_ncols=True, desc=cfg.name,
-               file=sys.stderr)
+    bar = tqdm(total=total, initial=start, disable=not (progress and world.is_main), dynamic_ncols=True,
+               desc=cfg.name, file=sys.stderr)
     meter, last = _Meter(), {}
     t0, step = time.time(), start
     model.train()
+    metrics_file = open(run_dir / METRICS_FILE, "a") if world.is_main else None
     try:
-        with open(run_dir / METRICS_FILE, "a") as metrics_file:
-            for step in range(start, total):
+        for step in range(start, total):
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 logs = model.train_step(source.batch(step), opt, step)
-                values = {k: float(v) for k, v in logs.items()}
-                bad = [k for k, v in values.items() if not math.isfinite(v)]
-                if bad:
-                    kept = list_checkpoints(ckpt_dir)
-                    where = f"the last good checkpoint is {kept[-1][1]}" if kept else "no checkpoint was written yet"
-                    raise TrainingDiverged(
-                        f"{bad[0]} became {values[bad[0]]} at step {step + 1}; training stopped and {where}. "
-                        "Lower the learning rate (e.g. --set model.optim.lr=...) or change the seed")
-                meter.add(values)
-                done = step + 1
-                bar.update(1)
-                if done % cfg.train.log_every == 0 or done == total:
-                    last = {"step": done, "epoch": round(done / source.steps_per_epoch, 3),
-                            "time": round(time.time() - t0, 2), **meter.flush()}
+            values = {k: float(v) for k, v in logs.items()}
+            if world.distributed:
+                values = mean_over_ranks(values, device)
+                broadcast_norm_statistics(model)
+            bad = [k for k, v in values.items() if not math.isfinite(v)]
+            if bad:
+                kept = list_checkpoints(ckpt_dir)
+                where = f"the last good checkpoint is {kept[-1][1]}" if kept else "no checkpoint was written yet"
+                raise TrainingDiverged(
+                    f"{bad[0]} became {values[bad[0]]} at step {step + 1}; training stopped and {where}. "
+                    "Lower the learning rate (e.g. --set model.optim.lr=...) or change the seed")
+            meter.add(values)
+            done = step + 1
+            bar.update(1)
+            if done % cfg.train.log_every == 0 or done == total:
+                last = {"step": done, "epoch": round(done / source.steps_per_epoch, 3),
+                        "time": round(time.time() - t0, 2), **meter.flush()}
+                if metrics_file:
                     metrics_file.write(json.dumps(last) + "\n")
                     metrics_file.flush()
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in last.items() if k not in ("step", "epoch", "time")})
-                if cfg.train.sample_every and done % cfg.train.sample_every == 0 and done != total:
-                    grid(done)
-                if cfg.train.checkpoint_every and done % cfg.train.checkpoint_every == 0 and done != total:
-                    checkpoint(done)
-            step = total
+                bar.set_postfix({k: f"{v:.4g}" for k, v in last.items() if k not in ("step", "epoch", "time")})
+            if cfg.train.sample_every and done % cfg.train.sample_every == 0 and done != total:
+                grid(done)
+            if cfg.train.checkpoint_every and done % cfg.train.checkpoint_every == 0 and done != total:
+                checkpoint(done)
+        step = total
     except KeyboardInterrupt:
         path = checkpoint(step)  # `step` steps are complete: a consistent state
         bar.close()
         raise GenzooError(f"interrupted at step {step}; saved {path}. Continue with: genzoo train --resume {run_dir}")
+    finally:
+        if metrics_file:
+            metrics_file.close()
     bar.close()
-    if start < total or not (run_dir / "samples").exists():
+    if world.is_main and (start < total or not (run_dir / "samples").exists()):
         grid(total)
-    if not list_checkpoints(ckpt_dir) or list_checkpoints(ckpt_dir)[-1][0] != total:
+    if start < total or not list_checkpoints(ckpt_dir):  # the same decision on every rank
         checkpoint(total)
     log(f"genzoo: {cfg.name} trained for {total} steps on {ds.source}; run directory: {run_dir}")
     return Run(dir=run_dir, config=cfg, model=model, step=total, last_metrics=last)
