@@ -71,18 +71,125 @@ def _show_config(args) -> None:
     sys.stdout.write(preset_text(args.model))
 
 
+SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid")
+
+
 def _sample(args) -> None:
+    """Draw samples (a PNG grid for images, a scatter plot for points, text for tokens).
+
+    Modes: random (the model's own sampler); truncated (z resampled inside |z_i| <= --truncation);
+    interpolate / slerp (--rows paths of --cols points between random latents); class-grid (a
+    conditional model: one row per class, one z per column).
+    """
     from pathlib import Path
 
+    import torch
+
+    from . import sampling
     from .api import load
+    from .images import save_grid, save_points
     from .train.trainer import save_samples
 
     if args.n <= 0:
         raise GenzooError(f"--n must be a positive number of samples, got {args.n}")
+    if args.truncation is not None and args.truncation <= 0:
+        raise GenzooError(f"--truncation must be a positive bound, got {args.truncation}")
+    if args.rows <= 0 or args.cols < 2:
+        raise GenzooError(f"--rows must be >= 1 and --cols >= 2, got {args.rows} and {args.cols}")
+    mode = "truncated" if args.mode == "random" and args.truncation is not None else args.mode
     model = load(args.run_dir, step=args.step)
-    out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"sample-seed{args.seed}.png"
-    path = save_samples(model, out, args.n, seed=args.seed)
-    print(f"genzoo: wrote {args.n} samples to {path}")
+    tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
+    if mode == "random" and args.cond is None:
+        path = save_samples(model, out, args.n, seed=args.seed)
+        print(f"genzoo: wrote {args.n} samples to {path}")
+        return
+    try:
+        sampling.check_latent_model(model)
+        g = torch.Generator(device=model.device).manual_seed(args.seed)
+        nrow = None
+        if mode in ("random", "truncated"):
+            bound = args.truncation if args.truncation is not None else 0.5
+            cond = args.cond
+            if mode == "random":
+                x = model.sample(args.n, cond=cond, generator=g)
+            else:
+                x = sampling.sample_truncated(model, args.n, bound, cond=cond, generator=g)
+        elif mode in ("interpolate", "slerp"):
+            x = sampling.interpolation_grid(model, args.rows, args.cols, cond=args.cond, generator=g,
+                                            mode="linear" if mode == "interpolate" else "slerp")
+            nrow = args.cols
+        else:
+            x = sampling.class_grid(model, args.cols, generator=g)
+            nrow = args.cols
+    except ValueError as e:  # e.g. a class out of range, or cond for an unconditional model
+        raise GenzooError(str(e)) from None
+    x = x.detach().cpu()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kind = model.data.kind
+    if kind == "image":
+        path = save_grid(x.float(), out, nrow=nrow)
+    elif kind == "points":
+        path = save_points(x.float(), out.with_suffix(".png"))
+    else:
+        path = out.with_suffix(".txt")
+        lines = model.decode(x) if hasattr(model, "decode") else [str(r) for r in x.tolist()]
+        path.write_text("\n".join(lines) + "\n")
+    print(f"genzoo: wrote {len(x)} samples ({mode}) to {path}")
+
+
+def _add_finetune(sub) -> None:
+    p = sub.add_parser("finetune", help="reuse a trained encoder as a classifier's base (frozen, then unfrozen)",
+                       description="Transfer learning: the encoder of RUN_DIR becomes the base of a classifier "
+                                   "trained on N labelled examples, first frozen (head only), then unfrozen; "
+                                   "compared with the same classifier trained from scratch on the same labels.")
+    p.add_argument("run_dir")
+    p.add_argument("--labels", type=int, default=100, help="labelled training examples, class-balanced (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the labelled subset and of the heads")
+    p.add_argument("--frozen-steps", type=int, default=500, help="phase 1 steps: head only (default 500)")
+    p.add_argument("--unfrozen-steps", type=int, default=500, help="phase 2 steps: whole network (default 500)")
+    p.add_argument("--lr", type=float, default=1e-3, help="phase 1 and from-scratch learning rate")
+    p.add_argument("--unfrozen-lr", type=float, default=1e-4, help="phase 2 learning rate")
+    p.add_argument("--layers", type=int, help="reuse only the encoder's first N layers (MLP; default: all)")
+    p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
+    p.add_argument("--out", help="write the result as JSON here (default: RUN_DIR/finetune-labelsN-seedS.json)")
+
+
+def _finetune(args) -> None:
+    from pathlib import Path
+
+    from .api import load
+    from .finetune import finetune, write_result
+
+    for flag in ("labels", "frozen_steps", "unfrozen_steps"):
+        if getattr(args, flag) < (1 if flag == "labels" else 0):
+            raise GenzooError(f"--{flag.replace('_', '-')} must be {'positive' if flag == 'labels' else '>= 0'}, "
+                              f"got {getattr(args, flag)}")
+    model = load(args.run_dir, step=args.step)
+    result = finetune(model, labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
+                      unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
+                      layers=args.layers)
+    print(result.summary())
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
+    print(f"genzoo: wrote {write_result(result, out)}")
+
+
+def _eval(args) -> None:
+    from .evaluation import evaluate_run, format_results
+
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    if args.real:
+        from .metrics import format_floor_table, real_floor
+        if args.run_dir:
+            raise GenzooError("give either RUN_DIR or --real DATASET, not both")
+        print(format_floor_table(real_floor(args.real, args.n, root=args.data_root, seed=args.seed)))
+        return
+    if not args.run_dir:
+        raise GenzooError("give a run directory to evaluate, or --real DATASET for the real-vs-real floor")
+    results = evaluate_run(args.run_dir, n=args.n, metrics=metrics, k=args.k, seed=args.seed,
+                           ais_runs=args.ais_runs, ais_betas=args.ais_betas)
+    print(f"genzoo: evaluation of {args.run_dir} (details and protocols in {args.run_dir}/eval.json)")
+    print(format_results(results))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,18 +197,41 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="every model and dataset, one line each")
     _add_train(sub)
-    p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid")
+    p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid",
+                       description="Draw samples from a trained run: random, truncated, latent interpolations "
+                                   "(linear or spherical) or a class grid (conditional models).")
     p.add_argument("run_dir")
-    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--mode", choices=SAMPLE_MODES, default="random",
+                   help="random | truncated (truncation trick) | interpolate | slerp | class-grid")
+    p.add_argument("--n", type=int, default=64, help="samples for random and truncated (default 64)")
+    p.add_argument("--truncation", type=float, metavar="BOUND",
+                   help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5)")
+    p.add_argument("--rows", type=int, default=8, help="interpolate/slerp: number of paths (default 8)")
+    p.add_argument("--cols", type=int, default=8,
+                   help="interpolate/slerp: points per path; class-grid: samples per class (default 8)")
+    p.add_argument("--cond", type=int, metavar="CLASS", help="conditional models: generate this class")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
-    p.add_argument("--out", help="the PNG to write (default: RUN_DIR/samples/sample-seedS.png)")
+    p.add_argument("--out", help="the file to write (default: RUN_DIR/samples/MODE-seedS.png)")
+    p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), or the real-data floor")
+    p.add_argument("run_dir", nargs="?")
+    p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
+    p.add_argument("--n", type=int, default=10000, help="samples (and real images) per metric")
+    p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,samples "
+                                     "(default: every metric that applies to the model)")
+    p.add_argument("--k", type=int, default=5000, help="importance samples per image for the NLL")
+    p.add_argument("--ais-runs", type=int, default=100)
+    p.add_argument("--ais-betas", type=int, default=14500, help="AIS intermediate temperatures")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root", help="with --real: the dataset's folder")
     p = sub.add_parser("show-config", help="print a model's preset; edit it and pass it back with --config")
     p.add_argument("model")
+    _add_finetune(sub)
     return parser
 
 
-COMMANDS = {"train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
+COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
+COMMANDS["finetune"] = _finetune
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ distributions), folder.py (any folder of images). Shared pieces: idx.py (the IDX
 download.py (md5-checked, atomic downloads), files.py, images.py, base.py (types, registry).
 A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
 """
-from . import bundled, cifar, folder, mnist, toy  # noqa: F401  (each registers its datasets)
+from . import bundled, cifar, folder, grammar, mnist, toy  # noqa: F401  (each registers its datasets)
 from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
 from .idx import read_idx
 from .toy import toy_modes

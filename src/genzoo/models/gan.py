@@ -2,9 +2,27 @@
 
 "wgan-gp" is not a class: it is the Wasserstein loss x the gradient penalty x a critic without
 batch norm x Adam(1e-4, betas (0, 0.9)) x 5 critic steps. See src/genzoo/presets/.
+
+Options every variant shares (GANConfig):
+  d_steps      k discriminator steps per generator step, each on a fresh minibatch (Algorithm 1)
+  conditional  labels y go into G and D (Mirza & Osindero 2014): one-hot concatenation for MLP
+               nets; label code into G and a projection discriminator for conv nets
+  pack         PacGAN (Lin et al. 2018): D judges m samples at once, concatenated (features for
+               MLPs, channels for conv nets); all real or all fake
+  ema          G_ema <- ema * G_ema + (1 - ema) * G after every G step; sampling uses G_ema
+  label_smoothing  one-sided: real target 1 - s in D's cross-entropy (Salimans et al. 2016)
+  instance_noise   Gaussian noise of std sigma_t = sigma_0 max(0, 1 - t/T) added to every input
+               of D, real and fake (Sonderby et al. 2017; Arjovsky & Bottou 2017)
+  penalty      the WGAN-GP gradient penalty or R1; clip: WGAN's weight clipping
+  d_optim      D's optimizer when it differs from G's (e.g. the two time-scale update rule)
+
+The latent protocol of genzoo.sampling: `latent_dim`, `prior(n)`, `generate(z, cond=None)`,
+`num_classes` (> 0 for a conditional model).
 """
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -12,8 +30,12 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
-from ..nets import DCGANDiscriminator, DCGANGenerator, mlp
+from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
+from ..nets.layers import require_labels
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+
+#: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)
+CROSS_ENTROPY_LOSSES = ("minimax", "non-saturating", "max-likelihood")
 
 
 @dataclass
@@ -23,14 +45,21 @@ class GANNets:
     generator: str = "dcgan"          # dcgan | mlp
     discriminator: str = "dcgan"      # dcgan | mlp
     width: int = 64                   # conv nets: channels of D's first layer and G's last hidden layer
-    hidden: tuple[int, ...] = (256, 256)  # mlp nets: hidden widths
-    discriminator_norm: str = "batch"     # batch | layer | instance | none (WGAN-GP: none)
+    hidden: tuple[int, ...] = (256, 256)  # mlp nets: hidden widths (of G, and of D unless d_hidden is set)
+    d_hidden: tuple[int, ...] | None = None  # mlp D: its own hidden widths
+    generator_norm: str = "none"      # mlp G: none | batch | layer (PacGAN's toy generator: batch)
+    d_dropout: float = 0.0            # mlp D: dropout after each hidden layer (Goodfellow et al. 2014: 0.5)
+    discriminator_norm: str = "batch"     # conv D: batch | layer | instance | none (WGAN-GP, SN-GAN: none)
     spectral_norm: bool = False           # SN-GAN: spectral normalization of every D layer
 
     def validate(self) -> None:
         for role in ("generator", "discriminator"):
             if getattr(self, role) not in ("dcgan", "mlp"):
                 raise ConfigError(f"model.nets.{role} must be 'dcgan' or 'mlp', got '{getattr(self, role)}'")
+        if self.generator_norm not in ("none", "batch", "layer"):
+            raise ConfigError(f"model.nets.generator_norm must be none, batch or layer, got '{self.generator_norm}'")
+        if not 0.0 <= self.d_dropout < 1.0:
+            raise ConfigError(f"model.nets.d_dropout must be in [0, 1), got {self.d_dropout}")
 
 
 @dataclass
@@ -46,6 +75,23 @@ class Penalty:
 
 
 @dataclass
+class InstanceNoise:
+    """Gaussian noise added to D's inputs (real and fake): sigma_t = std * max(0, 1 - t / anneal_steps)."""
+
+    std: float = 0.0                  # sigma_0, in the units of D's inputs (images in [-1, 1]); 0: off
+    anneal_steps: int = 0             # T: sigma reaches 0 at step T; 0: constant std
+
+    def validate(self) -> None:
+        if self.std < 0 or self.anneal_steps < 0:
+            raise ConfigError("model.instance_noise.std and .anneal_steps must be >= 0")
+
+    def at(self, step: int) -> float:
+        if self.anneal_steps == 0:
+            return self.std
+        return self.std * max(0.0, 1.0 - step / self.anneal_steps)
+
+
+@dataclass
 class GANConfig:
     loss: str = "non-saturating"      # minimax | non-saturating | max-likelihood | least-squares | wasserstein | hinge
     latent_dim: int = 100
@@ -55,22 +101,85 @@ class GANConfig:
     nets: GANNets = field(default_factory=GANNets)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
     d_optim: OptimConfig | None = None  # D's optimizer when it differs from G's (default: same as optim)
+    conditional: bool = False         # cGAN: condition G and D on the data's labels
+    pack: int = 1                     # PacGAN: D sees `pack` samples at once (1: a plain GAN)
+    ema: float = 0.0                  # decay of the generator's exponential moving average (0: off; e.g. 0.999)
+    label_smoothing: float = 0.0      # one-sided: D's target for reals is 1 - label_smoothing (e.g. 0.1)
+    instance_noise: InstanceNoise = field(default_factory=InstanceNoise)
 
     def validate(self) -> None:
+        self.validate_game()
+        if self.penalty.kind == "gradient" and self.nets.discriminator_norm == "batch" \
+                and self.nets.discriminator == "dcgan":
+            raise ConfigError("the gradient penalty is per example and breaks with batch norm in the critic; "
+                              "set model.nets.discriminator_norm=none (or layer)")
+
+    def validate_game(self) -> None:
+        """The checks that do not depend on the architecture (shared with GAN variants that have their own nets)."""
         if self.loss not in GAN_LOSSES:
             raise ConfigError(f"model.loss must be one of {', '.join(GAN_LOSSES)}, got '{self.loss}'")
         if self.d_steps < 1:
             raise ConfigError(f"model.d_steps must be >= 1, got {self.d_steps}")
         if self.latent_dim < 1:
             raise ConfigError(f"model.latent_dim must be >= 1, got {self.latent_dim}")
-        if self.penalty.kind == "gradient" and self.nets.discriminator_norm == "batch" \
-                and self.nets.discriminator == "dcgan":
-            raise ConfigError("the gradient penalty is per example and breaks with batch norm in the critic; "
-                              "set model.nets.discriminator_norm=none (or layer)")
+        if self.pack < 1:
+            raise ConfigError(f"model.pack must be >= 1, got {self.pack}")
+        if self.pack > 1 and self.conditional:
+            raise ConfigError("model.pack > 1 (PacGAN) is not supported for conditional GANs")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {self.ema}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"model.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.label_smoothing and self.loss not in CROSS_ENTROPY_LOSSES:
+            raise ConfigError(f"model.label_smoothing applies to the cross-entropy losses "
+                              f"({', '.join(CROSS_ENTROPY_LOSSES)}), not to '{self.loss}'")
 
 
 def _image_net(shape) -> bool:
     return len(shape) == 3
+
+
+class MLPGenerator(nn.Module):
+    """z (N, latent_dim) [+ one-hot y] -> MLP (ReLU) -> x (N, *shape).
+
+    Conditional (num_classes > 0): the one-hot code of y is concatenated to z (Mirza & Osindero 2014).
+    """
+
+    def __init__(self, latent_dim: int, shape, hidden, *, norm: str | None = None, out_activation: str | None = None,
+                 num_classes: int = 0):
+        super().__init__()
+        self.shape, self.num_classes = tuple(shape), num_classes
+        self.label_code = LabelCode(num_classes) if num_classes > 0 else None
+        self.net = mlp(latent_dim + num_classes, hidden, math.prod(self.shape), norm=norm,
+                       out_activation=out_activation)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        require_labels(y, self.num_classes, type(self).__name__)
+        if self.label_code is not None:
+            z = torch.cat([z, self.label_code(y).to(z.dtype)], dim=1)
+        return self.net(z).view(len(z), *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """x (N, *shape) [+ one-hot y] -> flatten -> MLP (LeakyReLU 0.2) -> logits (N,).
+
+    Conditional (num_classes > 0): the one-hot code of y is concatenated to the flattened x.
+    """
+
+    def __init__(self, in_dim: int, hidden, *, num_classes: int = 0, dropout: float = 0.0,
+                 spectral_norm: bool = False):
+        super().__init__()
+        self.num_classes = num_classes
+        self.label_code = LabelCode(num_classes) if num_classes > 0 else None
+        self.net = mlp(in_dim + num_classes, hidden, 1, activation="leaky_relu", dropout=dropout,
+                       spectral_norm=spectral_norm)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        require_labels(y, self.num_classes, type(self).__name__)
+        h = x.flatten(1)
+        if self.label_code is not None:
+            h = torch.cat([h, self.label_code(y).to(h.dtype)], dim=1)
+        return self.net(h).squeeze(1)
 
 
 @register
@@ -79,34 +188,56 @@ class GAN(Algorithm):
 
     name = "gan"
     Config = GANConfig
+    data_kinds: tuple[str, ...] = ("image", "points")
 
     def __init__(self, cfg: GANConfig, data: DataSpec):
         super().__init__(cfg, data)
-        if data.kind not in ("image", "points"):
-            raise ValueError(f"the gan algorithm works on images or points, not {data.kind}")
-        n = cfg.nets
+        if data.kind not in self.data_kinds:
+            raise ValueError(f"the {self.name} algorithm works on {' or '.join(self.data_kinds)}, not {data.kind}")
+        if cfg.conditional and not data.num_classes:
+            raise ValueError("model.conditional=true needs a labelled dataset (digits, mnist, ring8, ...)")
+        self.latent_dim = cfg.latent_dim
+        self.num_classes = data.num_classes if cfg.conditional else 0
+        self.G, self.D = self.build_nets()
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval() if cfg.ema > 0 else None
+        self.loss = get_gan_loss(cfg.loss)
+        self.batches_per_step = cfg.d_steps
+
+    # ------------------------------------------------------------------ networks
+
+    def build_nets(self) -> tuple[nn.Module, nn.Module]:
+        """G: z (N, latent_dim) [, y] -> x in D's input space; D: x (N/pack, pack*C, ...) [, y] -> (N/pack,)."""
+        cfg, n, data, k = self.cfg, self.cfg.nets, self.data, self.num_classes
         if n.generator == "dcgan":
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.generator=mlp for points")
-            self.G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width)
+            G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k)
         else:
-            out = "tanh" if data.kind == "image" else None
-            self.G = nn.Sequential(mlp(cfg.latent_dim, n.hidden, data.dim, out_activation=out),
-                                   nn.Unflatten(1, data.shape))
+            G = MLPGenerator(cfg.latent_dim, data.shape, n.hidden, num_classes=k,
+                             norm=None if n.generator_norm == "none" else n.generator_norm,
+                             out_activation="tanh" if data.kind == "image" else None)
+        d_shape = (data.shape[0] * cfg.pack,) + tuple(data.shape[1:])
         if n.discriminator == "dcgan":
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.discriminator=mlp for points")
-            self.D = DCGANDiscriminator(data.shape, width=n.width, norm=n.discriminator_norm,
-                                        spectral_norm=n.spectral_norm)
+            D = DCGANDiscriminator(d_shape, width=n.width, norm=n.discriminator_norm, num_classes=k,
+                                   spectral_norm=n.spectral_norm)
         else:
-            self.D = nn.Sequential(nn.Flatten(), mlp(data.dim, n.hidden, 1, activation="leaky_relu",
-                                                     spectral_norm=n.spectral_norm), nn.Flatten(0))
-        self.loss = get_gan_loss(cfg.loss)
-        self.batches_per_step = cfg.d_steps
+            D = MLPDiscriminator(math.prod(d_shape), n.d_hidden if n.d_hidden is not None else n.hidden,
+                                 num_classes=k, dropout=n.d_dropout, spectral_norm=n.spectral_norm)
+        return G, D
 
     def configure_optimizers(self):
         d_optim = self.cfg.d_optim or self.cfg.optim
         return {"D": d_optim.build(self.D.parameters()), "G": self.cfg.optim.build(self.G.parameters())}
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.G_ema is not None:  # the average is never trained: its batch norm always uses running statistics
+            self.G_ema.eval()
+        return self
+
+    # ------------------------------------------------------------------ data <-> network space
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ N(0, I)."""
@@ -119,13 +250,45 @@ class GAN(Algorithm):
     def from_net(self, x: torch.Tensor) -> torch.Tensor:
         return ((x + 1) / 2).clamp(0, 1) if self.data.kind == "image" else x
 
-    def penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | float:
+    def _y(self, y: torch.Tensor | None) -> dict:
+        """Keyword arguments that pass labels to G and D in a conditional GAN (none otherwise)."""
+        if not self.num_classes:
+            return {}
+        if y is None:
+            raise ValueError("a conditional GAN trains on labelled data; this batch has no labels")
+        return {"y": y}
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """PacGAN: (N, C, ...) -> (N/m, m*C, ...), m = cfg.pack consecutive samples side by side."""
+        m = self.cfg.pack
+        if m == 1:
+            return x
+        if len(x) % m:
+            raise ConfigError(f"PacGAN with model.pack={m} needs a batch size divisible by {m}, got {len(x)}")
+        return x.reshape(len(x) // m, m * x.shape[1], *x.shape[2:])
+
+    def discriminate(self, x: torch.Tensor, **y) -> torch.Tensor:
+        return self.D(self.pack(x), **y)
+
+    def penalty(self, real: torch.Tensor, fake: torch.Tensor, **y) -> torch.Tensor | float:
         p = self.cfg.penalty
         if p.kind == "gradient":
-            return gradient_penalty(self.D, real, fake, weight=p.weight)
+            return gradient_penalty(self.D, self.pack(real), self.pack(fake), weight=p.weight, **y)
         if p.kind == "r1":
-            return r1_penalty(self.D, real, gamma=p.weight)
+            return r1_penalty(self.D, self.pack(real), gamma=p.weight, **y)
         return 0.0
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """theta_ema <- beta theta_ema + (1 - beta) theta (buffers, e.g. batch-norm statistics, are copied)."""
+        if self.G_ema is None:
+            return
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            pe.lerp_(p.detach(), 1.0 - self.cfg.ema)
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            be.copy_(b)
+
+    # ------------------------------------------------------------------ the algorithm box
 
     def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict:
         """Goodfellow et al. 2014, Algorithm 1, with k = d_steps:
@@ -135,18 +298,61 @@ class GAN(Algorithm):
             then:         sample {z} ~ p(z); descend J(G)
 
         J(D), J(G) come from the configured loss, e.g. minimax J(D) = -E log D(x) - E log(1 - D(G(z))).
+        A conditional GAN gives the real minibatch's labels y to D and to G (fakes G(z|y)).
         """
-        for real in batch.split(self.cfg.d_steps):
-            x = self.to_net(real.x)
-            fake = self.G(self.prior(len(x))).detach()
-            d_loss = self.loss.d(self.D(x), self.D(fake)) + self.penalty(x, fake)
+        cfg = self.cfg
+        sigma = cfg.instance_noise.at(step)
+        noisy = (lambda t: t + sigma * torch.randn_like(t)) if sigma > 0 else (lambda t: t)
+        d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
+        for real in batch.split(cfg.d_steps):
+            y = self._y(real.y)
+            x = noisy(self.to_net(real.x))
+            with torch.no_grad():
+                fake = noisy(self.G(self.prior(len(x)), **y))
+            d_real, d_fake = self.discriminate(x, **y), self.discriminate(fake, **y)
+            d_loss = self.loss.d(d_real, d_fake, **d_kw) + self.penalty(x, fake, **y)
             opt.step("D", d_loss)
-            if self.cfg.clip is not None:
-                clip_weights_(self.D, self.cfg.clip)
-        g_loss = self.loss.g(self.D(self.G(self.prior(len(x)))))
+            if cfg.clip is not None:
+                clip_weights_(self.D, cfg.clip)
+        g_loss = self.loss.g(self.discriminate(noisy(self.G(self.prior(len(x)), **y)), **y))
         opt.step("G", g_loss)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        self.update_ema()
+        logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+        if sigma > 0:
+            logs["noise_std"] = sigma
+        return logs
+
+    # ------------------------------------------------------------------ sampling (the latent protocol)
+
+    @property
+    def sampling_net(self) -> nn.Module:
+        """The network that samples: the moving average of G when model.ema > 0, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def labels(self, n: int, cond=None) -> torch.Tensor | None:
+        """Labels for n samples: `cond` (an int, or n ints) as a tensor; for cond=None a class grid
+        (row r of a sqrt(n)-wide grid holds class r mod K). None for an unconditional model."""
+        if not self.num_classes:
+            if cond is not None:
+                raise ValueError(f"this {self.name} model is unconditional; it takes no cond (labels)")
+            return None
+        if cond is None:
+            cols = math.ceil(math.sqrt(n))
+            return (torch.arange(n, device=self.device) // cols) % self.num_classes
+        y = torch.as_tensor(cond, device=self.device, dtype=torch.long)
+        y = y.expand(n) if y.dim() == 0 else y
+        if y.shape != (n,):
+            raise ValueError(f"cond must be one class or {n} classes, got shape {tuple(y.shape)}")
+        if (y < 0).any() or (y >= self.num_classes).any():
+            raise ValueError(f"classes must be in 0..{self.num_classes - 1}")
+        return y
+
+    def generate(self, z: torch.Tensor, cond=None) -> torch.Tensor:
+        """x = G(z [| y]) in data space (images in [0, 1], points, ...); differentiable in z."""
+        y = self.labels(len(z), cond)
+        return self.from_net(self.sampling_net(z, **({"y": y} if y is not None else {})))
 
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.from_net(self.G(self.prior(n, generator)))
+        return self.generate(self.prior(n, generator), cond=cond)

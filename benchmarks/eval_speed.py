@@ -1,0 +1,85 @@
+"""Time genzoo's image evaluation: feature extraction + FD + KID + PRDC, 10,000 fake vs 10,000 real.
+
+    python benchmarks/eval_speed.py            # full MNIST if the shared files exist, else offline
+    python benchmarks/eval_speed.py --n 10000 --threads 2
+
+Target: under 2 minutes on 2 CPU cores for n = 10,000 (the extractor must already be cached,
+or is trained first and not counted). The "fake" images are MNIST-like: real training digits
+with Gaussian noise (std 0.1), so the numbers are realistic, not a degenerate case. Where a
+split has fewer than n images (offline mnist5k: 4,500 train, 500 test) its images are drawn with
+replacement to reach n, and the real side gets noise std 0.02 so that no two rows are equal:
+the timing is what this measures, and it says so.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from genzoo.metrics import frechet_distance, gaussian_noise, get_feature_extractor, kid, prdc
+from genzoo.metrics.features import load_splits
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from metric_calibration import default_root  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--root", default=None)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--cache-dir", default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    root = args.root if args.root is not None else (default_root() if args.dataset == "mnist" else None)
+    splits = load_splits(args.dataset, root=root)
+    fx = get_feature_extractor(args.dataset, root=root, cache_dir=args.cache_dir, splits=splits, verbose=True)
+
+    g = torch.Generator().manual_seed(0)
+
+    def draw(x):
+        if len(x) >= args.n:
+            return x[torch.randperm(len(x), generator=g)[: args.n]], False
+        return x[torch.randint(len(x), (args.n,), generator=g)], True
+
+    tr, tr_rep = draw(splits.train_x)
+    fake = gaussian_noise(tr, 0.1, seed=0)
+    real, te_rep = draw(splits.test_x)
+    if te_rep:
+        real = gaussian_noise(real, 0.02, seed=1)
+    times = {}
+    t = time.perf_counter()
+    ff = fx.features(fake)
+    fr = fx.features(real)
+    times["features (fake + real)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fd = frechet_distance(ff, fr)
+    times["FD"] = time.perf_counter() - t
+    t = time.perf_counter()
+    kmean, kstd = kid(ff, fr, subsets=100, subset_size=1000, seed=0)
+    times["KID (100 x 1000)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    r = prdc(fr, ff, k=5)
+    times["PRDC (k=5)"] = time.perf_counter() - t
+    total = sum(times.values())
+
+    print(f"# eval speed: {splits.name} ({splits.source})")
+    rep = " (drawn with replacement: split too small)"
+    print(f"# n_fake {len(fake)} (train digits + noise std 0.1){rep if tr_rep else ''}, n_real {len(real)} "
+          f"({splits.test_split}{rep + ' + noise std 0.02' if te_rep else ''}); "
+          f"torch threads {torch.get_num_threads()}; torch {torch.__version__}")
+    print(f"# extractor: {fx.describe()}")
+    for k, v in times.items():
+        print(f"{k:26s} {v:8.2f} s")
+    print(f"{'total':26s} {total:8.2f} s   (target < 120 s on 2 cores: {'PASS' if total < 120 else 'FAIL'})")
+    print(f"# values: FD {fd:.4f}, KID {kmean:.5f} +- {kstd:.5f}, precision {r.precision:.3f}, recall {r.recall:.3f},"
+          f" density {r.density:.3f}, coverage {r.coverage:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

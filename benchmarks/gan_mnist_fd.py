@@ -1,0 +1,150 @@
+"""Every image GAN preset on MNIST at one fixed CPU budget: Fréchet distance in genzoo's classifier features.
+
+    python benchmarks/gan_mnist_fd.py                                   # all presets, 600 CPU-s each
+    python benchmarks/gan_mnist_fd.py --presets dcgan,wgan-gp --cpu-seconds 60 --n-samples 2000   # a check
+
+Protocol:
+- data: MNIST training split (the full 60,000 from --data-root when the IDX files are there,
+  else genzoo's offline fallback; the source is printed);
+- budget: each preset trains with its own hyperparameters (its YAML preset) until the process
+  has used --cpu-seconds of CPU time (time.process_time, all threads, so other load on the
+  machine does not change the budget) or --max-steps steps; the steps done are reported;
+- metric: FD = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^1/2) between --n-samples generated
+  images and as many MNIST test images, in the 128-d penultimate features of genzoo's MNIST
+  classifier (genzoo.metrics.features, its id and test accuracy printed); samples in eval mode
+  (EMA weights when the preset has them); conditional models draw balanced labels;
+- floor: FD between --n-samples training images and the same test images (real vs real);
+- also the classifier score (IS analogue, 10 splits) and the number of digit classes covered.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import torch
+
+from genzoo.config import resolve
+from genzoo.metrics.classifier import class_histogram, classifier_score
+from genzoo.metrics.features import get_feature_extractor
+from genzoo.metrics.fid import frechet_distance
+from genzoo.models import Optimizers
+from genzoo.train.trainer import BatchSource, build_model, data_spec, load_data
+
+PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
+
+
+def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int, data_root: str | None,
+                     log_every: int, sets: dict | None = None):
+    overrides = {"train.seed": seed, "train.device": "cpu", **(sets or {})}
+    if data_root:
+        overrides["data.root"] = data_root
+    cfg = resolve(preset, overrides=overrides)
+    torch.manual_seed(seed)
+    ds = load_data(cfg)
+    model = build_model(cfg, data_spec(ds), torch.device("cpu"))
+    opt = Optimizers(model.configure_optimizers())
+    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, seed, torch.device("cpu"))
+    model.train()
+    c0, w0, step, logs = time.process_time(), time.perf_counter(), 0, {}
+    while step < max_steps and time.process_time() - c0 < cpu_seconds:
+        logs = model.train_step(source.batch(step), opt, step)
+        step += 1
+        if log_every and step % log_every == 0:
+            print(f"  {preset} step {step}: " + " ".join(f"{k}={float(v):.3g}" for k, v in logs.items()), flush=True)
+    return model, ds, step, time.process_time() - c0, time.perf_counter() - w0
+
+
+@torch.no_grad()
+def generate(model, n: int, seed: int, batch: int = 500) -> torch.Tensor:
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for s in range(0, n, batch):
+        k = min(batch, n - s)
+        cond = (torch.arange(s, s + k) % model.num_classes) if getattr(model, "num_classes", 0) else None
+        out.append(model.sample(k, cond=cond, generator=g).float().cpu())
+    return torch.cat(out)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--presets", default=",".join(PRESETS))
+    p.add_argument("--cpu-seconds", type=float, default=600.0, help="CPU time per preset (process_time)")
+    p.add_argument("--max-steps", type=int, default=10**9)
+    p.add_argument("--n-samples", type=int, default=10000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1 avoids oversubscribing a shared CPU)")
+    p.add_argument("--data-root", default="/work/shared/data" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--log-every", type=int, default=0)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value of every preset (repeatable), e.g. --set model.optim.lr=1e-3")
+    p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument("--grids", help="save a 10x10 grid of each preset's samples in this folder")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    presets = [s.strip() for s in args.presets.split(",") if s.strip()]
+    from genzoo.config import parse_override
+    sets = dict(parse_override(s) for s in args.set)
+
+    t0 = time.perf_counter()
+    fx = get_feature_extractor("mnist", root=args.data_root, verbose=True)
+    from genzoo.data import load_dataset
+    test = load_dataset("mnist", "test", root=args.data_root)
+    train = load_dataset("mnist", "train", root=args.data_root)
+    n = min(args.n_samples, len(test), len(train))
+    g = torch.Generator().manual_seed(12345)
+    test_x = test.x[torch.randperm(len(test), generator=g)[:n]]
+    train_x = train.x[torch.randperm(len(train), generator=g)[:n]]
+    f_test = fx.features(test_x)
+    floor = frechet_distance(fx.features(train_x), f_test)
+    print(f"data: {train.source} (train) / {test.source} (test)")
+    print(f"features: {fx.describe()}")
+    print(f"protocol: FD between {n} generated and {n} MNIST test images in the 128-d classifier features; "
+          f"budget {args.cpu_seconds:g} CPU-seconds per preset ({args.threads} torch thread(s)); seed {args.seed}")
+    print(f"floor (real train vs real test, {n} each): FD {floor:.2f}")
+
+    results = []
+    for preset in presets:
+        model, ds, steps, cpu, wall = train_for_budget(preset, args.cpu_seconds, args.max_steps, args.seed,
+                                                       args.data_root, args.log_every, sets)
+        x = generate(model, n, args.seed + 1)
+        if args.grids:
+            from pathlib import Path
+
+            from genzoo.images import save_grid
+            Path(args.grids).mkdir(parents=True, exist_ok=True)
+            save_grid(x[:100], Path(args.grids) / f"{preset}.png", nrow=10, scale=2)
+        feats, probs = fx.features_and_probs(x)
+        fd = frechet_distance(feats, f_test)
+        cs, _ = classifier_score(probs)
+        hist = class_histogram(probs, fx.class_probs)
+        r = {"preset": preset, "steps": steps, "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
+             "fd": fd, "classifier_score": cs, "classes_covered": hist.get("classes_covered"),
+             "train_data": ds.source}
+        results.append(r)
+        print(f"{preset:>8}: FD {fd:8.2f}  classifier score {cs:5.2f}  classes {r['classes_covered']}  "
+              f"({steps} steps, {cpu:.0f} CPU-s, {wall:.0f} s wall)", flush=True)
+
+    print()
+    print(f"{'preset':>8} | {'steps':>6} | {'FD':>8} | {'CS':>5} | classes")
+    for r in results:
+        print(f"{r['preset']:>8} | {r['steps']:>6} | {r['fd']:8.2f} | {r['classifier_score']:5.2f} | "
+              f"{r['classes_covered']}")
+    print(f"{'floor':>8} | {'':>6} | {floor:8.2f} |")
+    out = {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n, "cpu_seconds_budget": args.cpu_seconds,
+           "feature_extractor": fx.protocol(), "threads": args.threads, "seed": args.seed,
+           "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+           "torch": torch.__version__, "total_wall_seconds": round(time.perf_counter() - t0, 1)}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(out, f, indent=2)
+    print(f"total wall time {out['total_wall_seconds']:.0f} s")
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,210 @@
+"""Five seeds of a toy GAN at once vs one seed: wall time, on ring8 (PacGAN protocol).
+
+    python benchmarks/multiseed_toy.py                  # per-step timing + a 1,000-step run of each
+    python benchmarks/multiseed_toy.py --steps 3000 --seeds 0 1 2 3 4 5 6 7 8 9
+    python benchmarks/multiseed_toy.py --quick          # about a minute
+
+The target (must-show 3): the toy benchmark's 5 seeds take at most 1.5 times the wall time of
+one seed. "One seed" is genzoo's ordinary path: GAN.train_step driven by the trainer's pieces
+(build_model, Optimizers, BatchSource), one seed at a time. "5 seeds" is
+genzoo.train.multiseed.train_gan_seeds: the same step for all seeds in one set of tensor ops.
+
+Two measurements, both with the machine's load printed next to them:
+1. Per step, interleaved (one seed, 1-seed vectorized, S-seed vectorized with each engine,
+   alternating in rounds; medians): the ratio S seeds / one seed, for each network size in
+   --sizes ("small": G and D MLPs 128-128; "pacgan": PacGAN's 2-D nets, G 400x4 with batch norm,
+   D 200x3).
+2. End to end for --steps steps at the first size: one seed through the trainer pieces, then all
+   seeds through train_gan_seeds (model building, training, 2,500 samples per seed), wall time of
+   each, and the PacGAN mode metrics per seed (mean and standard error over the seeds).
+
+Arithmetic grows with the number of seeds; what vectorizing removes is the per-operation
+overhead. So the ratio is near 1 only while one seed's step is overhead-bound (small nets, idle
+cores); on a saturated CPU it tends to the ratio of FLOPs. The output says which regime it saw.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+from genzoo.data import load_dataset, toy_modes
+from genzoo.metrics import mode_metrics
+from genzoo.models import Optimizers
+from genzoo.models.base import DataSpec, OptimConfig
+from genzoo.models.gan import GAN, GANConfig, GANNets
+from genzoo.train.multiseed import SeedBatches, VectorizedGAN, train_gan_seeds
+from genzoo.train.trainer import BatchSource
+
+SIZES = {  # G hidden, D hidden, G norm
+    "small": ((128, 128), (128, 128), None),
+    "pacgan": ((400, 400, 400, 400), (200, 200, 200), "batch"),
+}
+
+
+def toy_config(size: str, latent_dim: int, lr: float) -> GANConfig:
+    g, d, norm = SIZES[size]
+    return GANConfig(loss="non-saturating", latent_dim=latent_dim,
+                     nets=GANNets(generator="mlp", discriminator="mlp", hidden=g, d_hidden=d,
+                                  generator_norm=norm or "none"),
+                     optim=OptimConfig(name="adam", lr=lr, betas=(0.5, 0.999)))
+
+
+def load_note() -> str:
+    la = os.getloadavg()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} on {cores} cores"
+            + (" -- SHARED machine: other work was running, timings are noisy" if la[0] > 2 else ""))
+
+
+class OneSeed:
+    """genzoo's ordinary path for one seed: GAN + Optimizers + BatchSource, one train_step per step."""
+
+    def __init__(self, cfg: GANConfig, ds, batch_size: int, seed: int):
+        torch.manual_seed(seed)
+        self.model = GAN(cfg, DataSpec(kind="points", shape=tuple(ds.shape)))
+        self.opt = Optimizers(self.model.configure_optimizers())
+        self.source = BatchSource(ds, batch_size * self.model.batches_per_step, seed, torch.device("cpu"),
+                                  splits=self.model.batches_per_step)
+        self.model.train()
+        self.t = 0
+
+    def step(self) -> None:
+        logs = self.model.train_step(self.source.batch(self.t), self.opt, self.t)
+        {k: float(v) for k, v in logs.items()}  # what the trainer does with the logs
+        self.t += 1
+
+
+class ManySeeds:
+    """train_gan_seeds' loop, one step at a time (for the interleaved per-step timing)."""
+
+    def __init__(self, cfg: GANConfig, ds, batch_size: int, seeds, engine: str):
+        self.gan = VectorizedGAN(cfg, ds.x.shape[1], seeds, engine)
+        self.batches = SeedBatches(ds.x, seeds, batch_size, cfg.d_steps)
+        self.noise = [torch.Generator().manual_seed(s) for s in seeds]
+        self.b, self.latent = batch_size, cfg.latent_dim
+        self.t = 0
+
+    def _z(self):
+        return torch.stack([torch.randn(self.b, self.latent, generator=g) for g in self.noise])
+
+    def step(self) -> None:
+        xs = self.batches(self.t)
+        self.gan.step(xs, [self._z() for _ in xs], self._z())
+        self.t += 1
+
+
+def timed(fn, k):
+    t = time.perf_counter()
+    for _ in range(k):
+        fn()
+    return (time.perf_counter() - t) / k
+
+
+def per_step(cfg, ds, args, size) -> dict:
+    s = len(args.seeds)
+    runners = {"one seed (genzoo GAN.train_step)": OneSeed(cfg, ds, args.batch_size, args.seeds[0]),
+               "1 seed vectorized (bmm)": ManySeeds(cfg, ds, args.batch_size, args.seeds[:1], "bmm"),
+               f"{s} seeds vectorized (bmm)": ManySeeds(cfg, ds, args.batch_size, args.seeds, "bmm"),
+               f"{s} seeds vectorized (vmap)": ManySeeds(cfg, ds, args.batch_size, args.seeds, "vmap")}
+    k = {}
+    for n, r in runners.items():
+        r.step()
+        r.step()
+        k[n] = max(1, math.ceil(args.round_seconds / timed(r.step, 1)))
+    samples = {n: [] for n in runners}
+    names = list(runners)
+    for i in range(args.rounds):
+        for n in names[i % len(names):] + names[:i % len(names)]:
+            samples[n].append(timed(runners[n].step, k[n]))
+    med = {n: statistics.median(v) for n, v in samples.items()}
+    one = med[names[0]]
+    print(f"\n== per step, {size} nets ({cfg.nets.hidden} / {cfg.nets.d_hidden}), batch {args.batch_size}, "
+          f"{args.rounds} interleaved rounds ==")
+    for n in names:
+        paired = [b / a for a, b in zip(samples[names[0]], samples[n])]
+        print(f"  {n:34s} {1e3 * med[n]:8.2f} ms/step   x{med[n] / one:5.2f} of one seed "
+              f"(per-round {', '.join(f'{p:.2f}' for p in paired)})")
+    print(f"  [{load_note()}]")
+    return {"size": size, "ms_per_step": {n: 1e3 * v for n, v in med.items()},
+            "ratio_bmm": med[names[2]] / one, "ratio_vmap": med[names[3]] / one}
+
+
+def end_to_end(cfg, ds, args) -> dict:
+    s = len(args.seeds)
+    centers, std = toy_modes("ring8")
+    print(f"\n== end to end: {args.steps} steps, batch {args.batch_size}, then {args.n_samples} samples per seed ==")
+    t = time.perf_counter()
+    one = OneSeed(cfg, ds, args.batch_size, args.seeds[0])
+    for _ in range(args.steps):
+        one.step()
+    one.model.eval()
+    x1 = one.model.sample(args.n_samples, generator=torch.Generator().manual_seed(12345 + args.seeds[0]))
+    t_one = time.perf_counter() - t
+    m1 = mode_metrics(x1, centers, std)
+    print(f"  one seed (genzoo trainer pieces)   {t_one:7.1f} s   modes {m1.modes_captured}/8, "
+          f"high quality {m1.high_quality_fraction:.1%}   [{load_note()}]", flush=True)
+    t = time.perf_counter()
+    run = train_gan_seeds(cfg, ds.x, args.seeds, args.steps, args.batch_size, n_samples=args.n_samples,
+                          engine=args.engine)
+    t_many = time.perf_counter() - t
+    ms = [mode_metrics(x, centers, std) for x in run.samples]
+    modes = [m.modes_captured for m in ms]
+    hq = [m.high_quality_fraction for m in ms]
+
+    def mse(v):
+        return statistics.mean(v), (statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else float("nan"))
+
+    print(f"  {s} seeds vectorized ({run.model.G.engine})        {t_many:7.1f} s   modes {mse(modes)[0]:.1f} "
+          f"+- {mse(modes)[1]:.1f} (per seed {modes}), high quality {mse(hq)[0]:.1%} +- {mse(hq)[1]:.1%}   "
+          f"[{load_note()}]")
+    ratio = t_many / t_one
+    print(f"  -> {s} seeds take {ratio:.2f}x the wall time of one seed "
+          f"({'meets' if ratio <= 1.5 else 'does NOT meet'} the 1.5x target)")
+    return {"steps": args.steps, "one_seed_s": t_one, "many_seeds_s": t_many, "ratio": ratio, "modes": modes,
+            "high_quality": hq}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--steps", type=int, default=None, help="end-to-end steps (default 1000, quick 300)")
+    ap.add_argument("--batch-size", type=int, default=100)
+    ap.add_argument("--sizes", nargs="+", default=None, choices=sorted(SIZES), help="default: small pacgan")
+    ap.add_argument("--latent-dim", type=int, default=2)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--engine", default="auto", choices=["auto", "bmm", "vmap"])
+    ap.add_argument("--threads", default="auto", help="torch threads: auto (cores the load leaves free) or N")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--round-seconds", type=float, default=0.5)
+    ap.add_argument("--n-samples", type=int, default=2500)
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    args.steps = args.steps or (300 if args.quick else 1000)
+    args.sizes = args.sizes or (["small"] if args.quick else ["small", "pacgan"])
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = max(1, min(cores, round(cores - os.getloadavg()[0]))) if args.threads == "auto" else int(args.threads)
+    torch.set_num_threads(threads)
+    ds = load_dataset("ring8")
+    print(f"multi-seed toy benchmark -- torch {torch.__version__}, {threads} torch thread(s)"
+          f"{' (auto)' if args.threads == 'auto' else ''}; data: {ds.source}; seeds {args.seeds}")
+    print(load_note())
+    t0 = time.perf_counter()
+    results = [per_step(toy_config(size, args.latent_dim, args.lr), ds, args, size) for size in args.sizes]
+    e2e = end_to_end(toy_config(args.sizes[0], args.latent_dim, args.lr), ds, args)
+    print(f"\nsummary: {len(args.seeds)} seeds / one seed -- end to end ({args.sizes[0]} nets): {e2e['ratio']:.2f}x; "
+          + "; ".join(f"per step, {r['size']} nets: {r['ratio_bmm']:.2f}x (bmm), {r['ratio_vmap']:.2f}x (vmap)"
+                      for r in results))
+    print(f"total {time.perf_counter() - t0:.0f} s; {load_note()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Mode collapse on the 2-D toys (ring of 8, grid of 25) under the PacGAN protocol, beside PacGAN's Table 1.
+
+    python benchmarks/toy_modes.py                                  # all variants, both toys, 5 seeds
+    python benchmarks/toy_modes.py --variants gan,pacgan2 --datasets ring8 --seeds 2 --steps 500   # a check
+
+Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
+- data: ring8 (8 Gaussians, radius 1, std 0.01) and grid25 (5x5 at {-4..4}^2, std 0.05),
+  100,000 training points;
+- after training, 2,500 samples of G (eval mode; the EMA weights for variants that keep them);
+  a sample is high quality when it lies within 3 std of its nearest mode; a mode is captured
+  when it has at least one high-quality sample; reverse KL = KL(p || uniform) of the histogram
+  of high-quality samples over the modes (nats);
+- mean and standard error over --seeds seeds (seed s trains with train.seed = s).
+Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
+D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); Adam lr 1e-4,
+beta1 0.8; 100 (packed) examples per D minibatch. Differences from their code, stated: they
+train 400 epochs of 100,000 points (400,000 steps) and update D and G simultaneously on one
+minibatch; we alternate (Algorithm 1) for --steps steps, because a CPU budget is the point.
+The variants are genzoo presets with these toy nets (see VARIANTS); their losses, penalties,
+critic steps and optimizers are the presets' own unless VARIANTS says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+
+import torch
+
+PACGAN = {  # Lin et al. 2018, Table 1: modes captured / % high-quality samples / reverse KL (nats)
+    "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07)},
+    "grid25": {"GAN": (17.3, 94.8, 0.70), "PacGAN4": (24.8, 93.6, 0.04)},
+}
+
+TOY_NETS = {"model.nets.generator": "mlp", "model.nets.discriminator": "mlp", "model.nets.hidden": [400] * 4,
+            "model.nets.generator_norm": "batch", "model.nets.d_hidden": [200] * 3, "model.nets.d_dropout": 0.0,
+            "model.latent_dim": 2, "model.conditional": False}
+PACGAN_OPTIM = {"model.optim.name": "adam", "model.optim.lr": 1e-4, "model.optim.betas": [0.8, 0.999],
+                "model.optim.momentum": 0.0}
+
+#: name -> (preset, overrides on top of TOY_NETS). "gan" is PacGAN's baseline (non-saturating GAN).
+VARIANTS = {
+    "gan": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating"}),
+    "pacgan2": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating", "model.pack": 2}),
+    "pacgan4": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating", "model.pack": 4}),
+    "lsgan": ("lsgan", {}),
+    "wgan-gp": ("wgan-gp", {}),
+    "sngan": ("sngan", {"model.nets.spectral_norm": True}),
+}
+
+
+def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dict):
+    from genzoo.config import resolve
+
+    preset, sets = VARIANTS[variant]
+    pack = sets.get("model.pack", extra.get("model.pack", 1))
+    overrides = {**TOY_NETS, **sets, "data.name": dataset, "data.n_samples": 100_000, "train.seed": seed,
+                 "train.steps": steps, "train.batch_size": 100 * pack, "train.device": "cpu", **extra}
+    return resolve(preset, overrides=overrides)
+
+
+def run_one(job: dict) -> dict:
+    torch.set_num_threads(job["threads"])
+    from genzoo.data import toy_modes
+    from genzoo.metrics.toy import toy_metrics
+    from genzoo.models import Optimizers
+    from genzoo.train.trainer import BatchSource, build_model, data_spec, load_data
+
+    cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
+    torch.manual_seed(job["seed"])
+    ds = load_data(cfg)
+    model = build_model(cfg, data_spec(ds), torch.device("cpu"))
+    opt = Optimizers(model.configure_optimizers())
+    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, torch.device("cpu"))
+    model.train()
+    c0, w0 = time.process_time(), time.perf_counter()
+    for step in range(cfg.train.steps):
+        logs = model.train_step(source.batch(step), opt, step)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    model.eval()
+    with torch.no_grad():
+        x = model.sample(job["n_samples"], generator=torch.Generator().manual_seed(10_000 + job["seed"]))
+    centers, std = toy_modes(job["dataset"])
+    m = toy_metrics(x, centers, std)
+    return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, "modes": m["modes_captured"],
+            "hq": m["high_quality_percent"], "rkl": m["reverse_kl"], "mode_counts": m["mode_counts"],
+            "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
+            "final_logs": {k: float(v) for k, v in logs.items()}}
+
+
+def _mean_se(v):
+    v = [float(a) for a in v if a == a]  # drop NaN (no high-quality sample at all)
+    if not v:
+        return float("nan"), float("nan")
+    m = sum(v) / len(v)
+    se = math.sqrt(sum((a - m) ** 2 for a in v) / (len(v) - 1) / len(v)) if len(v) > 1 else float("nan")
+    return m, se
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", default="gan,pacgan2,pacgan4,lsgan,wgan-gp,sngan",
+                   help=f"comma-separated, from: {', '.join(VARIANTS)}")
+    p.add_argument("--datasets", default="ring8,grid25")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--steps", type=int, default=5000, help="generator steps per run")
+    p.add_argument("--n-samples", type=int, default=2500)
+    p.add_argument("--workers", type=int, default=2, help="runs in parallel (processes of --threads threads)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
+    p.add_argument("--out", help="write every run's result as JSON here")
+    args = p.parse_args(argv)
+
+    from genzoo.config import parse_override
+    extra = dict(parse_override(s) for s in args.set)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": args.steps, "n_samples": args.n_samples,
+             "threads": args.threads, "extra": extra} for d in datasets for v in variants for s in range(args.seeds)]
+    print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
+          f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
+          f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
+          f"per run (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; overrides: {extra or 'none'}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
+          f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
+    t0 = time.perf_counter()
+    results = []
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.workers) as pool:
+        for r in pool.imap_unordered(run_one, jobs):
+            results.append(r)
+            print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
+                  f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, {r['wall_seconds']:.0f} s)",
+                  flush=True)
+
+    table = {}
+    for d in datasets:
+        print(f"\n{d}: modes captured (of {8 if d == 'ring8' else 25}) / % high quality / reverse KL, "
+              f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
+        print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | CPU-s")
+        for v in variants:
+            rs = [r for r in results if r["dataset"] == d and r["variant"] == v]
+            stats = {k: _mean_se([r[k] for r in rs]) for k in ("modes", "hq", "rkl")}
+            cpu = sum(r["cpu_seconds"] for r in rs) / len(rs)
+            table[f"{d}/{v}"] = {**stats, "cpu_seconds_per_run": cpu, "n": len(rs)}
+            print(f"  {v:>10} | {stats['modes'][0]:5.1f} +- {stats['modes'][1]:3.1f} | {stats['hq'][0]:6.1f} +- "
+                  f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {cpu:.0f}")
+        for name, (mo, hq, kl) in PACGAN[d].items():
+            print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |   (paper, 400k steps)")
+    total = time.perf_counter() - t0
+    print(f"\ntotal wall time {total:.0f} s")
+    out = {"results": results, "table": table, "args": vars(args), "total_wall_seconds": round(total, 1)}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(out, f, indent=2)
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,199 @@
+"""`genzoo eval`: the metrics that apply to a trained run, each number with its protocol.
+
+Which metrics apply follows from the run: image models are compared with the real test split
+in the feature space of genzoo's own classifier (FD, KID, PRDC, classifier score, classes);
+toy 2-D models get the PacGAN mode metrics; VAE-family models an importance-sampled NLL;
+RBMs and DBMs an AIS log-likelihood (or its lower bound); models with features a linear probe.
+The results are merged into RUN_DIR/eval.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from .data import load_dataset
+from .errors import GenzooError
+from .train.trainer import load, read_run_config
+
+IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
+ALL_METRICS = IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "samples")
+
+
+def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
+    """A model's representation of x: encoder means, hidden-unit posteriors or D's penultimate layer."""
+    for name in ("encode_mean", "hidden_features"):
+        if hasattr(model, name):
+            return getattr(model, name)(x)
+    disc = getattr(model, "D", None)
+    if disc is not None and hasattr(disc, "features"):
+        return disc.features(x * 2 - 1)  # D sees images in [-1, 1]
+    return None
+
+
+def default_metrics(model) -> list[str]:
+    kind = model.data.kind
+    out = []
+    if kind == "image":
+        out += list(IMAGE_METRICS)
+        if hasattr(model, "log_importance_weights"):
+            out.append("nll")
+        if model.name in ("rbm", "dbm"):
+            out.append("loglik")
+        if model_features(model, torch.zeros(2, *model.data.shape, device=model.device)) is not None:
+            out.append("probe")
+    elif kind == "points":
+        out.append("toy")
+    if hasattr(model, "evaluate_samples"):
+        out.append("samples")
+    return out
+
+
+def _test_data(cfg, split="test"):
+    d = cfg.data
+    return load_dataset(d.name, split, root=d.root, download=d.download, verify=d.verify,
+                        image_size=d.image_size, channels=d.channels)
+
+
+def _binarized(x: torch.Tensor, seed: int) -> torch.Tensor:
+    return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
+
+
+def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    return torch.cat([model.sample(min(batch, n - i), generator=g).float().cpu() for i in range(0, n, batch)])
+
+
+def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | None = None, k: int = 5000,
+                 seed: int = 0, ais_runs: int = 100, ais_betas: int = 14500, log=print) -> dict:
+    """Evaluate the run's latest checkpoint; returns {metric: {value..., protocol...}} and writes eval.json."""
+    run_dir = Path(run_dir)
+    saved = read_run_config(run_dir)
+    model = load(run_dir)
+    cfg = model.run_config
+    metrics = list(metrics or default_metrics(model))
+    unknown = [m for m in metrics if m not in ALL_METRICS]
+    if unknown:
+        raise GenzooError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(ALL_METRICS)}")
+    if n < 2:
+        raise GenzooError(f"--n must be at least 2, got {n}")
+    results: dict = {}
+    step = max(int(p.name[5:12]) for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
+    common = {"checkpoint_step": step, "seed": seed}
+    test = None
+
+    def test_split():
+        nonlocal test
+        if test is None:
+            test = _test_data(cfg)
+        return test
+
+    image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
+    if image:
+        from .metrics import evaluate_images
+        t = time.time()
+        fake = _sample(model, n, seed)
+        r = evaluate_images(fake, cfg.data.name, n=n, metrics=tuple(image), root=cfg.data.root, seed=seed)
+        protocol = r.pop("protocol")
+        r.pop("timings", None)
+        for name, value in r.items():
+            results[name] = {**value, "protocol": protocol, **common}
+        log(f"genzoo: image metrics on {len(fake)} samples took {time.time() - t:.0f} s")
+    if "toy" in metrics:
+        from .data import toy_modes
+        from .metrics import toy_metrics
+        centers, std = toy_modes(cfg.data.name)
+        m = min(n, 2500)  # the PacGAN protocol draws 2,500 samples
+        results["toy"] = {**toy_metrics(_sample(model, m, seed), centers, std), "n_samples": m,
+                          "protocol": "PacGAN: high quality = within 3 std of the nearest mode; a mode is "
+                                      "captured with >= 1 high-quality sample; reverse KL of the mode histogram",
+                          **common}
+    if "nll" in metrics:
+        from .metrics import importance_sampled_nll
+        ds = test_split()
+        x = ds.x[:n].float().div(255)
+        bernoulli = getattr(model.cfg, "likelihood", "bernoulli") == "bernoulli"
+        x = _binarized(x, seed) if bernoulli else x
+        y = ds.y[:n] if ds.y is not None else None
+        fn = (lambda xb, kc: model.log_importance_weights(xb.to(model.device), kc)) if y is None or \
+            not getattr(model.cfg, "conditional", False) else None
+        if fn is None:
+            raise GenzooError("the NLL of a conditional model needs labels; not supported by genzoo eval yet")
+        torch.manual_seed(seed)
+        r = importance_sampled_nll(fn, x, k=k, protocol={
+            "split": f"{ds.source}, test split, first {len(x)} images",
+            "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if bernoulli
+            else "none (Gaussian likelihood on [0, 1] pixels)"})
+        results["nll"] = {**r.to_dict(), **common}
+    if "loglik" in metrics:
+        from .metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
+        ds = test_split()
+        train_x = _test_data(cfg, "train").x.float().div(255)
+        x = ds.x[:n].float().div(255)
+        t = time.time()
+        z = ais_log_z(model, data=train_x, betas=ais_betas, n_runs=ais_runs,
+                      generator=torch.Generator().manual_seed(seed))
+        est = rbm_log_likelihood(model, x, z) if model.name == "rbm" else dbm_lower_bound(model, x, z)
+        results["loglik"] = {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
+                             "variational lower bound on log-likelihood", "ais": z.to_dict(),
+                             "n_test": len(x), "seconds": round(time.time() - t, 1),
+                             "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
+                                         f"data, {ais_runs} runs, {ais_betas} temperatures; test split of {ds.source}",
+                             **common}
+    if "probe" in metrics:
+        from .metrics import kmeans_features, linear_probe
+        train = _test_data(cfg, "train")
+        ds = test_split()
+        if train.y is None:
+            raise GenzooError(f"the linear probe needs labels and {train.source} has none")
+        m = min(n, len(train))
+        xtr, ytr = train.x[:m].float().div(255), train.y[:m]
+        xte, yte = ds.x.float().div(255), ds.y
+        with torch.no_grad():
+            ftr, fte = (torch.cat([model_features(model, b.to(model.device)).flatten(1).cpu()
+                                   for b in xs.split(1000)]) for xs in (xtr, xte))
+        centroids = min(256, m // 2)  # the DCGAN paper's K-means baseline, capped for small sets
+        ktr, kte = kmeans_features(xtr.flatten(1), xte.flatten(1), k=centroids, seed=seed)
+        results["probe"] = {
+            "model_features": linear_probe(ftr, ytr, fte, yte, seed=seed),
+            "raw_pixels": linear_probe(xtr.flatten(1), ytr, xte.flatten(1), yte, seed=seed),
+            "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
+            "protocol": f"logistic regression on standardized features; {m} training images, "
+                        f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids", **common}
+    if "samples" in metrics:
+        results["samples"] = {**model.evaluate_samples(_sample(model, min(n, 10000), seed)), **common}
+
+    path = run_dir / "eval.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous.update(results)
+    tmp = path.with_name("eval.json.tmp")
+    tmp.write_text(json.dumps(previous, indent=2, default=float) + "\n")
+    os.replace(tmp, path)
+    return results
+
+
+def format_results(results: dict) -> str:
+    """One line per number: name, value, and the protocol in brief."""
+    lines = []
+    for name, r in results.items():
+        if name == "prdc":
+            value = ", ".join(f"{k} {r[k]:.3f}" for k in ("precision", "recall", "density", "coverage"))
+        elif name == "probe":
+            value = ", ".join(f"{k} {r[k]:.4f}" for k in ("model_features", "raw_pixels", "kmeans_features"))
+        elif name == "toy":
+            value = (f"modes {r['modes_captured']}/{r['num_modes']}, high quality {r['high_quality_percent']:.1f}%, "
+                     f"reverse KL {r['reverse_kl']:.3f}, mean log-density {r['mean_log_density']:.2f}")
+        elif name == "nll":
+            value = f"{r['nll']:.2f} +/- {r['stderr']:.2f} nats (k={r['k']}, n={r['n']})"
+        elif name == "classes":
+            value = f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}"
+        elif "value" in r:
+            value = f"{r['value']:.4f}" + (f" +/- {r['std']:.4f}" if "std" in r else "")
+        else:
+            value = ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, (int, float)) and k != "seed")
+        extra = f"  [n_fake {r['n_fake']}, n_real {r['n_real']}]" if "n_real" in r else ""
+        lines.append(f"  {name:14s} {value}{extra}")
+    return "\n".join(lines)

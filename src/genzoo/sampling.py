@@ -1,0 +1,243 @@
+"""Sampling tools for every model with a latent space: truncation, interpolation, arithmetic, class
+grids and controllable generation.
+
+The protocol (all a model needs; GANs implement it, and so can a VAE or an AAE):
+
+    model.latent_dim: int                       the size of z
+    model.generate(z, cond=None) -> x           decode/generate from z (N, latent_dim), in data
+                                                space (images in [0, 1], points, token ids);
+                                                differentiable in z where the data are continuous
+    model.prior(n, generator=None) -> z         optional; default z ~ N(0, I)
+    model.num_classes: int                      optional; > 0 for a conditional model, whose
+                                                generate takes cond = class labels (N,)
+
+Nothing here changes a model's weights: every tool runs the model in eval mode (batch norm uses
+its running statistics and no buffer is updated) and restores its mode afterwards, and the
+gradient of controllable generation is taken with respect to z only.
+
+    truncated_normal / sample_truncated   z ~ N(0, I) with every |z_i| <= bound (resampled)
+    lerp, slerp                           linear and spherical interpolation between latents
+    interpolation_grid                    rows of interpolations between random endpoints
+    latent_arithmetic                     generate(mean z_A - mean z_B + mean z_C)
+    class_grid                            K rows (one per class) x n columns sharing z per column
+    classifier_direction, steer           move z along a classifier's gradient (Ctrl-GAN)
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Callable, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from .errors import GenzooError
+
+
+@runtime_checkable
+class LatentModel(Protocol):
+    latent_dim: int
+
+    def generate(self, z: torch.Tensor, cond=None) -> torch.Tensor: ...
+
+
+def check_latent_model(model) -> LatentModel:
+    """`model` if it implements the latent protocol, else a GenzooError saying what is missing."""
+    missing = [a for a in ("latent_dim", "generate") if not hasattr(model, a)]
+    if missing:
+        raise GenzooError(f"{getattr(model, 'name', type(model).__name__)} has no latent space to sample from "
+                          f"(it lacks {' and '.join(missing)}); use plain sampling")
+    return model
+
+
+def _device(model) -> torch.device:
+    if isinstance(model, nn.Module):
+        for t in list(model.parameters()) + list(model.buffers()):
+            return t.device
+    return torch.device("cpu")
+
+
+def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n latents from the model's prior (N(0, I) when the model does not say)."""
+    check_latent_model(model)
+    if hasattr(model, "prior"):
+        return model.prior(n, generator=generator)
+    return torch.randn(n, model.latent_dim, device=_device(model), generator=generator)
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Run `model` in eval mode (no batch-norm statistics are updated), then restore its mode."""
+    was = model.training if isinstance(model, nn.Module) else None
+    if was is not None:
+        model.eval()
+    try:
+        yield model
+    finally:
+        if was is not None:
+            model.train(was)
+
+
+def _generate(model, z, cond=None, *, grad: bool = False) -> torch.Tensor:
+    with eval_mode(model), (contextlib.nullcontext() if grad else torch.no_grad()):
+        return model.generate(z, cond=cond) if cond is not None else model.generate(z)
+
+
+# --------------------------------------------------------------------------------------------- truncation
+
+def truncated_normal(n: int, dim: int, bound: float, *, generator: torch.Generator | None = None,
+                     device=None, max_rounds: int = 10_000) -> torch.Tensor:
+    """z ~ N(0, I_dim) conditioned on |z_i| <= bound for every i: each coordinate outside the bound is
+    drawn again until it falls inside (the truncation trick; Brock et al. 2019, BigGAN).
+
+    A smaller bound trades diversity for fidelity. bound > 0.
+    """
+    if bound <= 0:
+        raise ValueError(f"the truncation bound must be positive, got {bound}")
+    z = torch.randn(n, dim, generator=generator, device=device)
+    for _ in range(max_rounds):
+        out = z.abs() > bound
+        k = int(out.sum())
+        if k == 0:
+            return z
+        z[out] = torch.randn(k, generator=generator, device=device)
+    raise RuntimeError(f"truncation to |z| <= {bound} did not finish; use a larger bound")
+
+
+def sample_truncated(model, n: int, bound: float = 0.5, *, cond=None,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """n samples generated from truncated latents (see truncated_normal)."""
+    check_latent_model(model)
+    z = truncated_normal(n, model.latent_dim, bound, generator=generator, device=_device(model))
+    return _generate(model, z, cond)
+
+
+# --------------------------------------------------------------------------------------------- interpolation
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
+    """(1 - t) z0 + t z1 for each t (a float or a 1-D tensor of T values -> (T, *z0.shape))."""
+    t = torch.as_tensor(t, dtype=z0.dtype, device=z0.device)
+    shape = t.shape + (1,) * z0.dim()
+    return (1 - t.reshape(shape)) * z0 + t.reshape(shape) * z1
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985; White 2016, "Sampling generative networks"):
+
+        slerp(z0, z1; t) = sin((1 - t) w) / sin w * z0 + sin(t w) / sin w * z1,  cos w = <z0, z1> / (|z0| |z1|)
+
+    along the last dimension. It follows the great circle, so for |z0| = |z1| every point keeps that
+    norm (a linear path cuts through the low-density middle of a Gaussian). Falls back to lerp
+    when z0 and z1 are (anti)parallel. t: a float or a 1-D tensor of T values -> (T, *z0.shape).
+    """
+    t = torch.as_tensor(t, dtype=z0.dtype, device=z0.device)
+    tt = t.reshape(t.shape + (1,) * z0.dim())
+    cos = ((z0 * z1).sum(-1, keepdim=True) / (z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True))
+           .clamp_min(eps)).clamp(-1.0, 1.0)
+    omega = torch.acos(cos)
+    so = torch.sin(omega)
+    small = so.abs() < 1e-4
+    so = torch.where(small, torch.ones_like(so), so)
+    a = torch.where(small, 1 - tt, torch.sin((1 - tt) * omega) / so)
+    b = torch.where(small, tt, torch.sin(tt * omega) / so)
+    return a * z0 + b * z1
+
+
+def interpolation_grid(model, rows: int = 8, steps: int = 8, *, mode: str = "linear", cond=None,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """`rows` interpolations of `steps` points each between two random latents, generated:
+    (rows * steps, ...) in row-major order (row r, step s at index r * steps + s).
+
+    mode: "linear" (lerp) or "slerp". cond (conditional models): one class for every sample.
+    """
+    check_latent_model(model)
+    if mode not in ("linear", "slerp"):
+        raise ValueError(f"mode must be 'linear' or 'slerp', got {mode!r}")
+    if rows < 1 or steps < 2:
+        raise ValueError(f"need rows >= 1 and steps >= 2, got {rows} and {steps}")
+    z0, z1 = prior(model, rows, generator), prior(model, rows, generator)
+    t = torch.linspace(0, 1, steps, device=z0.device)
+    path = (lerp if mode == "linear" else slerp)(z0, z1, t)      # (steps, rows, d)
+    z = path.transpose(0, 1).reshape(rows * steps, -1)
+    return _generate(model, z, cond)
+
+
+# --------------------------------------------------------------------------------------------- arithmetic
+
+def latent_arithmetic(model, z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch.Tensor, *, cond=None,
+                      n_variations: int = 0, noise: float = 0.25,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """generate(mean(z_a) - mean(z_b) + mean(z_c)) (Radford et al. 2015, sec. 6.3: averaging a few z
+    per concept makes the arithmetic stable). z_* are (n_*, latent_dim) latents of three groups,
+    e.g. "smiling woman" - "neutral woman" + "neutral man".
+
+    Returns (1 + n_variations, ...): the result, then n_variations samples at z + noise * N(0, I).
+    """
+    check_latent_model(model)
+    z = z_a.mean(0) - z_b.mean(0) + z_c.mean(0)
+    zs = z.unsqueeze(0)
+    if n_variations > 0:
+        eps = torch.randn(n_variations, z.numel(), generator=generator, device=z.device)
+        zs = torch.cat([zs, z + noise * eps])
+    return _generate(model, zs, cond)
+
+
+# --------------------------------------------------------------------------------------------- class grids
+
+def class_grid(model, n_per_class: int = 8, *, classes=None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """A conditional model's samples, one row per class and n_per_class columns; column j uses the
+    same z in every row, so a row shows a class and a column a "style". Returns
+    (K * n_per_class, ...) in row-major order."""
+    check_latent_model(model)
+    k = int(getattr(model, "num_classes", 0) or 0)
+    if k <= 0:
+        raise GenzooError(f"{getattr(model, 'name', type(model).__name__)} is not conditional: a class grid "
+                          "needs a model trained with labels (e.g. cgan, or --set model.conditional=true)")
+    classes = list(range(k)) if classes is None else [int(c) for c in classes]
+    z = prior(model, n_per_class, generator)
+    z = z.repeat(len(classes), 1)
+    y = torch.tensor(classes, device=z.device).repeat_interleave(n_per_class)
+    return _generate(model, z, y)
+
+
+# --------------------------------------------------------------------------------------------- control
+
+def _target_score(classifier: Callable, x: torch.Tensor, target: int) -> torch.Tensor:
+    out = classifier(x)
+    return out[:, target] if out.dim() == 2 else out
+
+
+def classifier_direction(model, classifier: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor,
+                         target: int = 0, *, cond=None) -> torch.Tensor:
+    """The unit direction in z that raises the classifier's score of class `target` fastest:
+    grad_z c_target(G(z)) / ||.||, per example (N, latent_dim).
+
+    classifier: x -> logits (N, K) (or scores (N,)); it must be differentiable. Only z gets a
+    gradient: torch.autograd.grad is taken with respect to z, so no weight's .grad is touched.
+    """
+    check_latent_model(model)
+    z = z.detach().requires_grad_(True)
+    with eval_mode(model):
+        score = _target_score(classifier, _generate(model, z, cond, grad=True), target)
+    (g,) = torch.autograd.grad(score.sum(), z)
+    return g / g.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def steer(model, classifier: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, target: int = 0, *,
+          steps: int = 10, step_size: float = 0.1, cond=None, return_path: bool = False):
+    """Controllable generation (Ctrl-GAN in the lecture notes): gradient ascent on the classifier's
+    target score in latent space, z_{k+1} = z_k + step_size * grad / ||grad||, for `steps` steps.
+
+    The generator's weights do not change (it only maps the moving z). Returns the final z, or
+    with return_path=True the list [z_0, ..., z_steps] (generate(z_k) shows the feature growing).
+    """
+    path = [z.detach().clone()]
+    for _ in range(steps):
+        path.append(path[-1] + step_size * classifier_direction(model, classifier, path[-1], target, cond=cond))
+    return path if return_path else path[-1]
+
+
+def grid_columns(n: int) -> int:
+    """The width of a square-ish grid of n images (as genzoo.images.save_grid lays them out)."""
+    return max(1, math.ceil(math.sqrt(n)))

@@ -1,0 +1,318 @@
+"""Many seeds of a small GAN trained at once: one set of tensor operations for all seeds.
+
+A toy benchmark (ring8, grid25; PacGAN protocol) reports a mean and standard error over 5-10
+seeds. The networks are small MLPs, so one seed spends much of its time on Python and
+per-operation overhead rather than arithmetic. Here S seeds are stacked along a new leading
+dimension and trained together with torch.func:
+
+    params = stack_module_state([G_1, ..., G_S])     every weight becomes (S, ...)
+    G(z)   = one batched op per layer for all seeds   engine "bmm": torch.bmm / baddbmm for Linear,
+                                                      seeds as extra channels for BatchNorm1d
+           = vmap(functional_call(G, params_s, z_s))  engine "vmap": any network, but its per-call
+                                                      cost on a CPU exceeds these nets' arithmetic
+    J(D), J(G) per seed = vmap(genzoo.losses ...)     the configured loss, unchanged
+    Adam over the stacked tensors                     Adam is elementwise: each seed's slice gets
+                                                      exactly its own Adam update
+
+The step is GAN.train_step's (Goodfellow et al. 2014, Algorithm 1): k = d_steps discriminator
+steps, each on a fresh minibatch, then one generator step on fresh noise; the configured loss
+from genzoo.losses; the same MLP networks (genzoo.models.gan.MLPGenerator / MLPDiscriminator,
+built on genzoo.nets.mlp) with the same initialization: seed s starts from exactly the weights
+`genzoo.train` builds with train.seed=s, and draws its minibatches in the same order as the
+trainer's BatchSource with that seed. Its noise z comes from its own torch.Generator(seed), so a
+seed's run does not depend on which other seeds run beside it (up to float round-off), but it is
+not the same random stream as a `genzoo.train` run.
+
+Supported: every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight
+clipping, batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global
+RNG), a separate D optimizer. Not supported (use genzoo.train): gradient
+penalties (autograd.grad per seed), conditional GANs, EMA, instance noise, conv nets.
+
+    from genzoo.train.multiseed import train_gan_seeds
+    run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
+    run.samples          # (5, 2500, 2): each seed's samples, for the PacGAN mode metrics
+    run.generators[2]    # seed 2's G state_dict: GAN(cfg, spec).G.load_state_dict(...)
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from torch.nn.utils import parametrize
+
+from ..errors import ConfigError
+from ..losses import get_gan_loss
+from ..models.base import DataSpec
+from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
+
+
+_ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.Identity, nn.Dropout)
+
+
+def stacked_mlp(seq: nn.Sequential, params: dict, buffers: dict, x: torch.Tensor, training: bool,
+                prefix: str = "net.") -> torch.Tensor:
+    """S copies of an `mlp()` applied at once: x (S, B, F) -> (S, B, F'), layer by layer.
+
+    Linear: one batched matmul (S matrices); BatchNorm1d: the seeds become extra channels,
+    (S, B, C) -> (B, S*C), so one batch_norm call normalizes each seed over its own minibatch and
+    updates its own slice of the running statistics; LayerNorm: normalize, then each seed's affine;
+    activations and dropout are elementwise. params/buffers are stack_module_state's dicts.
+    """
+    for i, layer in enumerate(seq):
+        p = f"{prefix}{i}."
+        if isinstance(layer, nn.Linear):
+            w, b = params[p + "weight"].transpose(1, 2), params.get(p + "bias")
+            x = torch.bmm(x, w) if b is None else torch.baddbmm(b.unsqueeze(1), x, w)
+        elif isinstance(layer, nn.BatchNorm1d):
+            s, n, c = x.shape
+            if training:
+                buffers[p + "num_batches_tracked"].add_(1)
+            y = F.batch_norm(x.transpose(0, 1).reshape(n, s * c), buffers[p + "running_mean"].view(-1),
+                             buffers[p + "running_var"].view(-1), params[p + "weight"].reshape(-1),
+                             params[p + "bias"].reshape(-1), training, layer.momentum, layer.eps)
+            x = y.view(n, s, c).transpose(0, 1)
+        elif isinstance(layer, nn.LayerNorm):
+            x = F.layer_norm(x, layer.normalized_shape, eps=layer.eps)
+            if layer.elementwise_affine:
+                x = x * params[p + "weight"].unsqueeze(1) + params[p + "bias"].unsqueeze(1)
+        else:  # elementwise (checked by _bmm_ok)
+            x = layer(x)
+    return x
+
+
+def _bmm_ok(module: nn.Module) -> bool:
+    """Can stacked_mlp run this network? (genzoo's unconditional MLP G and D, no spectral norm.)"""
+    if not isinstance(module, (MLPGenerator, MLPDiscriminator)) or module.label_code is not None:
+        return False
+    for layer in module.net:
+        if isinstance(layer, nn.BatchNorm1d):
+            if not (layer.affine and layer.track_running_stats and layer.momentum is not None):
+                return False
+        elif not isinstance(layer, (nn.Linear, nn.LayerNorm) + _ELEMENTWISE) or parametrize.is_parametrized(layer):
+            return False
+    return True
+
+
+class SeedStack:
+    """S copies of one network held as stacked tensors (S, ...) and called for all seeds at once.
+
+    engine "bmm": stacked_mlp, one batched op per layer (genzoo's MLP G and D); "vmap":
+    torch.func.vmap over functional_call, which runs any network but costs more per call on a
+    CPU than these small networks' arithmetic (see benchmarks/multiseed_toy.py); "auto": bmm
+    where it applies.
+    """
+
+    def __init__(self, modules: Sequence[nn.Module], engine: str = "auto"):
+        if engine not in ("auto", "bmm", "vmap"):
+            raise ValueError(f"engine must be auto, bmm or vmap, got {engine!r}")
+        if engine == "bmm" and not _bmm_ok(modules[0]):
+            raise ValueError(f"engine='bmm' cannot run {type(modules[0]).__name__}; use engine='vmap'")
+        self.engine = "bmm" if engine == "auto" and _bmm_ok(modules[0]) else ("vmap" if engine == "auto" else engine)
+        self.params, self.buffers = stack_module_state(list(modules))  # leaves; params require grad
+        self.base = copy.deepcopy(modules[0]).to("meta")  # the architecture only, no storage
+        self.num_seeds = len(modules)
+
+    @property
+    def training(self) -> bool:
+        return self.base.training
+
+    def train(self, mode: bool = True) -> "SeedStack":
+        self.base.train(mode)
+        return self
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x (S, B, ...) -> (S, B, ...): seed s's network applied to x[s]."""
+        if self.engine == "vmap":
+            def one(params, buffers, x):
+                return functional_call(self.base, (params, buffers), (x,))
+            return vmap(one, randomness="different")(self.params, self.buffers, x)
+        h = stacked_mlp(self.base.net, self.params, self.buffers, x.flatten(2), self.training)
+        if isinstance(self.base, MLPDiscriminator):
+            return h.squeeze(-1)
+        return h.view(*x.shape[:2], *self.base.shape)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.params.values())
+
+    def state_dict(self, s: int) -> dict[str, torch.Tensor]:
+        """Seed s's weights as an ordinary state_dict of the original module."""
+        return {k: v[s].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
+
+
+class VectorizedGAN:
+    """GAN.train_step for S seeds at once. Inputs carry a leading seed dimension."""
+
+    def __init__(self, cfg: GANConfig, dim: int, seeds: Sequence[int], engine: str = "auto"):
+        check_supported(cfg)
+        self.cfg, self.seeds = cfg, list(seeds)
+        spec = DataSpec(kind="points", shape=(dim,))
+        gs, ds = [], []
+        for s in self.seeds:  # as genzoo.train: torch.manual_seed(train.seed), then the model
+            torch.manual_seed(s)
+            gan = GAN(cfg, spec)
+            gs.append(gan.G)
+            ds.append(gan.D)
+        self.G, self.D = SeedStack(gs, engine), SeedStack(ds, engine)
+        self.opt_G = cfg.optim.build(self.G.parameters())
+        self.opt_D = (cfg.d_optim or cfg.optim).build(self.D.parameters())
+        loss = get_gan_loss(cfg.loss)
+        d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
+        # genzoo's loss of one seed's logits, mapped over the seeds: (S, B) -> (S,)
+        self.d_loss = vmap(lambda real, fake: loss.d(real, fake, **d_kw))
+        self.g_loss = vmap(loss.g)
+        self.latent_dim = cfg.latent_dim
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logits per seed, (S, B, D) -> (S, B/m), with PacGAN packing of m samples (as GAN.pack)."""
+        m = self.cfg.pack
+        if m > 1:
+            s, n, d = x.shape
+            x = x.reshape(s, n // m, m * d)
+        return self.D(x)
+
+    @staticmethod
+    def _descend(opt: torch.optim.Optimizer, losses: torch.Tensor) -> None:
+        """One optimizer step for every seed: the seeds' losses are summed, and since each seed's
+        parameters appear only in its own loss, each slice receives exactly its own gradient."""
+        params = [p for g in opt.param_groups for p in g["params"]]
+        opt.zero_grad(set_to_none=True)
+        losses.sum().backward(inputs=params)
+        opt.step()
+
+    def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor) -> dict:
+        """One step of Algorithm 1 for all seeds.
+
+        xs: d_steps real minibatches, each (S, B, D); d_noise: d_steps noise batches (S, B, latent)
+        for the fakes of the D steps; g_noise (S, B, latent) for the G step. Returns (S,) tensors.
+        """
+        self.G.train()
+        self.D.train()
+        for x, z in zip(xs, d_noise):
+            with torch.no_grad():
+                fake = self.G(z)
+            d_real, d_fake = self.discriminate(x), self.discriminate(fake)
+            d_loss = self.d_loss(d_real, d_fake)
+            self._descend(self.opt_D, d_loss)
+            if self.cfg.clip is not None:
+                with torch.no_grad():
+                    for p in self.D.parameters():
+                        p.clamp_(-self.cfg.clip, self.cfg.clip)
+        g_loss = self.g_loss(self.discriminate(self.G(g_noise)))
+        self._descend(self.opt_G, g_loss)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_real.detach().mean(1),
+                "d_fake": d_fake.detach().mean(1)}
+
+    @torch.no_grad()
+    def sample(self, n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
+        """n samples per seed, (S, n, D), in eval mode (batch norm with running statistics) like GAN.sample."""
+        z = torch.stack([torch.randn(n, self.latent_dim, generator=g) for g in generators])
+        self.G.train(False)
+        try:
+            return self.G(z)
+        finally:
+            self.G.train(True)
+
+
+def check_supported(cfg: GANConfig) -> None:
+    n = cfg.nets
+    problems = []
+    if n.generator != "mlp" or n.discriminator != "mlp":
+        problems.append("MLP networks only (model.nets.generator/discriminator=mlp)")
+    if cfg.penalty.kind != "none":
+        problems.append(f"no gradient penalty (model.penalty.kind={cfg.penalty.kind})")
+    if cfg.conditional:
+        problems.append("no conditional GANs")
+    if cfg.ema:
+        problems.append("no EMA (model.ema)")
+    if cfg.instance_noise.std:
+        problems.append("no instance noise")
+    if cfg.label_smoothing and cfg.loss not in CROSS_ENTROPY_LOSSES:
+        problems.append("label smoothing only with the cross-entropy losses")
+    if problems:
+        raise ConfigError("the vectorized multi-seed trainer supports " + "; ".join(problems)
+                          + "; train such a model seed by seed with genzoo.train")
+
+
+class SeedBatches:
+    """Each seed's minibatch order, exactly as the trainer's BatchSource with train.seed = seed:
+    epoch e is torch.randperm(N) from a generator seeded seed * 1_000_003 + e, a step takes
+    batch_size * d_steps consecutive indices, split into d_steps minibatches."""
+
+    def __init__(self, data: torch.Tensor, seeds: Sequence[int], batch_size: int, d_steps: int):
+        self.data, self.seeds, self.b, self.k = data, list(seeds), batch_size, d_steps
+        self.per_step = batch_size * d_steps
+        if self.per_step > len(data):
+            raise ConfigError(f"batch_size x d_steps = {self.per_step} is larger than the data ({len(data)} points)")
+        self.steps_per_epoch = len(data) // self.per_step
+        self._epoch, self._perms = -1, None
+
+    def __call__(self, step: int) -> list[torch.Tensor]:
+        """d_steps minibatches for this step, each (S, B, D)."""
+        epoch, i = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._perms = torch.stack([torch.randperm(len(self.data), generator=torch.Generator().manual_seed(
+                s * 1_000_003 + epoch)) for s in self.seeds])
+            self._epoch = epoch
+        idx = self._perms[:, i * self.per_step:(i + 1) * self.per_step]    # (S, B * k)
+        return list(self.data[idx].split(self.b, dim=1))
+
+
+@dataclass
+class MultiSeedRun:
+    """The result of train_gan_seeds. Per-seed lists are in the order of `seeds`."""
+
+    seeds: list[int]
+    generators: list[dict[str, torch.Tensor]]      # G state_dicts (load into GAN(cfg, spec).G)
+    discriminators: list[dict[str, torch.Tensor]]
+    history: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (logged steps, S)
+    logged_steps: list[int] = field(default_factory=list)
+    samples: torch.Tensor | None = None            # (S, n_samples, D)
+    seconds: float = 0.0
+    model: VectorizedGAN | None = None
+
+
+def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], steps: int, batch_size: int, *,
+                    n_samples: int = 0, sample_seed: int = 12345, log_every: int = 50,
+                    engine: str = "auto") -> MultiSeedRun:
+    """Train one small GAN per seed, all seeds at once (see the module docstring).
+
+    data: points (N, D), shared by all seeds (each seed its own order). n_samples > 0: draw that
+    many samples per seed at the end (eval mode, noise from Generator(sample_seed + seed)).
+    engine: how the networks run for all seeds, see SeedStack ("auto": batched matmuls).
+    """
+    if steps < 1 or batch_size < 1 or not seeds:
+        raise ConfigError("train_gan_seeds needs steps >= 1, batch_size >= 1 and at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds must be distinct, got {list(seeds)}")
+    data = data.float()
+    t0 = time.perf_counter()
+    gan = VectorizedGAN(cfg, data.shape[1], seeds, engine)
+    batches = SeedBatches(data, seeds, batch_size, cfg.d_steps)
+    noise = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def z() -> torch.Tensor:
+        return torch.stack([torch.randn(batch_size, cfg.latent_dim, generator=g) for g in noise])
+
+    history: dict[str, list[torch.Tensor]] = {}
+    logged = []
+    for t in range(steps):
+        xs = batches(t)
+        d_noise = [z() for _ in xs]
+        logs = gan.step(xs, d_noise, z())
+        if log_every and ((t + 1) % log_every == 0 or t + 1 == steps):
+            logged.append(t + 1)
+            for k, v in logs.items():
+                history.setdefault(k, []).append(v)
+    samples = None
+    if n_samples:
+        samples = gan.sample(n_samples, [torch.Generator().manual_seed(sample_seed + s) for s in seeds])
+    return MultiSeedRun(seeds=list(seeds), generators=[gan.G.state_dict(i) for i in range(len(seeds))],
+                        discriminators=[gan.D.state_dict(i) for i in range(len(seeds))],
+                        history={k: torch.stack(v) for k, v in history.items()}, logged_steps=logged,
+                        samples=samples, seconds=time.perf_counter() - t0, model=gan)

@@ -1,0 +1,138 @@
+"""Adversarial autoencoders: the priors, the phases (each moves only its own parameters), the
+labelled subset of the semi-supervised mode, short trainings and checkpoint round trips."""
+import json
+import math
+
+import pytest
+import torch
+
+import genzoo
+from genzoo.config import resolve
+from genzoo.data import load_dataset
+from genzoo.models import Optimizers, get_algorithm
+from genzoo.models.aae import gaussian_mixture_prior, swiss_roll_prior
+from genzoo.models.base import Batch, DataSpec
+from genzoo.train.trainer import train
+
+SMALL = {"model.hidden": [32, 32], "model.disc_hidden": [32, 32]}
+QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
+         "data.name": "digits", "train.batch_size": 64, **SMALL}
+
+
+def _model(preset, **sets):
+    cfg = resolve(preset, overrides={**SMALL, **sets}).model
+    return get_algorithm("aae")(cfg, DataSpec("image", (1, 8, 8), num_classes=10))
+
+
+def test_mixture_of_10_gaussians_prior():
+    g = torch.Generator().manual_seed(0)
+    z = gaussian_mixture_prior(20000, 2, 10, generator=g)
+    assert z.shape == (20000, 2)
+    assert gaussian_mixture_prior(7, 6, 10, generator=g).shape == (7, 6)      # pairs of dims
+    # component c: mean at radius 1.4 and angle 2 pi c / 10, std 0.5 along the radius, 0.05 across
+    for c in (0, 3, 7):
+        zc = gaussian_mixture_prior(5000, 2, 10, labels=torch.full((5000,), c), generator=g)
+        a = 2 * math.pi * c / 10
+        radial, across = torch.tensor([math.cos(a), math.sin(a)]), torch.tensor([-math.sin(a), math.cos(a)])
+        assert torch.allclose(zc.mean(0), 1.4 * radial, atol=0.03)
+        assert (zc @ radial).std().item() == pytest.approx(0.5, rel=0.05)
+        assert (zc @ across).std().item() == pytest.approx(0.05, rel=0.05)
+    # unlabelled draws: the 10 components equally often
+    angle = torch.atan2(z[:, 1], z[:, 0]) % (2 * math.pi)
+    comp = torch.round(angle / (2 * math.pi / 10)).long() % 10
+    assert (torch.bincount(comp, minlength=10).float() / len(z) - 0.1).abs().max() < 0.02
+    with pytest.raises(ValueError, match="even"):
+        gaussian_mixture_prior(3, 3)
+
+
+def test_swiss_roll_prior():
+    g = torch.Generator().manual_seed(0)
+    z = swiss_roll_prior(10000, 2, generator=g)
+    r = z.norm(dim=1)
+    assert z.shape == (10000, 2) and r.max() <= 3.0 + 1e-6
+    # on the roll: the angle is 4 pi r / 3 (mod 2 pi)
+    angle = torch.atan2(z[:, 1], z[:, 0])
+    assert torch.allclose(torch.cos(angle - 4 * math.pi * r / 3), torch.ones_like(r), atol=1e-3)
+    # labelled: segment c of 10 along the roll: r in [3 sqrt(c/10), 3 sqrt((c+1)/10)]
+    for c in (0, 4, 9):
+        rc = swiss_roll_prior(1000, 2, 10, labels=torch.full((1000,), c), generator=g).norm(dim=1)
+        assert rc.min() >= 3 * math.sqrt(c / 10) - 1e-5 and rc.max() <= 3 * math.sqrt((c + 1) / 10) + 1e-5
+
+
+def _changed(model, before):
+    return {n.split(".")[0] for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+
+
+@pytest.mark.parametrize("preset,sets", [("aae", {}), ("aae-semi", {"model.labels": 20}),
+                                         ("aae-swissroll", {})])
+def test_each_phase_changes_only_its_own_parameters(preset, sets):
+    torch.manual_seed(0)
+    model = _model(preset, **sets)
+    opt = Optimizers(model.configure_optimizers())
+    batch = Batch(torch.rand(40, 1, 8, 8), torch.arange(40) % 10)
+    model._collect_labels(batch)
+    phases = [(lambda: model.reconstruction_phase(batch.x, opt), {"encoder", "decoder"}),
+              (lambda: model.discriminator_phase(batch.x, batch, opt), {"D", "D_y"} if model.K else {"D"}),
+              (lambda: model.generator_phase(batch.x, batch, opt), {"encoder"})]
+    if model.cfg.mode == "semi":
+        phases.append((lambda: model.supervised_phase(*model.labelled_batch(batch), opt), {"encoder"}))
+    for run_phase, owners in phases:
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        loss = run_phase()
+        assert torch.isfinite(loss)
+        assert _changed(model, before) == owners
+
+
+def test_semi_supervised_uses_only_n_labels_class_balanced():
+    model = _model("aae-semi", **{"model.labels": 20})
+    seen = []
+    for i in range(5):
+        y = torch.randint(10, (30,), generator=torch.Generator().manual_seed(i))
+        batch = Batch(torch.rand(30, 1, 8, 8), y)
+        model._collect_labels(batch)
+        seen.append(batch)
+    assert model.lab_count.tolist() == [2] * 10
+    assert torch.bincount(model.lab_y, minlength=10).tolist() == [2] * 10
+    # every buffered example is one of the examples seen, with its true label
+    xs = torch.cat([b.x for b in seen]).flatten(1)
+    ys = torch.cat([b.y for b in seen])
+    for x, y in zip(model.lab_x.flatten(1), model.lab_y):
+        hit = (xs == x).all(1).nonzero().flatten()
+        assert len(hit) >= 1 and ys[hit[0]] == y
+    xl, yl = model.labelled_batch(seen[0])
+    assert len(xl) == model.cfg.sup_batch and set(yl.tolist()) <= set(range(10))
+
+
+def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path):
+    run = train(resolve("aae-semi", overrides={**QUICK, "train.steps": 150, "model.labels": 50,
+                                               "model.hidden": [64, 64], "model.input_noise": 0.0}),
+                out=tmp_path / "semi", progress=False, log=lambda *_: None)
+    m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert m[-1]["rec_loss"] < m[0]["rec_loss"] and m[-1]["sup_loss"] < m[0]["sup_loss"]
+    loaded = genzoo.load(run.dir)
+    for (n, a), (_, b) in zip(run.model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a.cpu(), b.cpu()), n
+    assert int(loaded.lab_count.sum()) == 50            # the labelled subset is saved with the run
+    test = load_dataset("digits", "test")
+    acc = (loaded.classify(test.x.float().div(255)) == test.y).float().mean().item()
+    assert acc > 0.5                                     # 50 labels, 150 steps: well above chance (0.1)
+    s = loaded.sample(10, cond=3)
+    assert s.shape == (10, 1, 8, 8) and 0 <= s.min() and s.max() <= 1
+    assert loaded.interpolate(test.x[0].float() / 255, test.x[1].float() / 255, steps=3, y=2).shape == (3, 1, 8, 8)
+
+
+@pytest.mark.parametrize("preset", ["aae", "aae-mixture", "aae-swissroll", "aae-cluster"])
+def test_presets_train_and_round_trip(tmp_path, preset):
+    run = train(resolve(preset, overrides={**QUICK, "train.steps": 60}), out=tmp_path / preset, progress=False,
+                log=lambda *_: None)
+    m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert m[-1]["rec_loss"] < m[0]["rec_loss"]
+    loaded = genzoo.load(run.dir)
+    run.model.eval()
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert torch.equal(run.model.sample(6, generator=g()), loaded.sample(6, generator=g()))
+    x = load_dataset("digits", "test").x[:4].float().div(255)
+    assert loaded.reconstruct(x).shape == x.shape
+    assert loaded.generate(loaded.prior(3)).shape == (3, 1, 8, 8)
+    if preset == "aae-cluster":
+        assert loaded.classify(x).max() < 16

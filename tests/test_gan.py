@@ -1,0 +1,233 @@
+"""The GAN family: every preset builds and trains; each variant's defining property holds after a step."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import genzoo
+from genzoo.config import resolve
+from genzoo.errors import ConfigError
+from genzoo.losses import GanLoss, d_loss_minimax, g_loss_non_saturating
+from genzoo.models.base import Batch, DataSpec, Optimizers
+from genzoo.models.gan import GAN, InstanceNoise
+from genzoo.train.trainer import train
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+QUICK = {"train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16}
+TINY = {"model.nets.width": 8, "model.nets.hidden": [32], "model.nets.d_hidden": [32], "train.batch_size": 16}
+DIGITS = DataSpec("image", (1, 8, 8), num_classes=10)
+POINTS = DataSpec("points", (2,), num_classes=8)
+IMAGE_PRESETS = ["gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan"]
+
+
+def _model(preset, spec=DIGITS, **sets):
+    torch.manual_seed(0)
+    return GAN(resolve(preset, overrides={**TINY, **sets}).model, spec)
+
+
+def _digits(n=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return Batch(torch.rand(n, 1, 8, 8, generator=g), torch.randint(10, (n,), generator=g))
+
+
+@pytest.mark.parametrize("preset", IMAGE_PRESETS)
+def test_every_image_preset_trains_a_few_steps_and_samples(preset, tmp_path):
+    run = train(resolve(preset, overrides={**QUICK, **TINY, "data.name": "digits", "train.steps": 2}),
+                out=tmp_path / preset, progress=False, log=lambda *_: None)
+    assert math.isfinite(run.last_metrics["d_loss"]) and math.isfinite(run.last_metrics["g_loss"])
+    x = genzoo.load(run.dir).sample(4)
+    assert x.shape == (4, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
+
+
+@pytest.mark.parametrize("loss", ["minimax", "non-saturating", "max-likelihood"])
+def test_gan_generator_cost_is_selectable(loss):
+    m = _model("gan", **{"model.loss": loss})
+    logs = m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    assert math.isfinite(float(logs["g_loss"]))
+
+
+def test_presets_hold_the_papers_hyperparameters():
+    wgan = resolve("wgan").model
+    assert (wgan.loss, wgan.clip, wgan.d_steps, wgan.optim.name, wgan.optim.lr) == ("wasserstein", 0.01, 5, "rmsprop", 5e-5)
+    gp = resolve("wgan-gp").model
+    assert (gp.penalty.kind, gp.penalty.weight, gp.d_steps, gp.nets.discriminator_norm) == ("gradient", 10.0, 5, "none")
+    assert (gp.optim.lr, tuple(gp.optim.betas)) == (1e-4, (0.0, 0.9))
+    ls = resolve("lsgan").model
+    assert (ls.loss, ls.optim.lr, ls.optim.betas[0]) == ("least-squares", 2e-4, 0.5)
+    sn = resolve("sngan").model
+    assert (sn.loss, sn.nets.spectral_norm, sn.nets.discriminator_norm) == ("hinge", True, "none")
+    assert resolve("cgan").model.conditional and resolve("gan").model.nets.generator == "mlp"
+
+
+def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
+    m = _model("wgan")
+    with torch.no_grad():
+        for p in m.D.parameters():
+            p.uniform_(-1, 1)
+    m.train_step(_digits(16 * 5), Optimizers(m.configure_optimizers()), 0)
+    for p in m.D.parameters():
+        assert p.abs().max().item() <= 0.01 + 1e-9
+
+
+def test_wgan_gp_critic_has_no_batch_norm():
+    m = _model("wgan-gp")
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)
+    assert not [mod for mod in m.D.modules() if isinstance(mod, norms)]
+    with pytest.raises(ConfigError, match="batch norm"):
+        resolve("wgan-gp", overrides={"model.nets.discriminator_norm": "batch"})
+
+
+def test_sngan_discriminator_weights_have_spectral_norm_one():
+    from torch.nn.utils import parametrize
+
+    m = _model("sngan")
+    opt = Optimizers(m.configure_optimizers())
+    for step in range(3):
+        m.train_step(_digits(seed=step), opt, step)
+    with torch.no_grad():  # let the power iteration converge on the current weights
+        for _ in range(30):
+            m.D(torch.rand(8, 1, 8, 8))
+    m.eval()
+    layers = [mod for mod in m.D.modules() if parametrize.is_parametrized(mod, "weight")]
+    assert len(layers) == 2  # every layer of D: for 8x8 digits one stride-2 conv and the linear head
+    for mod in layers:
+        w = mod.weight.reshape(mod.weight.shape[0], -1)
+        assert torch.linalg.matrix_norm(w, 2).item() == pytest.approx(1.0, rel=0.02)
+
+
+class _CountingOptimizers(Optimizers):
+    def __init__(self, optimizers):
+        super().__init__(optimizers)
+        self.calls = []
+
+    def step(self, name, loss):
+        self.calls.append(name)
+        super().step(name, loss)
+
+
+def test_d_steps_k_uses_k_fresh_minibatches_then_one_generator_step():
+    m = _model("gan", **{"model.d_steps": 3})
+    assert m.batches_per_step == 3  # the trainer hands over 3 minibatches per step
+    seen = []
+    original = m.discriminate
+    m.discriminate = lambda x, **y: (seen.append(x.detach().clone()), original(x, **y))[1]
+    batch = _digits(48)
+    opt = _CountingOptimizers(m.configure_optimizers())
+    m.train_step(batch, opt, 0)
+    assert opt.calls == ["D", "D", "D", "G"]
+    reals = seen[0:6:2]  # each D step judges the reals, then the fakes; then G's fakes
+    for k, real in enumerate(reals):
+        assert torch.equal(real, m.to_net(batch.x[16 * k:16 * (k + 1)]))
+
+
+def test_label_smoothing_sets_the_real_target_of_the_discriminator():
+    m = _model("gan", **{"model.label_smoothing": 0.1, "model.nets.d_dropout": 0.0})
+    targets = []
+
+    def d(real, fake, **kw):
+        targets.append(kw.get("real_target"))
+        return d_loss_minimax(real, fake, **kw)
+
+    m.loss = GanLoss(d, g_loss_non_saturating)
+    m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    assert targets == [pytest.approx(0.9)]
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        resolve("wgan", overrides={"model.label_smoothing": 0.1})
+
+
+def test_instance_noise_is_annealed_linearly_to_zero_and_added_to_both_inputs():
+    noise = InstanceNoise(std=0.5, anneal_steps=100)
+    assert [noise.at(s) for s in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]
+    assert InstanceNoise(std=0.3).at(10_000) == 0.3  # anneal_steps 0: constant
+    m = _model("dcgan", **{"model.instance_noise.std": 0.5, "model.instance_noise.anneal_steps": 100})
+
+    class ZeroG(nn.Module):  # fakes are exactly 0, so what D sees of them is the noise alone
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, z):
+            return self.w * torch.zeros(len(z), 1, 8, 8)
+
+    m.G = ZeroG()
+    seen = []
+    original = m.discriminate
+    m.discriminate = lambda x, **y: (seen.append(x.detach().clone()), original(x, **y))[1]
+    batch = _digits(64)
+    logs = m.train_step(batch, Optimizers(m.configure_optimizers()), 50)
+    assert logs["noise_std"] == 0.25
+    assert (seen[0] - m.to_net(batch.x)).std().item() == pytest.approx(0.25, rel=0.1)  # reals
+    assert seen[1].std().item() == pytest.approx(0.25, rel=0.1)  # fakes
+    assert seen[2].std().item() == pytest.approx(0.25, rel=0.1)  # fakes of the generator step
+
+
+def test_ema_follows_its_equation_and_is_what_sampling_uses(tmp_path):
+    m = _model("gan", **{"model.ema": 0.5})
+    g0 = [p.detach().clone() for p in m.G.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(m.G_ema.parameters(), g0))
+    m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    for pe, p, p0 in zip(m.G_ema.parameters(), m.G.parameters(), g0):
+        assert not pe.requires_grad
+        torch.testing.assert_close(pe, 0.5 * p0 + 0.5 * p.detach())  # theta' = b theta' + (1 - b) theta
+    z = torch.randn(5, m.latent_dim)
+    torch.testing.assert_close(m.generate(z), m.from_net(m.G_ema(z)))
+    assert not torch.allclose(m.generate(z), m.from_net(m.G(z)))
+    # the average is part of the checkpoint: a run saves and restores it
+    run = train(resolve("dcgan", overrides={**QUICK, **TINY, "data.name": "digits", "train.steps": 3,
+                                            "model.ema": 0.9}), out=tmp_path / "ema", progress=False,
+                log=lambda *_: None)
+    loaded = genzoo.load(run.dir)
+    for a, b in zip(loaded.G_ema.state_dict().values(), run.model.G_ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_pacgan_packs_consecutive_samples_side_by_side():
+    m = _model("gan", POINTS, **{"model.pack": 2, "model.nets.generator": "mlp", "model.nets.discriminator": "mlp"})
+    x = torch.arange(8.0).view(4, 2)
+    assert torch.equal(m.pack(x), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7]]))
+    assert m.D.net[0].in_features == 4
+    conv = _model("dcgan", **{"model.pack": 2})
+    assert conv.pack(torch.rand(4, 1, 8, 8)).shape == (2, 2, 8, 8)
+    logs = m.train_step(Batch(torch.randn(16, 2)), Optimizers(m.configure_optimizers()), 0)
+    assert math.isfinite(float(logs["d_loss"]))
+
+
+def test_cgan_samples_land_on_the_mode_of_the_requested_class(tmp_path):
+    """ring8's label is the mode: a conditional GAN must put cond=k samples near center k."""
+    from genzoo.data import toy_modes
+
+    sets = {**QUICK, "data.name": "ring8", "data.n_samples": 2000, "train.steps": 200, "train.batch_size": 32,
+            "train.log_every": 50, "model.latent_dim": 4, "model.nets.hidden": [32, 32], "model.nets.d_hidden": None,
+            "model.nets.d_dropout": 0.0, "model.optim.name": "adam", "model.optim.lr": 3e-3,
+            "model.optim.betas": [0.5, 0.999]}
+    run = train(resolve("cgan", overrides=sets), out=tmp_path / "cgan", progress=False, log=lambda *_: None)
+    model = genzoo.load(run.dir)
+    centers, _ = toy_modes("ring8")
+    g = torch.Generator().manual_seed(0)
+    hits = []
+    for k in range(8):
+        x = model.sample(100, cond=k, generator=g)
+        hits.append((torch.cdist(x, centers).argmin(1) == k).float().mean().item())
+    assert sum(hits) / 8 > 0.8, hits
+    with pytest.raises(ValueError, match="classes must be in"):
+        model.sample(2, cond=8)
+
+
+def test_conditional_sampling_defaults_to_a_class_grid_and_unconditional_refuses_labels():
+    m = _model("cgan")
+    assert m.labels(16).tolist() == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4  # rows of a 4-wide grid
+    assert m.sample(16).shape == (16, 1, 8, 8)
+    with pytest.raises(ValueError, match="unconditional"):
+        _model("dcgan").sample(2, cond=1)
+    with pytest.raises(ValueError, match="labelled"):
+        GAN(resolve("cgan").model, DataSpec("points", (2,)))

@@ -1,0 +1,166 @@
+"""genzoo.sampling: truncation, interpolation, arithmetic, class grids and controllable generation."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from genzoo import sampling
+from genzoo.cli import main
+from genzoo.config import resolve
+from genzoo.errors import GenzooError
+from genzoo.models.base import DataSpec
+from genzoo.models.gan import GAN
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+DIGITS = DataSpec("image", (1, 8, 8), num_classes=10)
+
+
+def _gan(preset="dcgan", **sets):
+    torch.manual_seed(0)
+    return GAN(resolve(preset, overrides={"model.nets.width": 8, "model.nets.hidden": [32], "model.latent_dim": 16,
+                                          **sets}).model, DIGITS)
+
+
+class Linear(nn.Module):
+    """A latent model whose generate is a fixed linear map: x = A z (easy to check by hand)."""
+
+    def __init__(self, d=4):
+        super().__init__()
+        self.latent_dim = d
+        self.A = nn.Linear(d, 3, bias=False)
+
+    def generate(self, z, cond=None):
+        return self.A(z)
+
+
+def test_truncation_respects_the_bound_and_keeps_a_standard_normal_inside_it():
+    z = sampling.truncated_normal(20000, 8, 0.5, generator=torch.Generator().manual_seed(0))
+    assert z.shape == (20000, 8) and z.abs().max().item() <= 0.5
+    # N(0, 1) truncated to [-b, b]: variance 1 - 2 b phi(b) / (2 Phi(b) - 1)
+    b = 0.5
+    phi = math.exp(-b * b / 2) / math.sqrt(2 * math.pi)
+    big_phi = 0.5 * (1 + math.erf(b / math.sqrt(2)))
+    assert z.var().item() == pytest.approx(1 - 2 * b * phi / (2 * big_phi - 1), rel=0.03)
+    assert abs(z.mean().item()) < 0.01
+    with pytest.raises(ValueError):
+        sampling.truncated_normal(2, 2, 0.0)
+
+
+def test_slerp_keeps_endpoints_and_norms_and_lerp_is_linear():
+    g = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(5, 16, generator=g), torch.randn(5, 16, generator=g)
+    z1 = z1 / z1.norm(dim=1, keepdim=True) * z0.norm(dim=1, keepdim=True)  # equal norms
+    t = torch.linspace(0, 1, 7)
+    path = sampling.slerp(z0, z1, t)
+    assert path.shape == (7, 5, 16)
+    torch.testing.assert_close(path[0], z0)
+    torch.testing.assert_close(path[-1], z1)
+    torch.testing.assert_close(path.norm(dim=-1), z0.norm(dim=-1).expand(7, 5))  # on the sphere all the way
+    mid = sampling.lerp(z0, z1, 0.5)
+    torch.testing.assert_close(mid, (z0 + z1) / 2)
+    assert (mid.norm(dim=-1) < z0.norm(dim=-1)).all()  # the straight line cuts inside
+    # the angle from z0 grows linearly with t
+    cos = (path * z0).sum(-1) / (path.norm(dim=-1) * z0.norm(dim=-1))
+    omega = torch.acos(((z0 * z1).sum(-1) / (z0.norm(dim=-1) * z1.norm(dim=-1))))
+    torch.testing.assert_close(torch.acos(cos.clamp(-1, 1)), t[:, None] * omega, atol=1e-3, rtol=1e-3)
+    # parallel endpoints fall back to lerp
+    torch.testing.assert_close(sampling.slerp(z0, 2 * z0, 0.5), 1.5 * z0)
+
+
+def test_interpolation_grid_shape_and_rows_start_and_end_at_random_latents():
+    m = _gan()
+    for mode in ("linear", "slerp"):
+        x = sampling.interpolation_grid(m, rows=3, steps=5, mode=mode, generator=torch.Generator().manual_seed(1))
+        assert x.shape == (15, 1, 8, 8)
+    lin = Linear()
+    x = sampling.interpolation_grid(lin, rows=2, steps=3, generator=torch.Generator().manual_seed(1))
+    # a linear model along a linear path: the middle point is the mean of the ends
+    x = x.view(2, 3, 3)
+    torch.testing.assert_close(x[:, 1], (x[:, 0] + x[:, 2]) / 2)
+
+
+def test_latent_arithmetic_is_generate_of_mean_a_minus_mean_b_plus_mean_c():
+    lin = Linear()
+    g = torch.Generator().manual_seed(0)
+    za, zb, zc = (torch.randn(3, 4, generator=g) for _ in range(3))
+    out = sampling.latent_arithmetic(lin, za, zb, zc, n_variations=2)
+    assert out.shape == (3, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(out[0], lin.A(za.mean(0) - zb.mean(0) + zc.mean(0)))
+
+
+def test_class_grid_rows_are_classes_and_columns_share_z():
+    m = _gan("cgan")
+    x = sampling.class_grid(m, 3, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (30, 1, 8, 8)
+    assert not torch.allclose(x[0], x[3])  # same z, classes 0 and 1
+    with pytest.raises(GenzooError, match="not conditional"):
+        sampling.class_grid(_gan(), 2)
+
+
+def test_sampling_never_changes_batch_norm_statistics_or_the_mode():
+    m = _gan()
+    m.train()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    sampling.sample_truncated(m, 8, 0.5)
+    sampling.interpolation_grid(m, 2, 3)
+    assert m.training
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_controllable_generation_raises_the_target_logit_and_leaves_the_generator_untouched():
+    m = _gan()
+    torch.manual_seed(1)
+    classifier = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))  # any differentiable scorer of images
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    z0 = torch.randn(6, m.latent_dim, generator=torch.Generator().manual_seed(2))
+    path = sampling.steer(m, classifier, z0, target=2, steps=15, step_size=0.2, return_path=True)
+    with torch.no_grad(), sampling.eval_mode(m):
+        logit = lambda z: classifier(m.generate(z))[:, 2]  # noqa: E731
+        assert (logit(path[-1]) > logit(path[0])).all()
+    assert torch.equal(path[0], z0)
+    for k, v in m.state_dict().items():  # weights and buffers bitwise unchanged, no gradient left behind
+        assert torch.equal(v, before[k]), k
+    assert all(p.grad is None for p in m.parameters())
+    d = sampling.classifier_direction(m, classifier, z0, target=2)
+    torch.testing.assert_close(d.norm(dim=1), torch.ones(6))
+
+
+def test_models_without_a_latent_space_get_a_clear_error():
+    with pytest.raises(GenzooError, match="no latent space"):
+        sampling.sample_truncated(nn.Linear(2, 2), 4)
+
+
+def test_cli_sample_modes_write_files(tmp_path, capsys):
+    run = tmp_path / "run"
+    sets = ["--set", "model.nets.width=8", "--set", "train.sample_every=0", "--set", "model.latent_dim=8"]
+    assert main(["train", "cgan", "--data", "digits", "--steps", "2", "--batch-size", "10", "--quiet", "--out",
+                 str(run), "--set", "model.nets.hidden=[16]", "--set", "model.nets.d_hidden=[16]", *sets]) == 0
+    for argv, name in ([["--mode", "truncated", "--truncation", "0.3"], "truncated0.3-seed0.png"],
+                       [["--mode", "slerp", "--rows", "2", "--cols", "4"], "slerp-seed0.png"],
+                       [["--mode", "interpolate"], "interpolate-seed0.png"],
+                       [["--mode", "class-grid", "--cols", "3"], "class-grid-seed0.png"],
+                       [["--n", "9", "--cond", "3"], "sample-seed0.png"]):
+        assert main(["sample", str(run), *argv]) == 0, argv
+        assert (run / "samples" / name).is_file(), name
+    capsys.readouterr()
+    assert main(["sample", str(run), "--cond", "12"]) == 2
+    assert "classes must be in 0..9" in capsys.readouterr().err
+    plain = tmp_path / "plain"
+    assert main(["train", "dcgan", "--data", "digits", "--steps", "1", "--batch-size", "8", "--quiet", "--out",
+                 str(plain), *sets]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(plain), "--mode", "class-grid"]) == 2
+    err = capsys.readouterr().err
+    assert "not conditional" in err and len(err.strip().splitlines()) == 1
