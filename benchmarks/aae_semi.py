@@ -4,6 +4,9 @@
     python benchmarks/aae_semi.py                                   # preset budgets, seeds 0 1 2
     python benchmarks/aae_semi.py --steps 600 --mixture-steps 600 --hidden 256 256   # a quick check
 
+Run directories already under --out are continued (`genzoo train --resume`), not restarted, so
+an interrupted benchmark is picked up where it stopped.
+
 Protocol (printed with the numbers):
 - semi-supervised: the `aae-semi` preset (encoder 784-1000-1000 -> softmax over 10 classes + a
   10-d Gaussian style; decoder mirrored; two discriminators 1000-1000) trained by `genzoo.train`
@@ -94,8 +97,12 @@ def main(argv=None) -> dict:
         sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
         for seed in args.seeds:
             t = time.time()
-            run = genzoo.train("aae-semi", data="mnist", steps=args.steps, seed=seed, overrides=sets,
-                               out=os.path.join(out, f"aae-semi-seed{seed}"), progress=False)
+            run_dir = os.path.join(out, f"aae-semi-seed{seed}")
+            if os.path.isdir(os.path.join(run_dir, "checkpoints")):   # an interrupted (or finished) run: continue it
+                run = genzoo.train(resume=run_dir, progress=False)
+            else:
+                run = genzoo.train("aae-semi", data="mnist", steps=args.steps, seed=seed, overrides=sets,
+                                   out=run_dir, progress=False)
             err = test_error(run.model, x_test.to(run.model.device), y_test.to(run.model.device))
             errors.append(err)
             runs.append({"seed": seed, "test_error_percent": err, "run": str(run.dir), "minutes": (time.time() - t) / 60,
@@ -114,8 +121,12 @@ def main(argv=None) -> dict:
 
     if not args.skip_mixture:
         t = time.time()
-        run = genzoo.train("aae-mixture", data="mnist", steps=args.mixture_steps, overrides=base,
-                           out=os.path.join(out, "aae-mixture"), progress=False)
+        run_dir = os.path.join(out, "aae-mixture")
+        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+            run = genzoo.train(resume=run_dir, progress=False)
+        else:
+            run = genzoo.train("aae-mixture", data="mnist", steps=args.mixture_steps, overrides=base, out=run_dir,
+                               progress=False)
         path = scatter_codes(run.model.eval(), x_test.to(run.model.device), y_test, run.dir / "test-codes.png")
         print(f"mixture-of-10-Gaussians AAE (2-D codes, {run.step} steps, {(time.time() - t) / 60:.1f} min): "
               f"test codes plotted in {path}")

@@ -32,7 +32,7 @@ from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.models import Optimizers
-from genzoo.train.trainer import BatchSource, build_model, data_spec, load_data
+from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -135,7 +135,8 @@ def main(argv=None) -> dict:
         print(f"{r['preset']:>8} | {r['steps']:>6} | {r['fd']:8.2f} | {r['classifier_score']:5.2f} | "
               f"{r['classes_covered']}")
     print(f"{'floor':>8} | {'':>6} | {floor:8.2f} |")
-    out = {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n, "cpu_seconds_budget": args.cpu_seconds,
+    out = {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n,
+           "cpu_seconds_budget": args.cpu_seconds,
            "feature_extractor": fx.protocol(), "threads": args.threads, "seed": args.seed,
            "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
            "torch": torch.__version__, "total_wall_seconds": round(time.perf_counter() - t0, 1)}

@@ -1,7 +1,7 @@
 """Gumbel-softmax GAN on the arithmetic grammar: the share of grammatical samples and how many distinct ones.
 
     python benchmarks/gsgan_grammar.py                      # the gsgan preset, 3 seeds
-    python benchmarks/gsgan_grammar.py --seeds 1 --steps 300 --set model.straight_through=false   # the paper's relaxation
+    python benchmarks/gsgan_grammar.py --seeds 1 --set model.straight_through=false   # the paper's relaxation
 
 Protocol: train the `gsgan` preset (LSTM generator, Gumbel-softmax tokens with annealed temperature,
 MLP discriminator) on the "arith" data (20,000 expressions of S -> S+S | S-S | S*S | S/S | (S) | x,
@@ -34,7 +34,7 @@ def main(argv=None) -> dict:
     from genzoo.config import parse_override, resolve
     from genzoo.data.grammar import decode, grammar_metrics
     from genzoo.models import Optimizers
-    from genzoo.train.trainer import BatchSource, build_model, data_spec, load_data
+    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
 
     sets = dict(parse_override(s) for s in args.set)
     results = []

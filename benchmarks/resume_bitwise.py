@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from genzoo.train.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
 
 def main() -> None:

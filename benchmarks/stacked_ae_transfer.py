@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     from genzoo import api as genzoo  # (genzoo.train is shadowed by the genzoo.train package once imported)
     from genzoo.finetune import finetune
-    from genzoo.train.trainer import load_data
+    from genzoo.training.trainer import load_data
 
     out = args.out or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
     t0 = time.time()

@@ -12,12 +12,13 @@ Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
   of high-quality samples over the modes (nats);
 - mean and standard error over --seeds seeds (seed s trains with train.seed = s).
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
-D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); Adam lr 1e-4,
-beta1 0.8; 100 (packed) examples per D minibatch. Differences from their code, stated: they
-train 400 epochs of 100,000 points (400,000 steps) and update D and G simultaneously on one
-minibatch; we alternate (Algorithm 1) for --steps steps, because a CPU budget is the point.
-The variants are genzoo presets with these toy nets (see VARIANTS); their losses, penalties,
-critic steps and optimizers are the presets' own unless VARIANTS says otherwise.
+D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
+examples per D minibatch (PacGAN-m: 100 m samples). Differences from their code, stated: they
+train 400 epochs of 100,000 points (400,000 steps) with Adam(1e-4, beta1 0.8) and update D and
+G simultaneously on one minibatch; we alternate (Algorithm 1) for --steps steps with Adam(1e-3,
+betas (0.5, 0.999)) for the GAN/PacGAN rows, and sample from an EMA of G (decay 0.99) in every
+row, because a CPU budget is the point. lsgan, wgan-gp and sngan rows are those presets (loss,
+penalty, critic steps, optimizer) on the same toy nets. See VARIANTS.
 """
 from __future__ import annotations
 
@@ -39,15 +40,18 @@ PACGAN = {  # Lin et al. 2018, Table 1: modes captured / % high-quality samples 
 
 TOY_NETS = {"model.nets.generator": "mlp", "model.nets.discriminator": "mlp", "model.nets.hidden": [400] * 4,
             "model.nets.generator_norm": "batch", "model.nets.d_hidden": [200] * 3, "model.nets.d_dropout": 0.0,
-            "model.latent_dim": 2, "model.conditional": False}
-PACGAN_OPTIM = {"model.optim.name": "adam", "model.optim.lr": 1e-4, "model.optim.betas": [0.8, 0.999],
-                "model.optim.momentum": 0.0}
+            "model.latent_dim": 2, "model.conditional": False, "model.ema": 0.99}
+#: PacGAN's optimizer is Adam(1e-4, beta1 0.8) for 400,000 steps; in a few thousand steps it leaves the
+#: samples tens of std away from the modes, so the GAN and PacGAN rows here use 10x its learning rate.
+FAST_ADAM = {"model.optim.name": "adam", "model.optim.lr": 1e-3, "model.optim.betas": [0.5, 0.999],
+             "model.optim.momentum": 0.0}
 
-#: name -> (preset, overrides on top of TOY_NETS). "gan" is PacGAN's baseline (non-saturating GAN).
+#: name -> (preset, overrides on top of TOY_NETS). "gan" is PacGAN's baseline (the non-saturating GAN);
+#: lsgan, wgan-gp and sngan keep their presets' losses, penalties, critic steps and optimizers.
 VARIANTS = {
-    "gan": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating"}),
-    "pacgan2": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating", "model.pack": 2}),
-    "pacgan4": ("gan", {**PACGAN_OPTIM, "model.loss": "non-saturating", "model.pack": 4}),
+    "gan": ("gan", {**FAST_ADAM, "model.loss": "non-saturating"}),
+    "pacgan2": ("gan", {**FAST_ADAM, "model.loss": "non-saturating", "model.pack": 2}),
+    "pacgan4": ("gan", {**FAST_ADAM, "model.loss": "non-saturating", "model.pack": 4}),
     "lsgan": ("lsgan", {}),
     "wgan-gp": ("wgan-gp", {}),
     "sngan": ("sngan", {"model.nets.spectral_norm": True}),
@@ -69,7 +73,7 @@ def run_one(job: dict) -> dict:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.models import Optimizers
-    from genzoo.train.trainer import BatchSource, build_model, data_spec, load_data
+    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
 
     cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
     torch.manual_seed(job["seed"])
@@ -114,7 +118,8 @@ def main(argv=None) -> dict:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
-    p.add_argument("--out", help="write every run's result as JSON here")
+    p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")
+    p.add_argument("--resume", action="store_true", help="keep the runs already in --out and do only the others")
     args = p.parse_args(argv)
 
     from genzoo.config import parse_override
@@ -129,15 +134,32 @@ def main(argv=None) -> dict:
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
-          f"per run (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; overrides: {extra or 'none'}")
+          f"per run (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; EMA 0.99; "
+          f"GAN/PacGAN rows Adam 1e-3; overrides: {extra or 'none'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
     t0 = time.perf_counter()
     results = []
+    if args.resume and args.out and os.path.exists(args.out):
+        with open(args.out) as f:
+            results = [r for r in json.load(f)["results"] if r.get("extra", {}) == extra]
+        done = {(r["variant"], r["dataset"], r["seed"], r["steps"]) for r in results}
+        jobs = [j for j in jobs if (j["variant"], j["dataset"], j["seed"], j["steps"]) not in done]
+        print(f"resuming: {len(results)} runs kept from {args.out}, {len(jobs)} to do")
+
+    def save():
+        if args.out:
+            tmp = args.out + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"results": results, "args": vars(args)}, f, indent=2)
+            os.replace(tmp, args.out)
+
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.workers) as pool:
         for r in pool.imap_unordered(run_one, jobs):
+            r["extra"] = extra
             results.append(r)
+            save()
             print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
                   f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, {r['wall_seconds']:.0f} s)",
                   flush=True)
@@ -148,7 +170,9 @@ def main(argv=None) -> dict:
               f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
         print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | CPU-s")
         for v in variants:
-            rs = [r for r in results if r["dataset"] == d and r["variant"] == v]
+            rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds]
+            if not rs:
+                continue
             stats = {k: _mean_se([r[k] for r in rs]) for k in ("modes", "hq", "rkl")}
             cpu = sum(r["cpu_seconds"] for r in rs) / len(rs)
             table[f"{d}/{v}"] = {**stats, "cpu_seconds_per_run": cpu, "n": len(rs)}

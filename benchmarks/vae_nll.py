@@ -42,8 +42,8 @@ import torch  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models.base import DataSpec, OptimConfig, Optimizers  # noqa: E402
 from genzoo.models.vae import VAE, VAEConfig  # noqa: E402
-from genzoo.train.checkpoint import save_checkpoint  # noqa: E402
-from genzoo.train.trainer import BatchSource  # noqa: E402
+from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
+from genzoo.training.trainer import BatchSource  # noqa: E402
 
 PAPER = {"VAE k=1": 86.76, "VAE k=50": 86.35, "IWAE k=50": 84.78}
 

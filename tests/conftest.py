@@ -13,3 +13,12 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("GENZOO_DATA", str(base / "genzoo-data"))
     monkeypatch.setenv("GENZOO_CACHE", str(base / "genzoo-cache"))
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

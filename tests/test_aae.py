@@ -12,7 +12,7 @@ from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.aae import gaussian_mixture_prior, swiss_roll_prior
 from genzoo.models.base import Batch, DataSpec
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 SMALL = {"model.hidden": [32, 32], "model.disc_hidden": [32, 32]}
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,

@@ -14,7 +14,7 @@ from genzoo.data import load_dataset
 from genzoo.finetune import finetune, labelled_subset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
          "data.name": "digits", "train.batch_size": 64}
@@ -97,6 +97,25 @@ def test_stacked_ae_training_lowers_each_layer_loss_and_transfers(tmp_path):
     assert main(["finetune", str(run.dir), "--labels", "20", "--frozen-steps", "5", "--unfrozen-steps", "5"]) == 0
     saved = json.loads((run.dir / "finetune-labels20-seed0.json").read_text())
     assert {"finetuned_accuracy", "scratch_accuracy", "frozen_accuracy"} <= set(saved)
+
+
+def test_denoising_masking_noise_only_in_training():
+    cfg = resolve("stacked-dae", overrides={"model.hidden": [16], "model.latent_dim": 4}).model
+    model = get_algorithm("ae")(cfg, DataSpec("image", (1, 8, 8)))
+    x = torch.rand(500, 1, 8, 8) + 0.1
+    zeroed = (model.corrupt(x) == 0).float().mean().item()
+    assert zeroed == pytest.approx(0.3, abs=0.02)
+    model.eval()
+    assert torch.equal(model.corrupt(x), x)
+
+
+def test_finetune_reuses_only_the_lower_layers_when_asked():
+    from genzoo.finetune import lower_layers
+    cfg = resolve("stacked-ae", overrides={"model.hidden": [32, 16], "model.latent_dim": 8}).model
+    model = get_algorithm("ae")(cfg, DataSpec("image", (1, 8, 8)))
+    assert lower_layers(model.encoder, 1)(torch.rand(2, 1, 8, 8)).shape == (2, 32)
+    assert lower_layers(model.encoder, 2)(torch.rand(2, 1, 8, 8)).shape == (2, 16)
+    assert lower_layers(model.encoder, None) is model.encoder
 
 
 def test_labelled_subset_is_class_balanced_and_seeded():

@@ -12,12 +12,7 @@ from genzoo.models.dbm import DBM, DBMConfig
 from genzoo.models.rbm import RBM, RBMConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_rbm(D=10, H=8, std=0.5, seed=0, visible="bernoulli") -> RBM:

@@ -8,7 +8,7 @@ from genzoo.config import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 SMALL = {"model.hidden": [64], "model.mapping_hidden": [16], "model.disc_hidden": [16],
          "model.latent_dim": 8, "model.w_dim": 8}

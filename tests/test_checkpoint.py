@@ -6,7 +6,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from genzoo.errors import CheckpointError
-from genzoo.train.checkpoint import (list_checkpoints, load_model_state, load_optimizer_states, prune_checkpoints,
+from genzoo.training.checkpoint import (list_checkpoints, load_model_state, load_optimizer_states, prune_checkpoints,
                                      read_checkpoint, save_checkpoint)
 
 

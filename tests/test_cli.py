@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from genzoo.cli import main
-from genzoo.train.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
 
 def _error_line(capsys, argv):

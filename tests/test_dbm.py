@@ -11,12 +11,7 @@ from genzoo.models.dbm import DBM, DBMConfig, pretraining_copies
 from genzoo.models.rbm import RBMLayer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_dbm(D=6, hidden=(4, 4), std=0.5, seed=0, **kw) -> DBM:

@@ -12,8 +12,8 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from genzoo.config import resolve
-from genzoo.train.checkpoint import list_checkpoints
-from genzoo.train.trainer import train
+from genzoo.training.checkpoint import list_checkpoints
+from genzoo.training.trainer import train
 
 SETS = {"data.name": "digits", "train.steps": 20, "train.batch_size": 64, "train.log_every": 20,
         "train.sample_every": 0, "train.checkpoint_every": 10, "model.nets.width": 16, "train.seed": 3}

@@ -8,7 +8,7 @@ from genzoo.cli import main
 from genzoo.config import resolve
 from genzoo.errors import GenzooError
 from genzoo.evaluation import evaluate_run
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 
 def _run(model, out, **sets):

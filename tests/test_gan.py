@@ -11,16 +11,10 @@ from genzoo.errors import ConfigError
 from genzoo.losses import GanLoss, d_loss_minimax, g_loss_non_saturating
 from genzoo.models.base import Batch, DataSpec, Optimizers
 from genzoo.models.gan import GAN, InstanceNoise
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 QUICK = {"train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16}
@@ -58,7 +52,8 @@ def test_gan_generator_cost_is_selectable(loss):
 
 def test_presets_hold_the_papers_hyperparameters():
     wgan = resolve("wgan").model
-    assert (wgan.loss, wgan.clip, wgan.d_steps, wgan.optim.name, wgan.optim.lr) == ("wasserstein", 0.01, 5, "rmsprop", 5e-5)
+    assert (wgan.loss, wgan.clip, wgan.d_steps) == ("wasserstein", 0.01, 5)
+    assert (wgan.optim.name, wgan.optim.lr) == ("rmsprop", 5e-5)
     gp = resolve("wgan-gp").model
     assert (gp.penalty.kind, gp.penalty.weight, gp.d_steps, gp.nets.discriminator_norm) == ("gradient", 10.0, 5, "none")
     assert (gp.optim.lr, tuple(gp.optim.betas)) == (1e-4, (0.0, 0.9))

@@ -7,16 +7,10 @@ from genzoo.config import resolve
 from genzoo.data import load_dataset
 from genzoo.data.grammar import VOCAB, accepts, decode, encode, grammar_metrics
 from genzoo.models.gsgan import gumbel_softmax
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("expr", ["x", "x+x", "x*(x-x)", "((x))", "(x/x)*x-(x+x)", "x+x_", "x*x___"])
@@ -67,7 +61,8 @@ def test_temperature_is_annealed_geometrically():
     from genzoo.models.base import DataSpec
     from genzoo.models.gsgan import GSGAN
 
-    m = GSGAN(resolve("gsgan", overrides={"model.tau_anneal_steps": 100}).model, DataSpec("tokens", (12,), vocab_size=8))
+    cfg = resolve("gsgan", overrides={"model.tau_anneal_steps": 100}).model
+    m = GSGAN(cfg, DataSpec("tokens", (12,), vocab_size=8))
     assert m.temperature(0) == pytest.approx(5.0)
     assert m.temperature(50) == pytest.approx((5.0 * 0.5) ** 0.5)  # the geometric mean halfway
     assert m.temperature(100) == pytest.approx(0.5) and m.temperature(10_000) == pytest.approx(0.5)

@@ -13,13 +13,7 @@ from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
 from genzoo.models.rbm import RBM, RBMConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids oversubscription on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_rbm(D=10, H=8, std=0.5, seed=0, **kw) -> RBM:

@@ -13,13 +13,7 @@ from genzoo.models.base import DataSpec
 from genzoo.models.gan import GAN
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets: one thread is fastest, and spares a shared CPU the cost of oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 DIGITS = DataSpec("image", (1, 8, 8), num_classes=10)

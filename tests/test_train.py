@@ -9,8 +9,8 @@ import genzoo
 from genzoo.config import resolve
 from genzoo.errors import ConfigError, GenzooError, TrainingDiverged
 from genzoo.models.base import Algorithm, OptimConfig, register
-from genzoo.train.checkpoint import list_checkpoints, read_checkpoint
-from genzoo.train.trainer import train
+from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 5, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16}
 
@@ -142,3 +142,13 @@ def test_out_refuses_to_overwrite_a_run(tmp_path):
     _run("ae", tmp_path, "same", **{"train.steps": 2})
     with pytest.raises(ConfigError, match="already holds a run"):
         _run("ae", tmp_path, "same", **{"train.steps": 2})
+
+
+def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
+    """`genzoo.train` is a function; importing genzoo's training modules must not replace it."""
+    import genzoo.training.trainer  # noqa: F401
+
+    for name in ("a", "b"):
+        run = genzoo.train("ae", data="digits", steps=2, out=tmp_path / name, progress=False)
+        assert run.step == 2
+    assert callable(genzoo.train)

@@ -12,7 +12,7 @@ from genzoo.data import load_dataset
 from genzoo.errors import ConfigError
 from genzoo.models import get_algorithm
 from genzoo.models.base import DataSpec
-from genzoo.train.trainer import train
+from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
          "data.name": "digits", "train.batch_size": 64}
@@ -185,3 +185,27 @@ def test_presets_train_and_round_trip(tmp_path, preset, sets):
     assert loaded.reconstruct(x).shape == x.shape
     assert loaded.generate(loaded.prior(2)).shape == (2, 1, 8, 8)
     assert loaded.interpolate(x[0], x[1], steps=4).shape == (4, 1, 8, 8)
+
+
+@pytest.mark.parametrize("algo,preset,sets", [
+    ("ae", "ae", {"model.hidden": [16]}),
+    ("vae", "vae", {"model.hidden": [16]}),
+    ("vae", "lognormal-vae", {"model.hidden": [16]}),
+    ("vae", "cvae", {"model.hidden": [16]}),
+    ("aae", "aae-semi", {"model.hidden": [16], "model.disc_hidden": [16]}),
+    ("alae", "alae", {"model.hidden": [16], "model.mapping_hidden": [8], "model.disc_hidden": [8]}),
+])
+def test_sampling_tools_work_on_every_autoencoder(algo, preset, sets):
+    """genzoo.sampling's protocol: latent_dim, generate (differentiable in z), prior, num_classes."""
+    from genzoo import sampling
+
+    model = get_algorithm(algo)(resolve(preset, overrides=sets).model, DataSpec("image", (1, 8, 8), 10))
+    g = torch.Generator().manual_seed(0)
+    assert sampling.interpolation_grid(model, rows=2, steps=3, generator=g).shape == (6, 1, 8, 8)
+    assert sampling.sample_truncated(model, 4, 0.5, generator=g).shape == (4, 1, 8, 8)
+    if getattr(model, "num_classes", 0):
+        assert sampling.class_grid(model, 2, generator=g).shape == (20, 1, 8, 8)
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    z = sampling.prior(model, 3, g)
+    d = sampling.classifier_direction(model, classifier, z, target=1)
+    assert d.shape == z.shape and torch.allclose(d.norm(dim=1), torch.ones(3), atol=1e-5)

@@ -18,4 +18,4 @@ def load(*args, **kwargs):
 
 
 train.__doc__ = "Train a named model; see genzoo.api.train."
-load.__doc__ = "Load the trained model of a run directory; see genzoo.train.trainer.load."
+load.__doc__ = "Load the trained model of a run directory; see genzoo.training.trainer.load."

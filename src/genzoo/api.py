@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import resolve
-from .train.trainer import Run, load, train as _train
+from .training.trainer import Run, load, train as _train
 
 __all__ = ["train", "load", "Run"]
 

@@ -88,7 +88,7 @@ def _sample(args) -> None:
     from . import sampling
     from .api import load
     from .images import save_grid, save_points
-    from .train.trainer import save_samples
+    from .training.trainer import save_samples
 
     if args.n <= 0:
         raise GenzooError(f"--n must be a positive number of samples, got {args.n}")

@@ -17,7 +17,7 @@ import torch
 
 from .data import load_dataset
 from .errors import GenzooError
-from .train.trainer import load, read_run_config
+from .training.trainer import load, read_run_config
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
 ALL_METRICS = IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "samples")

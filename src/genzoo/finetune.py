@@ -163,7 +163,7 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     Phase 1 trains only the head, so the base's weights do not move (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
-    from .train.trainer import load, load_data
+    from .training.trainer import load, load_data
 
     if isinstance(model, (str, Path)):
         model = load(model, device=device or "cpu")

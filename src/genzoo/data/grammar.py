@@ -153,7 +153,6 @@ def load_arith(req: Request) -> Dataset:
     ds = Dataset(name=req.name, source=f"arith: {n:,} arithmetic expressions (<= {MAX_LEN} tokens) "
                  f"derived with seed {seed}", split=req.split, kind="tokens", x=x, y=None, num_classes=None)
     ds.vocab_size = len(VOCAB)
-    ds.decode = decode
     return ds
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import warnings
 from pathlib import Path
 
 import torch
@@ -72,7 +73,9 @@ def load_inception(device="cpu", *, verify: bool = True) -> torch.nn.Module:
         if h.hexdigest() != WEIGHTS_SHA1:
             raise MetricError(f"{path} does not have the expected sha1 {WEIGHTS_SHA1}; reinstall with "
                               f"`{INSTALL_HINT}`")
-    model = torch.jit.load(str(path), map_location="cpu").eval().to(device)
+    with warnings.catch_warnings():  # torch 2.9+ flags torch.jit.load as deprecated; it is what loads this file
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = torch.jit.load(str(path), map_location="cpu").eval().to(device)
     _MODEL_CACHE[key] = model
     return model
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ._common import MetricError, as_float64_2d, check_min_samples, check_same_dim
+from ._common import as_float64_2d, check_min_samples, check_same_dim
 
 
 @dataclass

@@ -4,7 +4,7 @@ One algorithm, three named models (presets):
 - "ae" / "conv-ae": MLP or convolutional encoder and decoder, binary cross-entropy on pixels;
 - "linear-ae": identity activations and squared error. Its optimum spans the same subspace as
   the top principal components of the data (Baldi & Hornik 1989): "this is just PCA";
-- "stacked-ae": greedy layer-wise pretraining (Bengio et al. 2007; Hinton & Salakhutdinov
+- "stacked-ae" (and "stacked-dae", denoising, Vincent et al. 2010): greedy layer-wise pretraining (Bengio et al. 2007; Hinton & Salakhutdinov
   2006): layer k is first trained alone as a shallow autoencoder of the codes of layers < k
   (frozen), for `greedy_steps` steps each, then the whole stack is fine-tuned end to end. The
   phases are keyed on the step count inside `train_step`; the encoder then serves as the base
@@ -113,9 +113,9 @@ class LatentModelMixin:
     def latent_dim(self) -> int:
         return self.cfg.latent_dim
 
-    @torch.no_grad()
     def generate(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """x = decode(z) (the mean of p(x | z)); images clamped to [0, 1]. `cond`: labels of a conditional model."""
+        """x = decode(z) (the mean of p(x | z)); images clamped to [0, 1]. `cond`: labels of a conditional
+        model. Differentiable in z (genzoo.sampling.steer); wrap in torch.no_grad() to just draw."""
         x = self.decode(z, self.class_labels(len(z), cond))
         return x.clamp(0, 1) if self.data.kind == "image" else x
 
@@ -253,6 +253,7 @@ class AE(LatentModelMixin, Algorithm):
 
         Stacked AE (greedy_steps > 0): steps [k G, (k+1) G) train layer k alone (see `layer_loss`),
         then from step L*G on the whole stack is fine-tuned with the loss above.
+        Denoising (corruption > 0): the encoder reads a masked copy of its input, L compares with the clean x.
         """
         x = batch.x
         phase = self.phase_at(step)

@@ -320,7 +320,6 @@ class VAE(LatentModelMixin, Algorithm):
         """One z ~ q(z|x) as the decoder receives it (log-normal: positive; gumbel: on the simplex)."""
         return self.latent.decoder_input(self.latent.rsample(self.encode(x, y), self.cfg.temperature_min))
 
-    @torch.no_grad()
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The mean of p(x | z[, y]): Bernoulli probabilities or Gaussian means."""
         out = self.decoder_out(z, y)
