@@ -57,8 +57,9 @@ def scatter_codes(model, x, y, path, prior_n=5000) -> str:
     ax.scatter(prior[:, 0], prior[:, 1], s=2, c="lightgray", label="prior samples")
     sc = ax.scatter(z[:, 0], z[:, 1], s=2, c=y.cpu().numpy(), cmap="tab10", vmin=-0.5, vmax=9.5)
     fig.colorbar(sc, ax=ax, ticks=range(10), label="digit class")
-    ax.set_title(f"AAE, mixture of 10 Gaussians prior: codes of {len(x)} MNIST test images")
+    ax.set_title(f"AAE, 10-Gaussian mixture prior (gray): codes of {len(x)} test images", fontsize=10)
     ax.set_aspect("equal")
+    fig.tight_layout()
     fig.savefig(path)
     return str(path)
 
@@ -79,7 +80,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from genzoo import api as genzoo  # (genzoo.train is shadowed by the genzoo.train package once imported)
+    import genzoo
     from genzoo.config import parse_override
     from genzoo.data import load_dataset
 

@@ -82,7 +82,8 @@ def main(argv=None) -> dict:
     p.add_argument("--log-every", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value of every preset (repeatable), e.g. --set model.optim.lr=1e-3")
-    p.add_argument("--out", help="write the results as JSON here")
+    p.add_argument("--out", help="write the results as JSON here (rewritten after each preset)")
+    p.add_argument("--resume", action="store_true", help="keep the presets already in --out and do only the others")
     p.add_argument("--grids", help="save a 10x10 grid of each preset's samples in this folder")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -108,7 +109,29 @@ def main(argv=None) -> dict:
     print(f"floor (real train vs real test, {n} each): FD {floor:.2f}")
 
     results = []
+    if args.resume and args.out and os.path.exists(args.out):
+        with open(args.out) as f:
+            saved = json.load(f)
+        if saved.get("cpu_seconds_budget") == args.cpu_seconds and saved.get("overrides") == sets \
+                and saved.get("n_samples") == n:
+            results = [r for r in saved["results"] if r["preset"] in presets]
+            print(f"resuming: kept {', '.join(r['preset'] for r in results)} from {args.out}")
+
+    def summary():
+        return {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n,
+                "cpu_seconds_budget": args.cpu_seconds, "feature_extractor": fx.protocol(), "threads": args.threads,
+                "seed": args.seed, "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+                "torch": torch.__version__, "total_wall_seconds": round(time.perf_counter() - t0, 1)}
+
+    def save():
+        if args.out:
+            with open(args.out + ".tmp", "w") as f:
+                json.dump(summary(), f, indent=2)
+            os.replace(args.out + ".tmp", args.out)
+
     for preset in presets:
+        if any(r["preset"] == preset for r in results):
+            continue
         model, ds, steps, cpu, wall = train_for_budget(preset, args.cpu_seconds, args.max_steps, args.seed,
                                                        args.data_root, args.log_every, sets)
         x = generate(model, n, args.seed + 1)
@@ -126,23 +149,19 @@ def main(argv=None) -> dict:
              "fd": fd, "classifier_score": cs, "classes_covered": hist.get("classes_covered"),
              "train_data": ds.source}
         results.append(r)
+        save()
         print(f"{preset:>8}: FD {fd:8.2f}  classifier score {cs:5.2f}  classes {r['classes_covered']}  "
               f"({steps} steps, {cpu:.0f} CPU-s, {wall:.0f} s wall)", flush=True)
 
+    results.sort(key=lambda r: presets.index(r["preset"]))
     print()
     print(f"{'preset':>8} | {'steps':>6} | {'FD':>8} | {'CS':>5} | classes")
     for r in results:
         print(f"{r['preset']:>8} | {r['steps']:>6} | {r['fd']:8.2f} | {r['classifier_score']:5.2f} | "
               f"{r['classes_covered']}")
     print(f"{'floor':>8} | {'':>6} | {floor:8.2f} |")
-    out = {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n,
-           "cpu_seconds_budget": args.cpu_seconds,
-           "feature_extractor": fx.protocol(), "threads": args.threads, "seed": args.seed,
-           "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-           "torch": torch.__version__, "total_wall_seconds": round(time.perf_counter() - t0, 1)}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+    out = summary()
+    save()
     print(f"total wall time {out['total_wall_seconds']:.0f} s")
     return out
 

@@ -39,7 +39,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from genzoo import api as genzoo  # (genzoo.train is shadowed by the genzoo.train package once imported)
+    import genzoo
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
 

@@ -52,7 +52,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from genzoo import api as genzoo  # (genzoo.train is shadowed by the genzoo.train package once imported)
+    import genzoo
     from genzoo.finetune import finetune
     from genzoo.training.trainer import load_data
 

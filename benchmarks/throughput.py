@@ -2,9 +2,18 @@
 
     python benchmarks/throughput.py                 # the full table, < 10 minutes on 2 cores
     python benchmarks/throughput.py --quick         # about 1 minute: batch 64 only, no compile
-    python benchmarks/throughput.py --fd-steps 2000 # train genzoo's dcgan and the reference for
-                                                    # 2000 steps each, then Fréchet distances
+    python benchmarks/throughput.py --fd-steps 1000 # equal quality: genzoo's dcgan and the reference
+                                                    # trained 1000 steps each, then Fréchet distances
     python benchmarks/throughput.py --json out.json # also write every number as JSON
+
+Sections (default run): fp32 images/s of dcgan, wgan-gp and vae at batch 64/128/256 with the
+reference DCGAN in the same rounds; bf16 against fp32; trainer settings (channels_last, compile)
+plus "[exp]" rows that are not genzoo options yet (Adam fused=True; the DCGAN-code step that runs
+G once per step); 1 thread against all cores; a torch.profiler breakdown of genzoo's and the
+reference's dcgan step; a `genzoo.train` end-to-end cross-check. --fd-steps N instead trains
+both DCGANs N steps (alternating chunks, so the time ratio is measured too) and prints the
+Fréchet distance of 2,000 samples of each to 2,000 test images in genzoo's classifier features,
+with the real-vs-real floor.
 
 What is measured, and how
 - genzoo is driven through its real trainer pieces, exactly as `genzoo.train` wires them:
@@ -13,7 +22,7 @@ What is measured, and how
   `with torch.autocast(...): model.train_step(source.batch(step), opt, step)` followed by the
   trainer's `float(v)` of every logged value. Not timed: the progress bar, metrics.jsonl, sample
   grids and checkpoints (a cross-check times `genzoo.train` end to end with two budgets and
-  takes the difference, which cancels start-up; it agrees with the pieces within noise).
+  takes the difference, which cancels start-up).
 - The reference is benchmarks/reference_dcgan.py: the PyTorch-examples DCGAN loop with a
   per-sample torch Dataset and a DataLoader(shuffle=True), the same layers written by hand.
 - "images/s" counts real training images consumed per second: batch_size x minibatches per

@@ -30,6 +30,8 @@ import os
 import platform
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
@@ -155,14 +157,20 @@ def main(argv=None) -> dict:
             os.replace(tmp, args.out)
 
     ctx = mp.get_context("spawn")
-    with ctx.Pool(args.workers) as pool:
-        for r in pool.imap_unordered(run_one, jobs):
-            r["extra"] = extra
-            results.append(r)
-            save()
-            print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
-                  f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, {r['wall_seconds']:.0f} s)",
-                  flush=True)
+    try:
+        with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+            for fut in as_completed([pool.submit(run_one, j) for j in jobs]):
+                r = fut.result()
+                r["extra"] = extra
+                results.append(r)
+                save()
+                print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
+                      f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, {r['wall_seconds']:.0f} s)",
+                      flush=True)
+    except BrokenProcessPool:
+        save()
+        sys.exit(f"a worker process died (killed?); {len(results)} runs are saved in {args.out}: "
+                 "run the same command with --resume to do the rest")
 
     table = {}
     for d in datasets:

@@ -157,8 +157,12 @@ def test_prdc_errors():
 def test_classifier_score_perfect_uniform_and_single_class():
     k, n = 10, 1000
     probs = torch.nn.functional.one_hot(torch.arange(n) % k, k).double()
-    mean, std = classifier_score(probs, splits=10)
+    mean, std = classifier_score(probs, splits=10, shuffle=False)  # each part exactly balanced
     assert mean == pytest.approx(k, rel=1e-9) and std == pytest.approx(0.0, abs=1e-9)
+    # sorted by class: unshuffled parts hold one class each (score 1); the default shuffle fixes that
+    ordered = torch.nn.functional.one_hot(torch.arange(n) // (n // k), k).double()
+    assert classifier_score(ordered, shuffle=False)[0] == pytest.approx(1.0)
+    assert classifier_score(ordered)[0] > 0.93 * k
     single = torch.nn.functional.one_hot(torch.zeros(n, dtype=torch.long), k).double()
     assert classifier_score(single)[0] == pytest.approx(1.0)
     uniform = torch.full((n, k), 1.0 / k)

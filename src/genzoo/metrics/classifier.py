@@ -2,7 +2,7 @@
 
 - classifier score (the Inception Score of Salimans et al. 2016 with genzoo's own classifier):
   CS = exp( E_x KL( p(y|x) || p(y) ) ), p(y) = E_x p(y|x), computed on each of `splits`
-  consecutive equal parts of the samples; mean and std (ddof=0) over parts. Ranges from 1
+  equal parts of the (seeded-shuffled) samples; mean and std (ddof=0) over parts. Ranges from 1
   (every sample gets the same prediction) to K (confident and uniform over the K classes).
 - class histogram: the fraction of samples whose arg-max class is c, its KL to the data's class
   distribution, KL(p_pred || p_data) = sum_c p_pred(c) log(p_pred(c) / p_data(c)), and the
@@ -34,12 +34,19 @@ def _probs64(probs) -> np.ndarray:
     return np.clip(p, 0.0, 1.0)
 
 
-def classifier_score(probs, *, splits: int = 10) -> tuple[float, float]:
-    """exp(E_x KL(p(y|x) || p(y))) over `splits` parts of the samples: (mean, std)."""
+def classifier_score(probs, *, splits: int = 10, shuffle: bool = True, seed: int = 0) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))) over `splits` parts of the samples: (mean, std).
+
+    shuffle: permute the samples (numpy RandomState(seed)) before splitting, so that ordered inputs
+    (a class grid, a dataset sorted by label) are not split by class - each part must be a fair
+    sample for its p(y) to mean anything. For i.i.d. samples it changes nothing but the split.
+    """
     p = _probs64(probs)
     n = p.shape[0]
     if splits < 1 or n < splits:
         raise MetricError(f"classifier score needs at least `splits` samples; got {n} samples for {splits} splits")
+    if shuffle:
+        p = p[np.random.RandomState(seed).permutation(n)]
     scores = []
     for part in np.array_split(p, splits):
         py = part.mean(axis=0, keepdims=True)

@@ -104,8 +104,8 @@ class ImageEvaluator:
                            "coverage": r.coverage, "k": r.k, **common}
             timings["prdc_s"] = time.perf_counter() - t
         if "cs" in self.metrics:
-            mean, std = classifier_score(fp, splits=min(self.cs_splits, n_fake))
-            out["cs"] = {"value": mean, "std": std, "splits": min(self.cs_splits, n_fake),
+            mean, std = classifier_score(fp, splits=min(self.cs_splits, n_fake), seed=seed)
+            out["cs"] = {"value": mean, "std": std, "splits": min(self.cs_splits, n_fake), "shuffle_seed": seed,
                          "max": self.fx.num_classes, "n_fake": n_fake, "extractor_id": self.fx.id}
         if "classes" in self.metrics:
             h = class_histogram(fp, self.fx.class_probs)

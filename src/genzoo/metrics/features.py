@@ -20,9 +20,11 @@ training split (stored with the weights), so that FD and KID have a stable scale
 batch norm's backward pass dominated CPU training time.
 
 Training recipe (RECIPE): Adam (lr 2e-3, cosine decay to 0 over all steps), batch 128, cross
-entropy, `epochs` epochs (4 by default; more on small datasets, so that there are at least
-`min_steps` = 300 steps), torch.manual_seed(seed) before init and a seeded
-shuffle. The accuracy on the dataset's test split is measured after training and stored. When
+entropy, `epochs` epochs (4 by default, 8 for Fashion-MNIST and KMNIST; more on small datasets,
+so that there are at least `min_steps` = 300 steps), torch.manual_seed(seed) before init and a
+seeded shuffle. Measured (shared 2-core CPU, 1 thread): MNIST 4 epochs 99.02% test accuracy,
+~100 s of CPU; Fashion-MNIST 8 epochs 91.25%; mnist5k 9 epochs 96.4%; digits 25 epochs 93.6%.
+The accuracy on the dataset's test split is measured after training and stored. When
 a dataset has no test split, the last 1/6 of a seeded permutation of the training split is held
 out for the accuracy (and the classifier is trained on the rest); this is recorded.
 
@@ -53,6 +55,8 @@ ARCH = ("2x-1 | conv5x5/2(C,32)-ReLU | conv5x5/2(32,64)-ReLU | flatten-dropout0.
         "=features(pre-ReLU, standardized per dim with train-split mean/std) | ReLU-dropout0.5-linear(128,K)")
 FEATURE_DIM = 128
 DEFAULT_EPOCHS = 4
+# Harder datasets train longer by default (4 epochs of Fashion-MNIST reach 89.7%, below the 90% aimed at).
+DATASET_EPOCHS = {"fashion-mnist": 8, "kmnist": 8, "cifar10": 10}
 DEFAULT_MIN_STEPS = 300
 RECIPE = {"optimizer": "Adam", "lr": 2e-3, "schedule": "cosine-to-0 per step", "batch_size": 128,
           "loss": "cross-entropy"}
@@ -380,7 +384,7 @@ _MEMO: dict[tuple[str, str], FeatureExtractor] = {}
 
 
 def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train_if_missing: bool = True,
-                          epochs: int = DEFAULT_EPOCHS, min_steps: int = DEFAULT_MIN_STEPS, seed: int = 0,
+                          epochs: int | None = None, min_steps: int = DEFAULT_MIN_STEPS, seed: int = 0,
                           verbose: bool = False, device=None, threads: int | None = None,
                           splits: _Splits | None = None) -> FeatureExtractor:
     """The feature extractor for an image dataset: from the cache, or trained (and cached) if missing.
@@ -389,7 +393,8 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     extractor is identified by the dataset *actually* loaded (e.g. "mnist5k" when "mnist" falls
     back offline), which its `.dataset` and `.describe()` report.
     cache_dir: the folder of the cached files (default $GENZOO_CACHE/features or ~/.cache/genzoo/features).
-    epochs, min_steps: train for `epochs` epochs, or more if that is fewer than `min_steps` optimizer
+    epochs, min_steps: train for `epochs` epochs (default DATASET_EPOCHS for the dataset, else
+    DEFAULT_EPOCHS = 4), or more if that is fewer than `min_steps` optimizer
     steps (small datasets: mnist5k, digits); the epochs actually run are recorded and hashed.
     device, threads: where to train if training is needed (default: CUDA if available; CPU threads
     see auto_threads). The extractor itself is returned on the CPU.
@@ -397,6 +402,8 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     s = splits if splits is not None else load_splits(dataset_name, root=root)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     data_hash = _data_hash(s)
+    if epochs is None:
+        epochs = DATASET_EPOCHS.get(s.name, DEFAULT_EPOCHS)
     epochs = effective_epochs(s.train_x.shape[0], epochs, min_steps)
     fid = _extractor_id(s.name, data_hash, seed, epochs)
     memo_key = (str(cache.resolve()), fid)
