@@ -33,7 +33,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads c
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 
@@ -136,7 +135,7 @@ def main(argv=None) -> dict:
               "hardware": hardware(device), "protocol": res.protocol, "paper": PAPER,
               "target": "<= 90 nats within 30 minutes of training on 2 CPU cores"}
     print(f"test NLL (k={args.k}, {len(x_test)} images): {res.nll:.2f} +- {res.stderr:.2f} nats "
-          f"(test ELBO {-elbo:.2f}); evaluation {eval_s / 60:.1f} min")
+          f"(test -ELBO {-elbo:.2f}); evaluation {eval_s / 60:.1f} min")
     print("paper (Burda et al. 2016, 1 stochastic layer): " + ", ".join(f"{k} {v}" for k, v in PAPER.items()))
     if args.out:
         os.makedirs(args.out, exist_ok=True)

@@ -14,6 +14,8 @@ from genzoo.models.aae import gaussian_mixture_prior, swiss_roll_prior
 from genzoo.models.base import Batch, DataSpec
 from genzoo.training.trainer import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
+
 SMALL = {"model.hidden": [32, 32], "model.disc_hidden": [32, 32]}
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
          "data.name": "digits", "train.batch_size": 64, **SMALL}

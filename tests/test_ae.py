@@ -16,6 +16,8 @@ from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
 from genzoo.training.trainer import train
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
+
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
          "data.name": "digits", "train.batch_size": 64}
 

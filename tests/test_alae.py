@@ -1,6 +1,7 @@
 """ALAE: Algorithm 1's three steps each update exactly the networks the paper names; R1 is applied."""
 import json
 
+import pytest
 import torch
 
 import genzoo
@@ -9,6 +10,8 @@ from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
 from genzoo.training.trainer import train
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
 
 SMALL = {"model.hidden": [64], "model.mapping_hidden": [16], "model.disc_hidden": [16],
          "model.latent_dim": 8, "model.w_dim": 8}
