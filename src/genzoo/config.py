@@ -52,6 +52,8 @@ class TrainConfig:
     compile: bool = False          # torch.compile each network
     channels_last: bool = False    # channels-last memory format for conv nets and image batches
     sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
+    lr_decay: float = 0.0          # 0: constant learning rates; else over this last fraction of the steps they fall
+    lr_final: float = 0.0          # linearly to this fraction of their configured values
 
     def validate(self) -> None:
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -65,6 +67,12 @@ class TrainConfig:
         for name in ("batch_size", "log_every", "keep_checkpoints", "grid_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be a positive integer, got {getattr(self, name)}")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise ConfigError(f"train.lr_decay is the final fraction of the run over which the learning rate "
+                              f"decays, between 0 and 1; got {self.lr_decay}")
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise ConfigError(f"train.lr_final is a fraction of the configured learning rate, between 0 and 1; "
+                              f"got {self.lr_final}")
         for name in ("sample_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0 (0 = only at the end), got {getattr(self, name)}")

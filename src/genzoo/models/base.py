@@ -79,12 +79,20 @@ class Optimizers:
         self.scaler = scaler
         self._params = {name: [p for g in o.param_groups for p in g["params"] if p.requires_grad]
                         for name, o in optimizers.items()}
+        # the configured rates, kept apart because loading an optimizer state overwrites group["lr"]
+        self._base_lrs = {name: [g["lr"] for g in o.param_groups] for name, o in optimizers.items()}
 
     def __getitem__(self, name: str) -> torch.optim.Optimizer:
         return self.optimizers[name]
 
     def __iter__(self):
         return iter(self.optimizers.items())
+
+    def scale_learning_rates(self, factor: float) -> None:
+        """Set every optimizer's learning rates to `factor` times their configured values."""
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self._base_lrs[name]):
+                group["lr"] = base * factor
 
     def step(self, name: str, loss: torch.Tensor) -> None:
         opt, params = self.optimizers[name], self._params[name]

@@ -109,6 +109,14 @@ class Run:
     last_metrics: dict
 
 
+def lr_factor(step: int, total: int, decay: float, final: float) -> float:
+    """Learning-rate multiplier at `step`: 1, then linear from 1 to `final` over the last `decay` of the run."""
+    start = total * (1.0 - decay)
+    if decay <= 0.0 or step < start:
+        return 1.0
+    return 1.0 - (1.0 - final) * (step - start) / max(total - start, 1e-12)
+
+
 def total_steps(cfg: RunConfig, n_examples: int) -> int:
     t = cfg.train
     if t.steps is not None:
@@ -360,6 +368,8 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
     metrics_file = open(run_dir / METRICS_FILE, "a") if world.is_main else None
     try:
         for step in range(start, total):
+            if cfg.train.lr_decay > 0:
+                opt.scale_learning_rates(lr_factor(step, total, cfg.train.lr_decay, cfg.train.lr_final))
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 logs = model.train_step(source.batch(step), opt, step)
             values = {k: float(v) for k, v in logs.items()}
