@@ -82,6 +82,18 @@ def test_train_then_sample_writes_a_png(capsys, tmp_path):
     assert Image.open(tmp_path / "g.png").size[0] > 8 * 3
 
 
+def test_precision_flag_is_recorded_in_the_run(capsys, tmp_path):
+    import json
+
+    assert main(["train", "ae", "--data", "digits", "--steps", "2", "--precision", "fp32",
+                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["config"]["train"]["precision"] == "fp32" and saved["precision"] == "float32"
+    with pytest.raises(SystemExit):
+        main(["train", "ae", "--precision", "fp8"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
 def test_list_shows_models_and_datasets(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

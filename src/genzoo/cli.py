@@ -29,6 +29,9 @@ def _add_train(sub) -> None:
     p.add_argument("--config", help="a YAML config file (start from `genzoo show-config MODEL`)")
     p.add_argument("--out", help="the run directory to create (default: runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="autocast dtype (= --set train.precision=...; auto: bf16 on CPUs with native bf16, AMP on CUDA)")
+    p.add_argument("--compile", action="store_true", help="torch.compile each network (= --set train.compile=true)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -39,13 +42,18 @@ def _train(args) -> None:
     if args.resume:
         extra = [flag for flag, v in (("MODEL", args.model), ("--data", args.data), ("--epochs", args.epochs),
                                       ("--batch-size", args.batch_size), ("--seed", args.seed),
-                                      ("--config", args.config), ("--out", args.out), ("--set", args.set)) if v]
+                                      ("--config", args.config), ("--out", args.out), ("--set", args.set),
+                                      ("--precision", args.precision), ("--compile", args.compile)) if v]
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it)")
         train(resume=args.resume, steps=args.steps, progress=not args.quiet)
         return
     overrides = dict(parse_override(s) for s in args.set)
+    if args.precision:
+        overrides["train.precision"] = args.precision
+    if args.compile:
+        overrides["train.compile"] = True
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
 
