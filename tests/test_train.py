@@ -207,3 +207,25 @@ def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
 def test_lr_decay_out_of_range_is_refused():
     with pytest.raises(ConfigError, match="train.lr_decay"):
         resolve("ae", overrides={"train.lr_decay": 1.5})
+
+
+@register
+class _DoubleBackward(_Linear):
+    """Fails the way torch.compile fails on a gradient penalty (checked with wgan-gp on torch 2.13)."""
+    name = "test-double-backward"
+
+    def train_step(self, batch, opt, step):
+        raise RuntimeError("torch.compile with aot_autograd does not currently support double backward")
+
+
+def test_compile_with_a_gradient_penalty_gets_a_clear_error(tmp_path):
+    from genzoo.config import build_config
+
+    def cfg(compile_):
+        return build_config({"algorithm": "test-double-backward", "data": {"name": "digits"},
+                             "train": {"steps": 2, "batch_size": 8, "compile": compile_}})
+
+    with pytest.raises(ConfigError, match="without --compile"):
+        train(cfg(True), out=tmp_path / "c", progress=False, log=lambda *_: None)
+    with pytest.raises(RuntimeError, match="double backward"):  # not compiled: not our diagnosis
+        train(cfg(False), out=tmp_path / "n", progress=False, log=lambda *_: None)

@@ -398,6 +398,12 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
             if cfg.train.checkpoint_every and done % cfg.train.checkpoint_every == 0 and done != total:
                 checkpoint(done)
         step = total
+    except RuntimeError as e:
+        if cfg.train.compile and "double backward" in str(e):  # gradient penalties differentiate a gradient
+            raise ConfigError(f"{cfg.name} takes the gradient of a gradient (a gradient penalty or R1), which "
+                              "torch.compile does not support yet; train it without --compile "
+                              "(train.compile=false)") from None
+        raise
     except KeyboardInterrupt:
         path = checkpoint(step)  # `step` steps are complete: a consistent state
         bar.close()
