@@ -93,6 +93,26 @@ def test_latent_arithmetic_is_generate_of_mean_a_minus_mean_b_plus_mean_c():
         torch.testing.assert_close(out[0], lin.A(za.mean(0) - zb.mean(0) + zc.mean(0)))
 
 
+def test_arithmetic_by_class_averages_the_latents_the_classifier_is_surest_of():
+    lin = Linear()
+    with torch.no_grad():  # logits 3 z_0, 3 z_1, 3 z_2: each class has confident latents
+        lin.A.weight.copy_(3 * torch.eye(3, 4))
+    classifier = nn.Identity()  # the 3 outputs of A z are the logits of classes 0, 1, 2
+    g = torch.Generator().manual_seed(1)
+    out = sampling.arithmetic_by_class(lin, classifier, (0, 1, 2), per_group=5, pool=200, generator=g)
+    assert out.shape == (4 * 5, 3)
+    rows = out.view(4, 5, 3)
+    for i, c in enumerate((0, 1, 2)):  # each row's samples are the most confident of its class
+        assert (torch.log_softmax(rows[i], 1)[:, c] > math.log(0.5)).all()
+    z = sampling.prior(lin, 200, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        log_p = torch.log_softmax(lin.A(z), 1)
+        picked = [z[log_p[:, c].topk(5).indices].mean(0) for c in (0, 1, 2)]
+        torch.testing.assert_close(rows[3, 0], lin.A(picked[0] - picked[1] + picked[2]))
+    with pytest.raises(GenzooError, match="out of range"):
+        sampling.arithmetic_by_class(lin, classifier, (0, 1, 7), per_group=2, pool=20)
+
+
 def test_class_grid_rows_are_classes_and_columns_share_z():
     m = _gan("cgan")
     x = sampling.class_grid(m, 3, generator=torch.Generator().manual_seed(0))
@@ -145,12 +165,18 @@ def test_cli_sample_modes_write_files(tmp_path, capsys):
                        [["--mode", "slerp", "--rows", "2", "--cols", "4"], "slerp-seed0.png"],
                        [["--mode", "interpolate"], "interpolate-seed0.png"],
                        [["--mode", "class-grid", "--cols", "3"], "class-grid-seed0.png"],
-                       [["--n", "9", "--cond", "3"], "sample-seed0.png"]):
+                       [["--n", "9", "--cond", "3"], "sample-seed0.png"],
+                       [["--mode", "steer", "--target", "7", "--rows", "2", "--cols", "3"], "steer-seed0.png"],
+                       [["--mode", "arithmetic", "--classes", "1,2,3", "--cols", "4"], "arithmetic-seed0.png"]):
         assert main(["sample", str(run), *argv]) == 0, argv
         assert (run / "samples" / name).is_file(), name
     capsys.readouterr()
     assert main(["sample", str(run), "--cond", "12"]) == 2
     assert "classes must be in 0..9" in capsys.readouterr().err
+    assert main(["sample", str(run), "--mode", "arithmetic", "--classes", "1,2"]) == 2
+    assert "--classes A,B,C" in capsys.readouterr().err
+    assert main(["sample", str(run), "--mode", "steer"]) == 2
+    assert "--target CLASS" in capsys.readouterr().err
     plain = tmp_path / "plain"
     assert main(["train", "dcgan", "--data", "digits", "--steps", "1", "--batch-size", "8", "--quiet", "--out",
                  str(plain), *sets]) == 0

@@ -79,7 +79,20 @@ def _show_config(args) -> None:
     sys.stdout.write(preset_text(args.model))
 
 
-SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid")
+SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic")
+
+
+def _dataset_classifier(run_dir):
+    """Logits of genzoo's classifier for the data a run was trained on (trained and cached on first use)."""
+    from .metrics.features import get_feature_extractor
+    from .training.trainer import read_run_config
+
+    dataset = read_run_config(run_dir)["dataset"]["name"]
+    print(f"genzoo: classifier: genzoo's CNN for {dataset} (trained once, then cached)", file=sys.stderr)
+    net = get_feature_extractor(dataset).net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
 
 
 def _sample(args) -> None:
@@ -127,8 +140,26 @@ def _sample(args) -> None:
             x = sampling.interpolation_grid(model, args.rows, args.cols, cond=args.cond, generator=g,
                                             mode="linear" if mode == "interpolate" else "slerp")
             nrow = args.cols
-        else:
+        elif mode == "class-grid":
             x = sampling.class_grid(model, args.cols, generator=g)
+            nrow = args.cols
+        elif mode == "steer":
+            if args.target is None:
+                raise GenzooError("--mode steer needs --target CLASS: the class to steer the samples toward")
+            x = sampling.steer_grid(model, _dataset_classifier(args.run_dir), args.target, args.rows, args.cols,
+                                    cond=args.cond, generator=g)
+            nrow = args.cols
+        else:
+            classes = args.classes or ""
+            try:
+                abc = tuple(int(c) for c in classes.split(","))
+            except ValueError:
+                abc = ()
+            if len(abc) != 3:
+                raise GenzooError(f"--mode arithmetic needs --classes A,B,C (three class numbers: A - B + C), "
+                                  f"got '{classes}'")
+            x = sampling.arithmetic_by_class(model, _dataset_classifier(args.run_dir), abc, args.cols,
+                                             cond=args.cond, generator=g)
             nrow = args.cols
     except ValueError as e:  # e.g. a class out of range, or cond for an unconditional model
         raise GenzooError(str(e)) from None
@@ -210,14 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(linear or spherical) or a class grid (conditional models).")
     p.add_argument("run_dir")
     p.add_argument("--mode", choices=SAMPLE_MODES, default="random",
-                   help="random | truncated (truncation trick) | interpolate | slerp | class-grid")
+                   help="random | truncated (truncation trick) | interpolate | slerp | class-grid | steer "
+                        "(controllable generation: z follows a classifier's gradient) | arithmetic (mean z of "
+                        "class A - B + C)")
     p.add_argument("--n", type=int, default=64, help="samples for random and truncated (default 64)")
     p.add_argument("--truncation", type=float, metavar="BOUND",
                    help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5)")
-    p.add_argument("--rows", type=int, default=8, help="interpolate/slerp: number of paths (default 8)")
+    p.add_argument("--rows", type=int, default=8, help="interpolate/slerp/steer: number of paths (default 8)")
     p.add_argument("--cols", type=int, default=8,
-                   help="interpolate/slerp: points per path; class-grid: samples per class (default 8)")
+                   help="interpolate/slerp/steer: points per path; class-grid: samples per class; "
+                        "arithmetic: latents per concept (default 8)")
     p.add_argument("--cond", type=int, metavar="CLASS", help="conditional models: generate this class")
+    p.add_argument("--target", type=int, metavar="CLASS",
+                   help="steer: the class (of genzoo's classifier for the run's data) to steer toward")
+    p.add_argument("--classes", metavar="A,B,C", help="arithmetic: generate mean z_A - mean z_B + mean z_C")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
     p.add_argument("--out", help="the file to write (default: RUN_DIR/samples/MODE-seedS.png)")

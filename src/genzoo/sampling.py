@@ -21,6 +21,7 @@ gradient of controllable generation is taken with respect to z only.
     latent_arithmetic                     generate(mean z_A - mean z_B + mean z_C)
     class_grid                            K rows (one per class) x n columns sharing z per column
     classifier_direction, steer           move z along a classifier's gradient (Ctrl-GAN)
+    steer_grid, arithmetic_by_class       the same as grids, with a classifier choosing the concepts
 """
 from __future__ import annotations
 
@@ -236,6 +237,37 @@ def steer(model, classifier: Callable[[torch.Tensor], torch.Tensor], z: torch.Te
     for _ in range(steps):
         path.append(path[-1] + step_size * classifier_direction(model, classifier, path[-1], target, cond=cond))
     return path if return_path else path[-1]
+
+
+def steer_grid(model, classifier: Callable[[torch.Tensor], torch.Tensor], target: int, rows: int = 8,
+               steps: int = 8, *, step_size: float = 0.3, cond=None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """`rows` random latents, each steered toward class `target` (see `steer`) for steps - 1 steps:
+    (rows * steps, ...) in row-major order, so a row shows one z as the feature grows."""
+    path = steer(model, classifier, prior(model, rows, generator), target, steps=steps - 1,
+                 step_size=step_size, cond=cond, return_path=True)
+    return _generate(model, torch.stack(path, 1).reshape(rows * steps, -1), cond)
+
+
+def arithmetic_by_class(model, classifier: Callable[[torch.Tensor], torch.Tensor], classes: tuple[int, int, int],
+                        per_group: int = 8, *, pool: int = 2048, cond=None,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Latent arithmetic with concepts found by a classifier: among `pool` prior draws, the
+    `per_group` latents whose samples it most confidently assigns to each of classes (A, B, C);
+    then generate(mean z_A - mean z_B + mean z_C) and per_group - 1 variations (`latent_arithmetic`).
+
+    Returns (4 * per_group, ...): rows A, B, C (the samples averaged), then the result and its variations.
+    """
+    z = prior(model, pool, generator)
+    with torch.no_grad():
+        log_p = torch.log_softmax(classifier(_generate(model, z, cond)), dim=1)
+    groups = []
+    for c in classes:
+        if not 0 <= c < log_p.shape[1]:
+            raise GenzooError(f"class {c} is out of range: the classifier knows classes 0..{log_p.shape[1] - 1}")
+        groups.append(z[log_p[:, c].topk(per_group).indices])
+    result = latent_arithmetic(model, *groups, cond=cond, n_variations=per_group - 1, generator=generator)
+    return torch.cat([_generate(model, torch.cat(groups), cond), result])
 
 
 def grid_columns(n: int) -> int:
