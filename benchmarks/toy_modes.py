@@ -1,24 +1,35 @@
 """Mode collapse on the 2-D toys (ring of 8, grid of 25) under the PacGAN protocol, beside PacGAN's Table 1.
 
-    python benchmarks/toy_modes.py                                  # all variants, both toys, 5 seeds
+    python benchmarks/toy_modes.py             # the table of record: gan, pacgan2, wgan-gp, sngan, gan-toy; 5 seeds
     python benchmarks/toy_modes.py --variants gan,pacgan2 --datasets ring8 --seeds 2 --steps 500   # a check
 
 Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
 - data: ring8 (8 Gaussians, radius 1, std 0.01) and grid25 (5x5 at {-4..4}^2, std 0.05),
   100,000 training points;
-- after training, 2,500 samples of G (eval mode; the EMA weights for variants that keep them);
+- after training, 2,500 samples of G (eval mode; the EMA weights, every row keeps them);
   a sample is high quality when it lies within 3 std of its nearest mode; a mode is captured
   when it has at least one high-quality sample; reverse KL = KL(p || uniform) of the histogram
   of high-quality samples over the modes (nats);
-- mean and standard error over --seeds seeds (seed s trains with train.seed = s).
+- mean and standard error over --seeds seeds (seed s trains with train.seed = s), fp32, CPU.
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
 D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
-examples per D minibatch (PacGAN-m: 100 m samples). Differences from their code, stated: they
-train 400 epochs of 100,000 points (400,000 steps) with Adam(1e-4, beta1 0.8) and update D and
-G simultaneously on one minibatch; we alternate (Algorithm 1) for --steps steps with Adam(1e-3,
-betas (0.5, 0.999)) for the GAN/PacGAN rows, and sample from an EMA of G (decay 0.99) in every
-row, because a CPU budget is the point. lsgan, wgan-gp and sngan rows are those presets (loss,
-penalty, critic steps, optimizer) on the same toy nets. See VARIANTS.
+examples per D minibatch (PacGAN-m: 100 m samples).
+Training, every row: --steps generator steps (default 2,000) of Algorithm 1 (alternating: the
+preset's k D steps, each on a fresh minibatch, then one G step); learning rates constant for the
+first half of the run, then linear to 0 at the last step (train.lr_decay 0.5, train.lr_final 0,
+applied here as genzoo's trainer applies it); samples from an EMA of G (decay 0.99; G's batch-norm
+statistics are copied into it). Rows:
+- gan, pacgan2, pacgan4: non-saturating loss, Adam(1e-3, betas (0.5, 0.999)), PacGAN's 10x;
+- lsgan, wgan-gp, sngan: those presets' losses, penalties, critic steps and optimizers (wgan-gp:
+  Adam 1e-4 betas (0, 0.9), 5 critic steps, lambda 10; sngan: spectral norm on every D layer,
+  hinge loss, Adam 2e-4 betas (0.5, 0.999)) on the same toy nets;
+- gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands (its own 5,000 steps,
+  Adam 2e-3, same nets, schedule and EMA): genzoo's best configuration found on this budget.
+Differences from PacGAN's code, stated: they train 400 epochs of 100,000 points (400,000 steps)
+with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G simultaneously on
+one minibatch; we alternate, train 2,000-5,000 steps with larger learning rates decayed to 0 and
+sample from the EMA, because a CPU budget (about a minute per run on one thread) is the point.
+See VARIANTS.
 """
 from __future__ import annotations
 
@@ -48,8 +59,15 @@ TOY_NETS = {"model.nets.generator": "mlp", "model.nets.discriminator": "mlp", "m
 FAST_ADAM = {"model.optim.name": "adam", "model.optim.lr": 1e-3, "model.optim.betas": [0.5, 0.999],
              "model.optim.momentum": 0.0}
 
-#: name -> (preset, overrides on top of TOY_NETS). "gan" is PacGAN's baseline (the non-saturating GAN);
-#: lsgan, wgan-gp and sngan keep their presets' losses, penalties, critic steps and optimizers.
+#: every row's learning-rate schedule: constant for the first half of the run, then linear to 0 at the
+#: last step (genzoo's train.lr_decay / train.lr_final; run_one applies it as the trainer does)
+SCHEDULE = {"train.lr_decay": 0.5, "train.lr_final": 0.0}
+
+#: name -> (preset, overrides on top of TOY_NETS and SCHEDULE), or (preset, None): the preset exactly as it
+#: stands (its nets, optimizer, schedule and train.steps; only data set, seed and device are set here),
+#: i.e. what `genzoo train <preset> --set data.name=<toy>` trains.
+#: "gan" is PacGAN's baseline (the non-saturating GAN); lsgan, wgan-gp and sngan keep their presets' losses,
+#: penalties, critic steps and optimizers; "gan-toy" is genzoo's tuned toy preset (src/genzoo/presets/gan-toy.yaml).
 VARIANTS = {
     "gan": ("gan", {**FAST_ADAM, "model.loss": "non-saturating"}),
     "pacgan2": ("gan", {**FAST_ADAM, "model.loss": "non-saturating", "model.pack": 2}),
@@ -57,16 +75,32 @@ VARIANTS = {
     "lsgan": ("lsgan", {}),
     "wgan-gp": ("wgan-gp", {}),
     "sngan": ("sngan", {"model.nets.spectral_norm": True}),
+    "gan-toy": ("gan-toy", None),
 }
+DEFAULT_VARIANTS = "gan,pacgan2,wgan-gp,sngan,gan-toy"
+DEFAULT_STEPS = 2000
+
+
+def variant_steps(variant: str, steps: int) -> int:
+    """Generator steps of a row: `steps`, or the preset's own train.steps for a preset-as-it-stands row."""
+    preset, sets = VARIANTS[variant]
+    if sets is None:
+        from genzoo.config import resolve
+        return resolve(preset).train.steps
+    return steps
 
 
 def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dict):
     from genzoo.config import resolve
 
     preset, sets = VARIANTS[variant]
+    if sets is None:  # the preset as it stands
+        overrides = {"data.name": dataset, "train.seed": seed, "train.device": "cpu", **extra}
+        return resolve(preset, overrides=overrides)
     pack = sets.get("model.pack", extra.get("model.pack", 1))
-    overrides = {**TOY_NETS, **sets, "data.name": dataset, "data.n_samples": 100_000, "train.seed": seed,
-                 "train.steps": steps, "train.batch_size": 100 * pack, "train.device": "cpu", **extra}
+    overrides = {**TOY_NETS, **SCHEDULE, **sets, "data.name": dataset, "data.n_samples": 100_000,
+                 "train.seed": seed, "train.steps": steps, "train.batch_size": 100 * pack, "train.device": "cpu",
+                 **extra}
     return resolve(preset, overrides=overrides)
 
 
@@ -75,7 +109,7 @@ def run_one(job: dict) -> dict:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.models import Optimizers
-    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
+    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data, lr_factor
 
     cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
     torch.manual_seed(job["seed"])
@@ -85,7 +119,10 @@ def run_one(job: dict) -> dict:
     source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, torch.device("cpu"))
     model.train()
     c0, w0 = time.process_time(), time.perf_counter()
+    decay, final = cfg.train.lr_decay, cfg.train.lr_final
     for step in range(cfg.train.steps):
+        if decay > 0:  # what the trainer does: linear decay over the last `decay` of the run
+            opt.scale_learning_rates(lr_factor(step, cfg.train.steps, decay, final))
         logs = model.train_step(source.batch(step), opt, step)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     model.eval()
@@ -110,11 +147,12 @@ def _mean_se(v):
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variants", default="gan,pacgan2,pacgan4,lsgan,wgan-gp,sngan",
+    p.add_argument("--variants", default=DEFAULT_VARIANTS,
                    help=f"comma-separated, from: {', '.join(VARIANTS)}")
     p.add_argument("--datasets", default="ring8,grid25")
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--steps", type=int, default=5000, help="generator steps per run")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help="generator steps per run (rows that run a preset as it stands use its train.steps)")
     p.add_argument("--n-samples", type=int, default=2500)
     p.add_argument("--workers", type=int, default=2, help="runs in parallel (processes of --threads threads)")
     p.add_argument("--threads", type=int, default=1)
@@ -131,13 +169,14 @@ def main(argv=None) -> dict:
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": args.steps, "n_samples": args.n_samples,
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps), "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra} for d in datasets for v in variants for s in range(args.seeds)]
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
-          f"per run (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; EMA 0.99; "
-          f"GAN/PacGAN rows Adam 1e-3; overrides: {extra or 'none'}")
+          f"per run unless the row says (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; EMA 0.99; "
+          f"learning rates constant, then linear to 0 over the last half; GAN/PacGAN rows Adam 1e-3; "
+          f"overrides: {extra or 'none'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
     t0 = time.perf_counter()
@@ -176,18 +215,20 @@ def main(argv=None) -> dict:
     for d in datasets:
         print(f"\n{d}: modes captured (of {8 if d == 'ring8' else 25}) / % high quality / reverse KL, "
               f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
-        print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | CPU-s")
+        print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | steps | CPU-s")
         for v in variants:
-            rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds]
+            n_steps = variant_steps(v, args.steps)
+            rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds
+                  and r["steps"] == n_steps]
             if not rs:
                 continue
             stats = {k: _mean_se([r[k] for r in rs]) for k in ("modes", "hq", "rkl")}
             cpu = sum(r["cpu_seconds"] for r in rs) / len(rs)
-            table[f"{d}/{v}"] = {**stats, "cpu_seconds_per_run": cpu, "n": len(rs)}
+            table[f"{d}/{v}"] = {**stats, "steps": n_steps, "cpu_seconds_per_run": cpu, "n": len(rs)}
             print(f"  {v:>10} | {stats['modes'][0]:5.1f} +- {stats['modes'][1]:3.1f} | {stats['hq'][0]:6.1f} +- "
-                  f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {cpu:.0f}")
+                  f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {n_steps:5d} | {cpu:.0f}")
         for name, (mo, hq, kl) in PACGAN[d].items():
-            print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |   (paper, 400k steps)")
+            print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |  400k | (paper)")
     total = time.perf_counter() - t0
     print(f"\ntotal wall time {total:.0f} s")
     out = {"results": results, "table": table, "args": vars(args), "total_wall_seconds": round(total, 1)}
