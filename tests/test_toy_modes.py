@@ -1,0 +1,47 @@
+"""benchmarks/toy_modes.py: its training loop applies genzoo's learning-rate schedule; its rows build."""
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import toy_modes  # noqa: E402
+
+from genzoo.config import resolve  # noqa: E402
+
+
+def _run(**extra):
+    torch.set_num_threads(1)
+    job = {"variant": "gan", "dataset": "ring8", "seed": 0, "steps": 3, "n_samples": 200, "threads": 1,
+           "extra": extra}
+    return toy_modes.run_one(job)
+
+
+def test_the_benchmark_loop_applies_the_lr_schedule():
+    # lr_final = 1: the "decay" keeps every rate at its configured value, so the run is the run without decay
+    flat = _run(**{"train.lr_decay": 0.0})
+    assert _run(**{"train.lr_decay": 1.0, "train.lr_final": 1.0})["final_logs"] == flat["final_logs"]
+    # linear decay to 0 over the whole run: steps 1 and 2 use 2/3 and 1/3 of the rate, so the losses change
+    decayed = _run(**{"train.lr_decay": 1.0, "train.lr_final": 0.0})
+    assert decayed["final_logs"] != flat["final_logs"]
+
+
+@pytest.mark.parametrize("variant", list(toy_modes.VARIANTS))
+def test_every_row_builds_on_the_toy_nets(variant):
+    cfg = toy_modes.variant_config(variant, "grid25", 3, toy_modes.DEFAULT_STEPS, {})
+    assert (cfg.data.name, cfg.train.seed, cfg.data.n_samples) == ("grid25", 3, 100_000)
+    nets = cfg.model.nets
+    assert (nets.generator, nets.discriminator, tuple(nets.hidden), tuple(nets.d_hidden), nets.generator_norm) \
+        == ("mlp", "mlp", (400,) * 4, (200,) * 3, "batch")
+    assert cfg.model.latent_dim == 2 and cfg.model.ema == 0.99
+    assert cfg.train.lr_decay == 0.5 and cfg.train.lr_final == 0.0
+    assert cfg.train.batch_size == 100 * cfg.model.pack
+
+
+def test_the_preset_row_is_the_preset_as_it_stands():
+    preset = resolve("gan-toy")
+    row = toy_modes.variant_config("gan-toy", "ring8", 0, 123, {})
+    assert row.train.steps == preset.train.steps == toy_modes.variant_steps("gan-toy", 123)
+    assert row.model == preset.model and row.train.precision == "fp32"
+    assert toy_modes.variant_steps("gan", 123) == 123
