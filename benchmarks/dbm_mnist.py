@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -158,6 +159,9 @@ def main(argv=None) -> dict:
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=2)
+        from genzoo.training.trainer import save_samples  # Gibbs samples of this DBM, beside the JSON
+        grid = save_samples(model, Path(args.out).with_suffix(".gibbs-samples.png"), 64, seed=args.seed)
+        print(f"Gibbs samples ({model.cfg.sample_steps} sweeps from random states): {grid}")
     return result
 
 
