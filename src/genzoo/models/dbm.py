@@ -300,12 +300,17 @@ class DBM(Algorithm):
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None,
                steps: int | None = None) -> torch.Tensor:
-        """`steps` (default cfg.sample_steps) Gibbs sweeps from uniformly random states; returns
-        p(v = 1 | h1) of the last sweep as images (n, *data.shape)."""
+        """`steps` (default cfg.sample_steps) Gibbs sweeps; returns p(v = 1 | h1) of the last sweep
+        as images (n, *data.shape).
+
+        The chains start from v ~ Bernoulli(sigmoid(b_v)) and hidden states sampled from the
+        bottom-up pass (doubled weights). Started from uniformly random states instead, a
+        trained DBM's chains fall into the all-off state and stay there for thousands of sweeps.
+        """
         steps = self.cfg.sample_steps if steps is None else steps
-        dtype, device = self.W[0].dtype, self.device
-        states = [sample_bernoulli(torch.full((n, k), 0.5, device=device, dtype=dtype), generator)
-                  for k in self.sizes]
+        v = sample_bernoulli(torch.sigmoid(self.b[0]).expand(n, -1).contiguous(), generator)
+        mu, _ = self.mean_field(v, steps=0)
+        states = [v, *[sample_bernoulli(m, generator) for m in mu]]
         for _ in range(max(1, steps)):
             states = self.gibbs_step(states, generator)
         p = torch.sigmoid(self.layer_input(states, 0))
