@@ -109,7 +109,7 @@ def run_one(job: dict) -> dict:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.models import Optimizers
-    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data, lr_factor
+    from genzoo.training.trainer import BatchSource, apply_lr_schedule, build_model, data_spec, load_data
 
     cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
     torch.manual_seed(job["seed"])
@@ -119,10 +119,8 @@ def run_one(job: dict) -> dict:
     source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, torch.device("cpu"))
     model.train()
     c0, w0 = time.process_time(), time.perf_counter()
-    decay, final = cfg.train.lr_decay, cfg.train.lr_final
     for step in range(cfg.train.steps):
-        if decay > 0:  # what the trainer does: linear decay over the last `decay` of the run
-            opt.scale_learning_rates(lr_factor(step, cfg.train.steps, decay, final))
+        apply_lr_schedule(opt, cfg.train, step, cfg.train.steps)  # as the trainer does
         logs = model.train_step(source.batch(step), opt, step)
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     model.eval()

@@ -100,8 +100,9 @@ class _NaNConfig:
 
 
 @register
-class _Diverging(Algorithm):
-    name = "test-diverging"
+class _Linear(Algorithm):
+    """One weight w. loss = w, so plain SGD moves w by exactly minus the learning rate at each step."""
+    name = "test-linear"
     Config = _NaNConfig
 
     def __init__(self, cfg, data):
@@ -111,13 +112,25 @@ class _Diverging(Algorithm):
     def configure_optimizers(self):
         return {"w": self.cfg.optim.build([self.w])}
 
+    def loss(self, step):
+        return self.w.sum()
+
     def train_step(self, batch, opt, step):
-        loss = (self.w - 1).pow(2).sum() * (float("nan") if step + 1 == self.cfg.nan_at else 1.0)
+        loss = self.loss(step)
         opt.step("w", loss)
         return {"loss": loss.detach()}
 
     def sample(self, n, *, cond=None, generator=None):
         return torch.zeros(n, *self.data.shape)
+
+
+@register
+class _Diverging(_Linear):
+    """loss = (w - 1)^2, turned into NaN at step cfg.nan_at."""
+    name = "test-diverging"
+
+    def loss(self, step):
+        return (self.w - 1).pow(2).sum() * (float("nan") if step + 1 == self.cfg.nan_at else 1.0)
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -155,26 +168,6 @@ def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
 
 
 
-@register
-class _Linear(Algorithm):
-    """loss = w, so plain SGD moves w by exactly minus the learning rate at each step."""
-    name = "test-linear"
-    Config = _NaNConfig
-
-    def __init__(self, cfg, data):
-        super().__init__(cfg, data)
-        self.w = torch.nn.Parameter(torch.zeros(1))
-
-    def configure_optimizers(self):
-        return {"w": self.cfg.optim.build([self.w])}
-
-    def train_step(self, batch, opt, step):
-        opt.step("w", self.w.sum())
-        return {"w": self.w.detach().sum()}
-
-    def sample(self, n, *, cond=None, generator=None):
-        return torch.zeros(n, *self.data.shape)
-
 
 def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     """10 steps with the last half decaying to 0: factors 1,1,1,1,1, 1,.8,.6,.4,.2, so w ends at -8."""
@@ -185,20 +178,19 @@ def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     assert lr_factor(9, 10, 0.0, 0.0) == 1.0
     assert lr_factor(5, 10, 1.0, 0.5) == 0.75
 
-    def cfg(steps):
-        return build_config({"algorithm": "test-linear", "data": {"name": "digits"},
-                             "model": {"optim": {"name": "sgd", "lr": 1.0}},
-                             "train": {"steps": steps, "checkpoint_every": 7, "batch_size": 8,
-                                       "lr_decay": 0.5, "lr_final": 0.0}})
+    cfg = build_config({"algorithm": "test-linear", "data": {"name": "digits"},
+                        "model": {"optim": {"name": "sgd", "lr": 1.0}},
+                        "train": {"steps": 10, "checkpoint_every": 7, "batch_size": 8,
+                                  "lr_decay": 0.5, "lr_final": 0.0}})
 
     def final_w(run_dir):
         tensors, _ = read_checkpoint(list_checkpoints(run_dir / "checkpoints")[-1][1])
-        return next(v for k, v in tensors.items() if k.endswith("w") and v.numel() == 1 and "optim" not in k)
+        return tensors["model/w"]
 
-    whole = train(cfg(10), out=tmp_path / "whole", progress=False, log=lambda *_: None)
+    whole = train(cfg, out=tmp_path / "whole", progress=False, log=lambda *_: None)
     assert final_w(whole.dir).item() == pytest.approx(-8.0)
     # stopped after step 7's checkpoint (the optimizer state then holds a decayed lr), then resumed
-    cut = train(cfg(10), out=tmp_path / "cut", progress=False, log=lambda *_: None)
+    cut = train(cfg, out=tmp_path / "cut", progress=False, log=lambda *_: None)
     list_checkpoints(cut.dir / "checkpoints")[-1][1].unlink()
     resumed = train(resume=cut.dir, progress=False, log=lambda *_: None)
     assert final_w(resumed.dir).item() == pytest.approx(-8.0)

@@ -117,6 +117,12 @@ def lr_factor(step: int, total: int, decay: float, final: float) -> float:
     return 1.0 - (1.0 - final) * (step - start) / max(total - start, 1e-12)
 
 
+def apply_lr_schedule(opt: Optimizers, train_cfg, step: int, total: int) -> None:
+    """Set the learning rates of `step` by train.lr_decay / train.lr_final (nothing when there is no decay)."""
+    if train_cfg.lr_decay > 0:
+        opt.scale_learning_rates(lr_factor(step, total, train_cfg.lr_decay, train_cfg.lr_final))
+
+
 def total_steps(cfg: RunConfig, n_examples: int) -> int:
     t = cfg.train
     if t.steps is not None:
@@ -368,8 +374,7 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
     metrics_file = open(run_dir / METRICS_FILE, "a") if world.is_main else None
     try:
         for step in range(start, total):
-            if cfg.train.lr_decay > 0:
-                opt.scale_learning_rates(lr_factor(step, total, cfg.train.lr_decay, cfg.train.lr_final))
+            apply_lr_schedule(opt, cfg.train, step, total)
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 logs = model.train_step(source.batch(step), opt, step)
             values = {k: float(v) for k, v in logs.items()}
