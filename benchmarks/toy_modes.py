@@ -104,6 +104,54 @@ def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dic
     return resolve(preset, overrides=overrides)
 
 
+def vectorizable(job: dict) -> bool:
+    """Can genzoo.training.multiseed train this row's seeds together (MLP nets, no penalty or spectral norm)?"""
+    from genzoo.errors import ConfigError
+    from genzoo.training.multiseed import check_supported
+
+    try:
+        check_supported(variant_config(job["variant"], job["dataset"], 0, job["steps"], job["extra"]).model)
+    except ConfigError:
+        return False
+    return True
+
+
+def run_seeds_at_once(job: dict) -> list[dict]:
+    """All of job["seeds"] of one row as one batched model (genzoo.training.multiseed.train_gan_seeds):
+    each seed starts from the weights genzoo.train builds with train.seed = seed, sees the trainer's
+    minibatch order for that seed, follows the same learning-rate schedule and samples from its EMA
+    with the same noise as run_one, so a seed's numbers match run_one's up to float round-off
+    (its training noise z comes from its own generator). CPU-s per run = the group's / seeds."""
+    torch.set_num_threads(job["threads"])
+    from genzoo.data import toy_modes
+    from genzoo.metrics.toy import toy_metrics
+    from genzoo.training.multiseed import train_gan_seeds
+    from genzoo.training.trainer import load_data
+
+    seeds = job["seeds"]
+    cfg = variant_config(job["variant"], job["dataset"], seeds[0], job["steps"], job["extra"])
+    ds = load_data(cfg)
+    c0, w0 = time.process_time(), time.perf_counter()
+    run = train_gan_seeds(cfg.model, ds.x, seeds, cfg.train.steps, cfg.train.batch_size, n_samples=job["n_samples"],
+                          sample_seed=10_000, log_every=max(1, cfg.train.steps), lr_decay=cfg.train.lr_decay,
+                          lr_final=cfg.train.lr_final)
+    cpu, wall = (time.process_time() - c0) / len(seeds), (time.perf_counter() - w0) / len(seeds)
+    centers, std = toy_modes(job["dataset"])
+    out = []
+    for i, seed in enumerate(seeds):
+        m = toy_metrics(run.samples[i], centers, std)
+        out.append({"variant": job["variant"], "dataset": job["dataset"], "seed": seed, "steps": cfg.train.steps,
+                    "modes": m["modes_captured"], "hq": m["high_quality_percent"], "rkl": m["reverse_kl"],
+                    "mode_counts": m["mode_counts"], "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
+                    "engine": f"{len(seeds)} seeds at once",
+                    "final_logs": {k: float(v[-1, i]) for k, v in run.history.items()}})
+    return out
+
+
+def run_jobs(job: dict) -> list[dict]:
+    return run_seeds_at_once(job) if "seeds" in job else [run_one(job)]
+
+
 def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
     from genzoo.data import toy_modes
@@ -154,6 +202,9 @@ def main(argv=None) -> dict:
     p.add_argument("--n-samples", type=int, default=2500)
     p.add_argument("--workers", type=int, default=2, help="runs in parallel (processes of --threads threads)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--engine", choices=["vectorized", "per-seed"], default="vectorized",
+                   help="vectorized: the seeds of each row that genzoo.training.multiseed supports (not wgan-gp, "
+                        "sngan) train together as one batched model in one process; per-seed: one process per seed")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
     p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")
@@ -193,17 +244,27 @@ def main(argv=None) -> dict:
                 json.dump({"results": results, "args": vars(args)}, f, indent=2)
             os.replace(tmp, args.out)
 
+    if args.engine == "vectorized":  # one job per row for the rows the batched engine can run
+        rows: dict = {}
+        for j in jobs:
+            rows.setdefault((j["variant"], j["dataset"], j["steps"]), []).append(j)
+        jobs = []
+        for row in rows.values():
+            if vectorizable(row[0]):
+                jobs.append({**row[0], "seeds": [j["seed"] for j in row]})
+            else:
+                jobs.extend(row)
     ctx = mp.get_context("spawn")
     try:
         with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-            for fut in as_completed([pool.submit(run_one, j) for j in jobs]):
-                r = fut.result()
-                r["extra"] = extra
-                results.append(r)
+            for fut in as_completed([pool.submit(run_jobs, j) for j in jobs]):
+                for r in fut.result():
+                    r["extra"] = extra
+                    results.append(r)
+                    print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
+                          f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, "
+                          f"{r['wall_seconds']:.0f} s{', ' + r['engine'] if 'engine' in r else ''})", flush=True)
                 save()
-                print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
-                      f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, {r['wall_seconds']:.0f} s)",
-                      flush=True)
     except BrokenProcessPool:
         save()
         sys.exit(f"a worker process died (killed?); {len(results)} runs are saved in {args.out}: "

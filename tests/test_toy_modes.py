@@ -45,3 +45,27 @@ def test_the_preset_row_is_the_preset_as_it_stands():
     assert row.train.steps == preset.train.steps == toy_modes.variant_steps("gan-toy", 123)
     assert row.model == preset.model and row.train.precision == "fp32"
     assert toy_modes.variant_steps("gan", 123) == 123
+
+
+def _row_at_once(seeds, **extra):
+    torch.set_num_threads(1)
+    job = {"variant": "gan", "dataset": "ring8", "seeds": seeds, "steps": 3, "n_samples": 200, "threads": 1,
+           "extra": extra}
+    return toy_modes.run_jobs(job)
+
+
+def test_a_row_trains_its_seeds_at_once_with_the_same_schedule():
+    both = _row_at_once([0, 1])
+    assert [r["seed"] for r in both] == [0, 1] and all(0 <= r["modes"] <= 8 for r in both)
+    alone = _row_at_once([1])[0]  # a seed's run does not depend on the seeds beside it
+    assert alone["final_logs"] == pytest.approx(both[1]["final_logs"], rel=1e-4)
+    flat = _row_at_once([0], **{"train.lr_decay": 0.0})[0]
+    assert _row_at_once([0], **{"train.lr_decay": 1.0, "train.lr_final": 1.0})[0]["final_logs"] == flat["final_logs"]
+    assert _row_at_once([0], **{"train.lr_decay": 1.0, "train.lr_final": 0.0})[0]["final_logs"] != flat["final_logs"]
+
+
+def test_rows_with_penalties_or_spectral_norm_run_seed_by_seed():
+    job = {"dataset": "ring8", "steps": 10, "extra": {}}
+    assert toy_modes.vectorizable({**job, "variant": "gan-toy"}) and toy_modes.vectorizable({**job, "variant": "pacgan2"})
+    assert not toy_modes.vectorizable({**job, "variant": "wgan-gp"})
+    assert not toy_modes.vectorizable({**job, "variant": "sngan"})

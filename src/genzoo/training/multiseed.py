@@ -25,8 +25,10 @@ not the same random stream as a `genzoo.train` run.
 
 Supported: every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight
 clipping, batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global
-RNG), a separate D optimizer. Not supported (use genzoo.train): gradient
-penalties (autograd.grad per seed), spectral norm, conditional GANs, EMA, instance noise, conv nets.
+RNG), a separate D optimizer, an EMA of G (model.ema; sampling uses it, as GAN.sample does) and
+the trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor). Not
+supported (use genzoo.train): gradient penalties (autograd.grad per seed), spectral norm,
+conditional GANs, instance noise, conv nets.
 
     from genzoo.training.multiseed import train_gan_seeds
     run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
@@ -50,6 +52,7 @@ from ..errors import ConfigError
 from ..losses import get_gan_loss
 from ..models.base import DataSpec, OptimConfig
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
+from .trainer import lr_factor
 
 
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.Identity, nn.Dropout)
@@ -163,6 +166,10 @@ class VectorizedGAN:
         self.G, self.D = SeedStack(gs, engine), SeedStack(ds, engine)
         self.opt_G = _optimizer(cfg.optim, self.G.parameters())
         self.opt_D = _optimizer(cfg.d_optim or cfg.optim, self.D.parameters())
+        self._base_lrs = [(g, g["lr"]) for o in (self.opt_G, self.opt_D) for g in o.param_groups]
+        # model.ema: theta_ema <- ema theta_ema + (1 - ema) theta after every G step (GAN.update_ema);
+        # the buffers (batch-norm statistics) are G's own, as GAN copies them into G_ema every step
+        self.G_ema = {k: v.detach().clone() for k, v in self.G.params.items()} if cfg.ema > 0 else None
         loss = get_gan_loss(cfg.loss)
         d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
         # genzoo's loss of one seed's logits, mapped over the seeds: (S, B) -> (S,)
@@ -207,18 +214,38 @@ class VectorizedGAN:
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
         g_loss = self.g_loss(self.discriminate(self.G(g_noise)))
         self._descend(self.opt_G, g_loss)
+        if self.G_ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(list(self.G_ema.values()), [p.detach() for p in self.G.params.values()],
+                                     1.0 - self.cfg.ema)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_real.detach().mean(1),
                 "d_fake": d_fake.detach().mean(1)}
 
+    def scale_learning_rates(self, factor: float) -> None:
+        """Every learning rate to `factor` times its configured value (Optimizers.scale_learning_rates)."""
+        for group, base in self._base_lrs:
+            group["lr"] = base * factor
+
     @torch.no_grad()
     def sample(self, n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
-        """n samples per seed, (S, n, D), in eval mode (batch norm with running statistics) like GAN.sample."""
+        """n samples per seed, (S, n, D), in eval mode (batch norm with running statistics) like GAN.sample,
+        from the EMA weights when model.ema > 0. Seed s's noise is torch.randn(n, latent, generator=generators[s])."""
         z = torch.stack([torch.randn(n, self.latent_dim, generator=g) for g in generators])
+        trained = self.G.params
+        self.G.params = self.G_ema if self.G_ema is not None else trained
         self.G.train(False)
         try:
             return self.G(z)
         finally:
             self.G.train(True)
+            self.G.params = trained
+
+    def generator_state(self, s: int) -> dict[str, torch.Tensor]:
+        """Seed s's sampling generator as a state_dict of GAN.G: the EMA weights when model.ema > 0."""
+        state = self.G.state_dict(s)
+        if self.G_ema is not None:
+            state.update({k: v[s].clone() for k, v in self.G_ema.items()})
+        return state
 
 
 def _optimizer(o: OptimConfig, params: list[torch.Tensor]) -> torch.optim.Optimizer:
@@ -240,8 +267,6 @@ def check_supported(cfg: GANConfig) -> None:
         problems.append("no spectral normalization (its power iteration has no batching rule)")
     if cfg.conditional:
         problems.append("no conditional GANs")
-    if cfg.ema:
-        problems.append("no EMA (model.ema)")
     if cfg.instance_noise.std:
         problems.append("no instance noise")
     if cfg.label_smoothing and cfg.loss not in CROSS_ENTROPY_LOSSES:
@@ -291,12 +316,14 @@ class MultiSeedRun:
 
 def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], steps: int, batch_size: int, *,
                     n_samples: int = 0, sample_seed: int = 12345, log_every: int = 50,
-                    engine: str = "auto") -> MultiSeedRun:
+                    engine: str = "auto", lr_decay: float = 0.0, lr_final: float = 0.0) -> MultiSeedRun:
     """Train one small GAN per seed, all seeds at once (see the module docstring).
 
     data: points (N, D), shared by all seeds (each seed its own order). n_samples > 0: draw that
-    many samples per seed at the end (eval mode, noise from Generator(sample_seed + seed)).
-    engine: how the networks run for all seeds, see SeedStack ("auto": batched matmuls).
+    many samples per seed at the end (eval mode, the EMA weights if any, noise from
+    Generator(sample_seed + seed)). engine: how the networks run for all seeds, see SeedStack
+    ("auto": batched matmuls). lr_decay, lr_final: train.lr_decay / train.lr_final, applied before
+    every step as the trainer does. run.generators holds the sampling (EMA) weights.
     """
     if steps < 1 or batch_size < 1 or not seeds:
         raise ConfigError("train_gan_seeds needs steps >= 1, batch_size >= 1 and at least one seed")
@@ -314,6 +341,8 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
     history: dict[str, list[torch.Tensor]] = {}
     logged = []
     for t in range(steps):
+        if lr_decay > 0:
+            gan.scale_learning_rates(lr_factor(t, steps, lr_decay, lr_final))
         xs = batches(t)
         d_noise = [z() for _ in xs]
         logs = gan.step(xs, d_noise, z())
@@ -324,7 +353,7 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
     samples = None
     if n_samples:
         samples = gan.sample(n_samples, [torch.Generator().manual_seed(sample_seed + s) for s in seeds])
-    return MultiSeedRun(seeds=list(seeds), generators=[gan.G.state_dict(i) for i in range(len(seeds))],
+    return MultiSeedRun(seeds=list(seeds), generators=[gan.generator_state(i) for i in range(len(seeds))],
                         discriminators=[gan.D.state_dict(i) for i in range(len(seeds))],
                         history={k: torch.stack(v) for k, v in history.items()}, logged_steps=logged,
                         samples=samples, seconds=time.perf_counter() - t0, model=gan)
