@@ -21,7 +21,10 @@ Two measurements, both with the machine's load printed next to them:
 
 Arithmetic grows with the number of seeds; what vectorizing removes is the per-operation
 overhead. So the ratio is near 1 only while one seed's step is overhead-bound (small nets, idle
-cores); on a saturated CPU it tends to the ratio of FLOPs. The output says which regime it saw.
+cores); on a saturated CPU it tends to the ratio of FLOPs. The output says which regime it saw,
+and prints the arithmetic floor: the S-seed step's FLOPs (torch.utils.flop_counter) at the
+fp32 matmul peak measured in the same run, as a multiple of one seed's measured step time. No
+implementation can beat that floor on this machine.
 """
 from __future__ import annotations
 
@@ -133,8 +136,16 @@ def per_step(cfg, ds, args, size) -> dict:
         print(f"  {n:34s} {1e3 * med[n]:8.2f} ms/step   x{paired[n]:5.2f} of one seed (median of the per-round "
               f"ratios {', '.join(f'{p:.2f}' for p in rounds)})")
     print(f"  [{load_note()}]")
+    from throughput import count_flops, matmul_gflops  # the same FLOP counter and peak as benchmarks/throughput.py
+    flops = count_flops(runners[names[2]])
+    peak = max(matmul_gflops(512, torch.float32)["best"], matmul_gflops(1024, torch.float32)["best"])
+    floor = flops / (peak * 1e9) / one
+    print(f"  arithmetic floor: the {s}-seed step is {flops / 1e6:.0f} MFLOP; at the measured fp32 matmul peak of "
+          f"{peak:.0f} GFLOP/s ({torch.get_num_threads()} threads) it needs >= {1e3 * flops / (peak * 1e9):.2f} ms, "
+          f"i.e. >= x{floor:.2f} of one seed's measured step")
     return {"size": size, "ms_per_step": {n: 1e3 * v for n, v in med.items()},
-            "ratio_bmm": paired[names[2]], "ratio_vmap": paired[names[3]]}
+            "ratio_bmm": paired[names[2]], "ratio_vmap": paired[names[3]], "mflop_per_step": flops / 1e6,
+            "peak_gflops": peak, "floor_ratio": floor}
 
 
 def end_to_end(cfg, ds, args) -> dict:
@@ -215,8 +226,8 @@ def main(argv=None) -> int:
     results = [per_step(toy_config(size, args.latent_dim, args.lr), ds, args, size) for size in args.sizes]
     e2e = end_to_end(toy_config(args.sizes[0], args.latent_dim, args.lr), ds, args)
     print(f"\nsummary: {len(args.seeds)} seeds / one seed -- end to end ({args.sizes[0]} nets): {e2e['ratio']:.2f}x; "
-          + "; ".join(f"per step, {r['size']} nets: {r['ratio_bmm']:.2f}x (bmm), {r['ratio_vmap']:.2f}x (vmap)"
-                      for r in results))
+          + "; ".join(f"per step, {r['size']} nets: {r['ratio_bmm']:.2f}x (bmm), {r['ratio_vmap']:.2f}x (vmap), "
+                      f"arithmetic floor {r['floor_ratio']:.2f}x" for r in results))
     print(f"total {time.perf_counter() - t0:.0f} s; {load_note()}")
     return 0
 

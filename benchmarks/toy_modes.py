@@ -81,9 +81,12 @@ DEFAULT_VARIANTS = "gan,pacgan2,wgan-gp,sngan,gan-toy"
 DEFAULT_STEPS = 2000
 
 
-def variant_steps(variant: str, steps: int) -> int:
-    """Generator steps of a row: `steps`, or the preset's own train.steps for a preset-as-it-stands row."""
+def variant_steps(variant: str, steps: int, extra: dict | None = None) -> int:
+    """Generator steps of a row: --set train.steps if given, else `steps`, or the preset's own train.steps
+    for a preset-as-it-stands row."""
     preset, sets = VARIANTS[variant]
+    if extra and "train.steps" in extra:
+        return int(extra["train.steps"])
     if sets is None:
         from genzoo.config import resolve
         return resolve(preset).train.steps
@@ -105,7 +108,7 @@ def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dic
 
 
 def vectorizable(job: dict) -> bool:
-    """Can genzoo.training.multiseed train this row's seeds together (MLP nets, no penalty or spectral norm)?"""
+    """Can genzoo.training.multiseed train this row's seeds together (MLP nets, no spectral norm)?"""
     from genzoo.errors import ConfigError
     from genzoo.training.multiseed import check_supported
 
@@ -203,7 +206,7 @@ def main(argv=None) -> dict:
     p.add_argument("--workers", type=int, default=2, help="runs in parallel (processes of --threads threads)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--engine", choices=["vectorized", "per-seed"], default="vectorized",
-                   help="vectorized: the seeds of each row that genzoo.training.multiseed supports (not wgan-gp, "
+                   help="vectorized: the seeds of each row that genzoo.training.multiseed supports (all but "
                         "sngan) train together as one batched model in one process; per-seed: one process per seed")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
@@ -218,7 +221,7 @@ def main(argv=None) -> dict:
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
-    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps), "n_samples": args.n_samples,
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps, extra), "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra} for d in datasets for v in variants for s in range(args.seeds)]
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
@@ -276,7 +279,7 @@ def main(argv=None) -> dict:
               f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
         print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | steps | CPU-s")
         for v in variants:
-            n_steps = variant_steps(v, args.steps)
+            n_steps = variant_steps(v, args.steps, extra)
             rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds
                   and r["steps"] == n_steps]
             if not rs:

@@ -167,13 +167,19 @@ def gradient_penalty(critic: Callable[..., Tensor], real: Tensor, fake: Tensor, 
     `critic_kwargs` go to the critic (e.g. y=labels). The critic must not use batch norm.
     The norm is sqrt(sum g^2 + 1e-12) so that its gradient stays finite at g = 0.
     """
+    return gradient_penalty_terms(critic, real, fake, weight=weight, generator=generator, **critic_kwargs).mean()
+
+
+def gradient_penalty_terms(critic: Callable[..., Tensor], real: Tensor, fake: Tensor, *, weight: float = 10.0,
+                           generator: torch.Generator | None = None, **critic_kwargs) -> Tensor:
+    """gradient_penalty's per-example terms lambda (||grad D(x_hat_i)|| - 1)^2, shape (B,)."""
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     eps_device = real.device if generator is None else generator.device
     eps = torch.rand(shape, generator=generator, device=eps_device).to(real)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     grad = _input_gradient(critic, x_hat, **critic_kwargs)
     norm = (grad.pow(2).sum(dim=1) + 1e-12).sqrt()
-    return weight * (norm - 1).pow(2).mean()
+    return weight * (norm - 1).pow(2)
 
 
 def r1_penalty(discriminator: Callable[..., Tensor], real: Tensor, *, gamma: float = 10.0, **d_kwargs) -> Tensor:
@@ -181,8 +187,14 @@ def r1_penalty(discriminator: Callable[..., Tensor], real: Tensor, *, gamma: flo
 
     Penalizes the discriminator's gradient on real data only; create_graph=True so it trains.
     """
+    return r1_penalty_terms(discriminator, real, gamma=gamma, **d_kwargs).mean()
+
+
+def r1_penalty_terms(discriminator: Callable[..., Tensor], real: Tensor, *, gamma: float = 10.0,
+                     **d_kwargs) -> Tensor:
+    """r1_penalty's per-example terms gamma/2 ||grad_x D(x_i)||^2, shape (B,)."""
     grad = _input_gradient(discriminator, real, **d_kwargs)
-    return 0.5 * gamma * grad.pow(2).sum(dim=1).mean()
+    return 0.5 * gamma * grad.pow(2).sum(dim=1)
 
 
 @torch.no_grad()

@@ -25,10 +25,12 @@ not the same random stream as a `genzoo.train` run.
 
 Supported: every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight
 clipping, batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global
-RNG), a separate D optimizer, an EMA of G (model.ema; sampling uses it, as GAN.sample does) and
-the trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor). Not
-supported (use genzoo.train): gradient penalties (autograd.grad per seed), spectral norm,
-conditional GANs, instance noise, conv nets.
+RNG), a separate D optimizer, an EMA of G (model.ema; sampling uses it, as GAN.sample does),
+the trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor) and the
+gradient penalties (WGAN-GP's and R1, genzoo.losses' per-example terms: the seeds' examples are
+one batch, and since seed s's critic sees only its own examples, grad_x of the summed outputs is
+each example's own gradient). Not supported (use genzoo.train): spectral norm, conditional
+GANs, instance noise, conv nets.
 
     from genzoo.training.multiseed import train_gan_seeds
     run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
@@ -49,7 +51,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
 from ..errors import ConfigError
-from ..losses import get_gan_loss
+from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import DataSpec, OptimConfig
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
 from .trainer import lr_factor
@@ -179,11 +181,30 @@ class VectorizedGAN:
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D's logits per seed, (S, B, D) -> (S, B/m), with PacGAN packing of m samples (as GAN.pack)."""
+        return self.D(self.pack(x))
+
+    def penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | float:
+        """GAN.penalty per seed, (S,): the configured gradient penalty or R1 on packed examples."""
+        p = self.cfg.penalty
+        if p.kind == "none":
+            return 0.0
+        real, fake = self.pack(real), self.pack(fake)
+        s, n, f = real.shape
+
+        def critic(x):  # all seeds' examples as one batch (S * n, f) -> (S * n,) logits
+            return self.D(x.view(s, n, f)).reshape(-1)
+
+        if p.kind == "gradient":
+            terms = gradient_penalty_terms(critic, real.reshape(-1, f), fake.reshape(-1, f), weight=p.weight)
+        else:
+            terms = r1_penalty_terms(critic, real.reshape(-1, f), gamma=p.weight)
+        return terms.view(s, n).mean(1)
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """PacGAN packing per seed (GAN.pack): (S, B, D) -> (S, B/m, m D)."""
         m = self.cfg.pack
-        if m > 1:
-            s, n, d = x.shape
-            x = x.reshape(s, n // m, m * d)
-        return self.D(x)
+        s, n, d = x.shape
+        return x.reshape(s, n // m, m * d) if m > 1 else x
 
     @staticmethod
     def _descend(opt: torch.optim.Optimizer, losses: torch.Tensor) -> None:
@@ -206,7 +227,7 @@ class VectorizedGAN:
             with torch.no_grad():
                 fake = self.G(z)
             d_real, d_fake = self.discriminate(x), self.discriminate(fake)
-            d_loss = self.d_loss(d_real, d_fake)
+            d_loss = self.d_loss(d_real, d_fake) + self.penalty(x, fake)
             self._descend(self.opt_D, d_loss)
             if self.cfg.clip is not None:
                 with torch.no_grad():
@@ -261,8 +282,6 @@ def check_supported(cfg: GANConfig) -> None:
     problems = []
     if n.generator != "mlp" or n.discriminator != "mlp":
         problems.append("MLP networks only (model.nets.generator/discriminator=mlp)")
-    if cfg.penalty.kind != "none":
-        problems.append(f"no gradient penalty (model.penalty.kind={cfg.penalty.kind})")
     if n.spectral_norm:
         problems.append("no spectral normalization (its power iteration has no batching rule)")
     if cfg.conditional:
