@@ -10,7 +10,12 @@ Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
   a sample is high quality when it lies within 3 std of its nearest mode; a mode is captured
   when it has at least one high-quality sample; reverse KL = KL(p || uniform) of the histogram
   of high-quality samples over the modes (nats);
-- mean and standard error over --seeds seeds (seed s trains with train.seed = s), fp32, CPU.
+- mean and standard error over --seeds seeds (seed s trains with train.seed = s), fp32, CPU;
+- engine: a row's seeds train together as one batched model in one process
+  (genzoo.training.multiseed, --engine vectorized, the default): each seed has the initial
+  weights, minibatch order, learning-rate schedule, EMA and sample noise of the seed-by-seed
+  trainer, and its own training noise z; --engine per-seed runs genzoo's GAN.train_step, one
+  process per seed. CPU-s per run = a row's CPU time / its seeds.
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
 D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
 examples per D minibatch (PacGAN-m: 100 m samples).
@@ -108,7 +113,7 @@ def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dic
 
 
 def vectorizable(job: dict) -> bool:
-    """Can genzoo.training.multiseed train this row's seeds together (MLP nets, no spectral norm)?"""
+    """Can genzoo.training.multiseed train this row's seeds together (every row as defined here can)?"""
     from genzoo.errors import ConfigError
     from genzoo.training.multiseed import check_supported
 
@@ -206,8 +211,9 @@ def main(argv=None) -> dict:
     p.add_argument("--workers", type=int, default=2, help="runs in parallel (processes of --threads threads)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--engine", choices=["vectorized", "per-seed"], default="vectorized",
-                   help="vectorized: the seeds of each row that genzoo.training.multiseed supports (all but "
-                        "sngan) train together as one batched model in one process; per-seed: one process per seed")
+                   help="vectorized: the seeds of each row train together as one batched model in one process "
+                        "(genzoo.training.multiseed; a configuration it cannot run falls back to per-seed); "
+                        "per-seed: one process per seed")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
     p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")

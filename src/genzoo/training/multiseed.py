@@ -29,8 +29,8 @@ RNG), a separate D optimizer, an EMA of G (model.ema; sampling uses it, as GAN.s
 the trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor) and the
 gradient penalties (WGAN-GP's and R1, genzoo.losses' per-example terms: the seeds' examples are
 one batch, and since seed s's critic sees only its own examples, grad_x of the summed outputs is
-each example's own gradient). Not supported (use genzoo.train): spectral norm, conditional
-GANs, instance noise, conv nets.
+each example's own gradient) and spectral normalization of D (engine "bmm": torch's power
+iteration, batched). Not supported (use genzoo.train): conditional GANs, instance noise, conv nets.
 
     from genzoo.training.multiseed import train_gan_seeds
     run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
@@ -72,7 +72,9 @@ def stacked_mlp(seq: nn.Sequential, params: dict, buffers: dict, x: torch.Tensor
     for name, layer in seq.named_children():
         p = f"{prefix}{name}."
         if isinstance(layer, nn.Linear):
-            w, b = params[p + "weight"].transpose(1, 2), params.get(p + "bias")
+            w = spectral_normalized(params, buffers, p, training) if parametrize.is_parametrized(layer) \
+                else params[p + "weight"]
+            w, b = w.transpose(1, 2), params.get(p + "bias")
             x = torch.bmm(x, w) if b is None else torch.baddbmm(b.unsqueeze(1), x, w)
         elif isinstance(layer, nn.BatchNorm1d):
             s, n, c = x.shape
@@ -91,15 +93,42 @@ def stacked_mlp(seq: nn.Sequential, params: dict, buffers: dict, x: torch.Tensor
     return x
 
 
+def spectral_normalized(params: dict, buffers: dict, p: str, training: bool) -> torch.Tensor:
+    """W / sigma(W) for S stacked weights, as torch.nn.utils.parametrizations.spectral_norm computes it
+    (Miyato et al. 2018): in training, one power iteration per call updates each seed's u and v
+    (v <- W^T u / ||.||, after u <- W v / ||.||, in torch's order), then sigma = u^T W v."""
+    w = params[p + "parametrizations.weight.original"]                  # (S, out, in)
+    u, v = buffers[p + "parametrizations.weight.0._u"], buffers[p + "parametrizations.weight.0._v"]
+    if training:
+        with torch.no_grad():
+            u.copy_(F.normalize(torch.bmm(w, v.unsqueeze(2)).squeeze(2), dim=1, eps=1e-12))
+            v.copy_(F.normalize(torch.bmm(w.transpose(1, 2), u.unsqueeze(2)).squeeze(2), dim=1, eps=1e-12))
+    u, v = u.clone(), v.clone()  # the next call updates the buffers in place; autograd keeps these
+    sigma = torch.bmm(u.unsqueeze(1), torch.bmm(w, v.unsqueeze(2))).view(-1, 1, 1)
+    return w / sigma
+
+
+def _spectral_norm_ok(layer: nn.Module) -> bool:
+    """Is this layer's only parametrization torch's default spectral_norm of a Linear weight?"""
+    plist = getattr(layer, "parametrizations", {})
+    if set(plist.keys()) != {"weight"} or len(plist["weight"]) != 1:
+        return False
+    sn = plist["weight"][0]
+    return isinstance(layer, nn.Linear) and type(sn).__name__ == "_SpectralNorm" and sn.dim == 0 \
+        and sn.n_power_iterations == 1 and sn.eps == 1e-12
+
+
 def _bmm_ok(module: nn.Module) -> bool:
-    """Can stacked_mlp run this network? (genzoo's unconditional MLP G and D, no spectral norm.)"""
+    """Can stacked_mlp run this network? (genzoo's unconditional MLP G and D, spectral norm allowed.)"""
     if not isinstance(module, (MLPGenerator, MLPDiscriminator)) or module.label_code is not None:
         return False
     for layer in module.net:
         if isinstance(layer, nn.BatchNorm1d):
             if not (layer.affine and layer.track_running_stats and layer.momentum is not None):
                 return False
-        elif not isinstance(layer, (nn.Linear, nn.LayerNorm) + _ELEMENTWISE) or parametrize.is_parametrized(layer):
+        elif not isinstance(layer, (nn.Linear, nn.LayerNorm) + _ELEMENTWISE):
+            return False
+        elif parametrize.is_parametrized(layer) and not _spectral_norm_ok(layer):
             return False
     return True
 
@@ -120,6 +149,8 @@ class SeedStack:
             engine = "bmm" if _bmm_ok(modules[0]) else "vmap"
         elif engine == "bmm" and not _bmm_ok(modules[0]):
             raise ValueError(f"engine='bmm' cannot run {type(modules[0]).__name__}; use engine='vmap'")
+        elif engine == "vmap" and any(parametrize.is_parametrized(m) for m in modules[0].modules()):
+            raise ValueError("spectral norm's in-place power iteration has no vmap batching rule; use engine='bmm'")
         self.engine = engine
         self.params, self.buffers = stack_module_state(list(modules))  # leaves; params require grad
         self.base = copy.deepcopy(modules[0]).to("meta")  # the architecture only, no storage
@@ -282,8 +313,6 @@ def check_supported(cfg: GANConfig) -> None:
     problems = []
     if n.generator != "mlp" or n.discriminator != "mlp":
         problems.append("MLP networks only (model.nets.generator/discriminator=mlp)")
-    if n.spectral_norm:
-        problems.append("no spectral normalization (its power iteration has no batching rule)")
     if cfg.conditional:
         problems.append("no conditional GANs")
     if cfg.instance_noise.std:
