@@ -99,7 +99,7 @@ class ManySeeds:
 
     def step(self) -> None:
         xs = self.batches(self.t)
-        self.gan.step(xs, [self._z() for _ in xs], self._z())
+        self.gan.step(xs, [self._z() for _ in xs], self._z(), logs=(self.t + 1) % 50 == 0)  # as train_gan_seeds
         self.t += 1
 
 

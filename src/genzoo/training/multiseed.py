@@ -205,10 +205,17 @@ class VectorizedGAN:
         self.G_ema = {k: v.detach().clone() for k, v in self.G.params.items()} if cfg.ema > 0 else None
         loss = get_gan_loss(cfg.loss)
         d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
-        # genzoo's loss of one seed's logits, mapped over the seeds: (S, B) -> (S,)
-        self.d_loss = vmap(lambda real, fake: loss.d(real, fake, **d_kw))
-        self.g_loss = vmap(loss.g)
+        self.loss_d, self.loss_g = (lambda real, fake: loss.d(real, fake, **d_kw)), loss.g
+        # genzoo's loss of one seed's logits, mapped over the seeds, (S, B) -> (S,): for the logs
+        self.d_loss, self.g_loss = vmap(self.loss_d), vmap(self.loss_g)
         self.latent_dim = cfg.latent_dim
+
+    @staticmethod
+    def summed(loss, *logits: torch.Tensor) -> torch.Tensor:
+        """sum over seeds of loss(seed's logits) without vmap's per-call cost: every GAN loss is a mean of
+        per-example terms and every seed has the same number of examples, so the sum of the S per-seed
+        means is S times the loss of all seeds' logits flattened into one batch."""
+        return len(logits[0]) * loss(*(t.reshape(-1) for t in logits))
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D's logits per seed, (S, B, D) -> (S, B/m), with PacGAN packing of m samples (as GAN.pack)."""
@@ -238,19 +245,21 @@ class VectorizedGAN:
         return x.reshape(s, n // m, m * d) if m > 1 else x
 
     @staticmethod
-    def _descend(opt: torch.optim.Optimizer, losses: torch.Tensor) -> None:
-        """One optimizer step for every seed: the seeds' losses are summed, and since each seed's
-        parameters appear only in its own loss, each slice receives exactly its own gradient."""
+    def _descend(opt: torch.optim.Optimizer, total: torch.Tensor) -> None:
+        """One optimizer step for every seed on the sum of the seeds' losses: each seed's parameters
+        appear only in its own loss, so each slice receives exactly its own gradient."""
         params = [p for g in opt.param_groups for p in g["params"]]
         opt.zero_grad(set_to_none=True)
-        losses.sum().backward(inputs=params)
+        total.backward(inputs=params)
         opt.step()
 
-    def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor) -> dict:
+    def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor,
+             logs: bool = True) -> dict:
         """One step of Algorithm 1 for all seeds.
 
         xs: d_steps real minibatches, each (S, B, D); d_noise: d_steps noise batches (S, B, latent)
-        for the fakes of the D steps; g_noise (S, B, latent) for the G step. Returns (S,) tensors.
+        for the fakes of the D steps; g_noise (S, B, latent) for the G step. Returns (S,) tensors
+        (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
         """
         self.G.train()
         self.D.train()
@@ -258,20 +267,23 @@ class VectorizedGAN:
             with torch.no_grad():
                 fake = self.G(z)
             d_real, d_fake = self.discriminate(x), self.discriminate(fake)
-            d_loss = self.d_loss(d_real, d_fake) + self.penalty(x, fake)
-            self._descend(self.opt_D, d_loss)
+            penalty = self.penalty(x, fake)
+            self._descend(self.opt_D, self.summed(self.loss_d, d_real, d_fake) + torch.as_tensor(penalty).sum())
             if self.cfg.clip is not None:
                 with torch.no_grad():
                     for p in self.D.parameters():
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
-        g_loss = self.g_loss(self.discriminate(self.G(g_noise)))
-        self._descend(self.opt_G, g_loss)
+        d_g_fake = self.discriminate(self.G(g_noise))
+        self._descend(self.opt_G, self.summed(self.loss_g, d_g_fake))
         if self.G_ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.G_ema.values()), [p.detach() for p in self.G.params.values()],
                                      1.0 - self.cfg.ema)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_real.detach().mean(1),
-                "d_fake": d_fake.detach().mean(1)}
+        if not logs:
+            return {}
+        with torch.no_grad():
+            return {"d_loss": self.d_loss(d_real, d_fake) + torch.as_tensor(penalty).detach(),
+                    "g_loss": self.g_loss(d_g_fake), "d_real": d_real.mean(1), "d_fake": d_fake.mean(1)}
 
     def scale_learning_rates(self, factor: float) -> None:
         """Every learning rate to `factor` times its configured value (Optimizers.scale_learning_rates)."""
@@ -393,8 +405,9 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
             gan.scale_learning_rates(lr_factor(t, steps, lr_decay, lr_final))
         xs = batches(t)
         d_noise = [z() for _ in xs]
-        logs = gan.step(xs, d_noise, z())
-        if log_every and ((t + 1) % log_every == 0 or t + 1 == steps):
+        log_now = bool(log_every) and ((t + 1) % log_every == 0 or t + 1 == steps)
+        logs = gan.step(xs, d_noise, z(), logs=log_now)
+        if log_now:
             logged.append(t + 1)
             for k, v in logs.items():
                 history.setdefault(k, []).append(v)
