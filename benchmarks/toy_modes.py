@@ -28,12 +28,13 @@ statistics are copied into it). Rows:
 - lsgan, wgan-gp, sngan: those presets' losses, penalties, critic steps and optimizers (wgan-gp:
   Adam 1e-4 betas (0, 0.9), 5 critic steps, lambda 10; sngan: spectral norm on every D layer,
   hinge loss, Adam 2e-4 betas (0.5, 0.999)) on the same toy nets;
-- gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands (its own 5,000 steps,
-  Adam 2e-3, same nets, schedule and EMA): genzoo's best configuration found on this budget.
+- gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands (its own 30,000
+  steps, the R1 penalty with gamma 0.1, Adam 2e-3, same nets, schedule and EMA): genzoo's best
+  configuration found on a CPU budget.
 Differences from PacGAN's code, stated: they train 400 epochs of 100,000 points (400,000 steps)
 with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G simultaneously on
-one minibatch; we alternate, train 2,000-5,000 steps with larger learning rates decayed to 0 and
-sample from the EMA, because a CPU budget (about a minute per run on one thread) is the point.
+one minibatch; we alternate, train 2,000-30,000 steps with larger learning rates decayed to 0 and
+sample from the EMA, because a CPU budget (minutes per run on one thread) is the point.
 See VARIANTS.
 """
 from __future__ import annotations
