@@ -10,7 +10,8 @@ dimension and trained together with torch.func:
                                                       seeds as extra channels for BatchNorm1d
            = vmap(functional_call(G, params_s, z_s))  engine "vmap": any network, but its per-call
                                                       cost on a CPU exceeds these nets' arithmetic
-    J(D), J(G) per seed = vmap(genzoo.losses ...)     the configured loss, unchanged
+    sum_s J_s = S * J(all seeds' logits as one batch) the configured genzoo.losses loss, unchanged: each
+                                                      is a mean over examples (vmap'd per seed for the logs)
     Adam over the stacked tensors                     Adam is elementwise: each seed's slice gets
                                                       exactly its own Adam update
 
@@ -23,14 +24,16 @@ trainer's BatchSource with that seed. Its noise z comes from its own torch.Gener
 seed's run does not depend on which other seeds run beside it (up to float round-off), but it is
 not the same random stream as a `genzoo.train` run.
 
-Supported: every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight
-clipping, batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global
-RNG), a separate D optimizer, an EMA of G (model.ema; sampling uses it, as GAN.sample does),
-the trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor) and the
-gradient penalties (WGAN-GP's and R1, genzoo.losses' per-example terms: the seeds' examples are
-one batch, and since seed s's critic sees only its own examples, grad_x of the summed outputs is
-each example's own gradient) and spectral normalization of D (engine "bmm": torch's power
-iteration, batched). Not supported (use genzoo.train): conditional GANs, instance noise, conv nets.
+Supported:
+- every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight clipping;
+- batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global RNG);
+- a separate D optimizer; an EMA of G (model.ema; sampling uses it, as GAN.sample does); the
+  trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor);
+- the gradient penalties, WGAN-GP's and R1 (genzoo.losses' per-example terms: the seeds'
+  examples form one batch, and since seed s's critic sees only its own examples, grad_x of the
+  summed outputs is each example's own gradient);
+- spectral normalization of D (engine "bmm": torch's power iteration, batched).
+Not supported (use genzoo.train): conditional GANs, instance noise, conv nets.
 
     from genzoo.training.multiseed import train_gan_seeds
     run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
