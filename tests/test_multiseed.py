@@ -30,15 +30,26 @@ def inputs(seeds, d_steps, b=8, dim=2, latent=2, seed=0):
     return xs, zd, torch.randn(s, b, latent, generator=g)
 
 
-def genzoo_step(cfg, seed, xs, zd, zg, i):
-    """genzoo's own GAN.train_step for seed `seeds[i]`, fed the same minibatches and noise."""
+def genzoo_steps(cfg, seed, batches, i, lr_schedule=None):
+    """genzoo's own GAN.train_step for seed `seeds[i]` over `batches` (each (xs, zd, zg) as `inputs`
+    gives), fed the same minibatches and noise; lr_schedule(t) -> the trainer's learning-rate factor."""
     torch.manual_seed(seed)
-    gan = GAN(cfg, DataSpec("points", (xs[0].shape[-1],)))
-    noise = iter([z[i] for z in zd] + [zg[i]])
-    gan.prior = lambda n, generator=None: next(noise)
+    gan = GAN(cfg, DataSpec("points", (batches[0][0][0].shape[-1],)))
+    opt = Optimizers(gan.configure_optimizers())
     gan.train()
-    logs = gan.train_step(Batch(torch.cat([x[i] for x in xs])), Optimizers(gan.configure_optimizers()), 0)
+    for t, (xs, zd, zg) in enumerate(batches):
+        noise = iter([z[i] for z in zd] + [zg[i]])
+        gan.prior = lambda n, generator=None: next(noise)
+        if lr_schedule is not None:
+            opt.scale_learning_rates(lr_schedule(t))
+        logs = gan.train_step(Batch(torch.cat([x[i] for x in xs])), opt, t)
+    del gan.prior  # back to the model's own noise draw
     return gan, logs
+
+
+def genzoo_step(cfg, seed, xs, zd, zg, i):
+    """One step of genzoo_steps."""
+    return genzoo_steps(cfg, seed, [(xs, zd, zg)], i)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -174,14 +185,7 @@ def test_spectral_norm_steps_match_genzoo_gan_per_seed():
     for xs, zd, zg in batches:
         logs = vg.step(xs, zd, zg)
     for i, seed in enumerate(seeds):
-        torch.manual_seed(seed)
-        gan = GAN(cfg, DataSpec("points", (2,)))
-        opt = Optimizers(gan.configure_optimizers())
-        gan.train()
-        for t, (xs, zd, zg) in enumerate(batches):
-            noise = iter([zd[0][i], zg[i]])
-            gan.prior = lambda n, generator=None: next(noise)
-            ref = gan.train_step(Batch(xs[0][i]), opt, t)
+        gan, ref = genzoo_steps(cfg, seed, batches, i)
         assert logs["d_loss"][i].item() == pytest.approx(ref["d_loss"].item(), rel=1e-4)
         mine = vg.D.state_dict(i)
         for name, v in gan.D.state_dict().items():
@@ -254,21 +258,12 @@ def test_ema_and_lr_decay_match_genzoo_gan_per_seed():
     batches = [inputs(seeds, 1, seed=t) for t in range(steps)]
     vg = VectorizedGAN(cfg, 2, seeds)
     for t, (xs, zd, zg) in enumerate(batches):
-        vg.scale_learning_rates(lr_factor(t, steps, 0.5, 0.0))
+        vg.opt.scale_learning_rates(lr_factor(t, steps, 0.5, 0.0))
         vg.step(xs, zd, zg)
-    assert vg.opt_G.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5)  # the last step: half way down
+    assert vg.opt["G"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5)  # the last step: half way down
     samples = vg.sample(16, [torch.Generator().manual_seed(100 + i) for i in range(len(seeds))])
     for i, seed in enumerate(seeds):
-        torch.manual_seed(seed)
-        gan = GAN(cfg, DataSpec("points", (2,)))
-        opt = Optimizers(gan.configure_optimizers())
-        gan.train()
-        for t, (xs, zd, zg) in enumerate(batches):
-            noise = iter([zd[0][i], zg[i]])
-            gan.prior = lambda n, generator=None: next(noise)
-            opt.scale_learning_rates(lr_factor(t, steps, 0.5, 0.0))
-            gan.train_step(Batch(xs[0][i]), opt, t)
-        del gan.prior  # back to the model's own noise draw
+        gan, _ = genzoo_steps(cfg, seed, batches, i, lr_schedule=lambda t: lr_factor(t, steps, 0.5, 0.0))
         ema = vg.generator_state(i)
         for k, v in gan.G_ema.state_dict().items():
             assert torch.allclose(ema[k].float(), v.float(), atol=1e-5), k

@@ -55,7 +55,7 @@ from torch.nn.utils import parametrize
 
 from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
-from ..models.base import DataSpec, OptimConfig
+from ..models.base import DataSpec, OptimConfig, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
 from .trainer import lr_factor
 
@@ -200,9 +200,11 @@ class VectorizedGAN:
             gs.append(gan.G)
             ds.append(gan.D)
         self.G, self.D = SeedStack(gs, engine), SeedStack(ds, engine)
-        self.opt_G = _optimizer(cfg.optim, self.G.parameters())
-        self.opt_D = _optimizer(cfg.d_optim or cfg.optim, self.D.parameters())
-        self._base_lrs = [(g, g["lr"]) for o in (self.opt_G, self.opt_D) for g in o.param_groups]
+        # genzoo's Optimizers: opt.step(name, total) backpropagates the seeds' summed loss into that
+        # network only; each seed's parameters appear only in its own loss, so each slice receives
+        # exactly its own gradient. opt.scale_learning_rates is the trainer's learning-rate decay.
+        self.opt = Optimizers({"G": _optimizer(cfg.optim, self.G.parameters()),
+                               "D": _optimizer(cfg.d_optim or cfg.optim, self.D.parameters())})
         # model.ema: theta_ema <- ema theta_ema + (1 - ema) theta after every G step (GAN.update_ema);
         # the buffers (batch-norm statistics) are G's own, as GAN copies them into G_ema every step
         self.G_ema = {k: v.detach().clone() for k, v in self.G.params.items()} if cfg.ema > 0 else None
@@ -247,15 +249,6 @@ class VectorizedGAN:
         s, n, d = x.shape
         return x.reshape(s, n // m, m * d) if m > 1 else x
 
-    @staticmethod
-    def _descend(opt: torch.optim.Optimizer, total: torch.Tensor) -> None:
-        """One optimizer step for every seed on the sum of the seeds' losses: each seed's parameters
-        appear only in its own loss, so each slice receives exactly its own gradient."""
-        params = [p for g in opt.param_groups for p in g["params"]]
-        opt.zero_grad(set_to_none=True)
-        total.backward(inputs=params)
-        opt.step()
-
     def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor,
              logs: bool = True) -> dict:
         """One step of Algorithm 1 for all seeds.
@@ -271,13 +264,13 @@ class VectorizedGAN:
                 fake = self.G(z)
             d_real, d_fake = self.discriminate(x), self.discriminate(fake)
             penalty = self.penalty(x, fake)
-            self._descend(self.opt_D, self.summed(self.loss_d, d_real, d_fake) + torch.as_tensor(penalty).sum())
+            self.opt.step("D", self.summed(self.loss_d, d_real, d_fake) + torch.as_tensor(penalty).sum())
             if self.cfg.clip is not None:
                 with torch.no_grad():
                     for p in self.D.parameters():
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
         d_g_fake = self.discriminate(self.G(g_noise))
-        self._descend(self.opt_G, self.summed(self.loss_g, d_g_fake))
+        self.opt.step("G", self.summed(self.loss_g, d_g_fake))
         if self.G_ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.G_ema.values()), [p.detach() for p in self.G.params.values()],
@@ -287,11 +280,6 @@ class VectorizedGAN:
         with torch.no_grad():
             return {"d_loss": self.d_loss(d_real, d_fake) + torch.as_tensor(penalty).detach(),
                     "g_loss": self.g_loss(d_g_fake), "d_real": d_real.mean(1), "d_fake": d_fake.mean(1)}
-
-    def scale_learning_rates(self, factor: float) -> None:
-        """Every learning rate to `factor` times its configured value (Optimizers.scale_learning_rates)."""
-        for group, base in self._base_lrs:
-            group["lr"] = base * factor
 
     @torch.no_grad()
     def sample(self, n: int, generators: Sequence[torch.Generator]) -> torch.Tensor:
@@ -405,7 +393,7 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
     logged = []
     for t in range(steps):
         if lr_decay > 0:
-            gan.scale_learning_rates(lr_factor(t, steps, lr_decay, lr_final))
+            gan.opt.scale_learning_rates(lr_factor(t, steps, lr_decay, lr_final))
         xs = batches(t)
         d_noise = [z() for _ in xs]
         log_now = bool(log_every) and ((t + 1) % log_every == 0 or t + 1 == steps)
