@@ -28,9 +28,10 @@ statistics are copied into it). Rows:
 - lsgan, wgan-gp, sngan: those presets' losses, penalties, critic steps and optimizers (wgan-gp:
   Adam 1e-4 betas (0, 0.9), 5 critic steps, lambda 10; sngan: spectral norm on every D layer,
   hinge loss, Adam 2e-4 betas (0.5, 0.999)) on the same toy nets;
-- gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands (its own 30,000
-  steps, the R1 penalty with gamma 0.1, Adam 2e-3, same nets, schedule and EMA): genzoo's best
-  configuration found on a CPU budget.
+- gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands, with its values for
+  the dataset (its own 30,000 steps; the R1 penalty with gamma 0.1 on ring8 and 1.0 on grid25;
+  Adam 2e-3 with betas (0, 0.99); the same nets except that G has no batch norm; same schedule and
+  EMA): genzoo's best configuration found on a CPU budget.
 Differences from PacGAN's code, stated: they train 400 epochs of 100,000 points (400,000 steps)
 with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G simultaneously on
 one minibatch; we alternate, train 2,000-30,000 steps with larger learning rates decayed to 0 and
@@ -233,7 +234,8 @@ def main(argv=None) -> dict:
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
-          f"per run unless the row says (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU, D 3x200; EMA 0.99; "
+          f"per run unless the row says (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU (gan-toy: no BN), "
+          f"D 3x200; EMA 0.99; "
           f"learning rates constant, then linear to 0 over the last half; GAN/PacGAN rows Adam 1e-3; "
           f"overrides: {extra or 'none'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "

@@ -66,3 +66,37 @@ def test_show_config_round_trips_through_a_file(tmp_path):
 def test_missing_config_file():
     with pytest.raises(ConfigError, match="does not exist"):
         resolve(config_file="/nonexistent/cfg.yaml")
+
+
+def _toy_config(tmp_path, per_dataset):
+    raw = yaml.safe_load(preset_text("gan-toy"))
+    raw["per_dataset"] = per_dataset
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_per_dataset_values_follow_the_chosen_data(tmp_path):
+    path = _toy_config(tmp_path, {"grid25": {"model.penalty.weight": 2.5, "train.steps": 7}})
+    ring = resolve(config_file=path, overrides={"data.name": "ring8"})
+    grid = resolve(config_file=path, overrides={"data.name": "grid25"})
+    assert (ring.model.penalty.weight, ring.train.steps) == (0.1, 30000)
+    assert (grid.model.penalty.weight, grid.train.steps) == (2.5, 7)
+    # the user's --set wins over the preset's per-dataset value; the others still apply
+    mine = resolve(config_file=path, overrides={"data.name": "grid25", "model.penalty.weight": 0.5})
+    assert (mine.model.penalty.weight, mine.train.steps) == (0.5, 7)
+
+
+def test_gan_toy_scales_its_r1_weight_with_the_toy():
+    ring, grid = (resolve("gan-toy", overrides={"data.name": name}) for name in ("ring8", "grid25"))
+    assert (ring.data.name, grid.data.name) == ("ring8", "grid25")
+    assert ring.model.penalty.kind == grid.model.penalty.kind == "r1"
+    assert grid.model.penalty.weight > ring.model.penalty.weight  # the grid's modes are 5x wider
+    assert ring.model.nets == grid.model.nets and ring.train == grid.train
+
+
+def test_bad_per_dataset_section_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="per_dataset"):
+        resolve(config_file=_toy_config(tmp_path, {"grid25": 1.0}))
+    with pytest.raises(ConfigError, match="unknown"):  # a misspelt key inside it is caught like any other
+        resolve(config_file=_toy_config(tmp_path, {"ring8": {"model.penalty.wieght": 1.0}}))

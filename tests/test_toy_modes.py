@@ -32,8 +32,9 @@ def test_every_row_builds_on_the_toy_nets(variant):
     cfg = toy_modes.variant_config(variant, "grid25", 3, toy_modes.DEFAULT_STEPS, {})
     assert (cfg.data.name, cfg.train.seed, cfg.data.n_samples) == ("grid25", 3, 100_000)
     nets = cfg.model.nets
-    assert (nets.generator, nets.discriminator, tuple(nets.hidden), tuple(nets.d_hidden), nets.generator_norm) \
-        == ("mlp", "mlp", (400,) * 4, (200,) * 3, "batch")
+    assert (nets.generator, nets.discriminator, tuple(nets.hidden), tuple(nets.d_hidden)) \
+        == ("mlp", "mlp", (400,) * 4, (200,) * 3)
+    assert nets.generator_norm == ("none" if variant == "gan-toy" else "batch")  # PacGAN's G has batch norm
     assert cfg.model.latent_dim == 2 and cfg.model.ema == 0.99
     assert cfg.train.lr_decay == 0.5 and cfg.train.lr_final == 0.0
     assert cfg.train.batch_size == 100 * cfg.model.pack
@@ -44,6 +45,8 @@ def test_the_preset_row_is_the_preset_as_it_stands():
     row = toy_modes.variant_config("gan-toy", "ring8", 0, 123, {})
     assert row.train.steps == preset.train.steps == toy_modes.variant_steps("gan-toy", 123)
     assert row.model == preset.model and row.train.precision == "fp32"
+    grid = toy_modes.variant_config("gan-toy", "grid25", 0, 123, {})  # with the preset's per-dataset values
+    assert grid.model == resolve("gan-toy", overrides={"data.name": "grid25"}).model != preset.model
     assert toy_modes.variant_steps("gan", 123) == 123
     assert toy_modes.variant_steps("gan-toy", 123, {"train.steps": 77}) == 77
 

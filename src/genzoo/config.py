@@ -286,7 +286,8 @@ def build_config(raw: dict) -> RunConfig:
 
 def resolve(model: str | None = None, *, config_file: str | Path | None = None,
             overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Preset `model` (or `config_file`), then `overrides` ({'train.steps': 100, ...})."""
+    """Preset `model` (or `config_file`), then `overrides` ({'train.steps': 100, ...}), then the preset's
+    `per_dataset` values for the chosen data.name (except keys the overrides set)."""
     if config_file is not None:
         path = Path(config_file)
         if not path.is_file():
@@ -304,6 +305,23 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     else:
         raise ConfigError("name a model (see `genzoo list`) or give --config FILE")
     raw = dict(raw)
-    for key, value in (overrides or {}).items():
+    per_dataset = _per_dataset_table(raw.pop("per_dataset", None))
+    overrides = overrides or {}
+    for key, value in overrides.items():
         _apply(raw, key, value)
+    dataset = (raw.get("data") or {}).get("name", DataConfig.name)
+    for key, value in per_dataset.get(dataset, {}).items():
+        if key not in overrides:  # the user's --set wins over the preset's per-dataset value
+            _apply(raw, key, value)
     return build_config(raw)
+
+
+def _per_dataset_table(table) -> dict[str, dict[str, Any]]:
+    """A preset's `per_dataset` section: {dataset name: {dotted key: value}}, the values the preset
+    uses when it trains on that dataset (e.g. gan-toy's R1 weight on grid25)."""
+    if table is None:
+        return {}
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError("'per_dataset' must map dataset names to {dotted.key: value} mappings, e.g. "
+                          "per_dataset: {grid25: {model.penalty.weight: 1.0}}")
+    return table
