@@ -4,13 +4,15 @@
     python benchmarks/throughput.py --quick         # about 1 minute: batch 64 only, no compile
     python benchmarks/throughput.py --fd-steps 1000 # equal quality: genzoo's dcgan and the reference
                                                     # trained 1000 steps each, then Fréchet distances
+    python benchmarks/throughput.py --fd-steps 1000 --fd-fast  # the same with dcgan's fast settings
     python benchmarks/throughput.py --json out.json # also write every number as JSON
 
 Sections (default run): fp32 images/s of dcgan, wgan-gp and vae at batch 64/128/256 with the
-reference DCGAN in the same rounds; bf16 against fp32; trainer settings (channels_last, compile)
-plus "[exp]" rows that are not genzoo options yet (Adam fused=True; the DCGAN-code step that runs
-G once per step); 1 thread against all cores; a torch.profiler breakdown of genzoo's and the
-reference's dcgan step; a `genzoo.train` end-to-end cross-check. --fd-steps N instead trains
+reference DCGAN in the same rounds (and dcgan with its fast settings, channels_last and
+model.reuse_fakes); bf16 against fp32; trainer settings (channels_last, compile, and for GANs
+model.reuse_fakes: the PyTorch-examples step, where G's update reuses the D step's fakes) plus a
+"[before]" row with Adam foreach=True, genzoo's optimizer before fused Adam became its default;
+1 thread against all cores; a torch.profiler breakdown of genzoo's and the reference's dcgan step; a `genzoo.train` end-to-end cross-check. --fd-steps N instead trains
 both DCGANs N steps (alternating chunks, so the time ratio is measured too) and prints the
 Fréchet distance of 2,000 samples of each to 2,000 test images in genzoo's classifier features,
 with the real-vs-real floor.
@@ -72,6 +74,8 @@ WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it y
     "name": "wgan-gp", "model.loss": "wasserstein", "model.penalty.kind": "gradient", "model.penalty.weight": 10.0,
     "model.nets.discriminator_norm": "none", "model.d_steps": 5, "model.optim.lr": 1.0e-4,
     "model.optim.betas": [0.0, 0.9]}
+REUSE = {"model.reuse_fakes": True}
+FAST_DCGAN = "genzoo dcgan, fast settings"  # channels_last + model.reuse_fakes
 
 
 def model_preset(name: str) -> tuple[str, dict]:
@@ -138,8 +142,7 @@ class GenzooRunner:
     """One genzoo model wired as `genzoo.train` wires it; `step()` is one iteration of its loop."""
 
     def __init__(self, ds, preset: str, batch_size: int, *, precision: str = "fp32", channels_last: bool = False,
-                 compile: bool = False, seed: int = 0, extra: dict | None = None, fused_adam: bool = False,
-                 one_g_pass: bool = False):
+                 compile: bool = False, seed: int = 0, extra: dict | None = None, foreach_adam: bool = False):
         name, ovr = model_preset(preset)
         ovr.update({"train.batch_size": batch_size, "train.precision": precision, "train.seed": seed,
                     "train.channels_last": channels_last, "train.compile": compile})
@@ -149,10 +152,8 @@ class GenzooRunner:
         torch.manual_seed(seed)
         self.model = prepare_model(build_model(cfg, data_spec(ds), device), cfg, device, World())
         optimizers = self.model.configure_optimizers()
-        if fused_adam:  # experiment: not a genzoo option (models/base.py make_optimizer uses foreach=True)
-            optimizers = {k: fused_copy(o) for k, o in optimizers.items()}
-        if one_g_pass:  # experiment: not a genzoo option
-            use_one_generator_pass(self.model)
+        if foreach_adam:  # genzoo before fused Adam became its default (models/base.py make_optimizer)
+            optimizers = {k: foreach_copy(o) for k, o in optimizers.items()}
         self.opt = Optimizers(optimizers)
         self.dtype = resolve_precision(cfg.train.precision, device)
         self.source = BatchSource(ds, batch_size * self.model.batches_per_step, seed, device,
@@ -179,36 +180,13 @@ class GenzooRunner:
             self.model.train()
 
 
-def fused_copy(opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """The same Adam (one parameter group, as genzoo's make_optimizer builds) with fused=True."""
+def foreach_copy(opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
+    """The same Adam (one parameter group, as genzoo's make_optimizer builds) with foreach=True."""
     if not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
         return opt
     g = opt.param_groups[0]
     return torch.optim.Adam(g["params"], lr=g["lr"], betas=g["betas"], eps=g["eps"],
-                            weight_decay=g["weight_decay"], fused=True)
-
-
-def use_one_generator_pass(model) -> None:
-    """Experiment: the PyTorch-examples DCGAN step inside genzoo's GAN -- G runs once per step and
-    the G update reuses the D step's fakes (Algorithm 1 draws fresh z for the G update; the DCGAN
-    code does not). Only for d_steps=1 without penalty, packing, labels or instance noise."""
-    c = model.cfg
-    if c.d_steps != 1 or c.penalty.kind != "none" or c.pack != 1 or c.conditional or c.instance_noise.std:
-        raise ValueError("one_g_pass is only for plain d_steps=1 GANs")
-
-    def train_step(batch, opt, step):
-        x = model.to_net(batch.x)
-        fake = model.G(model.prior(len(x)))
-        d_real, d_fake = model.discriminate(x), model.discriminate(fake.detach())
-        d_loss = model.loss.d(d_real, d_fake)
-        opt.step("D", d_loss)
-        g_loss = model.loss.g(model.discriminate(fake))
-        opt.step("G", g_loss)
-        model.update_ema()
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": d_real.detach().mean(),
-                "d_fake": d_fake.detach().mean()}
-
-    model.train_step = train_step
+                            weight_decay=g["weight_decay"], foreach=True)
 
 
 class ReferenceRunner:
@@ -317,6 +295,8 @@ def section_fp32(ds, models, batches, args, peak, out) -> None:
     rows = []
     for bs in batches:
         runners = {f"genzoo {m}": GenzooRunner(ds, m, bs) for m in models}
+        if "dcgan" in models:
+            runners[FAST_DCGAN] = GenzooRunner(ds, "dcgan", bs, channels_last=True, extra=REUSE)
         if args.reference:
             runners["reference dcgan (plain)"] = ReferenceRunner(ds, bs)
         flops, first = warm_up(runners)
@@ -331,14 +311,17 @@ def section_fp32(ds, models, batches, args, peak, out) -> None:
             print(fmt_row((n, bs, f"{row['ms_per_step']:.1f}", f"{row['images_per_s']:.0f}",
                            f"{row['gflop_per_step']:.2f}",
                            f"{gf:.1f}", f"{100 * gf / peak:.0f}%"), widths))
-        if args.reference and "genzoo dcgan" in runners:
-            of_medians = res["reference dcgan (plain)"]["s_per_step"] / res["genzoo dcgan"]["s_per_step"]
-            pair = [b / a for a, b in zip(res["genzoo dcgan"]["rounds"], res["reference dcgan (plain)"]["rounds"])]
+        for name in ("genzoo dcgan", FAST_DCGAN):
+            if not args.reference or name not in runners:
+                continue
+            ref = res["reference dcgan (plain)"]
+            of_medians = ref["s_per_step"] / res[name]["s_per_step"]
+            pair = [b / a for a, b in zip(res[name]["rounds"], ref["rounds"])]
             ratio = statistics.median(pair)
-            print(f"   -> genzoo dcgan / reference throughput at batch {bs}: {ratio:.2f}x (median of the per-round "
+            print(f"   -> {name} / reference throughput at batch {bs}: {ratio:.2f}x (median of the per-round "
                   f"ratios {', '.join(f'{p:.2f}' for p in pair)}; ratio of the medians {of_medians:.2f}x)")
-            out.setdefault("dcgan_vs_reference", []).append({"batch": bs, "ratio": ratio, "per_round": pair,
-                                                             "ratio_of_medians": of_medians})
+            out.setdefault("dcgan_vs_reference", []).append({"runner": name, "batch": bs, "ratio": ratio,
+                                                             "per_round": pair, "ratio_of_medians": of_medians})
         print(f"   [{load_note()}]")
     out["fp32"] = rows
 
@@ -387,9 +370,8 @@ def section_settings(ds, models, bs, args, out) -> None:
     if args.compile:
         all_variants.update({"compile": {"compile": True},
                              "channels_last + compile": {"channels_last": True, "compile": True}})
-    if args.experiments:
-        print("rows marked [exp] are not genzoo options: Adam with fused=True instead of genzoo's foreach=True, "
-              "and (plain GANs) the PyTorch-examples step that runs G once and reuses the D step's fakes")
+    print("model.reuse_fakes: G's update reuses the D step's fakes (one G pass less per step); "
+          "[before]: Adam foreach=True, genzoo's optimizer before fused Adam became its default")
     widths = (10, 30, 10, 10, 11, 14)
     print(fmt_row(("model", "setting", "ms/step", "images/s", "vs default", "warm-up s"), widths))
     rows = []
@@ -397,13 +379,12 @@ def section_settings(ds, models, bs, args, out) -> None:
         runners, warm_s, failed = {}, {}, {}
         probe = GenzooRunner(ds, m, bs).model
         conv = any(isinstance(x, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for x in probe.modules())
-        plain_gan = getattr(probe, "name", "") == "gan" and probe.cfg.d_steps == 1 and probe.cfg.penalty.kind == "none"
         variants = {v: kw for v, kw in all_variants.items() if conv or not kw.get("channels_last")}
-        if args.experiments:
-            variants["[exp] Adam fused=True"] = {"fused_adam": True}
-            if plain_gan:
-                variants["[exp] one G pass per step"] = {"one_g_pass": True}
-                variants["[exp] both + channels_last"] = {"one_g_pass": True, "fused_adam": True, "channels_last": True}
+        if getattr(probe, "name", "") == "gan":
+            variants["model.reuse_fakes"] = {"extra": REUSE}
+            if conv:
+                variants["channels_last + reuse_fakes"] = {"channels_last": True, "extra": REUSE}
+        variants["[before] Adam foreach=True"] = {"foreach_adam": True}
         for v, kw in variants.items():
             try:
                 r = GenzooRunner(ds, m, bs, **kw)
@@ -432,7 +413,7 @@ def section_settings(ds, models, bs, args, out) -> None:
         print("   (compile rows: where torch._dynamo reports its recompile limit above, the rest of that run was eager)")
     print(f"   [{load_note()}]")
     for m in models:
-        ok = [r for r in rows if r["model"] == m and "error" not in r and not r["setting"].startswith("[exp]")]
+        ok = [r for r in rows if r["model"] == m and "error" not in r and not r["setting"].startswith("[before]")]
         best = max(ok, key=lambda r: r["speedup_vs_default"])
         print(f"   fastest genzoo setting for {m}: {best['setting']} ({best['speedup_vs_default']:.2f}x the default)")
     out["settings"] = rows
@@ -548,7 +529,10 @@ def fd_mode(ds, ds_root, args, out) -> None:
     steps, bs, n = args.fd_steps, args.fd_batch, args.fd_samples
     print(f"\n== equal steps: genzoo dcgan vs reference, {steps} steps at batch {bs}, seed {args.seed}, "
           f"FD of {n} samples vs {n} real test images ==")
-    gz, ref = GenzooRunner(ds, "dcgan", bs, seed=args.seed), ReferenceRunner(ds, bs, seed=args.seed)
+    fast = {"channels_last": True, "extra": REUSE} if args.fd_fast else {}
+    if args.fd_fast:
+        print("  genzoo's dcgan with its fast settings: train.channels_last=true, model.reuse_fakes=true")
+    gz, ref = GenzooRunner(ds, "dcgan", bs, seed=args.seed, **fast), ReferenceRunner(ds, bs, seed=args.seed)
     spent = {"genzoo": 0.0, "reference": 0.0}
     chunk = max(1, min(args.fd_chunk, steps))
     done = 0
@@ -618,14 +602,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-reference", dest="reference", action="store_false")
     ap.add_argument("--no-compile", dest="compile", action="store_false")
     ap.add_argument("--settings-batch", type=int, default=64)
-    ap.add_argument("--no-experiments", dest="experiments", action="store_false",
-                    help="leave out the [exp] rows (fused Adam, one G pass per step) of the settings table")
     ap.add_argument("--e2e-steps", type=int, nargs=2, default=(10, 40))
     ap.add_argument("--profile-steps", type=int, default=3)
     ap.add_argument("--root", default=None,
                     help="folder with the MNIST IDX files (default: the shared copy, else genzoo's lookup)")
     ap.add_argument("--fd-steps", type=int, default=0, help="equal-quality mode: train both N steps, compare FD")
     ap.add_argument("--fd-samples", type=int, default=2000)
+    ap.add_argument("--fd-fast", action="store_true",
+                    help="in --fd-steps mode, train genzoo's dcgan with channels_last and model.reuse_fakes")
     ap.add_argument("--fd-batch", type=int, default=64)
     ap.add_argument("--fd-chunk", type=int, default=25, help="steps per alternating chunk in --fd-steps mode")
     ap.add_argument("--seed", type=int, default=0)

@@ -125,6 +125,22 @@ def test_d_steps_k_uses_k_fresh_minibatches_then_one_generator_step():
         assert torch.equal(real, m.to_net(batch.x[16 * k:16 * (k + 1)]))
 
 
+@pytest.mark.parametrize("reuse", [False, True])
+def test_reuse_fakes_feeds_the_d_steps_fakes_to_the_generator_update(reuse):
+    m = _model("gan", **{"model.reuse_fakes": reuse, "model.nets.d_dropout": 0.0})  # a deterministic D
+    fakes = []
+    m.G.register_forward_hook(lambda mod, inp, out: fakes.append(out))
+    logs = m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    assert len(fakes) == (1 if reuse else 2)  # reuse: G runs once per step
+    assert fakes[-1].requires_grad  # G's update backpropagates through the fakes it scores
+    with torch.no_grad():  # the G step moved G only, so D still scores these fakes as it did
+        expected = m.loss.g(m.discriminate(fakes[-1]))
+    assert torch.allclose(logs["g_loss"], expected)
+    with torch.no_grad():
+        d_step_fakes_loss = m.loss.g(m.discriminate(fakes[0]))
+    assert torch.allclose(logs["g_loss"], d_step_fakes_loss) == reuse
+
+
 def test_label_smoothing_sets_the_real_target_of_the_discriminator():
     m = _model("gan", **{"model.label_smoothing": 0.1, "model.nets.d_dropout": 0.0})
     targets = []

@@ -228,6 +228,8 @@ def test_unsupported_configurations_say_what_to_do():
         VectorizedGAN(small_cfg(conditional=True), 2, [0])
     with pytest.raises(ConfigError, match="MLP networks"):
         VectorizedGAN(GANConfig(), 2, [0])
+    with pytest.raises(ConfigError, match="reuse_fakes=false"):
+        VectorizedGAN(small_cfg(reuse_fakes=True), 2, [0])
     with pytest.raises(ConfigError, match="distinct"):
         train_gan_seeds(small_cfg(), torch.randn(100, 2), [1, 1], steps=1, batch_size=10)
     with pytest.raises(ConfigError, match="larger than the data"):

@@ -106,6 +106,7 @@ class GANConfig:
     ema: float = 0.0                  # decay of the generator's exponential moving average (0: off; e.g. 0.999)
     label_smoothing: float = 0.0      # one-sided: D's target for reals is 1 - label_smoothing (e.g. 0.1)
     instance_noise: InstanceNoise = field(default_factory=InstanceNoise)
+    reuse_fakes: bool = False         # G's update reuses the last D step's z (PyTorch-examples DCGAN): one G pass less
 
     def validate(self) -> None:
         self.validate_game()
@@ -299,22 +300,28 @@ class GAN(Algorithm):
 
         J(D), J(G) come from the configured loss, e.g. minimax J(D) = -E log D(x) - E log(1 - D(G(z))).
         A conditional GAN gives the real minibatch's labels y to D and to G (fakes G(z|y)).
+        With model.reuse_fakes, G's update takes the last D step's {z} instead of fresh ones, as
+        the PyTorch-examples DCGAN loop does: one forward pass of G less per step.
         """
         cfg = self.cfg
         sigma = cfg.instance_noise.at(step)
         noisy = (lambda t: t + sigma * torch.randn_like(t)) if sigma > 0 else (lambda t: t)
         d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
-        for real in batch.split(cfg.d_steps):
+        for i, real in enumerate(batch.split(cfg.d_steps)):
             y = self._y(real.y)
             x = noisy(self.to_net(real.x))
-            with torch.no_grad():
-                fake = noisy(self.G(self.prior(len(x)), **y))
+            keep_graph = cfg.reuse_fakes and i == cfg.d_steps - 1
+            with torch.set_grad_enabled(keep_graph):
+                g_fake = noisy(self.G(self.prior(len(x)), **y))
+            fake = g_fake.detach()
             d_real, d_fake = self.discriminate(x, **y), self.discriminate(fake, **y)
             d_loss = self.loss.d(d_real, d_fake, **d_kw) + self.penalty(x, fake, **y)
             opt.step("D", d_loss)
             if cfg.clip is not None:
                 clip_weights_(self.D, cfg.clip)
-        g_loss = self.loss.g(self.discriminate(noisy(self.G(self.prior(len(x)), **y)), **y))
+        if not cfg.reuse_fakes:
+            g_fake = noisy(self.G(self.prior(len(x)), **y))
+        g_loss = self.loss.g(self.discriminate(g_fake, **y))
         opt.step("G", g_loss)
         self.update_ema()
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
