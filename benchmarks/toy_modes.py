@@ -149,13 +149,19 @@ def run_seeds_at_once(job: dict) -> list[dict]:
     centers, std = toy_modes(job["dataset"])
     out = []
     for i, seed in enumerate(seeds):
-        m = toy_metrics(run.samples[i], centers, std)
         out.append({"variant": job["variant"], "dataset": job["dataset"], "seed": seed, "steps": cfg.train.steps,
-                    "modes": m["modes_captured"], "hq": m["high_quality_percent"], "rkl": m["reverse_kl"],
-                    "mode_counts": m["mode_counts"], "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
+                    **metrics_row(toy_metrics(run.samples[i], centers, std)),
+                    "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
                     "engine": f"{len(seeds)} seeds at once",
                     "final_logs": {k: float(v[-1, i]) for k, v in run.history.items()}})
     return out
+
+
+def metrics_row(m: dict) -> dict:
+    """A run's PacGAN numbers, and where its misses lie (near: 3-6 std from a mode, far: 6+ std)."""
+    return {"modes": m["modes_captured"], "hq": m["high_quality_percent"], "rkl": m["reverse_kl"],
+            "mode_counts": m["mode_counts"], "near_miss": 100 * m["near_miss_fraction"],
+            "far_miss": 100 * m["far_miss_fraction"], "spread": m["spread"]}
 
 
 def run_jobs(job: dict) -> list[dict]:
@@ -185,9 +191,7 @@ def run_one(job: dict) -> dict:
     with torch.no_grad():
         x = model.sample(job["n_samples"], generator=torch.Generator().manual_seed(10_000 + job["seed"]))
     centers, std = toy_modes(job["dataset"])
-    m = toy_metrics(x, centers, std)
-    return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, "modes": m["modes_captured"],
-            "hq": m["high_quality_percent"], "rkl": m["reverse_kl"], "mode_counts": m["mode_counts"],
+    return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, **metrics_row(toy_metrics(x, centers, std)),
             "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
             "final_logs": {k: float(v) for k, v in logs.items()}}
 
@@ -274,7 +278,9 @@ def main(argv=None) -> dict:
                     r["extra"] = extra
                     results.append(r)
                     print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
-                          f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  ({r['cpu_seconds']:.0f} CPU-s, "
+                          f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  misses near {r.get('near_miss', math.nan):.1f}% "
+                          f"far {r.get('far_miss', math.nan):.1f}%  spread {r.get('spread', math.nan):.2f}  "
+                          f"smallest mode {min(r['mode_counts'])}  ({r['cpu_seconds']:.0f} CPU-s, "
                           f"{r['wall_seconds']:.0f} s{', ' + r['engine'] if 'engine' in r else ''})", flush=True)
                 save()
     except BrokenProcessPool:
@@ -298,6 +304,11 @@ def main(argv=None) -> dict:
             table[f"{d}/{v}"] = {**stats, "steps": n_steps, "cpu_seconds_per_run": cpu, "n": len(rs)}
             print(f"  {v:>10} | {stats['modes'][0]:5.1f} +- {stats['modes'][1]:3.1f} | {stats['hq'][0]:6.1f} +- "
                   f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {n_steps:5d} | {cpu:.0f}")
+            if all("spread" in r for r in rs):
+                miss = {k: _mean_se([r[k] for r in rs])[0] for k in ("near_miss", "far_miss", "spread")}
+                table[f"{d}/{v}"].update(miss)
+                print(f"  {'':>10}   misses: {miss['near_miss']:.1f}% near a mode (3-6 std; exact samples: 1.1%), "
+                      f"{miss['far_miss']:.1f}% far (6+ std); spread {miss['spread']:.2f} std (exact: 1.00)")
         for name, (mo, hq, kl) in PACGAN[d].items():
             print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |  400k | (paper)")
     total = time.perf_counter() - t0

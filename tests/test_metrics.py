@@ -214,6 +214,21 @@ def test_toy_modes_hand_counted():
     p = np.array([0.4, 0.3, 0.2, 0.05, 0.05])
     assert m.reverse_kl == pytest.approx(np.sum(p * np.log(p * 8)))  # = log 8 - H(p)
     assert m.reverse_kl == pytest.approx(math.log(8) + np.sum(p * np.log(p)))
+    # the misses: one sample 3.5 std from a mode (near), the 100 at the origin (far)
+    assert m.near_miss_fraction == pytest.approx(1 / 201) and m.far_miss_fraction == pytest.approx(100 / 201)
+    assert m.spread == pytest.approx(math.sqrt((100 * 2.0**2 + 3.5**2) / 101 / 2))
+
+
+def test_samples_of_the_mixture_itself_have_spread_one_and_the_gaussian_near_misses():
+    g = torch.Generator().manual_seed(0)
+    centers, std = _ring(), 0.01
+    n = 200_000
+    x = centers[torch.randint(8, (n,), generator=g)] + std * torch.randn(n, 2, generator=g, dtype=torch.float64)
+    m = mode_metrics(x, centers, std)
+    assert m.spread == pytest.approx(1.0, abs=0.005)
+    assert m.near_miss_fraction == pytest.approx(math.exp(-4.5), abs=0.001)  # P(3 <= |N(0, I_2)| < 6)
+    assert m.far_miss_fraction == 0.0
+    assert m.high_quality_fraction == pytest.approx(1 - math.exp(-4.5), abs=0.001)
 
 
 def test_toy_threshold_is_strict_three_std_and_uniform_has_zero_kl():
