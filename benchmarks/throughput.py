@@ -12,7 +12,8 @@ reference DCGAN in the same rounds (and dcgan with its fast settings, channels_l
 model.reuse_fakes); bf16 against fp32; trainer settings (channels_last, compile, and for GANs
 model.reuse_fakes: the PyTorch-examples step, where G's update reuses the D step's fakes) plus a
 "[before]" row with Adam foreach=True, genzoo's optimizer before fused Adam became its default;
-1 thread against all cores; a torch.profiler breakdown of genzoo's and the reference's dcgan step; a `genzoo.train` end-to-end cross-check. --fd-steps N instead trains
+1 thread against all cores; a torch.profiler breakdown of genzoo's and the reference's dcgan step;
+a `genzoo.train` end-to-end cross-check. --fd-steps N instead trains
 both DCGANs N steps (alternating chunks, so the time ratio is measured too) and prints the
 Fréchet distance of 2,000 samples of each to 2,000 test images in genzoo's classifier features,
 with the real-vs-real floor.
@@ -75,7 +76,8 @@ WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it y
     "model.nets.discriminator_norm": "none", "model.d_steps": 5, "model.optim.lr": 1.0e-4,
     "model.optim.betas": [0.0, 0.9]}
 REUSE = {"model.reuse_fakes": True}
-FAST_DCGAN = "genzoo dcgan, fast settings"  # channels_last + model.reuse_fakes
+FAST = {"channels_last": True, "extra": REUSE}  # dcgan's fast settings, as GenzooRunner arguments
+FAST_DCGAN = "genzoo dcgan, fast settings"
 
 
 def model_preset(name: str) -> tuple[str, dict]:
@@ -296,7 +298,7 @@ def section_fp32(ds, models, batches, args, peak, out) -> None:
     for bs in batches:
         runners = {f"genzoo {m}": GenzooRunner(ds, m, bs) for m in models}
         if "dcgan" in models:
-            runners[FAST_DCGAN] = GenzooRunner(ds, "dcgan", bs, channels_last=True, extra=REUSE)
+            runners[FAST_DCGAN] = GenzooRunner(ds, "dcgan", bs, **FAST)
         if args.reference:
             runners["reference dcgan (plain)"] = ReferenceRunner(ds, bs)
         flops, first = warm_up(runners)
@@ -383,7 +385,7 @@ def section_settings(ds, models, bs, args, out) -> None:
         if getattr(probe, "name", "") == "gan":
             variants["model.reuse_fakes"] = {"extra": REUSE}
             if conv:
-                variants["channels_last + reuse_fakes"] = {"channels_last": True, "extra": REUSE}
+                variants["channels_last + reuse_fakes"] = FAST
         variants["[before] Adam foreach=True"] = {"foreach_adam": True}
         for v, kw in variants.items():
             try:
@@ -529,10 +531,10 @@ def fd_mode(ds, ds_root, args, out) -> None:
     steps, bs, n = args.fd_steps, args.fd_batch, args.fd_samples
     print(f"\n== equal steps: genzoo dcgan vs reference, {steps} steps at batch {bs}, seed {args.seed}, "
           f"FD of {n} samples vs {n} real test images ==")
-    fast = {"channels_last": True, "extra": REUSE} if args.fd_fast else {}
     if args.fd_fast:
         print("  genzoo's dcgan with its fast settings: train.channels_last=true, model.reuse_fakes=true")
-    gz, ref = GenzooRunner(ds, "dcgan", bs, seed=args.seed, **fast), ReferenceRunner(ds, bs, seed=args.seed)
+    gz = GenzooRunner(ds, "dcgan", bs, seed=args.seed, **(FAST if args.fd_fast else {}))
+    ref = ReferenceRunner(ds, bs, seed=args.seed)
     spent = {"genzoo": 0.0, "reference": 0.0}
     chunk = max(1, min(args.fd_chunk, steps))
     done = 0

@@ -180,10 +180,11 @@ def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0
     Fused and foreach give the same update up to float round-off."""
     params = list(params)
     if name == "adam":
+        adam = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay)
         try:
-            return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
+            return torch.optim.Adam(params, **adam, fused=True)
         except RuntimeError:  # torch < 2.4 on CPU, or a device without a fused Adam
-            return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, foreach=True)
+            return torch.optim.Adam(params, **adam, foreach=True)
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
     if name == "sgd":
