@@ -10,7 +10,7 @@ from genzoo.config import resolve
 from genzoo.errors import ConfigError
 from genzoo.losses import GanLoss, d_loss_minimax, g_loss_non_saturating
 from genzoo.models.base import Batch, DataSpec, Optimizers
-from genzoo.models.gan import GAN, InstanceNoise
+from genzoo.models.gan import GAN, InstanceNoise, TopK
 from genzoo.training.trainer import train
 
 
@@ -139,6 +139,34 @@ def test_reuse_fakes_feeds_the_d_steps_fakes_to_the_generator_update(reuse):
     with torch.no_grad():
         d_step_fakes_loss = m.loss.g(m.discriminate(fakes[0]))
     assert torch.allclose(logs["g_loss"], d_step_fakes_loss) == reuse
+
+
+def test_top_k_schedule_anneals_k_from_the_batch_to_its_floor():
+    top = TopK(min_fraction=0.5, decay=0.9, decay_steps=10)
+    assert [top.k(100, s) for s in (0, 9, 10, 25, 59, 65, 70, 1000)] == [100, 100, 90, 81, 59, 53, 50, 50]
+    assert TopK().k(64, 10_000) == 64  # min_fraction 1: off
+    assert TopK(min_fraction=0.01, decay=0.5, decay_steps=1).k(10, 50) == 1  # never zero fakes
+    for bad in ({"min_fraction": 0.0}, {"min_fraction": 1.5}, {"decay": 0.0}, {"decay_steps": 0}):
+        with pytest.raises(ConfigError, match="model.top_k"):
+            resolve("gan", overrides={f"model.top_k.{k}": v for k, v in bad.items()})
+
+
+def test_top_k_generator_update_scores_only_the_best_fakes():
+    m = _model("gan", **{"model.nets.d_dropout": 0.0, "model.top_k.min_fraction": 0.25,
+                         "model.top_k.decay": 0.5, "model.top_k.decay_steps": 1})
+    fakes = []
+    m.G.register_forward_hook(lambda mod, inp, out: fakes.append(out))
+    opt = Optimizers(m.configure_optimizers())
+    batch = _digits()
+    logs0 = m.train_step(batch, opt, 0)  # step 0: k = 16 of 16
+    with torch.no_grad():
+        assert torch.allclose(logs0["g_loss"], m.loss.g(m.discriminate(fakes[-1])))
+    logs = m.train_step(batch, opt, 5)  # 0.5 ** 5 < 0.25: k = 4 of 16
+    with torch.no_grad():
+        scores = m.discriminate(fakes[-1])
+    best4 = scores.sort(descending=True).values[:4]
+    assert torch.allclose(logs["g_loss"], m.loss.g(best4))
+    assert not torch.allclose(logs["g_loss"], m.loss.g(scores))
 
 
 def test_label_smoothing_sets_the_real_target_of_the_discriminator():

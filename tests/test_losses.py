@@ -10,7 +10,7 @@ from genzoo.losses import (GAN_LOSSES, bernoulli_log_likelihood, clip_weights_, 
                            d_loss_minimax, d_loss_wasserstein, g_loss_hinge, g_loss_least_squares,
                            g_loss_max_likelihood, g_loss_minimax, g_loss_non_saturating, g_loss_wasserstein,
                            gaussian_kl, gaussian_log_likelihood, get_gan_loss, gradient_penalty, log_normal_pdf,
-                           log_standard_normal, r1_penalty)
+                           log_standard_normal, r1_penalty, top_k_scores)
 
 LOG3 = math.log(3.0)
 
@@ -116,6 +116,21 @@ def test_registry_pairs_losses_by_name():
     loss = get_gan_loss("hinge")
     assert loss.d is d_loss_hinge and loss.g is g_loss_hinge
     assert get_gan_loss("max-likelihood").g is g_loss_max_likelihood
+
+
+def test_top_k_keeps_the_highest_scores_and_zeroes_the_others_gradient():
+    # Sinha et al. 2020: G's loss over the k fakes D rates most real; the rest get no gradient.
+    logits = torch.tensor([0.1, 3.0, -2.0, 1.0], requires_grad=True)
+    top = top_k_scores(logits, 2)
+    assert sorted(top.tolist()) == [1.0, 3.0]
+    loss = g_loss_non_saturating(top)  # mean of softplus(-l) over {3, 1}
+    assert loss.item() == pytest.approx((math.log1p(math.exp(-3.0)) + math.log1p(math.exp(-1.0))) / 2)
+    loss.backward()
+    assert logits.grad[0] == 0 and logits.grad[2] == 0
+    assert logits.grad[1].item() == pytest.approx(-torch.sigmoid(torch.tensor(-3.0)).item() / 2)
+    assert top_k_scores(logits, 4) is logits and top_k_scores(logits, 9) is logits
+    per_seed = top_k_scores(torch.tensor([[1.0, 5.0, 2.0], [9.0, 0.0, -1.0]]), 1)  # along the last dimension
+    assert per_seed.flatten().tolist() == [5.0, 9.0]
 
 
 def test_unknown_loss_name_is_a_config_error_listing_valid_names():

@@ -6,7 +6,7 @@ from genzoo.data import load_dataset, toy_modes
 from genzoo.errors import ConfigError
 from genzoo.metrics import mode_metrics
 from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
-from genzoo.models.gan import GAN, GANConfig, GANNets, Penalty
+from genzoo.models.gan import GAN, GANConfig, GANNets, Penalty, TopK
 from genzoo.training.multiseed import SeedStack, VectorizedGAN, train_gan_seeds
 
 ENGINES = ["bmm", "vmap"]
@@ -192,6 +192,22 @@ def test_spectral_norm_steps_match_genzoo_gan_per_seed():
             torch.testing.assert_close(mine[name], v, rtol=1e-4, atol=1e-5, msg=f"{name} of seed {seed}")
         w = gan.D.net[0].weight  # the normalized weight: largest singular value 1 up to the power iteration
         assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_top_k_steps_match_genzoo_gan_per_seed():
+    # Each seed's G loss over its own k best-scored fakes; k = 8, 4, 4 of 8 over three steps.
+    cfg = small_cfg(top_k=TopK(min_fraction=0.5, decay=0.5, decay_steps=1))
+    seeds = [2, 9]
+    batches = [inputs(seeds, 1, seed=t) for t in range(3)]
+    vg = VectorizedGAN(cfg, 2, seeds)
+    for t, (xs, zd, zg) in enumerate(batches):
+        logs = vg.step(xs, zd, zg, step=t)
+    for i, seed in enumerate(seeds):
+        gan, ref = genzoo_steps(cfg, seed, batches, i)
+        assert logs["g_loss"][i].item() == pytest.approx(ref["g_loss"].item(), rel=1e-5)  # over the top 4
+        mine = vg.G.state_dict(i)
+        for name, v in gan.G.state_dict().items():
+            torch.testing.assert_close(mine[name], v, rtol=1e-5, atol=1e-6, msg=f"{name} of seed {seed}")
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -117,6 +117,17 @@ def g_loss_hinge(fake_out: Tensor) -> Tensor:
     return -fake_out.mean()
 
 
+def top_k_scores(scores: Tensor, k: int) -> Tensor:
+    """The k highest of D's outputs on the fakes, along the last dimension (Sinha et al. 2020).
+
+    The top-k generator update: J(G) over these alone zeroes the gradient of the fakes D finds
+    least realistic. Every loss here scores "more real" higher, so the highest are the best.
+    k equal to the size of that dimension returns the scores unchanged."""
+    if k >= scores.shape[-1]:
+        return scores
+    return scores.topk(k, dim=-1, sorted=False).values
+
+
 class GanLoss(NamedTuple):
     """A discriminator cost and a generator cost that form one game. Unpacks as (d, g)."""
 

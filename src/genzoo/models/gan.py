@@ -14,6 +14,8 @@ Options every variant shares (GANConfig):
   instance_noise   Gaussian noise of std sigma_t = sigma_0 max(0, 1 - t/T) added to every input
                of D, real and fake (Sonderby et al. 2017; Arjovsky & Bottou 2017)
   penalty      the WGAN-GP gradient penalty or R1; clip: WGAN's weight clipping
+  top_k        G's update from the k fakes D scores most realistic, k annealed from the batch
+               down to min_fraction of it (Sinha et al. 2020)
   d_optim      D's optimizer when it differs from G's (e.g. the two time-scale update rule)
 
 The latent protocol of genzoo.sampling: `latent_dim`, `prior(n)`, `generate(z, cond=None)`,
@@ -29,7 +31,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty
+from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
 from ..nets.layers import require_labels
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
@@ -92,6 +94,30 @@ class InstanceNoise:
 
 
 @dataclass
+class TopK:
+    """Top-k generator update (Sinha et al. 2020): J(G) averages over the k fakes with the highest
+    D outputs only, k = round(n * max(decay ** (step // decay_steps), min_fraction)) of n fakes."""
+
+    min_fraction: float = 1.0         # nu, the fraction k anneals down to; 1.0: off (every fake)
+    decay: float = 0.99               # gamma, applied once per decay_steps (the paper: once per epoch)
+    decay_steps: int = 1000           # steps between decays (an epoch is n_data / batch_size steps)
+
+    def validate(self) -> None:
+        if not 0.0 < self.min_fraction <= 1.0:
+            raise ConfigError(f"model.top_k.min_fraction must be in (0, 1] (1: off, the paper: 0.5), "
+                              f"got {self.min_fraction}")
+        if not 0.0 < self.decay <= 1.0 or self.decay_steps < 1:
+            raise ConfigError(f"model.top_k.decay must be in (0, 1] and model.top_k.decay_steps >= 1, "
+                              f"got {self.decay} and {self.decay_steps}")
+
+    def k(self, n: int, step: int) -> int:
+        """How many of n fakes G's update uses at this step."""
+        if self.min_fraction == 1.0:
+            return n
+        return max(1, round(n * max(self.decay ** (step // self.decay_steps), self.min_fraction)))
+
+
+@dataclass
 class GANConfig:
     loss: str = "non-saturating"      # minimax | non-saturating | max-likelihood | least-squares | wasserstein | hinge
     latent_dim: int = 100
@@ -107,6 +133,7 @@ class GANConfig:
     label_smoothing: float = 0.0      # one-sided: D's target for reals is 1 - label_smoothing (e.g. 0.1)
     instance_noise: InstanceNoise = field(default_factory=InstanceNoise)
     reuse_fakes: bool = False         # G's update reuses the last D step's z (PyTorch-examples DCGAN): one G pass less
+    top_k: TopK = field(default_factory=TopK)  # G's update from the fakes D scores highest (off by default)
 
     def validate(self) -> None:
         self.validate_game()
@@ -127,6 +154,7 @@ class GANConfig:
             raise ConfigError(f"model.pack must be >= 1, got {self.pack}")
         if self.pack > 1 and self.conditional:
             raise ConfigError("model.pack > 1 (PacGAN) is not supported for conditional GANs")
+        self.top_k.validate()
         if not 0.0 <= self.ema < 1.0:
             raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {self.ema}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -297,6 +325,7 @@ class GAN(Algorithm):
             for k steps:  sample {x} ~ p_data and {z} ~ p(z); descend J(D) + penalty
                           (WGAN: then clip D's weights to [-c, c])
             then:         sample {z} ~ p(z); descend J(G)
+                          (model.top_k: J(G) over the k fakes with the highest D(G(z)) only)
 
         J(D), J(G) come from the configured loss, e.g. minimax J(D) = -E log D(x) - E log(1 - D(G(z))).
         A conditional GAN gives the real minibatch's labels y to D and to G (fakes G(z|y)).
@@ -321,7 +350,8 @@ class GAN(Algorithm):
                 clip_weights_(self.D, cfg.clip)
         if not cfg.reuse_fakes:
             g_fake = noisy(self.G(self.prior(len(x)), **y))
-        g_loss = self.loss.g(self.discriminate(g_fake, **y))
+        d_g_fake = self.discriminate(g_fake, **y)
+        g_loss = self.loss.g(top_k_scores(d_g_fake, cfg.top_k.k(len(d_g_fake), step)))
         opt.step("G", g_loss)
         self.update_ema()
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),

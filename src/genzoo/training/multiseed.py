@@ -25,7 +25,8 @@ seed's run does not depend on which other seeds run beside it (up to float round
 not the same random stream as a `genzoo.train` run.
 
 Supported:
-- every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight clipping;
+- every GAN loss, d_steps, PacGAN packing, one-sided label smoothing, WGAN weight clipping,
+  the top-k generator update;
 - batch/layer norm in G, dropout in D (each seed its own masks, drawn from the global RNG);
 - a separate D optimizer; an EMA of G (model.ema; sampling uses it, as GAN.sample does); the
   trainer's learning-rate decay (train.lr_decay / train.lr_final, the same lr_factor);
@@ -54,7 +55,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
 from ..errors import ConfigError
-from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
+from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms, top_k_scores
 from ..models.base import DataSpec, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
 from .trainer import lr_factor
@@ -250,12 +251,13 @@ class VectorizedGAN:
         return x.reshape(s, n // m, m * d) if m > 1 else x
 
     def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor,
-             logs: bool = True) -> dict:
+             logs: bool = True, step: int = 0) -> dict:
         """One step of Algorithm 1 for all seeds.
 
         xs: d_steps real minibatches, each (S, B, D); d_noise: d_steps noise batches (S, B, latent)
-        for the fakes of the D steps; g_noise (S, B, latent) for the G step. Returns (S,) tensors
-        (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
+        for the fakes of the D steps; g_noise (S, B, latent) for the G step; step: the step's index
+        (for model.top_k's schedule: each seed's G loss over its own k best-scored fakes). Returns
+        (S,) tensors (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
         """
         self.G.train()
         self.D.train()
@@ -270,6 +272,7 @@ class VectorizedGAN:
                     for p in self.D.parameters():
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
         d_g_fake = self.discriminate(self.G(g_noise))
+        d_g_fake = top_k_scores(d_g_fake, self.cfg.top_k.k(d_g_fake.shape[1], step))
         self.opt.step("G", self.summed(self.loss_g, d_g_fake))
         if self.G_ema is not None:
             with torch.no_grad():
@@ -391,7 +394,7 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
         xs = batches(t)
         d_noise = [z() for _ in xs]
         log_now = bool(log_every) and ((t + 1) % log_every == 0 or t + 1 == steps)
-        logs = gan.step(xs, d_noise, z(), logs=log_now)
+        logs = gan.step(xs, d_noise, z(), logs=log_now, step=t)
         if log_now:
             logged.append(t + 1)
             for k, v in logs.items():
