@@ -240,7 +240,8 @@ def main(argv=None) -> dict:
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
           f"per run unless the row says (PacGAN's code: 400,000); toy nets G 4x400 BN-ReLU (gan-toy: no BN), "
           f"D 3x200; EMA 0.99; "
-          f"learning rates constant, then linear to 0 over the last half; GAN/PacGAN rows Adam 1e-3; "
+          f"learning rates constant, then linear to 0 over the last half (gan-toy: its preset's train.lr_decay, "
+          f"0.3 on grid25); GAN/PacGAN rows Adam 1e-3; "
           f"overrides: {extra or 'none'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
