@@ -111,10 +111,12 @@ class TopK:
                               f"got {self.decay} and {self.decay_steps}")
 
     def k(self, n: int, step: int) -> int:
-        """How many of n fakes G's update uses at this step."""
-        if self.min_fraction == 1.0:
-            return n
+        """How many of n fakes G's update uses at this step (n itself while min_fraction is 1)."""
         return max(1, round(n * max(self.decay ** (step // self.decay_steps), self.min_fraction)))
+
+    def select(self, scores: torch.Tensor, step: int) -> torch.Tensor:
+        """D's outputs on the fakes (..., n) -> the k highest along the last dimension, for J(G)."""
+        return top_k_scores(scores, self.k(scores.shape[-1], step))
 
 
 @dataclass
@@ -351,7 +353,7 @@ class GAN(Algorithm):
         if not cfg.reuse_fakes:
             g_fake = noisy(self.G(self.prior(len(x)), **y))
         d_g_fake = self.discriminate(g_fake, **y)
-        g_loss = self.loss.g(top_k_scores(d_g_fake, cfg.top_k.k(len(d_g_fake), step)))
+        g_loss = self.loss.g(cfg.top_k.select(d_g_fake, step))
         opt.step("G", g_loss)
         self.update_ema()
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),

@@ -55,7 +55,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
 from ..errors import ConfigError
-from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms, top_k_scores
+from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import DataSpec, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
 from .trainer import lr_factor
@@ -272,7 +272,7 @@ class VectorizedGAN:
                     for p in self.D.parameters():
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
         d_g_fake = self.discriminate(self.G(g_noise))
-        d_g_fake = top_k_scores(d_g_fake, self.cfg.top_k.k(d_g_fake.shape[1], step))
+        d_g_fake = self.cfg.top_k.select(d_g_fake, step)  # per seed: (S, B) -> (S, k)
         self.opt.step("G", self.summed(self.loss_g, d_g_fake))
         if self.G_ema is not None:
             with torch.no_grad():
