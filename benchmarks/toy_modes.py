@@ -153,8 +153,37 @@ def run_seeds_at_once(job: dict) -> list[dict]:
                     **metrics_row(toy_metrics(run.samples[i], centers, std)),
                     "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
                     "engine": f"{len(seeds)} seeds at once",
-                    "final_logs": {k: float(v[-1, i]) for k, v in run.history.items()}})
+                    "final_logs": {k: float(v[-1, i]) for k, v in run.history.items()},
+                    **rejection_rows(lambda: seed_model(cfg, ds, run, i), job, seed)})
     return out
+
+
+def seed_model(cfg, ds, run, i: int):
+    """Seed i of a multi-seed run as an ordinary genzoo GAN: its sampling generator and its D."""
+    from genzoo.training.trainer import build_model, data_spec
+
+    model = build_model(cfg, data_spec(ds), torch.device("cpu"))
+    model.sampling_net.load_state_dict(run.generators[i])
+    model.D.load_state_dict(run.model.D.state_dict(i))
+    return model.eval()
+
+
+def rejection_rows(make_model, job: dict, seed: int) -> dict:
+    """--rejection: the PacGAN numbers of n_samples drawn by discriminator rejection sampling (Azadi et al.
+    2019) at each percentile ('none': exact rejection), from the same trained G and D."""
+    if not job.get("rejection"):
+        return {}
+    from genzoo.data import toy_modes
+    from genzoo.metrics.toy import toy_metrics
+    from genzoo.sampling import discriminator_rejection_sample
+
+    model, centers, std = make_model(), *toy_modes(job["dataset"])
+    rows = {}
+    for p in job["rejection"]:
+        drs = discriminator_rejection_sample(model, job["n_samples"], percentile=None if p == "none" else float(p),
+                                             generator=torch.Generator().manual_seed(20_000 + seed))
+        rows[p] = {**metrics_row(toy_metrics(drs.samples, centers, std)), "acceptance": drs.acceptance}
+    return {"rejection": rows}
 
 
 def metrics_row(m: dict) -> dict:
@@ -193,7 +222,7 @@ def run_one(job: dict) -> dict:
     centers, std = toy_modes(job["dataset"])
     return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, **metrics_row(toy_metrics(x, centers, std)),
             "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
-            "final_logs": {k: float(v) for k, v in logs.items()}}
+            "final_logs": {k: float(v) for k, v in logs.items()}, **rejection_rows(lambda: model, job, job["seed"])}
 
 
 def _mean_se(v):
@@ -224,6 +253,10 @@ def main(argv=None) -> dict:
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
     p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")
     p.add_argument("--resume", action="store_true", help="keep the runs already in --out and do only the others")
+    p.add_argument("--rejection", default="", metavar="P,...",
+                   help="also score samples drawn by discriminator rejection sampling from each trained G and D, "
+                        "gamma at each percentile P of F (or 'none': exact rejection), e.g. --rejection none,95; "
+                        "cross-entropy GANs without packing only")
     args = p.parse_args(argv)
 
     from genzoo.config import parse_override
@@ -233,8 +266,13 @@ def main(argv=None) -> dict:
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    rejection = [q.strip() for q in args.rejection.split(",") if q.strip()]
+    bad = [q for q in rejection if q != "none" and not q.replace(".", "", 1).isdigit()]
+    if bad or any(q != "none" and float(q) > 100 for q in rejection):
+        p.error(f"--rejection takes percentiles in [0, 100] or 'none', got {args.rejection!r}")
     jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps, extra), "n_samples": args.n_samples,
-             "threads": args.threads, "extra": extra} for d in datasets for v in variants for s in range(args.seeds)]
+             "threads": args.threads, "extra": extra, "rejection": rejection}
+            for d in datasets for v in variants for s in range(args.seeds)]
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
@@ -283,6 +321,11 @@ def main(argv=None) -> dict:
                           f"far {r.get('far_miss', math.nan):.1f}%  spread {r.get('spread', math.nan):.2f}  "
                           f"smallest mode {min(r['mode_counts'])}  ({r['cpu_seconds']:.0f} CPU-s, "
                           f"{r['wall_seconds']:.0f} s{', ' + r['engine'] if 'engine' in r else ''})", flush=True)
+                    for q, m in r.get("rejection", {}).items():
+                        print(f"  {'':>6} {'+ DRS ' + q:>8}: modes {m['modes']:>2}  hq {m['hq']:5.1f}%  rKL "
+                              f"{m['rkl']:.3f}  misses near {m['near_miss']:.1f}% far {m['far_miss']:.1f}%  spread "
+                              f"{m['spread']:.2f}  smallest mode {min(m['mode_counts'])}  (kept "
+                              f"{100 * m['acceptance']:.1f}% of the proposals)", flush=True)
                 save()
     except BrokenProcessPool:
         save()
@@ -310,6 +353,15 @@ def main(argv=None) -> dict:
                 table[f"{d}/{v}"].update(miss)
                 print(f"  {'':>10}   misses: {miss['near_miss']:.1f}% near a mode (3-6 std; exact samples: 1.1%), "
                       f"{miss['far_miss']:.1f}% far (6+ std); spread {miss['spread']:.2f} std (exact: 1.00)")
+            for q in rejection:
+                ms = [r["rejection"][q] for r in rs if q in r.get("rejection", {})]
+                if not ms:
+                    continue
+                st = {k: _mean_se([m[k] for m in ms]) for k in ("modes", "hq", "rkl", "acceptance", "far_miss")}
+                table[f"{d}/{v}+drs{q}"] = {**st, "steps": n_steps, "n": len(ms)}
+                print(f"  {'+ DRS ' + q:>10} | {st['modes'][0]:5.1f} +- {st['modes'][1]:3.1f} | {st['hq'][0]:6.1f} +- "
+                      f"{st['hq'][1]:4.1f} | {st['rkl'][0]:6.3f} +- {st['rkl'][1]:5.3f} | kept "
+                      f"{100 * st['acceptance'][0]:.0f}% of the proposals; far misses {st['far_miss'][0]:.1f}%")
         for name, (mo, hq, kl) in PACGAN[d].items():
             print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |  400k | (paper)")
     total = time.perf_counter() - t0

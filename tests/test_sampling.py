@@ -184,3 +184,77 @@ def test_cli_sample_modes_write_files(tmp_path, capsys):
     assert main(["sample", str(plain), "--mode", "class-grid"]) == 2
     err = capsys.readouterr().err
     assert "not conditional" in err and len(err.strip().splitlines()) == 1
+    for percentile in ("none", "80"):
+        assert main(["sample", str(plain), "--mode", "rejection", "--n", "9", "--percentile", percentile]) == 0
+        assert "discriminator rejection sampling kept" in capsys.readouterr().out
+        assert (plain / "samples" / "rejection-seed0.png").is_file()
+    assert main(["sample", str(run), "--mode", "rejection"]) == 2  # cgan: D needs the labels
+    err = capsys.readouterr().err
+    assert "model.conditional=false" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["sample", str(plain), "--mode", "rejection", "--percentile", "120"])
+    assert "must be a number in [0, 100] or 'none'" in capsys.readouterr().err
+
+
+class KnownRatio(nn.Module):
+    """Proposals x ~ N(0, 1) (1-D) and the exact log ratio of the target N(0, s^2) to them:
+    log N(x; 0, s^2) - log N(x; 0, 1) = -log s - x^2 (1/s^2 - 1) / 2, largest at x = 0 (log M = -log s)."""
+
+    def __init__(self, s=0.5):
+        super().__init__()
+        self.latent_dim, self.s = 1, s
+
+    def generate(self, z, cond=None):
+        return z
+
+    def log_density_ratio(self, x):
+        return -math.log(self.s) - x[:, 0] ** 2 * (1 / self.s ** 2 - 1) / 2
+
+
+def test_exact_discriminator_rejection_turns_the_proposal_into_the_target():
+    model = KnownRatio(0.5)
+    out = sampling.discriminator_rejection_sample(model, 20_000, percentile=None, epsilon=1e-9,
+                                                  generator=torch.Generator().manual_seed(0))
+    assert out.samples.shape == (20_000, 1)
+    assert out.samples.std().item() == pytest.approx(0.5, rel=0.03)
+    assert out.acceptance == pytest.approx(0.5, abs=0.02)  # 1 / M with M = 2
+    assert out.log_ratio_max == pytest.approx(math.log(2), abs=0.01)
+
+
+def test_the_percentile_shift_sets_how_strict_the_rejection_is():
+    model = KnownRatio(0.5)
+    g = torch.Generator().manual_seed(0)
+    loose = sampling.discriminator_rejection_sample(model, 5_000, percentile=0.0, generator=g)
+    strict = sampling.discriminator_rejection_sample(model, 5_000, percentile=95.0, generator=g)
+    # gamma = min F: every proposal is kept with probability >= 1/2, nearly all of them here: the proposal stays
+    assert loose.acceptance > 0.9 and loose.samples.std().item() > 0.9
+    # gamma = the 95th percentile of F: only proposals near the ratio's peak at 0 survive
+    assert strict.acceptance < 0.3 and strict.samples.std().item() < 0.3
+
+
+def test_discriminator_rejection_on_a_gan_uses_its_discriminator_logits():
+    m = _gan("gan", **{"model.nets.generator": "mlp", "model.nets.discriminator": "mlp"})
+    x = m.sample(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():  # D in eval mode (no dropout), on G's [-1, 1] scale; the mode is restored
+        expected = m.D.eval()(x * 2 - 1)
+        m.train()
+        torch.testing.assert_close(m.log_density_ratio(x), expected)
+    assert m.D.training
+    out = sampling.discriminator_rejection_sample(m, 10, burn_in=50, batch_size=20,
+                                                  generator=torch.Generator().manual_seed(0))
+    assert out.samples.shape == (10, 1, 8, 8) and 0 < out.acceptance <= 1
+
+
+@pytest.mark.parametrize("sets, message", [
+    ({"model.loss": "hinge"}, "cross-entropy"),
+    ({"model.pack": 2}, "packing"),
+])
+def test_rejection_sampling_refuses_a_discriminator_that_is_no_density_ratio(sets, message):
+    m = _gan("gan", **{"model.nets.generator": "mlp", "model.nets.discriminator": "mlp", **sets})
+    with pytest.raises(GenzooError, match=message):
+        sampling.discriminator_rejection_sample(m, 4, burn_in=8)
+
+
+def test_rejection_sampling_needs_a_discriminator():
+    with pytest.raises(GenzooError, match="discriminator"):
+        sampling.discriminator_rejection_sample(Linear(), 4)

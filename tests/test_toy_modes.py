@@ -77,3 +77,29 @@ def test_every_row_trains_its_seeds_at_once(variant):
     # a configuration the batched engine cannot run falls back to one process per seed
     assert not toy_modes.vectorizable({"variant": variant, "dataset": "ring8", "steps": 10,
                                        "extra": {"model.instance_noise.std": 0.1}})
+
+
+def test_a_seed_of_a_batched_run_is_an_ordinary_gan_with_its_g_and_d():
+    from genzoo.training.multiseed import train_gan_seeds
+    from genzoo.training.trainer import load_data
+
+    torch.set_num_threads(1)
+    cfg = toy_modes.variant_config("gan-toy", "ring8", 0, 3, {"train.steps": 3})
+    ds = load_data(cfg)
+    run = train_gan_seeds(cfg.model, ds.x, [0, 1], 3, 50, n_samples=20, sample_seed=10_000)
+    model = toy_modes.seed_model(cfg, ds, run, 1)
+    torch.testing.assert_close(model.sample(20, generator=torch.Generator().manual_seed(10_001)), run.samples[1])
+    x = run.samples[1]
+    with torch.no_grad():
+        torch.testing.assert_close(model.log_density_ratio(x), run.model.discriminate(torch.stack([x, x]))[1])
+
+
+@pytest.mark.parametrize("engine", ["seeds at once", "per seed"])
+def test_rejection_rows_score_samples_kept_by_the_discriminator(engine):
+    torch.set_num_threads(1)
+    job = {"variant": "gan", "dataset": "ring8", "steps": 3, "n_samples": 100, "threads": 1, "extra": {},
+           "rejection": ["none", "90"]}
+    [r] = toy_modes.run_jobs({**job, "seeds": [0]} if engine == "seeds at once" else {**job, "seed": 0})
+    assert set(r["rejection"]) == {"none", "90"}
+    for m in r["rejection"].values():
+        assert 0 < m["acceptance"] <= 1 and 0 <= m["hq"] <= 100 and sum(m["mode_counts"]) <= 100

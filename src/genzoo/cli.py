@@ -79,7 +79,20 @@ def _show_config(args) -> None:
     sys.stdout.write(preset_text(args.model))
 
 
-SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic")
+SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection")
+
+
+def _percentile(text: str) -> float | None:
+    """--percentile: a number in [0, 100], or 'none' (gamma = 0: exact rejection sampling)."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 100] or 'none', got '{text}'")
+    return value
 
 
 def _dataset_classifier(run_dir):
@@ -100,7 +113,8 @@ def _sample(args) -> None:
 
     Modes: random (the model's own sampler); truncated (z resampled inside |z_i| <= --truncation);
     interpolate / slerp (--rows paths of --cols points between random latents); class-grid (a
-    conditional model: one row per class, one z per column).
+    conditional model: one row per class, one z per column); rejection (a GAN's samples kept with
+    probabilities from its discriminator, Azadi et al. 2019).
     """
     from pathlib import Path
 
@@ -129,7 +143,12 @@ def _sample(args) -> None:
         sampling.check_latent_model(model)
         g = torch.Generator(device=model.device).manual_seed(args.seed)
         nrow = None
-        if mode in ("random", "truncated"):
+        if mode == "rejection":
+            drs = sampling.discriminator_rejection_sample(model, args.n, percentile=args.percentile, generator=g)
+            x = drs.samples
+            print(f"genzoo: discriminator rejection sampling kept {100 * drs.acceptance:.1f}% of the proposals "
+                  f"(log M = {drs.log_ratio_max:.3f})")
+        elif mode in ("random", "truncated"):
             bound = args.truncation if args.truncation is not None else 0.5
             cond = args.cond
             if mode == "random":
@@ -238,13 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid",
                        description="Draw samples from a trained run: random, truncated, latent interpolations "
-                                   "(linear or spherical) or a class grid (conditional models).")
+                                   "(linear or spherical), a class grid (conditional models), or a GAN's "
+                                   "samples filtered by discriminator rejection sampling.")
     p.add_argument("run_dir")
     p.add_argument("--mode", choices=SAMPLE_MODES, default="random",
                    help="random | truncated (truncation trick) | interpolate | slerp | class-grid | steer "
                         "(controllable generation: z follows a classifier's gradient) | arithmetic (mean z of "
-                        "class A - B + C)")
-    p.add_argument("--n", type=int, default=64, help="samples for random and truncated (default 64)")
+                        "class A - B + C) | rejection (GANs: discriminator rejection sampling)")
+    p.add_argument("--n", type=int, default=64, help="samples for random, truncated and rejection (default 64)")
+    p.add_argument("--percentile", type=_percentile, default=95.0, metavar="P",
+                   help="rejection: gamma is this percentile of F(x) per batch (Azadi et al. 2019; higher is "
+                        "stricter; default 95), or 'none' for exact rejection sampling")
     p.add_argument("--truncation", type=float, metavar="BOUND",
                    help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5)")
     p.add_argument("--rows", type=int, default=8, help="interpolate/slerp/steer: number of paths (default 8)")

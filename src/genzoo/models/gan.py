@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GenzooError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
 from ..nets.layers import require_labels
+from ..sampling import eval_mode
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
 #: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)
@@ -395,3 +396,18 @@ class GAN(Algorithm):
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.generate(self.prior(n, generator), cond=cond)
+
+    @torch.no_grad()
+    def log_density_ratio(self, x: torch.Tensor) -> torch.Tensor:
+        """D's logit D~(x) for samples x in data space, (N,). For the cross-entropy losses the optimal
+        D is p_data / (p_data + p_G) (Goodfellow et al. 2014, Prop. 1), so D~ estimates log p_data / p_G;
+        genzoo.sampling.discriminator_rejection_sample uses it."""
+        if self.cfg.loss not in CROSS_ENTROPY_LOSSES:
+            raise GenzooError(f"D's output estimates log p_data / p_G only for the cross-entropy losses "
+                              f"({', '.join(CROSS_ENTROPY_LOSSES)}); this model's D was trained with "
+                              f"'{self.cfg.loss}'")
+        if self.cfg.pack > 1 or self.num_classes:
+            raise GenzooError("D's density ratio is per sample only for an unconditional GAN without packing "
+                              "(model.pack=1, model.conditional=false)")
+        with eval_mode(self.D):  # no dropout, batch norm with running statistics
+            return self.D(self.to_net(x))
