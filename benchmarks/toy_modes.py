@@ -37,6 +37,11 @@ with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G
 one minibatch; we alternate, train 2,000-30,000 steps with larger learning rates decayed to 0 and
 sample from the EMA, because a CPU budget (minutes per run on one thread) is the point.
 See VARIANTS.
+--rejection P,...: each run's G and D also draw --n-samples samples by discriminator rejection
+sampling (Azadi et al. 2019; genzoo.sampling.discriminator_rejection_sample, 10,000 burn-in
+proposals, gamma at percentile P of F per batch of 1,000, or 'none': gamma = 0, exact rejection)
+with the trained D as it stands (the paper's optional further training of D is not done), scored
+the same way, as extra rows "+ DRS P".
 """
 from __future__ import annotations
 
@@ -280,7 +285,9 @@ def main(argv=None) -> dict:
           f"D 3x200; EMA 0.99; "
           f"learning rates constant, then linear to 0 over the last half (gan-toy: its preset's train.lr_decay, "
           f"0.3 on grid25); GAN/PacGAN rows Adam 1e-3; "
-          f"overrides: {extra or 'none'}")
+          f"overrides: {extra or 'none'}"
+          + (f"; + DRS rows: discriminator rejection sampling, gamma at percentile(s) {', '.join(rejection)} "
+             f"of F ('none': exact)" if rejection else ""))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
     t0 = time.perf_counter()
