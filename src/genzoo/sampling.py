@@ -283,7 +283,7 @@ class RejectionSamples:
 
 
 def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 95.0, burn_in: int = 10_000,
-                                   batch_size: int = 1_000, epsilon: float = 1e-6, cond=None,
+                                   batch_size: int = 1_000, epsilon: float = 1e-6,
                                    generator: torch.Generator | None = None,
                                    max_proposals: int = 10_000_000) -> RejectionSamples:
     """Discriminator rejection sampling (Azadi et al. 2019, arXiv:1810.06758, Algorithm 1).
@@ -310,16 +310,16 @@ def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 
         raise ValueError(f"percentile must be in [0, 100] (or None for gamma = 0), got {percentile}")
 
     def propose(m: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _generate(model, prior(model, m, generator), cond)
+        x = _generate(model, prior(model, m, generator))
         with eval_mode(model), torch.no_grad():
             return x, model.log_density_ratio(x).float()
 
     log_m = max(propose(min(batch_size, burn_in - i))[1].max().item() for i in range(0, burn_in, batch_size))
-    kept, proposed = [], 0
-    while sum(len(k) for k in kept) < n:
+    kept, accepted, proposed = [], 0, 0
+    while accepted < n:
         if proposed >= max_proposals:
-            raise GenzooError(f"discriminator rejection sampling kept {sum(len(k) for k in kept)} of {proposed} "
-                              f"proposals, short of {n}; use a lower percentile or fewer samples")
+            raise GenzooError(f"discriminator rejection sampling kept {accepted} of {proposed} proposals, short "
+                              f"of {n}; use a lower percentile or fewer samples")
         x, d = propose(batch_size)
         proposed += batch_size
         log_m = max(log_m, d.max().item())
@@ -328,7 +328,7 @@ def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 
             f = f - torch.quantile(f, percentile / 100.0)
         u = torch.rand(len(f), generator=generator, device=f.device)
         kept.append(x[u <= torch.sigmoid(f)])
-    accepted = sum(len(k) for k in kept)
+        accepted += len(kept[-1])
     return RejectionSamples(torch.cat(kept)[:n], accepted / proposed, log_m)
 
 
