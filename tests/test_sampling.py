@@ -191,6 +191,8 @@ def test_cli_sample_modes_write_files(tmp_path, capsys):
     assert main(["sample", str(run), "--mode", "rejection"]) == 2  # cgan: D needs the labels
     err = capsys.readouterr().err
     assert "model.conditional=false" in err and len(err.strip().splitlines()) == 1
+    assert main(["sample", str(plain), "--mode", "rejection", "--truncation", "0.5"]) == 2
+    assert "drop --cond and --truncation" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["sample", str(plain), "--mode", "rejection", "--percentile", "120"])
     assert "must be a number in [0, 100] or 'none'" in capsys.readouterr().err

@@ -132,6 +132,9 @@ def _sample(args) -> None:
     if args.rows <= 0 or args.cols < 2:
         raise GenzooError(f"--rows must be >= 1 and --cols >= 2, got {args.rows} and {args.cols}")
     mode = "truncated" if args.mode == "random" and args.truncation is not None else args.mode
+    if mode == "rejection" and (args.cond is not None or args.truncation is not None):
+        raise GenzooError("--mode rejection draws from an unconditional GAN's own prior; "
+                          "drop --cond and --truncation")
     model = load(args.run_dir, step=args.step)
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
