@@ -159,7 +159,7 @@ def run_seeds_at_once(job: dict) -> list[dict]:
                     "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
                     "engine": f"{len(seeds)} seeds at once",
                     "final_logs": {k: float(v[-1, i]) for k, v in run.history.items()},
-                    **rejection_rows(lambda: seed_model(cfg, ds, run, i), job, seed)})
+                    **rejection_rows(lambda: seed_model(cfg, ds, run, i), job, seed, centers, std)})
     return out
 
 
@@ -173,19 +173,18 @@ def seed_model(cfg, ds, run, i: int):
     return model.eval()
 
 
-def rejection_rows(make_model, job: dict, seed: int) -> dict:
+def rejection_rows(make_model, job: dict, seed: int, centers: torch.Tensor, std: float) -> dict:
     """--rejection: the PacGAN numbers of n_samples drawn by discriminator rejection sampling (Azadi et al.
     2019) at each percentile ('none': exact rejection), from the same trained G and D."""
     if not job.get("rejection"):
         return {}
-    from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
-    from genzoo.sampling import discriminator_rejection_sample
+    from genzoo.sampling import discriminator_rejection_sample, parse_percentile
 
-    model, centers, std = make_model(), *toy_modes(job["dataset"])
+    model = make_model()
     rows = {}
     for p in job["rejection"]:
-        drs = discriminator_rejection_sample(model, job["n_samples"], percentile=None if p == "none" else float(p),
+        drs = discriminator_rejection_sample(model, job["n_samples"], percentile=parse_percentile(p),
                                              generator=torch.Generator().manual_seed(20_000 + seed))
         rows[p] = {**metrics_row(toy_metrics(drs.samples, centers, std)), "acceptance": drs.acceptance}
     return {"rejection": rows}
@@ -227,7 +226,7 @@ def run_one(job: dict) -> dict:
     centers, std = toy_modes(job["dataset"])
     return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, **metrics_row(toy_metrics(x, centers, std)),
             "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
-            "final_logs": {k: float(v) for k, v in logs.items()}, **rejection_rows(lambda: model, job, job["seed"])}
+            "final_logs": {k: float(v) for k, v in logs.items()}, **rejection_rows(lambda: model, job, job["seed"], centers, std)}
 
 
 def _mean_se(v):
@@ -271,10 +270,13 @@ def main(argv=None) -> dict:
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    from genzoo.sampling import parse_percentile
     rejection = [q.strip() for q in args.rejection.split(",") if q.strip()]
-    bad = [q for q in rejection if q != "none" and not q.replace(".", "", 1).isdigit()]
-    if bad or any(q != "none" and float(q) > 100 for q in rejection):
-        p.error(f"--rejection takes percentiles in [0, 100] or 'none', got {args.rejection!r}")
+    for q in rejection:
+        try:
+            parse_percentile(q)
+        except ValueError as e:
+            p.error(f"--rejection: {e}")
     jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps, extra), "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra, "rejection": rejection}
             for d in datasets for v in variants for s in range(args.seeds)]

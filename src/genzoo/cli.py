@@ -84,15 +84,12 @@ SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "st
 
 def _percentile(text: str) -> float | None:
     """--percentile: a number in [0, 100], or 'none' (gamma = 0: exact rejection sampling)."""
-    if text.lower() == "none":
-        return None
+    from .sampling import parse_percentile
+
     try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 100] or 'none', got '{text}'")
-    return value
+        return parse_percentile(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _dataset_classifier(run_dir):

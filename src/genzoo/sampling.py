@@ -282,6 +282,20 @@ class RejectionSamples:
     log_ratio_max: float         # the final estimate of max_x D~(x), the log of the bound M
 
 
+def parse_percentile(text: str) -> float | None:
+    """A percentile for discriminator_rejection_sample from text: a number in [0, 100], or 'none'
+    (None: gamma = 0, exact rejection sampling). ValueError otherwise."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"must be a number in [0, 100] or 'none', got '{text}'")
+    return value
+
+
 def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 95.0, burn_in: int = 10_000,
                                    batch_size: int = 1_000, epsilon: float = 1e-6,
                                    generator: torch.Generator | None = None,
