@@ -238,6 +238,17 @@ def _mean_se(v):
     return m, se
 
 
+def split_seeds(seeds: list[int], groups: int) -> list[list[int]]:
+    """Consecutive groups of near-equal size, the larger first: [0..4] in 2 -> [0, 1, 2], [3, 4]."""
+    if groups < 1:
+        raise ValueError(f"--seed-groups must be at least 1, got {groups}")
+    size, extra = divmod(len(seeds), groups)
+    bounds = [0]
+    for g in range(groups):
+        bounds.append(bounds[-1] + size + (g < extra))
+    return [seeds[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--variants", default=DEFAULT_VARIANTS,
@@ -253,6 +264,9 @@ def main(argv=None) -> dict:
                    help="vectorized: the seeds of each row train together as one batched model in one process "
                         "(genzoo.training.multiseed; a configuration it cannot run falls back to per-seed); "
                         "per-seed: one process per seed")
+    p.add_argument("--seed-groups", type=int, default=1,
+                   help="vectorized engine: split each row's seeds into this many batched processes, to run on "
+                        "--workers cores side by side (a seed's run does not depend on the seeds beside it)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
     p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")
@@ -270,6 +284,8 @@ def main(argv=None) -> dict:
     if unknown:
         p.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if args.seed_groups < 1:
+        p.error(f"--seed-groups must be at least 1, got {args.seed_groups}")
     from genzoo.sampling import parse_percentile
     rejection = [q.strip() for q in args.rejection.split(",") if q.strip()]
     for q in rejection:
@@ -315,7 +331,8 @@ def main(argv=None) -> dict:
         jobs = []
         for row in rows.values():
             if vectorizable(row[0]):
-                jobs.append({**row[0], "seeds": [j["seed"] for j in row]})
+                jobs.extend({**row[0], "seeds": group}
+                            for group in split_seeds([j["seed"] for j in row], args.seed_groups))
             else:
                 jobs.extend(row)
     ctx = mp.get_context("spawn")

@@ -27,6 +27,14 @@ def test_the_benchmark_loop_applies_the_lr_schedule():
     assert decayed["final_logs"] != flat["final_logs"]
 
 
+def test_seed_groups_split_a_row_into_consecutive_near_equal_groups():
+    assert toy_modes.split_seeds([0, 1, 2, 3, 4], 2) == [[0, 1, 2], [3, 4]]
+    assert toy_modes.split_seeds([0, 1, 2, 3, 4], 1) == [[0, 1, 2, 3, 4]]
+    assert toy_modes.split_seeds([0, 1], 3) == [[0], [1]]  # no empty group
+    with pytest.raises(ValueError, match="at least 1"):
+        toy_modes.split_seeds([0, 1], 0)
+
+
 @pytest.mark.parametrize("variant", list(toy_modes.VARIANTS))
 def test_every_row_builds_on_the_toy_nets(variant):
     cfg = toy_modes.variant_config(variant, "grid25", 3, toy_modes.DEFAULT_STEPS, {})
