@@ -29,12 +29,12 @@ statistics are copied into it). Rows:
   Adam 1e-4 betas (0, 0.9), 5 critic steps, lambda 10; sngan: spectral norm on every D layer,
   hinge loss, Adam 2e-4 betas (0.5, 0.999)) on the same toy nets;
 - gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands, with its values for
-  the dataset (its own 30,000 steps; the R1 penalty with gamma 0.1 on ring8 and 1.0 on grid25;
+  the dataset (its own 30,000 steps, 60,000 on grid25; the R1 penalty with gamma 0.1 on ring8 and 1.0 on grid25;
   Adam 2e-3 with betas (0, 0.99); the same nets except that G has no batch norm; same schedule and
   EMA): genzoo's best configuration found on a CPU budget.
 Differences from PacGAN's code, stated: they train 400 epochs of 100,000 points (400,000 steps)
 with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G simultaneously on
-one minibatch; we alternate, train 2,000-30,000 steps with larger learning rates decayed to 0 and
+one minibatch; we alternate, train 2,000-60,000 steps with larger learning rates decayed to 0 and
 sample from the EMA, because a CPU budget (minutes per run on one thread) is the point.
 See VARIANTS.
 --rejection P,...: each run's G and D also draw --n-samples samples by discriminator rejection
@@ -93,15 +93,15 @@ DEFAULT_VARIANTS = "gan,pacgan2,wgan-gp,sngan,gan-toy"
 DEFAULT_STEPS = 2000
 
 
-def variant_steps(variant: str, steps: int, extra: dict | None = None) -> int:
+def variant_steps(variant: str, dataset: str, steps: int, extra: dict | None = None) -> int:
     """Generator steps of a row: --set train.steps if given, else `steps`, or the preset's own train.steps
-    for a preset-as-it-stands row."""
+    for the dataset (its per_dataset value included) for a preset-as-it-stands row."""
     preset, sets = VARIANTS[variant]
     if extra and "train.steps" in extra:
         return int(extra["train.steps"])
     if sets is None:
         from genzoo.config import resolve
-        return resolve(preset).train.steps
+        return resolve(preset, overrides={"data.name": dataset}).train.steps
     return steps
 
 
@@ -293,7 +293,7 @@ def main(argv=None) -> dict:
             parse_percentile(q)
         except ValueError as e:
             p.error(f"--rejection: {e}")
-    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, args.steps, extra), "n_samples": args.n_samples,
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, d, args.steps, extra), "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra, "rejection": rejection}
             for d in datasets for v in variants for s in range(args.seeds)]
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
@@ -364,7 +364,7 @@ def main(argv=None) -> dict:
               f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
         print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | steps | CPU-s")
         for v in variants:
-            n_steps = variant_steps(v, args.steps, extra)
+            n_steps = variant_steps(v, d, args.steps, extra)
             rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds
                   and r["steps"] == n_steps]
             if not rs:

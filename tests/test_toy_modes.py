@@ -54,12 +54,14 @@ def test_every_row_builds_on_the_toy_nets(variant):
 def test_the_preset_row_is_the_preset_as_it_stands():
     preset = resolve("gan-toy")
     row = toy_modes.variant_config("gan-toy", "ring8", 0, 123, {})
-    assert row.train.steps == preset.train.steps == toy_modes.variant_steps("gan-toy", 123)
+    assert row.train.steps == preset.train.steps == toy_modes.variant_steps("gan-toy", "ring8", 123)
     assert row.model == preset.model and row.train.precision == "fp32"
     grid = toy_modes.variant_config("gan-toy", "grid25", 0, 123, {})  # with the preset's per-dataset values
     assert grid.model == resolve("gan-toy", overrides={"data.name": "grid25"}).model != preset.model
-    assert toy_modes.variant_steps("gan", 123) == 123
-    assert toy_modes.variant_steps("gan-toy", 123, {"train.steps": 77}) == 77
+    # the row's steps are the preset's for that dataset: 60,000 on grid25
+    assert grid.train.steps == toy_modes.variant_steps("gan-toy", "grid25", 123) == 60_000 != preset.train.steps
+    assert toy_modes.variant_steps("gan", "grid25", 123) == 123
+    assert toy_modes.variant_steps("gan-toy", "grid25", 123, {"train.steps": 77}) == 77
 
 
 def _row_at_once(seeds, **extra):
