@@ -14,8 +14,9 @@ Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
 - engine: a row's seeds train together as one batched model in one process
   (genzoo.training.multiseed, --engine vectorized, the default): each seed has the initial
   weights, minibatch order, learning-rate schedule, EMA and sample noise of the seed-by-seed
-  trainer, and its own training noise z; --engine per-seed runs genzoo's GAN.train_step, one
-  process per seed. CPU-s per run = a row's CPU time / its seeds.
+  trainer, and its own training noise z; --seed-groups N splits a row into N such processes for
+  --workers cores; --engine per-seed runs genzoo's GAN.train_step, one process per seed.
+  CPU-s per run = a group's CPU time / its seeds.
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
 D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
 examples per D minibatch (PacGAN-m: 100 m samples).
@@ -29,9 +30,9 @@ statistics are copied into it). Rows:
   Adam 1e-4 betas (0, 0.9), 5 critic steps, lambda 10; sngan: spectral norm on every D layer,
   hinge loss, Adam 2e-4 betas (0.5, 0.999)) on the same toy nets;
 - gan-toy: the preset src/genzoo/presets/gan-toy.yaml exactly as it stands, with its values for
-  the dataset (its own 30,000 steps, 60,000 on grid25; the R1 penalty with gamma 0.1 on ring8 and 1.0 on grid25;
-  Adam 2e-3 with betas (0, 0.99); the same nets except that G has no batch norm; same schedule and
-  EMA): genzoo's best configuration found on a CPU budget.
+  the dataset (its own 30,000 steps, 60,000 on grid25; the R1 penalty with gamma 0.1 on ring8
+  and 1.0 on grid25; Adam 2e-3 with betas (0, 0.99); the same nets except that G has no batch
+  norm; same schedule and EMA): genzoo's best configuration found on a CPU budget.
 Differences from PacGAN's code, stated: they train 400 epochs of 100,000 points (400,000 steps)
 with Adam(1e-4, beta1 0.8), a constant learning rate, no EMA, and update D and G simultaneously on
 one minibatch; we alternate, train 2,000-60,000 steps with larger learning rates decayed to 0 and
