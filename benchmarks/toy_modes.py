@@ -95,15 +95,9 @@ DEFAULT_STEPS = 2000
 
 
 def variant_steps(variant: str, dataset: str, steps: int, extra: dict | None = None) -> int:
-    """Generator steps of a row: --set train.steps if given, else `steps`, or the preset's own train.steps
-    for the dataset (its per_dataset value included) for a preset-as-it-stands row."""
-    preset, sets = VARIANTS[variant]
-    if extra and "train.steps" in extra:
-        return int(extra["train.steps"])
-    if sets is None:
-        from genzoo.config import resolve
-        return resolve(preset, overrides={"data.name": dataset}).train.steps
-    return steps
+    """Generator steps of a row, as its config resolves them: --set train.steps if given, else `steps`, or
+    the preset's own train.steps for the dataset (per_dataset included) for a preset-as-it-stands row."""
+    return variant_config(variant, dataset, 0, steps, extra or {}).train.steps
 
 
 def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dict):
