@@ -72,6 +72,24 @@ def test_pickles_are_refused(tmp_path):
         read_checkpoint(raw)
 
 
+def test_checkpoint_whose_header_length_starts_with_the_pickle_byte_still_loads(tmp_path):
+    """A safetensors header of 128 + 256 k bytes makes the file's first byte 0x80, the first byte of
+    a protocol-2+ pickle; such a checkpoint (about 1 in 32 of them) must load, not be refused."""
+    model, opt = _model_and_opt()
+    for pad in range(0, 400, 4):   # grow the JSON metadata until the header length is 0x80 mod 256
+        path = save_checkpoint(tmp_path / "c.safetensors", model=model, optimizers={"m": opt}, step=3,
+                               extra={"pad": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no padding gave a header length of 0x80 mod 256")
+    tensors, meta = read_checkpoint(path)
+    assert meta["step"] == 3 and meta["extra"]["pad"] == "x" * pad
+    model2, _ = _model_and_opt()
+    load_model_state(model2, tensors)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), model2.state_dict().values()))
+
+
 def test_truncated_and_foreign_files_are_refused(tmp_path):
     model, opt = _model_and_opt()
     path = save_checkpoint(tmp_path / "c.safetensors", model=model, optimizers={"m": opt}, step=1)

@@ -90,11 +90,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         raise CheckpointError(f"checkpoint '{path}' does not exist")
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(8)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+    # safetensors: an 8-byte little-endian header length, then the JSON header. Its first byte can be
+    # 0x80 (a header of 128 + 256 k bytes), so the pickle test comes only after this one fails.
+    safetensors_like = len(head) == 9 and head[8:9] == b"{"
+    if not safetensors_like and (head[:2] == b"PK" or head[:1] == b"\x80"):
         raise CheckpointError(f"'{path}' is a pickle (torch.save) file; genzoo never unpickles files, because "
                               "unpickling can run arbitrary code. Load weights saved with genzoo (safetensors).")
-    if len(head) < 8 or int.from_bytes(head, "little") > size - 8:
+    if not safetensors_like or int.from_bytes(head[:8], "little") > size - 8:
         raise CheckpointError(f"checkpoint '{path}' is truncated or not a safetensors file ({size} bytes); "
                               "use an earlier checkpoint from the same run directory")
     try:
