@@ -221,3 +221,31 @@ def test_compile_with_a_gradient_penalty_gets_a_clear_error(tmp_path):
         train(cfg(True), out=tmp_path / "c", progress=False, log=lambda *_: None)
     with pytest.raises(RuntimeError, match="double backward"):  # not compiled: not our diagnosis
         train(cfg(False), out=tmp_path / "n", progress=False, log=lambda *_: None)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_for_images_on_cpus_with_native_bf16(monkeypatch, native):
+    """auto: bf16 autocast for image data where the CPU has native bf16, else float32 (None);
+    points and tokens always float32 (bf16's 0.008 steps near 1 are coarser than the toy modes)."""
+    from genzoo.training import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "_cpu_has_native_bf16", lambda: native)
+    cpu = torch.device("cpu")
+    assert trainer_module.resolve_precision("auto", cpu, "image") == (torch.bfloat16 if native else None)
+    assert trainer_module.resolve_precision("auto", cpu, "points") is None
+    assert trainer_module.resolve_precision("auto", cpu, "tokens") is None
+    assert trainer_module.resolve_precision("bf16", cpu, "points") == torch.bfloat16   # asked for: given
+    assert trainer_module.resolve_precision("fp32", cpu, "image") is None
+    with pytest.raises(ConfigError, match="fp16 needs CUDA"):
+        trainer_module.resolve_precision("fp16", cpu, "image")
+
+
+def test_ae_trains_under_bf16_autocast(tmp_path):
+    """Under bf16 autocast (what auto picks on CPUs with native bf16) the AE's codes are bf16; the
+    fp32 moments it keeps for sampling must still update, not fail on the dtype."""
+    run = _run("ae", tmp_path, **{"train.steps": 5, "train.batch_size": 32, "train.precision": "bf16"})
+    m = _metrics(run.dir)
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in m)
+    model = genzoo.load(run.dir)
+    assert model.code_mean.dtype == torch.float32 and model.code_mean.abs().sum() > 0
+    assert model.sample(4).shape == (4, 1, 8, 8)

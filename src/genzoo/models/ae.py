@@ -268,6 +268,7 @@ class AE(LatentModelMixin, Algorithm):
         with torch.no_grad():  # moments of the codes, for sampling
             if self.cfg.corruption:
                 z = self.encode(x)
+            z = z.float()   # the moments are fp32 buffers; under bf16 autocast the codes are bf16
             self.code_mean.lerp_(z.mean(0), 0.01)
             self.code_var.lerp_(z.var(0), 0.01)
         logs = {"loss": loss.detach()}
