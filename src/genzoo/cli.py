@@ -30,7 +30,8 @@ def _add_train(sub) -> None:
     p.add_argument("--out", help="the run directory to create (default: runs/MODEL-DATA-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
-                   help="autocast dtype (= --set train.precision=...; auto: bf16 on CPUs with native bf16, AMP on CUDA)")
+                   help="autocast dtype (= --set train.precision=...; auto: for image data bf16 on CPUs with native "
+                        "bf16 and AMP on CUDA; fp32 for points and tokens)")
     p.add_argument("--compile", action="store_true", help="torch.compile each network (= --set train.compile=true)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

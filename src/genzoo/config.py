@@ -48,7 +48,7 @@ class TrainConfig:
     checkpoint_every: int = 500    # 0: only at the end
     keep_checkpoints: int = 3
     grid_size: int = 64
-    precision: str = "auto"        # auto | fp32 | bf16 | fp16: autocast (auto: bf16 on CPUs with native bf16, AMP on CUDA)
+    precision: str = "auto"        # auto | fp32 | bf16 | fp16 autocast (auto: images bf16 on native-bf16 CPUs, AMP on CUDA)
     compile: bool = False          # torch.compile each network
     channels_last: bool = False    # channels-last memory format for conv nets and image batches
     sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
