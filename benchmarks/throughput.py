@@ -152,12 +152,13 @@ class GenzooRunner:
         self.cfg = cfg = resolve(name, overrides=ovr)
         device = torch.device("cpu")
         torch.manual_seed(seed)
-        self.model = prepare_model(build_model(cfg, data_spec(ds), device), cfg, device, World())
+        spec = data_spec(ds)
+        self.model = prepare_model(build_model(cfg, spec, device), cfg, device, World())
         optimizers = self.model.configure_optimizers()
         if foreach_adam:  # genzoo before fused Adam became its default (models/base.py make_optimizer)
             optimizers = {k: foreach_copy(o) for k, o in optimizers.items()}
         self.opt = Optimizers(optimizers)
-        self.dtype = resolve_precision(cfg.train.precision, device)
+        self.dtype = resolve_precision(cfg.train.precision, device, spec.kind)
         self.source = BatchSource(ds, batch_size * self.model.batches_per_step, seed, device,
                                   splits=self.model.batches_per_step, channels_last=channels_last)
         self.images_per_step = self.source.batch_size

@@ -288,7 +288,8 @@ def main(argv=None) -> dict:
             parse_percentile(q)
         except ValueError as e:
             p.error(f"--rejection: {e}")
-    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": variant_steps(v, d, args.steps, extra), "n_samples": args.n_samples,
+    row_steps = {(v, d): variant_steps(v, d, args.steps, extra) for d in datasets for v in variants}
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": row_steps[v, d], "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra, "rejection": rejection}
             for d in datasets for v in variants for s in range(args.seeds)]
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
@@ -359,7 +360,7 @@ def main(argv=None) -> dict:
               f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
         print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | steps | CPU-s")
         for v in variants:
-            n_steps = variant_steps(v, d, args.steps, extra)
+            n_steps = row_steps[v, d]
             rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds
                   and r["steps"] == n_steps]
             if not rs:

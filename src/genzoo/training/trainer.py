@@ -219,7 +219,7 @@ def _cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(name: str, device: torch.device, data_kind: str = "image") -> torch.dtype | None:
+def resolve_precision(name: str, device: torch.device, data_kind: str) -> torch.dtype | None:
     """The autocast dtype, or None for float32. auto: for image data, bf16 on CPUs with native bf16
     (AVX512-BF16 or AMX; emulated bf16 is slower than float32) and bf16 or fp16 AMP on CUDA; float32
     for points and tokens, whose small nets gain nothing from it and whose 2-D toy modes (std 0.02)
