@@ -13,7 +13,8 @@ Two measurements, both with the machine's load printed next to them:
 1. Per step, interleaved (one seed, 1-seed vectorized, S-seed vectorized with each engine,
    alternating in rounds; medians): the ratio S seeds / one seed, for each network size in
    --sizes ("small": G and D MLPs 128-128; "pacgan": PacGAN's 2-D nets, G 400x4 with batch norm,
-   D 200x3).
+   D 200x3; "gan-toy": the `gan-toy` preset's model as it stands, the row toy_modes.py trains:
+   the same nets without batch norm, the R1 penalty, Adam (0, 0.99) and an EMA of G).
 2. End to end for --steps steps at the first size: one seed through the trainer pieces and all
    seeds through train_gan_seeds' loop, alternating in chunks of --chunk steps (model building,
    training and 2,500 samples per seed counted), and the PacGAN mode metrics per seed (mean and
@@ -57,6 +58,13 @@ def toy_config(size: str, latent_dim: int, lr: float) -> GANConfig:
                      nets=GANNets(generator="mlp", discriminator="mlp", hidden=g, d_hidden=d,
                                   generator_norm=norm or "none"),
                      optim=OptimConfig(name="adam", lr=lr, betas=(0.5, 0.999)))
+
+
+def size_config(size: str, latent_dim: int, lr: float) -> GANConfig:
+    if size == "gan-toy":  # the preset's own model config (its latent_dim and lr, not --latent-dim / --lr)
+        from genzoo.config import resolve
+        return resolve("gan-toy", overrides={"train.device": "cpu"}).model
+    return toy_config(size, latent_dim, lr)
 
 
 def load_note() -> str:
@@ -201,7 +209,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--steps", type=int, default=None, help="end-to-end steps (default 1000, quick 300)")
     ap.add_argument("--batch-size", type=int, default=100)
-    ap.add_argument("--sizes", nargs="+", default=None, choices=sorted(SIZES), help="default: small pacgan")
+    ap.add_argument("--sizes", nargs="+", default=None, choices=sorted(SIZES) + ["gan-toy"],
+                    help="default: small pacgan gan-toy")
     ap.add_argument("--latent-dim", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--engine", default="auto", choices=["auto", "bmm", "vmap"])
@@ -213,7 +222,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
     args.steps = args.steps or (300 if args.quick else 1000)
-    args.sizes = args.sizes or (["small"] if args.quick else ["small", "pacgan"])
+    args.sizes = args.sizes or (["small"] if args.quick else ["small", "pacgan", "gan-toy"])
     args.rounds = args.rounds or (3 if args.quick else 5)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     threads = max(1, min(cores, round(cores - os.getloadavg()[0]))) if args.threads == "auto" else int(args.threads)
@@ -223,8 +232,8 @@ def main(argv=None) -> int:
           f"{' (auto)' if args.threads == 'auto' else ''}; data: {ds.source}; seeds {args.seeds}")
     print(load_note())
     t0 = time.perf_counter()
-    results = [per_step(toy_config(size, args.latent_dim, args.lr), ds, args, size) for size in args.sizes]
-    e2e = end_to_end(toy_config(args.sizes[0], args.latent_dim, args.lr), ds, args)
+    results = [per_step(size_config(size, args.latent_dim, args.lr), ds, args, size) for size in args.sizes]
+    e2e = end_to_end(size_config(args.sizes[0], args.latent_dim, args.lr), ds, args)
     print(f"\nsummary: {len(args.seeds)} seeds / one seed -- end to end ({args.sizes[0]} nets): {e2e['ratio']:.2f}x; "
           + "; ".join(f"per step, {r['size']} nets: {r['ratio_bmm']:.2f}x (bmm), {r['ratio_vmap']:.2f}x (vmap), "
                       f"arithmetic floor {r['floor_ratio']:.2f}x" for r in results))
