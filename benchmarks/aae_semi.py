@@ -115,8 +115,11 @@ def main(argv=None) -> dict:
         cfg = runs and genzoo.load(runs[0]["run"]).run_config
         print(f"semi-supervised AAE, MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
+        with open(os.path.join(runs[0]["run"], "config.json")) as f:
+            precision = json.load(f)["precision"]  # what train.precision resolved to on this machine
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
-              f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}")
+              f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
+              f"train.lr_decay {cfg.train.lr_decay}; precision {precision} ({cfg.train.precision})")
         result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
                           "config": cfg.to_dict()}
 
