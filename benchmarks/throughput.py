@@ -5,6 +5,8 @@
     python benchmarks/throughput.py --fd-steps 1000 # equal quality: genzoo's dcgan and the reference
                                                     # trained 1000 steps each, then Fréchet distances
     python benchmarks/throughput.py --fd-steps 1000 --fd-fast  # the same with dcgan's fast settings
+    python benchmarks/throughput.py --fd-steps 1000 --fd-fast --fd-precision auto  # and genzoo's default
+                                                    # precision (bf16 autocast on a native-bf16 CPU)
     python benchmarks/throughput.py --json out.json # also write every number as JSON
 
 Sections (default run): fp32 images/s of dcgan, wgan-gp and vae at batch 64/128/256 with the
@@ -534,7 +536,9 @@ def fd_mode(ds, ds_root, args, out) -> None:
           f"FD of {n} samples vs {n} real test images ==")
     if args.fd_fast:
         print("  genzoo's dcgan with its fast settings: train.channels_last=true, model.reuse_fakes=true")
-    gz = GenzooRunner(ds, "dcgan", bs, seed=args.seed, **(FAST if args.fd_fast else {}))
+    gz = GenzooRunner(ds, "dcgan", bs, seed=args.seed, precision=args.fd_precision, **(FAST if args.fd_fast else {}))
+    print(f"  genzoo's train.precision={args.fd_precision}: autocast {gz.dtype or 'off (float32)'}; "
+          f"the reference: float32")
     ref = ReferenceRunner(ds, bs, seed=args.seed)
     spent = {"genzoo": 0.0, "reference": 0.0}
     chunk = max(1, min(args.fd_chunk, steps))
@@ -573,6 +577,7 @@ def fd_mode(ds, ds_root, args, out) -> None:
     print(f"  -> genzoo FD {verdict} than the reference at equal steps; throughput ratio {ratio:.2f}x "
           f"({'meets' if ratio >= 2.5 else 'does NOT meet'} the 2.5x target)")
     out["fd"] = {"steps": steps, "batch": bs, "samples": n, "seed": args.seed, "seconds": spent, "ratio": ratio,
+                 "precision": args.fd_precision, "fast": args.fd_fast,
                  "fd": fd, "extractor": fx.protocol(), "real_source": test.source,
                  "train_source": ds.source, "np": np.__version__}
 
@@ -613,6 +618,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fd-samples", type=int, default=2000)
     ap.add_argument("--fd-fast", action="store_true",
                     help="in --fd-steps mode, train genzoo's dcgan with channels_last and model.reuse_fakes")
+    ap.add_argument("--fd-precision", default="fp32", choices=["fp32", "bf16", "auto"],
+                    help="in --fd-steps mode, genzoo's train.precision (the reference stays fp32)")
     ap.add_argument("--fd-batch", type=int, default=64)
     ap.add_argument("--fd-chunk", type=int, default=25, help="steps per alternating chunk in --fd-steps mode")
     ap.add_argument("--seed", type=int, default=0)
