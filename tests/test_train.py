@@ -84,6 +84,42 @@ def test_resume_is_bitwise_identical(tmp_path):
     assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
 
 
+def test_resume_skips_a_truncated_newest_checkpoint_and_redoes_its_steps(tmp_path):
+    # A checkpoint cut short (full disk, interrupted copy) must not strand the run: resume reports it,
+    # continues from the checkpoint before it, and ends bitwise where an uninterrupted run ends.
+    sets = {"train.steps": 30, "train.checkpoint_every": 10, "model.nets.width": 8, "train.batch_size": 32}
+    whole = _run("dcgan", tmp_path, "whole", **sets)
+    cut = _run("dcgan", tmp_path, "cut", **{**sets, "train.steps": 25})   # checkpoints at 10, 20 and 25
+    newest = list_checkpoints(cut.dir / "checkpoints")[-1][1]
+    newest.write_bytes(newest.read_bytes()[:300])
+    notes = []
+    resumed = train(resume=cut.dir, steps=30, progress=False, log=notes.append)
+    assert any("skipped an unreadable checkpoint" in n and newest.name in n for n in notes), notes
+    a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
+    b, _ = read_checkpoint(list_checkpoints(resumed.dir / "checkpoints")[-1][1])
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    steps = [m["step"] for m in _metrics(resumed.dir)]
+    assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
+
+
+def test_unreadable_checkpoints_and_a_checkpoint_file_for_a_run_dir_get_clear_errors(tmp_path):
+    from genzoo.errors import CheckpointError
+
+    run = _run("vae", tmp_path, **{"train.steps": 4, "train.checkpoint_every": 2})
+    found = list_checkpoints(run.dir / "checkpoints")
+    assert [s for s, _ in found] == [2, 4]
+    with pytest.raises(GenzooError, match=r"is a file; give the run directory .*'" + str(run.dir)):
+        train(resume=found[0][1], progress=False)
+    found[1][1].write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match=r"truncated.*checkpoints at steps \[2\]: pick one with --step"):
+        genzoo.load(run.dir)
+    assert genzoo.load(run.dir, step=2) is not None
+    found[0][1].write_bytes(b"\x00" * 20)
+    with pytest.raises(CheckpointError, match="no checkpoint of this run can be read"):
+        train(resume=run.dir, progress=False, log=lambda *_: None)
+
+
 def test_run_directory_records_what_was_used(tmp_path):
     run = _run("vae", tmp_path, **{"train.steps": 3, "train.seed": 7})
     saved = json.loads((run.dir / "config.json").read_text())

@@ -99,14 +99,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
                               "unpickling can run arbitrary code. Load weights saved with genzoo (safetensors).")
     if not safetensors_like or int.from_bytes(head[:8], "little") > size - 8:
         raise CheckpointError(f"checkpoint '{path}' is truncated or not a safetensors file ({size} bytes); "
-                              "use an earlier checkpoint from the same run directory")
+                              "an earlier checkpoint of the run may still be readable")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta_text = (f.metadata() or {}).get("genzoo")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors reports corruption in its own words
         raise CheckpointError(f"checkpoint '{path}' is corrupt or truncated ({e}); "
-                              "use an earlier checkpoint from the same run directory") from None
+                              "an earlier checkpoint of the run may still be readable") from None
     if meta_text is None:
         raise CheckpointError(f"'{path}' is a safetensors file but not a genzoo checkpoint (no genzoo metadata)")
     meta = json.loads(meta_text)

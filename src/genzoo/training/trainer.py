@@ -186,6 +186,10 @@ def _new_run_dir(cfg: RunConfig, out: str | Path | None) -> Path:
 
 def read_run_config(run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        holder = run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
+        raise GenzooError(f"'{run_dir}' is a file; give the run directory that holds {CONFIG_FILE} "
+                          f"('{holder}'). genzoo sample and eval take --step N for another checkpoint")
     if not run_dir.is_dir():
         raise GenzooError(f"run directory '{run_dir}' does not exist")
     path = run_dir / CONFIG_FILE
@@ -195,6 +199,23 @@ def read_run_config(run_dir: str | Path) -> dict:
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise GenzooError(f"'{path}' is not valid JSON ({e}); was it edited by hand?") from None
+
+
+def newest_readable_checkpoint(found: list[tuple[int, Path]], log=print) -> tuple[int, Path, dict, dict]:
+    """(step, path, tensors, metadata) of the newest checkpoint that reads back. A newer one that does not
+    (truncated by a full disk or an interrupted copy) is reported and skipped: training resumes from the
+    one before it and redoes the lost steps, exactly as it first ran them."""
+    errors = []
+    for step, path in reversed(found):
+        try:
+            tensors, meta = read_checkpoint(path)
+        except CheckpointError as e:
+            errors.append(str(e))
+            continue
+        for e in errors:
+            log(f"genzoo: notice: skipped an unreadable checkpoint: {e}")
+        return step, path, tensors, meta
+    raise CheckpointError("no checkpoint of this run can be read:\n  " + "\n  ".join(errors))
 
 
 def _truncate_metrics(path: Path, step: int) -> None:
@@ -327,8 +348,7 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
             raise CheckpointError(f"this run was trained on {saved['dataset']['source']} "
                                   f"({saved['dataset']['size']} examples) but now {ds.source} ({len(ds)}) "
                                   "would be used; resuming on other data would not continue the same run")
-        start, path = found[-1]
-        tensors, meta = read_checkpoint(path)
+        start, path, tensors, meta = newest_readable_checkpoint(found, log)
         load_model_state(model, tensors, source=str(path))
         load_optimizer_states(optimizers, tensors, meta)
         set_rng_state(tensors)
@@ -440,7 +460,12 @@ def load(run_dir: str | Path, *, step: int | None = None, device: str = "cpu") -
         raise CheckpointError(f"'{run_dir}' has no checkpoint at step {step}; it has steps {sorted(found)}")
     path = found[step if step is not None else max(found)]
     model = build_model(cfg, spec, resolve_device(device))
-    tensors, _ = read_checkpoint(path)
+    try:
+        tensors, _ = read_checkpoint(path)
+    except CheckpointError as e:
+        others = sorted(set(found) - {step if step is not None else max(found)})
+        raise CheckpointError(f"{e}" + (f". This run also has checkpoints at steps {others}: pick one with --step "
+                                        "(or step= in Python)" if others else "")) from None
     load_model_state(model, tensors, source=str(path))
     model.eval()
     model.run_dir, model.run_config = run_dir, cfg
