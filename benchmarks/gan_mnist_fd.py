@@ -6,6 +6,8 @@
 Protocol:
 - data: MNIST training split (the full 60,000 from --data-root when the IDX files are there,
   else genzoo's offline fallback; the source is printed);
+- precision: train.precision resolved as genzoo.train resolves it (auto: bf16 autocast for images on a
+  CPU with native bf16, else fp32); --set train.precision=fp32 or bf16 to choose; printed per preset;
 - budget: each preset trains with its own hyperparameters (its YAML preset) until the process
   has used --cpu-seconds of CPU time (time.process_time, all threads, so other load on the
   machine does not change the budget) or --max-steps steps; the steps done are reported;
@@ -32,7 +34,7 @@ from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.models import Optimizers
-from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
+from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data, resolve_precision
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -45,17 +47,21 @@ def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int,
     cfg = resolve(preset, overrides=overrides)
     torch.manual_seed(seed)
     ds = load_data(cfg)
-    model = build_model(cfg, data_spec(ds), torch.device("cpu"))
+    spec = data_spec(ds)
+    model = build_model(cfg, spec, torch.device("cpu"))
     opt = Optimizers(model.configure_optimizers())
     source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, seed, torch.device("cpu"))
+    dtype = resolve_precision(cfg.train.precision, torch.device("cpu"), spec.kind)  # as genzoo.train
     model.train()
     c0, w0, step, logs = time.process_time(), time.perf_counter(), 0, {}
     while step < max_steps and time.process_time() - c0 < cpu_seconds:
-        logs = model.train_step(source.batch(step), opt, step)
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            logs = model.train_step(source.batch(step), opt, step)
         step += 1
         if log_every and step % log_every == 0:
             print(f"  {preset} step {step}: " + " ".join(f"{k}={float(v):.3g}" for k, v in logs.items()), flush=True)
-    return model, ds, step, time.process_time() - c0, time.perf_counter() - w0
+    precision = f"{cfg.train.precision} -> {'bf16 autocast' if dtype == torch.bfloat16 else 'fp32'}"
+    return model, ds, step, time.process_time() - c0, time.perf_counter() - w0, precision
 
 
 @torch.no_grad()
@@ -132,7 +138,7 @@ def main(argv=None) -> dict:
     for preset in presets:
         if any(r["preset"] == preset for r in results):
             continue
-        model, ds, steps, cpu, wall = train_for_budget(preset, args.cpu_seconds, args.max_steps, args.seed,
+        model, ds, steps, cpu, wall, precision = train_for_budget(preset, args.cpu_seconds, args.max_steps, args.seed,
                                                        args.data_root, args.log_every, sets)
         x = generate(model, n, args.seed + 1)
         if args.grids:
@@ -147,11 +153,11 @@ def main(argv=None) -> dict:
         hist = class_histogram(probs, fx.class_probs)
         r = {"preset": preset, "steps": steps, "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
              "fd": fd, "classifier_score": cs, "classes_covered": hist.get("classes_covered"),
-             "train_data": ds.source}
+             "train_data": ds.source, "precision": precision}
         results.append(r)
         save()
         print(f"{preset:>8}: FD {fd:8.2f}  classifier score {cs:5.2f}  classes {r['classes_covered']}  "
-              f"({steps} steps, {cpu:.0f} CPU-s, {wall:.0f} s wall)", flush=True)
+              f"({steps} steps, {cpu:.0f} CPU-s, {wall:.0f} s wall, precision {precision})", flush=True)
 
     results.sort(key=lambda r: presets.index(r["preset"]))
     print()
