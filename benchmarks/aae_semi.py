@@ -83,6 +83,7 @@ def main(argv=None) -> dict:
     import genzoo
     from genzoo.config import parse_override
     from genzoo.data import load_dataset
+    from genzoo.training.trainer import read_run_config
 
     out = args.out or tempfile.mkdtemp(prefix="aae-semi-")
     test = load_dataset("mnist", "test", root=args.data_root)
@@ -115,8 +116,7 @@ def main(argv=None) -> dict:
         cfg = runs and genzoo.load(runs[0]["run"]).run_config
         print(f"semi-supervised AAE, MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
-        with open(os.path.join(runs[0]["run"], "config.json")) as f:
-            precision = json.load(f)["precision"]  # what train.precision resolved to on this machine
+        precision = read_run_config(runs[0]["run"])["precision"]  # what train.precision resolved to here
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
               f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
               f"train.lr_decay {cfg.train.lr_decay}; precision {precision} ({cfg.train.precision})")

@@ -34,7 +34,7 @@ from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.models import Optimizers
-from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data, resolve_precision
+from genzoo.training.trainer import BatchSource, autocast, build_model, data_spec, load_data, resolve_precision
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -55,7 +55,7 @@ def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int,
     model.train()
     c0, w0, step, logs = time.process_time(), time.perf_counter(), 0, {}
     while step < max_steps and time.process_time() - c0 < cpu_seconds:
-        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+        with autocast(torch.device("cpu"), dtype):
             logs = model.train_step(source.batch(step), opt, step)
         step += 1
         if log_every and step % log_every == 0:

@@ -71,7 +71,8 @@ from genzoo.config import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.distributed import World  # noqa: E402
-from genzoo.training.trainer import BatchSource, build_model, data_spec, prepare_model, resolve_precision  # noqa: E402
+from genzoo.training.trainer import (BatchSource, autocast, build_model, data_spec, prepare_model,  # noqa: E402
+                                     resolve_precision)
 
 WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
     "name": "wgan-gp", "model.loss": "wasserstein", "model.penalty.kind": "gradient", "model.penalty.weight": 10.0,
@@ -169,7 +170,7 @@ class GenzooRunner:
         self.last = {}
 
     def step(self) -> None:
-        with torch.autocast("cpu", dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
+        with autocast(torch.device("cpu"), self.dtype):
             with torch.profiler.record_function("data"):
                 batch = self.source.batch(self.t)
             logs = self.model.train_step(batch, self.opt, self.t)
@@ -204,7 +205,7 @@ class ReferenceRunner:
         self.dtype = torch.bfloat16 if precision == "bf16" else None
 
     def step(self) -> None:
-        with torch.autocast("cpu", dtype=self.dtype or torch.float32, enabled=self.dtype is not None):
+        with autocast(torch.device("cpu"), self.dtype):
             self.last = self.ref.step(next(self.batches))
 
     def sample(self, n: int, seed: int) -> torch.Tensor:

@@ -256,6 +256,11 @@ def resolve_precision(name: str, device: torch.device, data_kind: str) -> torch.
     return torch.bfloat16 if name == "bf16" else torch.float16
 
 
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """The autocast context for resolve_precision's dtype on `device` (None: float32, autocast off)."""
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
 def prepare_model(model: Algorithm, cfg: RunConfig, device: torch.device, world: World) -> Algorithm:
     """Memory format, synchronized batch norm, TF32 and compilation, as the config asks."""
     t = cfg.train
@@ -397,7 +402,7 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
     try:
         for step in range(start, total):
             apply_lr_schedule(opt, cfg.train, step, total)
-            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
+            with autocast(device, autocast_dtype):
                 logs = model.train_step(source.batch(step), opt, step)
             values = {k: float(v) for k, v in logs.items()}
             if world.distributed:
@@ -458,12 +463,13 @@ def load(run_dir: str | Path, *, step: int | None = None, device: str = "cpu") -
         raise CheckpointError(f"'{run_dir}' has no checkpoint yet")
     if step is not None and step not in found:
         raise CheckpointError(f"'{run_dir}' has no checkpoint at step {step}; it has steps {sorted(found)}")
-    path = found[step if step is not None else max(found)]
+    chosen = step if step is not None else max(found)
+    path = found[chosen]
     model = build_model(cfg, spec, resolve_device(device))
     try:
         tensors, _ = read_checkpoint(path)
     except CheckpointError as e:
-        others = sorted(set(found) - {step if step is not None else max(found)})
+        others = sorted(set(found) - {chosen})
         raise CheckpointError(f"{e}" + (f". This run also has checkpoints at steps {others}: pick one with --step "
                                         "(or step= in Python)" if others else "")) from None
     load_model_state(model, tensors, source=str(path))
