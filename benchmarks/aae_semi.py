@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
-    from genzoo.config import parse_override
+    from genzoo.config import build_config, parse_override
     from genzoo.data import load_dataset
     from genzoo.training.trainer import read_run_config
 
@@ -113,13 +113,13 @@ def main(argv=None) -> dict:
                   f"labelled per class {run.model.lab_count.tolist()})", flush=True)
         mean = statistics.mean(errors)
         std = statistics.stdev(errors) if len(errors) > 1 else 0.0
-        cfg = runs and genzoo.load(runs[0]["run"]).run_config
+        saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
+        cfg = build_config(saved["config"])
         print(f"semi-supervised AAE, MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
-        precision = read_run_config(runs[0]["run"])["precision"]  # what train.precision resolved to here
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
               f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
-              f"train.lr_decay {cfg.train.lr_decay}; precision {precision} ({cfg.train.precision})")
+              f"train.lr_decay {cfg.train.lr_decay}; precision {saved['precision']} ({cfg.train.precision})")
         result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
                           "config": cfg.to_dict()}
 
