@@ -22,3 +22,23 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+EXTRACTOR_EPOCHS = 2
+
+
+@pytest.fixture(scope="session")
+def splits():
+    """mnist5k's splits, as the feature extractor sees them."""
+    from genzoo.metrics import features
+    return features.load_splits("mnist5k")
+
+
+@pytest.fixture(scope="session")
+def fx_cache(tmp_path_factory, splits):
+    """One mnist5k feature extractor per session (two short epochs) in a temporary cache: (extractor, cache)."""
+    from genzoo.metrics import get_feature_extractor
+    cache = tmp_path_factory.mktemp("genzoo-features")
+    fx = get_feature_extractor("mnist5k", cache_dir=cache, epochs=EXTRACTOR_EPOCHS, min_steps=0, splits=splits,
+                               threads=1)
+    return fx, cache

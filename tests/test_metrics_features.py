@@ -1,7 +1,7 @@
 """The feature extractor, its cache, and the calibration ranking on the offline data (mnist5k).
 
-One extractor is trained once per session (two short epochs on mnist5k's 4,500 training
-digits) into a temporary cache; everything else reuses it.
+One extractor is trained once per session (the fixture fx_cache in conftest.py: two short epochs
+on mnist5k's 4,500 training digits) into a temporary cache; everything else reuses it.
 """
 import json
 
@@ -15,20 +15,8 @@ from genzoo.metrics import (
 from genzoo.metrics import features as F
 from genzoo.metrics import inception
 
-EPOCHS = 2
+from conftest import EXTRACTOR_EPOCHS as EPOCHS
 FAST = dict(kid_subsets=20, kid_subset_size=250)
-
-
-@pytest.fixture(scope="session")
-def splits():
-    return F.load_splits("mnist5k")
-
-
-@pytest.fixture(scope="session")
-def fx_cache(tmp_path_factory, splits):
-    cache = tmp_path_factory.mktemp("genzoo-features")
-    fx = get_feature_extractor("mnist5k", cache_dir=cache, epochs=EPOCHS, min_steps=0, splits=splits, threads=1)
-    return fx, cache
 
 
 def test_extractor_trained_recorded_and_cached(fx_cache, splits):

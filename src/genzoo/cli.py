@@ -121,6 +121,7 @@ def _sample(args) -> None:
     from . import sampling
     from .api import load
     from .images import save_grid, save_points
+    from .models.base import TRANSLATION_KINDS
     from .training.trainer import save_samples
 
     if args.n <= 0:
@@ -136,6 +137,17 @@ def _sample(args) -> None:
     model = load(args.run_dir, step=args.step)
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
+    if model.data.kind in TRANSLATION_KINDS:
+        if mode != "random" or args.cond is not None:
+            raise GenzooError(f"{model.name} has no latent space to {mode} or condition: `genzoo sample RUN` "
+                              "translates the first --n pairs of the test split; drop --mode, --cond and "
+                              "--truncation (in Python: model.translate(images))")
+        from .evaluation import run_split
+        pairs = run_split(model.run_config).x[:args.n]
+        path = save_samples(model, out, args.n, seed=args.seed, reference=pairs)
+        print(f"genzoo: wrote the translations of {len(pairs)} test pairs to {path} "
+              f"(each row: {model.grid_columns})")
+        return
     if mode == "random" and args.cond is None:
         path = save_samples(model, out, args.n, seed=args.seed)
         print(f"genzoo: wrote {args.n} samples to {path}")

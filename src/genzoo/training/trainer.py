@@ -23,6 +23,7 @@ from ..config import RunConfig, build_config, to_dict
 from ..data import Dataset, load_dataset
 from ..errors import CheckpointError, ConfigError, GenzooError, TrainingDiverged
 from ..models import Algorithm, Batch, DataSpec, Optimizers, get_algorithm
+from ..models.base import IMAGE_KINDS, TRANSLATION_KINDS
 from .checkpoint import (checkpoint_path, list_checkpoints, load_model_state, load_optimizer_states,
                          prune_checkpoints, read_checkpoint, save_checkpoint, set_rng_state)
 from .distributed import (World, broadcast_norm_statistics, broadcast_parameters, broadcast_string,
@@ -91,9 +92,9 @@ class BatchSource:
         if self.world.distributed:  # this process's shard of each of the step's minibatches
             idx = idx.view(self.splits, self.world.size, -1)[:, self.world.rank].reshape(-1)
         x = self.x[idx]
-        if self.kind == "image":
+        if self.kind in IMAGE_KINDS:
             x = x.float().div_(255.0)
-            if self.channels_last:
+            if self.channels_last and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
         return Batch(x=x, y=None if self.y is None else self.y[idx])
 
@@ -134,6 +135,9 @@ def total_steps(cfg: RunConfig, n_examples: int) -> int:
 
 def build_model(cfg: RunConfig, spec: DataSpec, device: torch.device) -> Algorithm:
     algo_cls = get_algorithm(cfg.algorithm)
+    if spec.kind in TRANSLATION_KINDS and not set(TRANSLATION_KINDS) & set(getattr(algo_cls, "data_kinds", ())):
+        raise ConfigError(f"{cfg.name} learns from single images, and {cfg.data.name} holds pairs of images for "
+                          "translation models (pix2pix, cyclegan); choose other data with --data")
     try:
         model = algo_cls(cfg.model, spec)
     except ValueError as e:  # e.g. an image size the networks cannot be built for
@@ -142,18 +146,26 @@ def build_model(cfg: RunConfig, spec: DataSpec, device: torch.device) -> Algorit
 
 
 def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: torch.Tensor | None = None) -> Path:
-    """A fixed-noise sample grid (PNG), so grids over time show the same latent points."""
+    """A fixed-noise sample grid (PNG), so grids over time show the same latent points.
+
+    reference: points data, drawn beneath the samples; translation data, the uint8 pairs whose
+    translations fill the grid (one row of source, translations and target per pair, two per line)."""
     from ..images import save_grid, save_points
 
     was_training = model.training
     model.eval()
     g = torch.Generator(device=model.device).manual_seed(seed)
     try:
-        x = model.sample(n, generator=g).detach().float().cpu()
+        if model.data.kind in TRANSLATION_KINDS:
+            rows = model.example_rows(reference.float().div(255), generator=g).detach().float().cpu()
+        else:
+            x = model.sample(n, generator=g).detach().float().cpu()
     finally:
         model.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if model.data.kind == "image":
+    if model.data.kind in TRANSLATION_KINDS:
+        save_grid(rows.flatten(0, 1), path, nrow=2 * rows.shape[1])
+    elif model.data.kind == "image":
         save_grid(x, path)
     elif model.data.kind == "points":
         save_points(x, path, reference=reference)
@@ -161,6 +173,16 @@ def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: tor
         path = path.with_suffix(".txt")
         path.write_text("\n".join(model.decode(x)) + "\n" if hasattr(model, "decode") else str(x.tolist()))
     return path
+
+
+def grid_reference(ds: Dataset, grid_size: int) -> torch.Tensor | None:
+    """What save_samples draws besides the samples: 2,500 data points beneath a points model's samples,
+    or the first pairs of a translation set (a third of grid_size, at least 2), to translate."""
+    if ds.kind == "points":
+        return ds.x[:2500]
+    if ds.kind in TRANSLATION_KINDS:
+        return ds.x[:max(2, grid_size // 3)]
+    return None
 
 
 def _environment() -> dict:
@@ -245,7 +267,7 @@ def resolve_precision(name: str, device: torch.device, data_kind: str) -> torch.
     (AVX512-BF16 or AMX; emulated bf16 is slower than float32) and bf16 or fp16 AMP on CUDA; float32
     for points and tokens, whose small nets gain nothing from it and whose 2-D toy modes (std 0.02)
     are finer than bf16's resolution (2^-7 = 0.008 near 1)."""
-    if name == "fp32" or (name == "auto" and data_kind != "image"):
+    if name == "fp32" or (name == "auto" and data_kind not in IMAGE_KINDS):
         return None
     if name == "auto":
         if device.type == "cuda":
@@ -389,7 +411,7 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
     def grid(step: int) -> None:
         if world.is_main:
             save_samples(model, run_dir / "samples" / f"step-{step:07d}.png", cfg.train.grid_size,
-                         seed=cfg.train.seed + 12345, reference=ds.x[:2500] if ds.kind == "points" else None)
+                         seed=cfg.train.seed + 12345, reference=grid_reference(ds, cfg.train.grid_size))
 
     from tqdm.auto import tqdm
 
