@@ -9,7 +9,8 @@ Protocol (printed with the numbers):
 - pix2pix rows: the `pix2pix` preset on mnist-edges (edge maps -> digits, 32x32, batch 16, U-Net
   with 5 levels, 16x16 PatchGAN), trained by `genzoo.train` for --pix2pix-steps steps. Rows as
   in Isola et al. 2017, Table 1: "L1 + cGAN" (the preset, lambda 100), "L1 alone"
-  (model.gan_weight=0) and "cGAN alone" (model.l1_weight=0).
+  (model.gan_weight=0) and "cGAN alone" (model.l1_weight=0). The lowres rows: the same on
+  mnist-lowres (7x7 -> 28x28 digits, 4x super-resolution, whose answer is ambiguous).
 - cyclegan row: the `cyclegan` preset on mnist-bold (digits <-> bold digits, never the same digit
   in both domains), for --cyclegan-steps steps.
 - scores (`genzoo eval`'s l1 and digits metrics) on the first --n test pairs, translating
@@ -35,6 +36,8 @@ ROWS = {  # name: (preset, overrides)
     "pix2pix": ("pix2pix", {}),
     "pix2pix-l1-alone": ("pix2pix", {"model.gan_weight": 0.0}),
     "pix2pix-cgan-alone": ("pix2pix", {"model.l1_weight": 0.0}),
+    "lowres": ("pix2pix", {"data.name": "mnist-lowres"}),
+    "lowres-l1-alone": ("pix2pix", {"data.name": "mnist-lowres", "model.gan_weight": 0.0}),
     "cyclegan": ("cyclegan", {}),
 }
 

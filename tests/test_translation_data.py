@@ -239,3 +239,21 @@ def test_cycle_pairing_by_hand():
 def test_translation_datasets_are_listed():
     assert {"mnist-edges", "mnist-bold", "image-pairs", "image-unpaired"} <= set(DATASETS)
     assert "hidden ground truth" in DATASETS["mnist-bold"].description
+
+
+def test_low_resolution_is_the_block_mean_shown_at_full_size():
+    from genzoo.data.translation import low_resolution
+    x = torch.zeros(1, 1, 8, 8, dtype=torch.uint8)
+    x[0, 0, 0, 0] = 200        # one bright pixel in the top-left 4x4 block: mean 12.5 -> 12 (round half to even)
+    x[0, 0, 4:, 4:] = 255      # a full bottom-right block stays 255
+    low = low_resolution(x)
+    assert low.dtype == torch.uint8 and low.shape == x.shape
+    assert (low[0, 0, :4, :4] == 12).all() and (low[0, 0, 4:, 4:] == 255).all()
+    assert (low[0, 0, :4, 4:] == 0).all() and (low[0, 0, 4:, :4] == 0).all()
+
+
+def test_mnist_lowres_pairs_the_blocky_digit_with_the_digit(tmp_path):
+    ds = load_dataset("mnist-lowres", "test", root=tmp_path, download=False, n_samples=20)
+    assert ds.kind == "pair" and ds.x.shape == (20, 2, 1, 28, 28) and ds.y is not None
+    from genzoo.data.translation import low_resolution
+    assert torch.equal(ds.x[:, 0], low_resolution(ds.x[:, 1]))

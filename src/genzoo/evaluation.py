@@ -178,7 +178,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
                               f"{ds.source} has no aligned pairs")
         if "digits" in metrics and model.cfg.direction not in DIGIT_SETS.get(cfg.data.name, ()):
             raise GenzooError(f"the digits metric reads translated digits with genzoo's MNIST classifier: it "
-                              f"applies to mnist-edges (AtoB) and mnist-bold, not {cfg.data.name} "
+                              f"applies to mnist-edges (AtoB), mnist-lowres and mnist-bold, not {cfg.data.name} "
                               f"({model.cfg.direction})")
         source, fake, target = translations(model, ds, n, seed)
         split = f"{ds.source}, test split, first {len(fake)} pairs, {model.cfg.direction}"

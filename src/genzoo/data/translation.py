@@ -9,6 +9,9 @@ shuffle like any other (CycleGAN must not use the pairing). load_dataset then ap
 mnist-edges (pair): A = the edge map of an MNIST digit, B = the digit (pix2pix's "edges2X" task
     on digits). The edge map is the 3x3 morphological gradient, dilation minus erosion (see
     `edge_map`). MNIST's splits, its offline fallback to mnist5k and its notice; y = the digits.
+mnist-lowres (pair): A = the digit at 7x7 (the mean of each 4x4 block), shown blocky at 28x28,
+    B = the digit: 4x super-resolution, a mapping with many sharp answers to one input, where L1
+    alone gives their blurred average and the cGAN term must pick a sharp one.
 mnist-bold (a CycleGAN task whose ground truth is known): domain A = MNIST digits, domain B =
     bold digits (the 3x3 dilation). Train (unpaired): A = the images at even positions of MNIST's
     train split, B = the dilation of those at odd positions, so no digit is in both domains
@@ -33,6 +36,7 @@ from __future__ import annotations
 import pathlib
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import DataError
 from .base import Dataset, DatasetInfo, Request, add_notice, load_dataset, register
@@ -94,6 +98,21 @@ def load_mnist_edges(req: Request) -> Dataset:
     digits = _mnist(req, req.split)
     return Dataset(name=req.name, source=f"edge maps of {digits.source}", split=req.split, kind="pair",
                    x=torch.stack([edge_map(digits.x), digits.x], dim=1), y=digits.y,
+                   num_classes=digits.num_classes, notice=digits.notice, class_names=digits.class_names)
+
+
+def low_resolution(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> the mean of each factor x factor block, repeated over the block (the image
+    at 1/factor of its resolution, shown at full size), rounded to uint8. H and W divisible by factor."""
+    small = F.avg_pool2d(x.float(), factor)
+    return small.repeat_interleave(factor, -2).repeat_interleave(factor, -1).round_().to(torch.uint8)
+
+
+def load_mnist_lowres(req: Request) -> Dataset:
+    """Pairs (the digit at 7x7, shown blocky at 28x28; the digit) of MNIST's split: 4x super-resolution."""
+    digits = _mnist(req, req.split)
+    return Dataset(name=req.name, source=f"7x7 versions of {digits.source}", split=req.split, kind="pair",
+                   x=torch.stack([low_resolution(digits.x), digits.x], dim=1), y=digits.y,
                    num_classes=digits.num_classes, notice=digits.notice, class_names=digits.class_names)
 
 
@@ -220,6 +239,10 @@ register(DatasetInfo("mnist-edges", "pix2pix edges -> digits: pairs (A = edge ma
                      "gradient; B = the MNIST digit), 28x28 gray, digit labels; MNIST's split (offline: mnist5k, "
                      "with a notice)", f"{_PIX2PIX_REF}; MNIST (LeCun et al. 1998)"),
          load_mnist_edges)
+register(DatasetInfo("mnist-lowres", "pix2pix 4x super-resolution: pairs (A = the MNIST digit averaged over "
+                     "4x4 blocks, 7x7 shown at 28x28; B = the digit), digit labels; MNIST's split (offline: "
+                     "mnist5k, with a notice)", f"{_PIX2PIX_REF}; MNIST (LeCun et al. 1998)"),
+         load_mnist_lowres)
 register(DatasetInfo("mnist-bold", "CycleGAN digits -> bold digits with a hidden ground truth: train unpaired "
                      "(A = MNIST train digits at even positions, B = the 3x3 dilation of those at odd positions, "
                      "no digit in both); test paired (digit, its dilation) to score translations",

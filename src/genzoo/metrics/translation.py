@@ -16,7 +16,7 @@ from ._common import MetricError
 
 #: translation sets made from MNIST, with the directions whose targets are digits genzoo's MNIST
 #: classifier can read (edge maps are not)
-DIGIT_SETS = {"mnist-edges": ("AtoB",), "mnist-bold": ("AtoB", "BtoA")}
+DIGIT_SETS = {"mnist-edges": ("AtoB",), "mnist-lowres": ("AtoB", "BtoA"), "mnist-bold": ("AtoB", "BtoA")}
 
 
 @torch.no_grad()
