@@ -233,6 +233,8 @@ def test_wrong_data_and_settings_get_clear_errors():
     m = _model(Pix2Pix, "pix2pix")
     with pytest.raises(ValueError, match="pix2pix translates images: pass cond"):
         m.sample(4)
+    with pytest.raises(ValueError, match=r"shaped like its training data, \(N, 1, 16, 16\)"):
+        m.translate(torch.rand(2, 3, 16, 16))
     with pytest.raises(ValueError, match="one direction only"):
         m.translate(torch.rand(1, 1, 16, 16), reverse=True)
 

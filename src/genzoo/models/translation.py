@@ -98,9 +98,9 @@ class _Translation(Algorithm):
         self.loss = TRANSLATION_LOSSES[cfg.loss]
 
     def domains(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """The minibatch's (source, target) images in [-1, 1]; model.direction=BtoA swaps them."""
-        a, b = batch.x[:, 0] * 2 - 1, batch.x[:, 1] * 2 - 1
-        return (a, b) if self.cfg.direction == "AtoB" else (b, a)
+        """The minibatch's (source, target) images in the nets' [-1, 1]."""
+        source, target = self.source_and_target(batch.x)
+        return source * 2 - 1, target * 2 - 1
 
     def patch_discriminator(self, in_channels: int) -> PatchDiscriminator:
         d = self.cfg.discriminator
@@ -112,6 +112,11 @@ class _Translation(Algorithm):
         """net(x) for images x in [0, 1], returning [0, 1]; without gradients and, for a net run in
         training mode (pix2pix's dropout at test time), with the random stream seeded by `generator`
         so a grid is reproducible and the training stream is untouched."""
+        if not torch.is_tensor(x) or x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+            raise ValueError(f"{self.name} translates images shaped like its training data, (N, "
+                             f"{', '.join(map(str, self.image_shape))}) floats in [0, 1]; got {shape}")
+        x = x.to(self.device, torch.float32)
         with torch.no_grad(), torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
             if generator is not None:
                 torch.manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator, device=generator.device)))
@@ -130,14 +135,14 @@ class _Translation(Algorithm):
         if cond is None or not torch.is_tensor(cond) or cond.dim() != 4:
             raise ValueError(f"{self.name} translates images: pass cond=<source images, (N, C, H, W) in [0, 1]>, "
                              "or run `genzoo sample RUN`, which translates the test split")
-        return self.translate(cond[:n].to(self.device).float(), generator=generator)
+        return self.translate(cond[:n], generator=generator)
 
     def example_rows(self, pairs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Rows for a sample grid from pairs (k, 2, C, H, W) in [0, 1]: (k, m, C, H, W), one row per pair."""
         raise NotImplementedError
 
     def source_and_target(self, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """pairs (k, 2, C, H, W) in [0, 1] -> (source, target) images by model.direction."""
+        """pairs (k, 2, C, H, W) -> (source, target) images: (A, B), or (B, A) for model.direction=BtoA."""
         a, b = pairs[:, 0], pairs[:, 1]
         return (a, b) if self.cfg.direction == "AtoB" else (b, a)
 
