@@ -1,7 +1,7 @@
 """pix2pix and CycleGAN on the offline digit translation tasks, with pix2pix's loss ablation.
 
-    python benchmarks/translation_digits.py                       # every row, seed 0
-    python benchmarks/translation_digits.py --rows pix2pix --pix2pix-steps 200 --n 1000   # a quick check
+    python benchmarks/translation_digits.py                       # every row, seeds 0 and 1
+    python benchmarks/translation_digits.py --rows pix2pix --seeds 0 --pix2pix-steps 200 --n 1000   # a quick check
 
 Run directories already under --out are continued (`genzoo train --resume`), not restarted.
 
@@ -13,7 +13,8 @@ Protocol (printed with the numbers):
   mnist-lowres (7x7 -> 28x28 digits, 4x super-resolution, whose answer is ambiguous).
 - cyclegan row: the `cyclegan` preset on mnist-bold (digits <-> bold digits, never the same digit
   in both domains), for --cyclegan-steps steps.
-- scores (`genzoo eval`'s l1 and digits metrics) on the first --n test pairs, translating
+- scores (`genzoo eval`'s l1 and digits metrics, seeded with the run's seed) on the first --n
+  test pairs, translating
   A -> B: L1 per pixel to the ground-truth target (beside the L1 of the untranslated source), the
   fraction of translations genzoo's MNIST classifier reads as the source's digit (beside the
   same for the real targets), and the Frechet distance between the classifier features of the
@@ -27,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads c
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
@@ -42,10 +44,44 @@ ROWS = {  # name: (preset, overrides)
 }
 
 
+def mean_sd(values: list[float], digits: int) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def train_and_score(name: str, seed: int, args, common: dict, out: str) -> dict:
+    """Train (or continue) one row's run for one seed, then score it with genzoo eval's l1 and digits."""
+    import genzoo
+    from genzoo.evaluation import evaluate_run
+    from genzoo.training.trainer import read_run_config
+
+    preset, sets = ROWS[name]
+    steps = args.pix2pix_steps if preset == "pix2pix" else args.cyclegan_steps
+    run_dir = os.path.join(out, f"{name}-seed{seed}")
+    t = time.time()
+    if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+        run = genzoo.train(resume=run_dir, progress=False)
+    else:
+        run = genzoo.train(preset, steps=steps, seed=seed, overrides={**common, **sets}, out=run_dir, progress=False)
+    minutes = (time.time() - t) / 60
+    r = evaluate_run(run.dir, n=args.n, metrics=["l1", "digits"], seed=seed)
+    saved = read_run_config(run.dir)
+    batch = saved["config"]["train"]["batch_size"]
+    print(f"{name}, seed {seed}: {run.step} steps x batch {batch} ({minutes:.1f} min this call, "
+          f"{saved['precision']}): L1 {r['l1']['l1']:.4f} (source {r['l1']['l1_of_the_source']:.4f}), "
+          f"digit read as the source's {100 * r['digits']['label_accuracy']:.1f}% (real targets "
+          f"{100 * r['digits']['label_accuracy_of_real_targets']:.1f}%), FD to targets "
+          f"{r['digits']['fd_to_targets']:.2f}", flush=True)
+    return {"seed": seed, "l1": r["l1"], "digits": r["digits"], "steps": run.step, "minutes": minutes,
+            "batch_size": batch, "precision": saved["precision"], "data": saved["dataset"]["source"],
+            "overrides": sets, "run": str(run.dir)}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--pix2pix-steps", type=int, default=None, help="default: the preset's")
     p.add_argument("--cyclegan-steps", type=int, default=None, help="default: the preset's")
     p.add_argument("--n", type=int, default=10000, help="test pairs scored")
@@ -56,45 +92,25 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import genzoo
     from genzoo.config import parse_override
-    from genzoo.evaluation import evaluate_run
-    from genzoo.training.trainer import read_run_config
 
     out = args.out or tempfile.mkdtemp(prefix="translation-digits-")
     common = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 500,
               **dict(parse_override(s) for s in args.set)}
     results = {}
     for name in args.rows:
-        preset, sets = ROWS[name]
-        steps = args.pix2pix_steps if preset == "pix2pix" else args.cyclegan_steps
-        run_dir = os.path.join(out, f"{name}-seed{args.seed}")
-        t = time.time()
-        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
-            run = genzoo.train(resume=run_dir, progress=False)
-        else:
-            run = genzoo.train(preset, steps=steps, seed=args.seed, overrides={**common, **sets}, out=run_dir,
-                               progress=False)
-        minutes = (time.time() - t) / 60
-        r = evaluate_run(run.dir, n=args.n, metrics=["l1", "digits"], seed=args.seed)
-        saved = read_run_config(run.dir)
-        cfg = saved["config"]
-        results[name] = {"l1": r["l1"], "digits": r["digits"], "steps": run.step, "minutes": minutes,
-                         "batch_size": cfg["train"]["batch_size"], "precision": saved["precision"],
-                         "data": saved["dataset"]["source"], "overrides": sets, "run": str(run.dir)}
-        print(f"{name}: {run.step} steps x batch {cfg['train']['batch_size']} ({minutes:.1f} min this call, "
-              f"{saved['precision']}): L1 {r['l1']['l1']:.4f} (source {r['l1']['l1_of_the_source']:.4f}), "
-              f"digit read as the source's {100 * r['digits']['label_accuracy']:.1f}% (real targets "
-              f"{100 * r['digits']['label_accuracy_of_real_targets']:.1f}%), FD to targets "
-              f"{r['digits']['fd_to_targets']:.2f}", flush=True)
+        for seed in args.seeds:
+            results.setdefault(name, []).append(train_and_score(name, seed, args, common, out))
 
-    print(f"\nscored on the first {args.n} test pairs, A -> B, seed {args.seed}; features: "
-          f"{next(iter(results.values()))['digits']['extractor']}")
-    print(f"{'row':20s} {'steps':>6s} {'L1':>7s} {'L1 src':>7s} {'digit %':>8s} {'real %':>7s} {'FD':>8s}")
-    for name, r in results.items():
-        print(f"{name:20s} {r['steps']:6d} {r['l1']['l1']:7.4f} {r['l1']['l1_of_the_source']:7.4f} "
-              f"{100 * r['digits']['label_accuracy']:8.1f} {100 * r['digits']['label_accuracy_of_real_targets']:7.1f} "
-              f"{r['digits']['fd_to_targets']:8.2f}")
+    print(f"\nscored on the first {args.n} test pairs, A -> B; mean (and, with several seeds, sd) over seeds "
+          f"{args.seeds}; features: {results[args.rows[0]][0]['digits']['extractor']}")
+    print(f"{'row':20s} {'steps':>6s} {'L1':>15s} {'L1 src':>7s} {'digit %':>13s} {'real %':>7s} {'FD':>13s}")
+    for name, runs in results.items():
+        cols = [mean_sd([r["l1"]["l1"] for r in runs], 4),
+                mean_sd([100 * r["digits"]["label_accuracy"] for r in runs], 1),
+                mean_sd([r["digits"]["fd_to_targets"] for r in runs], 2)]
+        print(f"{name:20s} {runs[0]['steps']:6d} {cols[0]:>15s} {runs[0]['l1']['l1_of_the_source']:7.4f} "
+              f"{cols[1]:>13s} {100 * runs[0]['digits']['label_accuracy_of_real_targets']:7.1f} {cols[2]:>13s}")
     with open(os.path.join(out, "translation_digits.json"), "w") as f:
         json.dump(results, f, indent=2, default=str)
     print(f"wrote {os.path.join(out, 'translation_digits.json')}")
