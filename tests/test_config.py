@@ -103,3 +103,13 @@ def test_bad_per_dataset_section_is_refused(tmp_path):
         resolve(config_file=_toy_config(tmp_path, {"grid25": 1.0}))
     with pytest.raises(ConfigError, match="unknown"):  # a misspelt key inside it is caught like any other
         resolve(config_file=_toy_config(tmp_path, {"ring8": {"model.penalty.wieght": 1.0}}))
+
+
+def test_a_budget_in_steps_replaces_a_preset_budget_in_epochs_and_vice_versa():
+    # pix2pix: 200 epochs for folders; 1,000 steps (per_dataset) on the digits
+    folder = resolve("pix2pix", overrides={"data.name": "image-pairs", "train.steps": 5})
+    assert (folder.train.steps, folder.train.epochs) == (5, None)
+    digits = resolve("pix2pix", overrides={"train.epochs": 2})
+    assert (digits.train.steps, digits.train.epochs) == (None, 2.0)
+    with pytest.raises(ConfigError, match="not both"):
+        resolve("pix2pix", overrides={"train.steps": 5, "train.epochs": 2})

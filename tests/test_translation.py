@@ -263,3 +263,18 @@ def test_digit_scores_of_the_targets_themselves_and_of_noise(fx_cache, splits):
     assert same["label_accuracy"] == same["label_accuracy_of_real_targets"] > 0.8
     noise = digit_scores(torch.rand_like(target), target, labels, extractor=fx)
     assert noise["label_accuracy"] < 0.3 and noise["fd_to_targets"] > 10 * max(same["fd_to_targets"], 1.0)
+
+
+def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    for split, count in (("train", 8), ("test", 4)):
+        (tmp_path / "pairs" / split).mkdir(parents=True)
+        for i in range(count):
+            a = (torch.rand(32, 32, 3, generator=g) * 255).to(torch.uint8)
+            Image.fromarray(torch.cat([a, 255 - a], dim=1).numpy()).save(tmp_path / "pairs" / split / f"{i}.png")
+    sets = {**QUICK, **TINY_P2P, "data.name": "image-pairs", "data.root": str(tmp_path / "pairs"),
+            "train.steps": 2, "train.batch_size": 2, "model.discriminator.n_layers": 3}   # 70x70-style D on 32x32
+    run = train(resolve("pix2pix", overrides=sets), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    assert run.model.image_shape == (3, 32, 32) and run.model.G.levels == 5
+    r = evaluate_run(run.dir, n=4, log=lambda *_: None)
+    assert set(r) == {"l1"} and r["l1"]["n"] == 4   # no digit classifier for a folder of photos

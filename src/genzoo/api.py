@@ -27,9 +27,5 @@ def train(model: str | None = None, *, data: str | None = None, steps: int | Non
                        ("train.batch_size", batch_size), ("train.seed", seed)):
         if value is not None:
             sets[key] = value
-    if steps is not None and epochs is None:
-        sets["train.epochs"] = None
-    if epochs is not None and steps is None:
-        sets["train.steps"] = None
     cfg = resolve(model, config_file=config, overrides=sets)
     return _train(cfg, out=out, progress=progress)

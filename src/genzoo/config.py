@@ -306,7 +306,10 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
         raise ConfigError("name a model (see `genzoo list`) or give --config FILE")
     raw = dict(raw)
     per_dataset = _per_dataset_table(raw.pop("per_dataset", None))
-    overrides = overrides or {}
+    overrides = dict(overrides or {})
+    for key, other in (("train.steps", "train.epochs"), ("train.epochs", "train.steps")):
+        if overrides.get(key) is not None and other not in overrides:
+            overrides[other] = None  # a budget in steps replaces the preset's budget in epochs, and vice versa
     for key, value in overrides.items():
         _apply(raw, key, value)
     dataset = (raw.get("data") or {}).get("name", DataConfig.name)
