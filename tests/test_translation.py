@@ -12,7 +12,7 @@ import genzoo
 from genzoo.cli import main
 from genzoo.config import resolve
 from genzoo.evaluation import evaluate_run
-from genzoo.errors import ConfigError
+from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, DataSpec, Optimizers
 from genzoo.metrics.translation import digit_scores
 from genzoo.models.translation import TRANSLATION_LOSSES, CycleGAN, ImagePool, Pix2Pix
@@ -278,3 +278,5 @@ def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
     assert run.model.image_shape == (3, 32, 32) and run.model.G.levels == 5
     r = evaluate_run(run.dir, n=4, log=lambda *_: None)
     assert set(r) == {"l1"} and r["l1"]["n"] == 4   # no digit classifier for a folder of photos
+    with pytest.raises(GenzooError, match=r"applies to mnist-edges \(AtoB\), .* not image-pairs \(AtoB\)"):
+        evaluate_run(run.dir, n=4, metrics=["digits"], log=lambda *_: None)

@@ -177,9 +177,9 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
             raise GenzooError(f"the l1 metric compares translations with their targets, and the test split of "
                               f"{ds.source} has no aligned pairs")
         if "digits" in metrics and model.cfg.direction not in DIGIT_SETS.get(cfg.data.name, ()):
+            applies = ", ".join(f"{name} ({' or '.join(dirs)})" for name, dirs in DIGIT_SETS.items())
             raise GenzooError(f"the digits metric reads translated digits with genzoo's MNIST classifier: it "
-                              f"applies to mnist-edges (AtoB), mnist-lowres and mnist-bold, not {cfg.data.name} "
-                              f"({model.cfg.direction})")
+                              f"applies to {applies}, not {cfg.data.name} ({model.cfg.direction})")
         source, fake, target = translations(model, ds, n, seed)
         split = f"{ds.source}, test split, first {len(fake)} pairs, {model.cfg.direction}"
         if "l1" in metrics:
