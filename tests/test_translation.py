@@ -280,3 +280,21 @@ def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
     assert set(r) == {"l1"} and r["l1"]["n"] == 4   # no digit classifier for a folder of photos
     with pytest.raises(GenzooError, match=r"applies to mnist-edges \(AtoB\), .* not image-pairs \(AtoB\)"):
         evaluate_run(run.dir, n=4, metrics=["digits"], log=lambda *_: None)
+
+
+def test_cyclegan_resume_is_bitwise_identical_with_its_image_history(tmp_path):
+    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+    # lr_decay 0: the cut run below is a 3-step run, so under a decay its first steps would follow a
+    # 3-step schedule (the decay's own resume is checked in test_train)
+    sets = {**QUICK, **TINY_CYCLE, "model.pool_size": 4, "train.steps": 6, "train.checkpoint_every": 3,
+            "train.batch_size": 2, "data.n_samples": 16, "data.image_size": 16, "train.lr_decay": 0.0}
+    quiet = dict(progress=False, log=lambda *_: None)
+    whole = train(resolve("cyclegan", overrides=sets), out=tmp_path / "whole", **quiet)
+    cut = train(resolve("cyclegan", overrides={**sets, "train.steps": 3}), out=tmp_path / "cut", **quiet)
+    resumed = train(resume=cut.dir, steps=6, **quiet)
+    a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
+    b, _ = read_checkpoint(list_checkpoints(resumed.dir / "checkpoints")[-1][1])
+    assert a.keys() == b.keys() and any(k.endswith("pool_A.images") for k in a)
+    assert int(resumed.model.pool_A.count) == 4   # full: the later steps swapped images in and out
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
