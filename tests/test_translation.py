@@ -192,6 +192,8 @@ def test_presets_train_on_the_offline_digits_save_grids_and_round_trip(preset, t
     assert Image.open(grid).size == (2 * columns * 18 + 2, 2 * 18 + 2)
     assert main(["sample", str(run.dir), "--mode", "slerp"]) == 2
     assert "has no latent space" in capsys.readouterr().err
+    assert main(["sample", str(run.dir), "--input", str(tmp_path / "nowhere")]) == 2
+    assert "is not a directory of images" in capsys.readouterr().err
     r = evaluate_run(run.dir, n=20, log=lambda *_: None)   # the digits' test pairs are aligned: L1 applies
     assert set(r) == {"l1", "digits"} and 0 <= r["digits"]["label_accuracy"] <= 1
     assert 0 < r["l1"]["l1"] < 1 and r["l1"]["n"] == 20 and r["l1"]["l1_of_the_source"] > 0
@@ -280,6 +282,14 @@ def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
     assert set(r) == {"l1"} and r["l1"]["n"] == 4   # no digit classifier for a folder of photos
     with pytest.raises(GenzooError, match=r"applies to mnist-edges \(AtoB\), .* not image-pairs \(AtoB\)"):
         evaluate_run(run.dir, n=4, metrics=["digits"], log=lambda *_: None)
+    # genzoo sample --input: a folder of the user's own images, translated one file each (resized to 32x32)
+    (tmp_path / "mine" / "sub").mkdir(parents=True)
+    Image.new("RGB", (48, 40), (200, 10, 10)).save(tmp_path / "mine" / "a.jpg")
+    Image.new("L", (32, 32), 128).save(tmp_path / "mine" / "sub" / "b.png")
+    assert main(["sample", str(run.dir), "--input", str(tmp_path / "mine"), "--out", str(tmp_path / "out")]) == 0
+    outs = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png"))
+    assert outs == ["a.png", "sub/b.png"] and Image.open(tmp_path / "out" / "a.png").size == (32, 32)
+    assert Image.open(tmp_path / "out" / "a.png").mode == "RGB"
 
 
 def test_cyclegan_resume_is_bitwise_identical_with_its_image_history(tmp_path):

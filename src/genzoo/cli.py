@@ -137,11 +137,23 @@ def _sample(args) -> None:
     model = load(args.run_dir, step=args.step)
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
+    if args.input is not None and model.data.kind not in TRANSLATION_KINDS:
+        raise GenzooError(f"--input translates a folder of images with a translation model (pix2pix, cyclegan); "
+                          f"{model.name} is not one")
     if model.data.kind in TRANSLATION_KINDS:
         if mode != "random" or args.cond is not None:
             raise GenzooError(f"{model.name} has no latent space to {mode} or condition: `genzoo sample RUN` "
                               "translates the first --n pairs of the test split; drop --mode, --cond and "
                               "--truncation (in Python: model.translate(images))")
+        if args.input is not None:
+            from .images import translate_folder
+            out_dir = Path(args.out) if args.out else Path(args.run_dir) / "translations"
+            try:
+                written = translate_folder(model, args.input, out_dir, seed=args.seed)
+            except ValueError as e:   # images of a size the model cannot take
+                raise GenzooError(str(e)) from None
+            print(f"genzoo: translated {len(written)} images from {args.input} into {out_dir}")
+            return
         from .evaluation import run_split
         pairs = run_split(model.run_config).x[:args.n]
         path = save_samples(model, out, args.n, seed=args.seed, reference=pairs)
@@ -293,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", metavar="A,B,C", help="arithmetic: generate mean z_A - mean z_B + mean z_C")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
+    p.add_argument("--input", metavar="DIR", help="translation models: translate every image under DIR, one PNG "
+                                                  "each, into the folder --out (default RUN_DIR/translations)")
     p.add_argument("--out", help="the file to write (default: RUN_DIR/samples/MODE-seedS.png)")
     p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), or the real-data floor")
     p.add_argument("run_dir", nargs="?")

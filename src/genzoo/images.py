@@ -1,4 +1,5 @@
-"""Sample grids as PNG files with Pillow, and scatter plots of 2-D points with matplotlib (no torchvision).
+"""Sample grids as PNG files with Pillow, scatter plots of 2-D points with matplotlib (no torchvision),
+and a translation model applied to a folder of images.
 
 Files are written atomically: to a temporary file in the target folder, then renamed into
 place with os.replace, so a reader never sees a half-written image.
@@ -107,3 +108,28 @@ def save_points(points, path, reference=None, title: str | None = None) -> Path:
     fig.tight_layout()
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     return _write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt))
+
+
+def translate_folder(model, in_dir, out_dir, *, seed: int = 0, batch: int = 64) -> list[Path]:
+    """Translate every image under in_dir with a translation model (pix2pix, cyclegan) and write each
+    result as a PNG of the same relative name under out_dir. The images are read as the model's data
+    were: its channels, and center-cropped and resized to its (square) size; returns the files written."""
+    from .data.folder import image_files, read_image
+    from .errors import DataError
+
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    if not in_dir.is_dir():
+        raise DataError(f"--input {in_dir} is not a directory of images")
+    files = image_files(in_dir)
+    if not files:
+        raise DataError(f"no image files found under {in_dir}")
+    c, h, w = model.image_shape
+    g = torch.Generator(device=model.device).manual_seed(seed)
+    written = []
+    for i in range(0, len(files), batch):
+        chunk = files[i:i + batch]
+        x = torch.stack([read_image(f, c, h if h == w else None) for f in chunk]).float().div(255)
+        for f, y in zip(chunk, model.translate(x, generator=g).cpu()):
+            written.append(save_grid(y[None], (out_dir / f.relative_to(in_dir)).with_suffix(".png"), nrow=1,
+                                     padding=0))
+    return written
