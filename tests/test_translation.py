@@ -308,3 +308,18 @@ def test_cyclegan_resume_is_bitwise_identical_with_its_image_history(tmp_path):
     assert int(resumed.model.pool_A.count) == 4   # full: the later steps swapped images in and out
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_cyclegan_on_an_unpaired_folder_gets_no_l1_by_default_and_a_clear_error_when_asked(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    for folder, count in (("trainA", 4), ("trainB", 3), ("testA", 2), ("testB", 2)):
+        (tmp_path / "set" / folder).mkdir(parents=True)
+        for i in range(count):
+            img = (torch.rand(16, 16, generator=g) * 255).to(torch.uint8).numpy()
+            Image.fromarray(img).save(tmp_path / "set" / folder / f"{i}.png")
+    sets = {**QUICK, **TINY_CYCLE, "data.name": "image-unpaired", "data.root": str(tmp_path / "set"),
+            "train.steps": 1, "train.batch_size": 2}
+    run = train(resolve("cyclegan", overrides=sets), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    assert evaluate_run(run.dir, n=2, log=lambda *_: None) == {}   # the test images are not aligned pairs
+    with pytest.raises(GenzooError, match="has no aligned pairs"):
+        evaluate_run(run.dir, n=2, metrics=["l1"], log=lambda *_: None)

@@ -36,7 +36,9 @@ def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
-def default_metrics(model) -> list[str]:
+def default_metrics(model, test_split) -> list[str]:
+    """The metrics that apply to `model`; test_split() returns the run's test split (translation models:
+    l1 needs aligned test pairs)."""
     kind = model.data.kind
     out = []
     if kind == "image":
@@ -51,7 +53,7 @@ def default_metrics(model) -> list[str]:
         out.append("toy")
     elif kind in TRANSLATION_KINDS:
         from .metrics.translation import DIGIT_SETS
-        out += ["l1"] if model.run_config.data.name != "image-unpaired" else []  # no aligned test pairs there
+        out += ["l1"] if test_split().kind == "pair" else []
         out += ["digits"] if model.cfg.direction in DIGIT_SETS.get(model.run_config.data.name, ()) else []
     if hasattr(model, "evaluate_samples"):
         out.append("samples")
@@ -81,7 +83,15 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     saved = read_run_config(run_dir)
     model = load(run_dir)
     cfg = model.run_config
-    metrics = list(metrics or default_metrics(model))
+    test = None
+
+    def test_split():
+        nonlocal test
+        if test is None:
+            test = run_split(cfg)
+        return test
+
+    metrics = list(metrics or default_metrics(model, test_split))
     unknown = [m for m in metrics if m not in ALL_METRICS]
     if unknown:
         raise GenzooError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(ALL_METRICS)}")
@@ -90,13 +100,6 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     results: dict = {}
     step = max(int(p.name[5:12]) for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
     common = {"checkpoint_step": step, "seed": seed}
-    test = None
-
-    def test_split():
-        nonlocal test
-        if test is None:
-            test = run_split(cfg)
-        return test
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
     if image:
