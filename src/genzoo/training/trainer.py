@@ -155,18 +155,18 @@ def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: tor
     was_training = model.training
     model.eval()
     g = torch.Generator(device=model.device).manual_seed(seed)
+    nrow = None
     try:
         if model.data.kind in TRANSLATION_KINDS:
             rows = model.example_rows(reference.float().div(255), generator=g).detach().float().cpu()
+            x, nrow = rows.flatten(0, 1), 2 * rows.shape[1]
         else:
             x = model.sample(n, generator=g).detach().float().cpu()
     finally:
         model.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if model.data.kind in TRANSLATION_KINDS:
-        save_grid(rows.flatten(0, 1), path, nrow=2 * rows.shape[1])
-    elif model.data.kind == "image":
-        save_grid(x, path)
+    if model.data.kind in IMAGE_KINDS:
+        save_grid(x, path, nrow=nrow)
     elif model.data.kind == "points":
         save_points(x, path, reference=reference)
     else:
