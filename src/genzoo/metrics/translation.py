@@ -25,7 +25,7 @@ def translations(model, test, n: int, seed: int, batch: int = 500) -> tuple[torc
     pairs = test.x[:n].float().div(255)
     source, target = model.source_and_target(pairs)
     g = torch.Generator(device=model.device).manual_seed(seed)
-    out = torch.cat([model.translate(source[i:i + batch].to(model.device), generator=g).float().cpu()
+    out = torch.cat([model.translate(source[i:i + batch], generator=g).float().cpu()
                      for i in range(0, len(source), batch)])
     return source, out, target
 

@@ -108,19 +108,26 @@ class _Translation(Algorithm):
         D.check_input_size(*self.image_shape[1:])
         return D
 
-    def _run(self, net: nn.Module, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """net(x) for images x in [0, 1], returning [0, 1]; without gradients and, for a net run in
-        training mode (pix2pix's dropout at test time), with the random stream seeded by `generator`
-        so a grid is reproducible and the training stream is untouched."""
+    def _run(self, net: nn.Module, x: torch.Tensor, generator: torch.Generator | None, *,
+             training: bool = False) -> torch.Tensor:
+        """net(x) for images x in [0, 1], returning [0, 1]; without gradients, with net in training mode
+        for the call if `training` (pix2pix's dropout at test time) and its mode restored after, and with
+        the random stream seeded by `generator`, so a grid is reproducible and the training stream is
+        untouched."""
         if not torch.is_tensor(x) or x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
             raise ValueError(f"{self.name} translates images shaped like its training data, (N, "
                              f"{', '.join(map(str, self.image_shape))}) floats in [0, 1]; got {shape}")
         x = x.to(self.device, torch.float32)
-        with torch.no_grad(), torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-            if generator is not None:
-                torch.manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator, device=generator.device)))
-            return ((net(x * 2 - 1) + 1) / 2).clamp(0, 1)
+        was = net.training
+        net.train(training)
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+                if generator is not None:
+                    torch.manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator, device=generator.device)))
+                return ((net(x * 2 - 1) + 1) / 2).clamp(0, 1)
+        finally:
+            net.train(was)
 
     def translate(self, x: torch.Tensor, *, reverse: bool = False,
                   generator: torch.Generator | None = None) -> torch.Tensor:
@@ -213,12 +220,8 @@ class Pix2Pix(_Translation):
     def translate(self, x, *, reverse=False, generator=None):
         if reverse:
             raise ValueError("pix2pix learns one direction only; train a second model with model.direction swapped")
-        was = self.G.training
-        self.G.train(self.cfg.test_dropout)  # its batch norm uses batch statistics in either mode
-        try:
-            return self._run(self.G, x, generator)
-        finally:
-            self.G.train(was)
+        # training mode only switches dropout on: G's batch norm uses batch statistics in either mode
+        return self._run(self.G, x, generator, training=self.cfg.test_dropout)
 
     def example_rows(self, pairs, generator=None):
         """(source, G(source), target) per pair."""
@@ -335,13 +338,7 @@ class CycleGAN(_Translation):
 
     def translate(self, x, *, reverse=False, generator=None):
         forward = (self.cfg.direction == "AtoB") != reverse
-        net = self.G if forward else self.F
-        was = net.training
-        net.eval()
-        try:
-            return self._run(net, x, generator)
-        finally:
-            net.train(was)
+        return self._run(self.G if forward else self.F, x, generator)
 
     def example_rows(self, pairs, generator=None):
         """(a, G(a), F(G(a)), b, F(b), G(F(b))): both translations and both cycles, per pair."""
