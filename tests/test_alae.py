@@ -57,7 +57,7 @@ def test_short_training_lowers_the_latent_reconstruction_and_round_trips(tmp_pat
     m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert m[-1]["latent_rec"] < 0.8 * m[0]["latent_rec"]
     loaded = genzoo.load(run.dir)
-    run.model.eval()
+    run.model.cpu().eval()   # load() reads onto the CPU; "auto" may have trained on a GPU
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
     assert torch.equal(run.model.sample(5, generator=g()), loaded.sample(5, generator=g()))
     x = load_dataset("digits", "test").x[:3].float().div(255)

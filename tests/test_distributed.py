@@ -15,7 +15,7 @@ from genzoo.config import resolve
 from genzoo.training.checkpoint import list_checkpoints
 from genzoo.training.trainer import train
 
-SETS = {"data.name": "digits", "train.steps": 20, "train.batch_size": 64, "train.log_every": 20,
+SETS = {"train.device": "cpu", "data.name": "digits", "train.steps": 20, "train.batch_size": 64, "train.log_every": 20,
         "train.sample_every": 0, "train.checkpoint_every": 10, "model.nets.width": 16, "train.seed": 3}
 
 
@@ -57,7 +57,7 @@ def test_two_processes_stay_identical_and_match_one_process(tmp_path):
 @pytest.mark.parametrize("preset", ["pix2pix", "cyclegan"])
 def test_translation_models_stay_identical_across_two_processes(preset, tmp_path):
     # pix2pix: batch norm with batch statistics only; cyclegan: two optimizers and a history of fakes per rank
-    sets = {"data.n_samples": 32, "data.image_size": 16, "train.steps": 3, "train.batch_size": 8,
+    sets = {"train.device": "cpu", "data.n_samples": 32, "data.image_size": 16, "train.steps": 3, "train.batch_size": 8,
             "train.sample_every": 0, "train.checkpoint_every": 0, "model.width": 8, "model.discriminator.width": 8,
             **({"model.n_blocks": 1} if preset == "cyclegan" else {})}
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), str(tmp_path), preset, sets), nprocs=2, join=True)
@@ -72,9 +72,18 @@ def test_torchrun_launches_the_cli(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(_free_port()),
            "-m", "genzoo", "train", "vae", "--data", "digits", "--steps", "6", "--quiet",
-           "--set", "train.checkpoint_every=3", "--out", str(tmp_path / "run")]
+           "--set", "train.checkpoint_every=3", "--set", "train.device=cpu", "--out", str(tmp_path / "run")]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert [s for s, _ in list_checkpoints(tmp_path / "run" / "checkpoints")] == [3, 6]
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["processes"] == 2
+
+
+def test_more_processes_per_node_than_gpus_is_a_clear_error(monkeypatch):
+    # torchrun --nproc-per-node 2 on a one-GPU machine: say so, instead of CUDA's "invalid device ordinal"
+    from genzoo.errors import ConfigError
+    from genzoo.training.distributed import World, local_device
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"has 1 GPU and .* at most 1 per node"):
+        local_device(torch.device("cuda"), World(rank=1, size=2, local_rank=1))

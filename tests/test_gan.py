@@ -226,7 +226,7 @@ def test_ema_follows_its_equation_and_is_what_sampling_uses(tmp_path):
                                             "model.ema": 0.9}), out=tmp_path / "ema", progress=False,
                 log=lambda *_: None)
     loaded = genzoo.load(run.dir)
-    for a, b in zip(loaded.G_ema.state_dict().values(), run.model.G_ema.state_dict().values()):
+    for a, b in zip(loaded.G_ema.state_dict().values(), run.model.cpu().G_ema.state_dict().values()):
         assert torch.equal(a, b)
 
 

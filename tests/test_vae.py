@@ -180,7 +180,7 @@ def test_presets_train_and_round_trip(tmp_path, preset, sets):
     loaded = genzoo.load(run.dir)
     for (n, a), (_, b) in zip(run.model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a.cpu(), b.cpu()), n
-    run.model.eval()
+    run.model.cpu().eval()   # load() reads onto the CPU; "auto" may have trained on a GPU
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
     assert torch.equal(run.model.sample(4, generator=g()), loaded.sample(4, generator=g()))
     x = load_dataset("digits", "test").x[:3].float().div(255)

@@ -17,6 +17,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class World:
@@ -47,6 +49,11 @@ def init_from_env(device: torch.device) -> World:
 def local_device(device: torch.device, world: World) -> torch.device:
     """On CUDA, one GPU per process: cuda:LOCAL_RANK."""
     if world.distributed and device.type == "cuda":
+        gpus = torch.cuda.device_count()
+        if world.local_rank >= gpus:
+            raise ConfigError(f"process {world.rank} is local rank {world.local_rank}, but this machine has {gpus} "
+                              f"GPU{'s' * (gpus != 1)} and DDP on CUDA runs one process per GPU: start at most {gpus} "
+                              "per node (torchrun --nproc-per-node), or train on the CPU with --set train.device=cpu")
         torch.cuda.set_device(world.local_rank)
         return torch.device("cuda", world.local_rank)
     return device
