@@ -66,7 +66,9 @@ def _changed(model, before):
 
 
 @pytest.mark.parametrize("preset,sets", [("aae", {}), ("aae-semi", {"model.labels": 20}),
-                                         ("aae-swissroll", {})])
+                                         ("aae-semi", {"model.labels": 20, "model.norm": "batch",
+                                                       "model.disc_noise": 0.3}),
+                                         ("aae-swissroll", {"model.disc_noise": 0.3})])
 def test_each_phase_changes_only_its_own_parameters(preset, sets):
     torch.manual_seed(0)
     model = _model(preset, **sets)
@@ -83,6 +85,48 @@ def test_each_phase_changes_only_its_own_parameters(preset, sets):
         loss = run_phase()
         assert torch.isfinite(loss)
         assert _changed(model, before) == owners
+
+
+def test_discriminators_see_noisy_codes_but_exact_labels():
+    model = _model("aae-swissroll", **{"model.disc_noise": 0.5})        # D reads [2-D code, one-hot of 11]
+    seen = []
+    model.D = torch.nn.Sequential()                                     # identity: what D is given
+    model.D.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
+    codes = torch.zeros(20000, 2)
+    tags = torch.nn.functional.one_hot(torch.arange(20000) % 11, 11).float()
+    model._judge(model.D, torch.cat([codes, tags], 1))
+    noisy = seen[0]
+    assert torch.equal(noisy[:, 2:], tags)                              # the labels stay exact
+    assert noisy[:, :2].std().item() == pytest.approx(0.5, rel=0.03)    # N(0, 0.5^2) on the code
+    assert noisy[:, :2].mean().abs().item() < 0.02
+    quiet = _model("aae-swissroll")
+    v = torch.randn(5, 13)
+    quiet.D = torch.nn.Sequential()
+    assert torch.equal(quiet._judge(quiet.D, v), v)                     # disc_noise 0: untouched
+
+
+@pytest.mark.parametrize("loss,per_pixel", [("bce", math.log(2)), ("mse", 1.0), ("sigmoid-mse", 0.25)])
+def test_reconstruction_costs_follow_their_equations(loss, per_pixel):
+    # the decoder's last layer outputs 0 for x = 1: bce -log sigmoid(0) = log 2; mse (0 - 1)^2 = 1;
+    # sigmoid-mse (sigmoid(0) - 1)^2 = 1/4; each summed over the 64 pixels
+    model = _model("aae", **{"model.loss": loss})
+    model._decode_logits = lambda y, z: 0 * z.sum() + torch.zeros(len(z), 1, 8, 8)
+    rec = model.reconstruction_phase(torch.ones(5, 1, 8, 8), Optimizers(model.configure_optimizers()))
+    assert rec.item() == pytest.approx(64 * per_pixel, rel=1e-5)
+    assert model.decode(torch.zeros(2, 8)).shape == (2, 1, 8, 8)
+    with pytest.raises(genzoo.errors.ConfigError, match="model.loss must be one of bce, mse, sigmoid-mse"):
+        _model("aae", **{"model.loss": "l1"})
+
+
+def test_norm_puts_batch_norm_in_encoder_and_decoder():
+    model = _model("aae-semi", **{"model.labels": 20, "model.norm": "batch"})
+    for net in (model.encoder, model.decoder):
+        assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules()) == 2   # one per hidden layer
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in model.D.modules())
+    with pytest.raises(genzoo.errors.ConfigError, match="model.norm must be null, 'batch' or 'layer'"):
+        _model("aae-semi", **{"model.norm": "group"})
+    with pytest.raises(genzoo.errors.ConfigError, match="disc_noise must be >= 0"):
+        _model("aae-semi", **{"model.disc_noise": -1.0})
 
 
 def test_semi_supervised_uses_only_n_labels_class_balanced():
@@ -130,7 +174,7 @@ def test_presets_train_and_round_trip(tmp_path, preset):
     m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert m[-1]["rec_loss"] < m[0]["rec_loss"]
     loaded = genzoo.load(run.dir)
-    run.model.eval()
+    run.model.cpu().eval()   # load() reads onto the CPU; "auto" may have trained on a GPU
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
     assert torch.equal(run.model.sample(6, generator=g()), loaded.sample(6, generator=g()))
     x = load_dataset("digits", "test").x[:4].float().div(255)

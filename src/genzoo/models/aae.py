@@ -91,6 +91,7 @@ def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *,
 
 
 PRIORS = ("gaussian", "mixture", "swissroll")
+LOSSES = ("bce", "mse", "sigmoid-mse")   # reconstruction costs; sigmoid-mse: squared error of a sigmoid output
 MODES = ("unsupervised", "semi", "cluster")
 
 
@@ -101,7 +102,7 @@ class AAEConfig:
     hidden: tuple[int, ...] = (1000, 1000)  # encoder widths (decoder mirrored), the paper's MNIST nets
     disc_hidden: tuple[int, ...] = (1000, 1000)
     activation: str = "relu"
-    loss: str = "bce"                       # reconstruction: bce (sigmoid decoder) | mse
+    loss: str = "bce"                       # reconstruction: bce (sigmoid decoder) | mse (linear) | sigmoid-mse
     prior: str = "gaussian"                 # unsupervised mode: gaussian | mixture | swissroll
     prior_std: float = 1.0                  # gaussian prior (and the style prior) N(0, prior_std^2 I)
     components: int = 10                    # mixture components / swiss-roll segments (= classes with prior_labels)
@@ -109,6 +110,8 @@ class AAEConfig:
     labels: int | None = None               # labelled examples used (class-balanced); None = every label
     clusters: int = 16                      # cluster mode: categories of y
     input_noise: float = 0.0                # std of Gaussian noise added to the encoder's input in training
+    disc_noise: float = 0.0                 # std of Gaussian noise added to every discriminator input (codes and prior)
+    norm: str | None = None                 # None | batch | layer: normalization of the encoder's and decoder's hidden layers
     sup_batch: int = 100                    # semi: labelled minibatch of the supervised phase
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
     d_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -120,8 +123,8 @@ class AAEConfig:
             raise ConfigError(f"model.mode must be one of {', '.join(MODES)}, got '{self.mode}'")
         if self.prior not in PRIORS:
             raise ConfigError(f"model.prior must be one of {', '.join(PRIORS)}, got '{self.prior}'")
-        if self.loss not in ("bce", "mse"):
-            raise ConfigError(f"model.loss must be 'bce' or 'mse', got '{self.loss}'")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"model.loss must be one of {', '.join(LOSSES)}, got '{self.loss}'")
         if self.prior != "gaussian" and self.latent_dim % 2:
             raise ConfigError(f"the {self.prior} prior is 2-D: model.latent_dim must be even, got {self.latent_dim}")
         if self.labels is not None and self.labels < 1:
@@ -132,8 +135,10 @@ class AAEConfig:
             raise ConfigError("mode=semi uses a categorical y and a Gaussian style z: leave model.prior=gaussian")
         if self.latent_dim < 1 or self.clusters < 2 or self.components < 1 or self.sup_batch < 1:
             raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
-        if self.input_noise < 0 or self.prior_std <= 0:
-            raise ConfigError("model.input_noise must be >= 0 and model.prior_std > 0")
+        if self.input_noise < 0 or self.disc_noise < 0 or self.prior_std <= 0:
+            raise ConfigError("model.input_noise and model.disc_noise must be >= 0 and model.prior_std > 0")
+        if self.norm not in (None, "batch", "layer"):
+            raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 
 
 def _disc(in_dim: int, hidden) -> nn.Module:
@@ -160,8 +165,8 @@ class AAE(LatentModelMixin, Algorithm):
         self.K = {"unsupervised": 0, "semi": data.num_classes or 0, "cluster": cfg.clusters}[cfg.mode]
         self.num_classes = self.K if cfg.mode == "semi" else 0   # generate(z, cond): y = cond
         code = self.K + cfg.latent_dim
-        self.encoder = MLPEncoder(data.dim, cfg.hidden, code, cfg.activation)
-        self.decoder = MLPDecoder(code, tuple(reversed(cfg.hidden)), data.shape, cfg.activation)
+        self.encoder = MLPEncoder(data.dim, cfg.hidden, code, cfg.activation, norm=cfg.norm)
+        self.decoder = MLPDecoder(code, tuple(reversed(cfg.hidden)), data.shape, cfg.activation, norm=cfg.norm)
         self.label_dim = (cfg.components + 1) if cfg.prior_labels else 0   # + the "unlabelled" class
         self.D = _disc(cfg.latent_dim + self.label_dim, cfg.disc_hidden)
         self.D_y = _disc(self.K, cfg.disc_hidden) if self.K else None
@@ -191,6 +196,10 @@ class AAE(LatentModelMixin, Algorithm):
         """(logits of q(y|x) or None, z)."""
         h = self.encoder(x)
         return (h[:, :self.K], h[:, self.K:]) if self.K else (None, h)
+
+    def _output(self, out: torch.Tensor) -> torch.Tensor:
+        """The decoder's mean: sigmoid of its last layer for bce and sigmoid-mse, the layer itself for mse."""
+        return out if self.cfg.loss == "mse" else torch.sigmoid(out)
 
     def _decode_logits(self, y_code: torch.Tensor | None, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z if y_code is None else torch.cat([y_code, z], dim=1))
@@ -241,14 +250,26 @@ class AAE(LatentModelMixin, Algorithm):
     def _noisy(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.cfg.input_noise * torch.randn_like(x) if self.cfg.input_noise else x
 
+    def _judge(self, D: nn.Module, v: torch.Tensor) -> torch.Tensor:
+        """D's logits for codes or prior samples v, with N(0, disc_noise^2) added to the code part
+        (instance noise: blurs the two distributions alike, so D cannot win on fine detail alone);
+        attached one-hot labels of a label-conditioned prior stay exact."""
+        if not self.cfg.disc_noise:
+            return D(v)
+        d = v.shape[1] - self.label_dim if D is self.D else v.shape[1]
+        noisy = v[:, :d] + self.cfg.disc_noise * torch.randn_like(v[:, :d])
+        return D(torch.cat([noisy, v[:, d:]], 1))
+
     def reconstruction_phase(self, x: torch.Tensor, opt: Optimizers) -> torch.Tensor:
-        """Encoder and decoder descend L(x, Dec(Enc(x))); semi/cluster: Dec reads [softmax(y logits), z]."""
+        """Encoder and decoder descend L(x, Dec(Enc(x))), summed over pixels: binary cross-entropy, or the
+        Euclidean cost ||x - Dec(Enc(x))||^2 of a linear (mse) or sigmoid (sigmoid-mse) output.
+        Semi/cluster: Dec reads [softmax(y logits), z]."""
         y_logits, z = self.codes(self._noisy(x))
         out = self._decode_logits(None if y_logits is None else y_logits.softmax(1), z)
         if self.cfg.loss == "bce":
             loss = F.binary_cross_entropy_with_logits(out, x, reduction="none")
         else:
-            loss = (out - x).pow(2)
+            loss = (self._output(out) - x).pow(2)
         loss = loss.flatten(1).sum(1).mean()
         opt.step("ae", loss)
         return loss.detach()
@@ -278,9 +299,10 @@ class AAE(LatentModelMixin, Algorithm):
         with torch.no_grad():
             y_logits, z = self.codes(self._noisy(x))
         fake, real = self._d_inputs(z, self.prior(len(z)), batch)
-        loss = d_loss_minimax(self.D(real), self.D(fake))
+        loss = d_loss_minimax(self._judge(self.D, real), self._judge(self.D, fake))
         if self.D_y is not None:
-            loss = loss + d_loss_minimax(self.D_y(self.categorical_prior(len(x))), self.D_y(y_logits.softmax(1)))
+            loss = loss + d_loss_minimax(self._judge(self.D_y, self.categorical_prior(len(x))),
+                                         self._judge(self.D_y, y_logits.softmax(1)))
         opt.step("D", loss)
         return loss.detach()
 
@@ -288,9 +310,9 @@ class AAE(LatentModelMixin, Algorithm):
         """The encoder, as the generator, descends -log D(Enc(x)) (non-saturating; and -log D_y(q(y|x)))."""
         y_logits, z = self.codes(self._noisy(x))
         fake, _ = self._d_inputs(z, torch.zeros_like(z), batch)
-        loss = g_loss_non_saturating(self.D(fake))
+        loss = g_loss_non_saturating(self._judge(self.D, fake))
         if self.D_y is not None:
-            loss = loss + g_loss_non_saturating(self.D_y(y_logits.softmax(1)))
+            loss = loss + g_loss_non_saturating(self._judge(self.D_y, y_logits.softmax(1)))
         opt.step("G", loss)
         return loss.detach()
 
@@ -333,14 +355,14 @@ class AAE(LatentModelMixin, Algorithm):
             y = y if y is not None else torch.arange(len(z), device=z.device) % self.K
             y_code = F.one_hot(y.long(), self.K).to(z.dtype)
         out = self._decode_logits(y_code, z)
-        return torch.sigmoid(out) if self.cfg.loss == "bce" else out
+        return self._output(out)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """Dec(Enc(x)) (semi/cluster: Dec([softmax q(y|x), z]), as in training)."""
         y_logits, z = self.codes(x)
         out = self._decode_logits(None if y_logits is None else y_logits.softmax(1), z)
-        out = torch.sigmoid(out) if self.cfg.loss == "bce" else out
+        out = self._output(out)
         return out.clamp(0, 1) if self.data.kind == "image" else out
 
     @torch.no_grad()

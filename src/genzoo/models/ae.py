@@ -30,8 +30,9 @@ from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 class MLPEncoder(nn.Sequential):
     """x (N, *shape) [+ one-hot label] -> (N, out_dim): Flatten, then an MLP. forward(x, y=None)."""
 
-    def __init__(self, in_dim: int, hidden, out_dim: int, activation: str = "relu", num_classes: int = 0):
-        super().__init__(nn.Flatten(), mlp(in_dim + num_classes, hidden, out_dim, activation=activation))
+    def __init__(self, in_dim: int, hidden, out_dim: int, activation: str = "relu", num_classes: int = 0,
+                 norm: str | None = None):
+        super().__init__(nn.Flatten(), mlp(in_dim + num_classes, hidden, out_dim, activation=activation, norm=norm))
         self.num_classes = num_classes
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -46,11 +47,12 @@ class MLPEncoder(nn.Sequential):
 class MLPDecoder(nn.Sequential):
     """z (N, latent_dim) [+ one-hot label] -> (N, *shape): an MLP, then Unflatten. forward(z, y=None)."""
 
-    def __init__(self, latent_dim: int, hidden, shape, activation: str = "relu", num_classes: int = 0):
+    def __init__(self, latent_dim: int, hidden, shape, activation: str = "relu", num_classes: int = 0,
+                 norm: str | None = None):
         dim = 1
         for s in shape:
             dim *= s
-        super().__init__(mlp(latent_dim + num_classes, hidden, dim, activation=activation),
+        super().__init__(mlp(latent_dim + num_classes, hidden, dim, activation=activation, norm=norm),
                          nn.Unflatten(1, tuple(shape)))
         self.num_classes = num_classes
 
