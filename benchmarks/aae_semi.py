@@ -3,6 +3,8 @@
 
     python benchmarks/aae_semi.py                                   # preset budgets, seeds 0 1 2
     python benchmarks/aae_semi.py --steps 600 --mixture-steps 600 --hidden 256 256   # a quick check
+    python benchmarks/aae_semi.py --skip-mixture --device cuda --jobs 3 --threads 1  # 3 seeds at once on a GPU
+    python benchmarks/aae_semi.py --set train.lr_decay=0 --eval-every 6              # with a test-error curve
 
 Run directories already under --out are continued (`genzoo train --resume`), not restarted, so
 an interrupted benchmark is picked up where it stopped.
@@ -13,7 +15,8 @@ Protocol (printed with the numbers):
   on the 60,000 MNIST training images; only `model.labels` = 100 of them are labelled: the first
   10 of each class in the run's data order (a function of train.seed, so each seed has its own
   labelled subset); each step: reconstruction, regularization (both discriminators, then the
-  encoder), supervised cross-entropy on a minibatch of the 100;
+  encoder), supervised cross-entropy on a minibatch of the 100; the preset's budget (30 epochs,
+  learning rates decayed linearly to 0 over the second half) unless --steps or --set change it;
 - test error: argmax_y q(y|x) vs the label on the 10,000 MNIST test images; mean and standard
   deviation (ddof 1) over the seeds. Paper (Table 2): 1.90 (+-0.10) % with 100 labels.
 - mixture: the `aae-mixture` preset (2-D codes, mixture of 10 2-D Gaussians), unsupervised; the
@@ -64,6 +67,75 @@ def scatter_codes(model, x, y, path, prior_n=5000) -> str:
     return str(path)
 
 
+def train_seed(seed, sets, args, out, x_test, y_test):
+    """Train one seed's run (or continue an interrupted one) to its budget. With --eval-every E the run
+    stops every E epochs to score the test error (a resume continues bitwise, so the curve's last point
+    is the same run as one trained in one go); each point is appended to <out>/curves.jsonl."""
+    import genzoo
+    from genzoo.config import resolve
+    from genzoo.training.checkpoint import list_checkpoints
+
+    run_dir = os.path.join(out, f"aae-semi-seed{seed}")
+    cfg = resolve("aae-semi", overrides={**sets, "train.steps": args.steps} if args.steps else sets)
+    total = cfg.train.steps
+    if args.eval_every and cfg.train.lr_decay:
+        raise SystemExit("--eval-every trains in stretches, and a learning-rate decay is laid out over the whole "
+                         "budget: use one or the other")
+    every = round(args.eval_every * 60000 / 100) if args.eval_every else total
+    done = list_checkpoints(os.path.join(run_dir, "checkpoints"))
+    reached = done[-1][0] if done else 0
+    stops = [s for s in range(every, total, every) if s > reached] + [total]
+    curve = []
+    for stop in stops:
+        if done:
+            run = genzoo.train(resume=run_dir, steps=stop, progress=False)
+        else:
+            run = genzoo.train("aae-semi", data="mnist", steps=stop, seed=seed, overrides=sets, out=run_dir,
+                               progress=False)
+            done = True
+        point = {"seed": seed, "step": run.step, "epochs": run.step * 100 / 60000,
+                 "test_error_percent": test_error(run.model, x_test.to(run.model.device), y_test.to(run.model.device))}
+        curve.append(point)
+        with open(os.path.join(out, "curves.jsonl"), "a") as f:
+            f.write(json.dumps(point) + "\n")
+        print(f"seed {seed}: step {run.step} ({point['epochs']:.1f} epochs): test error "
+              f"{point['test_error_percent']:.2f} %", flush=True)
+    return run, curve
+
+
+def read_curve(out, seed) -> list[dict]:
+    """The test-error points of one seed, from every process that trained it, by step (the last write wins)."""
+    path = os.path.join(out, "curves.jsonl")
+    points = {}
+    if os.path.exists(path):
+        for line in open(path):
+            p = json.loads(line)
+            if p["seed"] == seed:
+                points[p["step"]] = p
+    return [points[k] for k in sorted(points)]
+
+
+def run_seeds_in_parallel(args, argv, out) -> None:
+    """Train each seed in its own process (--jobs of them at once), logging to <out>/seed<S>.log."""
+    import subprocess
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pending, running = list(args.seeds), []
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            seed = pending.pop(0)
+            cmd = [sys.executable, os.path.abspath(__file__), *argv, "--seeds", str(seed), "--jobs", "1",
+                   "--skip-mixture", "--out", out]
+            log = open(os.path.join(out, f"seed{seed}.log"), "w")
+            running.append((seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
+            print(f"seed {seed}: training in process {running[-1][1].pid} (log {log.name})", flush=True)
+        seed, proc, log = running.pop(0)
+        if proc.wait():
+            raise SystemExit(f"seed {seed} failed (exit {proc.returncode}); see {log.name}")
+        log.close()
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -75,7 +147,11 @@ def main(argv=None) -> dict:
     p.add_argument("--skip-semi", action="store_true")
     p.add_argument("--skip-mixture", action="store_true")
     p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
-    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch threads per process")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device of every run)")
+    p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")
+    p.add_argument("--eval-every", type=float, default=0, metavar="EPOCHS",
+                   help="also score the test error every EPOCHS epochs (a learning-rate curve per seed)")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -86,29 +162,28 @@ def main(argv=None) -> dict:
     from genzoo.training.trainer import read_run_config
 
     out = args.out or tempfile.mkdtemp(prefix="aae-semi-")
+    os.makedirs(out, exist_ok=True)
     test = load_dataset("mnist", "test", root=args.data_root)
     x_test, y_test = test.x.float().div(255), test.y.long()
     print(f"data: {test.source}; test {len(test)} images")
-    base = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 1000}
+    base = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 1000,
+            "train.device": args.device}
     if args.hidden:
         base.update({"model.hidden": args.hidden, "model.disc_hidden": args.hidden})
     result = {"paper_percent": PAPER, "target": "<= 2.5 % with 100 labels"}
 
     if not args.skip_semi:
-        errors, runs = [], []
         sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
+        if args.jobs > 1:   # each seed in a process of its own; the loop below then only scores the finished runs
+            run_seeds_in_parallel(args, argv, out)
+        errors, runs = [], []
         for seed in args.seeds:
             t = time.time()
-            run_dir = os.path.join(out, f"aae-semi-seed{seed}")
-            if os.path.isdir(os.path.join(run_dir, "checkpoints")):   # an interrupted (or finished) run: continue it
-                run = genzoo.train(resume=run_dir, progress=False)
-            else:
-                run = genzoo.train("aae-semi", data="mnist", steps=args.steps, seed=seed, overrides=sets,
-                                   out=run_dir, progress=False)
-            err = test_error(run.model, x_test.to(run.model.device), y_test.to(run.model.device))
+            run, curve = train_seed(seed, sets, args, out, x_test, y_test)
+            err = curve[-1]["test_error_percent"]
             errors.append(err)
             runs.append({"seed": seed, "test_error_percent": err, "run": str(run.dir), "minutes": (time.time() - t) / 60,
-                         "labelled_per_class": run.model.lab_count.tolist()})
+                         "labelled_per_class": run.model.lab_count.tolist(), "curve": read_curve(out, seed)})
             print(f"seed {seed}: test error {err:.2f} % ({run.step} steps, {(time.time() - t) / 60:.1f} min, "
                   f"labelled per class {run.model.lab_count.tolist()})", flush=True)
         mean = statistics.mean(errors)
@@ -119,9 +194,11 @@ def main(argv=None) -> dict:
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
               f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
-              f"train.lr_decay {cfg.train.lr_decay}; precision {saved['precision']} ({cfg.train.precision})")
+              f"loss {cfg.model.loss}; norm {cfg.model.norm}; train.lr_decay {cfg.train.lr_decay}; "
+              f"precision {saved['precision']} ({cfg.train.precision}) on {saved.get('device', cfg.train.device)}")
         result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
-                          "config": cfg.to_dict()}
+                          "config": cfg.to_dict(), "device": saved.get("device"),
+                          "environment": saved["environment"]}
 
     if not args.skip_mixture:
         t = time.time()

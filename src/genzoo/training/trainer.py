@@ -391,6 +391,7 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
         run_dir.mkdir(parents=True, exist_ok=True)
         record = {"config": to_dict(cfg), "dataset": dataset_record, "data_spec": spec.to_dict(),
                   "total_steps": total, "processes": world.size, "precision": str(autocast_dtype or "float32"),
+                  "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
                   "environment": _environment(), "created": _dt.datetime.now().isoformat(timespec="seconds")}
         tmp = run_dir / (CONFIG_FILE + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
