@@ -36,6 +36,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
+from ..nets.layers import NORMS_1D
 from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
@@ -137,7 +138,7 @@ class AAEConfig:
             raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
         if self.input_noise < 0 or self.disc_noise < 0 or self.prior_std <= 0:
             raise ConfigError("model.input_noise and model.disc_noise must be >= 0 and model.prior_std > 0")
-        if self.norm not in (None, "batch", "layer"):
+        if self.norm not in NORMS_1D:
             raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 
 
