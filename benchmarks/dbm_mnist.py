@@ -21,25 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from genzoo.data import load_dataset
 from genzoo.metrics.ais import ais_log_z, dbm_lower_bound
 from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
 from genzoo.models.dbm import DBM, DBMConfig
 
+from common import binarized_once, hardware, load_mnist
+
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
 
 
 def probe_error(f_train, y_train, f_test, y_test, seed: int) -> float:
@@ -78,13 +72,10 @@ def main(argv=None) -> dict:
 
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    train = load_dataset("mnist", "train", root=args.data_root)
-    test = load_dataset("mnist", "test", root=args.data_root)
-    for ds in (train, test):
-        print(f"data: {ds.split}: {ds.source} ({len(ds)} images)" + (f"  NOTICE: {ds.notice}" if ds.notice else ""))
+    train, test = load_mnist(args.data_root)
     x_train = (train.x.float() / 255).to(device)
-    g = torch.Generator().manual_seed(1234)
-    x_test = torch.bernoulli(test.x.float() / 255, generator=g)[: args.test_n].to(device)
+    x_test, g = binarized_once(test.x, args.test_n)
+    x_test = x_test.to(device)
 
     L = len(args.hidden)
     warm = min(5 * len(x_train) // args.batch_size, max(args.pretrain_steps, 1) // 4)

@@ -19,32 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 import torch
 
-from genzoo.data import load_dataset
 from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood
 from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
 from genzoo.models.rbm import RBM, RBMConfig
 
+from common import binarized_once, hardware, load_mnist
+
 PAPER = {25: -86.34, 3: -106.63, 1: -125.53}   # Salakhutdinov & Murray 2008, Table 1, CD-k RBMs with 500 units
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
-
-
-def load_mnist(root: str | None):
-    train = load_dataset("mnist", "train", root=root)
-    test = load_dataset("mnist", "test", root=root)
-    for ds in (train, test):
-        print(f"data: {ds.split}: {ds.source} ({len(ds)} images)" + (f"  NOTICE: {ds.notice}" if ds.notice else ""))
-    return train, test
 
 
 def main(argv=None) -> dict:
@@ -71,8 +57,8 @@ def main(argv=None) -> dict:
     device = torch.device(args.device)
     train, test = load_mnist(args.data_root)
     x_train = (train.x.float() / 255).to(device)
-    g = torch.Generator().manual_seed(1234)
-    x_test = torch.bernoulli(test.x.float() / 255, generator=g)[: args.test_n].to(device)  # fixed stochastic binarization
+    x_test, g = binarized_once(test.x, args.test_n)
+    x_test = x_test.to(device)
 
     cfg = RBMConfig(hidden=args.hidden, cd_k=args.cd_k, persistent=args.persistent, num_chains=args.batch_size,
                     optim=OptimConfig(name="sgd", lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay),

@@ -544,7 +544,6 @@ def fd_mode(ds, ds_root, args, out) -> None:
     spent = {"genzoo": 0.0, "reference": 0.0}
     chunk = max(1, min(args.fd_chunk, steps))
     done = 0
-    t_start = time.perf_counter()
     while done < steps:
         k = min(chunk, steps - done)
         pair = (("genzoo", gz), ("reference", ref))

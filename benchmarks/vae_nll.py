@@ -33,24 +33,18 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads c
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models.base import DataSpec, OptimConfig, Optimizers  # noqa: E402
 from genzoo.models.vae import VAE, VAEConfig  # noqa: E402
 from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
 from genzoo.training.trainer import BatchSource  # noqa: E402
 
+from common import binarized_once, hardware, load_mnist  # noqa: E402
+
 PAPER = {"VAE k=1": 86.76, "VAE k=50": 86.35, "IWAE k=50": 84.78}
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
 
 
 def main(argv=None) -> dict:
@@ -76,12 +70,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    train = load_dataset("mnist", "train", root=args.data_root)
-    test = load_dataset("mnist", "test", root=args.data_root)
-    for ds in (train, test):
-        print(f"data: {ds.split}: {ds.source} ({len(ds)} images)" + (f"  NOTICE: {ds.notice}" if ds.notice else ""))
-    g = torch.Generator().manual_seed(1234)
-    x_test = torch.bernoulli(test.x.float().div(255), generator=g)[: args.test_n].to(device)
+    train, test = load_mnist(args.data_root)
+    x_test = binarized_once(test.x, args.test_n)[0].to(device)
 
     cfg = VAEConfig(arch="mlp", latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
                     likelihood="bernoulli", binarize="dynamic", objective=args.objective, k=args.k_train,
