@@ -103,6 +103,20 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     return run, curve
 
 
+def training_minutes(run_dir) -> float:
+    """Wall-clock training minutes of a run, from its metrics.jsonl: every invocation (a resume, a seed's
+    own process) restarts the log's clock, so the last time of each stretch is summed."""
+    total = last = 0.0
+    for line in open(os.path.join(run_dir, "metrics.jsonl")):
+        t = json.loads(line).get("time")
+        if t is None:
+            continue
+        if t < last:
+            total += last
+        last = t
+    return (total + last) / 60
+
+
 def read_curve(out, seed) -> list[dict]:
     """The test-error points of one seed, from every process that trained it, by step (the last write wins)."""
     path = os.path.join(out, "curves.jsonl")
@@ -178,13 +192,12 @@ def main(argv=None) -> dict:
             run_seeds_in_parallel(args, argv, out)
         errors, runs = [], []
         for seed in args.seeds:
-            t = time.time()
             run, curve = train_seed(seed, sets, args, out, x_test, y_test)
-            err = curve[-1]["test_error_percent"]
+            err, minutes = curve[-1]["test_error_percent"], training_minutes(run.dir)
             errors.append(err)
-            runs.append({"seed": seed, "test_error_percent": err, "run": str(run.dir), "minutes": (time.time() - t) / 60,
+            runs.append({"seed": seed, "test_error_percent": err, "run": str(run.dir), "minutes": minutes,
                          "labelled_per_class": run.model.lab_count.tolist(), "curve": read_curve(out, seed)})
-            print(f"seed {seed}: test error {err:.2f} % ({run.step} steps, {(time.time() - t) / 60:.1f} min, "
+            print(f"seed {seed}: test error {err:.2f} % ({run.step} steps, {minutes:.1f} min of training, "
                   f"labelled per class {run.model.lab_count.tolist()})", flush=True)
         mean = statistics.mean(errors)
         std = statistics.stdev(errors) if len(errors) > 1 else 0.0
