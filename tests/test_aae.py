@@ -167,6 +167,34 @@ def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path):
     assert loaded.interpolate(test.x[0].float() / 255, test.x[1].float() / 255, steps=3, y=2).shape == (3, 1, 8, 8)
 
 
+def test_encoder_moving_average_follows_its_equation_and_classifies(tmp_path):
+    torch.manual_seed(0)
+    m = _model("aae-semi", **{"model.labels": 20, "model.ema": 0.5, "model.norm": "batch"})
+    e0 = [p.detach().clone() for p in m.encoder.parameters()]
+    y = torch.arange(30) % 10
+    m.train_step(Batch(torch.rand(30, 1, 8, 8), y), Optimizers(m.configure_optimizers()), 0)
+    for pa, p, p0 in zip(m.encoder_ema.parameters(), m.encoder.parameters(), e0):
+        assert not pa.requires_grad
+        torch.testing.assert_close(pa, 0.5 * p0 + 0.5 * p.detach())   # theta' = b theta' + (1 - b) theta
+    for ba, b in zip(m.encoder_ema.buffers(), m.encoder.buffers()):  # batch-norm statistics are copied
+        assert torch.equal(ba, b)
+    m.train()
+    assert m.encoder.training and not m.encoder_ema.training         # the average is never in training mode
+    m.eval()
+    x = torch.rand(200, 1, 8, 8)
+    assert torch.equal(m.classify(x), m.encoder_ema(x)[:, :10].argmax(1))
+    assert torch.equal(m.classify(x, averaged=False), m.encoder(x)[:, :10].argmax(1))
+    assert not torch.allclose(m.codes(x, averaged=True)[0], m.codes(x)[0])   # training uses the live encoder
+    with pytest.raises(genzoo.errors.ConfigError, match=r"model.ema is a decay in \[0, 1\)"):
+        _model("aae-semi", **{"model.ema": 1.0})
+    # the average is part of the checkpoint
+    run = train(resolve("aae-semi", overrides={**QUICK, "train.steps": 3, "model.labels": 20, "model.ema": 0.9}),
+                out=tmp_path / "ema", progress=False, log=lambda *_: None)
+    loaded = genzoo.load(run.dir)
+    for a, b in zip(loaded.encoder_ema.state_dict().values(), run.model.cpu().encoder_ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("preset", ["aae", "aae-mixture", "aae-swissroll", "aae-cluster"])
 def test_presets_train_and_round_trip(tmp_path, preset):
     run = train(resolve(preset, overrides={**QUICK, "train.steps": 60}), out=tmp_path / preset, progress=False,

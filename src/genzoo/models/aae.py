@@ -20,6 +20,9 @@ Modes (model.mode):
   examples (section 5, Table 2);
 - "cluster": the same network with `clusters` categories and no labels (section 6).
 
+model.ema = b > 0 (genzoo's addition, not the paper's): after every step the encoder's moving
+average theta' <- b theta' + (1 - b) theta is updated, and `classify` reads q(y|x) from it.
+
 Labelled examples (model.labels = N): the first N/K examples of each class in the run's data
 order (a pure function of train.seed) are copied into buffers the first time they are seen and
 are the only labels the algorithm ever uses; they are saved with the checkpoints.
@@ -36,7 +39,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
-from ..nets.layers import NORMS_1D
+from ..nets.layers import NORMS_1D, moving_average_copy, update_moving_average
 from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
@@ -114,6 +117,7 @@ class AAEConfig:
     disc_noise: float = 0.0                 # std of Gaussian noise added to every discriminator input (codes and prior)
     norm: str | None = None                 # None | batch | layer: normalization of the encoder's and decoder's hidden layers
     sup_batch: int = 100                    # semi: labelled minibatch of the supervised phase
+    ema: float = 0.0                        # decay of a moving average of the encoder that `classify` uses (0: off)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
     d_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
     g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -138,6 +142,8 @@ class AAEConfig:
             raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
         if self.input_noise < 0 or self.disc_noise < 0 or self.prior_std <= 0:
             raise ConfigError("model.input_noise and model.disc_noise must be >= 0 and model.prior_std > 0")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {self.ema}")
         if self.norm not in NORMS_1D:
             raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 
@@ -152,6 +158,7 @@ class AAE(LatentModelMixin, Algorithm):
 
     name = "aae"
     Config = AAEConfig
+    moving_averages = ("encoder_ema",)
 
     def __init__(self, cfg: AAEConfig, data: DataSpec):
         super().__init__(cfg, data)
@@ -168,6 +175,7 @@ class AAE(LatentModelMixin, Algorithm):
         code = self.K + cfg.latent_dim
         self.encoder = MLPEncoder(data.dim, cfg.hidden, code, cfg.activation, norm=cfg.norm)
         self.decoder = MLPDecoder(code, tuple(reversed(cfg.hidden)), data.shape, cfg.activation, norm=cfg.norm)
+        self.encoder_ema = moving_average_copy(self.encoder) if cfg.ema > 0 else None
         self.label_dim = (cfg.components + 1) if cfg.prior_labels else 0   # + the "unlabelled" class
         self.D = _disc(cfg.latent_dim + self.label_dim, cfg.disc_hidden)
         self.D_y = _disc(self.K, cfg.disc_hidden) if self.K else None
@@ -193,9 +201,9 @@ class AAE(LatentModelMixin, Algorithm):
         return opts
 
     # ------------------------------------------------------------------ codes and priors
-    def codes(self, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """(logits of q(y|x) or None, z)."""
-        h = self.encoder(x)
+    def codes(self, x: torch.Tensor, averaged: bool = False) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(logits of q(y|x) or None, z); averaged: from the encoder's moving average (model.ema > 0)."""
+        h = (self.encoder_ema if averaged and self.encoder_ema is not None else self.encoder)(x)
         return (h[:, :self.K], h[:, self.K:]) if self.K else (None, h)
 
     def _output(self, out: torch.Tensor) -> torch.Tensor:
@@ -335,15 +343,18 @@ class AAE(LatentModelMixin, Algorithm):
         if self.cfg.mode == "semi":
             lab = self.labelled_batch(batch)
             logs["sup_loss"] = self.supervised_phase(*lab, opt) if lab is not None else float("nan")
+        if self.encoder_ema is not None:
+            update_moving_average(self.encoder_ema, self.encoder, self.cfg.ema)
         return logs
 
     # ------------------------------------------------------------------ use
     @torch.no_grad()
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """argmax_y q(y|x) (semi: the class; cluster: the cluster)."""
+    def classify(self, x: torch.Tensor, averaged: bool = True) -> torch.Tensor:
+        """argmax_y q(y|x) (semi: the class; cluster: the cluster); with model.ema > 0 from the moving
+        average of the encoder unless averaged=False."""
         if not self.K:
             raise ValueError("classify needs mode=semi or mode=cluster")
-        return self.codes(x)[0].argmax(1)
+        return self.codes(x, averaged)[0].argmax(1)
 
     def encode_mean(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """The code z (semi/cluster: the style z; the class is `classify`)."""

@@ -130,6 +130,8 @@ class Algorithm(nn.Module):
     #: minibatches consumed per train_step (e.g. k discriminator steps each on a fresh minibatch);
     #: the trainer hands over batch_size * batches_per_step examples and `Batch.split` divides them.
     batches_per_step: int = 1
+    #: attributes holding moving averages of nets (or None): never trained, so always in eval mode
+    moving_averages: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg, data: DataSpec):
         super().__init__()
@@ -138,6 +140,13 @@ class Algorithm(nn.Module):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for name in self.moving_averages:   # batch norm in an average always uses the copied statistics
+            if getattr(self, name, None) is not None:
+                getattr(self, name).eval()
+        return self
 
     def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict[str, torch.Tensor | float]:
         raise NotImplementedError

@@ -23,7 +23,6 @@ The latent protocol of genzoo.sampling: `latent_dim`, `prior(n)`, `generate(z, c
 """
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 
@@ -33,7 +32,7 @@ from torch import nn
 from ..errors import ConfigError, GenzooError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
-from ..nets.layers import require_labels
+from ..nets.layers import moving_average_copy, require_labels, update_moving_average
 from ..sampling import eval_mode
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
@@ -220,6 +219,7 @@ class GAN(Algorithm):
 
     name = "gan"
     Config = GANConfig
+    moving_averages = ("G_ema",)
     data_kinds: tuple[str, ...] = ("image", "points")
 
     def __init__(self, cfg: GANConfig, data: DataSpec):
@@ -231,7 +231,7 @@ class GAN(Algorithm):
         self.latent_dim = cfg.latent_dim
         self.num_classes = data.num_classes if cfg.conditional else 0
         self.G, self.D = self.build_nets()
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval() if cfg.ema > 0 else None
+        self.G_ema = moving_average_copy(self.G) if cfg.ema > 0 else None
         self.loss = get_gan_loss(cfg.loss)
         self.batches_per_step = cfg.d_steps
 
@@ -262,12 +262,6 @@ class GAN(Algorithm):
     def configure_optimizers(self):
         d_optim = self.cfg.d_optim or self.cfg.optim
         return {"D": d_optim.build(self.D.parameters()), "G": self.cfg.optim.build(self.G.parameters())}
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        if self.G_ema is not None:  # the average is never trained: its batch norm always uses running statistics
-            self.G_ema.eval()
-        return self
 
     # ------------------------------------------------------------------ data <-> network space
 
@@ -310,15 +304,10 @@ class GAN(Algorithm):
             return r1_penalty(self.D, self.pack(real), gamma=p.weight, **y)
         return 0.0
 
-    @torch.no_grad()
     def update_ema(self) -> None:
         """theta_ema <- beta theta_ema + (1 - beta) theta (buffers, e.g. batch-norm statistics, are copied)."""
-        if self.G_ema is None:
-            return
-        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            pe.lerp_(p.detach(), 1.0 - self.cfg.ema)
-        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            be.copy_(b)
+        if self.G_ema is not None:
+            update_moving_average(self.G_ema, self.G, self.cfg.ema)
 
     # ------------------------------------------------------------------ the algorithm box
 

@@ -5,6 +5,7 @@ on anything else, so a typo in a configuration fails at construction with a read
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import torch
@@ -127,3 +128,17 @@ def require_labels(y, num_classes: int, who: str) -> None:
         raise ValueError(f"{who} was built with num_classes={num_classes}: pass labels y")
     if num_classes == 0 and y is not None:
         raise ValueError(f"{who} is unconditional (num_classes=0) but labels y were given")
+
+
+def moving_average_copy(net: nn.Module) -> nn.Module:
+    """A frozen copy of `net` that `update_moving_average` keeps as its exponential moving average."""
+    return copy.deepcopy(net).requires_grad_(False).eval()
+
+
+@torch.no_grad()
+def update_moving_average(average: nn.Module, net: nn.Module, decay: float) -> None:
+    """theta_avg <- decay theta_avg + (1 - decay) theta; buffers (batch-norm statistics) are copied."""
+    for pa, p in zip(average.parameters(), net.parameters()):
+        pa.lerp_(p.detach(), 1.0 - decay)
+    for ba, b in zip(average.buffers(), net.buffers()):
+        ba.copy_(b)
