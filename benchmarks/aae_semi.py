@@ -199,17 +199,23 @@ def main(argv=None) -> dict:
 
     if not args.skip_semi:
         sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
-        if args.jobs > 1:   # each seed in a process of its own; the loop below then only scores the finished runs
+        if args.jobs > 1:   # each seed trained and scored in a process of its own; the loop below collects them
             run_seeds_in_parallel(args, argv, out)
         errors, runs = [], []
         for seed in args.seeds:
-            run, curve = train_seed(seed, sets, args, out, x_test, y_test)
-            err, minutes = curve[-1]["test_error_percent"], training_minutes(run.dir)
+            if args.jobs > 1:
+                run_dir = os.path.join(out, f"aae-semi-seed{seed}")
+                model = genzoo.load(run_dir)
+            else:
+                run, _ = train_seed(seed, sets, args, out, x_test, y_test)
+                run_dir, model = str(run.dir), run.model
+            curve = read_curve(out, seed)
+            err, minutes, labelled = curve[-1]["test_error_percent"], training_minutes(run_dir), model.lab_count.tolist()
             errors.append(err)
-            runs.append({"seed": seed, "test_error_percent": err, "run": str(run.dir), "minutes": minutes,
-                         "labelled_per_class": run.model.lab_count.tolist(), "curve": read_curve(out, seed)})
-            print(f"seed {seed}: test error {err:.2f} % ({run.step} steps, {minutes:.1f} min of training, "
-                  f"labelled per class {run.model.lab_count.tolist()})", flush=True)
+            runs.append({"seed": seed, "test_error_percent": err, "run": run_dir, "minutes": minutes,
+                         "labelled_per_class": labelled, "curve": curve})
+            print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
+                  f"labelled per class {labelled})", flush=True)
         mean = statistics.mean(errors)
         std = statistics.stdev(errors) if len(errors) > 1 else 0.0
         unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
