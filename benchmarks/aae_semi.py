@@ -114,6 +114,11 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     return run, curve
 
 
+def mean_std(values) -> tuple[float, float]:
+    """Mean and standard deviation (ddof 1; 0 for a single value)."""
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
 def training_minutes(run_dir) -> float:
     """Wall-clock training minutes of a run, from its metrics.jsonl: every invocation (a resume, a seed's
     own process) restarts the log's clock, so the last time of each stretch is summed."""
@@ -216,18 +221,16 @@ def main(argv=None) -> dict:
                          "labelled_per_class": labelled, "curve": curve})
             print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
                   f"labelled per class {labelled})", flush=True)
-        mean = statistics.mean(errors)
-        std = statistics.stdev(errors) if len(errors) > 1 else 0.0
+        mean, std = mean_std(errors)
         unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
         cfg = build_config(saved["config"])
         print(f"semi-supervised AAE, MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
         if None not in unaveraged:
+            plain_mean, plain_std = mean_std(unaveraged)
             print(f"  classified by the moving average of the encoder (model.ema {cfg.model.ema}); the same runs "
-                  f"without it: {statistics.mean(unaveraged):.2f} +- "
-                  f"{statistics.stdev(unaveraged) if len(unaveraged) > 1 else 0.0:.2f} % "
-                  f"({', '.join(f'{e:.2f}' for e in unaveraged)})")
+                  f"without it: {plain_mean:.2f} +- {plain_std:.2f} % ({', '.join(f'{e:.2f}' for e in unaveraged)})")
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
               f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
               f"loss {cfg.model.loss}; norm {cfg.model.norm}; train.lr_decay {cfg.train.lr_decay}; "

@@ -41,7 +41,7 @@ from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
 from ..nets.layers import NORMS_1D, moving_average_copy, update_moving_average
 from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 # --------------------------------------------------------------------------------------------
 # Priors (the 2-D ones follow the paper's figures; in d > 2 dims each pair of dims is an
@@ -142,8 +142,7 @@ class AAEConfig:
             raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
         if self.input_noise < 0 or self.disc_noise < 0 or self.prior_std <= 0:
             raise ConfigError("model.input_noise and model.disc_noise must be >= 0 and model.prior_std > 0")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {self.ema}")
+        check_ema_decay(self.ema)
         if self.norm not in NORMS_1D:
             raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 

@@ -144,8 +144,9 @@ class Algorithm(nn.Module):
     def train(self, mode: bool = True):
         super().train(mode)
         for name in self.moving_averages:   # batch norm in an average always uses the copied statistics
-            if getattr(self, name, None) is not None:
-                getattr(self, name).eval()
+            average = getattr(self, name, None)
+            if average is not None:
+                average.eval()
         return self
 
     def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict[str, torch.Tensor | float]:
@@ -185,6 +186,12 @@ def get_algorithm(name: str) -> type[Algorithm]:
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise ConfigError(f"unknown algorithm '{name}'.{hint} Known: {', '.join(sorted(ALGORITHMS))}")
     return ALGORITHMS[name]
+
+
+def check_ema_decay(ema: float) -> None:
+    """model.ema, the decay of a moving average of a net's weights, must lie in [0, 1) (0: off)."""
+    if not 0.0 <= ema < 1.0:
+        raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {ema}")
 
 
 def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0.9, 0.999),

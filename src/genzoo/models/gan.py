@@ -34,7 +34,7 @@ from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, 
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
 from ..nets.layers import moving_average_copy, require_labels, update_moving_average
 from ..sampling import eval_mode
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)
 CROSS_ENTROPY_LOSSES = ("minimax", "non-saturating", "max-likelihood")
@@ -157,8 +157,7 @@ class GANConfig:
         if self.pack > 1 and self.conditional:
             raise ConfigError("model.pack > 1 (PacGAN) is not supported for conditional GANs")
         self.top_k.validate()
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {self.ema}")
+        check_ema_decay(self.ema)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"model.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.label_smoothing and self.loss not in CROSS_ENTROPY_LOSSES:
