@@ -42,14 +42,14 @@ import torch  # noqa: E402
 PAPER = {"100 labels": (1.90, 0.10), "1000 labels": (1.60, 0.08), "all labels": (0.85, 0.02)}
 
 
-@torch.no_grad()
-def test_error(model, x, y, batch=2000, averaged=True) -> float:
+def test_error(model, x, y, averaged=True) -> float:
     """Percent of x misclassified by argmax q(y|x) (the encoder's moving average when model.ema > 0,
     unless averaged=False)."""
+    from genzoo.evaluation import class_probabilities
+    from genzoo.metrics import error_percent
+
     model.eval()
-    wrong = sum(int((model.classify(x[i:i + batch], averaged) != y[i:i + batch]).sum())
-                for i in range(0, len(x), batch))
-    return 100.0 * wrong / len(x)
+    return error_percent(class_probabilities(model, x, averaged=averaged).argmax(1), y.cpu())
 
 
 def scatter_codes(model, x, y, path, prior_n=5000) -> str:

@@ -48,3 +48,62 @@ def test_unknown_metric_is_a_clear_error(tmp_path):
 def test_eval_needs_a_run_or_real(capsys):
     assert main(["eval"]) == 2
     assert "--real" in capsys.readouterr().err
+
+
+AAE_SMALL = {"data.name": "digits", "train.steps": 60, "train.batch_size": 64, "model.hidden": [32, 32],
+             "model.disc_hidden": [32, 32]}
+
+
+def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tmp_path, capsys, one_thread):
+    import genzoo
+    from genzoo.data import load_dataset
+    from genzoo.evaluation import default_metrics
+
+    run = _run("aae-semi", tmp_path / "semi", **AAE_SMALL, **{"model.labels": 50, "train.checkpoint_every": 30})
+    assert "classify" in default_metrics(genzoo.load(run), lambda: None)
+    test = load_dataset("digits", "test")
+    x, y = test.x.float().div(255), test.y
+    for step in (30, 60):
+        assert main(["eval", str(run), "--metrics", "classify", "--step", str(step)]) == 0
+        assert "test error" in capsys.readouterr().out
+        r = json.loads((run / "eval.json").read_text())["classify"]
+        wrong = (genzoo.load(run, step=step).classify(x) != y).sum().item()
+        assert r["checkpoint_step"] == step and r["n_test"] == len(y) == 297 and r["labels_used"] == 50
+        assert r["error_percent"] == pytest.approx(100 * wrong / len(y))
+        assert "Table 2" in r["protocol"]
+
+
+def test_clustering_aae_eval_labels_its_clusters_both_ways(tmp_path, capsys, one_thread):
+    import genzoo
+    from genzoo.data import load_dataset
+
+    run = _run("aae-cluster", tmp_path / "cluster", **AAE_SMALL)
+    assert main(["eval", str(run), "--metrics", "classify"]) == 0
+    assert "with exemplar labels" in capsys.readouterr().out
+    r = json.loads((run / "eval.json").read_text())["classify"]
+    # the protocols again, written as plain loops over the 16 clusters
+    model = genzoo.load(run)
+    train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    q_train, q_test = (model.class_probabilities(d.x.float().div(255)) for d in (train, test))
+    home = q_train.argmax(1)
+    exemplar, majority = [], []
+    for i in range(16):
+        exemplar.append(int(train.y[q_train[:, i].argmax()]))
+        members = train.y[home == i].tolist()
+        majority.append(max(range(10), key=lambda c: (members.count(c), -c)) if members else exemplar[-1])
+    assigned = q_test.argmax(1).tolist()
+    for name, labels in (("exemplar", exemplar), ("majority", majority)):
+        wrong = sum(labels[a] != t for a, t in zip(assigned, test.y.tolist()))
+        assert r[f"{name}_labels"] == labels
+        assert r[f"{name}_error_percent"] == pytest.approx(100 * wrong / len(assigned))
+    assert r["clusters"] == 16 and r["clusters_used"] == len(set(assigned)) and r["n_train"] == len(train)
+
+
+def test_classify_needs_a_categorical_code_and_step_needs_a_run(tmp_path, capsys):
+    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+    with pytest.raises(GenzooError, match="applies to an AAE with model.mode=semi or cluster"):
+        evaluate_run(run, metrics=["classify"], log=lambda *_: None)
+    assert main(["eval", str(run), "--step", "7"]) == 2
+    assert "no checkpoint at step 7; it has steps [2]" in capsys.readouterr().err
+    assert main(["eval", "--real", "digits", "--step", "7"]) == 2
+    assert "does not apply to --real" in capsys.readouterr().err

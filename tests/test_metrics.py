@@ -8,8 +8,8 @@ import torch
 
 from genzoo.errors import GenzooError
 from genzoo.metrics import (
-    MetricError, class_histogram, classifier_score, frechet_distance, frechet_distance_from_stats,
-    gaussian_blur, gaussian_noise, importance_sampled_nll, kid, kmeans_features, linear_probe,
+    MetricError, class_histogram, classifier_score, cluster_error, error_percent, frechet_distance,
+    frechet_distance_from_stats, gaussian_blur, gaussian_noise, importance_sampled_nll, kid, kmeans_features, linear_probe,
     mean_log_density, mmd2_unbiased, mode_metrics, prdc, toy_metrics, aggregate_over_seeds,
 )
 
@@ -365,3 +365,36 @@ def test_corruptions():
     assert torch.equal(gaussian_blur(xf, 0.0), xf)
     with pytest.raises(MetricError, match=r"\[0, 1\]"):
         gaussian_noise(torch.full((1, 1, 4, 4), 2.0), 0.1)
+
+
+# ---------------------------------------------------------------------------------------- clusters
+
+
+def test_cluster_error_labels_clusters_by_exemplar_and_by_majority():
+    # 6 training examples, 4 clusters; rows are q(y|x). Each row's argmax is its cluster:
+    # x0, x1, x2 -> cluster 0 (labels 0, 1, 1); x3, x4 -> cluster 1 (labels 2, 2); x5 -> cluster 2 (label 0);
+    # cluster 3 is empty.
+    train = torch.tensor([[.7, .1, .1, .1], [.6, .2, .1, .1], [.5, .3, .1, .1],
+                          [.1, .7, .1, .1], [.2, .6, .1, .1], [.1, .1, .6, .2]])
+    train_y = torch.tensor([0, 1, 1, 2, 2, 0])
+    # exemplars (the column maxima): cluster 0 -> x0 (label 0), 1 -> x3 (2), 2 -> x5 (0), 3 -> x5 (0)
+    # majorities: cluster 0 -> 1 (two of three), 1 -> 2, 2 -> 0, 3 (empty) -> its exemplar's 0
+    test = torch.eye(4)[[0, 0, 1, 2, 3]]
+    test_y = torch.tensor([1, 1, 2, 0, 1])
+    r = cluster_error(train, train_y, test, test_y)
+    assert r["exemplar_labels"] == [0, 2, 0, 0] and r["majority_labels"] == [1, 2, 0, 0]
+    # exemplar predictions 0, 0, 2, 0, 0: three of five wrong; majority 1, 1, 2, 0, 0: one wrong
+    assert r["exemplar_error_percent"] == pytest.approx(60.0)
+    assert r["majority_error_percent"] == pytest.approx(20.0)
+    assert r["clusters"] == 4 and r["clusters_used"] == 4
+    assert error_percent(torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 0, 0])) == 50.0
+
+
+def test_cluster_error_shape_errors():
+    with pytest.raises(MetricError, match="shapes"):
+        cluster_error(torch.rand(5, 3), torch.zeros(4, dtype=torch.long), torch.rand(2, 3), torch.zeros(2))
+    with pytest.raises(MetricError, match="different numbers of clusters: 3 and 4"):
+        cluster_error(torch.rand(5, 3), torch.zeros(5, dtype=torch.long), torch.rand(2, 4),
+                      torch.zeros(2, dtype=torch.long))
+    with pytest.raises(MetricError, match="non-empty vectors of one length"):
+        error_percent(torch.zeros(3), torch.zeros(2))

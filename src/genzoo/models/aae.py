@@ -347,13 +347,22 @@ class AAE(LatentModelMixin, Algorithm):
         return logs
 
     # ------------------------------------------------------------------ use
+    @property
+    def classifies(self) -> bool:
+        """Whether the model has a categorical code y (mode semi: classes; cluster: clusters)."""
+        return self.K > 0
+
     @torch.no_grad()
-    def classify(self, x: torch.Tensor, averaged: bool = True) -> torch.Tensor:
-        """argmax_y q(y|x) (semi: the class; cluster: the cluster); with model.ema > 0 from the moving
-        average of the encoder unless averaged=False."""
+    def class_probabilities(self, x: torch.Tensor, averaged: bool = True) -> torch.Tensor:
+        """q(y|x), shape (N, K) (semi: the classes; cluster: the clusters); with model.ema > 0 from the
+        moving average of the encoder unless averaged=False."""
         if not self.K:
-            raise ValueError("classify needs mode=semi or mode=cluster")
-        return self.codes(x, averaged)[0].argmax(1)
+            raise ValueError(f"q(y|x) needs model.mode=semi or cluster; this model's mode is {self.cfg.mode}")
+        return self.codes(x, averaged)[0].softmax(1)
+
+    def classify(self, x: torch.Tensor, averaged: bool = True) -> torch.Tensor:
+        """argmax_y q(y|x) (semi: the class; cluster: the cluster)."""
+        return self.class_probabilities(x, averaged).argmax(1)
 
     def encode_mean(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """The code z (semi/cluster: the style z; the class is `classify`)."""
