@@ -29,7 +29,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -51,6 +50,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
+    from aae_semi import training_minutes   # this folder is on sys.path when a script here runs
     from genzoo.config import parse_override
     from genzoo.evaluation import evaluate_run
 
@@ -64,7 +64,6 @@ def main(argv=None) -> dict:
 
     runs = []
     for seed in args.seeds:
-        t = time.time()
         run_dir = os.path.join(out, f"aae-cluster-seed{seed}")
         if os.path.isdir(os.path.join(run_dir, "checkpoints")):
             run = genzoo.train(resume=run_dir, progress=False)
@@ -72,11 +71,11 @@ def main(argv=None) -> dict:
             run = genzoo.train("aae-cluster", data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
                                progress=False)
         r = evaluate_run(run.dir, metrics=["classify"], log=lambda *_: None)["classify"]
-        runs.append({"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": (time.time() - t) / 60,
+        runs.append({"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": training_minutes(run.dir),
                      **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")}})
         print(f"seed {seed}: test error {r['exemplar_error_percent']:.2f} % (exemplar labels), "
               f"{r['majority_error_percent']:.2f} % (majority labels); {r['clusters_used']} of {r['clusters']} "
-              f"clusters used; {run.step} steps, {runs[-1]['minutes']:.1f} min", flush=True)
+              f"clusters used; {run.step} steps, {runs[-1]['minutes']:.1f} min of training", flush=True)
 
     cfg = run.config
     summary = {}
