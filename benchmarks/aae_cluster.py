@@ -27,7 +27,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads c
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import statistics  # noqa: E402
 import tempfile  # noqa: E402
 
 import torch  # noqa: E402
@@ -42,7 +41,8 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=None, help="training steps per seed (default: the preset's)")
     p.add_argument("--hidden", type=int, nargs="+", default=None, help="widths of all nets (default: the preset's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides of aae-cluster")
-    p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root",
+                   default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device)")
     p.add_argument("--out", default=None)
@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
-    from aae_semi import training_minutes   # this folder is on sys.path when a script here runs
+    from aae_semi import mean_std, training_minutes   # this folder is on sys.path when a script here runs
     from genzoo.config import parse_override
     from genzoo.evaluation import evaluate_run
 
@@ -78,10 +78,7 @@ def main(argv=None) -> dict:
               f"clusters used; {run.step} steps, {runs[-1]['minutes']:.1f} min of training", flush=True)
 
     cfg = run.config
-    summary = {}
-    for name in ("exemplar", "majority"):
-        values = [r[f"{name}_error_percent"] for r in runs]
-        summary[name] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+    summary = {name: mean_std([r[f"{name}_error_percent"] for r in runs]) for name in ("exemplar", "majority")}
     paper = PAPER.get(args.clusters)
     print(f"AAE clustering, MNIST, {args.clusters} clusters: test error {summary['exemplar'][0]:.2f} +- "
           f"{summary['exemplar'][1]:.2f} % with exemplar labels (the paper's protocol), {summary['majority'][0]:.2f} "

@@ -9,8 +9,8 @@ import torch
 from genzoo.errors import GenzooError
 from genzoo.metrics import (
     MetricError, class_histogram, classifier_score, cluster_error, error_percent, frechet_distance,
-    frechet_distance_from_stats, gaussian_blur, gaussian_noise, importance_sampled_nll, kid, kmeans_features, linear_probe,
-    mean_log_density, mmd2_unbiased, mode_metrics, prdc, toy_metrics, aggregate_over_seeds,
+    frechet_distance_from_stats, gaussian_blur, gaussian_noise, importance_sampled_nll, kid, kmeans_features,
+    linear_probe, mean_log_density, mmd2_unbiased, mode_metrics, prdc, toy_metrics, aggregate_over_seeds,
 )
 
 
