@@ -34,6 +34,17 @@ import torch  # noqa: E402
 PAPER = {16: 9.55, 30: 4.10}
 
 
+@torch.no_grad()
+def discriminator_verdicts(model, x, n=5000) -> dict:
+    """The categorical discriminator's mean probability of "prior" on n one-hot prior samples and on the
+    codes softmax q(y|x) of the first n images of x: how far it is from the 0.5 of a matched game."""
+    model.eval()
+    codes = model.class_probabilities(x[:n].to(model.device))
+    prior = model.categorical_prior(len(codes), generator=torch.Generator(model.device).manual_seed(0))
+    return {"D_y_on_prior": torch.sigmoid(model.D_y(prior)).mean().item(),
+            "D_y_on_codes": torch.sigmoid(model.D_y(codes)).mean().item()}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -52,6 +63,7 @@ def main(argv=None) -> dict:
     import genzoo
     from aae_semi import mean_std, training_minutes   # this folder is on sys.path when a script here runs
     from genzoo.config import parse_override
+    from genzoo.data import load_dataset
     from genzoo.evaluation import evaluate_run
 
     out = args.out or tempfile.mkdtemp(prefix="aae-cluster-")
@@ -62,6 +74,7 @@ def main(argv=None) -> dict:
         sets.update({"model.hidden": args.hidden, "model.disc_hidden": args.hidden})
     sets.update(dict(parse_override(s) for s in args.set))
 
+    train_x = load_dataset("mnist", "train", root=args.data_root).x.float().div(255)
     runs = []
     for seed in args.seeds:
         run_dir = os.path.join(out, f"aae-cluster-seed{seed}")
@@ -72,10 +85,13 @@ def main(argv=None) -> dict:
                                progress=False)
         r = evaluate_run(run.dir, metrics=["classify"], log=lambda *_: None)["classify"]
         runs.append({"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": training_minutes(run.dir),
-                     **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")}})
+                     **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")},
+                     **discriminator_verdicts(run.model, train_x)})
         print(f"seed {seed}: test error {r['exemplar_error_percent']:.2f} % (exemplar labels), "
               f"{r['majority_error_percent']:.2f} % (majority labels); {r['clusters_used']} of {r['clusters']} "
-              f"clusters used; {run.step} steps, {runs[-1]['minutes']:.1f} min of training", flush=True)
+              f"clusters used; D_y gives prior samples {runs[-1]['D_y_on_prior']:.2f} and codes "
+              f"{runs[-1]['D_y_on_codes']:.2f} (5,000 training images); {run.step} steps, "
+              f"{runs[-1]['minutes']:.1f} min of training", flush=True)
 
     cfg = run.config
     summary = {name: mean_std([r[f"{name}_error_percent"] for r in runs]) for name in ("exemplar", "majority")}

@@ -52,6 +52,20 @@ def test_error(model, x, y, averaged=True) -> float:
     return error_percent(class_probabilities(model, x, averaged=averaged).argmax(1), y.cpu())
 
 
+@torch.no_grad()
+def top_confusions(model, x, y, k=3) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal counts of the test confusion matrix: (true digit, read as, count)."""
+    from genzoo.evaluation import class_probabilities
+
+    model.eval()
+    read = class_probabilities(model, x).argmax(1)
+    counts = torch.zeros(10, 10, dtype=torch.long)
+    counts.index_put_((y.cpu().long(), read), torch.ones(len(read), dtype=torch.long), accumulate=True)
+    counts.fill_diagonal_(0)
+    top = counts.flatten().topk(k)
+    return [(int(i) // 10, int(i) % 10, int(c)) for c, i in zip(top.values, top.indices)]
+
+
 def scatter_codes(model, x, y, path, prior_n=5000) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -218,9 +232,11 @@ def main(argv=None) -> dict:
             err, minutes, labelled = curve[-1]["test_error_percent"], training_minutes(run_dir), model.lab_count.tolist()
             errors.append(err)
             runs.append({"seed": seed, "test_error_percent": err, "run": run_dir, "minutes": minutes,
-                         "labelled_per_class": labelled, "curve": curve})
+                         "labelled_per_class": labelled, "curve": curve,
+                         "top_confusions": top_confusions(model, x_test, y_test)})
             print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
-                  f"labelled per class {labelled})", flush=True)
+                  f"labelled per class {labelled}); most confused (digit, read as, count): "
+                  f"{runs[-1]['top_confusions']}", flush=True)
         mean, std = mean_std(errors)
         unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
