@@ -42,28 +42,57 @@ import torch  # noqa: E402
 PAPER = {"100 labels": (1.90, 0.10), "1000 labels": (1.60, 0.08), "all labels": (0.85, 0.02)}
 
 
-def test_error(model, x, y, averaged=True) -> float:
-    """Percent of x misclassified by argmax q(y|x) (the encoder's moving average when model.ema > 0,
+def predictions(model, x, averaged=True) -> torch.Tensor:
+    """argmax_y q(y|x) for each row of x, on the CPU (the encoder's moving average when model.ema > 0,
     unless averaged=False)."""
     from genzoo.evaluation import class_probabilities
+
+    model.eval()
+    return class_probabilities(model, x, averaged=averaged).argmax(1).cpu()
+
+
+def test_error(model, x, y, averaged=True) -> float:
+    """Percent of x misclassified by argmax q(y|x)."""
     from genzoo.metrics import error_percent
 
-    model.eval()
-    return error_percent(class_probabilities(model, x, averaged=averaged).argmax(1), y.cpu())
+    return error_percent(predictions(model, x, averaged), y.cpu())
 
 
-@torch.no_grad()
-def top_confusions(model, x, y, k=3) -> list[tuple[int, int, int]]:
-    """The k largest off-diagonal counts of the test confusion matrix: (true digit, read as, count)."""
-    from genzoo.evaluation import class_probabilities
-
-    model.eval()
-    read = class_probabilities(model, x).argmax(1)
+def top_confusions(read, y, k=3) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal counts of the confusion matrix of labels y and predictions read:
+    (true digit, read as, count)."""
     counts = torch.zeros(10, 10, dtype=torch.long)
-    counts.index_put_((y.cpu().long(), read), torch.ones(len(read), dtype=torch.long), accumulate=True)
+    counts.index_put_((y.cpu().long(), read.cpu().long()), torch.ones(len(read), dtype=torch.long), accumulate=True)
     counts.fill_diagonal_(0)
     top = counts.flatten().topk(k)
     return [(int(i) // 10, int(i) % 10, int(c)) for c, i in zip(top.values, top.indices)]
+
+
+def slant(images: torch.Tensor) -> torch.Tensor:
+    """Each image's slant, -cov(column, row) / var(row) of its ink: the shear that moment deskewing
+    undoes, in columns per row; > 0 when the top leans right, 0 upright. images: (N, [1,] H, W)."""
+    ink = images.reshape(len(images), *images.shape[-2:]).double()
+    rows = torch.arange(ink.shape[1], dtype=ink.dtype)[:, None]
+    cols = torch.arange(ink.shape[2], dtype=ink.dtype)[None, :]
+    w = ink / ink.sum((1, 2), keepdim=True)
+    d_row = rows - (w * rows).sum((1, 2))[:, None, None]
+    d_col = cols - (w * cols).sum((1, 2))[:, None, None]
+    return -(w * d_row * d_col).sum((1, 2)) / (w * d_row * d_row).sum((1, 2))
+
+
+def pair_slants(model, x, y, read, a, b) -> dict[str, float]:
+    """Mean slant of the model's labelled a and b, and of the test a and b split by what they are read
+    as: whether a pair that the classifier mixes is split by slant, like its few labelled examples."""
+    def mean_slant(images):
+        return round(float(slant(images.cpu()).mean()), 3) if len(images) else float("nan")
+
+    lab_x, lab_y, x, y, read = model.lab_x.cpu(), model.lab_y.cpu(), x.cpu(), y.cpu(), read.cpu()
+    out = {}
+    for digit in (a, b):
+        out[f"labelled {digit}"] = mean_slant(lab_x[lab_y == digit])
+        for as_ in (a, b):
+            out[f"test {digit} read as {as_}"] = mean_slant(x[(y == digit) & (read == as_)])
+    return out
 
 
 def scatter_codes(model, x, y, path, prior_n=5000) -> str:
@@ -230,13 +259,17 @@ def main(argv=None) -> dict:
                 run_dir, model = str(run.dir), run.model
             curve = read_curve(out, seed)
             err, minutes, labelled = curve[-1]["test_error_percent"], training_minutes(run_dir), model.lab_count.tolist()
+            read = predictions(model, x_test)
             errors.append(err)
             runs.append({"seed": seed, "test_error_percent": err, "run": run_dir, "minutes": minutes,
                          "labelled_per_class": labelled, "curve": curve,
-                         "top_confusions": top_confusions(model, x_test, y_test)})
+                         "top_confusions": top_confusions(read, y_test)})
+            a, b, _ = runs[-1]["top_confusions"][0]
+            runs[-1]["slants"] = pair_slants(model, x_test, y_test, read, a, b)
             print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
                   f"labelled per class {labelled}); most confused (digit, read as, count): "
-                  f"{runs[-1]['top_confusions']}", flush=True)
+                  f"{runs[-1]['top_confusions']}; mean slant (columns per row, > 0: leaning right) of "
+                  f"the most confused pair: {runs[-1]['slants']}", flush=True)
         mean, std = mean_std(errors)
         unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
