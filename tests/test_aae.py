@@ -10,7 +10,7 @@ import genzoo
 from genzoo.config import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
-from genzoo.models.aae import gaussian_mixture_prior, swiss_roll_prior
+from genzoo.models.aae import gaussian_mixture_prior, random_shear, swiss_roll_prior
 from genzoo.models.base import Batch, DataSpec
 from genzoo.training.trainer import train
 
@@ -147,6 +147,48 @@ def test_semi_supervised_uses_only_n_labels_class_balanced():
         assert len(hit) >= 1 and ys[hit[0]] == y
     xl, yl = model.labelled_batch(seen[0])
     assert len(xl) == model.cfg.sup_batch and set(yl.tolist()) <= set(range(10))
+
+
+def test_random_shear_moves_each_row_by_its_slant_and_keeps_the_ink():
+    bar = torch.zeros(6, 1, 28, 28)
+    bar[:, 0, 4:24, 14] = 1.0                                # an upright bar in column 14, rows 4 to 23
+    out = random_shear(bar, 0.3, generator=torch.Generator().manual_seed(0))
+    s = (2 * torch.rand(6, generator=torch.Generator().manual_seed(0)) - 1) * 0.3   # the same draws
+    assert s.abs().max() <= 0.3 and len(set(s.tolist())) == 6
+    rows = torch.arange(4, 24)
+    ink = out[:, 0, 4:24]                                     # (6, 20 rows, 28 columns)
+    mean_col = (ink * torch.arange(28.)).sum(2) / ink.sum(2)
+    # row r's ink moves s * (13.5 - r) columns: the top (small r) goes right when s > 0
+    expected = 14 + s[:, None] * (13.5 - rows[None, :].float())
+    assert torch.allclose(mean_col, expected, atol=1e-4)
+    assert torch.allclose(out.sum((1, 2, 3)), bar.sum((1, 2, 3)), atol=1e-4)
+
+
+def test_label_shear_shears_only_the_supervised_phase_images():
+    model = _model("aae-semi", **{"model.labels": 20, "model.input_noise": 0.0, "model.label_shear": 0.3})
+    opt = Optimizers(model.configure_optimizers())
+    batch = Batch(torch.rand(40, 1, 8, 8), torch.arange(40) % 10)
+    model._collect_labels(batch)
+    seen = []
+    model.encoder.register_forward_hook(lambda mod, args, out: seen.append(args[0].detach().clone()))
+    model.reconstruction_phase(batch.x, opt)
+    assert torch.equal(seen[-1], batch.x)                    # unlabelled phases see the images as they are
+    xl, yl = model.labelled_batch(batch)
+    model.supervised_phase(xl, yl, opt)
+    assert seen[-1].shape == xl.shape and not torch.allclose(seen[-1], xl)
+    model.cfg.label_shear = 0.0
+    model.supervised_phase(xl, yl, opt)
+    assert torch.equal(seen[-1], xl)
+
+
+def test_label_shear_errors_are_clear():
+    with pytest.raises(genzoo.errors.ConfigError, match="label_shear .* must be >= 0"):
+        _model("aae-semi", **{"model.label_shear": -0.1})
+    with pytest.raises(genzoo.errors.ConfigError, match="0 in mode=cluster"):
+        _model("aae-cluster", **{"model.label_shear": 0.2})
+    cfg = resolve("aae-semi", overrides={**SMALL, "model.label_shear": 0.2}).model
+    with pytest.raises(ValueError, match="shears images .* shape \\(16,\\): set model.label_shear=0"):
+        get_algorithm("aae")(cfg, DataSpec("vector", (16,), num_classes=10))
 
 
 def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path):
