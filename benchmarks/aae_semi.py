@@ -61,8 +61,9 @@ def test_error(model, x, y, averaged=True) -> float:
 def top_confusions(read, y, k=3) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal counts of the confusion matrix of labels y and predictions read:
     (true digit, read as, count)."""
-    counts = torch.zeros(10, 10, dtype=torch.long)
-    counts.index_put_((y.cpu().long(), read.cpu().long()), torch.ones(len(read), dtype=torch.long), accumulate=True)
+    from genzoo.metrics.clustering import pair_counts
+
+    counts = pair_counts(y, read, (10, 10))
     counts.fill_diagonal_(0)
     top = counts.flatten().topk(k)
     return [(int(i) // 10, int(i) % 10, int(c)) for c, i in zip(top.values, top.indices)]
@@ -84,7 +85,7 @@ def pair_slants(model, x, y, read, a, b) -> dict[str, float]:
     """Mean slant of the model's labelled a and b, and of the test a and b split by what they are read
     as: whether a pair that the classifier mixes is split by slant, like its few labelled examples."""
     def mean_slant(images):
-        return round(float(slant(images.cpu()).mean()), 3) if len(images) else float("nan")
+        return round(float(slant(images).mean()), 3) if len(images) else float("nan")
 
     lab_x, lab_y, x, y, read = model.lab_x.cpu(), model.lab_y.cpu(), x.cpu(), y.cpu(), read.cpu()
     out = {}

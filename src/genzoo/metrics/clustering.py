@@ -34,6 +34,15 @@ def error_percent(predicted: torch.Tensor, labels: torch.Tensor) -> float:
     return 100.0 * (predicted != labels).float().mean().item()
 
 
+def pair_counts(rows: torch.Tensor, cols: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """(R, C) counts, on the CPU, of the pairs (rows[n], cols[n]): a contingency table (a confusion
+    matrix when rows are labels and cols predictions)."""
+    counts = torch.zeros(shape, dtype=torch.long)
+    counts.index_put_((rows.cpu().long(), cols.cpu().long()), torch.ones(len(rows), dtype=torch.long),
+                      accumulate=True)
+    return counts
+
+
 def exemplar_cluster_labels(train_probs: torch.Tensor, train_labels: torch.Tensor) -> torch.Tensor:
     """(K,) the label of argmax_n q(y_i|x_n) for each cluster i (the paper's protocol)."""
     _check(train_probs, train_labels, "exemplar_cluster_labels")
@@ -45,9 +54,7 @@ def majority_cluster_labels(train_probs: torch.Tensor, train_labels: torch.Tenso
     smallest label); an empty cluster keeps its exemplar's label."""
     _check(train_probs, train_labels, "majority_cluster_labels")
     k, classes = train_probs.shape[1], int(train_labels.max()) + 1
-    counts = torch.zeros(k, classes, dtype=torch.long)
-    counts.index_put_((train_probs.argmax(1).cpu(), train_labels.cpu().long()),
-                      torch.ones(len(train_labels), dtype=torch.long), accumulate=True)
+    counts = pair_counts(train_probs.argmax(1), train_labels, (k, classes))
     empty = counts.sum(1) == 0
     return torch.where(empty, exemplar_cluster_labels(train_probs, train_labels).cpu(), counts.argmax(1))
 
