@@ -10,7 +10,7 @@ import genzoo
 from genzoo.config import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
-from genzoo.models.aae import gaussian_mixture_prior, random_shear, swiss_roll_prior
+from genzoo.models.aae import gaussian_mixture_prior, random_affine, swiss_roll_prior
 from genzoo.models.base import Batch, DataSpec
 from genzoo.training.trainer import train
 
@@ -149,10 +149,10 @@ def test_semi_supervised_uses_only_n_labels_class_balanced():
     assert len(xl) == model.cfg.sup_batch and set(yl.tolist()) <= set(range(10))
 
 
-def test_random_shear_moves_each_row_by_its_slant_and_keeps_the_ink():
+def test_random_affine_shear_moves_each_row_by_its_slant_and_keeps_the_ink():
     bar = torch.zeros(6, 1, 28, 28)
     bar[:, 0, 4:24, 14] = 1.0                                # an upright bar in column 14, rows 4 to 23
-    out = random_shear(bar, 0.3, generator=torch.Generator().manual_seed(0))
+    out = random_affine(bar, 0.3, generator=torch.Generator().manual_seed(0))
     s = (2 * torch.rand(6, generator=torch.Generator().manual_seed(0)) - 1) * 0.3   # the same draws
     assert s.abs().max() <= 0.3 and len(set(s.tolist())) == 6
     rows = torch.arange(4, 24)
@@ -162,6 +162,22 @@ def test_random_shear_moves_each_row_by_its_slant_and_keeps_the_ink():
     expected = 14 + s[:, None] * (13.5 - rows[None, :].float())
     assert torch.allclose(mean_col, expected, atol=1e-4)
     assert torch.allclose(out.sum((1, 2, 3)), bar.sum((1, 2, 3)), atol=1e-4)
+
+
+def test_random_affine_shift_moves_each_image_by_whole_pixels():
+    dot = torch.zeros(50, 1, 28, 20)
+    dot[:, 0, 10, 7] = 1.0
+    out = random_affine(dot, max_shift=2, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    torch.rand(50, generator=gen)                             # the shear draw comes first
+    dx, dy = torch.randint(-2, 3, (2, 50), generator=gen)
+    assert set(dx.tolist()) == set(dy.tolist()) == {-2, -1, 0, 1, 2}
+    for image, x, y in zip(out[:, 0], dx, dy):
+        expected = torch.zeros(28, 20)
+        expected[10 + y, 7 + x] = 1.0                         # exact: whole pixels need no interpolation
+        assert torch.allclose(image, expected, atol=1e-6)
+    upright = random_affine(dot, max_shear=0.0, max_shift=0)
+    assert torch.allclose(upright, dot, atol=1e-6)
 
 
 def test_label_shear_shears_only_the_supervised_phase_images():
@@ -179,6 +195,9 @@ def test_label_shear_shears_only_the_supervised_phase_images():
     model.cfg.label_shear = 0.0
     model.supervised_phase(xl, yl, opt)
     assert torch.equal(seen[-1], xl)
+    model.cfg.label_shift = 1
+    model.supervised_phase(xl, yl, opt)
+    assert seen[-1].shape == xl.shape and not torch.allclose(seen[-1], xl)
 
 
 def test_label_shear_errors_are_clear():
@@ -186,9 +205,14 @@ def test_label_shear_errors_are_clear():
         _model("aae-semi", **{"model.label_shear": -0.1})
     with pytest.raises(genzoo.errors.ConfigError, match="0 in mode=cluster"):
         _model("aae-cluster", **{"model.label_shear": 0.2})
-    cfg = resolve("aae-semi", overrides={**SMALL, "model.label_shear": 0.2}).model
-    with pytest.raises(ValueError, match="shears images .* shape \\(16,\\): set model.label_shear=0"):
-        get_algorithm("aae")(cfg, DataSpec("vector", (16,), num_classes=10))
+    with pytest.raises(genzoo.errors.ConfigError, match="label_shift moves .* must be >= 0.*got -1"):
+        _model("aae-semi", **{"model.label_shift": -1})
+    with pytest.raises(genzoo.errors.ConfigError, match="label_shift .* 0 in mode=unsupervised"):
+        _model("aae", **{"model.label_shift": 2})
+    for key, value in (("model.label_shear", 0.2), ("model.label_shift", 1)):
+        cfg = resolve("aae-semi", overrides={**SMALL, key: value}).model
+        with pytest.raises(ValueError, match="transform images .* shape \\(16,\\): set both to 0"):
+            get_algorithm("aae")(cfg, DataSpec("vector", (16,), num_classes=10))
 
 
 def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path):

@@ -20,9 +20,10 @@ Modes (model.mode):
   examples (section 5, Table 2);
 - "cluster": the same network with `clusters` categories and no labels (section 6).
 
-model.label_shear = a > 0 (genzoo's addition, not the paper's, and not permutation invariant): the
-supervised phase shears each labelled image by a random s ~ U(-a, a) columns per row, so that ten
-examples of a class cannot teach the classifier a slant they happen to share.
+model.label_shear = a > 0 and model.label_shift = p > 0 (genzoo's additions, not the paper's, and not
+permutation invariant): the supervised phase shears each labelled image by a random s ~ U(-a, a)
+columns per row and moves it by whole pixels dx, dy ~ U{-p, ..., p}, so that ten examples of a class
+cannot teach the classifier a slant or a position they happen to share.
 
 model.ema = b > 0 (genzoo's addition, not the paper's): after every step the encoder's moving
 average theta' <- b theta' + (1 - b) theta is updated, and `classify` reads q(y|x) from it.
@@ -122,6 +123,7 @@ class AAEConfig:
     norm: str | None = None                 # None | batch | layer: normalization of the encoder's and decoder's hidden layers
     sup_batch: int = 100                    # semi: labelled minibatch of the supervised phase
     label_shear: float = 0.0                # semi: labelled images sheared by U(-a, a) columns per row (0: off)
+    label_shift: int = 0                    # semi: labelled images moved by U{-p..p} pixels down and across (0: off)
     ema: float = 0.0                        # decay of a moving average of the encoder that `classify` uses (0: off)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
     d_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
@@ -147,22 +149,30 @@ class AAEConfig:
             raise ConfigError("model.latent_dim, model.components, model.sup_batch must be >= 1, model.clusters >= 2")
         if self.input_noise < 0 or self.disc_noise < 0 or self.prior_std <= 0:
             raise ConfigError("model.input_noise and model.disc_noise must be >= 0 and model.prior_std > 0")
-        if self.label_shear < 0 or (self.label_shear and self.mode != "semi"):
-            raise ConfigError(f"model.label_shear shears the labelled images of mode=semi: it must be >= 0, and 0 "
-                              f"in mode={self.mode}; got {self.label_shear}")
+        for key, what in (("label_shear", "shears"), ("label_shift", "moves")):
+            value = getattr(self, key)
+            if value < 0 or (value and self.mode != "semi"):
+                raise ConfigError(f"model.{key} {what} the labelled images of mode=semi: it must be >= 0, and 0 "
+                                  f"in mode={self.mode}; got {value}")
         check_ema_decay(self.ema)
         if self.norm not in NORMS_1D:
             raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 
 
-def random_shear(images: torch.Tensor, max_shear: float, generator=None) -> torch.Tensor:
-    """Each image (N, C, H, W) sheared horizontally about its centre row by s ~ U(-max_shear, max_shear)
-    columns per row (s > 0 leans the top to the right), bilinear, zero outside."""
+def random_affine(images: torch.Tensor, max_shear: float = 0.0, max_shift: int = 0,
+                  generator=None) -> torch.Tensor:
+    """Each image (N, C, H, W) moved by whole pixels dx, dy ~ U{-max_shift, ..., max_shift} (right
+    and down), then sheared horizontally about the centre row by s ~ U(-max_shear, max_shear)
+    columns per row (s > 0 leans the top to the right); bilinear, zero outside."""
     n, _, h, w = images.shape
     s = (2 * torch.rand(n, device=images.device, generator=generator) - 1) * max_shear
     theta = torch.zeros(n, 2, 3, device=images.device, dtype=images.dtype)
-    # output (col, row) reads input (col + s * row): in coordinates normalized to [-1, 1], scaled by h / w
+    # output (col, row) reads input (col + s * row - dx, row - dy): in coordinates normalized to
+    # [-1, 1] a row is 2 / h and a column 2 / w
     theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 1] = 1, s * h / w, 1
+    if max_shift:
+        dx, dy = torch.randint(-max_shift, max_shift + 1, (2, n), device=images.device, generator=generator)
+        theta[:, 0, 2], theta[:, 1, 2] = -dx * 2 / w, -dy * 2 / h
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -185,9 +195,9 @@ class AAE(LatentModelMixin, Algorithm):
         if needs_labels and not data.num_classes:
             raise ValueError(f"AAE mode={cfg.mode}{' with prior_labels' if cfg.prior_labels else ''} "
                              "needs labelled data (a dataset with classes)")
-        if cfg.label_shear and len(data.shape) != 3:
-            raise ValueError(f"model.label_shear shears images (C, H, W); this data set's examples have shape "
-                             f"{tuple(data.shape)}: set model.label_shear=0")
+        if (cfg.label_shear or cfg.label_shift) and len(data.shape) != 3:
+            raise ValueError(f"model.label_shear and model.label_shift transform images (C, H, W); this data "
+                             f"set's examples have shape {tuple(data.shape)}: set both to 0")
         if cfg.prior_labels and data.num_classes != cfg.components:
             raise ValueError(f"prior_labels puts class c into component c: model.components must equal the "
                              f"number of classes ({data.num_classes})")
@@ -349,9 +359,9 @@ class AAE(LatentModelMixin, Algorithm):
 
     def supervised_phase(self, xl: torch.Tensor, yl: torch.Tensor, opt: Optimizers) -> torch.Tensor:
         """q(y|x) descends the cross-entropy -log q(y_l | x_l) on labelled examples (with
-        model.label_shear = a, on random_shear(x_l, a))."""
-        if self.cfg.label_shear:
-            xl = random_shear(xl, self.cfg.label_shear)
+        model.label_shear = a or model.label_shift = p, on random_affine(x_l, a, p))."""
+        if self.cfg.label_shear or self.cfg.label_shift:
+            xl = random_affine(xl, self.cfg.label_shear, self.cfg.label_shift)
         y_logits, _ = self.codes(self._noisy(xl))
         loss = F.cross_entropy(y_logits, yl)
         opt.step("sup", loss)
