@@ -5,12 +5,13 @@
     python benchmarks/aae_semi.py --steps 600 --mixture-steps 600 --hidden 256 256   # a quick check
     python benchmarks/aae_semi.py --skip-mixture --device cuda --jobs 3 --threads 1  # 3 seeds at once on a GPU
     python benchmarks/aae_semi.py --set train.lr_decay=0 --eval-every 6              # with a test-error curve
+    python benchmarks/aae_semi.py --preset aae-semi-augmented --skip-mixture --jobs 3 --threads 1  # genzoo's CPU recipe
 
 Run directories already under --out are continued (`genzoo train --resume`), not restarted, so
 an interrupted benchmark is picked up where it stopped.
 
 Protocol (printed with the numbers):
-- semi-supervised: the `aae-semi` preset (encoder 784-1000-1000 -> softmax over 10 classes + a
+- semi-supervised: the `aae-semi` preset, or --preset's (encoder 784-1000-1000 -> softmax over 10 classes + a
   10-d Gaussian style; decoder mirrored; two discriminators 1000-1000) trained by `genzoo.train`
   on the 60,000 MNIST training images; only `model.labels` = 100 of them are labelled: the first
   10 of each class in the run's data order (a function of train.seed, so each seed has its own
@@ -124,8 +125,8 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     from genzoo.config import resolve
     from genzoo.training.checkpoint import list_checkpoints
 
-    run_dir = os.path.join(out, f"aae-semi-seed{seed}")
-    cfg = resolve("aae-semi", overrides={**sets, "train.steps": args.steps} if args.steps else sets)
+    run_dir = os.path.join(out, f"{args.preset}-seed{seed}")
+    cfg = resolve(args.preset, overrides={**sets, "train.steps": args.steps} if args.steps else sets)
     total = cfg.train.steps
     if args.eval_every and cfg.train.lr_decay:
         raise SystemExit("--eval-every trains in stretches, and a learning-rate decay is laid out over the whole "
@@ -139,7 +140,7 @@ def train_seed(seed, sets, args, out, x_test, y_test):
         if done:
             run = genzoo.train(resume=run_dir, steps=stop, progress=False)
         else:
-            run = genzoo.train("aae-semi", data="mnist", steps=stop, seed=seed, overrides=sets, out=run_dir,
+            run = genzoo.train(args.preset, data="mnist", steps=stop, seed=seed, overrides=sets, out=run_dir,
                                progress=False)
             done = True
         x, y = x_test.to(run.model.device), y_test.to(run.model.device)
@@ -212,12 +213,13 @@ def run_seeds_in_parallel(args, argv, out) -> None:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="aae-semi", help="a semi-supervised AAE preset (model.mode=semi)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--labels", type=int, default=100)
     p.add_argument("--steps", type=int, default=None, help="semi-supervised steps per seed (default: preset)")
     p.add_argument("--mixture-steps", type=int, default=None, help="mixture-prior steps (default: preset)")
     p.add_argument("--hidden", type=int, nargs="+", default=None, help="widths of all nets (default: preset's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides of aae-semi")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides of the preset")
     p.add_argument("--skip-semi", action="store_true")
     p.add_argument("--skip-mixture", action="store_true")
     p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
@@ -231,9 +233,18 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
-    from genzoo.config import build_config, parse_override
+    from genzoo.config import build_config, parse_override, resolve
     from genzoo.data import load_dataset
+    from genzoo.errors import ConfigError
     from genzoo.training.trainer import read_run_config
+
+    try:
+        mode = getattr(resolve(args.preset).model, "mode", None)
+    except ConfigError as e:
+        raise SystemExit(f"--preset: {e}") from None
+    if not args.skip_semi and mode != "semi":
+        raise SystemExit(f"--preset {args.preset} is not a semi-supervised AAE (model.mode=semi): use aae-semi or "
+                         f"aae-semi-augmented")
 
     out = args.out or tempfile.mkdtemp(prefix="aae-semi-")
     os.makedirs(out, exist_ok=True)
@@ -253,7 +264,7 @@ def main(argv=None) -> dict:
         errors, runs = [], []
         for seed in args.seeds:
             if args.jobs > 1:
-                run_dir = os.path.join(out, f"aae-semi-seed{seed}")
+                run_dir = os.path.join(out, f"{args.preset}-seed{seed}")
                 model = genzoo.load(run_dir)
             else:
                 run, _ = train_seed(seed, sets, args, out, x_test, y_test)
@@ -275,7 +286,7 @@ def main(argv=None) -> dict:
         unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
         cfg = build_config(saved["config"])
-        print(f"semi-supervised AAE, MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
+        print(f"semi-supervised AAE ({args.preset}), MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
               f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
         if None not in unaveraged:
             plain_mean, plain_std = mean_std(unaveraged)
@@ -283,7 +294,9 @@ def main(argv=None) -> dict:
                   f"without it: {plain_mean:.2f} +- {plain_std:.2f} % ({', '.join(f'{e:.2f}' for e in unaveraged)})")
         print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
               f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
-              f"loss {cfg.model.loss}; norm {cfg.model.norm}; train.lr_decay {cfg.train.lr_decay}; "
+              f"loss {cfg.model.loss}; norm {cfg.model.norm}; input noise {cfg.model.input_noise}; labelled "
+              f"images sheared {cfg.model.label_shear}, moved {cfg.model.label_shift} px; "
+              f"train.lr_decay {cfg.train.lr_decay}; "
               f"precision {saved['precision']} ({cfg.train.precision}) on {saved.get('device', cfg.train.device)}")
         result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
                           "config": cfg.to_dict(), "device": saved.get("device"),
