@@ -11,8 +11,9 @@ Run directories already under --out are continued (`genzoo train --resume`), not
 an interrupted benchmark is picked up where it stopped.
 
 Protocol (printed with the numbers):
-- semi-supervised: the `aae-semi` preset, or --preset's (encoder 784-1000-1000 -> softmax over 10 classes + a
-  10-d Gaussian style; decoder mirrored; two discriminators 1000-1000) trained by `genzoo.train`
+- semi-supervised: the `aae-semi` preset, or --preset's (aae-semi: encoder 784-1000-1000 ->
+  softmax over 10 classes + a 10-d Gaussian style; decoder mirrored; two discriminators 1000-1000;
+  aae-semi-augmented: 500-500 nets, labelled images sheared and moved) trained by `genzoo.train`
   on the 60,000 MNIST training images; only `model.labels` = 100 of them are labelled: the first
   10 of each class in the run's data order (a function of train.seed, so each seed has its own
   labelled subset); each step: reconstruction, regularization (both discriminators, then the
@@ -117,6 +118,11 @@ def scatter_codes(model, x, y, path, prior_n=5000) -> str:
     return str(path)
 
 
+def seed_run_dir(out, preset, seed) -> str:
+    """Where one seed's run of the preset lives under --out (trained there, or loaded from there)."""
+    return os.path.join(out, f"{preset}-seed{seed}")
+
+
 def train_seed(seed, sets, args, out, x_test, y_test):
     """Train one seed's run (or continue an interrupted one) to its budget. With --eval-every E the run
     stops every E epochs to score the test error (a resume continues bitwise, so the curve's last point
@@ -125,7 +131,7 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     from genzoo.config import resolve
     from genzoo.training.checkpoint import list_checkpoints
 
-    run_dir = os.path.join(out, f"{args.preset}-seed{seed}")
+    run_dir = seed_run_dir(out, args.preset, seed)
     cfg = resolve(args.preset, overrides={**sets, "train.steps": args.steps} if args.steps else sets)
     total = cfg.train.steps
     if args.eval_every and cfg.train.lr_decay:
@@ -264,7 +270,7 @@ def main(argv=None) -> dict:
         errors, runs = [], []
         for seed in args.seeds:
             if args.jobs > 1:
-                run_dir = os.path.join(out, f"{args.preset}-seed{seed}")
+                run_dir = seed_run_dir(out, args.preset, seed)
                 model = genzoo.load(run_dir)
             else:
                 run, _ = train_seed(seed, sets, args, out, x_test, y_test)

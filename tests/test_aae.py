@@ -180,7 +180,7 @@ def test_random_affine_shift_moves_each_image_by_whole_pixels():
     assert torch.allclose(upright, dot, atol=1e-6)
 
 
-def test_label_shear_shears_only_the_supervised_phase_images():
+def test_label_shear_and_shift_change_only_the_supervised_phase_images():
     model = _model("aae-semi", **{"model.labels": 20, "model.input_noise": 0.0, "model.label_shear": 0.3})
     opt = Optimizers(model.configure_optimizers())
     batch = Batch(torch.rand(40, 1, 8, 8), torch.arange(40) % 10)
@@ -200,7 +200,7 @@ def test_label_shear_shears_only_the_supervised_phase_images():
     assert seen[-1].shape == xl.shape and not torch.allclose(seen[-1], xl)
 
 
-def test_label_shear_errors_are_clear():
+def test_label_shear_and_shift_errors_are_clear():
     with pytest.raises(genzoo.errors.ConfigError, match="label_shear .* must be >= 0"):
         _model("aae-semi", **{"model.label_shear": -0.1})
     with pytest.raises(genzoo.errors.ConfigError, match="0 in mode=cluster"):

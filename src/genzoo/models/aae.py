@@ -130,6 +130,11 @@ class AAEConfig:
     g_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
     s_optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3, betas=(0.5, 0.999)))
 
+    @property
+    def augments_labels(self) -> bool:
+        """Whether the supervised phase shears or moves the labelled images."""
+        return bool(self.label_shear or self.label_shift)
+
     def validate(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"model.mode must be one of {', '.join(MODES)}, got '{self.mode}'")
@@ -195,7 +200,7 @@ class AAE(LatentModelMixin, Algorithm):
         if needs_labels and not data.num_classes:
             raise ValueError(f"AAE mode={cfg.mode}{' with prior_labels' if cfg.prior_labels else ''} "
                              "needs labelled data (a dataset with classes)")
-        if (cfg.label_shear or cfg.label_shift) and len(data.shape) != 3:
+        if cfg.augments_labels and len(data.shape) != 3:
             raise ValueError(f"model.label_shear and model.label_shift transform images (C, H, W); this data "
                              f"set's examples have shape {tuple(data.shape)}: set both to 0")
         if cfg.prior_labels and data.num_classes != cfg.components:
@@ -360,7 +365,7 @@ class AAE(LatentModelMixin, Algorithm):
     def supervised_phase(self, xl: torch.Tensor, yl: torch.Tensor, opt: Optimizers) -> torch.Tensor:
         """q(y|x) descends the cross-entropy -log q(y_l | x_l) on labelled examples (with
         model.label_shear = a or model.label_shift = p, on random_affine(x_l, a, p))."""
-        if self.cfg.label_shear or self.cfg.label_shift:
+        if self.cfg.augments_labels:
             xl = random_affine(xl, self.cfg.label_shear, self.cfg.label_shift)
         y_logits, _ = self.codes(self._noisy(xl))
         loss = F.cross_entropy(y_logits, yl)
