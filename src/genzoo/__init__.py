@@ -5,17 +5,13 @@
     images = genzoo.load(run.dir).sample(64)     # (64, 1, 28, 28) in [0, 1]
 """
 __version__ = "0.1.0"
+__all__ = ["train", "load", "__version__"]
 
 
-def train(*args, **kwargs):
-    from .api import train as _train
-    return _train(*args, **kwargs)
-
-
-def load(*args, **kwargs):
-    from .api import load as _load
-    return _load(*args, **kwargs)
-
-
-train.__doc__ = "Train a named model; see genzoo.api.train."
-load.__doc__ = "Load the trained model of a run directory; see genzoo.training.trainer.load."
+def __getattr__(name: str):
+    """genzoo.train and genzoo.load are the API's own functions (their signatures and docstrings show in
+    help()), imported on first use so that `import genzoo` and `genzoo --version` do not load PyTorch."""
+    if name in ("train", "load"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'genzoo' has no attribute '{name}'")

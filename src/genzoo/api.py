@@ -16,9 +16,19 @@ def train(model: str | None = None, *, data: str | None = None, steps: int | Non
           out: str | Path | None = None, resume: str | Path | None = None, progress: bool = True) -> Run:
     """Train a named model (a preset from `genzoo list`) and return the finished `Run`.
 
-    >>> run = genzoo.train("vae", steps=200, overrides={"model.latent_dim": 8})
-    >>> genzoo.load(run.dir).sample(16).shape
-    torch.Size([16, 1, 28, 28])
+    model: a preset name, e.g. "dcgan", "vae", "wgan-gp", "rbm" (`genzoo list` shows them all).
+    data: a dataset name, e.g. "mnist", "digits", "ring8" (default: the preset's).
+    steps / epochs: the training budget, in steps or in passes over the training split (one of them).
+    batch_size, seed: as in the preset unless given.
+    config: a YAML file of overrides of the preset (or, without `model`, a whole configuration).
+    overrides: {"dotted.key": value}, as `--set` on the command line, e.g. {"model.latent_dim": 8}.
+    out: the run directory (default runs/MODEL-DATA-TIME); resume: continue that run instead.
+    progress: show a progress bar.
+
+    Example:
+        >>> run = genzoo.train("vae", data="digits", steps=200, overrides={"model.latent_dim": 8})
+        >>> genzoo.load(run.dir).sample(16).shape
+        torch.Size([16, 1, 8, 8])
     """
     if resume is not None:
         return _train(resume=resume, steps=steps, progress=progress)

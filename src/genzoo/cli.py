@@ -278,7 +278,10 @@ def _eval(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="genzoo", description="The classic deep generative models, faithful to their papers.")
+    parser.add_argument("--version", action="version", version=f"genzoo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="every model and dataset, one line each")
     _add_train(sub)
@@ -336,13 +339,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         COMMANDS[args.command](args)
+        sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit
     except GenzooError as e:
         print(f"genzoo: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genzoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     return 0
+
+
+def _reader_went_away() -> int:
+    """`genzoo list | head`: the reader closed the pipe. Stop quietly, as `cat` does: send what is left
+    of stdout to /dev/null (so the exit-time flush cannot fail again) and exit 141 (128 + SIGPIPE)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 if __name__ == "__main__":

@@ -273,7 +273,7 @@ def build_config(raw: dict) -> RunConfig:
     if "algorithm" not in raw:
         raise ConfigError("the configuration needs an 'algorithm' key (see `genzoo show-config dcgan`)")
     algo = get_algorithm(raw["algorithm"])
-    return RunConfig(
+    cfg = RunConfig(
         name=str(raw.get("name", raw["algorithm"])),
         algorithm=raw["algorithm"],
         description=str(raw.get("description", "")),
@@ -282,6 +282,10 @@ def build_config(raw: dict) -> RunConfig:
         data=from_dict(DataConfig, raw.get("data") or {}, "data"),
         train=from_dict(TrainConfig, raw.get("train") or {}, "train"),
     )
+    if cfg.train.compile and getattr(cfg.model, "differentiates_gradients", False):
+        raise ConfigError(f"{cfg.name} takes the gradient of a gradient (a gradient penalty or R1), which "
+                          "torch.compile does not support; train it without --compile (train.compile=false)")
+    return cfg
 
 
 def resolve(model: str | None = None, *, config_file: str | Path | None = None,

@@ -36,6 +36,11 @@ class ALAEConfig:
     gamma: float = 10.0                     # R1 weight (Mescheder et al. 2018), gamma/2 ||grad||^2
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.0, 0.99)))
 
+    @property
+    def differentiates_gradients(self) -> bool:
+        """R1 trains E and D on a gradient: a double backward, which torch.compile cannot do."""
+        return self.gamma > 0
+
     def validate(self) -> None:
         if self.latent_dim < 1 or self.w_dim < 1:
             raise ConfigError("model.latent_dim and model.w_dim must be >= 1")

@@ -137,6 +137,11 @@ class GANConfig:
     reuse_fakes: bool = False         # G's update reuses the last D step's z (PyTorch-examples DCGAN): one G pass less
     top_k: TopK = field(default_factory=TopK)  # G's update from the fakes D scores highest (off by default)
 
+    @property
+    def differentiates_gradients(self) -> bool:
+        """A gradient penalty or R1 trains D on a gradient: a double backward, which torch.compile cannot do."""
+        return self.penalty.kind != "none"
+
     def validate(self) -> None:
         self.validate_game()
         if self.penalty.kind == "gradient" and self.nets.discriminator_norm == "batch" \

@@ -476,7 +476,16 @@ def train(cfg: RunConfig | None = None, *, out: str | Path | None = None, resume
 
 
 def load(run_dir: str | Path, *, step: int | None = None, device: str = "cpu") -> Algorithm:
-    """The trained model of a run directory (latest checkpoint, or `step`), in eval mode."""
+    """The trained model of a run directory, in eval mode, ready to sample.
+
+    run_dir: a directory written by `genzoo.train` or `genzoo train`.
+    step: the checkpoint to load (default: the latest).
+    device: where to put the model, e.g. "cpu" or "cuda".
+
+    Example:
+        >>> model = genzoo.load("runs/dcgan-mnist5k-20261121-101500")
+        >>> images = model.sample(64)      # (64, 1, 28, 28), values in [0, 1]
+    """
     run_dir = Path(run_dir)
     saved = read_run_config(run_dir)
     cfg = build_config(saved["config"])
