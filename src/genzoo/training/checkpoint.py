@@ -7,6 +7,7 @@ is strict: missing or unexpected weights are an error.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -37,13 +38,97 @@ def _flatten_optimizer(prefix: str, state: dict, tensors: dict) -> dict:
     return meta
 
 
-def _unflatten_optimizer(prefix: str, meta: dict, tensors: dict) -> dict:
-    state: dict[int, dict] = {int(i): dict(plain) for i, plain in meta["state"].items()}
+#: optimizer settings that choose an implementation, not the update: they may differ between machines
+_IMPLEMENTATION_SETTINGS = {"params", "lr", "foreach", "fused", "capturable", "differentiable"}
+
+
+def _state_names(opt: torch.optim.Optimizer, group: dict) -> set[str] | None:
+    """The per-parameter state `opt` keeps with the settings of `group` (None: an optimizer genzoo does not build)."""
+    if isinstance(opt, torch.optim.Adam):
+        return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if group.get("amsgrad") else set())
+    if isinstance(opt, torch.optim.RMSprop):
+        return ({"step", "square_avg"} | ({"momentum_buffer"} if group.get("momentum") else set())
+                | ({"grad_avg"} if group.get("centered") else set()))
+    if isinstance(opt, torch.optim.SGD):
+        return {"momentum_buffer"} if group.get("momentum") else set()
+    return None
+
+
+def _describe(value) -> str:
+    if torch.is_tensor(value):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return repr(value)[:60]
+
+
+def _check_param_groups(where: str, saved: dict, opt: torch.optim.Optimizer) -> list[dict]:
+    """The configuration's parameter groups, after checking the checkpoint's have the same parameters and settings.
+
+    The configuration is the source of truth: the learning rate comes from it (it may be edited between
+    resumes), and a checkpoint trained with other settings (betas, momentum, ...) is refused."""
+    groups, current = saved.get("param_groups"), opt.state_dict()["param_groups"]
+    if not (isinstance(groups, list) and len(groups) == len(current) and all(isinstance(g, dict) for g in groups)):
+        raise CheckpointError(f"{where} has param_groups {_describe(groups)}; the model's optimizer has "
+                              f"{len(current)} parameter group(s)")
+    for saved_group, group in zip(groups, current):
+        ids = saved_group.get("params")
+        if not (isinstance(ids, list) and all(type(i) is int for i in ids) and ids == group["params"]):
+            count = len(ids) if isinstance(ids, list) else _describe(ids)
+            raise CheckpointError(f"{where} holds a group of {count} parameters where the model has "
+                                  f"{len(group['params'])}; was it written by another model?")
+        for key in sorted(set(group) & set(saved_group) - _IMPLEMENTATION_SETTINGS):
+            want = list(group[key]) if isinstance(group[key], tuple) else group[key]
+            if saved_group[key] != want or type(saved_group[key]) is not type(want):
+                raise CheckpointError(f"{where} was trained with {key}={saved_group[key]} but the configuration "
+                                      f"says {key}={want}; resume with the settings the run was trained with")
+    return current
+
+
+def _param_index(where: str, idx: str, n_params: int) -> int:
+    if not (idx.isdecimal() and int(idx) < n_params):
+        raise CheckpointError(f"{where} has state for parameter '{idx}' but the optimizer has {n_params} parameters")
+    return int(idx)
+
+
+def _check_param_state(where: str, idx: int, entries: dict, param: torch.Tensor, names: set[str] | None) -> None:
+    """Refuse state that does not fit its parameter: fused kernels trust these shapes and dtypes blindly."""
+    if names is not None and set(entries) != names:
+        lacks, extra = sorted(names - set(entries)), sorted(set(entries) - names)
+        raise CheckpointError(f"{where}: the state of parameter {idx} " + "; ".join(
+            ([f"lacks {', '.join(lacks)}"] if lacks else []) + ([f"has unexpected {', '.join(extra)}"] if extra else []))
+            + "; was it written by another optimizer?")
+    for key, value in entries.items():
+        if key == "step":
+            fits = (torch.is_tensor(value) and value.shape == () and value.is_floating_point()
+                    and math.isfinite(value.item()) and value.item() >= 0)
+            want = "a finite scalar float tensor >= 0"
+        else:
+            fits = torch.is_tensor(value) and value.shape == param.shape and value.dtype == param.dtype
+            want = f"a {param.dtype} tensor of shape {tuple(param.shape)} like the parameter"
+        if not fits:
+            raise CheckpointError(f"{where}: '{key}' of parameter {idx} is {_describe(value)}, expected {want}")
+
+
+def _unflatten_optimizer(name: str, saved: dict, tensors: dict, opt: torch.optim.Optimizer) -> dict:
+    """The state_dict to load into `opt`, checked entry by entry against its parameters."""
+    where = f"checkpoint optimizer '{name}'"
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
+        raise CheckpointError(f"{where} is {_describe(saved)}, not a record with param_groups and state")
+    groups = _check_param_groups(where, saved, opt)
+    params = [p for g in opt.param_groups for p in g["params"]]
+    names = [_state_names(opt, g) for g in opt.param_groups for _ in g["params"]]
+    state: dict[int, dict] = {}
+    for idx, plain in saved["state"].items():
+        if not isinstance(plain, dict):
+            raise CheckpointError(f"{where}: the state of parameter {idx} is {_describe(plain)}, not a record")
+        state[_param_index(where, idx, len(params))] = dict(plain)
+    prefix = f"optim/{name}/"
     for key, value in tensors.items():
-        if key.startswith(prefix + "/"):
-            idx, name = key[len(prefix) + 1:].split("/", 1)
-            state.setdefault(int(idx), {})[name] = value
-    return {"state": state, "param_groups": meta["param_groups"]}
+        if key.startswith(prefix):
+            idx, _, entry = key[len(prefix):].partition("/")
+            state.setdefault(_param_index(where, idx, len(params)), {})[entry] = value
+    for idx, entries in state.items():
+        _check_param_state(where, idx, entries, params[idx], names[idx])
+    return {"state": state, "param_groups": groups}
 
 
 def rng_state() -> dict[str, torch.Tensor]:
@@ -55,7 +140,16 @@ def rng_state() -> dict[str, torch.Tensor]:
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
-    torch.set_rng_state(tensors["rng/torch"])
+    """Restore the random state saved by rng_state(), after trying it on a spare generator."""
+    state = tensors.get("rng/torch")
+    try:
+        if not (torch.is_tensor(state) and state.dtype == torch.uint8):
+            raise RuntimeError(f"it is {_describe(state)}")
+        torch.Generator().set_state(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"the checkpoint's random state (rng/torch) cannot be restored ({e}); "
+                              "a checkpoint written by genzoo holds it") from None
+    torch.set_rng_state(state)
     cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng/cuda/")]
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda[: torch.cuda.device_count()])
@@ -109,11 +203,28 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
                               "an earlier checkpoint of the run may still be readable") from None
     if meta_text is None:
         raise CheckpointError(f"'{path}' is a safetensors file but not a genzoo checkpoint (no genzoo metadata)")
-    meta = json.loads(meta_text)
+    return tensors, _check_metadata(path, meta_text)
+
+
+def _check_metadata(path: Path, meta_text: str) -> dict:
+    """The checkpoint's JSON record, refused unless it has the sections genzoo reads, of the right types."""
+    try:
+        meta = json.loads(meta_text)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"checkpoint '{path}' has metadata that is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint '{path}' has metadata that is not a JSON object ({_describe(meta)})")
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise CheckpointError(f"'{path}' has format {meta.get('format')} v{meta.get('version')}; "
                               f"this genzoo reads {FORMAT} v{VERSION}")
-    return tensors, meta
+    step = meta.get("step")
+    if type(step) is not int or step < 0:
+        raise CheckpointError(f"checkpoint '{path}' records step {_describe(step)}, not a whole number >= 0")
+    for section in ("optimizers", "extra"):
+        if not isinstance(meta.get(section), dict):
+            raise CheckpointError(f"checkpoint '{path}' has {section} {_describe(meta.get(section))}, "
+                                  "not a JSON object; it was not written by genzoo or was edited")
+    return meta
 
 
 def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
@@ -135,15 +246,26 @@ def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], s
         k = wrong[0]
         raise CheckpointError(f"{source} does not match the model: '{k}' has shape {tuple(state[k].shape)} "
                               f"in the checkpoint but {tuple(expected[k].shape)} in the model")
+    retyped = [k for k in expected if expected[k].dtype != state[k].dtype]
+    if retyped:
+        k = retyped[0]
+        raise CheckpointError(f"{source} does not match the model: '{k}' has dtype {state[k].dtype} "
+                              f"in the checkpoint but {expected[k].dtype} in the model")
     model.load_state_dict(state, strict=True)
 
 
 def load_optimizer_states(optimizers: dict[str, torch.optim.Optimizer], tensors: dict, meta: dict) -> None:
+    """Load every optimizer's state after checking each tensor's shape, dtype and count against its parameters
+    (all of them before any is loaded); settings other than the learning rate must match the configuration's."""
     saved = meta["optimizers"]
     if set(saved) != set(optimizers):
         raise CheckpointError(f"checkpoint holds optimizers {sorted(saved)} but the model has {sorted(optimizers)}")
+    stray = sorted({k.split("/")[1] for k in tensors if k.startswith("optim/")} - set(optimizers))
+    if stray:
+        raise CheckpointError(f"checkpoint holds state of optimizer '{stray[0]}', which the model does not have")
+    states = {name: _unflatten_optimizer(name, saved[name], tensors, opt) for name, opt in optimizers.items()}
     for name, opt in optimizers.items():
-        opt.load_state_dict(_unflatten_optimizer(f"optim/{name}", saved[name], tensors))
+        opt.load_state_dict(states[name])
 
 
 def checkpoint_path(folder: Path, step: int) -> Path:
