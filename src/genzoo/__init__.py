@@ -5,13 +5,17 @@
     images = genzoo.load(run.dir).sample(64)     # (64, 1, 28, 28) in [0, 1]
 """
 __version__ = "0.1.0"
-__all__ = ["train", "load", "__version__"]
+__all__ = ["train", "load", "load_exported", "__version__"]
 
 
 def __getattr__(name: str):
-    """genzoo.train and genzoo.load are the API's own functions (their signatures and docstrings show in
-    help()), imported on first use so that `import genzoo` and `genzoo --version` do not load PyTorch."""
+    """genzoo.train, genzoo.load and genzoo.load_exported are the API's own functions (their signatures and
+    docstrings show in help()), imported on first use so that `import genzoo` and `genzoo --version` do not
+    load PyTorch."""
     if name in ("train", "load"):
         from . import api
         return getattr(api, name)
+    if name == "load_exported":
+        from .export import load_exported
+        return load_exported
     raise AttributeError(f"module 'genzoo' has no attribute '{name}'")

@@ -277,6 +277,25 @@ def _eval(args) -> None:
     print(format_results(results))
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="the generator, decoder or translator alone, as TorchScript or ONNX",
+                       description="Export a run's sampler (generator, decoder or translator) with its input "
+                                   "signature and a JSON sidecar (FILE.json: latent size, classes, image shape, "
+                                   "value range, preprocessing). Run it with genzoo.load_exported(FILE), "
+                                   "torch.jit.load or onnxruntime, without genzoo's training code.")
+    p.add_argument("run_dir")
+    p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
+    p.add_argument("--out", help="the file to write (default: RUN_DIR/export/model.pt or model.onnx)")
+    p.add_argument("--step", type=int, help="export the checkpoint of this step (default: the latest)")
+
+
+def _export(args) -> None:
+    from .export import export_run
+
+    path = export_run(args.run_dir, args.format, out=args.out, step=args.step)
+    print(f"genzoo: wrote {path} ({args.format}) and its sidecar {path}.json")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -328,11 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show-config", help="print a model's preset; edit it and pass it back with --config")
     p.add_argument("model")
     _add_finetune(sub)
+    _add_export(sub)
     return parser
 
 
 COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
 COMMANDS["finetune"] = _finetune
+COMMANDS["export"] = _export
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -192,7 +192,7 @@ class MLPGenerator(nn.Module):
         require_labels(y, self.num_classes, type(self).__name__)
         if self.label_code is not None:
             z = torch.cat([z, self.label_code(y).to(z.dtype)], dim=1)
-        return self.net(z).view(len(z), *self.shape)
+        return self.net(z).unflatten(1, self.shape)   # no batch size: exported graphs take any N
 
 
 class MLPDiscriminator(nn.Module):

@@ -1,0 +1,257 @@
+"""Export a trained generator, decoder or translator alone, as TorchScript or ONNX, with a JSON sidecar.
+
+The exported file runs without genzoo's training code: `torch.jit.load(FILE)` or an onnxruntime
+`InferenceSession(FILE)` is enough. The sidecar `FILE.json` says what goes in and comes out:
+
+    sampler     z (N, latent_dim) float32 [, y (N,) int64 class labels]  ->  x (N, *shape)
+    translator  x (N, C, H, W) float32 in [0, 1]                        ->  x (N, C, H, W) in [0, 1]
+
+and how to draw z (the model's prior), the classes, the image shape and the value range.
+`load_exported(FILE)` reads both back and samples: `load_exported("g.onnx").sample(16, seed=0)`.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from .errors import GenzooError
+
+Format = Literal["torchscript", "onnx"]
+SUFFIXES: dict[str, str] = {"torchscript": ".pt", "onnx": ".onnx"}
+SIDECAR_FORMAT = "genzoo-export"
+SIDECAR_VERSION = 1
+ONNX_OPSET = 17
+
+
+class LatentSampler(nn.Module):
+    """x = model.generate(z [, y]): the generator (GANs, ALAE) or decoder mean (VAEs, AEs) in data space."""
+
+    def __init__(self, model: nn.Module, conditional: bool):
+        super().__init__()
+        self.model, self.conditional = model, conditional
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.generate(z, cond=y) if self.conditional else self.model.generate(z)
+
+
+class Translator(nn.Module):
+    """x in [0, 1] -> net(2x - 1) mapped back to [0, 1]: a translation model's generator, as `translate` runs it."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.net(x * 2 - 1) + 1) / 2).clamp(0, 1)
+
+
+class BatchStatisticsNorm(nn.Module):
+    """Batch norm from the current batch's statistics, as plain ops: the legacy ONNX exporter cannot
+    export nn.BatchNorm2d(track_running_stats=False) (pix2pix's G) for a batch size left open."""
+
+    def __init__(self, bn: nn.BatchNorm2d):
+        super().__init__()
+        self.eps, self.weight, self.bias = bn.eps, bn.weight, bn.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean((0, 2, 3), keepdim=True)
+        var = (x - mean).pow(2).mean((0, 2, 3), keepdim=True)
+        x = (x - mean) / torch.sqrt(var + self.eps)
+        if self.weight is not None:
+            x = x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return x
+
+
+def batch_statistics_as_ops(module: nn.Module) -> nn.Module:
+    """A copy of `module` whose batch norms without running statistics are BatchStatisticsNorm."""
+    module = copy.deepcopy(module)
+    for parent in list(module.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.BatchNorm2d) and not child.track_running_stats:
+                setattr(parent, name, BatchStatisticsNorm(child))
+    return module
+
+
+def describe_prior(model) -> dict:
+    """How to draw the sampler's z without genzoo: a normal with per-dimension mean and std, or one-hot
+    categories (Gumbel-softmax VAE). Priors with no such closed form (an AAE's mixture or swiss roll)
+    are described by name only: pass z yourself."""
+    from .models.vae import GumbelLatent
+
+    latent = getattr(model, "latent", None)
+    if isinstance(latent, GumbelLatent):
+        return {"kind": "categorical", "variables": latent.dim, "categories": latent.K}
+    if hasattr(model, "code_mean"):   # an AE's Gaussian fitted to its training codes
+        return {"kind": "normal", "mean": model.code_mean.tolist(), "std": model.code_var.sqrt().tolist()}
+    prior = getattr(model.cfg, "prior", "gaussian")
+    if prior != "gaussian":
+        return {"kind": prior}
+    std = float(getattr(model.cfg, "prior_std", 1.0))
+    return {"kind": "normal", "mean": [0.0] * model.latent_dim, "std": [std] * model.latent_dim}
+
+
+def export_spec(model) -> tuple[nn.Module, tuple[torch.Tensor, ...], dict]:
+    """(the module to export, example inputs, sidecar) for a loaded genzoo model; GenzooError if it has
+    no feed-forward sampler."""
+    from .models.base import IMAGE_KINDS, TRANSLATION_KINDS
+
+    data = model.data
+    run_config = getattr(model, "run_config", None)
+    base = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "algorithm": model.name,
+            "model": run_config.name if run_config is not None else model.name}
+    if data.kind in TRANSLATION_KINDS:
+        net = model.G if model.name == "pix2pix" or model.cfg.direction == "AtoB" else model.F
+        shape = list(data.shape[1:])
+        side = {**base, "role": "translator", "inputs": [{"name": "x", "shape": ["N", *shape], "dtype": "float32"}],
+                "outputs": [{"name": "x_out", "shape": ["N", *shape], "dtype": "float32"}],
+                "image_shape": shape, "value_range": [0.0, 1.0], "direction": model.cfg.direction,
+                "preprocessing": "images as float32 (N, C, H, W) in [0, 1] (uint8 / 255), the size of the "
+                                 "training images; the output is in [0, 1]",
+                "dropout": "off (genzoo's translate keeps pix2pix's dropout on at test time when "
+                           "model.test_dropout=true; the export is deterministic)"}
+        return Translator(net).eval(), (torch.rand(2, *shape),), side
+    if not hasattr(model, "generate") or not hasattr(model, "latent_dim") or data.kind not in IMAGE_KINDS + ("points",):
+        raise GenzooError(f"{model.name} has no feed-forward sampler to export (a generator or decoder from a "
+                          "latent z to images or points); RBMs and DBMs sample by Gibbs chains and token models "
+                          "by discrete steps. Use `genzoo sample` instead")
+    k = int(getattr(model, "num_classes", 0) or 0)
+    z = describe_prior(model)
+    inputs = [{"name": "z", "shape": ["N", model.latent_dim], "dtype": "float32", "prior": z}]
+    example: tuple[torch.Tensor, ...] = (torch.randn(2, model.latent_dim),)
+    if k:
+        inputs.append({"name": "y", "shape": ["N"], "dtype": "int64", "classes": k})
+        example = example + (torch.tensor([0, k - 1]),)
+    image = data.kind == "image"
+    side = {**base, "role": "sampler", "inputs": inputs,
+            "outputs": [{"name": "x", "shape": ["N", *data.shape], "dtype": "float32"}],
+            "latent_dim": model.latent_dim, "num_classes": k, "data_kind": data.kind,
+            "image_shape": list(data.shape) if image else None,
+            "value_range": [0.0, 1.0] if image else None,
+            "preprocessing": "draw z from inputs[0].prior; y: class labels 0..num_classes-1; images come out "
+                             "in [0, 1] as (N, C, H, W)" if image else "draw z from inputs[0].prior"}
+    return LatentSampler(model, conditional=bool(k)).eval(), example, side
+
+
+def default_path(run_dir: str | Path, fmt: str) -> Path:
+    return Path(run_dir) / "export" / f"model{SUFFIXES[fmt]}"
+
+
+def export_run(run_dir: str | Path, fmt: Format = "torchscript", out: str | Path | None = None,
+               step: int | None = None) -> Path:
+    """Export the sampler of a run directory (its latest checkpoint, or `step`) to `out`; write `out`.json."""
+    from .api import load
+
+    if fmt not in SUFFIXES:
+        raise GenzooError(f"unknown export format '{fmt}'; choose torchscript or onnx")
+    model = load(run_dir, step=step)
+    module, example, side = export_spec(model)
+    path = Path(out) if out else default_path(run_dir, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [i["name"] for i in side["inputs"]]
+    with torch.no_grad(), warnings.catch_warnings():
+        # tracing warns that Python checks on tensor values are frozen: the checks of genzoo's own API, which
+        # the exported graph does not need; and torch marks both exporters deprecated in favour of torch.export
+        warnings.simplefilter("ignore")
+        if fmt == "torchscript":
+            torch.jit.save(torch.jit.trace(module, example, check_trace=False), str(path))
+        else:
+            _export_onnx(module, example, names, [o["name"] for o in side["outputs"]], path)
+    side["file"] = path.name
+    side["format_of_file"] = fmt
+    Path(str(path) + ".json").write_text(json.dumps(side, indent=2) + "\n")
+    return path
+
+
+def _export_onnx(module, example, input_names, output_names, path: Path) -> None:
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise GenzooError("ONNX export needs the onnx package: pip install 'genzoo[export]' "
+                          "(onnx and onnxruntime)") from None
+    axes = {name: {0: "N"} for name in (*input_names, *output_names)}
+    torch.onnx.export(batch_statistics_as_ops(module), example, str(path), dynamo=False, input_names=input_names, output_names=output_names,
+                      dynamic_axes=axes, opset_version=ONNX_OPSET)
+
+
+class ExportedModel:
+    """An exported genzoo sampler or translator, run by TorchScript or onnxruntime (no training code).
+
+    model(z[, y]) / model(x): the raw call, tensors or arrays in, a torch tensor out.
+    model.sample(n, cond=None, seed=0): z from the sidecar's prior (samplers only).
+    model.meta: the sidecar.
+    """
+
+    def __init__(self, path: Path, meta: dict):
+        self.path, self.meta = path, meta
+        if meta["format_of_file"] == "onnx":
+            try:
+                import onnxruntime
+            except ImportError:
+                raise GenzooError("running an ONNX export needs onnxruntime: pip install onnxruntime") from None
+            self._session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            self._module = None
+        else:
+            self._module = torch.jit.load(str(path), map_location="cpu").eval()
+
+    def __call__(self, *inputs) -> torch.Tensor:
+        if len(inputs) != len(self.meta["inputs"]):
+            names = ", ".join(i["name"] for i in self.meta["inputs"])
+            raise GenzooError(f"{self.path.name} takes {len(self.meta['inputs'])} inputs ({names}), got {len(inputs)}")
+        tensors = [torch.as_tensor(x, dtype=torch.float32 if i["dtype"] == "float32" else torch.int64)
+                   for x, i in zip(inputs, self.meta["inputs"])]
+        if self._module is not None:
+            with torch.no_grad():
+                return self._module(*tensors)
+        feed = {i["name"]: t.numpy() for i, t in zip(self.meta["inputs"], tensors)}
+        return torch.from_numpy(self._session.run(None, feed)[0])
+
+    def sample(self, n: int, cond=None, seed: int = 0) -> torch.Tensor:
+        """n samples with z drawn from the sidecar's prior (a normal or one-hot categories); cond: a class
+        or n classes for a conditional model (default: the classes in turn)."""
+        if self.meta["role"] != "sampler":
+            raise GenzooError(f"{self.path.name} is a translator: call it on images (N, C, H, W) in [0, 1]")
+        g = torch.Generator().manual_seed(seed)
+        z = draw_prior(self.meta["inputs"][0]["prior"], n, g)
+        k = self.meta["num_classes"]
+        if not k:
+            if cond is not None:
+                raise GenzooError(f"{self.path.name} is unconditional; drop cond")
+            return self(z)
+        y = torch.arange(n) % k if cond is None else torch.as_tensor(cond, dtype=torch.int64).expand(n)
+        if (y < 0).any() or (y >= k).any():
+            raise GenzooError(f"cond must be classes in 0..{k - 1}")
+        return self(z, y)
+
+
+def draw_prior(prior: dict, n: int, generator: torch.Generator) -> torch.Tensor:
+    if prior["kind"] == "normal":
+        mean, std = torch.tensor(prior["mean"]), torch.tensor(prior["std"])
+        return mean + std * torch.randn(n, len(mean), generator=generator)
+    if prior["kind"] == "categorical":
+        c = torch.randint(prior["categories"], (n, prior["variables"]), generator=generator)
+        return torch.nn.functional.one_hot(c, prior["categories"]).float().flatten(1)
+    raise GenzooError(f"the exported model's prior ({prior['kind']}) has no closed form here; "
+                      "draw z yourself and call the model on it")
+
+
+def load_exported(path: str | Path) -> ExportedModel:
+    """An exported model and its sidecar (FILE.json beside FILE)."""
+    path = Path(path)
+    side = Path(str(path) + ".json")
+    if not path.is_file():
+        raise GenzooError(f"exported model '{path}' does not exist; write one with `genzoo export RUN`")
+    if not side.is_file():
+        raise GenzooError(f"'{side}' is missing: an exported model needs its JSON sidecar to say what it takes")
+    try:
+        meta = json.loads(side.read_text())
+    except json.JSONDecodeError as e:
+        raise GenzooError(f"'{side}' is not valid JSON ({e})") from None
+    if meta.get("format") != SIDECAR_FORMAT or meta.get("version") != SIDECAR_VERSION:
+        raise GenzooError(f"'{side}' is not a genzoo export sidecar (format {meta.get('format')})")
+    return ExportedModel(path, meta)
