@@ -7,6 +7,7 @@ import torch
 import genzoo
 from genzoo.cli import main
 from genzoo.config import resolve
+from genzoo.errors import GenzooError
 from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4,
@@ -89,8 +90,8 @@ def test_missing_sidecar_and_wrong_inputs_get_clear_errors(tmp_path, one_thread)
     run_dir = _run("dcgan", tmp_path)
     out = tmp_path / "g.pt"
     assert main(["export", str(run_dir), "--out", str(out)]) == 0
-    with pytest.raises(genzoo.errors.GenzooError, match="takes 1 inputs"):
+    with pytest.raises(GenzooError, match="takes 1 inputs"):
         genzoo.load_exported(out)(torch.zeros(1, 6), torch.zeros(1))
     (tmp_path / "g.pt.json").unlink()
-    with pytest.raises(genzoo.errors.GenzooError, match="needs its JSON sidecar"):
+    with pytest.raises(GenzooError, match="needs its JSON sidecar"):
         genzoo.load_exported(out)
