@@ -8,7 +8,7 @@ Shared pieces: idx.py (the IDX format), download.py (md5-checked, atomic downloa
 files.py, images.py, base.py (types, registry).
 A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
 """
-from . import bundled, cifar, folder, grammar, mnist, toy, translation  # noqa: F401  (each registers its datasets)
+from . import bundled, captions, cifar, folder, grammar, mnist, toy, translation  # noqa: F401  (each registers its datasets)
 from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
 from .idx import read_idx
 from .toy import toy_modes

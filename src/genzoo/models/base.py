@@ -18,7 +18,7 @@ from ..errors import ConfigError
 #: the data kinds of translation models: two domains of images per example
 TRANSLATION_KINDS = ("pair", "unpaired")
 #: the data kinds whose examples are images (uint8 on disk, floats in [0, 1] in a Batch)
-IMAGE_KINDS = ("image",) + TRANSLATION_KINDS
+IMAGE_KINDS = ("image", "captioned") + TRANSLATION_KINDS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,88 @@
+"""Scores of a text-to-image model on captioned digit canvases (mnist-captions).
+
+- caption accuracy: each canvas is cut at the boxes its caption fixes (data/captions.py: every
+  digit's slot and size), each cut is resized to 28x28 and read by genzoo's MNIST classifier; a
+  canvas counts when every digit of its caption is read as that digit. Reported separately for
+  test captions of combinations seen in training and of held-out ones, beside the same score of
+  the real test canvases (the ceiling: the classifier's own errors on cut-out digits).
+- FD: the Frechet distance between the classifier's features of the generated canvases' cuts and
+  of the real canvases' cuts, for the same captions (so it measures the digits where the captions
+  put them).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..data.captions import BIG, SLOTS, SLOT_NAMES, CaptionedDataset, Digit
+
+READ_SIZE = 28  # the MNIST classifier's input size
+
+
+def cut_digits(canvases: torch.Tensor, slots: torch.Tensor, sizes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut each canvas (N, C, H, W) in [0, 1] at its digits' boxes -> (crops (M, C, 28, 28), which (M,) canvas).
+
+    slots, sizes: int64 (N, 2) as in CaptionedDataset (-1 for no second digit). Crops are in the
+    order (canvas 0 digit 0, canvas 0 digit 1, canvas 1 digit 0, ...), skipping absent digits."""
+    which, position = (slots >= 0).nonzero(as_tuple=True)
+    crops = torch.empty(len(which), canvases.shape[1], READ_SIZE, READ_SIZE)
+    for s, name in enumerate(SLOT_NAMES):
+        for size in sizes.unique().tolist():
+            pick = ((slots[which, position] == s) & (sizes[which, position] == size)).nonzero().flatten()
+            if len(pick) == 0 or size < 0:
+                continue
+            top, left, h, w = Digit(0, name, size).box()
+            boxes = canvases[which[pick], :, top:top + h, left:left + w].float()
+            crops[pick] = F.interpolate(boxes, size=(READ_SIZE, READ_SIZE), mode="bilinear", align_corners=False,
+                                        antialias=False).clamp(0, 1)
+    return crops, which
+
+
+def caption_accuracy(read: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
+    """Per canvas: 1.0 when every digit of the caption was read as itself. read, digits: (N, 2), -1 absent."""
+    return ((read == digits) | (digits < 0)).all(dim=1).float()
+
+
+def read_canvases(canvases: torch.Tensor, ds_fields: dict, classify: Callable[[torch.Tensor], torch.Tensor]):
+    """(read digits (N, 2) with -1 where the caption has none, the crops) for canvases in [0, 1]."""
+    slots, sizes = ds_fields["slots"], ds_fields["sizes"]
+    crops, which = cut_digits(canvases, slots, sizes)
+    read = torch.full(slots.shape, -1, dtype=torch.int64)
+    read[slots >= 0] = classify(crops).cpu()
+    return read, crops
+
+
+def layout_fields(ds: CaptionedDataset, index) -> dict:
+    return {"digits": ds.digits[index], "slots": ds.slots[index], "sizes": ds.sizes[index]}
+
+
+def caption_scores(fake: torch.Tensor, ds: CaptionedDataset, index: torch.Tensor, extractor) -> dict:
+    """Caption accuracy of generated canvases `fake` (made for the test captions `index` of ds) and of the
+    real canvases with those captions, split by seen / held-out combinations; FD of their digit cuts."""
+    from .fid import frechet_distance
+
+    fields = layout_fields(ds, index)
+    classify = (lambda crops: extractor.probs(crops).argmax(1))
+    fake_read, fake_crops = read_canvases(fake, fields, classify)
+    real_read, real_crops = read_canvases(ds.x[index].float().div(255), fields, classify)
+    fake_ok, real_ok = caption_accuracy(fake_read, fields["digits"]), caption_accuracy(real_read, fields["digits"])
+    held = ds.held_out[index]
+    out = {}
+    for name, mask in (("seen", ~held), ("held_out", held)):
+        if mask.any():
+            out[name] = {"caption_accuracy": fake_ok[mask].mean().item(),
+                         "real_caption_accuracy": real_ok[mask].mean().item(), "n": int(mask.sum())}
+    out["fd_digits"] = frechet_distance(extractor.features(fake_crops), extractor.features(real_crops))
+    out["n_crops"] = len(fake_crops)
+    return out
+
+
+def stage_crops_upsampled(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Low-resolution canvases (N, C, h, w) shown at size x size (bilinear), to score them like full ones."""
+    return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+__all__ = ["BIG", "SLOTS", "cut_digits", "caption_accuracy", "read_canvases", "caption_scores",
+           "stage_crops_upsampled", "layout_fields"]
