@@ -61,3 +61,32 @@ def test_compile_with_a_gradient_penalty_is_refused_at_any_precision(model, prec
 def test_compile_without_a_gradient_penalty_is_accepted():
     assert resolve("dcgan", overrides={"train.compile": True}).train.compile
     assert resolve("alae", overrides={"train.compile": True, "model.gamma": 0.0}).train.compile
+
+
+def _yaml(tmp_path, text: str) -> pathlib.Path:
+    path = tmp_path / "my.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_partial_config_file_overrides_the_named_models_preset(tmp_path):
+    path = _yaml(tmp_path, "model:\n  latent_dim: 7\ntrain:\n  steps: 5\n")
+    cfg = resolve("vae", config_file=path)
+    assert (cfg.name, cfg.algorithm, cfg.model.latent_dim, cfg.train.steps) == ("vae", "vae", 7, 5)
+    assert cfg.model.hidden == resolve("vae").model.hidden  # everything else is the preset's
+
+
+def test_a_partial_config_file_that_names_its_model_needs_no_model_argument(tmp_path):
+    cfg = resolve(config_file=_yaml(tmp_path, "name: dcgan\nmodel:\n  latent_dim: 9\n"))
+    assert (cfg.name, cfg.algorithm, cfg.model.latent_dim) == ("dcgan", "gan", 9)
+    assert cfg.model.nets == resolve("dcgan").model.nets
+
+
+def test_a_config_file_for_another_model_is_refused(tmp_path, capsys):
+    path = _yaml(tmp_path, "name: vae\nmodel:\n  latent_dim: 7\n")
+    assert main(["train", "dcgan", "--config", str(path), "--data", "digits", "--steps", "1",
+                 "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is for model 'vae' but the command names 'dcgan'" in err
+    with pytest.raises(ConfigError, match="'gan' model"):
+        resolve("dcgan", config_file=_yaml(tmp_path, "algorithm: vae\n"))

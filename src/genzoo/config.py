@@ -293,17 +293,7 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     """Preset `model` (or `config_file`), then `overrides` ({'train.steps': 100, ...}), then the preset's
     `per_dataset` values for the chosen data.name (except keys the overrides set)."""
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"config file '{path}' does not exist")
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config file '{path}' must hold a mapping (see `genzoo show-config dcgan`)")
-        if model is not None and raw.get("name") not in (None, model):
-            raw = _merge(load_preset(model), raw)
+        raw = _config_file_over_preset(Path(config_file), model)
     elif model is not None:
         raw = load_preset(model)
     else:
@@ -321,6 +311,39 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
         if key not in overrides:  # the user's --set wins over the preset's per-dataset value
             _apply(raw, key, value)
     return build_config(raw)
+
+
+def _read_config_file(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping (see `genzoo show-config dcgan`)")
+    return raw
+
+
+def _config_file_over_preset(path: Path, model: str | None) -> dict:
+    """A config file is read as overrides of a preset: the model named on the command line, else the file's
+    own `name` when it is a preset and the file gives no `algorithm`; a file with an `algorithm` and no model
+    named is a whole configuration. A file that names another model than the command line is refused."""
+    raw = _read_config_file(path)
+    named = raw.get("name")
+    if model is None:
+        if "algorithm" in raw or named not in list_presets():
+            return raw
+        model = named
+    elif named not in (None, model):
+        raise ConfigError(f"config file '{path}' is for model '{named}' but the command names '{model}'; "
+                          f"run `genzoo train {named} --config {path}`, or remove its 'name' line to apply "
+                          f"it to {model}")
+    preset = load_preset(model)
+    if raw.get("algorithm", preset["algorithm"]) != preset["algorithm"]:
+        raise ConfigError(f"config file '{path}' sets algorithm '{raw['algorithm']}' but {model} is a "
+                          f"'{preset['algorithm']}' model; remove the 'algorithm' line to apply it to {model}")
+    return _merge(preset, raw)
 
 
 def _per_dataset_table(table) -> dict[str, dict[str, Any]]:
