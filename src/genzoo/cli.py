@@ -277,6 +277,25 @@ def _eval(args) -> None:
     print(format_results(results))
 
 
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="one self-contained HTML page of one or more runs",
+                       description="Write an HTML report (images inlined, no network needed): configuration and "
+                                   "environment, training curves with the learning rates, the sample grids over "
+                                   "time, the latest eval.json beside the real-vs-real floor, the checkpoints; "
+                                   "several runs: curves overlaid and metrics side by side.")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", help="the HTML file to write (default: FIRST_RUN_DIR/report.html)")
+    p.add_argument("--no-floor", action="store_true",
+                   help="do not compute the real-vs-real floor of image metrics (faster)")
+
+
+def _report(args) -> None:
+    from .report import build_report
+
+    path = build_report(args.run_dirs, args.out, floor=not args.no_floor)
+    print(f"genzoo: wrote the report of {len(args.run_dirs)} run(s) to {path}")
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="the generator, decoder or translator alone, as TorchScript or ONNX",
                        description="Export a run's sampler (generator, decoder or translator) with its input "
@@ -348,12 +367,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     _add_finetune(sub)
     _add_export(sub)
+    _add_report(sub)
     return parser
 
 
 COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
 COMMANDS["finetune"] = _finetune
 COMMANDS["export"] = _export
+COMMANDS["report"] = _report
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,56 @@
+"""Figures of a report, drawn with matplotlib and returned as PNG bytes."""
+from __future__ import annotations
+
+import io
+import math
+
+from .runs import RunRecord
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def curves_figure(runs: list[RunRecord]) -> bytes | None:
+    """One panel per logged value (every run overlaid, one colour per run), then the learning rates."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = [run.curves() for run in runs]
+    keys = list(dict.fromkeys(k for c in curves for k in c))
+    rates = [run.learning_rates() for run in runs]
+    panels = len(keys) + (1 if any(rates) else 0)
+    if panels == 0:
+        return None
+    cols = min(3, panels)
+    rows = math.ceil(panels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, key in zip(axes.flat, keys):
+        for i, (run, c) in enumerate(zip(runs, curves)):
+            if key in c:
+                ax.plot(*c[key], color=colors[i % len(colors)], lw=1.2, label=run.name)
+        ax.set_title(key, fontsize=10)
+        ax.set_xlabel("step", fontsize=8)
+        ax.grid(alpha=0.3)
+    if any(rates):
+        ax = axes.flat[len(keys)]
+        for i, (run, r) in enumerate(zip(runs, rates)):
+            for j, (name, (steps, lrs)) in enumerate(r.items()):
+                ax.plot(steps, lrs, color=colors[i % len(colors)], ls=("-", "--", ":")[j % 3], lw=1.2,
+                        label=f"{run.name}: {name}" if len(runs) > 1 else name)
+        ax.set_title("learning rate", fontsize=10)
+        ax.set_xlabel("step", fontsize=8)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[panels:]:
+        ax.axis("off")
+    if len(runs) > 1:
+        axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
