@@ -250,6 +250,10 @@ def test_discriminator_rejection_on_a_gan_uses_its_discriminator_logits():
 @pytest.mark.parametrize("sets, message", [
     ({"model.loss": "hinge"}, "cross-entropy"),
     ({"model.pack": 2}, "packing"),
+    # optimal D = (1 - s) p_data / (p_data + p_G): its logit is not log p_data / p_G
+    ({"model.label_smoothing": 0.1}, "label smoothing"),
+    # D learns the ratio of the noised densities, not of p_data and p_G
+    ({"model.instance_noise.std": 0.1, "model.instance_noise.anneal_steps": 100}, "instance noise"),
 ])
 def test_rejection_sampling_refuses_a_discriminator_that_is_no_density_ratio(sets, message):
     m = _gan("gan", **{"model.nets.generator": "mlp", "model.nets.discriminator": "mlp", **sets})

@@ -394,11 +394,19 @@ class GAN(Algorithm):
     def log_density_ratio(self, x: torch.Tensor) -> torch.Tensor:
         """D's logit D~(x) for samples x in data space, (N,). For the cross-entropy losses the optimal
         D is p_data / (p_data + p_G) (Goodfellow et al. 2014, Prop. 1), so D~ estimates log p_data / p_G;
-        genzoo.sampling.discriminator_rejection_sample uses it."""
+        genzoo.sampling.discriminator_rejection_sample uses it. Refused where D's optimum is another
+        function: other losses, label smoothing, instance noise, packing, labels."""
         if self.cfg.loss not in CROSS_ENTROPY_LOSSES:
             raise GenzooError(f"D's output estimates log p_data / p_G only for the cross-entropy losses "
                               f"({', '.join(CROSS_ENTROPY_LOSSES)}); this model's D was trained with "
                               f"'{self.cfg.loss}'")
+        if self.cfg.label_smoothing:
+            raise GenzooError(f"D was trained with one-sided label smoothing (model.label_smoothing="
+                              f"{self.cfg.label_smoothing}): its optimum (1 - s) p_data / (p_data + p_G) does not "
+                              f"give log p_data / p_G; train with model.label_smoothing=0 to rejection-sample")
+        if self.cfg.instance_noise.std:
+            raise GenzooError("D was trained with instance noise (model.instance_noise.std > 0): it estimates the "
+                              "ratio of the noised densities, not p_data / p_G; train without it to rejection-sample")
         if self.cfg.pack > 1 or self.num_classes:
             raise GenzooError("D's density ratio is per sample only for an unconditional GAN without packing "
                               "(model.pack=1, model.conditional=false)")
