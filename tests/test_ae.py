@@ -151,3 +151,20 @@ def test_presets_train_and_round_trip(tmp_path, preset, sets):
     path = loaded.interpolate(x[0], x[1], steps=5)
     assert path.shape == (5, 1, 8, 8)
     assert torch.allclose(path[0], loaded.reconstruct(x[:1])[0], atol=1e-5)
+
+
+def test_the_frozen_phase_leaves_a_conv_encoders_batch_norm_statistics_alone():
+    import copy
+
+    from genzoo.finetune import Classifier, train_classifier
+    model = get_algorithm("ae")(resolve("conv-ae", overrides={"model.width": 8}).model, DataSpec("image", (1, 16, 16)))
+    base = copy.deepcopy(model.encoder)
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    assert any(k.endswith("running_mean") for k in before)
+    clf = Classifier(base, model.cfg.latent_dim, 10)
+    x, y = torch.rand(64, 1, 16, 16), torch.arange(64) % 10
+    train_classifier(clf, x, y, steps=3, lr=1e-2, params=clf.head.parameters())   # frozen: the head alone
+    for k, v in base.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    train_classifier(clf, x, y, steps=1, lr=1e-2, params=clf.parameters())        # unfrozen: all of it
+    assert not all(torch.equal(v, before[k]) for k, v in base.state_dict().items() if k.endswith("running_mean"))

@@ -93,12 +93,17 @@ def reset_parameters_(module: nn.Module) -> nn.Module:
 
 def train_classifier(clf: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float,
                      params, batch_size: int = 100, weight_decay: float = 0.0, seed: int = 0) -> list[float]:
-    """Adam on the cross-entropy over `params` only (the rest stays exactly as it is).
+    """Adam on the cross-entropy over `params` only (the rest stays exactly as it is: a part of `clf`
+    none of whose parameters is trained runs in eval mode, so its batch-norm statistics do not move).
     Minibatches of batch_size drawn with `seed` (the whole set when it is smaller). Returns the losses."""
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
     clf.train()
+    trained = {id(p) for p in params}
+    for part in clf.children():
+        if not any(id(p) in trained for p in part.parameters()):
+            part.eval()
     losses = []
     for _ in range(steps):
         if len(x) <= batch_size:
@@ -122,8 +127,10 @@ def accuracy(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int =
     return correct / len(x)
 
 
-def _param_distance(a: nn.Module, b_state: dict) -> float:
-    return float(sum((p.detach() - b_state[n]).pow(2).sum() for n, p in a.named_parameters()).sqrt())
+def _state_distance(a: nn.Module, b_state: dict) -> float:
+    """L2 distance between a's weights and floating-point buffers (batch-norm statistics) and b_state's."""
+    return float(sum((t.detach().float() - b_state[n].float()).pow(2).sum()
+                     for n, t in a.state_dict().items() if t.is_floating_point()).sqrt())
 
 
 @dataclass
@@ -133,7 +140,7 @@ class FinetuneResult:
     frozen_accuracy: float      # after phase 1 (base frozen, head trained)
     finetuned_accuracy: float   # after phase 2 (whole network)
     scratch_accuracy: float     # same network, random init, same labels, same total steps
-    base_change: dict = field(default_factory=dict)   # L2 distance of the base's weights from the encoder's
+    base_change: dict = field(default_factory=dict)   # L2 distance of the base's weights and statistics from the encoder's
     protocol: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -160,7 +167,8 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
 
     layers: reuse only the encoder's first `layers` layers (MLP encoders; default: all of them).
     train_data / test_data: genzoo Datasets (default: the run's dataset, its train and test splits).
-    Phase 1 trains only the head, so the base's weights do not move (base_change['frozen'] == 0);
+    Phase 1 trains only the head, so the base's weights and batch-norm statistics do not move
+    (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
     from .training.trainer import load, load_data
@@ -191,7 +199,7 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     with torch.no_grad():
         base.eval()
         feature_dim = base(x_l[:1]).flatten(1).shape[1]
-    start = {n: p.detach().clone() for n, p in base.named_parameters()}
+    start = {n: t.detach().clone() for n, t in base.state_dict().items()}
 
     torch.manual_seed(seed)
     clf = Classifier(base, feature_dim, num_classes, head_hidden).to(dev)
@@ -205,14 +213,14 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     train_classifier(clf, x_l, y_l, steps=frozen_steps, lr=lr, params=clf.head.parameters(),
                      batch_size=batch_size, weight_decay=weight_decay, seed=seed)
     frozen_acc = accuracy(clf, x_t, y_t)
-    change_frozen = _param_distance(clf.base, start)
+    change_frozen = _state_distance(clf.base, start)
     # Phase 2: unfrozen, the whole network with a smaller learning rate
     for p in clf.base.parameters():
         p.requires_grad_(True)
     train_classifier(clf, x_l, y_l, steps=unfrozen_steps, lr=unfrozen_lr, params=clf.parameters(),
                      batch_size=batch_size, weight_decay=weight_decay, seed=seed + 1)
     finetuned_acc = accuracy(clf, x_t, y_t)
-    change_unfrozen = _param_distance(clf.base, start)
+    change_unfrozen = _state_distance(clf.base, start)
     # Baseline: the same network from scratch, same labels, same total steps
     train_classifier(scratch, x_l, y_l, steps=frozen_steps + unfrozen_steps, lr=lr, params=scratch.parameters(),
                      batch_size=batch_size, weight_decay=weight_decay, seed=seed)
