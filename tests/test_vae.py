@@ -104,7 +104,8 @@ def test_iwae_objective_trains_on_the_k_sample_bound():
 
 
 def test_gumbel_softmax_samples_lie_on_the_simplex_and_anneal():
-    cfg = resolve("gumbel-vae", overrides={"model.hidden": [16], "model.latent_dim": 4, "model.categories": 5}).model
+    cfg = resolve("gumbel-vae", overrides={"model.hidden": [16], "model.latent_dim": 4, "model.categories": 5,
+                                           "model.anneal_rate": 3e-5, "model.anneal_every": 1000}).model
     model = get_algorithm("vae")(cfg, DataSpec("image", (1, 8, 8)))
     h = model.encode(torch.rand(64, 1, 8, 8))
     for tau in (1.0, 0.5, 0.05):
@@ -211,3 +212,13 @@ def test_sampling_tools_work_on_every_autoencoder(algo, preset, sets):
     z = sampling.prior(model, 3, g)
     d = sampling.classifier_direction(model, classifier, z, target=1)
     assert d.shape == z.shape and torch.allclose(d.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_gumbel_vae_preset_anneals_to_its_temperature_floor_within_its_budget():
+    cfg = resolve("gumbel-vae")
+    model = get_algorithm("vae")(cfg.model, DataSpec("image", (1, 28, 28)))
+    # tau = max(0.5, exp(-r t)) with t rounded down to a multiple of anneal_every
+    assert model.temperature_at(0) == 1.0
+    assert model.temperature_at(1050) == pytest.approx(math.exp(-1000 * cfg.model.anneal_rate))
+    assert model.temperature_at(1050) > 0.5
+    assert model.temperature_at(cfg.train.steps * 3 // 4) == cfg.model.temperature_min == 0.5
