@@ -284,3 +284,18 @@ def test_momentum_switches_after_warmup_and_weight_decay_spares_the_biases():
         rbm.train_step(Batch(torch.rand(6, 4)), opt, step)
         seen.append(groups[0]["momentum"])
     assert seen == [0.5, 0.5, 0.9, 0.9]
+
+
+@pytest.mark.parametrize("preset", ["rbm", "rbm-pcd", "rbm-cd25", "rbm-gaussian", "dbm", "dbm-3layer"])
+def test_boltzmann_presets_decay_their_learning_rate_to_zero(preset):
+    """Algorithm 20.1 asks for momentum with a decaying learning rate; Salakhutdinov & Hinton (2009) take it
+    gradually to 0. A DBM preset keeps its configured rate through pretraining and starts Algorithm 20.1 with it."""
+    from genzoo.config import resolve
+    from genzoo.training.trainer import lr_factor
+    cfg = resolve(preset)
+    t = cfg.train
+    start = len(cfg.model.hidden) * cfg.model.pretrain_steps if cfg.algorithm == "dbm" else 0
+    factor = lambda step: lr_factor(step, t.steps, t.lr_decay, t.lr_final)  # noqa: E731
+    assert factor(start) == 1.0
+    assert factor(t.steps) == 0.0
+    assert 0.0 < factor(t.steps - 1) < factor((start + 3 * t.steps) // 4) < 1.0
