@@ -107,3 +107,23 @@ def test_classify_needs_a_categorical_code_and_step_needs_a_run(tmp_path, capsys
     assert "no checkpoint at step 7; it has steps [2]" in capsys.readouterr().err
     assert main(["eval", "--real", "digits", "--step", "7"]) == 2
     assert "does not apply to --real" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("preset, sets", [
+    ("rbm", {"model.hidden": 16}),
+    ("dbm", {"model.hidden": [16, 8], "model.pretrain_steps": 10, "model.num_chains": 10}),
+])
+def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tmp_path, one_thread, preset, sets):
+    import genzoo
+    import torch
+    from genzoo.data import load_dataset
+    from genzoo.metrics.ais import dbm_lower_bound, rbm_log_likelihood
+
+    run = _run(preset, tmp_path / preset, **{"data.name": "digits", "train.steps": 30, **sets})
+    r = evaluate_run(run, metrics=["loglik"], n=100, seed=3, ais_runs=4, ais_betas=50, log=lambda *_: None)["loglik"]
+    # the dynamically binarized model is scored on binary images: x ~ Bernoulli(pixel), drawn once with the seed
+    x = load_dataset("digits", "test").x[:100].float().div(255)
+    binary = torch.bernoulli(x, generator=torch.Generator().manual_seed(3))
+    score = rbm_log_likelihood if preset == "rbm" else dbm_lower_bound
+    assert r["value"] == pytest.approx(score(genzoo.load(run), binary, r["ais"]["log_z"]), rel=1e-9)
+    assert "one Bernoulli draw per pixel with seed 3" in r["binarization"]

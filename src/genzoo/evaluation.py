@@ -182,6 +182,8 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
         ds = test_split()
         train_x = run_split(cfg, "train").x.float().div(255)
         x = ds.x[:n].float().div(255)
+        dynamic = model.cfg.binarize == "dynamic"  # trained on Bernoulli draws: scored on one fixed draw
+        x = _binarized(x, seed) if dynamic else x
         t = time.time()
         z = ais_log_z(model, data=train_x, betas=ais_betas, n_runs=ais_runs,
                       generator=torch.Generator().manual_seed(seed))
@@ -189,8 +191,11 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
         results["loglik"] = {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
                              "variational lower bound on log-likelihood", "ais": z.to_dict(),
                              "n_test": len(x), "seconds": round(time.time() - t, 1),
+                             "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if dynamic
+                             else f"the model's own (model.binarize={model.cfg.binarize})",
                              "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
-                                         f"data, {ais_runs} runs, {ais_betas} temperatures; test split of {ds.source}",
+                                         f"data, {ais_runs} runs, {ais_betas} temperatures; test split of {ds.source}"
+                                         + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else ""),
                              **common}
     if "probe" in metrics:
         from .metrics import kmeans_features, linear_probe
