@@ -264,3 +264,75 @@ def test_rejection_sampling_refuses_a_discriminator_that_is_no_density_ratio(set
 def test_rejection_sampling_needs_a_discriminator():
     with pytest.raises(GenzooError, match="discriminator"):
         sampling.discriminator_rejection_sample(Linear(), 4)
+
+
+def _truncated_latents(model, n, bound):
+    """The latents sample_truncated hands to the model's generate."""
+    seen, generate = [], model.generate
+    model.generate = lambda z, cond=None: seen.append(z) or generate(z, cond)
+    sampling.sample_truncated(model, n, bound, generator=torch.Generator().manual_seed(0))
+    return seen[0]
+
+
+def _model(algorithm, preset, data=DIGITS, **sets):
+    from genzoo.models import get_algorithm
+    torch.manual_seed(0)
+    return get_algorithm(algorithm)(resolve(preset, overrides=sets).model, data)
+
+
+# a standard normal truncated to [-b, b] has variance 1 - 2 b phi(b) / (2 Phi(b) - 1); at b = 0.5: 0.0797
+TRUNCATED_STD_AT_HALF = math.sqrt(1 - 2 * 0.5 * math.exp(-0.125) / math.sqrt(2 * math.pi) / math.erf(0.5 / math.sqrt(2)))
+
+
+def test_truncation_of_an_autoencoders_fitted_gaussian_is_in_its_units():
+    ae = _model("ae", "ae", **{"model.hidden": [16], "model.latent_dim": 4})
+    ae.code_mean.fill_(3.0)
+    ae.code_var.fill_(4.0)          # std 2: |z - 3| <= 2 * 0.5
+    z = _truncated_latents(ae, 4000, 0.5)
+    assert (z - 3).abs().max().item() <= 1.0 + 1e-6
+    assert z.mean().item() == pytest.approx(3.0, abs=0.02)
+    assert z.std().item() == pytest.approx(2 * TRUNCATED_STD_AT_HALF, rel=0.05)
+
+
+def test_truncation_of_an_aae_gaussian_prior_scales_with_its_std():
+    aae = _model("aae", "aae", **{"model.hidden": [16], "model.disc_hidden": [16], "model.prior_std": 5.0})
+    z = _truncated_latents(aae, 4000, 0.5)
+    assert z.abs().max().item() <= 2.5 + 1e-6
+    assert z.std().item() == pytest.approx(5 * TRUNCATED_STD_AT_HALF, rel=0.05)
+
+
+def test_truncation_of_the_aae_mixture_keeps_each_component_inside_its_bound():
+    aae = _model("aae", "aae-mixture", **{"model.hidden": [16], "model.disc_hidden": [16]})
+    z = _truncated_latents(aae, 4000, 0.5)
+    # component c: mean 1.4 (cos a_c, sin a_c), std 0.5 along the radius and 0.05 across it
+    a = (torch.atan2(z[:, 1], z[:, 0]) / (2 * math.pi / 10)).round() * (2 * math.pi / 10)
+    radial = z[:, 0] * torch.cos(a) + z[:, 1] * torch.sin(a) - 1.4
+    across = -z[:, 0] * torch.sin(a) + z[:, 1] * torch.cos(a)
+    assert radial.abs().max().item() <= 0.25 + 1e-5 and across.abs().max().item() <= 0.025 + 1e-5
+    assert radial.std().item() == pytest.approx(0.5 * TRUNCATED_STD_AT_HALF, rel=0.05)
+    assert len(torch.unique(torch.remainder(a, 2 * math.pi).mul(10 / (2 * math.pi)).round())) == 10
+
+
+def test_truncation_of_the_swiss_roll_keeps_the_middle_of_each_segment():
+    aae = _model("aae", "aae-swissroll", **{"model.hidden": [16], "model.disc_hidden": [16]})
+    z = _truncated_latents(aae, 4000, 0.5)
+    u = (z.norm(dim=1) / 3) ** 2                     # r = 3 sqrt(u)
+    segment, within = (u * 10).floor(), u * 10 - (u * 10).floor()
+    kept = math.erf(0.5 / math.sqrt(2))              # the mass of N(0, 1) inside [-0.5, 0.5]: 0.383
+    assert (within - 0.5).abs().max().item() <= kept / 2 + 1e-4
+    assert sorted(torch.unique(segment).tolist()) == list(range(10))
+    angle = 4 * math.pi * u.sqrt()                   # the points lie on the roll
+    torch.testing.assert_close(z, 3 * u.sqrt()[:, None] * torch.stack([angle.cos(), angle.sin()], 1), atol=1e-4,
+                               rtol=0)
+
+
+def test_truncation_of_a_gaussian_vae_prior_is_the_standard_one():
+    vae = _model("vae", "vae", **{"model.hidden": [16], "model.latent_dim": 4})
+    z = _truncated_latents(vae, 4000, 0.5)
+    assert z.abs().max().item() <= 0.5 and z.std().item() == pytest.approx(TRUNCATED_STD_AT_HALF, rel=0.05)
+
+
+def test_truncation_is_refused_for_the_one_hot_prior_of_a_gumbel_vae(tmp_path, capsys):
+    vae = _model("vae", "gumbel-vae", **{"model.hidden": [16], "model.latent_dim": 3, "model.categories": 4})
+    with pytest.raises(GenzooError, match="one-hot.*no meaning"):
+        sampling.sample_truncated(vae, 4, 0.5)

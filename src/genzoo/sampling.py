@@ -7,7 +7,11 @@ The protocol (all a model needs; GANs implement it, and so can a VAE or an AAE):
     model.generate(z, cond=None) -> x           decode/generate from z (N, latent_dim), in data
                                                 space (images in [0, 1], points, token ids);
                                                 differentiable in z where the data are continuous
-    model.prior(n, generator=None) -> z         optional; default z ~ N(0, I)
+    model.prior(n, generator=None, truncation=None) -> z
+                                                optional; default z ~ N(0, I). With truncation=b
+                                                the model's own prior truncated (the truncation
+                                                trick in that prior), or a GenzooError where
+                                                truncation has no meaning
     model.num_classes: int                      optional; > 0 for a conditional model, whose
                                                 generate takes cond = class labels (N,)
 
@@ -15,7 +19,8 @@ Nothing here changes a model's weights: every tool runs the model in eval mode (
 its running statistics and no buffer is updated) and restores its mode afterwards, and the
 gradient of controllable generation is taken with respect to z only.
 
-    truncated_normal / sample_truncated   z ~ N(0, I) with every |z_i| <= bound (resampled)
+    truncated_normal                      z ~ N(0, I) with every |z_i| <= bound (resampled)
+    sample_truncated                      samples from the model's prior truncated at a bound
     lerp, slerp                           linear and spherical interpolation between latents
     interpolation_grid                    rows of interpolations between random endpoints
     latent_arithmetic                     generate(mean z_A - mean z_B + mean z_C)
@@ -108,11 +113,25 @@ def truncated_normal(n: int, dim: int, bound: float, *, generator: torch.Generat
     raise RuntimeError(f"truncation to |z| <= {bound} did not finish; use a larger bound")
 
 
+def standard_normal(n: int, dim: int, *, truncation: float | None = None, generator: torch.Generator | None = None,
+                    device=None) -> torch.Tensor:
+    """z ~ N(0, I_dim) (torch.randn), or truncated to |z_i| <= truncation (truncated_normal)."""
+    if truncation is None:
+        return torch.randn(n, dim, generator=generator, device=device)
+    return truncated_normal(n, dim, truncation, generator=generator, device=device)
+
+
 def sample_truncated(model, n: int, bound: float = 0.5, *, cond=None,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """n samples generated from truncated latents (see truncated_normal)."""
+    """n samples generated from latents of the model's own prior truncated at `bound`
+    (model.prior(n, truncation=bound); N(0, I) truncated by truncated_normal when the model has no prior)."""
     check_latent_model(model)
-    z = truncated_normal(n, model.latent_dim, bound, generator=generator, device=_device(model))
+    if hasattr(model, "prior"):
+        if bound <= 0:
+            raise ValueError(f"the truncation bound must be positive, got {bound}")
+        z = model.prior(n, generator=generator, truncation=bound)
+    else:
+        z = truncated_normal(n, model.latent_dim, bound, generator=generator, device=_device(model))
     return _generate(model, z, cond)
 
 

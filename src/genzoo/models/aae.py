@@ -45,6 +45,7 @@ from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
 from ..nets.layers import NORMS_1D, moving_average_copy, update_moving_average
+from ..sampling import standard_normal
 from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
@@ -67,32 +68,43 @@ def _components(n: int, k: int, labels, device, generator) -> torch.Tensor:
 
 
 def gaussian_mixture_prior(n: int, dim: int = 2, components: int = 10, labels=None, *, radius: float = 1.4,
-                           std_radial: float = 0.5, std_tangential: float = 0.05,
+                           std_radial: float = 0.5, std_tangential: float = 0.05, truncation: float | None = None,
                            generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """A mixture of `components` 2-D Gaussians placed evenly on a circle (Makhzani et al. 2015, Fig. 2, 4).
 
     Component c has its mean at radius * (cos a_c, sin a_c), a_c = 2 pi c / components, and is
     elongated along its radius: std_radial along it, std_tangential across it. Equal weights;
     `labels` (n,) picks the components instead of drawing them uniformly. Shape (n, dim).
+    truncation=b: each component's Gaussian truncated to b of its standard deviations on both axes.
     """
     pairs = _pairs(dim, "mixture")
     c = _components(n, components, labels, device, generator)
     a = (2 * math.pi / components) * c.float().unsqueeze(1)                      # (n, 1)
-    r = radius + std_radial * torch.randn(n, pairs, device=device, generator=generator)
-    t = std_tangential * torch.randn(n, pairs, device=device, generator=generator)
+    noise = lambda: standard_normal(n, pairs, truncation=truncation, generator=generator, device=device)  # noqa: E731
+    r = radius + std_radial * noise()
+    t = std_tangential * noise()
     x = r * torch.cos(a) - t * torch.sin(a)
     y = r * torch.sin(a) + t * torch.cos(a)
     return torch.stack([x, y], dim=2).flatten(1)
 
 
-def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *,
+def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *, truncation: float | None = None,
                      generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """A 2-D swiss roll (Makhzani et al. 2015, Fig. 4): u ~ U(0, 1) along the roll, r = 3 sqrt(u),
     angle 4 pi sqrt(u); the point (r cos angle, r sin angle). With `labels`, segment c of
-    `segments` equal parts of u: u ~ U(c / segments, (c + 1) / segments). Shape (n, dim)."""
+    `segments` equal parts of u: u ~ U(c / segments, (c + 1) / segments). Shape (n, dim).
+
+    truncation=b: the roll has no tails to cut, so each draw keeps to the middle of its segment
+    (drawn uniformly, or `labels`): the central fraction erf(b / sqrt 2) of it, the mass that
+    truncating N(0, 1) at b keeps.
+    """
     pairs = _pairs(dim, "swiss roll")
     u = torch.rand(n, pairs, device=device, generator=generator)
-    if labels is not None:
+    if truncation is not None:
+        kept = math.erf(truncation / math.sqrt(2))
+        c = _components(n, segments, labels, device, generator).float().unsqueeze(1)
+        u = (c + 0.5 + kept * (u - 0.5)) / segments
+    elif labels is not None:
         u = (u + _components(n, segments, labels, device, generator).float().unsqueeze(1)) / segments
     s = u.sqrt()
     r, angle = 3.0 * s, 4 * math.pi * s
@@ -250,15 +262,17 @@ class AAE(LatentModelMixin, Algorithm):
     def _decode_logits(self, y_code: torch.Tensor | None, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z if y_code is None else torch.cat([y_code, z], dim=1))
 
-    def prior(self, n: int, *, labels=None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def prior(self, n: int, *, labels=None, generator: torch.Generator | None = None,
+              truncation: float | None = None) -> torch.Tensor:
         """z ~ p(z) (unsupervised mode: the configured prior, component = labels when given;
-        semi/cluster: the Gaussian style prior)."""
+        semi/cluster: the Gaussian style prior); truncation=b: that prior truncated (see each prior)."""
         c, d = self.cfg, self.cfg.latent_dim
+        kw = {"truncation": truncation, "generator": generator, "device": self.device}
         if self.K or c.prior == "gaussian":
-            return c.prior_std * torch.randn(n, d, device=self.device, generator=generator)
+            return c.prior_std * standard_normal(n, d, **kw)
         if c.prior == "mixture":
-            return gaussian_mixture_prior(n, d, c.components, labels, generator=generator, device=self.device)
-        return swiss_roll_prior(n, d, c.components, labels, generator=generator, device=self.device)
+            return gaussian_mixture_prior(n, d, c.components, labels, **kw)
+        return swiss_roll_prior(n, d, c.components, labels, **kw)
 
     def categorical_prior(self, n: int, generator=None) -> torch.Tensor:
         """y ~ Cat(1/K, ..., 1/K), one-hot: the prior of the categorical code."""

@@ -24,6 +24,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets import ConvDecoder, ConvEncoder, mlp
+from ..sampling import standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
 
@@ -278,9 +279,10 @@ class AE(LatentModelMixin, Algorithm):
             logs["layer"] = float(phase)   # which phase the logged loss belongs to (L: the whole stack)
         return logs
 
-    def prior(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ N(code_mean, diag code_var): the Gaussian fitted to the training codes."""
-        z = torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+    def prior(self, n: int, *, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """z ~ N(code_mean, diag code_var): the Gaussian fitted to the training codes; with truncation=b
+        each code within b of its standard deviations of the mean."""
+        z = standard_normal(n, self.cfg.latent_dim, truncation=truncation, generator=generator, device=self.device)
         return self.code_mean + z * self.code_var.sqrt()
 
     @torch.no_grad()

@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import r1_penalty
 from ..nets import mlp
+from ..sampling import standard_normal
 from .ae import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
@@ -70,9 +71,9 @@ class ALAE(LatentModelMixin, Algorithm):
         return {"ED": o.build(params(self.E, self.D)), "FG": o.build(params(self.F, self.G)),
                 "EG": o.build(params(self.E, self.G))}
 
-    def prior(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ N(0, I)."""
-        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+    def prior(self, n: int, *, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """z ~ N(0, I); with truncation=b every |z_i| <= b."""
+        return standard_normal(n, self.cfg.latent_dim, truncation=truncation, generator=generator, device=self.device)
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """The GAN's discriminator D o E: a logit per example."""

@@ -33,7 +33,7 @@ from ..errors import ConfigError, GenzooError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
 from ..nets.layers import moving_average_copy, require_labels, update_moving_average
-from ..sampling import eval_mode
+from ..sampling import eval_mode, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)
@@ -269,9 +269,9 @@ class GAN(Algorithm):
 
     # ------------------------------------------------------------------ data <-> network space
 
-    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ N(0, I)."""
-        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+    def prior(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """z ~ N(0, I); with truncation=b every |z_i| <= b (the truncation trick)."""
+        return standard_normal(n, self.cfg.latent_dim, truncation=truncation, generator=generator, device=self.device)
 
     def to_net(self, x: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] -> [-1, 1], the range of G's tanh; points unchanged."""

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, GenzooError
 from ..losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_normal_pdf
+from ..sampling import standard_normal
 from .ae import LatentModelMixin, encoder_decoder
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
@@ -55,8 +56,8 @@ class GaussianLatent:
     def mean(self, h):
         return self.split(h)[0]
 
-    def prior(self, n, device, generator=None):
-        return torch.randn(n, self.dim, device=device, generator=generator)
+    def prior(self, n, device, generator=None, truncation=None):
+        return standard_normal(n, self.dim, truncation=truncation, generator=generator, device=device)
 
     def importance_sample(self, h, k):
         """k draws z_i ~ q(z|x) per example -> z (N, k, dim) and log p(z_i) - log q(z_i|x), shape (N, k)."""
@@ -113,7 +114,10 @@ class GumbelLatent:
         """The most probable category of each variable, one-hot."""
         return F.one_hot(self._logits(h).argmax(-1), self.K).to(h.dtype).flatten(1)
 
-    def prior(self, n, device, generator=None):
+    def prior(self, n, device, generator=None, truncation=None):
+        if truncation is not None:
+            raise GenzooError("this VAE's prior is one-hot categorical (model.latent=gumbel): truncation has no "
+                              "meaning for it; sample without --truncation (--mode random)")
         c = torch.randint(self.K, (n, self.dim), device=device, generator=generator)
         return F.one_hot(c, self.K).float().flatten(1)
 
@@ -311,9 +315,9 @@ class VAE(LatentModelMixin, Algorithm):
         return {"loss": loss.detach(), **logs}
 
     # ------------------------------------------------------------------ generation
-    def prior(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n draws of the protocol z ~ p(z)."""
-        return self.latent.prior(n, self.device, generator)
+    def prior(self, n: int, *, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        """n draws of the protocol z ~ p(z); truncation=b: of N(0, I) truncated to |z_i| <= b (Gaussian families)."""
+        return self.latent.prior(n, self.device, generator, truncation)
 
     @torch.no_grad()
     def latent_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
