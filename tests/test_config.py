@@ -113,3 +113,61 @@ def test_a_budget_in_steps_replaces_a_preset_budget_in_epochs_and_vice_versa():
     assert (digits.train.steps, digits.train.epochs) == (None, 2.0)
     with pytest.raises(ConfigError, match="not both"):
         resolve("pix2pix", overrides={"train.steps": 5, "train.epochs": 2})
+
+
+def test_a_config_file_that_is_not_utf8_is_one_clear_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: gan\nalgorithm: gan\ndescription: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text .* at byte 41"):
+        resolve(config_file=path)
+
+
+def test_yaml_alias_bombs_are_refused_without_expanding(tmp_path):
+    """'Billion laughs': 9 levels of 10 aliases each would be 10**9 strings once expanded."""
+    lines = ['a0: &a0 "lol"'] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines + ["algorithm: gan", "description: *a9"]) + "\n")
+    with pytest.raises(ConfigError, match=r"not valid YAML: aliases \(\*name\) are not accepted"):
+        resolve(config_file=path)
+
+
+def test_yaml_nested_thousands_of_levels_is_one_clear_error(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("algorithm: gan\ndescription: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested more than 50 levels deep"):
+        resolve(config_file=path)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("model.optim.lr", "nan", "optim.lr is a learning rate"),
+    ("model.optim.lr", "-1e-3", "optim.lr is a learning rate"),
+    ("model.optim.lr", "0", "optim.lr is a learning rate"),
+    ("model.optim.betas", "[.nan, 0.9]", r"optim.betas .* got \[nan, 0.9\]"),
+    ("model.optim.betas", "[-0.5, 0.9]", "optim.betas"),
+    ("model.optim.betas", "[0.5, 1.0]", "optim.betas"),
+    ("model.d_optim", "{lr: .inf}", "optim.lr"),
+    ("train.epochs", "nan", "train.epochs must be a positive finite number"),
+    ("train.epochs", "inf", "train.epochs must be a positive finite number"),
+    ("train.seed", str(2**64), r"train.seed must be an integer from 0 to 2\*\*32 - 1"),
+    ("train.seed", "-1", "train.seed"),
+    ("model.latent_dim", "0", "model.latent_dim is a layer width"),
+    ("model.nets.hidden", "[256, -4]", r"model.nets.hidden is a layer width: whole numbers >= 1, got \(256, -4\)"),
+    ("model.nets.width", "0", "model.nets.width is a layer width"),
+])
+def test_impossible_numbers_are_refused_with_the_key(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        resolve("gan", overrides=dict([parse_override(f"{key}={value}")]))
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/elsewhere", "a/b", "..", ".hidden", ""])
+def test_a_run_name_cannot_leave_the_runs_folder(name):
+    with pytest.raises(ConfigError, match="names the run directory"):
+        resolve("gan", overrides={"name": name})
+
+
+def test_widths_of_every_model_are_checked():
+    for preset, key in [("vae", "model.hidden"), ("rbm", "model.hidden"), ("alae", "model.mapping_hidden"),
+                        ("aae", "model.disc_hidden"), ("gsgan", "model.nets.g_hidden")]:
+        bad = 0 if key == "model.hidden" and preset == "rbm" else [8, 0]
+        with pytest.raises(ConfigError, match=f"{key} is a layer width"):
+            resolve(preset, overrides={key: bad})

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -32,6 +34,16 @@ class DataConfig:
     n_samples: int | None = None   # how many examples to use (a seeded subset; toy 2-D: points drawn)
     image_size: int | None = None  # resize images to this size
     channels: int | None = None    # convert images to 1 (gray) or 3 (RGB) channels
+
+
+#: the largest seed (numpy's and most tools' limit; genzoo derives data-order seeds from it)
+MAX_SEED = 2**32 - 1
+#: Config fields that are layer widths: whole numbers >= 1 (a zero width builds an empty net that trains silently)
+_WIDTH_FIELD = re.compile(r"^(latent_dim|w_dim|width|\w*hidden)$")
+#: a run name becomes a directory under runs/: no path separators, no '..'
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+#: deeper YAML is refused (parsing it recurses; no genzoo config is deeper than 4)
+MAX_YAML_DEPTH = 50
 
 
 @dataclass
@@ -60,8 +72,10 @@ class TrainConfig:
             raise ConfigError(f"train.precision must be auto, fp32, bf16 or fp16, got '{self.precision}'")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"train.steps must be a positive integer, got {self.steps}")
-        if self.epochs is not None and self.epochs <= 0:
-            raise ConfigError(f"train.epochs must be positive, got {self.epochs}")
+        if self.epochs is not None and not (math.isfinite(self.epochs) and self.epochs > 0):
+            raise ConfigError(f"train.epochs must be a positive finite number, got {self.epochs}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"train.seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give either train.steps or train.epochs, not both")
         for name in ("batch_size", "log_every", "keep_checkpoints", "grid_size"):
@@ -186,9 +200,19 @@ def from_dict(cls, values: dict, path: str = ""):
         obj = cls(**kwargs)
     except TypeError as e:  # a required field is missing
         raise ConfigError(f"{path or cls.__name__}: {e}") from None
+    _check_widths(obj, path)
     if hasattr(obj, "validate"):
         obj.validate()
     return obj
+
+
+def _check_widths(obj, path: str) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        sizes = value if isinstance(value, (list, tuple)) else [value]
+        if _WIDTH_FIELD.match(f.name) and any(type(v) is int and v < 1 for v in sizes):
+            where = f"{path}.{f.name}" if path else f.name
+            raise ConfigError(f"{where} is a layer width: whole numbers >= 1, got {value}")
 
 
 def to_dict(obj) -> Any:
@@ -223,7 +247,33 @@ def preset_text(name: str) -> str:
 
 
 def load_preset(name: str) -> dict:
-    return yaml.safe_load(preset_text(name))
+    return read_yaml(preset_text(name), f"preset '{name}'")
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML without aliases (a 'billion laughs' of nested aliases expands without bound) and at most
+    MAX_YAML_DEPTH levels deep (deeper nesting exhausts Python's recursion)."""
+
+    def compose_node(self, parent, index):
+        mark = self.peek_event().start_mark
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted in genzoo "
+                                              "configs; write the values out", mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def read_yaml(text: str, source: str) -> Any:
+    """Parse trusted-or-not YAML text safely (no tags, no aliases, bounded depth); ConfigError names `source`."""
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source} is not valid YAML: {' '.join(str(e).split())}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -232,8 +282,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set expects key=value (e.g. --set model.latent_dim=64), got '{text}'")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = read_yaml(raw, "--set") if raw.strip() else ""
+    except ConfigError:
         value = raw
     return key.strip(), value
 
@@ -273,8 +323,12 @@ def build_config(raw: dict) -> RunConfig:
     if "algorithm" not in raw:
         raise ConfigError("the configuration needs an 'algorithm' key (see `genzoo show-config dcgan`)")
     algo = get_algorithm(raw["algorithm"])
+    name = str(raw.get("name", raw["algorithm"]))
+    if not _RUN_NAME.match(name):
+        raise ConfigError(f"name '{name}' names the run directory runs/NAME-DATA-TIME: use letters, digits, "
+                          "'.', '_', '+' and '-' only, starting with a letter or digit (no '/' or '..')")
     cfg = RunConfig(
-        name=str(raw.get("name", raw["algorithm"])),
+        name=name,
         algorithm=raw["algorithm"],
         description=str(raw.get("description", "")),
         paper=str(raw.get("paper", "")),
@@ -317,9 +371,11 @@ def _read_config_file(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file '{path}' is not valid YAML: {str(e).splitlines()[0]}") from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file '{path}' is not UTF-8 text ({e.reason} at byte {e.start}); "
+                          "save it as UTF-8") from None
+    raw = read_yaml(text, f"config file '{path}'")
     if not isinstance(raw, dict):
         raise ConfigError(f"config file '{path}' must hold a mapping (see `genzoo show-config dcgan`)")
     return raw

@@ -6,6 +6,7 @@ algorithm box says. Everything else (data, devices, logging, checkpoints) is the
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Callable, ClassVar
 
@@ -225,6 +226,16 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     momentum: float = 0.0
     weight_decay: float = 0.0
+
+    def validate(self) -> None:
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"optim.lr is a learning rate: a positive finite number, got {self.lr}")
+        if not all(math.isfinite(b) and 0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"optim.betas are Adam's decay rates, each in [0, 1), got {list(self.betas)}")
+        if not (math.isfinite(self.momentum) and 0.0 <= self.momentum < 1.0):
+            raise ConfigError(f"optim.momentum must be in [0, 1), got {self.momentum}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"optim.weight_decay must be a finite number >= 0, got {self.weight_decay}")
 
     def build(self, params) -> torch.optim.Optimizer:
         return make_optimizer(params, self.name, self.lr, self.betas, self.momentum, self.weight_decay)
