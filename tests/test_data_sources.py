@@ -278,3 +278,21 @@ def test_folder_errors(tmp_path):
     png(tmp_path / "sub" / "c.png", 2)
     with pytest.raises(DataError, match="both in class subfolders and directly"):
         load_dataset("folder", root=tmp_path)
+
+
+def test_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
+    from genzoo.data.folder import read_image
+    wide = np.array([[0, 257, 32896, 65535]], dtype=np.uint16)   # 257 * (0, 1, 128, 255)
+    Image.fromarray(wide).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode == "I;16"
+    assert read_image(tmp_path / "deep.png", 1).tolist() == [[[0, 1, 128, 255]]]
+    assert read_image(tmp_path / "deep.png", 3)[:, 0, 2].tolist() == [128, 128, 128]
+
+
+def test_an_image_above_the_pixel_limit_is_an_error_not_a_warning(tmp_path, monkeypatch):
+    """Between 1x and 2x Pillow's limit Pillow only warns; a small file can still decode to gigabytes."""
+    from genzoo.data.folder import read_image
+    Image.new("L", (40, 40)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)   # 1,600 pixels: 1.6x the limit
+    with pytest.raises(DataError, match=r"cannot read image .*bomb.png .*exceeds limit"):
+        read_image(tmp_path / "bomb.png", 1)

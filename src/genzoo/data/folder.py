@@ -15,6 +15,7 @@ same rules without a copy.
 from __future__ import annotations
 
 import pathlib
+import warnings
 
 import numpy as np
 import torch
@@ -26,6 +27,8 @@ from .images import resize_square, subset_indices
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "F"}
+#: integer modes of more than 8 bits (16-bit PNGs open as I;16 or I): scaled to 0..255, not clipped
+WIDE_GRAY_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N"}
 TEST_EVERY = 10
 
 
@@ -102,11 +105,22 @@ def _labels(root: pathlib.Path, files: list[pathlib.Path]) -> tuple[list[int] | 
 
 
 def _open(path: pathlib.Path) -> Image.Image:
-    """Open an image lazily; any failure becomes a DataError naming the file."""
+    """Open an image lazily; any failure becomes a DataError naming the file. An image above Pillow's pixel
+    limit is refused, not only warned about: a small file can decode to gigabytes (a decompression bomb)."""
     try:
-        return Image.open(path)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise DataError(f"cannot read image {path} ({e}); delete or replace it") from None
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """16-bit gray scaled to 8 bits (65535 -> 255, 257 -> 1); Pillow's convert("L") would clip it at 255."""
+    if im.mode not in WIDE_GRAY_MODES:
+        return im
+    wide = np.asarray(im).astype(np.float64)
+    return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
 
 
 def _mode(path: pathlib.Path) -> str:
@@ -119,7 +133,7 @@ def read_image(path: pathlib.Path, channels: int, image_size: int | None = None)
     """Decode one image to uint8 (C, H, W) in the requested channels, resized if asked."""
     try:
         with _open(path) as im:
-            pixels = np.asarray(im.convert("L" if channels == 1 else "RGB"))
+            pixels = np.asarray(_to_8bit(im).convert("L" if channels == 1 else "RGB"))
     except DataError:
         raise
     except (OSError, SyntaxError, ValueError) as e:  # a header that opens but pixels that do not decode
