@@ -90,3 +90,46 @@ def test_a_config_file_for_another_model_is_refused(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "is for model 'vae' but the command names 'dcgan'" in err
     with pytest.raises(ConfigError, match="'gan' model"):
         resolve("dcgan", config_file=_yaml(tmp_path, "algorithm: vae\n"))
+
+
+def _one_line_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory):
+    """A conditional GAN on the 8x8 digits, two steps of tiny nets: enough to sample from."""
+    run = tmp_path_factory.mktemp("cgan") / "run"
+    assert main(["train", "cgan", "--data", "digits", "--steps", "2", "--batch-size", "16", "--quiet",
+                 "--set", "model.nets.hidden=[16]", "--set", "model.nets.d_hidden=[16]",
+                 "--set", "model.latent_dim=4", "--out", str(run)]) == 0
+    return run
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--mode", "steer", "--target", "12"], "--target 12 is not a class of this run: its data has classes 0..9"),
+    (["--mode", "steer", "--target", "-1"], "--target -1 is not a class of this run"),
+    (["--cond", "10"], "--cond 10 is not a class of this run"),
+])
+def test_sample_refuses_a_class_the_run_does_not_have(capsys, cgan_run, flags, message):
+    assert message in _one_line_error(capsys, ["sample", str(cgan_run), *flags])
+
+
+@pytest.fixture(scope="module")
+def rbm_run(tmp_path_factory):
+    """An RBM with 8 hidden units on the 8x8 digits, two steps."""
+    run = tmp_path_factory.mktemp("rbm") / "run"
+    assert main(["train", "rbm", "--data", "digits", "--steps", "2", "--batch-size", "16", "--quiet",
+                 "--set", "model.hidden=8", "--out", str(run)]) == 0
+    return run
+
+
+def test_eval_of_a_metric_that_does_not_apply_names_the_ones_that_do(capsys, rbm_run, cgan_run):
+    err = _one_line_error(capsys, ["eval", str(rbm_run), "--metrics", "nll", "--n", "20"])
+    assert "nll does not apply to rbm on digits; the metrics that do: fd, kid, prdc, cs, classes, " \
+           "inception_fid, loglik, probe" in err
+    err = _one_line_error(capsys, ["eval", str(cgan_run), "--metrics", "fd,nll,loglik", "--n", "20"])
+    assert "nll, loglik do not apply to cgan on digits; the metrics that do: fd, kid," in err

@@ -106,6 +106,18 @@ def _dataset_classifier(run_dir):
     return net
 
 
+def _check_classes(model, **flags: int | None) -> None:
+    """--cond and --target must be classes of the run's data (0..K-1), checked before any work."""
+    k = model.data.num_classes
+    for flag, value in flags.items():
+        if value is None:
+            continue
+        if not k:
+            raise GenzooError(f"--{flag} picks a class, and {model.name}'s data has no classes")
+        if not 0 <= value < k:
+            raise GenzooError(f"--{flag} {value} is not a class of this run: its data has classes 0..{k - 1}")
+
+
 def _sample(args) -> None:
     """Draw samples (a PNG grid for images, a scatter plot for points, text for tokens).
 
@@ -135,6 +147,7 @@ def _sample(args) -> None:
         raise GenzooError("--mode rejection draws from an unconditional GAN's own prior; "
                           "drop --cond and --truncation")
     model = load(args.run_dir, step=args.step)
+    _check_classes(model, cond=args.cond, target=args.target if mode == "steer" else None)
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
     if args.input is not None and model.data.kind not in TRANSLATION_KINDS:

@@ -23,6 +23,8 @@ from .training.trainer import load
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
 TRANSLATION_METRICS = ("l1", "digits")
+# metrics whose code says in detail why they do not apply (which AAE mode, which data set or direction)
+EXPLAIN_THEIR_OWN_REFUSAL = ("classify", "l1", "digits")
 ALL_METRICS = (IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "classify", "samples")
                + TRANSLATION_METRICS)
 
@@ -61,6 +63,14 @@ def default_metrics(model, test_split) -> list[str]:
         out += ["digits"] if model.cfg.direction in DIGIT_SETS.get(model.run_config.data.name, ()) else []
     if hasattr(model, "evaluate_samples"):
         out.append("samples")
+    return out
+
+
+def applicable_metrics(model, test_split) -> list[str]:
+    """Every metric `genzoo eval --metrics` accepts for `model`: the defaults, and Inception-FID for images."""
+    out = default_metrics(model, test_split)
+    if model.data.kind == "image":
+        out.insert(len(IMAGE_METRICS), "inception_fid")
     return out
 
 
@@ -133,6 +143,11 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     unknown = [m for m in metrics if m not in ALL_METRICS]
     if unknown:
         raise GenzooError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(ALL_METRICS)}")
+    applies = applicable_metrics(model, test_split)
+    wrong = [m for m in metrics if m not in applies and m not in EXPLAIN_THEIR_OWN_REFUSAL]
+    if wrong:
+        raise GenzooError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to {cfg.name} "
+                          f"on {cfg.data.name}; the metrics that do: {', '.join(applies)}")
     if n < 2:
         raise GenzooError(f"--n must be at least 2, got {n}")
     results: dict = {}
