@@ -309,6 +309,25 @@ def _report(args) -> None:
     print(f"genzoo: wrote the report of {len(args.run_dirs)} run(s) to {path}")
 
 
+def _add_explore(sub) -> None:
+    p = sub.add_parser("explore", help="a local web page to play with a trained model's latent space (Gradio)",
+                       description="Serve a local page (Gradio; pip install 'genzoo[explore]'): sliders along the "
+                                   "leading latent directions, seed, truncation, class, interpolation between two "
+                                   "seeds; an upload box for translation models. Binds to 127.0.0.1; no network.")
+    p.add_argument("run_dir")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--directions", choices=("pca", "raw"), default="pca",
+                   help="the sliders move z along the prior's principal axes (pca) or its first coordinates (raw)")
+    p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
+
+
+def _explore(args) -> None:
+    from .explore import serve
+
+    serve(args.run_dir, port=args.port, host=args.host, directions=args.directions, step=args.step)
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="the generator, decoder or translator alone, as TorchScript or ONNX",
                        description="Export a run's sampler (generator, decoder or translator) with its input "
@@ -381,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_finetune(sub)
     _add_export(sub)
     _add_report(sub)
+    _add_explore(sub)
     return parser
 
 
@@ -388,6 +408,7 @@ COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_
 COMMANDS["finetune"] = _finetune
 COMMANDS["export"] = _export
 COMMANDS["report"] = _report
+COMMANDS["explore"] = _explore
 
 
 def main(argv: list[str] | None = None) -> int:
