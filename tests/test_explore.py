@@ -17,6 +17,7 @@ from PIL import Image
 import genzoo
 from genzoo.cli import main
 from genzoo.config import resolve
+from genzoo.errors import GenzooError
 from genzoo.explore.latent import LatentExplorer
 from genzoo.training.trainer import train
 
@@ -158,3 +159,20 @@ def test_explorer_page_is_built_for_a_conditional_model(tmp_path, one_thread):
     app = build_app(model)
     labels = [getattr(b, "label", None) for b in app.blocks.values()]
     assert "class" in labels and "second seed" in labels
+
+
+def test_translation_models_translate_an_uploaded_image(tmp_path, one_thread):
+    from genzoo.explore.latent import translator
+    sets = {**SETS, "data.name": "mnist-edges", "data.n_samples": 16, "data.image_size": 16, "train.batch_size": 4,
+            "model.width": 8, "model.discriminator.width": 8, "model.discriminator.n_layers": 1}
+    for key in ("model.nets.width", "model.latent_dim"):
+        sets.pop(key)
+    model = genzoo.load(train(resolve("pix2pix", overrides=sets), out=tmp_path / "p", progress=False,
+                              log=lambda *_: None).dir)
+    upload = np.zeros((40, 40, 3), np.uint8)   # any size and colour: resized to 16x16 grey
+    upload[10:30, 18:22] = 255
+    shown = translator(model)(upload)
+    # source and translation side by side: a 38 x 20 grid (16 px images, 2 px padding) scaled 512 // 38 = 13 times
+    assert shown.size == (38 * 13, 20 * 13)
+    with pytest.raises(GenzooError, match="upload an image"):
+        translator(model)(None)

@@ -34,7 +34,7 @@ def _latent_page(gr, explorer: LatentExplorer, directions: str):
     with gr.Row():
         with gr.Column():
             seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
-            truncation = gr.Slider(0.0, 3.0, value=0.0, step=0.1, label="truncation (0: off; else |z_i| <= value)",
+            truncation = gr.Slider(0.0, 3.0, value=0.0, step=0.1, label="truncation (0: off; else the prior within this bound)",
                                    elem_id="truncation")
             label = gr.Dropdown(list(range(max(1, explorer.num_classes))), value=0, label="class", elem_id="label",
                                 visible=explorer.num_classes > 0)

@@ -51,12 +51,14 @@ class LatentExplorer:
             self.spread = z.std(0)[:self.k]
 
     def latent(self, seed: int, truncation: float = 0.0) -> torch.Tensor:
-        """One z (1, latent_dim) for `seed`: the model's prior, or N(0, I) cut at |z_i| <= truncation if > 0."""
+        """One z (1, latent_dim) for `seed` from the model's prior, truncated at `truncation` if > 0 (the
+        model's own truncation: N(0, I) within |z_i| <= truncation for GANs and Gaussian VAEs)."""
         g = torch.Generator(device=self.model.device).manual_seed(int(seed))
-        if truncation > 0:
-            return sampling.truncated_normal(1, self.model.latent_dim, truncation, generator=g,
-                                             device=self.model.device)
-        return sampling.prior(self.model, 1, generator=g)
+        if truncation <= 0:
+            return sampling.prior(self.model, 1, generator=g)
+        if hasattr(self.model, "prior"):
+            return self.model.prior(1, generator=g, truncation=truncation)
+        return sampling.truncated_normal(1, self.model.latent_dim, truncation, generator=g, device=self.model.device)
 
     def moved(self, z: torch.Tensor, offsets) -> torch.Tensor:
         offsets = torch.as_tensor([float(o) for o in offsets][:self.k], device=z.device)
