@@ -133,3 +133,29 @@ def test_eval_of_a_metric_that_does_not_apply_names_the_ones_that_do(capsys, rbm
            "inception_fid, loglik, probe" in err
     err = _one_line_error(capsys, ["eval", str(cgan_run), "--metrics", "fd,nll,loglik", "--n", "20"])
     assert "nll, loglik do not apply to cgan on digits; the metrics that do: fd, kid," in err
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, then restore it."""
+    import os
+    saved = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(saved)
+
+
+def test_files_of_a_run_follow_the_umask(tmp_path, umask):
+    import stat
+
+    import torch
+
+    from genzoo.images import save_grid
+
+    umask(0o022)
+    assert main(["train", "ae", "--data", "digits", "--steps", "2", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    written = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert {p.suffix for p in written} >= {".json", ".jsonl", ".safetensors", ".png"}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in written} == {p.name: 0o644 for p in written}
+    umask(0o027)
+    grid = save_grid(torch.zeros(4, 1, 8, 8), tmp_path / "g.png")
+    assert stat.S_IMODE(grid.stat().st_mode) == 0o640

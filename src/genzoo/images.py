@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .permissions import as_umask_allows
+
 
 def _to_numpy(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
@@ -58,6 +60,7 @@ def _write_atomic(path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        as_umask_allows(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

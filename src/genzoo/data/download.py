@@ -18,6 +18,7 @@ from collections.abc import Collection
 
 from .. import __version__
 from ..errors import ChecksumError, DataError
+from ..permissions import as_umask_allows
 from .files import check_md5, gunzip_if_needed, read_bytes
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def _download(url: str, dest: pathlib.Path, md5s: set[str], timeout: float) -> N
         actual = digest.hexdigest()
         if md5s and actual not in md5s:
             raise _Mismatch(f"md5 {actual}, expected {' or '.join(sorted(md5s))}")
+        as_umask_allows(tmp)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import tempfile
 import zlib
 
 from ..errors import ChecksumError, DataError
+from ..permissions import as_umask_allows
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -89,6 +90,7 @@ def write_atomic(path: pathlib.Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        as_umask_allows(tmp)
         os.replace(tmp, path)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)

@@ -48,6 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..permissions import as_umask_allows
 from ._common import MetricError, as_image_float
 
 FX_VERSION = 1
@@ -358,6 +359,7 @@ def save_extractor(fx: FeatureExtractor, cache_dir: Path) -> Path:
     tmp_m = mpath.with_name(mpath.name + f".{os.getpid()}.tmp")
     save_file(state, str(tmp_w), metadata={"genzoo": "feature-extractor", "id": fx.id})
     tmp_m.write_text(json.dumps(fx.meta, indent=2, sort_keys=True))
+    as_umask_allows(tmp_w)
     os.replace(tmp_w, wpath)   # weights first: a metadata file always has its weights
     os.replace(tmp_m, mpath)
     return wpath

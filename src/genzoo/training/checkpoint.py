@@ -18,6 +18,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..errors import CheckpointError
+from ..permissions import as_umask_allows
 
 FORMAT = "genzoo-checkpoint"
 VERSION = 1
@@ -173,6 +174,7 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dic
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"genzoo": json.dumps(meta)})
+    as_umask_allows(tmp)
     os.replace(tmp, path)
     return path
 
