@@ -52,8 +52,7 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=None, help="training steps per seed (default: the preset's)")
     p.add_argument("--hidden", type=int, nargs="+", default=None, help="widths of all nets (default: the preset's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides of aae-cluster")
-    p.add_argument("--data-root",
-                   default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device)")
     p.add_argument("--out", default=None)

@@ -228,7 +228,7 @@ def main(argv=None) -> dict:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides of the preset")
     p.add_argument("--skip-semi", action="store_true")
     p.add_argument("--skip-mixture", action="store_true")
-    p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch threads per process")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device of every run)")
     p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")

@@ -1,6 +1,6 @@
 """Time genzoo's image evaluation: feature extraction + FD + KID + PRDC, 10,000 fake vs 10,000 real.
 
-    python benchmarks/eval_speed.py            # full MNIST if the shared files exist, else offline
+    python benchmarks/eval_speed.py            # full MNIST from $GENZOO_DATA/mnist if there, else offline
     python benchmarks/eval_speed.py --n 10000 --threads 2
 
 Target: under 2 minutes on 2 CPU cores for n = 10,000 (the extractor must already be cached,

@@ -84,7 +84,7 @@ def main(argv=None) -> dict:
     p.add_argument("--n-samples", type=int, default=10000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 avoids oversubscribing a shared CPU)")
-    p.add_argument("--data-root", default="/work/shared/data" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--log-every", type=int, default=0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value of every preset (repeatable), e.g. --set model.optim.lr=1e-3")

@@ -7,7 +7,7 @@ MNIST digit classifier (trained on full MNIST when --mnist-root is given, else o
 compared with 1,000 real MNIST test digits: share of confident predictions (max prob > 0.9),
 classes covered, and the predicted-class histogram.
 
-    python benchmarks/main_job.py [--mnist-root ../shared/data/mnist] [--steps 2000]
+    python benchmarks/main_job.py [--mnist-root DIR] [--steps 2000]
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Calibration table of genzoo's image metrics: real-vs-real, noise, blur and uniform noise.
 
-    python benchmarks/metric_calibration.py                 # full MNIST if /work/shared/data/mnist or
-                                                            # ../shared/data/mnist exists, else offline
+    python benchmarks/metric_calibration.py --root DIR      # full MNIST from DIR (default: $GENZOO_DATA/mnist,
+                                                            # else genzoo's lookup, offline: mnist5k)
     python benchmarks/metric_calibration.py --dataset fashion-mnist --n 10000
 
-What it shows (issue 3's acceptance): in genzoo's classifier feature space, FD and KID rank
+What it shows: in genzoo's classifier feature space, FD and KID rank
 real-vs-real below both corruptions and both corruptions below uniform noise, and the
 real-vs-real FD is at least 10x smaller than that of the noised real images. It prints the
 protocol (sample count, seed, extractor id and its test accuracy) with the table, checks the
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,11 +27,10 @@ from genzoo.metrics.features import load_splits
 
 
 def default_root() -> str | None:
-    here = Path(__file__).resolve().parent
-    for cand in (Path("/work/shared/data/mnist"), here.parent.parent / "shared" / "data" / "mnist",
-                 here.parent / "shared" / "data" / "mnist"):
-        if (cand / "train-images-idx3-ubyte.gz").is_file():
-            return str(cand)
+    """$GENZOO_DATA/mnist when it holds the MNIST files; None -> genzoo's own lookup (and its notice)."""
+    env = os.environ.get("GENZOO_DATA")
+    if env and (Path(env) / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        return str(Path(env) / "mnist")
     return None
 
 
@@ -56,7 +56,7 @@ def checks(table: dict) -> list[tuple[str, bool, bool]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="mnist")
-    ap.add_argument("--root", default=None, help="data directory (default: the shared MNIST files if present)")
+    ap.add_argument("--root", default=None, help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist)")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--noise-std", type=float, default=DEFAULT_NOISE_STD)

@@ -4,7 +4,7 @@
     python benchmarks/multiseed_toy.py --steps 3000 --seeds 0 1 2 3 4 5 6 7 8 9
     python benchmarks/multiseed_toy.py --quick          # about a minute
 
-The target (must-show 3): the toy benchmark's 5 seeds take at most 1.5 times the wall time of
+The question: how does the wall time of the toy benchmark's 5 seeds compare with that of
 one seed. "One seed" is genzoo's ordinary path: GAN.train_step driven by the trainer's pieces
 (build_model, Optimizers, BatchSource), one seed at a time. "5 seeds" is
 genzoo.training.multiseed.train_gan_seeds: the same step for all seeds in one set of tensor ops.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -46,7 +45,7 @@ def main(argv=None) -> dict:
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--ais-betas", type=int, default=14500)
     p.add_argument("--test-n", type=int, default=None, help="test images to evaluate (default all)")
-    p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)

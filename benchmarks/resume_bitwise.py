@@ -1,4 +1,4 @@
-"""Issue 2, must-show 2: `genzoo train dcgan --steps 300 --seed 1`, killed with SIGKILL midway and
+"""Bitwise resume: `genzoo train dcgan --steps 300 --seed 1`, killed with SIGKILL midway and
 continued with --resume, ends with weights bitwise identical (CPU) to an uninterrupted run.
 
 Protocol: both runs use the dcgan preset on the data `mnist` resolves to here (offline: the

@@ -45,7 +45,7 @@ def main(argv=None) -> dict:
     p.add_argument("--layers", type=int, default=None, help="reuse only the encoder's first N layers (default all)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--unfrozen-lr", type=float, default=1e-4)
-    p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--run", default=None, help="reuse this trained stacked-ae run directory")
     p.add_argument("--out", default=None, help="where the AE run and the JSON result go")

@@ -585,10 +585,10 @@ def fd_mode(ds, ds_root, args, out) -> None:
 # ------------------------------------------------------------------------------------------ main
 
 def default_root() -> str | None:
-    """The full MNIST files where this project's machines keep them; None -> genzoo's own lookup."""
-    for cand in (Path("/work/shared/data/mnist"), HERE.parent.parent / "shared" / "data" / "mnist"):
-        if (cand / "train-images-idx3-ubyte.gz").is_file():
-            return str(cand)
+    """$GENZOO_DATA/mnist when it holds the MNIST files; None -> genzoo's own lookup (and its notice)."""
+    env = os.environ.get("GENZOO_DATA")
+    if env and (Path(env) / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        return str(Path(env) / "mnist")
     return None
 
 
@@ -613,7 +613,7 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-steps", type=int, nargs=2, default=(10, 40))
     ap.add_argument("--profile-steps", type=int, default=3)
     ap.add_argument("--root", default=None,
-                    help="folder with the MNIST IDX files (default: the shared copy, else genzoo's lookup)")
+                    help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else genzoo's lookup)")
     ap.add_argument("--fd-steps", type=int, default=0, help="equal-quality mode: train both N steps, compare FD")
     ap.add_argument("--fd-samples", type=int, default=2000)
     ap.add_argument("--fd-fast", action="store_true",

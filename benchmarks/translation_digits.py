@@ -85,7 +85,7 @@ def main(argv=None) -> dict:
     p.add_argument("--pix2pix-steps", type=int, default=None, help="default: the preset's")
     p.add_argument("--cyclegan-steps", type=int, default=None, help="default: the preset's")
     p.add_argument("--n", type=int, default=10000, help="test pairs scored")
-    p.add_argument("--data-root", default="/work/shared/data/mnist" if os.path.isdir("/work/shared/data/mnist") else None)
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides, every row")
     p.add_argument("--out", default=None)

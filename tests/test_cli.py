@@ -106,7 +106,7 @@ def _genzoo(*args):
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
-    """Must-show 2 on a small budget: kill -9 mid-run, --resume, same weights bit for bit."""
+    """Bitwise resume on a small budget: kill -9 mid-run, --resume, same weights bit for bit."""
     common = ["dcgan", "--data", "digits", "--steps", "60", "--seed", "1", "--quiet",
               "--set", "train.checkpoint_every=10", "--set", "model.nets.width=16", "--set", "train.sample_every=0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

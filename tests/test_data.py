@@ -1,7 +1,7 @@
 """Data layer, part 1: IDX files, md5 checks, downloads, the registry and the MNIST family.
 
 Every file is made by hand in tmp_path; downloads go to a local HTTP server on 127.0.0.1.
-The real MNIST (/work/shared/data/mnist) and Debian's Fashion-MNIST are used when present.
+The real MNIST ($GENZOO_DATA/mnist) and Debian's Fashion-MNIST are used when present.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import pathlib
 import socket
 import struct
@@ -23,7 +24,7 @@ from genzoo.data import mnist as mnist_source
 from genzoo.data.download import fetch, verify_md5
 from genzoo.errors import ChecksumError, DataError
 
-REAL_MNIST = pathlib.Path("/work/shared/data/mnist")
+REAL_MNIST = pathlib.Path(os.environ.get("GENZOO_DATA", "~/.cache/genzoo/data")).expanduser() / "mnist"
 DEBIAN_FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
 TYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
 
@@ -177,7 +178,8 @@ def test_verify_md5_mismatch(tmp_path):
         verify_md5(path, gz_md5="a" * 32, raw_md5="b" * 32)
 
 
-@pytest.mark.skipif(not REAL_MNIST.is_dir(), reason="the real MNIST files are not on this machine")
+@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="the real MNIST files are not on this machine")
 def test_verify_md5_real_mnist_recompressed_train_images():
     # this copy of train-images was recompressed: its gzip md5 is not the published one
     path = REAL_MNIST / "train-images-idx3-ubyte.gz"
@@ -353,7 +355,8 @@ def test_kmnist_downloaded_from_local_mirror(tmp_path, monkeypatch, http_server)
         load_dataset("kmnist", "test", root=tmp_path)
 
 
-@pytest.mark.skipif(not REAL_MNIST.is_dir(), reason="the real MNIST files are not on this machine")
+@pytest.mark.skipif(not (REAL_MNIST / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="the real MNIST files are not on this machine")
 def test_real_mnist_passes_checksums():
     train = load_dataset("mnist", root=REAL_MNIST, download=False)
     test = load_dataset("mnist", "test", root=REAL_MNIST, download=False)

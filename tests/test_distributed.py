@@ -1,4 +1,4 @@
-"""Data-parallel training with 2 gloo processes on CPU (issue 7, must-show 1)."""
+"""Data-parallel training with 2 gloo processes on CPU."""
 import json
 import os
 import socket

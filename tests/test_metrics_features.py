@@ -88,7 +88,7 @@ def test_calibration_ranking_on_offline_digits(fx_cache, splits):
         v = {k: rows[k][m]["value"] for k in rows}
         assert v["real"] < v["noise"] < v["uniform"], (m, v)
         assert v["real"] < v["blur"] < v["uniform"], (m, v)
-    # the 10x margin of the issue is checked at n = 10,000 by benchmarks/metric_calibration.py; at n = 500
+    # the 10x margin is checked at n = 10,000 by benchmarks/metric_calibration.py; at n = 500
     # the real-vs-real FD is dominated by its small-sample bias, so only a clear margin is asked here
     assert 2 * rows["real"]["fd"]["value"] < rows["noise"]["fd"]["value"]
     real, unif = rows["real"]["prdc"], rows["uniform"]["prdc"]

@@ -1,0 +1,418 @@
+"""Render the result pages of the documentation from the JSON files in benchmarks/results/.
+
+    python benchmarks/render_results.py            # rewrite docs/results/*.md and the README's results block
+    python benchmarks/render_results.py --check    # exit 1 if a committed page differs from its rendering
+
+Every number on the results pages, and in the README's results teaser, comes from a JSON file
+that a benchmark command wrote (or, for the papers' numbers, `published.json`). A result file
+holds:
+
+    {"benchmark": "gan_mnist_fd",                 # the script under benchmarks/
+     "command": "python benchmarks/...",           # the exact command that produced the numbers
+     "protocol": "...", "hardware": "...",         # what was measured, and on what
+     "source": "...",                              # how the numbers reached this file
+     "values": {"floor": 0.28, ...},               # single numbers
+     "rows": {"dcgan": {"fd": 18.89, ...}, ...}}   # one entry per table row
+
+This file says which tables exist and which rows and columns they show, so a table whose result
+file (or row, or field) is missing still appears, reading "not measured".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PAGES_DIR = ROOT / "docs" / "results"
+README = ROOT / "README.md"
+NOT_MEASURED = "not measured"
+TEASER_START, TEASER_END = "<!-- results: start -->", "<!-- results: end -->"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: its label, and where its fields come from: a result file's "rows" entry
+    `key`, its "values", or `published.json`'s row `key` (a paper's number)."""
+    label: str
+    key: str = ""
+    source: str = "rows"  # "rows" | "values" | "published"
+    cells: tuple[str, ...] = ()  # this row's own templates, instead of the table's columns
+
+
+@dataclass(frozen=True)
+class Table:
+    anchor: str
+    title: str
+    file: str                                  # benchmarks/results/<file>.json
+    rows: tuple[Row, ...]
+    columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
+    text: str = ""                             # prose above the table (no numbers: they belong in the JSON)
+    notes: tuple[str, ...] = ()                # templates over the file's "values", below the table
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str                                  # under docs/results/
+    title: str
+    intro: str
+    tables: tuple[Table, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Headline:
+    text: str                                  # a template over the whole result file ("{rows[dcgan][fd]}")
+    file: str
+    link: str                                  # page#anchor under docs/results/
+
+
+def fill(template: str, fields: dict | None, missing: str = NOT_MEASURED) -> str:
+    """`template` formatted with `fields`; `missing` when the fields (or any one it names) are absent."""
+    if fields is None:
+        return missing
+    try:
+        return template.format_map(fields)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return missing
+
+
+def load_results(results_dir: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))}
+
+
+def row_fields(row: Row, result: dict | None, published: dict | None) -> tuple[dict | None, str]:
+    """The fields a row is filled from, and what an absent field reads as."""
+    if row.source == "published":
+        return (published or {}).get("rows", {}).get(row.key), ""
+    if result is None:
+        return None, NOT_MEASURED
+    if row.source == "values":
+        return result.get("values"), NOT_MEASURED
+    return result.get("rows", {}).get(row.key), NOT_MEASURED
+
+
+def render_table(table: Table, results: dict[str, dict]) -> str:
+    result, published = results.get(table.file), results.get("published")
+    lines = [f"## {table.title} {{#{table.anchor}}}", ""]
+    if table.text:
+        lines += [table.text, ""]
+    lines.append("| " + " | ".join(h for h, _ in table.columns) + " |")
+    lines.append("|" + "---|" * len(table.columns))
+    for row in table.rows:
+        fields, missing = row_fields(row, result, published)
+        label = fill(row.label, fields, missing=NOT_MEASURED if "{" in row.label else row.label)
+        templates = row.cells or tuple(template for _, template in table.columns[1:])
+        cells = [fill(template, fields, missing) for template in templates]
+        lines.append("| " + " | ".join([label, *cells]) + " |")
+    lines.append("")
+    if result is None:
+        lines += [f"**Not measured:** there is no result file `benchmarks/results/{table.file}.json`.", ""]
+        return "\n".join(lines)
+    for note in table.notes:
+        lines += [fill(note, result.get("values")), ""]
+    lines += [f"- **Command:** `{result['command']}`",
+              f"- **Protocol:** {result['protocol']}",
+              f"- **Hardware:** {result['hardware']}",
+              f"- **Result file:** `benchmarks/results/{table.file}.json` ({result.get('source', '')})", ""]
+    return "\n".join(lines)
+
+
+def render_page(page: Page, results: dict[str, dict]) -> str:
+    head = ["<!-- Generated by benchmarks/render_results.py from benchmarks/results/*.json; do not edit. -->",
+            "", f"# {page.title}", "", page.intro, ""]
+    return "\n".join(head + [render_table(t, results) for t in page.tables]).rstrip("\n") + "\n"
+
+
+def render_headlines(results: dict[str, dict], prefix: str) -> str:
+    lines = []
+    for h in HEADLINES:
+        result = results.get(h.file)
+        lines.append(f"- {fill(h.text, result)} ([details]({prefix}{h.link}))")
+    return "\n".join(lines) + "\n"
+
+
+def render_index(results: dict[str, dict]) -> str:
+    head = ["<!-- Generated by benchmarks/render_results.py from benchmarks/results/*.json; do not edit. -->", "",
+            "# Results", "", INDEX_INTRO, "", "## Headlines", "", render_headlines(results, ""), "## Pages", ""]
+    head += [f"- [{p.title}]({p.path}): " + ", ".join(t.title for t in p.tables) for p in PAGES]
+    return "\n".join(head) + "\n"
+
+
+def render_readme(readme: str, results: dict[str, dict]) -> str:
+    """The README with its results block (between the two markers) rendered again."""
+    start, end = readme.find(TEASER_START), readme.find(TEASER_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"README.md lacks the markers {TEASER_START} ... {TEASER_END}")
+    block = render_headlines(results, "docs/results/")
+    return readme[: start + len(TEASER_START)] + "\n" + block + readme[end:]
+
+
+def render_all(results_dir: Path = RESULTS, readme: str | None = None) -> dict[str, str]:
+    """{path relative to the repository: text} for every generated file."""
+    results = load_results(results_dir)
+    out = {f"docs/results/{p.path}": render_page(p, results) for p in PAGES}
+    out["docs/results/index.md"] = render_index(results)
+    if readme is not None:
+        out["README.md"] = render_readme(readme, results)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
+    args = ap.parse_args()
+    rendered = render_all(readme=README.read_text())
+    stale = [path for path, text in rendered.items()
+             if not (ROOT / path).exists() or (ROOT / path).read_text() != text]
+    if args.check:
+        for path in stale:
+            print(f"{path} differs from its rendering; run python benchmarks/render_results.py")
+        return 1 if stale else 0
+    for path in stale:
+        (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
+        (ROOT / path).write_text(rendered[path])
+        print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables. Text here carries no numbers: every number is a field of a result file.
+
+TOY_COLUMNS = (("", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
+               ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("CPU-s per run", "{cpu_s:,}"))
+PUBLISHED_TOY = ("{modes}", "{hq}", "{kl}", "")
+GAN_TOY_TEXT = ("`gan`: non-saturating loss, Adam 1e-3; `pacgan2`: the same, D sees pairs; `wgan-gp` and `sngan`: "
+                "their presets' losses and optimizers on the toy nets; `gan-toy`: the preset (R1, no batch norm "
+                "in G, Adam 2e-3, EMA, its own budget).")
+SEEDS = "{seeds}"
+ERR_SD = "{err:.2f} ± {sd:.2f}%"
+
+GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, and on a grammar of token sequences.", (
+    Table("gan-mnist-fd", "Every image GAN preset on MNIST at a fixed CPU budget", "gan_mnist_fd",
+          tuple(Row(f"`{k}`", k) for k in ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")),
+          (("preset", ""), ("steps in the budget", "{steps:,}"), ("FD", "{fd:.2f}"), ("classifier score", "{score:.2f}"),
+           ("classes covered", "{classes}")),
+          text="Each preset trains with its own hyperparameters for the same CPU time. WGAN and WGAN-GP take "
+               "5 critic steps per generator step and their papers train for 100,000 generator steps or more, "
+               "so at this budget they are far from converged.",
+          notes=("The real-vs-real floor (10,000 training images against the test images) is {floor:.2f}.",)),
+    Table("toy-ring8", "Mode collapse on the ring of 8 Gaussians", "toy_modes_ring8",
+          (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
+           Row("{cite}", "pacgan_ring8_gan", "published", PUBLISHED_TOY), Row("{cite}", "pacgan_ring8_pac2", "published", PUBLISHED_TOY)),
+          TOY_COLUMNS, text=GAN_TOY_TEXT,
+          notes=("`gan-toy` seed by seed: {gan_toy_hq_per_seed}% high quality; every mode holds "
+                 "{gan_toy_samples_per_mode} of the 2,500 samples.",)),
+    Table("toy-grid25", "Mode collapse on the grid of 25 Gaussians", "toy_modes_grid25",
+          (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
+           Row("{cite}", "pacgan_grid25_gan", "published", PUBLISHED_TOY), Row("{cite}", "pacgan_grid25_pac4", "published", PUBLISHED_TOY)),
+          TOY_COLUMNS, text=GAN_TOY_TEXT,
+          notes=("`gan-toy` seed by seed: {gan_toy_hq_per_seed}% high quality; the weakest mode holds "
+                 "{gan_toy_weakest_mode} of the 2,500 samples. Its misses: {gan_toy_near_misses_pct}% within 3-6 std "
+                 "of a mode (exact samples of the mixture have {exact_near_misses_pct}%) and "
+                 "{gan_toy_far_misses_pct}% between modes.",)),
+    Table("toy-grid25-variants", "What moves the grid of 25: one change at a time", "toy_modes_grid25_variants",
+          (Row("the earlier preset: batch 100, decay over the last half, 30,000 steps", "earlier"),
+           Row("the same for 60,000 steps", "steps60k_b100"),
+           Row("batch 200, decay over the last half", "batch200"),
+           Row("2 D steps per G step", "dsteps2"),
+           Row("batch 200, decay over the last 30%, 30,000 steps", "base"),
+           Row("the same, R1 γ 2.0", "r1_2"),
+           Row("batch 150, 45,000 steps, decay over the last half", "batch150"),
+           Row("the same base, top-k generator update (k decays every 500 steps)", "topk"),
+           Row("the same, k decays every 200 steps", "topk200"),
+           Row("the same base, 8-d latent", "latent8"),
+           Row("the same base, R1 γ 0.5", "r1_05"),
+           Row("8-d latent and R1 γ 0.5", "latent8_r1_05"),
+           Row("4-d latent and R1 γ 0.5", "latent4_r1_05"),
+           Row("two time scales (D's Adam at twice G's rate)", "ttur"),
+           Row("**batch 200, decay over the last 30%, 60,000 steps (the preset)**", "steps60k")),
+          TOY_COLUMNS),
+    Table("toy-drs", "Discriminator rejection sampling on the grid of 25", "toy_modes_drs",
+          (Row("plain samples", "plain"), Row("+ DRS, exact (γ = 0)", "exact"),
+           Row("+ DRS, γ at the 50th percentile of F", "p50"), Row("+ DRS, γ at the 80th percentile of F", "p80")),
+          (("samples", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
+           ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("proposals kept", "{kept}%"), ("far misses", "{far}%"))),
+    Table("gsgan-grammar", "Gumbel-softmax GAN on a grammar", "gsgan_grammar",
+          tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
+          (("seed", ""), ("grammatical", "{grammatical_pct}%"), ("distinct grammatical", "{distinct}"),
+           ("of those, not in the training data", "{novel}")),
+          notes=("Training takes about {cpu_s_per_seed} CPU-seconds per seed.",)),
+))
+
+AUTOENCODERS = Page("autoencoders.md", "Autoencoder and VAE results",
+                    "Linear autoencoders against PCA, stacked autoencoders for transfer, and the VAE's test likelihood.", (
+    Table("linear-ae-pca", "Linear autoencoder against PCA", "linear_ae_pca",
+          (Row("largest principal angle to PCA's subspace", source="values", cells=("{angle_deg}°",)),
+           Row("reconstruction MSE per pixel, linear AE", source="values", cells=("{mse_ae}",)),
+           Row("reconstruction MSE per pixel, PCA", source="values", cells=("{mse_pca}",))),
+          (("quantity", ""), ("value", "")), text="A linear autoencoder's optimum spans PCA's subspace "
+          "(Baldi & Hornik 1989)."),
+    Table("stacked-ae", "Stacked autoencoders with 100 labels", "stacked_ae_transfer",
+          (Row("`stacked-dae` (masking noise 0.3)", "stacked-dae"), Row("`stacked-ae` (no noise)", "stacked-ae")),
+          (("encoder", ""), ("frozen, head only", "{frozen:.2f} ± {frozen_sd:.2f}%"),
+           ("fine-tuned", "{tuned:.2f} ± {tuned_sd:.2f}%"), ("from scratch", "{scratch:.2f} ± {scratch_sd:.2f}%"))),
+    Table("vae-nll", "VAE test negative log-likelihood", "vae_nll",
+          (Row("genzoo `vae`, 30 minutes on 1 CPU thread", source="values", cells=("**{nll:.2f}**",)),
+           Row("{cite}", "burda_vae_k1", "published"), Row("{cite}", "burda_vae_k50", "published"),
+           Row("{cite}", "burda_iwae_k50", "published")),
+          (("model", ""), ("test NLL (nats)", "{nll:.2f}")),
+          notes=("The run took {steps:,} steps ({epochs} epochs); its test -ELBO is {neg_elbo:.2f} and the NLL's "
+                 "standard error {nll_se:.2f}. Importance sampling took {eval_minutes} minutes.",)),
+))
+
+AAE = Page("aae.md", "Adversarial autoencoder results",
+           "The semi-supervised AAE with 100 labels, the experiments that led to its recipe, and unsupervised clustering.", (
+    Table("aae-semi", "Semi-supervised AAE, 100 labels", "aae_semi",
+          (Row("`aae-semi-augmented`: labelled images sheared and moved (not permutation invariant)",
+               "aae-semi-augmented"),
+           Row("`aae-semi`: the paper's permutation-invariant setting", "aae-semi"),
+           Row("{cite}", "makhzani_semi", "published")),
+          (("preset", ""), ("test error", ERR_SD), ("per seed", SEEDS), ("budget", "{budget}"))),
+    Table("aae-semi-curve", "`aae-semi-augmented` over training", "aae_semi_curve",
+          tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
+          (("epoch", ""), *((str(e), "{e%d:.2f}%%" % e) for e in (15, 30, 45, 60, 75, 90)))),
+    Table("aae-semi-recipes", "The reconstruction cost and the rates, on a GPU", "aae_semi_recipes",
+          (Row("squared-error reconstruction, rates decayed over the second half (`aae-semi`)", "mse_decay"),
+           Row("the same, discriminator and generator Adam 1e-4 (was 2e-4)", "mse_decay_slow_adv"),
+           Row("the same, supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
+           Row("squared error, constant rates", "mse_const"),
+           Row("squared error, supervised phase Adam 3e-3", "mse_sup3e3")),
+          (("recipe", ""), ("epochs", "{epochs}"), ("test error", ERR_SD), ("per seed", SEEDS))),
+    Table("aae-semi-bce", "Binary cross-entropy reconstruction", "aae_semi_bce", (Row("binary cross-entropy", "bce"),),
+          (("recipe", ""), ("epochs", "{epochs}"), ("test error", ERR_SD), ("per seed", SEEDS))),
+    Table("aae-semi-half-width", "Half-width screen, 30 epochs", "aae_semi_half_width_screen",
+          (Row("no change", "none"), Row("`model.latent_dim=5`", "latent5"), Row("`model.latent_dim=20`", "latent20"),
+           Row("`model.input_noise=0.5`", "noise05"), Row("`model.input_noise=0.7`", "noise07"),
+           Row("`model.input_noise=0.5`, discriminator and generator Adam 1e-4", "noise05_slow_adv"),
+           Row("`model.ema=0.999`: q(y|x) from a moving average of the encoder", "ema"),
+           Row("the same runs, classified by the encoder itself", "ema_encoder"),
+           Row("supervised phase SGD 0.1 with momentum 0.9 (the paper's optimizer)", "sgd01"),
+           Row("the same with SGD 0.01", "sgd001")),
+          (("change", ""), ("seed 0", "{s0:.2f}%"), ("seed 1", "{s1:.2f}%"))),
+    Table("aae-semi-merge-screen", "Screened against a merged pair, 5 epochs", "aae_semi_merge_screen",
+          (Row("`model.latent_dim=5`", "latent5"), Row("`model.g_optim.lr=1e-3 model.d_optim.lr=1e-3`", "fast_adv"),
+           Row("the two together", "both"), Row("`model.g_optim.lr=5e-4 model.d_optim.lr=5e-4`", "adv5e4"),
+           Row("`model.input_noise=0.3`", "noise03"), Row("`model.s_optim.lr=1e-4`", "sup1e4"),
+           Row("`model.disc_noise=0.3` (10 epochs)", "disc_noise"), Row("`model.label_shear=0.3`", "shear03")),
+          (("change", ""), ("seed 2", "{s2:.2f}%"), ("seed 0", "{s0:.2f}%"), ("largest confusions of seed 2", "{confusions}")),
+          notes=("Without a change: seed 2 {baseline_s2:.2f}% ({baseline_s2_10ep:.2f}% at 10 epochs), "
+                 "seed 0 {baseline_s0:.2f}%.",)),
+    Table("aae-semi-merge", "Keeping two digits from sharing a code", "aae_semi_merge",
+          (Row("`model.latent_dim=5`", "latent5"), Row("`model.g_optim.lr=1e-3 model.d_optim.lr=1e-3`", "fast_adv"),
+           Row("`model.label_shear=0.3`", "shear03")),
+          (("change", ""), ("test error", ERR_SD), ("per seed", SEEDS)),
+          notes=("Seed 2 without a change: {seed2_plain:.2f}%, most of its errors 3s read as 5 and 5s as 3.",)),
+    Table("aae-semi-augment", "Shearing and moving the labelled images", "aae_semi_augment_screen",
+          (Row("no change", "none"), Row("`model.label_shear=0.3`", "shear03"), Row("`model.label_shear=0.5`", "shear05"),
+           Row("`model.label_shear=0.5 model.label_shift=1`", "shear05_shift1"),
+           Row("`model.label_shear=0.5 model.label_shift=2`", "shear05_shift2"),
+           Row("`model.label_shear=0.5 model.label_shift=3`", "shear05_shift3"),
+           Row("`model.label_shear=0.8 model.label_shift=2`", "shear08_shift2")),
+          (("change", ""), ("seed 0", "{s0:.2f}%"), ("seed 2", "{s2:.2f}%"))),
+    Table("aae-cluster", "AAE clustering, 16 clusters", "aae_cluster",
+          (Row("exemplar labels (the paper's protocol)", "exemplar"), Row("majority labels", "majority"),
+           Row("{cite}", "makhzani_cluster16", "published"), Row("{cite}", "makhzani_cluster30", "published")),
+          (("labels of the clusters", ""), ("test error", "{err:.2f}%"), ("sd over seeds", "{sd:.2f}"),
+           ("per seed", SEEDS)),
+          notes=("Only {alive} of the 16 clusters receive any test image. The categorical discriminator gives "
+                 "prior samples {d_prior} and the encoder's codes {d_codes} on average (seeds 0, 1, 2).",)),
+))
+
+TRANSLATION = Page("translation.md", "Translation results", "pix2pix and CycleGAN on digit tasks with a known answer.", (
+    Table("translation-digits", "pix2pix and CycleGAN on digits", "translation_digits",
+          (Row("edges -> digits, L1 + cGAN", "edges_both"), Row("edges -> digits, L1 alone", "edges_l1"),
+           Row("edges -> digits, cGAN alone", "edges_gan"), Row("7x7 -> 28x28, L1 + cGAN", "lowres_both"),
+           Row("7x7 -> 28x28, L1 alone", "lowres_l1"), Row("CycleGAN, digits -> bold (unpaired)", "cyclegan")),
+          (("task, losses", ""), ("L1", "{l1:.4f} ± {l1_sd:.4f}"), ("L1 of the source", "{l1_src:.4f}"),
+           ("read as the source's digit", "{digit:.1f} ± {digit_sd:.1f}%"), ("real targets", "{real:.1f}%"),
+           ("FD to the targets", "{fd:.2f} ± {fd_sd:.2f}"))),
+))
+
+BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by annealed importance sampling, and features.", (
+    Table("rbm-mnist", "RBM with 500 hidden units", "rbm_mnist",
+          (Row("genzoo `rbm-cd25`, 20 epochs", source="values", cells=("**{test_ll:.2f}**",)), Row("{cite}", "sm_rbm_cd25", "published"),
+           Row("{cite}", "sm_rbm_cd3", "published"), Row("{cite}", "sm_rbm_cd1", "published")),
+          (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}")),
+          notes=("log Z is {log_z:.2f}; log Ẑ ± 3σ spans [{log_z_lo:.2f}, {log_z_hi:.2f}]. The training "
+                 "log-likelihood is {train_ll:.2f}. Training took {train_minutes} minutes and AIS {ais_s} s.",)),
+    Table("dbm-mnist", "DBM 784-500-1000", "dbm_mnist",
+          (Row("genzoo `dbm`, 58 epochs", source="values", cells=("**{test_bound:.2f}**",)), Row("{cite}", "sh_dbm", "published")),
+          (("model", ""), ("test lower bound on log p(v) (nats)", "{ll:.2f}")),
+          notes=("log Z is {log_z:.2f} with std of log w {log_w_std:.2f} (log Ẑ + 3σ = {log_z_hi:.2f}), so the bound "
+                 "carries about one nat of AIS uncertainty. The training bound is {train_bound:.2f}; training took "
+                 "{train_minutes} minutes.",
+                 "Linear probe on the mean-field posteriors: **{probe_dbm:.2f}%** test error, against "
+                 "{probe_pixels:.2f}% on raw pixels.")),
+))
+
+ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, metric calibration and throughput.", (
+    Table("main-job", "The main job: `genzoo train dcgan`, offline", "main_job",
+          (Row("AMD EPYC with AVX512-BF16", "bf16"), Row("AMD EPYC with AVX2", "avx2")),
+          (("CPU", ""), ("precision", "{precision}"), ("wall time", "{minutes} min ({seconds} s)"),
+           ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"),
+           ("real digits with p > 0.9", "{real_confident_pct}%"), ("classifier accuracy", "{classifier_acc}%"))),
+    Table("resume", "Bitwise resume after SIGKILL", "resume_bitwise", (Row("tensors identical", source="values"),),
+          (("check", ""), ("result", "{identical} of {tensors}"))),
+    Table("calibration", "Metric calibration on MNIST", "metric_calibration",
+          (Row("real train images", "real"), Row("+ Gaussian noise, std 0.1", "noise"),
+           Row("blurred, sigma 1 px", "blur"), Row("uniform noise", "uniform")),
+          (("compared with the test set", ""), ("FD", "{fd:.4g}"), ("KID", "{kid:.4g}"), ("precision", "{precision:.3f}"),
+           ("recall", "{recall:.3f}"))),
+    Table("eval-speed", "Evaluation time", "eval_speed", (Row("FD + KID + PRDC, 10,000 against 10,000", source="values"),),
+          (("what", ""), ("wall", "{wall_s} s"), ("CPU", "{cpu_s} s"))),
+    Table("throughput", "Throughput against a plain PyTorch DCGAN", "throughput",
+          (Row("genzoo `dcgan`", "dcgan"),
+           Row("genzoo `dcgan`, fast settings (`train.channels_last`, `model.reuse_fakes`)", "dcgan_fast"),
+           Row("reference DCGAN", "reference"), Row("genzoo / reference, median of per-round ratios", "ratio"),
+           Row("genzoo fast settings / reference", "ratio_fast"),
+           Row("genzoo `wgan-gp` (5 critic batches per step)", "wgan-gp"), Row("genzoo `vae` (MLP)", "vae")),
+          (("runner", ""), ("batch 64: images/s (% peak)", "{b64}"), ("batch 128", "{b128}"), ("batch 256", "{b256}"))),
+    Table("bf16-speed", "bf16 autocast on a CPU with native bf16", "throughput_bf16",
+          (Row("`dcgan`, bf16 / fp32", "dcgan"), Row("`wgan-gp`, bf16 / fp32", "wgan-gp"), Row("`vae`, bf16 / fp32", "vae"),
+           Row("`dcgan` fp32 / reference", "fp32_vs_ref"), Row("`dcgan` fast settings / reference", "fast_vs_ref")),
+          (("ratio of images per second", ""), ("speed-up", "{speedup:.2f}×"))),
+    Table("precision-steps", "bf16 and sample quality at equal steps", "precision_equal_steps",
+          (Row("genzoo `dcgan`, bf16 autocast", "bf16"), Row("genzoo `dcgan`, fp32", "fp32"),
+           Row("reference DCGAN, fp32", "reference")),
+          (("runner", ""), ("FD after 1,000 steps", "{fd:.2f} ± {sd:.2f}")),
+          notes=("bf16 against fp32, paired by seed: {paired_diff:+.2f} ± {paired_diff_se:.2f} (standard error), "
+                 "within the seeds' noise. The real-vs-real floor is {floor:.2f}.",)),
+    Table("precision-budget", "bf16 and sample quality at a fixed CPU budget", "precision_fixed_budget",
+          (Row("`dcgan`, bf16 autocast", "bf16"), Row("`dcgan`, fp32", "fp32")),
+          (("precision", ""), ("steps in 120 CPU-s", "{steps}"), ("FD", "{fd:.2f} ± {sd:.2f}"), ("per seed", SEEDS))),
+    Table("multiseed", "Seeds at once: 5 seeds as one batched model", "multiseed_toy",
+          (Row("small nets (MLP 128-128, batch 100)", "small"),
+           Row("PacGAN's toy nets (G 4x400 with batch norm, D 3x200, batch 100)", "pacgan"),
+           Row("the `gan-toy` preset (the same nets, no batch norm, R1, EMA)", "gan-toy")),
+          (("5 seeds / one seed, time per step", ""), ("2 threads", "{t2:.2f}×"), ("its arithmetic floor", "{f2:.2f}×"),
+           ("1 thread", "{t1:.2f}×"), ("its floor", "{f1:.2f}×")),
+          notes=("End to end (small nets, 1,000 steps and 2,500 samples per seed): {end_to_end_2t:.2f}× the time "
+                 "of one seed with 2 threads, {end_to_end_1t:.2f}× with 1.",)),
+))
+
+PAGES = (GANS, AUTOENCODERS, AAE, TRANSLATION, BOLTZMANN, ENGINE)
+
+INDEX_INTRO = ("Every number on these pages is rendered by `python benchmarks/render_results.py` from the JSON "
+               "files in `benchmarks/results/`, each written by the benchmark command it names, with its "
+               "protocol and hardware. A table whose result file is missing reads \"not measured\". "
+               "The papers' own numbers come from `benchmarks/results/published.json`.")
+
+HEADLINES = (
+    Headline("The main job, `genzoo train dcgan`, offline: **{rows[bf16][minutes]} minutes** on a 2-core CPU, "
+             "samples of all {rows[bf16][classes]} digits", "main_job", "engine.md#main-job"),
+    Headline("`gan-toy` captures **{rows[gan-toy][modes]:.0f} of 25 modes** of the 2-D grid with "
+             "**{rows[gan-toy][hq]}%** high-quality samples (PacGAN protocol, 5 seeds)",
+             "toy_modes_grid25", "gans.md#toy-grid25"),
+    Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after 30 minutes on one CPU thread",
+             "vae_nll", "autoencoders.md#vae-nll"),
+    Headline("Semi-supervised AAE: **{rows[aae-semi-augmented][err]:.2f}%** test error on MNIST with 100 labels",
+             "aae_semi", "aae.md#aae-semi"),
+    Headline("DCGAN FD **{rows[dcgan][fd]:.2f}** on MNIST after 300 CPU-seconds (real-vs-real floor "
+             "{values[floor]:.2f})", "gan_mnist_fd", "gans.md#gan-mnist-fd"),
+)
+
+if __name__ == "__main__":
+    sys.exit(main())
