@@ -127,3 +127,31 @@ def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tmp_pa
     score = rbm_log_likelihood if preset == "rbm" else dbm_lower_bound
     assert r["value"] == pytest.approx(score(genzoo.load(run), binary, r["ais"]["log_z"]), rel=1e-9)
     assert "one Bernoulli draw per pixel with seed 3" in r["binarization"]
+
+
+def test_eval_refuses_a_sample_count_that_would_not_fit_in_memory(tmp_path):
+    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+    with pytest.raises(GenzooError, match="--n must be from 2 to 50,000 .* got 1,000,000,000"):
+        evaluate_run(run, n=10**9, log=lambda *_: None)
+
+
+def test_eval_records_a_step_of_eight_digits_exactly(tmp_path):
+    import os
+
+    from genzoo.training.checkpoint import list_checkpoints
+    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+    latest = list_checkpoints(run / "checkpoints")[-1][1]
+    os.replace(latest, latest.with_name("step-12345678.safetensors"))
+    evaluate_run(run, metrics=["probe"], n=100, log=lambda *_: None)
+    assert json.loads((run / "eval.json").read_text())["probe"]["checkpoint_step"] == 12345678
+
+
+@pytest.mark.parametrize("corrupt", [b'{"probe": {"value', b"[1, 2, 3]", b"\xff\xfe"])
+def test_a_corrupt_eval_json_is_moved_aside_and_the_new_results_kept(tmp_path, corrupt):
+    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+    (run / "eval.json").write_bytes(corrupt)
+    notices = []
+    results = evaluate_run(run, metrics=["probe"], n=100, log=notices.append)
+    assert json.loads((run / "eval.json").read_text()) == json.loads(json.dumps(results, default=float))
+    assert (run / "eval.json.corrupt").read_bytes() == corrupt
+    assert any("moved it to" in line and "eval.json.corrupt" in line for line in notices)

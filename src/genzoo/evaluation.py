@@ -19,6 +19,7 @@ import torch
 from .data import load_dataset
 from .errors import GenzooError
 from .models.base import TRANSLATION_KINDS
+from .training.checkpoint import list_checkpoints
 from .training.trainer import load
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
@@ -123,12 +124,19 @@ def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
     return torch.cat([model.sample(min(batch, n - i), generator=g).float().cpu() for i in range(0, n, batch)])
 
 
+#: the most samples one evaluation draws (the standard FID protocol's count); more would only cost memory
+MAX_EVAL_SAMPLES = 50_000
+
+
 def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | None = None, k: int = 5000,
                  seed: int = 0, ais_runs: int = 100, ais_betas: int = 14500, step: int | None = None,
                  log=print) -> dict:
     """Evaluate the run's latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
     and merges it into eval.json (each entry records its checkpoint_step)."""
     run_dir = Path(run_dir)
+    if not 2 <= n <= MAX_EVAL_SAMPLES:
+        raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} (the standard FID sample count), got {n:,}: "
+                          "the generated samples are held in memory")
     model = load(run_dir, step=step)
     cfg = model.run_config
     test = None
@@ -148,11 +156,9 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     if wrong:
         raise GenzooError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to {cfg.name} "
                           f"on {cfg.data.name}; the metrics that do: {', '.join(applies)}")
-    if n < 2:
-        raise GenzooError(f"--n must be at least 2, got {n}")
     results: dict = {}
     if step is None:
-        step = max(int(p.name[5:12]) for p in (run_dir / "checkpoints").glob("step-*.safetensors"))
+        step = list_checkpoints(run_dir / "checkpoints")[-1][0]  # the one load() chose
     common = {"checkpoint_step": step, "seed": seed}
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
@@ -254,13 +260,32 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     if "samples" in metrics:
         results["samples"] = {**model.evaluate_samples(_sample(model, min(n, 10000), seed)), **common}
 
-    path = run_dir / "eval.json"
-    previous = json.loads(path.read_text()) if path.exists() else {}
+    _merge_into_eval_json(run_dir / "eval.json", results, log)
+    return results
+
+
+def _merge_into_eval_json(path: Path, results: dict, log) -> None:
+    """Add `results` to eval.json. An eval.json that does not read back as a JSON object is moved aside
+    (eval.json.corrupt, then .corrupt-2, ...) with a notice, so the new results are never lost to it."""
+    previous = {}
+    if path.exists():
+        try:
+            previous = json.loads(path.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            previous = None
+        if not isinstance(previous, dict):
+            aside, i = path.with_name(path.name + ".corrupt"), 1
+            while aside.exists():
+                i += 1
+                aside = path.with_name(f"{path.name}.corrupt-{i}")
+            os.replace(path, aside)
+            log(f"genzoo: notice: {path} was not a JSON object of results; moved it to {aside} "
+                "and wrote the new results alone")
+            previous = {}
     previous.update(results)
-    tmp = path.with_name("eval.json.tmp")
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(json.dumps(previous, indent=2, default=float) + "\n")
     os.replace(tmp, path)
-    return results
 
 
 def format_results(results: dict) -> str:
