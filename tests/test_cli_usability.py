@@ -159,3 +159,16 @@ def test_files_of_a_run_follow_the_umask(tmp_path, umask):
     umask(0o027)
     grid = save_grid(torch.zeros(4, 1, 8, 8), tmp_path / "g.png")
     assert stat.S_IMODE(grid.stat().st_mode) == 0o640
+
+
+def test_translation_grids_show_pairs_of_every_class_of_a_class_sorted_split():
+    import torch
+
+    from genzoo.data import load_dataset
+    from genzoo.training.trainer import grid_reference
+
+    ds = load_dataset("mnist-edges", "test")  # offline: built from mnist5k, whose rows are sorted by class
+    assert ds.y[:21].tolist() == [0] * 21
+    shown = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:21]  # 64 // 3 pairs
+    assert torch.equal(grid_reference(ds, 64), ds.x[shown])
+    assert len(ds.y[shown].unique()) >= 8

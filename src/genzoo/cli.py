@@ -156,7 +156,7 @@ def _sample(args) -> None:
     if model.data.kind in TRANSLATION_KINDS:
         if mode != "random" or args.cond is not None:
             raise GenzooError(f"{model.name} has no latent space to {mode} or condition: `genzoo sample RUN` "
-                              "translates the first --n pairs of the test split; drop --mode, --cond and "
+                              "translates --n pairs of the test split; drop --mode, --cond and "
                               "--truncation (in Python: model.translate(images))")
         if args.input is not None:
             from .images import translate_folder
@@ -168,7 +168,8 @@ def _sample(args) -> None:
             print(f"genzoo: translated {len(written)} images from {args.input} into {out_dir}")
             return
         from .evaluation import run_split
-        pairs = run_split(model.run_config).x[:args.n]
+        test = run_split(model.run_config)
+        pairs = test.x[test.display_indices(args.n)]
         path = save_samples(model, out, args.n, seed=args.seed, reference=pairs)
         print(f"genzoo: wrote the translations of {len(pairs)} test pairs to {path} "
               f"(each row: {model.grid_columns})")

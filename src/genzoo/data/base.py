@@ -51,6 +51,11 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.x)
 
+    def display_indices(self, n: int, seed: int = 0) -> torch.Tensor:
+        """Indices of n examples to show, by a fixed-seed shuffle of the split: files sorted by class
+        (mnist5k, the translation sets built from it) then show every class, not n zeros."""
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
+
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of one example: (C, H, W) for images, (2, C, H, W) for pairs, (D,) for points."""

@@ -177,11 +177,11 @@ def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: tor
 
 def grid_reference(ds: Dataset, grid_size: int) -> torch.Tensor | None:
     """What save_samples draws besides the samples: 2,500 data points beneath a points model's samples,
-    or the first pairs of a translation set (a third of grid_size, at least 2), to translate."""
+    or pairs of a translation set drawn across its classes (a third of grid_size, at least 2), to translate."""
     if ds.kind == "points":
         return ds.x[:2500]
     if ds.kind in TRANSLATION_KINDS:
-        return ds.x[:max(2, grid_size // 3)]
+        return ds.x[ds.display_indices(max(2, grid_size // 3))]
     return None
 
 
