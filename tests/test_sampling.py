@@ -172,7 +172,7 @@ def test_cli_sample_modes_write_files(tmp_path, capsys):
         assert (run / "samples" / name).is_file(), name
     capsys.readouterr()
     assert main(["sample", str(run), "--cond", "12"]) == 2
-    assert "classes must be in 0..9" in capsys.readouterr().err
+    assert "--cond 12 is not a class of this run: its data has classes 0..9" in capsys.readouterr().err
     assert main(["sample", str(run), "--mode", "arithmetic", "--classes", "1,2"]) == 2
     assert "--classes A,B,C" in capsys.readouterr().err
     assert main(["sample", str(run), "--mode", "steer"]) == 2
