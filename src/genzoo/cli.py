@@ -80,6 +80,8 @@ def _show_config(args) -> None:
     sys.stdout.write(preset_text(args.model))
 
 
+#: the most samples `genzoo sample` draws at once (they are held in memory and drawn in one grid)
+MAX_SAMPLES = 10_000
 SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection")
 
 
@@ -132,12 +134,13 @@ def _sample(args) -> None:
 
     from . import sampling
     from .api import load
-    from .images import save_grid, save_points
+    from .images import check_writable_file, save_grid, save_points
     from .models.base import TRANSLATION_KINDS
     from .training.trainer import save_samples
 
-    if args.n <= 0:
-        raise GenzooError(f"--n must be a positive number of samples, got {args.n}")
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise GenzooError(f"--n must be from 1 to {MAX_SAMPLES:,} samples (a {int(MAX_SAMPLES ** 0.5)} x "
+                          f"{int(MAX_SAMPLES ** 0.5)} grid), got {args.n:,}; for more, call model.sample() in batches")
     if args.truncation is not None and args.truncation <= 0:
         raise GenzooError(f"--truncation must be a positive bound, got {args.truncation}")
     if args.rows <= 0 or args.cols < 2:
@@ -150,6 +153,8 @@ def _sample(args) -> None:
     _check_classes(model, cond=args.cond, target=args.target if mode == "steer" else None)
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
+    if args.input is None:
+        check_writable_file(out)   # before any sample is drawn
     if args.input is not None and model.data.kind not in TRANSLATION_KINDS:
         raise GenzooError(f"--input translates a folder of images with a translation model (pix2pix, cyclegan); "
                           f"{model.name} is not one")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import GenzooError
 from .permissions import as_umask_allows
 
 
@@ -52,20 +53,34 @@ def make_grid(images, nrow: int | None = None, padding: int = 2, pad_value: floa
     return np.rint(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _write_atomic(path, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_path) on a temporary file beside `path`, then rename it to `path`."""
+def check_writable_file(path) -> Path:
+    """`path` if a file can be written there: refuse a directory, and a file where a folder must be."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    if path.is_dir():
+        raise GenzooError(f"cannot write '{path}': it is a directory; name a file, e.g. {path / 'samples.png'}")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise GenzooError(f"cannot write '{path}': '{blocking}' is a file, not a folder; choose another path")
+    return path
+
+
+def _write_atomic(path, write: Callable[[str], None]) -> Path:
+    """Call write(tmp_path) on a temporary file beside `path`, then rename it to `path`.
+    A path that cannot be written (a directory, a missing or read-only folder, a full disk) is a GenzooError."""
+    path = check_writable_file(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(tmp)
         as_umask_allows(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as e:
+        raise GenzooError(f"cannot write '{path}' ({e.strerror or e}); choose another file or folder") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
-        raise
     return path
 
 
