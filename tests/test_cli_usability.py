@@ -172,3 +172,19 @@ def test_translation_grids_show_pairs_of_every_class_of_a_class_sorted_split():
     shown = torch.randperm(len(ds), generator=torch.Generator().manual_seed(0))[:21]  # 64 // 3 pairs
     assert torch.equal(grid_reference(ds, 64), ds.x[shown])
     assert len(ds.y[shown].unique()) >= 8
+
+
+def test_eval_prints_sample_counts_and_warns_beside_the_floor_when_few_real_images(capsys, cgan_run):
+    import json
+
+    from genzoo.metrics import ImageEvaluator
+
+    assert main(["eval", str(cgan_run), "--metrics", "fd,kid", "--n", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "comparing 40 samples with 40 real images (test split of digits)" in out
+    assert "warning: only 40 real images to compare with (fewer than 2000)" in out
+    saved = json.loads((cgan_run / "eval.json").read_text())
+    floor = ImageEvaluator("digits", n=40, metrics=("fd", "kid")).real_vs_real(40)  # 40 train vs 40 test images
+    assert saved["fd"]["real_floor"]["value"] == pytest.approx(floor["fd"]["value"])
+    assert saved["kid"]["real_floor"]["value"] == pytest.approx(floor["kid"]["value"])
+    assert f"floor: {floor['fd']['value']:.4f}" in out

@@ -75,6 +75,32 @@ def applicable_metrics(model, test_split) -> list[str]:
     return out
 
 
+# below this many real images, FD and KID are far from their large-sample values: say so, beside the floor
+SMALL_COMPARISON = 2000
+
+
+def score_images(evaluator, fake: torch.Tensor, log=print) -> dict:
+    """{metric: result with its protocol} of `fake` against the evaluator's real images. The sample counts
+    are printed; against fewer than SMALL_COMPARISON real images a warning says so, and each metric carries
+    `real_floor`, the real-vs-real value at the same counts, the number to read it next to."""
+    r = evaluator.evaluate(fake)
+    protocol = r.pop("protocol")
+    r.pop("timings", None)
+    n_fake, n_real = min(len(fake), evaluator.n), protocol["n_real"]
+    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({protocol['real_split']} of "
+        f"{protocol['dataset']}) in the features of genzoo's classifier {evaluator.fx.id}")
+    if n_real < SMALL_COMPARISON:
+        floor = evaluator.real_vs_real(n_fake)
+        for name, value in r.items():
+            if name in floor:
+                value["real_floor"] = {k: v for k, v in floor[name].items() if isinstance(v, (int, float))}
+        log(f"genzoo: warning: only {n_real} real images to compare with (fewer than {SMALL_COMPARISON}): FD and "
+            f"KID are biased at this size and differ between runs; read each number next to its real-vs-real "
+            f"floor at the same size (shown as 'floor'; `genzoo eval --real {protocol['dataset']} --n {n_real}` "
+            "gives the whole table)")
+    return {name: {**value, "protocol": protocol} for name, value in r.items()}
+
+
 def run_split(cfg, split="test"):
     """The run's dataset, `split` (test by default), as the run saw it (its image size and channels)."""
     d = cfg.data
@@ -163,15 +189,13 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
     if image:
-        from .metrics import evaluate_images
+        from .metrics import ImageEvaluator
         t = time.time()
         fake = _sample(model, n, seed)
-        r = evaluate_images(fake, cfg.data.name, n=n, metrics=tuple(image), root=cfg.data.root, seed=seed)
-        protocol = r.pop("protocol")
-        r.pop("timings", None)
-        for name, value in r.items():
-            results[name] = {**value, "protocol": protocol, **common}
-        log(f"genzoo: image metrics on {len(fake)} samples took {time.time() - t:.0f} s")
+        evaluator = ImageEvaluator(cfg.data.name, n=n, metrics=tuple(image), root=cfg.data.root, seed=seed)
+        for name, value in score_images(evaluator, fake, log).items():
+            results[name] = {**value, **common}
+        log(f"genzoo: image metrics took {time.time() - t:.0f} s")
     if "toy" in metrics:
         from .data import toy_modes
         from .metrics import toy_metrics
@@ -288,6 +312,14 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
     os.replace(tmp, path)
 
 
+def _floor_text(name: str, floor: dict) -> str:
+    if name == "prdc":
+        return ", ".join(f"{k} {floor[k]:.3f}" for k in ("precision", "recall", "density", "coverage"))
+    if name == "classes":
+        return f"{floor['classes_covered']} classes, KL {floor['kl_to_data']:.3f}"
+    return f"{floor['value']:.4f}"
+
+
 def format_results(results: dict) -> str:
     """One line per number: name, value, and the protocol in brief."""
     lines = []
@@ -319,5 +351,7 @@ def format_results(results: dict) -> str:
         else:
             value = ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, (int, float)) and k != "seed")
         extra = f"  [n_fake {r['n_fake']}, n_real {r['n_real']}]" if "n_real" in r else ""
+        if "real_floor" in r:
+            extra += "  floor: " + _floor_text(name, r["real_floor"])
         lines.append(f"  {name:14s} {value}{extra}")
     return "\n".join(lines)

@@ -66,6 +66,15 @@ class ImageEvaluator:
                 "n_real": int(self.real_images.shape[0]), "seed": self.seed,
                 "extractor": self.fx.protocol(), "features": self.fx.describe()}
 
+    def real_vs_real(self, n: int, seed: int | None = None) -> dict:
+        """The floor a perfect model reaches against these real images: n training images (a seeded
+        subset, at most the split) scored as if they were samples; real_floor's "real" row."""
+        seed = self.seed if seed is None else seed
+        r = self.evaluate(_subset(self.splits.train_x, n, seed + 1), seed=seed)
+        r.pop("protocol")
+        r.pop("timings", None)
+        return r
+
     def evaluate(self, fake_images, *, seed: int | None = None) -> dict:
         seed = self.seed if seed is None else seed
         fake = as_image_float(fake_images, "fake_images")
