@@ -188,3 +188,15 @@ def test_eval_prints_sample_counts_and_warns_beside_the_floor_when_few_real_imag
     assert saved["fd"]["real_floor"]["value"] == pytest.approx(floor["fd"]["value"])
     assert saved["kid"]["real_floor"]["value"] == pytest.approx(floor["kid"]["value"])
     assert f"floor: {floor['fd']['value']:.4f}" in out
+
+
+def test_eval_quick_runs_a_cheaper_protocol_that_says_so_with_a_progress_bar(capsys, rbm_run):
+    import json
+
+    assert main(["eval", str(rbm_run), "--metrics", "loglik", "--quick", "--n", "20"]) == 0
+    captured = capsys.readouterr()
+    assert "AIS log Z" in captured.err and "temperature/s]" in captured.err  # tqdm's bar: elapsed<ETA, rate
+    assert "--quick: a cheaper protocol" in captured.out
+    loglik = json.loads((rbm_run / "eval.json").read_text())["loglik"]
+    assert (loglik["ais"]["n_runs"], loglik["ais"]["n_betas"]) == (20, 1001)  # QUICK_PROTOCOL: 1000 intervals
+    assert loglik["protocol_level"] == "quick" and "not comparable" in loglik["quick"]

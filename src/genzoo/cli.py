@@ -277,7 +277,7 @@ def _finetune(args) -> None:
 
 
 def _eval(args) -> None:
-    from .evaluation import evaluate_run, format_results
+    from .evaluation import FULL_PROTOCOL, QUICK_PROTOCOL, evaluate_run, format_results
 
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     if args.real:
@@ -286,12 +286,13 @@ def _eval(args) -> None:
             raise GenzooError("give either RUN_DIR or --real DATASET, not both")
         if args.step is not None:
             raise GenzooError("--step picks a checkpoint of RUN_DIR; it does not apply to --real")
-        print(format_floor_table(real_floor(args.real, args.n, root=args.data_root, seed=args.seed)))
+        n = args.n if args.n is not None else (QUICK_PROTOCOL if args.quick else FULL_PROTOCOL)["n"]
+        print(format_floor_table(real_floor(args.real, n, root=args.data_root, seed=args.seed)))
         return
     if not args.run_dir:
         raise GenzooError("give a run directory to evaluate, or --real DATASET for the real-vs-real floor")
     results = evaluate_run(args.run_dir, n=args.n, metrics=metrics, k=args.k, seed=args.seed,
-                           ais_runs=args.ais_runs, ais_betas=args.ais_betas, step=args.step)
+                           ais_runs=args.ais_runs, ais_betas=args.ais_betas, step=args.step, quick=args.quick)
     print(f"genzoo: evaluation of {args.run_dir} (details and protocols in {args.run_dir}/eval.json)")
     print(format_results(results))
 
@@ -392,12 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), or the real-data floor")
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
-    p.add_argument("--n", type=int, default=10000, help="samples (and real images) per metric")
+    p.add_argument("--n", type=int, help="samples (and real images) per metric (default 10000; --quick 2000)")
     p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,"
                                      "classify,samples,l1,digits (default: every metric that applies to the model)")
-    p.add_argument("--k", type=int, default=5000, help="importance samples per image for the NLL")
-    p.add_argument("--ais-runs", type=int, default=100)
-    p.add_argument("--ais-betas", type=int, default=14500, help="AIS intermediate temperatures")
+    p.add_argument("--k", type=int, help="importance samples per image for the NLL (default 5000; --quick 500)")
+    p.add_argument("--ais-runs", type=int, help="AIS runs (default 100; --quick 20)")
+    p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (default 14500; --quick 1000)")
+    p.add_argument("--quick", action="store_true",
+                   help="a cheaper, noisier protocol for a first look (the defaults above); eval.json says so")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="evaluate the checkpoint of this step (default: the latest)")
     p.add_argument("--data-root", help="with --real: the dataset's folder")

@@ -75,6 +75,10 @@ def applicable_metrics(model, test_split) -> list[str]:
     return out
 
 
+# the papers' protocol, and a cheaper one for a first look (genzoo eval --quick)
+FULL_PROTOCOL = {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500}
+QUICK_PROTOCOL = {"n": 2000, "k": 500, "ais_runs": 20, "ais_betas": 1000}
+
 # below this many real images, FD and KID are far from their large-sample values: say so, beside the floor
 SMALL_COMPARISON = 2000
 
@@ -154,11 +158,19 @@ def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
 MAX_EVAL_SAMPLES = 50_000
 
 
-def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | None = None, k: int = 5000,
-                 seed: int = 0, ais_runs: int = 100, ais_betas: int = 14500, step: int | None = None,
-                 log=print) -> dict:
+def evaluate_run(run_dir: str | Path, *, n: int | None = None, metrics: list[str] | None = None,
+                 k: int | None = None, seed: int = 0, ais_runs: int | None = None, ais_betas: int | None = None,
+                 step: int | None = None, quick: bool = False, progress: bool = True, log=print) -> dict:
     """Evaluate the run's latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
-    and merges it into eval.json (each entry records its checkpoint_step)."""
+    and merges it into eval.json (each entry records its checkpoint_step).
+
+    n, k, ais_runs, ais_betas: as given, else FULL_PROTOCOL's (the papers'), or with quick=True
+    QUICK_PROTOCOL's, cheaper and noisier; each entry then says "protocol_level": "quick".
+    progress: progress bars with ETAs on stderr for the long estimates (AIS, importance-sampled NLL)."""
+    defaults = QUICK_PROTOCOL if quick else FULL_PROTOCOL
+    n, k = defaults["n"] if n is None else n, defaults["k"] if k is None else k
+    ais_runs = defaults["ais_runs"] if ais_runs is None else ais_runs
+    ais_betas = defaults["ais_betas"] if ais_betas is None else ais_betas
     run_dir = Path(run_dir)
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} (the standard FID sample count), got {n:,}: "
@@ -185,7 +197,11 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
     results: dict = {}
     if step is None:
         step = list_checkpoints(run_dir / "checkpoints")[-1][0]  # the one load() chose
-    common = {"checkpoint_step": step, "seed": seed}
+    common = {"checkpoint_step": step, "seed": seed, "protocol_level": "quick" if quick else "full"}
+    if quick:
+        common["quick"] = (f"--quick: a cheaper protocol ({n} samples, NLL k={k}, AIS {ais_runs} runs x "
+                           f"{ais_betas} temperatures); noisier, and not comparable with full-protocol numbers")
+        log(f"genzoo: {common['quick']}")
 
     image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
     if image:
@@ -217,7 +233,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
         if fn is None:
             raise GenzooError("the NLL of a conditional model needs labels; not supported by genzoo eval yet")
         torch.manual_seed(seed)
-        r = importance_sampled_nll(fn, x, k=k, protocol={
+        r = importance_sampled_nll(fn, x, k=k, progress=progress, protocol={
             "split": f"{ds.source}, test split, first {len(x)} images",
             "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if bernoulli
             else "none (Gaussian likelihood on [0, 1] pixels)"})
@@ -231,7 +247,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 10000, metrics: list[str] | No
         x = _binarized(x, seed) if dynamic else x
         t = time.time()
         z = ais_log_z(model, data=train_x, betas=ais_betas, n_runs=ais_runs,
-                      generator=torch.Generator().manual_seed(seed))
+                      generator=torch.Generator().manual_seed(seed), progress=progress)
         est = rbm_log_likelihood(model, x, z) if model.name == "rbm" else dbm_lower_bound(model, x, z)
         results["loglik"] = {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
                              "variational lower bound on log-likelihood", "ais": z.to_dict(),

@@ -28,6 +28,7 @@ invariant; log w = sum_k log f_k(x_k) - log f_(k-1)(x_k); log Z = log Z_A + log 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 
 import torch
@@ -216,13 +217,17 @@ def _base(model, lay: _Layered, data: torch.Tensor | None, eps: float) -> torch.
 
 @torch.no_grad()
 def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | int | None = None,
-              n_runs: int = 100, generator: torch.Generator | None = None, eps: float = 1e-3) -> AISResult:
+              n_runs: int = 100, generator: torch.Generator | None = None, eps: float = 1e-3,
+              progress: bool = False) -> AISResult:
     """Estimate log Z of an RBM or DBM by annealed importance sampling (see the module docstring).
 
     data: training data (as given to the model) for the base-rate model; None: uniform base.
     betas: the inverse temperatures (0 ... 1), or a number of intervals for `default_betas`;
     default the paper's 14,500. n_runs: M independent AIS runs (the paper: 100).
+    progress: a progress bar over the temperatures, with its ETA, on stderr.
     """
+    from tqdm.auto import tqdm
+
     from ..models.rbm import RBM
 
     if isinstance(model, RBM) and model.gaussian and not bool(model.initialized):
@@ -262,7 +267,8 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
 
     log_w = torch.zeros(M, dtype=torch.float64, device=dev)
     K = len(bl) - 1
-    for k in range(1, K + 1):
+    for k in tqdm(range(1, K + 1), desc="AIS log Z", unit="temperature", disable=not progress, file=sys.stderr,
+                  dynamic_ncols=True, leave=False):
         b0, b1 = bl[k - 1], bl[k]
         a = {l: lay.layer_input(x, l) for l in odd}
         model_even = sum(lay.bias_term(x, l).to(torch.float64) for l in even)

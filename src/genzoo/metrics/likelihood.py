@@ -14,6 +14,7 @@ caller's responsibility; pass it as `protocol` and it is returned with the numbe
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -37,15 +38,18 @@ class NLLResult:
 @torch.no_grad()
 def importance_sampled_log_likelihood(log_weights_fn: Callable[[torch.Tensor, int], torch.Tensor],
                                       x: torch.Tensor, *, k: int = 5000, batch_size: int = 100,
-                                      chunk: int = 500) -> torch.Tensor:
-    """Per-example estimates of log p(x) (float64 tensor of shape (N,))."""
+                                      chunk: int = 500, progress: bool = False) -> torch.Tensor:
+    """Per-example estimates of log p(x) (float64 tensor of shape (N,)); progress: a bar with its ETA on stderr."""
+    from tqdm.auto import tqdm
+
     if k < 1:
         raise MetricError(f"k (the number of importance samples) must be >= 1; got {k}")
     if chunk < 1 or batch_size < 1:
         raise MetricError(f"chunk and batch_size must be >= 1; got chunk={chunk}, batch_size={batch_size}")
     n = x.shape[0]
     out = torch.empty(n, dtype=torch.float64)
-    for s in range(0, n, batch_size):
+    for s in tqdm(range(0, n, batch_size), desc=f"NLL (k={k})", unit="batch", disable=not progress,
+                  file=sys.stderr, dynamic_ncols=True, leave=False):
         xb = x[s:s + batch_size]
         b = xb.shape[0]
         parts = []
@@ -64,13 +68,14 @@ def importance_sampled_log_likelihood(log_weights_fn: Callable[[torch.Tensor, in
 
 def importance_sampled_nll(log_weights_fn: Callable[[torch.Tensor, int], torch.Tensor], x: torch.Tensor,
                            *, k: int = 5000, batch_size: int = 100, chunk: int = 500,
-                           protocol: dict | None = None) -> NLLResult:
+                           protocol: dict | None = None, progress: bool = False) -> NLLResult:
     """NLL = -mean_x [ logsumexp_i(lw_i) - log k ] in nats, with its standard error over examples.
 
     log_weights_fn(x_batch, k_chunk) -> (B, k_chunk): log p(x, z_i) - log q(z_i | x) for
     k_chunk fresh samples z_i ~ q(z | x) per example.
     """
-    ll = importance_sampled_log_likelihood(log_weights_fn, x, k=k, batch_size=batch_size, chunk=chunk)
+    ll = importance_sampled_log_likelihood(log_weights_fn, x, k=k, batch_size=batch_size, chunk=chunk,
+                                           progress=progress)
     n = ll.shape[0]
     if n == 0:
         raise MetricError("importance_sampled_nll needs at least one example")
