@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .errors import GenzooError
+from .experiments.command import add_parser as _add_experiment, run_command as _experiment
 
 
 class _Parser(argparse.ArgumentParser):
@@ -410,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_report(sub)
     _add_explore(sub)
+    _add_experiment(sub)
     return parser
 
 
@@ -418,6 +420,7 @@ COMMANDS["finetune"] = _finetune
 COMMANDS["export"] = _export
 COMMANDS["report"] = _report
 COMMANDS["explore"] = _explore
+COMMANDS["experiment"] = _experiment
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,7 @@ from torch import nn
 from ..errors import ConfigError, GenzooError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
+from ..nets.conv import UPSAMPLES
 from ..nets.layers import moving_average_copy, require_labels, update_moving_average
 from ..sampling import eval_mode, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
@@ -53,11 +54,14 @@ class GANNets:
     d_dropout: float = 0.0            # mlp D: dropout after each hidden layer (Goodfellow et al. 2014: 0.5)
     discriminator_norm: str = "batch"     # conv D: batch | layer | instance | none (WGAN-GP, SN-GAN: none)
     spectral_norm: bool = False           # SN-GAN: spectral normalization of every D layer
+    upsample: str = "transposed"          # conv G: transposed | resize (nearest 2x then conv 3x3; Odena et al. 2016)
 
     def validate(self) -> None:
         for role in ("generator", "discriminator"):
             if getattr(self, role) not in ("dcgan", "mlp"):
                 raise ConfigError(f"model.nets.{role} must be 'dcgan' or 'mlp', got '{getattr(self, role)}'")
+        if self.upsample not in UPSAMPLES:
+            raise ConfigError(f"model.nets.upsample must be one of {', '.join(UPSAMPLES)}, got '{self.upsample}'")
         if self.generator_norm not in ("none", "batch", "layer"):
             raise ConfigError(f"model.nets.generator_norm must be none, batch or layer, got '{self.generator_norm}'")
         if not 0.0 <= self.d_dropout < 1.0:
@@ -247,7 +251,7 @@ class GAN(Algorithm):
         if n.generator == "dcgan":
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.generator=mlp for points")
-            G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k)
+            G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k, upsample=n.upsample)
         else:
             G = MLPGenerator(cfg.latent_dim, data.shape, n.hidden, num_classes=k,
                              norm=None if n.generator_norm == "none" else n.generator_norm,

@@ -21,6 +21,7 @@ from .layers import (LabelCode, apply_spectral_norm_, check_choice, dcgan_init_,
 
 MAX_LEVELS = 4  # at most 4 stride-2 steps (64x64 from 4x4, as in DCGAN)
 MIN_BASE = 4    # the base grid is at least 4x4
+UPSAMPLES = ("transposed", "resize")  # how generators double the resolution (see _up_body)
 
 
 def conv_out_size(n: int, k: int, s: int = 1, p: int = 0) -> int:
@@ -82,13 +83,16 @@ def _chw(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return c, h, w
 
 
-def _up_body(in_dim: int, image_shape, width: int, norm: str) -> nn.Sequential:
+def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "transposed") -> nn.Sequential:
     """Project-and-reshape then stride-2 transposed convs: (N, in_dim) -> (N, C, H, W), no output activation.
 
     Linear -> (width * 2**(L-1), base_h, base_w) -> norm -> ReLU, then L-1 blocks
     ConvTranspose2d(k4, s2, p1) -> norm -> ReLU halving the channels, then a last
     ConvTranspose2d(k4, s2, p1) to C channels (never normalized). Layers followed by a
     normalization have no bias (the norm's shift replaces it).
+    upsample="resize": each ConvTranspose2d(k4, s2, p1) becomes nearest-neighbour 2x resizing then
+    Conv2d(k3, s1, p1), which covers every output pixel equally and so leaves no checkerboard
+    (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
     """
     c_img, _, _ = _chw(image_shape)
     base_h, base_w, levels = conv_plan(image_shape)
@@ -97,10 +101,17 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str) -> nn.Sequential:
     c = width * 2 ** (levels - 1)
     layers: list[nn.Module] = [nn.Linear(in_dim, c * base_h * base_w, bias=bias),
                                nn.Unflatten(1, (c, base_h, base_w)), make_norm2d(norm, c), nn.ReLU()]
+    check_choice(upsample, UPSAMPLES, "upsample")
+
+    def up(c_in: int, c_out: int, b: bool) -> list[nn.Module]:
+        if upsample == "resize":
+            return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=b)]
+        return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=b)]
+
     for _ in range(levels - 1):
-        layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=bias), make_norm2d(norm, c // 2), nn.ReLU()]
+        layers += [*up(c, c // 2, bias), make_norm2d(norm, c // 2), nn.ReLU()]
         c //= 2
-    layers.append(nn.ConvTranspose2d(c, c_img, 4, 2, 1))
+    layers += up(c, c_img, True)
     return nn.Sequential(*layers)
 
 
@@ -129,12 +140,12 @@ class _UpConvNet(nn.Module):
     """z (N, latent_dim) [+ label code] -> image (N, C, H, W). Base of the DCGAN generator and the conv decoder."""
 
     def __init__(self, latent_dim: int, image_shape, width: int, norm: str, out_activation: str | None,
-                 num_classes: int, class_embed_dim: int | None):
+                 num_classes: int, class_embed_dim: int | None, upsample: str = "transposed"):
         super().__init__()
         self.latent_dim, self.image_shape, self.num_classes = latent_dim, _chw(image_shape), num_classes
         self.label_code = LabelCode(num_classes, class_embed_dim) if num_classes > 0 else None
         in_dim = latent_dim + (self.label_code.dim if self.label_code is not None else 0)
-        self.net = _up_body(in_dim, image_shape, width, norm)
+        self.net = _up_body(in_dim, image_shape, width, norm, upsample)
         self.out_activation = make_out_activation(out_activation)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -154,12 +165,13 @@ class DCGANGenerator(_UpConvNet):
 
     Conditional (num_classes > 0): forward(z, y) concatenates a code of the labels y to z
     (Mirza & Osindero 2014): one-hot by default, a learned embedding of size class_embed_dim
-    if given. Weights start with dcgan_init_.
+    if given. Weights start with dcgan_init_. upsample="resize": resize-convolutions instead of
+    transposed convolutions (see _up_body).
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 64, num_classes: int = 0,
-                 class_embed_dim: int | None = None):
-        super().__init__(latent_dim, image_shape, width, "batch", "tanh", num_classes, class_embed_dim)
+                 class_embed_dim: int | None = None, upsample: str = "transposed"):
+        super().__init__(latent_dim, image_shape, width, "batch", "tanh", num_classes, class_embed_dim, upsample)
         dcgan_init_(self)
 
 

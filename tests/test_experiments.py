@@ -1,0 +1,157 @@
+"""genzoo experiment: every experiment runs, writes its figure and numbers, and judges its claim by a
+rule that numbers contradicting the claim fail."""
+import json
+
+import pytest
+import torch
+from PIL import Image
+
+import genzoo.experiments as gx
+from genzoo.cli import main
+from genzoo.config import resolve
+from genzoo.errors import ConfigError
+from genzoo.experiments.checkerboard import checkerboard_share
+from genzoo.nets import DCGANGenerator
+
+# The tests run each experiment's quick budget scaled down further (Context.size): the pipeline, files and
+# verdict logic are what is checked here, not the phenomena (docs/experiments holds the full runs).
+SMOKE = 0.25
+
+
+def test_list_names_every_experiment_with_its_claim_and_notes(capsys):
+    assert main(["experiment", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert len(gx.names()) >= 12
+    for name in gx.names():
+        block = out.split(f"{name}\n", 1)[1]
+        claim, source = block.splitlines()[:2]
+        assert claim.startswith("  claim: ") and len(claim) > 30
+        assert source.startswith("  from:  ") and ":" in source[9:]
+
+
+@pytest.mark.parametrize("name", gx.names())
+def test_quick_run_writes_figure_and_numbers_with_a_computed_verdict(name, tmp_path):
+    record = gx.run(name, quick=True, size=SMOKE, out=tmp_path)
+    saved = json.loads((tmp_path / f"{name}.json").read_text())
+    assert saved["claim"] == gx.get(name).claim and saved["name"] == name
+    assert saved["holds"] == gx.get(name).check(saved["numbers"]).holds == record["holds"]
+    assert saved["rule"] and saved["protocol"] and saved["quick"] is True
+    with Image.open(tmp_path / f"{name}.png") as png:
+        assert png.size[0] == 800 and png.size[1] >= 350
+
+
+def test_cli_prints_a_three_line_summary(tmp_path, capsys):
+    assert main(["experiment", "xy-game", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("xy-game: HOLDS: ") and "measured:" in lines[1] and "xy-game.png" in lines[2]
+
+
+def test_cli_refuses_unknown_experiment_and_a_run_for_one_that_trains_nothing(tmp_path, capsys):
+    assert main(["experiment", "xy-gme", "--out", str(tmp_path)]) == 2
+    assert "Did you mean 'xy-game'?" in capsys.readouterr().err
+    assert main(["experiment", "xy-game", "--run", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "takes no --run" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the claim checkers: a case for, a case against
+
+def _xy(sim_ratio, alt_band):
+    runs = {f"simultaneous {e}": {"mode": "simultaneous", "eta": e, "ratio": sim_ratio, "min_ratio": 1.0,
+                                  "max_ratio": sim_ratio} for e in (0.2, 0.05)}
+    runs.update({f"alternating {e}": {"mode": "alternating", "eta": e, "ratio": 1.0, "min_ratio": alt_band[0],
+                                      "max_ratio": alt_band[1]} for e in (0.2, 0.05)})
+    return {"steps": 200, "runs": runs}
+
+
+def _saturation(minimax_fd):
+    slopes = {"d_of_fake": [0.001, 0.01, 0.5], "minimax": [0.001, 0.01, 0.5], "non-saturating": [0.999, 0.99, 0.5]}
+    runs = {"minimax": [{"step": s, "fd": f} for s, f in zip((1, 2, 3, 4), minimax_fd)],
+            "non-saturating": [{"step": s, "fd": f} for s, f in zip((1, 2, 3, 4), (300, 200, 100, 90))]}
+    return {"slopes": slopes, "runs": runs}
+
+
+def _modes(plain_kl, remedy_kl):
+    def v(kl, modes):
+        return {"seeds": {"seeds": [0, 1, 2], "reverse_kl": {"mean": kl}, "modes_captured": {"mean": modes}}}
+    return {"variants": {"plain": v(plain_kl, 6.0), "pacgan": v(remedy_kl, 8.0), "r1": v(remedy_kl, 8.0)}}
+
+
+def _probe(dcgan, kmeans):
+    return {"accuracy": {"DCGAN discriminator": dcgan, "K-means": kmeans, "raw pixels": 0.8,
+                         "untrained discriminator": 0.8}, "labels": 1000, "kmeans_k": 256, "n_test": 500}
+
+
+def _truncation(tight_precision, tight_recall):
+    rows = [{"bound": 0.25, "precision": tight_precision, "recall": tight_recall}]
+    rows += [{"bound": b, "precision": 0.7, "recall": r} for b, r in ((1.0, 0.4), (2.0, 0.5), (3.0, 0.6))]
+    return {"rows": rows}
+
+
+def _walk(neighbour):
+    return {"frames": 10, "random_pair_mean": 10.0, "arithmetic": {"classes": [7, 1, 0], "result_classes": [0]},
+            "modes": {"linear": {"neighbour_mean": neighbour}, "slerp": {"neighbour_mean": 1.0}}}
+
+
+def _gumbel(variances):
+    rows = [{"tau": t, "max_component": m, "grad_variance": v, "grad_bias": b}
+            for t, m, v, b in zip((0.1, 1.0, 5.0), (0.95, 0.6, 0.3), variances, (0.01, 0.1, 0.4))]
+    return {"rows": rows, "gumbel_max_error": 0.003}
+
+
+def _ais(last_error, spreads):
+    return {"exact_log_z": 36.8, "rows": [{"betas": 10, "mean_error": 0.3, "spread": spreads[0]},
+                                          {"betas": 1000, "mean_error": last_error, "spread": spreads[1]}]}
+
+
+CASES = {  # name: (numbers for which the claim holds, numbers that contradict it)
+    "xy-game": (_xy(3.0, (0.95, 1.05)), _xy(0.5, (0.95, 1.05))),       # counter: simultaneous steps converge
+    "optimal-discriminator": ({"max_abs_error": 0.01, "v_trained": -1.0, "v_theory": -1.005},
+                              {"max_abs_error": 0.2, "v_trained": -1.0, "v_theory": -1.005}),
+    "saturation": (_saturation((500, 400, 110, 90)), _saturation((300, 200, 100, 90))),
+    "mode-collapse": (_modes(0.8, 0.05), _modes(0.8, 0.75)),
+    "linear-ae-pca": ({"max_angle_deg": 0.5, "mse_pca": 0.03, "mse_linear_ae": 0.03, "mse_nonlinear_ae": 0.01,
+                       "components": 10},
+                      {"max_angle_deg": 30.0, "mse_pca": 0.03, "mse_linear_ae": 0.05, "mse_nonlinear_ae": 0.01,
+                       "components": 10}),
+    "checkerboard": ({"data": 0.01, "init": {"transposed": 0.3, "resize": 0.01}, "trained": {"transposed": 0.1,
+                                                                                          "resize": 0.01}},
+                     {"data": 0.01, "init": {"transposed": 0.3, "resize": 0.01}, "trained": {"transposed": 0.01,
+                                                                                          "resize": 0.01}}),
+    "dcgan-features": (_probe(0.95, 0.90), _probe(0.85, 0.90)),
+    "truncation": (_truncation(0.9, 0.1), _truncation(0.5, 0.1)),
+    "latent-walk": (_walk(1.0), _walk(8.0)),
+    "wasserstein-estimate": ({"rho_critic": 0.9, "rho_gan_d_loss": -0.2}, {"rho_critic": 0.2, "rho_gan_d_loss": -0.2}),
+    "gumbel-temperature": (_gumbel((3.0, 0.1, 0.001)), _gumbel((0.001, 0.1, 3.0))),
+    "ais-check": (_ais(0.01, (0.2, 0.02)), _ais(0.5, (0.2, 0.02))),
+}
+
+
+def test_every_experiment_has_a_case_for_and_against():
+    assert set(CASES) == set(gx.names())
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_checker_holds_for_supporting_numbers_and_fails_for_a_counter_example(name):
+    supporting, counter = CASES[name]
+    assert gx.get(name).check(supporting).holds is True
+    assert gx.get(name).check(counter).holds is False
+
+
+# ------------------------------------------------------------------ the resize-convolution generator
+
+def test_checkerboard_share_is_one_for_a_checkerboard_and_zero_for_2x2_blocks():
+    i, j = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    board = ((-1.0) ** (i + j))[None, None]
+    blocks = torch.rand(1, 1, 4, 4).repeat_interleave(2, 2).repeat_interleave(2, 3)
+    assert checkerboard_share(board) == pytest.approx(1.0)
+    assert checkerboard_share(blocks) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_resize_generator_makes_the_same_images_shape_with_convolutions_only():
+    G = DCGANGenerator(16, (1, 28, 28), width=8, upsample="resize")
+    assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert resolve("dcgan", overrides={"model.nets.upsample": "resize"}).model.nets.upsample == "resize"
+    with pytest.raises(ConfigError, match="upsample"):
+        resolve("dcgan", overrides={"model.nets.upsample": "bilinear"})
