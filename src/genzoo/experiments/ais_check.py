@@ -24,7 +24,7 @@ ERROR_TOL = 0.1       # nats: the estimate with the most intermediate distributi
 
 
 def measure(ctx: Context) -> Measured:
-    sets = {**quiet_run_overrides(ctx.steps(100, 3000), 100, ctx.seed), "data.name": "digits",
+    sets = {**quiet_run_overrides(ctx.steps(100, 2000), 100, ctx.seed), "data.name": "digits",
             "model.hidden": HIDDEN}
     rbm = genzoo.load(ctx.run_dir or ctx.train("rbm", sets))
     data = load_dataset("digits").x.float().div(255)
@@ -77,6 +77,8 @@ def plot(numbers: dict, images: dict, path) -> None:
     save_figure(fig, path)
 
 
-CLAIM = "Annealed importance sampling recovers an RBM's log partition function; more intermediate distributions shrink its spread"
-EXPERIMENT = Experiment("ais-check", CLAIM, "dlbook", "The partition function of Boltzmann machines", measure, check, plot,
+CLAIM = ("Annealed importance sampling recovers an RBM's log partition function; "
+         "more intermediate distributions shrink its spread")
+EXPERIMENT = Experiment("ais-check", CLAIM, "dlbook", "The partition function of Boltzmann machines",
+                        measure, check, plot,
                         uses_run="an RBM run small enough to enumerate (<= 26 units on one side)")

@@ -60,7 +60,8 @@ def check(numbers: dict) -> Verdict:
                        f"and argmax(l + g) draws softmax(l) within {MAX_TOL}",
                    f"tau {rows[0]['tau']:g}: largest component {rows[0]['max_component']:.2f}, gradient variance "
                    f"{rows[0]['grad_variance']:.3g}; tau {rows[-1]['tau']:g}: {rows[-1]['max_component']:.2f}, "
-                   f"{rows[-1]['grad_variance']:.3g}; bias {rows[0]['grad_bias']:.3g} -> {rows[-1]['grad_bias']:.3g}; Spearman {sharp:.2f}, {noisy:.2f}; Gumbel-max error "
+                   f"{rows[-1]['grad_variance']:.3g}; bias {rows[0]['grad_bias']:.3g} -> {rows[-1]['grad_bias']:.3g}; "
+                   f"Spearman {sharp:.2f}, {noisy:.2f}; Gumbel-max error "
                    f"{numbers['gumbel_max_error']:.4f}")
 
 

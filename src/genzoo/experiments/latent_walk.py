@@ -50,7 +50,8 @@ def measure(ctx: Context) -> Measured:
                              "result_classes": fx.probs(result[3 * per:]).argmax(1).tolist()}
     images["arithmetic"] = image_grid(result, per)
     protocol = {"run": str(run_dir), "paths": PATHS, "frames": FRAMES, "features": fx.describe(),
-                "random pairs": "500 pairs of independent samples", "interpolation": "genzoo.sampling.interpolation_grid",
+                "random pairs": "500 pairs of independent samples",
+                "interpolation": "genzoo.sampling.interpolation_grid",
                 "arithmetic": "genzoo.sampling.arithmetic_by_class with genzoo's classifier"}
     return Measured(numbers, protocol, images)
 

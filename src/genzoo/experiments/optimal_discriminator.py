@@ -114,5 +114,6 @@ def plot(numbers: dict, images: dict, path) -> None:
     save_figure(fig, path)
 
 
-CLAIM = "For a fixed generator the optimal discriminator is p_data / (p_data + p_g), and there V(D*, G) = -log 4 + 2 JSD"
+CLAIM = ("For a fixed generator the optimal discriminator is p_data / (p_data + p_g), "
+         "and there V(D*, G) = -log 4 + 2 JSD")
 EXPERIMENT = Experiment("optimal-discriminator", CLAIM, "dlbook", "The Optimal Discriminator", measure, check, plot)

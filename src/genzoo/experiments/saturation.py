@@ -66,7 +66,8 @@ def measure(ctx: Context) -> Measured:
         runs[loss] = [probe_checkpoint(run_dir, s, scorer, ctx.seed) for s in checkpoint_steps(run_dir)]
     numbers = {"slopes": slopes(), "runs": runs}
     protocol = {"preset": "gan", "overrides": {loss: _overrides(ctx, loss) for loss in COSTS},
-                "same seed": ctx.seed, "gradient": "||grad_theta_G J(G)|| on 256 z, D in eval mode", **scorer.protocol()}
+                "same seed": ctx.seed, "gradient": "||grad_theta_G J(G)|| on 256 z, D in eval mode",
+                **scorer.protocol()}
     return Measured(numbers, protocol)
 
 
@@ -83,7 +84,8 @@ def check(numbers: dict) -> Verdict:
     stalls = fd["minimax"] > STALL_RATIO * fd["non-saturating"]
     last = {name: runs[-1] for name, runs in numbers["runs"].items()}
     return Verdict(saturates and stalls,
-                   f"at D(G(z)) = {CONFIDENT}: |dJ/dl| < {2 * CONFIDENT} for the minimax cost and > {1 - 2 * CONFIDENT} "
+                   f"at D(G(z)) = {CONFIDENT}: |dJ/dl| < {2 * CONFIDENT} for the minimax cost and "
+                   f"> {1 - 2 * CONFIDENT} "
                    f"for the non-saturating one; and over the first half of training the minimax run's mean FD "
                    f"exceeds the non-saturating run's by more than {STALL_RATIO}x",
                    f"slopes at D(G(z))={s['d_of_fake'][i]:.3f}: minimax {s['minimax'][i]:.3f}, non-saturating "
