@@ -83,7 +83,8 @@ def _show_config(args) -> None:
 
 #: the most samples `genzoo sample` draws at once (they are held in memory and drawn in one grid)
 MAX_SAMPLES = 10_000
-SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection")
+SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection",
+                "interpolate-text")
 
 
 def _percentile(text: str) -> float | None:
@@ -121,6 +122,48 @@ def _check_classes(model, **flags: int | None) -> None:
             raise GenzooError(f"--{flag} {value} is not a class of this run: its data has classes 0..{k - 1}")
 
 
+def _typed_captions(args) -> list[str]:
+    """The captions of --text (repeatable) and --text-file (one per line), in that order."""
+    from pathlib import Path
+
+    texts = list(args.text or [])
+    if args.text_file:
+        path = Path(args.text_file)
+        if not path.is_file():
+            raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
+        texts += [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return texts
+
+
+def _sample_from_text(args, model, out) -> None:
+    """Text-to-image models: --n images for each caption (one row each; the model's own grid of captions
+    when none is given), or --mode interpolate-text: --rows noise vectors x --cols steps between two captions."""
+    import torch
+
+    from .images import save_grid
+
+    texts = _typed_captions(args)
+    g = torch.Generator(device=model.device).manual_seed(args.seed)
+    if args.mode == "interpolate-text":
+        if len(texts) != 2:
+            raise GenzooError(f"--mode interpolate-text walks between two captions: give --text A --text B "
+                              f"(got {len(texts)} caption(s))")
+        x, nrow, rows = model.interpolate_text(*texts, rows=args.rows, cols=args.cols, generator=g), args.cols, texts
+    elif args.mode == "random" and args.cond is None and args.truncation is None:
+        cond = [t for t in texts for _ in range(args.n)] if texts else None
+        x, nrow, rows = model.sample(len(cond) if cond else args.n, cond=cond, generator=g), \
+            (args.n if texts else None), texts
+    else:
+        raise GenzooError(f"{model.name} samples from captions: --text CAPTION (repeatable) or --text-file FILE "
+                          "with --n images each, or --mode interpolate-text --text A --text B; not --mode "
+                          f"{args.mode}, --cond or --truncation")
+    path = save_grid(x.detach().float().cpu(), out, nrow=nrow)
+    if rows:
+        path.with_suffix(".txt").write_text("\n".join(rows) + "\n")
+    print(f"genzoo: wrote {len(x)} samples ({args.mode}) to {path}" + (f" (captions in {path.with_suffix('.txt')})"
+                                                                       if rows else ""))
+
+
 def _sample(args) -> None:
     """Draw samples (a PNG grid for images, a scatter plot for points, text for tokens).
 
@@ -156,6 +199,12 @@ def _sample(args) -> None:
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
     if args.input is None:
         check_writable_file(out)   # before any sample is drawn
+    if model.data.kind == "captioned":
+        _sample_from_text(args, model, out)
+        return
+    if args.text or args.text_file or mode == "interpolate-text":
+        raise GenzooError(f"--text, --text-file and --mode interpolate-text are for text-to-image models "
+                          f"(gan-int-cls, stackgan); {model.name} is not one")
     if args.input is not None and model.data.kind not in TRANSLATION_KINDS:
         raise GenzooError(f"--input translates a folder of images with a translation model (pix2pix, cyclegan); "
                           f"{model.name} is not one")
@@ -371,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=SAMPLE_MODES, default="random",
                    help="random | truncated (truncation trick) | interpolate | slerp | class-grid | steer "
                         "(controllable generation: z follows a classifier's gradient) | arithmetic (mean z of "
-                        "class A - B + C) | rejection (GANs: discriminator rejection sampling)")
+                        "class A - B + C) | rejection (GANs: discriminator rejection sampling) | interpolate-text "
+                        "(text-to-image models: from --text A to --text B)")
     p.add_argument("--n", type=int, default=64, help="samples for random, truncated and rejection (default 64)")
     p.add_argument("--percentile", type=_percentile, default=95.0, metavar="P",
                    help="rejection: gamma is this percentile of F(x) per batch (Azadi et al. 2019; higher is "
@@ -383,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="interpolate/slerp/steer: points per path; class-grid: samples per class; "
                         "arithmetic: latents per concept (default 8)")
     p.add_argument("--cond", type=int, metavar="CLASS", help="conditional models: generate this class")
+    p.add_argument("--text", action="append", metavar="CAPTION",
+                   help="text-to-image models: draw --n images of this caption (repeatable: one row each; "
+                        "interpolate-text: the two ends)")
+    p.add_argument("--text-file", metavar="FILE", help="text-to-image models: captions, one per line")
     p.add_argument("--target", type=int, metavar="CLASS",
                    help="steer: the class (of genzoo's classifier for the run's data) to steer toward")
     p.add_argument("--classes", metavar="A,B,C", help="arithmetic: generate mean z_A - mean z_B + mean z_C")
@@ -396,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
     p.add_argument("--n", type=int, help="samples (and real images) per metric (default 10000; --quick 2000)")
     p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,"
-                                     "classify,samples,l1,digits (default: every metric that applies to the model)")
+                                     "classify,samples,l1,digits,captions (default: every metric that applies to the model)")
     p.add_argument("--k", type=int, help="importance samples per image for the NLL (default 5000; --quick 500)")
     p.add_argument("--ais-runs", type=int, help="AIS runs (default 100; --quick 20)")
     p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (default 14500; --quick 1000)")

@@ -27,7 +27,7 @@ TRANSLATION_METRICS = ("l1", "digits")
 # metrics whose code says in detail why they do not apply (which AAE mode, which data set or direction)
 EXPLAIN_THEIR_OWN_REFUSAL = ("classify", "l1", "digits")
 ALL_METRICS = (IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "classify", "samples")
-               + TRANSLATION_METRICS)
+               + TRANSLATION_METRICS + ("captions",))
 
 
 def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
@@ -58,6 +58,8 @@ def default_metrics(model, test_split) -> list[str]:
             out.append("classify")
     elif kind == "points":
         out.append("toy")
+    elif kind == "captioned":
+        out.append("captions")   # text-to-image models: metrics/captions.py
     elif kind in TRANSLATION_KINDS:
         from .metrics.translation import DIGIT_SETS
         out += ["l1"] if test_split().kind == "pair" else []
@@ -297,6 +299,9 @@ def evaluate_run(run_dir: str | Path, *, n: int | None = None, metrics: list[str
         if "digits" in metrics:
             results["digits"] = {**digit_scores(fake, target, ds.y[:n], root=cfg.data.root), "split": split,
                                  **common}
+    if "captions" in metrics:
+        from .metrics.captions import evaluate_captions
+        results["captions"] = {**evaluate_captions(model, test_split(), n, seed, root=cfg.data.root), **common}
     if "samples" in metrics:
         results["samples"] = {**model.evaluate_samples(_sample(model, min(n, 10000), seed)), **common}
 
@@ -360,6 +365,11 @@ def format_results(results: dict) -> str:
             value = (f"{r['exemplar_error_percent']:.2f}% test error with exemplar labels, "
                      f"{r['majority_error_percent']:.2f}% with majority labels; "
                      f"{r['clusters_used']} of {r['clusters']} clusters used (n={r['n_test']})")
+        elif name == "captions":
+            value = "; ".join(f"{stage}: caption accuracy " + ", ".join(
+                f"{split} {100 * r[stage][split]['caption_accuracy']:.1f}% (real {100 * r[stage][split]['real_caption_accuracy']:.1f}%)"
+                for split in ("seen", "held_out") if split in r[stage]) + f", FD {r[stage]['fd_digits']:.2f}"
+                for stage in ("final", "stage1") if stage in r)
         elif name == "classes":
             value = f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}"
         elif "value" in r:

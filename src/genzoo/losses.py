@@ -128,6 +128,31 @@ def top_k_scores(scores: Tensor, k: int) -> Tensor:
     return scores.topk(k, dim=-1, sorted=False).values
 
 
+def d_loss_matching_aware(real_match: Tensor, real_mismatch: Tensor, fake_match: Tensor) -> Tensor:
+    """J(D) = -E log D(x, h) - 1/2 [E log(1 - D(x, h^)) + E log(1 - D(x^, h))]
+    (Reed et al. 2016, Algorithm 1: s_r, s_w, s_f; StackGAN's D uses the same three terms).
+
+    real_match = l(x, h): a real image with its own text; real_mismatch = l(x, h^): a real image with
+    another image's text; fake_match = l(G(z, h), h). D must learn both "is this image real" and
+    "does it match its text". With the mismatched term dropped this is d_loss_minimax (the paper's
+    plain GAN ablation).
+    """
+    return F.softplus(-real_match).mean() + 0.5 * (F.softplus(real_mismatch).mean() + F.softplus(fake_match).mean())
+
+
+def symmetric_matching_loss(image_embedding: Tensor, text_embedding: Tensor, temperature: float = 0.1) -> Tensor:
+    """1/2 [CE(softmax_t F(v_n, t) / tau, n) + CE(softmax_v F(v, t_n) / tau, n)]  averaged over n,
+    with the compatibility F(v, t) = theta(v)^T phi(t) of unit-length embeddings.
+
+    The softmax form of Reed et al. 2016's symmetric structured joint embedding loss (each image must
+    score its own caption above the batch's others, and each caption its own image); the same loss
+    as CLIP (Radford et al. 2021). Rows n of both inputs are matching pairs.
+    """
+    scores = image_embedding @ text_embedding.t() / temperature
+    target = torch.arange(len(scores), device=scores.device)
+    return 0.5 * (F.cross_entropy(scores, target) + F.cross_entropy(scores.t(), target))
+
+
 class GanLoss(NamedTuple):
     """A discriminator cost and a generator cost that form one game. Unpacks as (d, g)."""
 

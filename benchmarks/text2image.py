@@ -1,0 +1,136 @@
+"""GAN-INT-CLS and StackGAN on mnist-captions, with Reed et al.'s GAN vs GAN-CLS ablation.
+
+    python benchmarks/text2image.py --data-root DIR                  # train every row, then score
+    python benchmarks/text2image.py --data-root DIR --rows gan-int-cls --train-only   # one row's run
+    python benchmarks/text2image.py --data-root DIR --score-only     # score the finished runs again
+
+Run directories already under --out are continued (`genzoo train --resume`), not restarted, so the
+rows can be trained by separate processes side by side and scored afterwards.
+
+Protocol (written with the numbers to benchmarks/results/text2image.json):
+- rows: "gan-int-cls" (the preset), "gan-int" (the same with model.discriminator=plain: D without
+  the mismatched-text term, the paper's GAN baseline) and "stackgan" (the preset), each trained
+  by `genzoo.train` with its preset's budget and seed 0, on mnist-captions built from the MNIST
+  files in --data-root (60,000 training canvases).
+- scores on the first --n test canvases (of 10,000 from MNIST's test split; about a fifth of them
+  have a digit/slot pair held out of training): one sample per test caption (seed 0); caption
+  accuracy (each canvas cut at its caption's boxes, each cut read by genzoo's classifier for the
+  offline mnist5k digits (96.4% test accuracy on whole digits); the share whose every digit is
+  read as the caption's), split into seen and held-out combinations,
+  beside the real test canvases' own accuracy (the ceiling); FD between the classifier features
+  of the generated and the real canvases' digit cuts. StackGAN: the same for Stage I's 16x16
+  images shown at 32x32 (bilinear), from the same draws, so the two stages are compared at the
+  same resolution.
+- time: each run's training in wall-clock and CPU seconds of its process (benchmark-time.json;
+  the runs may be trained side by side on a CPU that other jobs share, so CPU seconds are the
+  budget that compares), and the checkpoint step scored beside the preset's planned steps.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+
+ROWS = {  # name: (preset, overrides)
+    "gan-int-cls": ("gan-int-cls", {}),
+    "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
+    "stackgan": ("stackgan", {}),
+}
+RESULTS = Path(__file__).parent / "results" / "text2image.json"
+
+
+def train_row(name: str, args) -> Path:
+    """Train (or continue) one row's run."""
+    import genzoo
+
+    run_dir = Path(args.out) / name
+    if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+        genzoo.train(resume=run_dir, progress=False)
+    else:
+        preset, sets = ROWS[name]
+        sets = {**sets, "data.root": args.data_root, "train.seed": 0}
+        genzoo.train(preset, overrides=sets, out=run_dir, progress=False)
+    return run_dir
+
+
+def score_row(name: str, args, test, extractor) -> dict:
+    """caption accuracy and FD of one row's latest checkpoint (see the protocol above)."""
+    from genzoo.metrics.captions import evaluate_captions
+    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.training.trainer import load, read_run_config
+
+    run_dir = Path(args.out) / name
+    step = list_checkpoints(run_dir / "checkpoints")[-1][0]
+    model = load(run_dir, step=step)
+    record = read_run_config(run_dir)
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    spent = run_dir / "benchmark-time.json"
+    return {"preset": ROWS[name][0], "overrides": ROWS[name][1], "steps_trained": step,
+            "steps_planned": record["total_steps"], "dataset": record["dataset"]["source"],
+            "train_wall_seconds": metrics[-1]["time"] if metrics else None,
+            "train_time": json.loads(spent.read_text()) if spent.exists() else None,
+            "last_losses": metrics[-1] if metrics else None,
+            **evaluate_captions(model, test, args.n, seed=0, extractor=extractor)}
+
+
+def score_rows(args) -> None:
+    """Score every row's run and write RESULTS."""
+    from common import hardware
+
+    from genzoo.data import load_dataset
+    from genzoo.metrics.features import get_feature_extractor
+
+    test = load_dataset("mnist-captions", "test", root=args.data_root)
+    # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
+    extractor = get_feature_extractor("mnist5k")
+    rows = {name: score_row(name, args, test, extractor) for name in args.rows}
+    result = {"benchmark": "text2image", "command": "python benchmarks/text2image.py --data-root DIR",
+              "hardware": hardware(torch.device("cpu")), "protocol": __doc__.split("Protocol")[1].strip(),
+              "test_split": test.source, "rows": rows,
+              "date": time.strftime("%Y-%m-%d")}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    for name, r in rows.items():
+        for stage in ("final", "stage1"):
+            if stage in r:
+                f = r[stage]
+                print(f"{name} {stage} (step {r['steps_trained']}/{r['steps_planned']}): caption accuracy seen "
+                      f"{100 * f['seen']['caption_accuracy']:.1f}% (real {100 * f['seen']['real_caption_accuracy']:.1f}%)"
+                      f", held out {100 * f['held_out']['caption_accuracy']:.1f}% "
+                      f"(real {100 * f['held_out']['real_caption_accuracy']:.1f}%), FD {f['fd_digits']:.2f}")
+    print(f"wrote {RESULTS}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data-root", default=os.environ.get("GENZOO_DATA"), help="folder with the MNIST IDX files")
+    p.add_argument("--out", default="runs/text2image", help="where the runs are written")
+    p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    p.add_argument("--n", type=int, default=2000, help="test captions scored")
+    p.add_argument("--threads", type=int, default=2)
+    step = p.add_mutually_exclusive_group()
+    step.add_argument("--train-only", action="store_true")
+    step.add_argument("--score-only", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    if not args.score_only:
+        for name in args.rows:
+            wall, cpu = time.time(), time.process_time()
+            run_dir = train_row(name, args)
+            spent = {"wall_seconds": round(time.time() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1),
+                     "threads": args.threads}
+            (run_dir / "benchmark-time.json").write_text(json.dumps(spent) + "\n")
+            print(f"{name}: trained, {spent}")
+    if not args.train_only:
+        score_rows(args)
+
+
+if __name__ == "__main__":
+    main()

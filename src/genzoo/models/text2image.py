@@ -1,0 +1,379 @@
+"""Text to image: GAN-INT-CLS (Reed et al. 2016) and StackGAN (Zhang et al. 2017).
+
+Both learn from captioned images (data kind "captioned", e.g. mnist-captions: batch.x the images
+in [0, 1], batch.y the captions' token ids) in two phases, as the papers do:
+
+1. Text encoder (the first text.steps steps): a word GRU phi(t) and an image encoder theta(v)
+   trained with the symmetric matching loss (losses.symmetric_matching_loss), so that phi
+   places a caption near the images it describes. Then phi is frozen: the GAN phases read
+   phi(t) without gradients (Reed et al. pre-train their char-CNN-RNN and keep it fixed).
+2. The conditional game on phi(t):
+   - gan-int-cls: G(z, phi(t)) with a matching-aware D(x, phi(t)) (three terms, Algorithm 1 of
+     Reed et al.), and GAN-INT: G also learns from interpolated embeddings
+     beta phi(t1) + (1 - beta) phi(t2), which no real image has (eq. 5).
+     model.discriminator=plain is the paper's GAN baseline (D without the mismatched text).
+   - stackgan: conditioning augmentation c ~ N(mu(phi), sigma(phi)^2) with the KL penalty;
+     Stage I G0(z, c0) at low resolution against D0 for stage1_steps steps, then Stage II
+     G1(s0, c) at the canvas size, taking Stage I's image s0 (Stage I frozen), against D1.
+
+Images are in [-1, 1] inside the nets (tanh outputs), [0, 1] outside. `sample(n, cond=captions)`
+generates for a list of captions (or token ids); with no captions, a grid of GRID_CAPTIONS, one
+row per caption.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.captions import MAX_LEN, VOCAB, encode
+from ..errors import ConfigError
+from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturating, gaussian_kl, symmetric_matching_loss
+from ..nets import DCGANGenerator
+from ..nets.text import ImageEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder
+from ..sampling import eval_mode
+from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+
+#: the captions of a sample grid when none are given (one row each)
+GRID_CAPTIONS = ("the digit 0 is at the top left", "a small 1 is at the top right", "a big 2 is above a small 3",
+                 "a small 4 is below a big 5", "a big 6 is to the left of a big 7",
+                 "a small 8 is to the right of a small 9", "a big 3 is at the bottom left",
+                 "a small 7 is above a small 1")
+
+
+@dataclass
+class TextEncoderConfig:
+    """The text encoder phi(t) and its pre-training against an image encoder theta(v)."""
+
+    steps: int = 500                  # pre-training steps of the matching objective; phi is frozen after
+    embed_dim: int = 128              # size of phi(t) (Reed et al.: 1024 for birds and flowers)
+    temperature: float = 0.1          # tau of the softmax over the batch's captions / images
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3))
+
+    def validate(self) -> None:
+        if self.steps < 1 or self.embed_dim < 1 or self.temperature <= 0:
+            raise ConfigError("model.text.steps and model.text.embed_dim must be >= 1 and model.text.temperature > 0")
+
+
+def _check_data(name: str, data: DataSpec) -> None:
+    if data.kind != "captioned" or not data.vocab_size:
+        raise ValueError(f"{name} learns from captioned images (e.g. --data mnist-captions), not '{data.kind}' data")
+    if data.vocab_size != len(VOCAB):
+        raise ValueError(f"{name} reads the mnist-captions vocabulary ({len(VOCAB)} words); the data have "
+                         f"{data.vocab_size}")
+
+
+class _TextToImage(Algorithm):
+    """What both models share: the text encoder's phase, text <-> embeddings, the data <-> net mapping."""
+
+    def __init__(self, cfg, data: DataSpec):
+        super().__init__(cfg, data)
+        _check_data(self.name, data)
+        self.text_encoder = TextEncoder(data.vocab_size, cfg.text.embed_dim)
+        self.image_encoder = ImageEncoder(data.shape, cfg.text.embed_dim)
+
+    def text_step(self, batch: Batch, opt: Optimizers) -> dict:
+        """Phase 1: descend the symmetric matching loss of theta(v) and phi(t) on the minibatch's pairs."""
+        loss = symmetric_matching_loss(self.image_encoder(self.to_net(batch.x)), self.text_encoder(batch.y),
+                                       self.cfg.text.temperature)
+        opt.step("text", loss)
+        return {"match_loss": loss.detach()}
+
+    def text_optimizer(self) -> torch.optim.Optimizer:
+        return self.cfg.text.optim.build([*self.text_encoder.parameters(), *self.image_encoder.parameters()])
+
+    @torch.no_grad()
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """phi(t) of the frozen text encoder, (N, embed_dim)."""
+        return self.text_encoder(tokens.to(self.device))
+
+    @staticmethod
+    def mismatched(h: torch.Tensor) -> torch.Tensor:
+        """h^: each example gets the next example's text embedding (another image's caption)."""
+        return h.roll(1, dims=0)
+
+    @staticmethod
+    def to_net(x: torch.Tensor) -> torch.Tensor:
+        return x * 2 - 1
+
+    @staticmethod
+    def from_net(x: torch.Tensor) -> torch.Tensor:
+        return ((x + 1) / 2).clamp(0, 1)
+
+    def tokens(self, n: int, cond=None) -> torch.Tensor:
+        """Token ids (n, L) for `cond`: captions (a string or a list), token ids, or None (GRID_CAPTIONS,
+        caption r on row r of a sqrt(n)-wide grid). Fewer captions than n are repeated in turn."""
+        if cond is None:
+            cols = math.ceil(math.sqrt(n))
+            cond = [GRID_CAPTIONS[(i // cols) % len(GRID_CAPTIONS)] for i in range(n)]
+        if isinstance(cond, str):
+            cond = [cond]
+        tokens = cond if torch.is_tensor(cond) else encode(list(cond), MAX_LEN)
+        if len(tokens) == 0:
+            raise ValueError("give at least one caption")
+        return tokens[torch.arange(n) % len(tokens)].to(self.device)
+
+    def generate_from_embedding(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images in [0, 1] for text embeddings h (N, embed_dim), with fresh noise."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images for captions `cond` (see `tokens`)."""
+        with eval_mode(self):
+            return self.generate_from_embedding(self.embed(self.tokens(n, cond)), generator)
+
+    @torch.no_grad()
+    def interpolate_text(self, first: str, second: str, rows: int = 4, cols: int = 8,
+                         generator: torch.Generator | None = None) -> torch.Tensor:
+        """(rows * cols) images: row r keeps its noise, column j the embedding (1 - b) phi(first) + b phi(second),
+        b = j / (cols - 1) (Reed et al. 2016, Figure 8: interpolating between two sentences)."""
+        h = self.embed(self.tokens(2, [first, second]))
+        beta = torch.linspace(0, 1, cols, device=self.device)[:, None]
+        path = (1 - beta) * h[0] + beta * h[1]
+        seeds = torch.randint(2 ** 62, (rows,), generator=generator, device=generator.device if generator else None)
+        images = []
+        with eval_mode(self):
+            for seed in seeds.tolist():  # the same seed for every column of a row: the same noise
+                images += [self.generate_from_embedding(path[j:j + 1], torch.Generator(self.device).manual_seed(seed))
+                           for j in range(cols)]
+        return torch.cat(images)
+
+
+# ----------------------------------------------------------------------------------- GAN-INT-CLS
+
+
+@dataclass
+class GanIntClsConfig:
+    latent_dim: int = 100             # z ~ N(0, I)
+    projected_dim: int = 128          # phi(t) is compressed to this by a linear layer + LeakyReLU (G and D)
+    discriminator: Literal["matching-aware", "plain"] = "matching-aware"   # GAN-CLS | the GAN baseline
+    interpolation: float = 1.0        # weight of GAN-INT's term in G's loss (0: off)
+    beta: float = 0.5                 # the interpolation beta phi(t1) + (1 - beta) phi(t2) (eq. 5)
+    width: int = 64                   # DCGAN widths of G and D
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
+
+    def validate(self) -> None:
+        if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1:
+            raise ConfigError("model.latent_dim, model.projected_dim and model.width must be >= 1")
+        if self.interpolation < 0 or not 0.0 <= self.beta <= 1.0:
+            raise ConfigError(f"model.interpolation must be >= 0 and model.beta in [0, 1], got "
+                              f"{self.interpolation} and {self.beta}")
+        self.text.validate()
+
+
+class ConditionalGenerator(nn.Module):
+    """G(z, phi(t)) = DCGAN generator on [z, LeakyReLU(W phi(t))] (Reed et al. 2016, sec. 4.1)."""
+
+    def __init__(self, latent_dim: int, text_dim: int, projected_dim: int, image_shape, width: int):
+        super().__init__()
+        self.project = nn.Sequential(nn.Linear(text_dim, projected_dim), nn.LeakyReLU(0.2))
+        self.net = DCGANGenerator(latent_dim + projected_dim, image_shape, width=width)
+
+    def forward(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([z, self.project(h)], 1))
+
+
+@register
+class GanIntCls(_TextToImage):
+    """GAN-INT-CLS: a text-conditional DCGAN with a matching-aware discriminator and interpolated texts."""
+
+    name, Config = "gan-int-cls", GanIntClsConfig
+
+    def __init__(self, cfg: GanIntClsConfig, data: DataSpec):
+        super().__init__(cfg, data)
+        text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
+        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
+        self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
+
+    def configure_optimizers(self):
+        return {"text": self.text_optimizer(), "D": self.cfg.optim.build(self.D.parameters()),
+                "G": self.cfg.optim.build(self.G.parameters())}
+
+    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+
+    def d_loss(self, s_r: torch.Tensor, s_w: torch.Tensor, s_f: torch.Tensor) -> torch.Tensor:
+        """GAN-CLS's three terms, or the plain GAN's two (s_w unused)."""
+        if self.cfg.discriminator == "plain":
+            return d_loss_minimax(s_r, s_f)
+        return d_loss_matching_aware(s_r, s_w, s_f)
+
+    def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict:
+        """Reed et al. 2016, Algorithm 1 (GAN-CLS) with GAN-INT, after the text encoder's phase:
+
+            h = phi(t), h^ = phi(t^) (mismatched text), z ~ N(0, I), x^ = G(z, h)
+            s_r = D(x, h), s_w = D(x, h^), s_f = D(x^, h)
+            D: descend -log s_r - 1/2 [log(1 - s_w) + log(1 - s_f)]
+            G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int),
+               h_int = beta h + (1 - beta) h^   (GAN-INT, eq. 5; lambda = model.interpolation)
+        """
+        if step < self.cfg.text.steps:
+            return self.text_step(batch, opt)
+        x, h = self.to_net(batch.x), self.embed(batch.y)
+        h_wrong = self.mismatched(h)
+        fake = self.G(self.prior(len(x)), h)
+        s_r, s_w, s_f = self.D(x, h), self.D(x, h_wrong), self.D(fake.detach(), h)
+        d_loss = self.d_loss(s_r, s_w, s_f)
+        opt.step("D", d_loss)
+        g_loss = g_loss_non_saturating(self.D(fake, h))
+        if self.cfg.interpolation > 0:
+            h_int = self.cfg.beta * h + (1 - self.cfg.beta) * h_wrong
+            g_loss = g_loss + self.cfg.interpolation * g_loss_non_saturating(self.D(self.G(self.prior(len(x)), h_int), h_int))
+        opt.step("G", g_loss)
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "s_r": torch.sigmoid(s_r).mean().detach(),
+                "s_w": torch.sigmoid(s_w).mean().detach(), "s_f": torch.sigmoid(s_f).mean().detach()}
+
+    def generate_from_embedding(self, h, generator=None):
+        return self.from_net(self.G(self.prior(len(h), generator), h))
+
+
+# ----------------------------------------------------------------------------------- StackGAN
+
+
+@dataclass
+class StackGANConfig:
+    latent_dim: int = 100             # z of Stage I (Stage II takes no z: s0 carries the randomness)
+    c_dim: int = 128                  # N_g, the conditioning vector c ~ N(mu(phi), sigma(phi)^2)
+    kl_weight: float = 1.0            # lambda of the KL(N(mu, sigma^2) || N(0, I)) penalty in G's loss
+    projected_dim: int = 128          # N_d: phi(t) compressed for the discriminators
+    stage1_size: int = 16             # Stage I's resolution (the canvas is Stage II's)
+    stage1_steps: int = 2000          # Stage I's steps after the text encoder's; Stage II trains after them
+    width: int = 64                   # widths of the generators and discriminators
+    n_residual: int = 2               # Stage II's residual blocks
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
+
+    def validate(self) -> None:
+        if min(self.latent_dim, self.c_dim, self.projected_dim, self.width, self.stage1_steps) < 1:
+            raise ConfigError("model.latent_dim, c_dim, projected_dim, width and stage1_steps must be >= 1")
+        if self.kl_weight < 0 or self.n_residual < 0:
+            raise ConfigError("model.kl_weight and model.n_residual must be >= 0")
+        self.text.validate()
+
+
+class ConditioningAugmentation(nn.Module):
+    """c = mu(phi) + sigma(phi) * eps, eps ~ N(0, I) (Zhang et al. 2017, sec. 3.1); returns (c, mu, logvar)."""
+
+    def __init__(self, text_dim: int, c_dim: int):
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(text_dim, 2 * c_dim), nn.LeakyReLU(0.2))
+
+    def forward(self, h: torch.Tensor, generator: torch.Generator | None = None):
+        mu, logvar = self.fc(h).chunk(2, dim=1)
+        eps = torch.randn(mu.shape, device=mu.device, generator=generator, dtype=mu.dtype)
+        return mu + (0.5 * logvar).exp() * eps, mu, logvar
+
+
+def conditioning_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """D_KL(N(mu(phi), Sigma(phi)) || N(0, I)), averaged over the batch (Zhang et al. 2017, eq. 3-5)."""
+    return gaussian_kl(mu, logvar).mean()
+
+
+class Stage1Generator(nn.Module):
+    """G0(z, c0): DCGAN generator on [z, c0] at Stage I's resolution, with its own conditioning augmentation."""
+
+    def __init__(self, latent_dim: int, text_dim: int, c_dim: int, image_shape, width: int):
+        super().__init__()
+        self.ca = ConditioningAugmentation(text_dim, c_dim)
+        self.net = DCGANGenerator(latent_dim + c_dim, image_shape, width=width)
+
+    def forward(self, z: torch.Tensor, h: torch.Tensor, generator: torch.Generator | None = None):
+        c, mu, logvar = self.ca(h, generator)
+        return self.net(torch.cat([z, c], 1)), mu, logvar
+
+
+class Stage2(nn.Module):
+    """G1(s0, c): Stage II's conditioning augmentation and refining generator."""
+
+    def __init__(self, text_dim: int, c_dim: int, channels: int, width: int, up: int, n_residual: int):
+        super().__init__()
+        self.ca = ConditioningAugmentation(text_dim, c_dim)
+        self.net = Stage2Generator(channels, c_dim, width=width, down=1, up=1 + up, n_residual=n_residual)
+
+    def forward(self, s0: torch.Tensor, h: torch.Tensor, generator: torch.Generator | None = None):
+        c, mu, logvar = self.ca(h, generator)
+        return self.net(s0, c), mu, logvar
+
+
+@register
+class StackGAN(_TextToImage):
+    """StackGAN: conditioning augmentation, a low-resolution Stage I GAN, then a Stage II GAN that refines it."""
+
+    name, Config = "stackgan", StackGANConfig
+
+    def __init__(self, cfg: StackGANConfig, data: DataSpec):
+        super().__init__(cfg, data)
+        c, size = data.shape[0], data.shape[-1]
+        ratio = size // cfg.stage1_size
+        if size % cfg.stage1_size or ratio & (ratio - 1) or ratio < 2 or data.shape[-2] != size:
+            raise ValueError(f"model.stage1_size={cfg.stage1_size} must divide the square canvas ({size}) by a "
+                             f"power of two >= 2 (e.g. {size // 2})")
+        small = (c, cfg.stage1_size, cfg.stage1_size)
+        e = cfg.text.embed_dim
+        self.G0 = Stage1Generator(cfg.latent_dim, e, cfg.c_dim, small, cfg.width)
+        self.D0 = TextConditionedDiscriminator(small, e, cfg.width, cfg.projected_dim)
+        self.G1 = Stage2(e, cfg.c_dim, c, cfg.width, int(math.log2(ratio)), cfg.n_residual)
+        self.D1 = TextConditionedDiscriminator(data.shape, e, cfg.width, cfg.projected_dim)
+
+    def configure_optimizers(self):
+        build = self.cfg.optim.build
+        return {"text": self.text_optimizer(), "D0": build(self.D0.parameters()), "G0": build(self.G0.parameters()),
+                "D1": build(self.D1.parameters()), "G1": build(self.G1.parameters())}
+
+    def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+
+    def downsample(self, x: torch.Tensor) -> torch.Tensor:
+        """Real images at Stage I's resolution (area averaging)."""
+        return F.adaptive_avg_pool2d(x, self.cfg.stage1_size)
+
+    def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict:
+        """Zhang et al. 2017: the text encoder's phase, then Stage I (stage1_steps steps), then Stage II.
+
+        Each stage i is a matching-aware GAN (Reed et al.) on conditioning augmentation:
+            c ~ N(mu(phi(t)), Sigma(phi(t)))
+            D_i: descend -log D_i(x_i, h) - 1/2 [log(1 - D_i(x_i, h^)) + log(1 - D_i(G_i(.), h))]
+            G_i: descend -log D_i(G_i(.), h) + lambda KL(N(mu, Sigma) || N(0, I))
+        Stage I: G0(z, c0) against D0 on real images at stage1_size. Stage II: G1(s0, c) with
+        s0 = G0(z, c0) from the frozen Stage I, against D1 on real canvases.
+        """
+        cfg = self.cfg
+        if step < cfg.text.steps:
+            return self.text_step(batch, opt)
+        h = self.embed(batch.y)
+        if step < cfg.text.steps + cfg.stage1_steps:
+            return self.stage_step(self.G0, self.D0, "0", self.downsample(self.to_net(batch.x)), h,
+                                   lambda: self.G0(self.prior(len(h)), h), opt)
+        with torch.no_grad(), eval_mode(self.G0):
+            s0, _, _ = self.G0(self.prior(len(h)), h)
+        return self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, lambda: self.G1(s0, h), opt)
+
+    def stage_step(self, G, D, i: str, x, h, generate, opt: Optimizers) -> dict:
+        """One D step and one G step of stage i (see train_step)."""
+        fake, mu, logvar = generate()
+        s_r, s_w, s_f = D(x, h), D(x, self.mismatched(h)), D(fake.detach(), h)
+        d_loss = d_loss_matching_aware(s_r, s_w, s_f)
+        opt.step(f"D{i}", d_loss)
+        kl = conditioning_kl(mu, logvar)
+        g_loss = g_loss_non_saturating(D(fake, h)) + self.cfg.kl_weight * kl
+        opt.step(f"G{i}", g_loss)
+        return {f"d{i}_loss": d_loss.detach(), f"g{i}_loss": g_loss.detach(), f"kl{i}": kl.detach()}
+
+    def stage1_images(self, h: torch.Tensor, generator=None) -> torch.Tensor:
+        """Stage I's images s0 in [-1, 1] at stage1_size for embeddings h."""
+        return self.G0(self.prior(len(h), generator), h, generator)[0]
+
+    def generate_from_embedding(self, h, generator=None):
+        return self.from_net(self.G1(self.stage1_images(h, generator), h, generator)[0])
+
+    @torch.no_grad()
+    def sample_stage1(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Stage I's images in [0, 1] at stage1_size (the same draws as `sample` makes before Stage II)."""
+        with eval_mode(self):
+            return self.from_net(self.stage1_images(self.embed(self.tokens(n, cond)), generator))

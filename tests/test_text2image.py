@@ -1,0 +1,167 @@
+"""GAN-INT-CLS and StackGAN: their losses against the equations, captions in and out, checkpoints."""
+import math
+
+import pytest
+import torch
+
+from genzoo.config import resolve
+from genzoo.data.captions import CaptionError
+from genzoo.errors import ConfigError
+from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss
+from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, conditioning_kl
+from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.training.trainer import load, train
+
+TINY = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
+        "model.text.steps": 2, "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
+        "train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4,
+        "train.device": "cpu"}
+TINY_STACK = {**TINY, "model.c_dim": 8, "model.stage1_steps": 2, "model.n_residual": 1}
+QUIET = dict(progress=False, log=lambda *_: None)
+
+
+def test_matching_aware_d_loss_is_its_three_terms():
+    # s_r = D(x, h) = 1/2, s_w = D(x, h^) = 3/4 (logit ln 3), s_f = D(x^, h) = 1/4 (logit -ln 3):
+    # -log s_r - 1/2 [log(1 - s_w) + log(1 - s_f)] = ln 2 + 1/2 (ln 4 + ln 4/3)
+    loss = d_loss_matching_aware(torch.zeros(3), torch.full((3,), math.log(3)), torch.full((3,), -math.log(3)))
+    assert loss.item() == pytest.approx(math.log(2) + 0.5 * (math.log(4) + math.log(4 / 3)))
+    # at chance (all logits 0): ln 2 + 1/2 (ln 2 + ln 2) = 2 ln 2, as the plain GAN's D loss
+    assert d_loss_matching_aware(torch.zeros(2), torch.zeros(2), torch.zeros(2)).item() == pytest.approx(2 * math.log(2))
+
+
+def test_the_plain_gan_baseline_ignores_the_mismatched_text():
+    from genzoo.data.captions import VOCAB
+    from genzoo.models import DataSpec
+    cfg = resolve("gan-int-cls", overrides={"model.discriminator": "plain", "model.width": 8}).model
+    model = GanIntCls(cfg, DataSpec("captioned", (1, 32, 32), None, len(VOCAB)))
+    s_r, s_f = torch.tensor([0.3, -1.0]), torch.tensor([2.0, 0.1])
+    for s_w in (torch.zeros(2), torch.full((2,), 9.0)):
+        assert model.d_loss(s_r, s_w, s_f).item() == pytest.approx(d_loss_minimax(s_r, s_f).item())
+
+
+def test_conditioning_augmentation_kl_on_a_hand_computed_case():
+    # KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum (mu^2 + sigma^2 - 1 - log sigma^2)
+    # mu = (1, 0), sigma^2 = (1, 2): 1/2 [(1 + 1 - 1 - 0) + (0 + 2 - 1 - ln 2)] = 1 - ln(2) / 2
+    mu, logvar = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, math.log(2)]])
+    assert conditioning_kl(mu, logvar).item() == pytest.approx(1 - math.log(2) / 2)
+    # c = mu + sigma * eps with the generator's eps
+    ca = ConditioningAugmentation(3, 2)
+    h = torch.randn(5, 3)
+    c, mu, logvar = ca(h, torch.Generator().manual_seed(1))
+    eps = torch.randn(5, 2, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(c, mu + (0.5 * logvar).exp() * eps)
+
+
+def test_symmetric_matching_loss_on_a_hand_computed_case():
+    # two orthogonal unit pairs, tau = 1: scores = I, each row's CE = log(1 + e^-1), both directions alike
+    eye = torch.eye(2)
+    assert symmetric_matching_loss(eye, eye, temperature=1.0).item() == pytest.approx(math.log(1 + math.exp(-1)))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("t2i")
+    return {"gan-int-cls": train(resolve("gan-int-cls", overrides={**TINY, "train.steps": 4}),
+                                 out=base / "gic", **QUIET),
+            "stackgan": train(resolve("stackgan", overrides={**TINY_STACK, "train.steps": 6}),
+                              out=base / "sg", **QUIET)}
+
+
+@pytest.mark.parametrize("name", ["gan-int-cls", "stackgan"])
+def test_a_checkpoint_reloads_to_the_same_samples_for_typed_captions(runs, name):
+    run = runs[name]
+    loaded = load(run.dir)
+    captions = ["a small 4 is above a big 9", "the digit 3 is at the top left"]
+    a = run.model.eval().sample(4, cond=captions, generator=torch.Generator().manual_seed(0))
+    b = loaded.sample(4, cond=captions, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (4, 1, 32, 32) and torch.equal(a, b)
+    assert 0 <= float(a.min()) and float(a.max()) <= 1
+    grid = loaded.interpolate_text(*captions, rows=2, cols=3, generator=torch.Generator().manual_seed(0))
+    assert grid.shape == (6, 1, 32, 32)
+    assert torch.equal(grid[0], loaded.sample(1, cond=captions[:1], generator=torch.Generator().manual_seed(
+        int(torch.randint(2 ** 62, (2,), generator=torch.Generator().manual_seed(0))[0])))[0])
+
+
+def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
+    with pytest.raises(CaptionError, match="'purple'.*vocabulary"):
+        runs["gan-int-cls"].model.sample(2, cond=["a purple 4 is above a big 9"])
+
+
+@pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8)])
+def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
+    # the cut falls inside the GAN phase (stackgan: inside Stage II), after the text encoder's
+    sets = {**sets, "train.checkpoint_every": 3}
+    whole = train(resolve(name, overrides={**sets, "train.steps": steps}), out=tmp_path / "whole", **QUIET)
+    cut = train(resolve(name, overrides={**sets, "train.steps": steps - 2}), out=tmp_path / "cut", **QUIET)
+    resumed = train(resume=cut.dir, steps=steps, **QUIET)
+    a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
+    b, _ = read_checkpoint(list_checkpoints(resumed.dir / "checkpoints")[-1][1])
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_the_text_encoder_is_frozen_after_its_phase(runs):
+    run = runs["gan-int-cls"]
+    first = load(run.dir, step=4)
+    # steps 2 and 3 were GAN steps: the encoder's weights are those trained by steps 0 and 1
+    retrained = train(resolve("gan-int-cls", overrides={**TINY, "train.steps": 2}), out=run.dir.parent / "two",
+                      **QUIET)
+    for (k, v), (k2, v2) in zip(first.text_encoder.state_dict().items(), retrained.model.text_encoder.state_dict().items()):
+        assert k == k2 and torch.equal(v, v2), k
+
+
+def test_text_models_refuse_uncaptioned_data_and_bad_settings():
+    with pytest.raises(ConfigError, match="captioned images"):
+        train(resolve("gan-int-cls", overrides={**TINY, "data.name": "mnist", "train.steps": 1}), **QUIET)
+    with pytest.raises(ConfigError, match="must be one of"):
+        resolve("gan-int-cls", overrides={"model.discriminator": "cls"})
+    with pytest.raises(ConfigError, match="stage1_size"):
+        train(resolve("stackgan", overrides={**TINY_STACK, "model.stage1_size": 12, "train.steps": 1}), **QUIET)
+
+
+def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path, capsys):
+    from PIL import Image
+
+    from genzoo.cli import main
+    run = runs["gan-int-cls"].dir
+    assert main(["sample", str(run), "--text", "a small 4 is above a big 9", "--n", "3", "--out",
+                 str(tmp_path / "one.png")]) == 0
+    assert Image.open(tmp_path / "one.png").size == (3 * 34 + 2, 34 + 2)   # one row of 3: 32 px + 2 px padding
+    (tmp_path / "captions.txt").write_text("the digit 1 is at the top right\n\na big 2 is below a small 3\n")
+    assert main(["sample", str(run), "--text-file", str(tmp_path / "captions.txt"), "--n", "2", "--out",
+                 str(tmp_path / "file.png")]) == 0
+    assert (tmp_path / "file.txt").read_text().splitlines() == ["the digit 1 is at the top right",
+                                                                "a big 2 is below a small 3"]
+    assert main(["sample", str(run), "--mode", "interpolate-text", "--text", "a big 0 is at the top left",
+                 "--text", "a big 8 is at the top left", "--rows", "2", "--cols", "4", "--out",
+                 str(tmp_path / "walk.png")]) == 0
+    assert Image.open(tmp_path / "walk.png").size == (4 * 34 + 2, 2 * 34 + 2)
+    capsys.readouterr()
+    assert main(["sample", str(run), "--text", "a tiny 4 is above a big 9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'tiny'" in err and "above below to of 0 1 2" in err
+    assert main(["sample", str(run), "--mode", "interpolate-text", "--text", "a big 0 is at the top left"]) == 2
+    assert main(["sample", str(run), "--mode", "slerp"]) == 2
+
+
+def test_caption_scores_of_the_real_canvases_are_the_ceiling(runs, fx_cache):
+    from genzoo.data import load_dataset
+    from genzoo.metrics.captions import evaluate_captions
+
+    test = load_dataset("mnist-captions", "test", download=False)
+
+    class Replay:   # a "model" that returns the real test canvases, in order
+        shown = 0
+
+        def sample(self, n, cond=None, generator=None):
+            x = test.x[self.shown:self.shown + n].float() / 255
+            self.shown += n
+            return x
+
+    r = evaluate_captions(Replay(), test, 200, seed=0, extractor=fx_cache[0])
+    for split in ("seen", "held_out"):
+        assert r["final"][split]["caption_accuracy"] == r["final"][split]["real_caption_accuracy"] > 0.5
+    assert r["final"]["seen"]["n"] + r["final"]["held_out"]["n"] == 200 and r["final"]["fd_digits"] < 1e-6
+    stack = evaluate_captions(runs["stackgan"].model, test, 20, seed=0, extractor=fx_cache[0])
+    assert stack["stage1"]["resolution"] == [16, 16] and "fd_digits" in stack["final"]
