@@ -80,6 +80,20 @@ def score_row(name: str, args, test, extractor) -> dict:
             **evaluate_captions(model, test, args.n, seed=0, extractor=extractor)}
 
 
+def save_grids(name: str, args) -> None:
+    """Sample grids for typed captions (GRID_CAPTIONS, one row each, 8 samples) into --grids."""
+    from genzoo.images import save_grid
+    from genzoo.metrics.captions import stage_shown_at
+    from genzoo.training.trainer import load
+
+    model = load(Path(args.out) / name)
+    g = torch.Generator().manual_seed(0)
+    save_grid(model.sample(64, generator=g), Path(args.grids) / f"{name}.png", nrow=8)
+    if hasattr(model, "sample_stage1"):
+        low = model.sample_stage1(64, generator=torch.Generator().manual_seed(0))
+        save_grid(stage_shown_at(low, model.data.shape[-1]), Path(args.grids) / f"{name}-stage1.png", nrow=8)
+
+
 def score_rows(args) -> None:
     """Score every row's run and write RESULTS."""
     from common import hardware
@@ -91,12 +105,15 @@ def score_rows(args) -> None:
     # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
     extractor = get_feature_extractor("mnist5k")
     rows = {name: score_row(name, args, test, extractor) for name in args.rows}
+    for name in args.rows if args.grids else ():
+        save_grids(name, args)
     result = {"benchmark": "text2image", "command": "python benchmarks/text2image.py --data-root DIR",
               "hardware": hardware(torch.device("cpu")), "protocol": __doc__.split("Protocol")[1].strip(),
               "test_split": test.source, "rows": rows,
               "date": time.strftime("%Y-%m-%d")}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    text = json.dumps(result, indent=2) + "\n"
+    RESULTS.write_text(text.replace(str(args.data_root), "DATA_ROOT") if args.data_root else text)
     for name, r in rows.items():
         for stage in ("final", "stage1"):
             if stage in r:
@@ -115,6 +132,7 @@ def main() -> None:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--n", type=int, default=2000, help="test captions scored")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--grids", help="also write sample grids of the grid captions here (e.g. docs/assets/text-to-image)")
     step = p.add_mutually_exclusive_group()
     step.add_argument("--train-only", action="store_true")
     step.add_argument("--score-only", action="store_true")

@@ -100,8 +100,7 @@ def evaluate_captions(model, test: CaptionedDataset, n: int, seed: int, root=Non
     out = {"final": caption_scores(generate_for_captions(model.sample, test.y[index], seed), test, index, fx)}
     if hasattr(model, "sample_stage1"):
         low = generate_for_captions(model.sample_stage1, test.y[index], seed)
-        size = test.shape[-1]
-        shown = F.interpolate(low, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+        shown = stage_shown_at(low, test.shape[-1])
         out["stage1"] = {**caption_scores(shown, test, index, fx), "resolution": list(low.shape[-2:])}
     out.update(n=len(index), extractor=fx.describe(), extractor_id=fx.id, protocol=(
         f"one sample per caption of the first {len(index)} test canvases of {test.source} (seed {seed}); "
@@ -111,3 +110,8 @@ def evaluate_captions(model, test: CaptionedDataset, n: int, seed: int, root=Non
         "canvases (the ceiling); fd_digits: Frechet distance between the classifier features of the generated "
         "and the real canvases' cuts"))
     return out
+
+
+def stage_shown_at(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Low-resolution canvases (N, C, h, w) in [0, 1] shown at size x size (bilinear), to score them like full ones."""
+    return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
