@@ -225,3 +225,37 @@ def test_weights_of_another_dtype_are_refused(tmp_path):
     tensors["model/0.weight"] = tensors["model/0.weight"].to(torch.int8)
     with pytest.raises(CheckpointError, match="'0.weight' has dtype torch.int8"):
         load_model_state(model, tensors)
+
+
+def test_a_checkpoint_holding_nan_is_never_written_and_earlier_ones_are_kept(tmp_path):
+    model, opt = _model_and_opt()
+    good = save_checkpoint(tmp_path / "step-0000001.safetensors", model=model, optimizers={"m": opt}, step=1)
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match=r"not writing a checkpoint of step 2: 'model/0.weight' holds NaN"):
+        save_checkpoint(tmp_path / "step-0000002.safetensors", model=model, optimizers={"m": opt}, step=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [good.name]
+
+
+def test_weights_holding_nan_or_inf_are_refused_on_load(tmp_path):
+    model, _ = _model_and_opt()
+    tensors = {f"model/{k}": v.clone() for k, v in model.state_dict().items()}
+    tensors["model/3.bias"][0] = float("inf")
+    with pytest.raises(CheckpointError, match=r"NaN or infinite values in '3.bias' .*--step N"):
+        load_model_state(model, tensors)
+
+
+def test_a_failed_checkpoint_write_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from genzoo.training import checkpoint as ckpt
+
+    def full_disk(tensors, filename, metadata=None):
+        open(filename, "wb").write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    model, opt = _model_and_opt()
+    monkeypatch.setattr(ckpt, "save_file", full_disk)
+    with pytest.raises(CheckpointError, match=r"could not write the checkpoint of step 4 .*No space left on device"):
+        save_checkpoint(tmp_path / "step-0000004.safetensors", model=model, optimizers={"m": opt}, step=4)
+    assert list(tmp_path.iterdir()) == []

@@ -151,7 +151,8 @@ def test_yaml_nested_thousands_of_levels_is_one_clear_error(tmp_path):
     ("train.seed", str(2**64), r"train.seed must be an integer from 0 to 2\*\*32 - 1"),
     ("train.seed", "-1", "train.seed"),
     ("model.latent_dim", "0", "model.latent_dim is a layer width"),
-    ("model.nets.hidden", "[256, -4]", r"model.nets.hidden is a layer width: whole numbers >= 1, got \(256, -4\)"),
+    ("model.latent_dim", str(10**12), r"model.latent_dim is a layer width: whole numbers from 1 to 65,536, got 1000000000000"),
+    ("model.nets.hidden", "[256, -4]", r"model.nets.hidden is a layer width: whole numbers from 1 to 65,536, got \(256, -4\)"),
     ("model.nets.width", "0", "model.nets.width is a layer width"),
 ])
 def test_impossible_numbers_are_refused_with_the_key(key, value, message):
@@ -171,3 +172,23 @@ def test_widths_of_every_model_are_checked():
         bad = 0 if key == "model.hidden" and preset == "rbm" else [8, 0]
         with pytest.raises(ConfigError, match=f"{key} is a layer width"):
             resolve(preset, overrides={key: bad})
+
+
+@pytest.mark.parametrize("record, message", [
+    ([1, 2], "holds a JSON list, not a genzoo run record"),
+    ({"config": {}, "dataset": {}}, "lacks its 'data_spec' section"),
+    ({"config": [], "dataset": {}, "data_spec": {}}, "lacks its 'config' section"),
+    ({"config": {}, "dataset": {"source": "s", "size": 1}, "data_spec": {"kind": "points", "shape": [2**40]}},
+     "has a data_spec that no genzoo run writes"),
+    ({"config": {}, "dataset": {"size": 1}, "data_spec": {"kind": "points", "shape": [2]}}, "without its source"),
+])
+def test_a_run_record_that_is_not_genzoos_is_refused(record, message):
+    from genzoo.config import check_run_record
+    with pytest.raises(ConfigError, match=message):
+        check_run_record(record, "run/config.json")
+
+
+def test_a_configuration_whose_algorithm_is_not_a_name_is_refused():
+    from genzoo.config import build_config
+    with pytest.raises(ConfigError, match="needs an 'algorithm' name"):
+        build_config({"algorithm": ["gan"]})

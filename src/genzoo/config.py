@@ -38,7 +38,9 @@ class DataConfig:
 
 #: the largest seed (numpy's and most tools' limit; genzoo derives data-order seeds from it)
 MAX_SEED = 2**32 - 1
-#: Config fields that are layer widths: whole numbers >= 1 (a zero width builds an empty net that trains silently)
+#: Config fields that are layer widths: whole numbers from 1 (a zero width builds an empty net that trains
+#: silently) to MAX_WIDTH (a wider layer would need gigabytes before the first step)
+MAX_WIDTH = 65_536
 _WIDTH_FIELD = re.compile(r"^(latent_dim|w_dim|width|\w*hidden)$")
 #: a run name becomes a directory under runs/: no path separators, no '..'
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -210,9 +212,9 @@ def _check_widths(obj, path: str) -> None:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         sizes = value if isinstance(value, (list, tuple)) else [value]
-        if _WIDTH_FIELD.match(f.name) and any(type(v) is int and v < 1 for v in sizes):
+        if _WIDTH_FIELD.match(f.name) and any(type(v) is int and not 1 <= v <= MAX_WIDTH for v in sizes):
             where = f"{path}.{f.name}" if path else f.name
-            raise ConfigError(f"{where} is a layer width: whole numbers >= 1, got {value}")
+            raise ConfigError(f"{where} is a layer width: whole numbers from 1 to {MAX_WIDTH:,}, got {value}")
 
 
 def to_dict(obj) -> Any:
@@ -320,8 +322,8 @@ def build_config(raw: dict) -> RunConfig:
             close = difflib.get_close_matches(key, RUN_KEYS, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"unknown config key '{key}'.{hint} Valid top-level keys: {', '.join(RUN_KEYS)}")
-    if "algorithm" not in raw:
-        raise ConfigError("the configuration needs an 'algorithm' key (see `genzoo show-config dcgan`)")
+    if not isinstance(raw.get("algorithm"), str):
+        raise ConfigError("the configuration needs an 'algorithm' name (see `genzoo show-config dcgan`)")
     algo = get_algorithm(raw["algorithm"])
     name = str(raw.get("name", raw["algorithm"]))
     if not _RUN_NAME.match(name):
@@ -340,6 +342,32 @@ def build_config(raw: dict) -> RunConfig:
         raise ConfigError(f"{cfg.name} takes the gradient of a gradient (a gradient penalty or R1), which "
                           "torch.compile does not support; train it without --compile (train.compile=false)")
     return cfg
+
+
+#: the sections of a run directory's config.json that genzoo reads back
+RUN_RECORD_SECTIONS = ("config", "dataset", "data_spec")
+
+
+def check_run_record(record: Any, path: str | Path) -> dict:
+    """A run directory's config.json contents, refused in one line unless its sections have the right types
+    (a record edited by hand, or not genzoo's, must not reach the model builders)."""
+    if not isinstance(record, dict):
+        raise ConfigError(f"'{path}' holds a JSON {type(record).__name__}, not a genzoo run record (a JSON object "
+                          f"with {', '.join(RUN_RECORD_SECTIONS)})")
+    for section in RUN_RECORD_SECTIONS:
+        if not isinstance(record.get(section), dict):
+            raise ConfigError(f"'{path}' lacks its '{section}' section (or it is not a JSON object); "
+                              "was it edited by hand?")
+    spec, dataset = record["data_spec"], record["dataset"]
+    shape = spec.get("shape")
+    counts = [spec.get("num_classes"), spec.get("vocab_size")]
+    if not (isinstance(spec.get("kind"), str) and isinstance(shape, list) and 1 <= len(shape) <= 5
+            and all(type(d) is int and 1 <= d <= MAX_WIDTH for d in shape)
+            and all(c is None or (type(c) is int and 1 <= c <= MAX_WIDTH) for c in counts)):
+        raise ConfigError(f"'{path}' has a data_spec that no genzoo run writes ({spec}); was it edited by hand?")
+    if not (isinstance(dataset.get("source"), str) and type(dataset.get("size")) is int):
+        raise ConfigError(f"'{path}' has a dataset section without its source and size; was it edited by hand?")
+    return record
 
 
 def resolve(model: str | None = None, *, config_file: str | Path | None = None,

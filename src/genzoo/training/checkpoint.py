@@ -171,12 +171,27 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dic
         tensors.update(rng_state())
     tensors.update({k: v.detach().cpu().contiguous() for k, v in (extra_tensors or {}).items()})
     meta = {"format": FORMAT, "version": VERSION, "step": step, "optimizers": optim_meta, "extra": extra or {}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"genzoo": json.dumps(meta)})
-    as_umask_allows(tmp)
-    os.replace(tmp, path)
+    bad = _first_non_finite(tensors)
+    if bad is not None:
+        raise CheckpointError(f"not writing a checkpoint of step {step}: '{bad}' holds NaN or infinite values "
+                              f"(the run diverged); the earlier checkpoints in {path.parent} are kept")
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")   # unique: two writers never share a temporary file
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file(tensors, str(tmp), metadata={"genzoo": json.dumps(meta)})
+        as_umask_allows(tmp)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CheckpointError(f"could not write the checkpoint of step {step} to {path} ({e.strerror or e}); "
+                              "the earlier checkpoints are kept. Free space or fix the folder, then resume") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor holding NaN or infinity, or None."""
+    return next((k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -248,6 +263,10 @@ def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], s
         k = wrong[0]
         raise CheckpointError(f"{source} does not match the model: '{k}' has shape {tuple(state[k].shape)} "
                               f"in the checkpoint but {tuple(expected[k].shape)} in the model")
+    bad = _first_non_finite(state)
+    if bad is not None:
+        raise CheckpointError(f"{source} holds NaN or infinite values in '{bad}' (its run diverged); "
+                              "use an earlier checkpoint (--step N)")
     retyped = [k for k in expected if expected[k].dtype != state[k].dtype]
     if retyped:
         k = retyped[0]
@@ -268,6 +287,18 @@ def load_optimizer_states(optimizers: dict[str, torch.optim.Optimizer], tensors:
     states = {name: _unflatten_optimizer(name, saved[name], tensors, opt) for name, opt in optimizers.items()}
     for name, opt in optimizers.items():
         opt.load_state_dict(states[name])
+
+
+def restore(path: str | Path, model: torch.nn.Module,
+            optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Load the checkpoint at `path` into `model`, `optimizers` and the random state; (tensors, metadata).
+    Every part is checked before it is loaded (a CheckpointError otherwise), so an untrusted file cannot
+    crash the process or hand fused kernels tensors of the wrong size."""
+    tensors, meta = read_checkpoint(path)
+    load_model_state(model, tensors, source=str(path))
+    load_optimizer_states(optimizers, tensors, meta)
+    set_rng_state(tensors)
+    return tensors, meta
 
 
 def checkpoint_path(folder: Path, step: int) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..config import RunConfig, build_config, to_dict
+from ..config import RunConfig, build_config, check_run_record, to_dict
 from ..data import Dataset, load_dataset
 from ..errors import CheckpointError, ConfigError, GenzooError, TrainingDiverged
 from ..models import Algorithm, Batch, DataSpec, Optimizers, get_algorithm
@@ -218,8 +218,8 @@ def read_run_config(run_dir: str | Path) -> dict:
     if not path.is_file():
         raise GenzooError(f"'{run_dir}' is not a genzoo run directory (no {CONFIG_FILE})")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        return check_run_record(json.loads(path.read_bytes().decode("utf-8")), path)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise GenzooError(f"'{path}' is not valid JSON ({e}); was it edited by hand?") from None
 
 
