@@ -200,3 +200,30 @@ def test_eval_quick_runs_a_cheaper_protocol_that_says_so_with_a_progress_bar(cap
     loglik = json.loads((rbm_run / "eval.json").read_text())["loglik"]
     assert (loglik["ais"]["n_runs"], loglik["ais"]["n_betas"]) == (20, 1001)  # QUICK_PROTOCOL: 1000 intervals
     assert loglik["protocol_level"] == "quick" and "not comparable" in loglik["quick"]
+
+
+def test_sample_grids_of_small_images_are_enlarged_and_scale_sets_it(cgan_run, tmp_path):
+    from PIL import Image
+
+    # 64 digits of 8x8 in 8 columns: 8 * (8 + 2) + 2 = 82 px, enlarged 64 // 8 = 8 times by default
+    assert main(["sample", str(cgan_run), "--out", str(tmp_path / "a.png")]) == 0
+    assert Image.open(tmp_path / "a.png").size == (656, 656)
+    assert main(["sample", str(cgan_run), "--scale", "3", "--out", str(tmp_path / "b.png")]) == 0
+    assert Image.open(tmp_path / "b.png").size == (246, 246)
+    with pytest.raises(SystemExit):
+        main(["sample", str(cgan_run), "--scale", "0"])
+
+
+def test_class_grids_label_each_row_with_its_class(cgan_run, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    assert main(["sample", str(cgan_run), "--mode", "class-grid", "--cols", "4", "--scale", "4",
+                 "--out", str(tmp_path / "c.png")]) == 0
+    img = np.asarray(Image.open(tmp_path / "c.png"))
+    grid_width, row = 4 * (4 * 10 + 2), 4 * 10                  # 4 columns of 8x8 images, enlarged 4 times
+    assert img.shape[0] == 4 * (10 * 10 + 2) and img.shape[1] > grid_width
+    margin = img[:, :img.shape[1] - grid_width]
+    inked = [bool((margin[8 + r * row: 8 + (r + 1) * row - 8] < 128).any()) for r in range(10)]
+    assert inked == [True] * 10                                  # a label beside each of the 10 class rows
+    assert (margin[:8] == 255).all()                             # and only there: the top padding is blank

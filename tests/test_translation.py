@@ -189,7 +189,8 @@ def test_presets_train_on_the_offline_digits_save_grids_and_round_trip(preset, t
     grid = tmp_path / "grid.png"
     assert main(["sample", str(run.dir), "--n", "4", "--out", str(grid)]) == 0
     columns = 3 if preset == "pix2pix" else 6   # two pairs per line of the grid
-    assert Image.open(grid).size == (2 * columns * 18 + 2, 2 * 18 + 2)
+    scale = 4   # 16x16 images are enlarged to 64 px by default
+    assert Image.open(grid).size == (scale * (2 * columns * 18 + 2), scale * (2 * 18 + 2))
     assert main(["sample", str(run.dir), "--mode", "slerp"]) == 2
     assert "has no latent space" in capsys.readouterr().err
     assert main(["sample", str(run.dir), "--input", str(tmp_path / "nowhere")]) == 2

@@ -110,6 +110,25 @@ def _dataset_classifier(run_dir):
     return net
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
+    return value
+
+
+def _class_labels(model) -> list[str]:
+    """The names of the run's classes, one per row of a class grid (their numbers when the data has none)."""
+    from .evaluation import run_split
+
+    names = run_split(model.run_config).class_names
+    k = model.data.num_classes
+    return [f"{c} {names[c]}" if names and names[c] != str(c) else str(c) for c in range(k)]
+
+
 def _check_classes(model, **flags: int | None) -> None:
     """--cond and --target must be classes of the run's data (0..K-1), checked before any work."""
     k = model.data.num_classes
@@ -178,7 +197,7 @@ def _sample(args) -> None:
 
     from . import sampling
     from .api import load
-    from .images import check_writable_file, save_grid, save_points
+    from .images import check_writable_file, display_scale, save_grid, save_points
     from .models.base import TRANSLATION_KINDS
     from .training.trainer import save_samples
 
@@ -225,12 +244,12 @@ def _sample(args) -> None:
         from .evaluation import run_split
         test = run_split(model.run_config)
         pairs = test.x[test.display_indices(args.n)]
-        path = save_samples(model, out, args.n, seed=args.seed, reference=pairs)
+        path = save_samples(model, out, args.n, seed=args.seed, reference=pairs, scale=args.scale)
         print(f"genzoo: wrote the translations of {len(pairs)} test pairs to {path} "
               f"(each row: {model.grid_columns})")
         return
     if mode == "random" and args.cond is None:
-        path = save_samples(model, out, args.n, seed=args.seed)
+        path = save_samples(model, out, args.n, seed=args.seed, scale=args.scale)
         print(f"genzoo: wrote {args.n} samples to {path}")
         return
     try:
@@ -280,7 +299,9 @@ def _sample(args) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     kind = model.data.kind
     if kind == "image":
-        path = save_grid(x.float(), out, nrow=nrow)
+        labels = _class_labels(model) if mode == "class-grid" else None
+        path = save_grid(x.float(), out, nrow=nrow, scale=args.scale or display_scale(x.shape[-2]),
+                         row_labels=labels)
     elif kind == "points":
         path = save_points(x.float(), out.with_suffix(".png"))
     else:
@@ -445,6 +466,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", metavar="DIR", help="translation models: translate every image under DIR, one PNG "
                                                   "each, into the folder --out (default RUN_DIR/translations)")
     p.add_argument("--out", help="the file to write (default: RUN_DIR/samples/MODE-seedS.png)")
+    p.add_argument("--scale", type=_positive_int, metavar="N",
+                   help="enlarge each pixel of an image grid to N x N (default: about 64 px per image; "
+                        "2 for 28x28 MNIST, 8 for the 8x8 digits)")
     p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), or the real-data floor")
     p.add_argument("run_dir", nargs="?")
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")

@@ -84,10 +84,20 @@ def _write_atomic(path, write: Callable[[str], None]) -> Path:
     return path
 
 
+DISPLAY_SIZE = 64  # pixels: grids of smaller images are enlarged to about this size per image by default
+
+
+def display_scale(image_size: int) -> int:
+    """The default enlargement of a grid of images `image_size` pixels high: 28 (MNIST) -> 2, 8 (digits) -> 8,
+    64 or more -> 1, so a grid is large enough to look at without zooming."""
+    return max(1, DISPLAY_SIZE // int(image_size))
+
+
 def save_grid(images, path, nrow: int | None = None, scale: int = 1, padding: int = 2,
-              pad_value: float = 1.0) -> Path:
+              pad_value: float = 1.0, row_labels: list[str] | None = None) -> Path:
     """Write make_grid(images, nrow, padding, pad_value) as a PNG: 1 channel -> grayscale ('L'),
     3 -> 'RGB'. scale > 1 enlarges each pixel to a scale x scale block (nearest neighbour).
+    row_labels: one text per row of the grid (e.g. class names), written in a margin on the left.
     Atomic (temporary file + os.replace). Returns the path."""
     if int(scale) < 1:
         raise ValueError(f"scale must be a positive integer, got {scale}")
@@ -95,7 +105,29 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 1, padding: in
     img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)  # uint8 (H, W) -> 'L', (H, W, 3) -> 'RGB'
     if scale > 1:
         img = img.resize((img.width * int(scale), img.height * int(scale)), Image.Resampling.NEAREST)
+    if row_labels:
+        img = _label_rows(img, row_labels, padding * int(scale), pad_value)
     return _write_atomic(path, lambda tmp: img.save(tmp, format="PNG"))
+
+
+def _label_rows(img: Image.Image, labels: list[str], padding: int, pad_value: float) -> Image.Image:
+    """`img` with a left margin holding labels[r] beside row r (rows of equal height between paddings)."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    measure = ImageDraw.Draw(img)
+    boxes = [measure.textbbox((0, 0), text, font=font) for text in labels]
+    margin = max(b[2] for b in boxes) + 2 * padding + 4
+    background = round(255 * pad_value)
+    canvas = Image.new(img.mode, (img.width + margin, img.height), background if img.mode == "L" else
+                       (background,) * 3)
+    canvas.paste(img, (margin, 0))
+    draw = ImageDraw.Draw(canvas)
+    row = (img.height - padding) / len(labels)
+    ink = 255 - background if img.mode == "L" else (255 - background,) * 3
+    for r, (text, box) in enumerate(zip(labels, boxes)):
+        draw.text((padding + 2, round(padding + r * row + (row - padding - box[3]) / 2)), text, fill=ink, font=font)
+    return canvas
 
 
 def save_points(points, path, reference=None, title: str | None = None) -> Path:

@@ -145,12 +145,14 @@ def build_model(cfg: RunConfig, spec: DataSpec, device: torch.device) -> Algorit
     return model.to(device)
 
 
-def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: torch.Tensor | None = None) -> Path:
-    """A fixed-noise sample grid (PNG), so grids over time show the same latent points.
+def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: torch.Tensor | None = None,
+                 scale: int | None = None) -> Path:
+    """A fixed-noise sample grid (PNG), so grids over time show the same latent points; small images are
+    enlarged (scale, default images.display_scale of their height).
 
     reference: points data, drawn beneath the samples; translation data, the uint8 pairs whose
     translations fill the grid (one row of source, translations and target per pair, two per line)."""
-    from ..images import save_grid, save_points
+    from ..images import display_scale, save_grid, save_points
 
     was_training = model.training
     model.eval()
@@ -166,7 +168,7 @@ def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: tor
         model.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
     if model.data.kind in IMAGE_KINDS:
-        save_grid(x, path, nrow=nrow)
+        save_grid(x, path, nrow=nrow, scale=scale or display_scale(x.shape[-2]))
     elif model.data.kind == "points":
         save_points(x, path, reference=reference)
     else:
