@@ -227,3 +227,41 @@ def test_class_grids_label_each_row_with_its_class(cgan_run, tmp_path):
     inked = [bool((margin[8 + r * row: 8 + (r + 1) * row - 8] < 128).any()) for r in range(10)]
     assert inked == [True] * 10                                  # a label beside each of the 10 class rows
     assert (margin[:8] == 255).all()                             # and only there: the top padding is blank
+
+
+def _completion(capsys, shell: str) -> str:
+    assert main(["completion", shell]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.skipif(__import__("shutil").which("bash") is None, reason="needs bash")
+@pytest.mark.parametrize("line, expected", [
+    ("genzoo train dc", {"dcgan"}),
+    ("genzoo train dcgan --data mnist-e", {"mnist-edges"}),
+    ("genzoo train dcgan --set model.latent_d", {"model.latent_dim="}),
+    ("genzoo train wgan-gp --set model.penalty.", {"model.penalty.kind=", "model.penalty.weight="}),
+    ("genzoo eval runs/x --metrics log", {"loglik"}),
+    ("genzoo show-config wgan", {"wgan", "wgan-gp"}),
+])
+def test_bash_completion_completes_models_datasets_and_config_keys(capsys, tmp_path, line, expected):
+    script = tmp_path / "genzoo.bash"
+    script.write_text(_completion(capsys, "bash"))
+    words = line.split()
+    driver = (f'source {script}; COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; COMP_LINE="{line}"; '
+              f'COMP_POINT={len(line)}; _shtab_genzoo genzoo {words[-1]} {words[-2]}; printf "%s\\n" "${{COMPREPLY[@]}}"')
+    out = subprocess.run(["bash", "-c", driver], capture_output=True, text=True, timeout=60)
+    assert set(out.stdout.split()) == expected, out.stderr
+
+
+def test_zsh_completion_names_models_datasets_and_config_keys(capsys):
+    script = _completion(capsys, "zsh")
+    assert script.startswith("#compdef genzoo")
+    assert all(word in script for word in ("dcgan", "wgan-gp", "mnist5k", "model.latent_dim=", "train.steps="))
+
+
+@pytest.mark.skipif(__import__("shutil").which("zsh") is None, reason="needs zsh")
+def test_zsh_completion_script_parses(capsys, tmp_path):
+    script = tmp_path / "_genzoo"
+    script.write_text(_completion(capsys, "zsh"))
+    out = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

@@ -486,6 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show-config", help="print a model's preset; edit it and pass it back with --config")
     p.add_argument("model")
     _add_finetune(sub)
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)",
+                       description="Print a script that completes genzoo's subcommands, flags, model and dataset "
+                                   "names and --set keys. bash: add `eval \"$(genzoo completion bash)\"` to "
+                                   "~/.bashrc; zsh: `genzoo completion zsh > ~/.zfunc/_genzoo` with ~/.zfunc in "
+                                   "$fpath before compinit.")
+    p.add_argument("shell", choices=("bash", "zsh"))
     _add_export(sub)
     _add_report(sub)
     _add_explore(sub)
@@ -495,10 +501,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
 COMMANDS["finetune"] = _finetune
+COMMANDS["completion"] = lambda args: sys.stdout.write(_completion_script(args.shell))
 COMMANDS["export"] = _export
 COMMANDS["report"] = _report
 COMMANDS["explore"] = _explore
 COMMANDS["experiment"] = _experiment
+
+
+def _completion_script(shell: str) -> str:
+    from .completion import script
+    return script(build_parser(), shell)
 
 
 def main(argv: list[str] | None = None) -> int:
