@@ -308,3 +308,19 @@ def test_lipschitz_critics_score_the_ring_above_a_frozen_generator(preset):
         assert norms.max() < 1.05, norms.max()
     else:  # the penalty pulls the gradient norm towards 1 between real and fake samples
         assert 0.6 < norms.mean() < 1.4, norms.mean()
+
+
+@pytest.mark.parametrize("preset", ["gan", "lsgan", "wgan", "wgan-gp", "sngan"])
+def test_gan_presets_keep_their_loss_and_regularizer_on_the_toys(tmp_path, preset):
+    """`genzoo train PRESET --data ring8` takes the preset's per-dataset toy settings: MLP nets on 2-D
+    latents in fp32, with the preset's own loss, critic steps' kind of constraint and penalty kind."""
+    image, toy = resolve(preset).model, resolve(preset, overrides={"data.name": "ring8"})
+    assert (toy.model.loss, toy.model.penalty.kind, toy.model.clip is None, toy.model.nets.spectral_norm) == \
+        (image.loss, image.penalty.kind, image.clip is None, image.nets.spectral_norm)
+    assert toy.model.nets.generator == toy.model.nets.discriminator == "mlp"
+    assert toy.model.latent_dim == 2 and toy.train.precision == "fp32" and toy.model.ema > 0
+    assert resolve(preset, overrides={"data.name": "ring8", "train.steps": 7}).train.steps == 7   # --set wins
+    run = train(resolve(preset, overrides={"data.name": "ring8", "data.n_samples": 500, "train.steps": 4,
+                                           "model.nets.hidden": [8], "model.nets.d_hidden": [8]}),
+                out=tmp_path / preset, progress=False, log=lambda *_: None)
+    assert run.model.sample(5, generator=torch.Generator().manual_seed(0)).shape == (5, 2)
