@@ -242,7 +242,7 @@ def main(argv=None) -> dict:
     from genzoo.config import build_config, parse_override, resolve
     from genzoo.data import load_dataset
     from genzoo.errors import ConfigError
-    from genzoo.training.trainer import read_run_config
+    from genzoo.training.rundir import read_run_config
 
     try:
         mode = getattr(resolve(args.preset).model, "mode", None)

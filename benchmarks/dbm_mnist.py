@@ -149,7 +149,7 @@ def main(argv=None) -> dict:
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=2)
-        from genzoo.training.trainer import save_samples  # Gibbs samples of this DBM, beside the JSON
+        from genzoo.outputs import save_samples  # Gibbs samples of this DBM, beside the JSON
         grid = save_samples(model, Path(args.out).with_suffix(".gibbs-samples.png"), 64, seed=args.seed)
         print(f"Gibbs samples ({model.cfg.sample_steps} sweeps, started from the visible biases): {grid}")
     return result

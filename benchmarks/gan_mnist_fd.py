@@ -34,7 +34,8 @@ from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.models import Optimizers
-from genzoo.training.trainer import BatchSource, autocast, build_model, data_spec, load_data, resolve_precision
+from genzoo.training.data import BatchSource, data_spec, load_data
+from genzoo.training.device import autocast, build_model, resolve_precision
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 

@@ -34,7 +34,8 @@ def main(argv=None) -> dict:
     from genzoo.config import parse_override, resolve
     from genzoo.data.grammar import decode, grammar_metrics
     from genzoo.models import Optimizers
-    from genzoo.training.trainer import BatchSource, build_model, data_spec, load_data
+    from genzoo.training.data import BatchSource, data_spec, load_data
+    from genzoo.training.device import build_model
 
     sets = dict(parse_override(s) for s in args.set)
     results = []

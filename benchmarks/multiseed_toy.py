@@ -44,7 +44,7 @@ from genzoo.models import Optimizers
 from genzoo.models.base import DataSpec, OptimConfig
 from genzoo.models.gan import GAN, GANConfig, GANNets
 from genzoo.training.multiseed import SeedBatches, VectorizedGAN
-from genzoo.training.trainer import BatchSource
+from genzoo.training.data import BatchSource
 
 SIZES = {  # G hidden, D hidden, G norm
     "small": ((128, 128), (128, 128), None),

@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     import genzoo
     from genzoo.finetune import finetune
-    from genzoo.training.trainer import load_data
+    from genzoo.training.data import load_data
 
     out = args.out or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
     t0 = time.time()

@@ -71,8 +71,8 @@ from genzoo.config import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.distributed import World  # noqa: E402
-from genzoo.training.trainer import (BatchSource, autocast, build_model, data_spec, prepare_model,  # noqa: E402
-                                     resolve_precision)
+from genzoo.training.data import BatchSource, data_spec  # noqa: E402
+from genzoo.training.device import autocast, build_model, prepare_model, resolve_precision  # noqa: E402
 
 WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
     "name": "wgan-gp", "model.loss": "wasserstein", "model.penalty.kind": "gradient", "model.penalty.weight": 10.0,

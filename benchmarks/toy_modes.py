@@ -136,7 +136,7 @@ def run_seeds_at_once(job: dict) -> list[dict]:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.training.multiseed import train_gan_seeds
-    from genzoo.training.trainer import load_data
+    from genzoo.training.data import load_data
 
     seeds = job["seeds"]
     cfg = variant_config(job["variant"], job["dataset"], seeds[0], job["steps"], job["extra"])
@@ -160,7 +160,8 @@ def run_seeds_at_once(job: dict) -> list[dict]:
 
 def seed_model(cfg, ds, run, i: int):
     """Seed i of a multi-seed run as an ordinary genzoo GAN: its sampling generator and its D."""
-    from genzoo.training.trainer import build_model, data_spec
+    from genzoo.training.data import data_spec
+    from genzoo.training.device import build_model
 
     model = build_model(cfg, data_spec(ds), torch.device("cpu"))
     model.sampling_net.load_state_dict(run.generators[i])
@@ -201,7 +202,9 @@ def run_one(job: dict) -> dict:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.models import Optimizers
-    from genzoo.training.trainer import BatchSource, apply_lr_schedule, build_model, data_spec, load_data
+    from genzoo.training.data import BatchSource, data_spec, load_data
+    from genzoo.training.device import build_model
+    from genzoo.training.schedule import apply_lr_schedule
 
     cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
     torch.manual_seed(job["seed"])

@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from genzoo.models.base import DataSpec, OptimConfig, Optimizers  # noqa: E402
 from genzoo.models.vae import VAE, VAEConfig  # noqa: E402
 from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
-from genzoo.training.trainer import BatchSource  # noqa: E402
+from genzoo.training.data import BatchSource  # noqa: E402
 
 from common import binarized_once, hardware, load_mnist  # noqa: E402
 

@@ -269,7 +269,7 @@ def test_engine_choice():
 def test_ema_and_lr_decay_match_genzoo_gan_per_seed():
     # model.ema and train.lr_decay over 4 steps: seed s's EMA weights and its samples equal those of
     # genzoo's own GAN driven with the same inputs and the trainer's learning-rate schedule.
-    from genzoo.training.trainer import lr_factor
+    from genzoo.training.schedule import lr_factor
 
     cfg = small_cfg(ema=0.5)  # (a bias before batch norm gets round-off gradients that Adam would amplify)
     seeds, steps = [2, 5], 4

@@ -91,7 +91,7 @@ def test_every_row_trains_its_seeds_at_once(variant):
 
 def test_a_seed_of_a_batched_run_is_an_ordinary_gan_with_its_g_and_d():
     from genzoo.training.multiseed import train_gan_seeds
-    from genzoo.training.trainer import load_data
+    from genzoo.training.data import load_data
 
     torch.set_num_threads(1)
     cfg = toy_modes.variant_config("gan-toy", "ring8", 0, 3, {"train.steps": 3})

@@ -208,7 +208,7 @@ def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
 def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     """10 steps with the last half decaying to 0: factors 1,1,1,1,1, 1,.8,.6,.4,.2, so w ends at -8."""
     from genzoo.config import build_config
-    from genzoo.training.trainer import lr_factor
+    from genzoo.training.schedule import lr_factor
 
     assert [round(lr_factor(s, 10, 0.5, 0.0), 6) for s in range(10)] == [1, 1, 1, 1, 1, 1, .8, .6, .4, .2]
     assert lr_factor(9, 10, 0.0, 0.0) == 1.0
@@ -263,7 +263,7 @@ def test_compile_with_a_gradient_penalty_gets_a_clear_error(tmp_path):
 def test_auto_precision_is_bf16_only_for_images_on_cpus_with_native_bf16(monkeypatch, native):
     """auto: bf16 autocast for image data where the CPU has native bf16, else float32 (None);
     points and tokens always float32 (bf16's 0.008 steps near 1 are coarser than the toy modes)."""
-    from genzoo.training import trainer as trainer_module
+    from genzoo.training import device as trainer_module
 
     monkeypatch.setattr(trainer_module, "_cpu_has_native_bf16", lambda: native)
     cpu = torch.device("cpu")

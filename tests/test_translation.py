@@ -16,7 +16,8 @@ from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, DataSpec, Optimizers
 from genzoo.metrics.translation import digit_scores
 from genzoo.models.translation import TRANSLATION_LOSSES, CycleGAN, ImagePool, Pix2Pix
-from genzoo.training.trainer import build_model, train
+from genzoo.training.device import build_model
+from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import resolve
-from .training.trainer import Run, load, train as _train
+from .training.trainer import Run, train as _train
+from .training.rundir import load
 
 __all__ = ["train", "load", "Run"]
 

@@ -100,7 +100,7 @@ def _percentile(text: str) -> float | None:
 def _dataset_classifier(run_dir):
     """Logits of genzoo's classifier for the data a run was trained on (trained and cached on first use)."""
     from .metrics.features import get_feature_extractor
-    from .training.trainer import read_run_config
+    from .training.rundir import read_run_config
 
     dataset = read_run_config(run_dir)["dataset"]["name"]
     print(f"genzoo: classifier: genzoo's CNN for {dataset} (trained once, then cached)", file=sys.stderr)
@@ -199,7 +199,7 @@ def _sample(args) -> None:
     from .api import load
     from .images import check_writable_file, display_scale, save_grid, save_points
     from .models.base import TRANSLATION_KINDS
-    from .training.trainer import save_samples
+    from .outputs import save_samples
 
     if not 1 <= args.n <= MAX_SAMPLES:
         raise GenzooError(f"--n must be from 1 to {MAX_SAMPLES:,} samples (a {int(MAX_SAMPLES ** 0.5)} x "

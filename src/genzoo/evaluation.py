@@ -20,7 +20,7 @@ from .data import load_dataset
 from .errors import GenzooError
 from .models.base import TRANSLATION_KINDS
 from .training.checkpoint import list_checkpoints
-from .training.trainer import load
+from .training.rundir import load
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
 TRANSLATION_METRICS = ("l1", "digits")

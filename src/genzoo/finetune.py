@@ -171,7 +171,8 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
-    from .training.trainer import load, load_data
+    from .training.rundir import load
+    from .training.data import load_data
 
     if isinstance(model, (str, Path)):
         model = load(model, device=device or "cpu")

@@ -58,7 +58,7 @@ from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import DataSpec, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
-from .trainer import lr_factor
+from .schedule import lr_factor
 
 
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.Identity, nn.Dropout)
