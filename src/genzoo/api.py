@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .config import resolve
-from .training.trainer import Run, train as _train
+from .training.hooks import Hook, StopRule
 from .training.rundir import load
+from .training.trainer import Run, train as _train
 
 __all__ = ["train", "load", "Run"]
 
@@ -14,7 +15,8 @@ __all__ = ["train", "load", "Run"]
 def train(model: str | None = None, *, data: str | None = None, steps: int | None = None,
           epochs: float | None = None, batch_size: int | None = None, seed: int | None = None,
           config: str | Path | None = None, overrides: dict[str, Any] | None = None,
-          out: str | Path | None = None, resume: str | Path | None = None, progress: bool = True) -> Run:
+          out: str | Path | None = None, resume: str | Path | None = None, progress: bool = True,
+          hooks: Sequence[Hook] = (), stop_rules: Sequence[StopRule] = ()) -> Run:
     """Train a named model (a preset from `genzoo list`) and return the finished `Run`.
 
     model: a preset name, e.g. "dcgan", "vae", "wgan-gp", "rbm" (`genzoo list` shows them all).
@@ -25,6 +27,8 @@ def train(model: str | None = None, *, data: str | None = None, steps: int | Non
     overrides: {"dotted.key": value}, as `--set` on the command line, e.g. {"model.latent_dim": 8}.
     out: the run directory (default runs/MODEL-DATA-TIME); resume: continue that run instead.
     progress: show a progress bar.
+    hooks: extra genzoo.training.Hook objects, called after the default ones (log, grids, checkpoints).
+    stop_rules: end the run before its budget, e.g. [genzoo.training.TimeLimit(600, "cpu")].
 
     Example:
         >>> run = genzoo.train("vae", data="digits", steps=200, overrides={"model.latent_dim": 8})
@@ -32,11 +36,11 @@ def train(model: str | None = None, *, data: str | None = None, steps: int | Non
         torch.Size([16, 1, 8, 8])
     """
     if resume is not None:
-        return _train(resume=resume, steps=steps, progress=progress)
+        return _train(resume=resume, steps=steps, progress=progress, hooks=hooks, stop_rules=stop_rules)
     sets = dict(overrides or {})
     for key, value in (("data.name", data), ("train.steps", steps), ("train.epochs", epochs),
                        ("train.batch_size", batch_size), ("train.seed", seed)):
         if value is not None:
             sets[key] = value
     cfg = resolve(model, config_file=config, overrides=sets)
-    return _train(cfg, out=out, progress=progress)
+    return _train(cfg, out=out, progress=progress, hooks=hooks, stop_rules=stop_rules)
