@@ -27,12 +27,29 @@ from pathlib import Path
 import torch
 
 from genzoo.metrics.ais import ais_log_z, dbm_lower_bound
-from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
-from genzoo.models.dbm import DBM, DBMConfig
+from genzoo.bench import PrintMetrics, train_timed
+from genzoo.config import resolve
+from genzoo.training import Hook
 
 from common import binarized_once, hardware, load_mnist
 
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
+
+
+class PhaseTimes(Hook):
+    """Wall-clock seconds of each training phase: the pretraining of each layer, then the DBM."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def on_start(self, trainer) -> None:
+        self._last = time.perf_counter()
+
+    def on_step_end(self, trainer, values: dict[str, float]) -> None:
+        phase = f"pretrain layer {int(values['pretrain_layer'])}" if values["pretrain_layer"] else "DBM"
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self._last
+        self._last = now
 
 
 def probe_error(f_train, y_train, f_test, y_test, seed: int) -> float:
@@ -78,32 +95,22 @@ def main(argv=None) -> dict:
 
     L = len(args.hidden)
     warm = min(5 * len(x_train) // args.batch_size, max(args.pretrain_steps, 1) // 4)
-    cfg = DBMConfig(hidden=tuple(args.hidden), pretrain_steps=args.pretrain_steps, pretrain_cd_k=args.pretrain_cd_k,
-                    pretrain_optim=OptimConfig(name="sgd", lr=args.pretrain_lr, momentum=0.9, weight_decay=2e-4),
-                    optim=OptimConfig(name="sgd", lr=args.lr, momentum=0.9, weight_decay=2e-4),
-                    initial_momentum=0.5, momentum_warmup_steps=warm, gibbs_steps=args.gibbs_steps,
-                    mf_steps=args.mf_steps, num_chains=args.num_chains)
-    model = DBM(cfg, DataSpec("image", train.shape)).to(device)
-    opt = Optimizers(model.configure_optimizers())
     total = L * args.pretrain_steps + args.steps
+    sgd = {"name": "sgd", "momentum": 0.9, "weight_decay": 2e-4}
+    overrides = {"train.seed": args.seed, "train.device": args.device, "train.steps": total,
+                 "train.batch_size": args.batch_size, "train.log_every": args.log_every, "data.root": args.data_root,
+                 "model.hidden": list(args.hidden), "model.pretrain_steps": args.pretrain_steps,
+                 "model.pretrain_cd_k": args.pretrain_cd_k, "model.pretrain_optim": {**sgd, "lr": args.pretrain_lr},
+                 "model.optim": {**sgd, "lr": args.lr}, "model.initial_momentum": 0.5,
+                 "model.momentum_warmup_steps": warm, "model.gibbs_steps": args.gibbs_steps,
+                 "model.mf_steps": args.mf_steps, "model.num_chains": args.num_chains}
+    cfg = resolve("dbm", overrides=overrides)
     print(f"training DBM {'-'.join(map(str, [train.x[0].numel(), *args.hidden]))}: {args.pretrain_steps} pretraining "
           f"steps per layer, then {args.steps} steps of Algorithm 20.1, batches of {args.batch_size}, "
           f"on {hardware(device)}")
-    t0, perm, pos = time.time(), None, len(x_train)
-    shuffle = torch.Generator().manual_seed(args.seed)
-    phase_t = {}
-    for step in range(total):
-        if pos + args.batch_size > len(x_train):
-            perm, pos = torch.randperm(len(x_train), generator=shuffle).to(device), 0
-        logs = model.train_step(Batch(x_train[perm[pos:pos + args.batch_size]]), opt, step)
-        pos += args.batch_size
-        phase = f"pretrain layer {int(logs['pretrain_layer'])}" if logs["pretrain_layer"] else "DBM"
-        phase_t[phase] = time.time() - t0 - sum(v for k, v in phase_t.items() if k != phase)
-        if (step + 1) % args.log_every == 0 or step + 1 == total:
-            print(f"  step {step + 1:>7}  {phase:<17} recon {logs['recon']:.2f}  mf iters {logs['mf_iters']:.0f}  "
-                  f"{time.time() - t0:.0f}s", flush=True)
-    train_time = time.time() - t0
-    model.eval()
+    phases = PhaseTimes()
+    timed = train_timed(cfg, hooks=[phases, PrintMetrics()], log=lambda *_: None)  # genzoo train's loop
+    model, train_time, phase_t = timed.model.eval(), timed.wall_seconds, phases.seconds
 
     t1 = time.time()
     ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
@@ -33,36 +32,25 @@ from genzoo.config import resolve
 from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
-from genzoo.models import Optimizers
-from genzoo.training.data import BatchSource, data_spec, load_data
-from genzoo.training.device import autocast, build_model, resolve_precision
+from genzoo.bench import PrintMetrics, train_timed, write_result
+from genzoo.training import TimeLimit
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
 
 def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int, data_root: str | None,
                      log_every: int, sets: dict | None = None):
-    overrides = {"train.seed": seed, "train.device": "cpu", **(sets or {})}
+    """genzoo train's loop (data order, lr schedule, precision) until `cpu_seconds` or `max_steps`."""
+    overrides = {"train.seed": seed, "train.device": "cpu", "train.steps": max_steps, "train.epochs": None,
+                 **({"train.log_every": log_every} if log_every else {}), **(sets or {})}
     if data_root:
         overrides["data.root"] = data_root
     cfg = resolve(preset, overrides=overrides)
-    torch.manual_seed(seed)
-    ds = load_data(cfg)
-    spec = data_spec(ds)
-    model = build_model(cfg, spec, torch.device("cpu"))
-    opt = Optimizers(model.configure_optimizers())
-    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, seed, torch.device("cpu"))
-    dtype = resolve_precision(cfg.train.precision, torch.device("cpu"), spec.kind)  # as genzoo.train
-    model.train()
-    c0, w0, step, logs = time.process_time(), time.perf_counter(), 0, {}
-    while step < max_steps and time.process_time() - c0 < cpu_seconds:
-        with autocast(torch.device("cpu"), dtype):
-            logs = model.train_step(source.batch(step), opt, step)
-        step += 1
-        if log_every and step % log_every == 0:
-            print(f"  {preset} step {step}: " + " ".join(f"{k}={float(v):.3g}" for k, v in logs.items()), flush=True)
+    timed = train_timed(cfg, stop_rules=[TimeLimit(cpu_seconds, "cpu")], hooks=[PrintMetrics(f"  {preset}")]
+                        if log_every else [], log=lambda *_: None)
+    dtype = timed.trainer.autocast_dtype
     precision = f"{cfg.train.precision} -> {'bf16 autocast' if dtype == torch.bfloat16 else 'fp32'}"
-    return model, ds, step, time.process_time() - c0, time.perf_counter() - w0, precision
+    return timed.model, timed.trainer.dataset, timed.steps, timed.cpu_seconds, timed.wall_seconds, precision
 
 
 @torch.no_grad()
@@ -127,14 +115,11 @@ def main(argv=None) -> dict:
     def summary():
         return {"results": results, "floor_fd": floor, "overrides": sets, "n_samples": n,
                 "cpu_seconds_budget": args.cpu_seconds, "feature_extractor": fx.protocol(), "threads": args.threads,
-                "seed": args.seed, "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-                "torch": torch.__version__, "total_wall_seconds": round(time.perf_counter() - t0, 1)}
+                "seed": args.seed, "total_wall_seconds": round(time.perf_counter() - t0, 1)}
 
     def save():
         if args.out:
-            with open(args.out + ".tmp", "w") as f:
-                json.dump(summary(), f, indent=2)
-            os.replace(args.out + ".tmp", args.out)
+            write_result(args.out, summary())
 
     for preset in presets:
         if any(r["preset"] == preset for r in results):

@@ -33,9 +33,7 @@ def main(argv=None) -> dict:
 
     from genzoo.config import parse_override, resolve
     from genzoo.data.grammar import decode, grammar_metrics
-    from genzoo.models import Optimizers
-    from genzoo.training.data import BatchSource, data_spec, load_data
-    from genzoo.training.device import build_model
+    from genzoo.bench import train_timed, write_result
 
     sets = dict(parse_override(s) for s in args.set)
     results = []
@@ -44,16 +42,8 @@ def main(argv=None) -> dict:
         if args.steps:
             overrides["train.steps"] = args.steps
         cfg = resolve("gsgan", overrides=overrides)
-        torch.manual_seed(seed)
-        ds = load_data(cfg)
-        model = build_model(cfg, data_spec(ds), torch.device("cpu"))
-        opt = Optimizers(model.configure_optimizers())
-        source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, seed, torch.device("cpu"))
-        model.train()
-        c0, w0 = time.process_time(), time.perf_counter()
-        for step in range(cfg.train.steps):
-            model.train_step(source.batch(step), opt, step)
-        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        timed = train_timed(cfg, log=lambda *_: None)  # genzoo train's loop: its data order and lr schedule
+        model, ds, cpu, wall = timed.model, timed.trainer.dataset, timed.cpu_seconds, timed.wall_seconds
         model.eval()
         x = model.sample(args.n_samples, generator=torch.Generator().manual_seed(1000 + seed))
         m = grammar_metrics(x, reference=set(decode(ds.x)))
@@ -69,8 +59,7 @@ def main(argv=None) -> dict:
           f"{sum(dv) / len(dv):.0f} distinct grammatical (target >= 90% and >= 100); overrides {sets or 'none'}")
     out = {"results": results, "overrides": sets, "n_samples": args.n_samples}
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+        write_result(args.out, out)
     return out
 
 

@@ -5,8 +5,8 @@
     python benchmarks/multiseed_toy.py --quick          # about a minute
 
 The question: how does the wall time of the toy benchmark's 5 seeds compare with that of
-one seed. "One seed" is genzoo's ordinary path: GAN.train_step driven by the trainer's pieces
-(build_model, Optimizers, BatchSource), one seed at a time. "5 seeds" is
+one seed. "One seed" is genzoo's ordinary path: genzoo.training.Trainer (as `genzoo train` sets it
+up, without hooks) stepped with Trainer.step(), one seed at a time. "5 seeds" is
 genzoo.training.multiseed.train_gan_seeds: the same step for all seeds in one set of tensor ops.
 
 Two measurements, both with the machine's load printed next to them:
@@ -34,17 +34,19 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from genzoo.data import load_dataset, toy_modes
 from genzoo.metrics import mode_metrics
-from genzoo.models import Optimizers
-from genzoo.models.base import DataSpec, OptimConfig
-from genzoo.models.gan import GAN, GANConfig, GANNets
+from genzoo.config import build_config, to_dict
+from genzoo.models.base import OptimConfig
+from genzoo.models.gan import GANConfig, GANNets
+from genzoo.training import Trainer
 from genzoo.training.multiseed import SeedBatches, VectorizedGAN
-from genzoo.training.data import BatchSource
 
 SIZES = {  # G hidden, D hidden, G norm
     "small": ((128, 128), (128, 128), None),
@@ -75,21 +77,18 @@ def load_note() -> str:
 
 
 class OneSeed:
-    """genzoo's ordinary path for one seed: GAN + Optimizers + BatchSource, one train_step per step."""
+    """genzoo's ordinary path for one seed: genzoo train's Trainer (no hooks), one Trainer.step() per step."""
 
     def __init__(self, cfg: GANConfig, ds, batch_size: int, seed: int):
-        torch.manual_seed(seed)
-        self.model = GAN(cfg, DataSpec(kind="points", shape=tuple(ds.shape)))
-        self.opt = Optimizers(self.model.configure_optimizers())
-        self.source = BatchSource(ds, batch_size * self.model.batches_per_step, seed, torch.device("cpu"),
-                                  splits=self.model.batches_per_step)
-        self.model.train()
-        self.t = 0
+        run_cfg = build_config({"name": "gan", "algorithm": "gan", "data": {"name": "ring8"}, "model": to_dict(cfg),
+                                "train": {"seed": seed, "batch_size": batch_size, "steps": 10**9, "device": "cpu"}})
+        self._folder = tempfile.TemporaryDirectory(prefix="genzoo-multiseed-")
+        self.trainer = Trainer(run_cfg, out=Path(self._folder.name) / "run", data=ds, hooks=[],
+                               log=lambda *_: None).setup()
+        self.model = self.trainer.model
 
     def step(self) -> None:
-        logs = self.model.train_step(self.source.batch(self.t), self.opt, self.t)
-        {k: float(v) for k, v in logs.items()}  # what the trainer does with the logs
-        self.t += 1
+        self.trainer.step()
 
 
 class ManySeeds:
@@ -120,7 +119,7 @@ def timed(fn, k):
 
 def per_step(cfg, ds, args, size) -> dict:
     s = len(args.seeds)
-    runners = {"one seed (genzoo GAN.train_step)": OneSeed(cfg, ds, args.batch_size, args.seeds[0]),
+    runners = {"one seed (genzoo Trainer.step)": OneSeed(cfg, ds, args.batch_size, args.seeds[0]),
                "1 seed vectorized (bmm)": ManySeeds(cfg, ds, args.batch_size, args.seeds[:1], "bmm"),
                f"{s} seeds vectorized (bmm)": ManySeeds(cfg, ds, args.batch_size, args.seeds, "bmm"),
                f"{s} seeds vectorized (vmap)": ManySeeds(cfg, ds, args.batch_size, args.seeds, "vmap")}

@@ -11,8 +11,8 @@ runs; the reported test log-likelihood is mean(-F(v)) - log Z. The paper: CD-25(
 CD-3 -106.63, CD-1 -125.53 (nats). Our training budget is printed with the result; the paper's
 RBMs trained for far longer, so short runs land well below it.
 
-The loop is the library's: `RBM.train_step` with an `Optimizers` object, minibatches of
-dynamically binarized training images (the trainer does the same through `genzoo train rbm`).
+Training is `genzoo train rbm`'s (genzoo.bench.train_timed: the same trainer, data order, dynamic
+binarization and precision), with the base-rate biases computed from the whole training set.
 """
 from __future__ import annotations
 
@@ -24,10 +24,21 @@ import time
 import torch
 
 from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood
-from genzoo.models.base import Batch, DataSpec, OptimConfig, Optimizers
-from genzoo.models.rbm import RBM, RBMConfig
+from genzoo.bench import PrintMetrics, train_timed
+from genzoo.config import resolve
+from genzoo.training import Hook
 
 from common import binarized_once, hardware, load_mnist
+
+class WholeSetStatistics(Hook):
+    """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x
+
+    def on_start(self, trainer) -> None:
+        trainer.model.set_data_statistics(self.x)
+
 
 PAPER = {25: -86.34, 3: -106.63, 1: -125.53}   # Salakhutdinov & Murray 2008, Table 1, CD-k RBMs with 500 units
 
@@ -59,28 +70,21 @@ def main(argv=None) -> dict:
     x_test, g = binarized_once(test.x, args.test_n)
     x_test = x_test.to(device)
 
-    cfg = RBMConfig(hidden=args.hidden, cd_k=args.cd_k, persistent=args.persistent, num_chains=args.batch_size,
-                    optim=OptimConfig(name="sgd", lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay),
-                    initial_momentum=0.5, momentum_warmup_steps=min(5 * len(x_train) // args.batch_size, args.steps // 4))
-    model = RBM(cfg, DataSpec("image", train.shape)).to(device)
-    model.set_data_statistics(x_train)  # base-rate visible biases from the whole training set
-    opt = Optimizers(model.configure_optimizers())
+    overrides = {"train.seed": args.seed, "train.device": args.device, "train.steps": args.steps,
+                 "train.batch_size": args.batch_size, "train.log_every": args.log_every, "data.root": args.data_root,
+                 "model.hidden": args.hidden, "model.cd_k": args.cd_k, "model.persistent": args.persistent,
+                 "model.num_chains": args.batch_size, "model.optim.lr": args.lr, "model.optim.momentum": args.momentum,
+                 "model.optim.weight_decay": args.weight_decay, "model.initial_momentum": 0.5,
+                 "model.momentum_warmup_steps": min(5 * len(x_train) // args.batch_size, args.steps // 4)}
+    cfg = resolve("rbm", overrides=overrides)
 
     method = f"{'PCD' if args.persistent else 'CD'}-{args.cd_k}"
     print(f"training RBM {train.shape} -> {args.hidden} with {method}, {args.steps} steps of {args.batch_size} "
           f"on {hardware(device)}")
-    t0, perm, pos = time.time(), None, len(x_train)
-    shuffle = torch.Generator().manual_seed(args.seed)
-    logs = {}
-    for step in range(args.steps):
-        if pos + args.batch_size > len(x_train):
-            perm, pos = torch.randperm(len(x_train), generator=shuffle).to(device), 0
-        logs = model.train_step(Batch(x_train[perm[pos:pos + args.batch_size]]), opt, step)
-        pos += args.batch_size
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
-            print(f"  step {step + 1:>7}  recon {logs['recon']:.2f}  pll {logs.get('pll', float('nan')):.2f}  "
-                  f"{time.time() - t0:.0f}s", flush=True)
-    train_time = time.time() - t0
+    # genzoo train's loop (its data order, dynamic binarization and precision), with base-rate visible
+    # biases from the whole training set rather than from the first batch
+    timed = train_timed(cfg, hooks=[WholeSetStatistics(x_train), PrintMetrics()], log=lambda *_: None)
+    model, train_time = timed.model.eval(), timed.wall_seconds
 
     t1 = time.time()
     ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,

@@ -21,11 +21,10 @@ Fréchet distance of 2,000 samples of each to 2,000 test images in genzoo's clas
 with the real-vs-real floor.
 
 What is measured, and how
-- genzoo is driven through its real trainer pieces, exactly as `genzoo.train` wires them:
-  `resolve(preset)` -> `build_model` -> `prepare_model` (channels_last / compile) ->
-  `Optimizers` -> `BatchSource` (data in memory as a uint8 tensor), and per step
-  `with torch.autocast(...): model.train_step(source.batch(step), opt, step)` followed by the
-  trainer's `float(v)` of every logged value. Not timed: the progress bar, metrics.jsonl, sample
+- genzoo is driven through its real trainer, genzoo.training.Trainer, set up as `genzoo.train` sets
+  it up (data in memory as a uint8 tensor, prepare_model's channels_last / compile, Optimizers)
+  but with no hooks, and stepped with `Trainer.step()`: the lr schedule, autocast, the model's
+  train step and the `float(v)` of every logged value. Not timed: the progress bar, metrics.jsonl, sample
   grids and checkpoints (a cross-check times `genzoo.train` end to end with two budgets and
   takes the difference, which cancels start-up).
 - The reference is benchmarks/reference_dcgan.py: the PyTorch-examples DCGAN loop with a
@@ -70,9 +69,8 @@ import reference_dcgan as reference  # noqa: E402
 from genzoo.config import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
-from genzoo.training.distributed import World  # noqa: E402
-from genzoo.training.data import BatchSource, data_spec  # noqa: E402
-from genzoo.training.device import autocast, build_model, prepare_model, resolve_precision  # noqa: E402
+from genzoo.training.device import autocast  # noqa: E402
+from genzoo.training import Trainer  # noqa: E402
 
 WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
     "name": "wgan-gp", "model.loss": "wasserstein", "model.penalty.kind": "gradient", "model.penalty.weight": 10.0,
@@ -152,30 +150,20 @@ class GenzooRunner:
         ovr.update({"train.batch_size": batch_size, "train.precision": precision, "train.seed": seed,
                     "train.channels_last": channels_last, "train.compile": compile})
         ovr.update(extra or {})
+        ovr["train.steps"], ovr["train.epochs"] = 10**9, None   # stepped from outside, never to the end
         self.cfg = cfg = resolve(name, overrides=ovr)
-        device = torch.device("cpu")
-        torch.manual_seed(seed)
-        spec = data_spec(ds)
-        self.model = prepare_model(build_model(cfg, spec, device), cfg, device, World())
-        optimizers = self.model.configure_optimizers()
+        self._folder = tempfile.TemporaryDirectory(prefix="genzoo-throughput-")
+        self.trainer = Trainer(cfg, out=Path(self._folder.name) / "run", data=ds, hooks=[], log=lambda *_: None).setup()
+        self.model = self.trainer.model
         if foreach_adam:  # genzoo before fused Adam became its default (models/base.py make_optimizer)
-            optimizers = {k: foreach_copy(o) for k, o in optimizers.items()}
-        self.opt = Optimizers(optimizers)
-        self.dtype = resolve_precision(cfg.train.precision, device, spec.kind)
-        self.source = BatchSource(ds, batch_size * self.model.batches_per_step, seed, device,
-                                  splits=self.model.batches_per_step, channels_last=channels_last)
-        self.images_per_step = self.source.batch_size
-        self.model.train()
-        self.t = 0
+            self.trainer.optimizers = {k: foreach_copy(o) for k, o in self.trainer.optimizers.items()}
+            self.trainer.opt = Optimizers(self.trainer.optimizers)
+        self.images_per_step = self.trainer.batches.batch_size
+        self.dtype = self.trainer.autocast_dtype
         self.last = {}
 
     def step(self) -> None:
-        with autocast(torch.device("cpu"), self.dtype):
-            with torch.profiler.record_function("data"):
-                batch = self.source.batch(self.t)
-            logs = self.model.train_step(batch, self.opt, self.t)
-        self.last = {k: float(v) for k, v in logs.items()}
-        self.t += 1
+        self.last = self.trainer.step()   # genzoo train's step: lr schedule, autocast, train_step
 
     @torch.no_grad()
     def sample(self, n: int, seed: int) -> torch.Tensor:

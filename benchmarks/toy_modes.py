@@ -15,7 +15,7 @@ Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
   (genzoo.training.multiseed, --engine vectorized, the default): each seed has the initial
   weights, minibatch order, learning-rate schedule, EMA and sample noise of the seed-by-seed
   trainer, and its own training noise z; --seed-groups N splits a row into N such processes for
-  --workers cores; --engine per-seed runs genzoo's GAN.train_step, one process per seed.
+  --workers cores; --engine per-seed runs genzoo train's Trainer (genzoo.bench), one process per seed.
   CPU-s per run = a group's CPU time / its seeds.
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
 D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
@@ -199,32 +199,19 @@ def run_jobs(job: dict) -> list[dict]:
 
 def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
+    from genzoo.bench import train_timed
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
-    from genzoo.models import Optimizers
-    from genzoo.training.data import BatchSource, data_spec, load_data
-    from genzoo.training.device import build_model
-    from genzoo.training.schedule import apply_lr_schedule
 
     cfg = variant_config(job["variant"], job["dataset"], job["seed"], job["steps"], job["extra"])
-    torch.manual_seed(job["seed"])
-    ds = load_data(cfg)
-    model = build_model(cfg, data_spec(ds), torch.device("cpu"))
-    opt = Optimizers(model.configure_optimizers())
-    source = BatchSource(ds, cfg.train.batch_size * model.batches_per_step, cfg.train.seed, torch.device("cpu"))
-    model.train()
-    c0, w0 = time.process_time(), time.perf_counter()
-    for step in range(cfg.train.steps):
-        apply_lr_schedule(opt, cfg.train, step, cfg.train.steps)  # as the trainer does
-        logs = model.train_step(source.batch(step), opt, step)
-    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-    model.eval()
+    timed = train_timed(cfg, log=lambda *_: None)  # genzoo train's loop: its data order and lr schedule
+    model = timed.model.eval()
     with torch.no_grad():
         x = model.sample(job["n_samples"], generator=torch.Generator().manual_seed(10_000 + job["seed"]))
     centers, std = toy_modes(job["dataset"])
     return {**{k: job[k] for k in ("variant", "dataset", "seed", "steps")}, **metrics_row(toy_metrics(x, centers, std)),
-            "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1),
-            "final_logs": {k: float(v) for k, v in logs.items()}, **rejection_rows(lambda: model, job, job["seed"], centers, std)}
+            "cpu_seconds": round(timed.cpu_seconds, 1), "wall_seconds": round(timed.wall_seconds, 1),
+            "final_logs": timed.trainer.last_values, **rejection_rows(lambda: model, job, job["seed"], centers, std)}
 
 
 def _mean_se(v):

@@ -10,9 +10,9 @@ Protocol (stated with the result):
   every model is scored on the same binary test set;
 - estimator: log p(x) ~= logsumexp_i log w_i - log k, w_i = p(x, z_i) / q(z_i | x), z_i ~ q(z|x),
   k = 5000 per test image (genzoo.metrics.likelihood.importance_sampled_nll), NLL = -mean, nats;
-- training budget: wall-clock minutes of `VAE.train_step` (Adam, batch 100) on this machine's CPU
-  threads, printed with the throughput; the learning rate decays linearly to 10 % over the last
-  30 % of the budget.
+- training budget: wall-clock minutes of `genzoo train vae`'s loop (genzoo.bench.train_timed; Adam,
+  batch 100) on this machine's CPU threads, printed with the throughput; the learning rate decays
+  linearly to 10 % over the last 30 % of the budget (of --steps, when given).
 
 Reference: Burda, Grosse & Salakhutdinov 2016 (IWAE), Table 1, MNIST, one stochastic layer (two
 deterministic layers of 200 tanh units, 50 latent units): VAE k=1 86.76, VAE k=50 86.35,
@@ -37,12 +37,28 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from genzoo.models.base import DataSpec, OptimConfig, Optimizers  # noqa: E402
-from genzoo.models.vae import VAE, VAEConfig  # noqa: E402
+from genzoo.bench import PrintMetrics, train_timed  # noqa: E402
+from genzoo.config import resolve  # noqa: E402
+from genzoo.training import Hook, TimeLimit  # noqa: E402
 from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
-from genzoo.training.data import BatchSource  # noqa: E402
+from genzoo.training.schedule import lr_factor  # noqa: E402
 
 from common import binarized_once, hardware, load_mnist  # noqa: E402
+
+class WallClockLrDecay(Hook):
+    """The learning rate of a wall-clock budget: constant, then linear to 10 % over its last 30 %
+    (train.lr_decay=0.3, train.lr_final=0.1 with the elapsed fraction of the time in place of the steps')."""
+
+    def __init__(self, budget_s: float):
+        self.budget_s = budget_s
+
+    def on_start(self, trainer) -> None:
+        self.t0 = time.time()
+
+    def on_step_end(self, trainer, values: dict[str, float]) -> None:
+        fraction = min((time.time() - self.t0) / self.budget_s, 1.0)
+        trainer.opt.scale_learning_rates(lr_factor(round(fraction * 10**6), 10**6, 0.3, 0.1))
+
 
 PAPER = {"VAE k=1": 86.76, "VAE k=50": 86.35, "IWAE k=50": 84.78}
 
@@ -73,35 +89,23 @@ def main(argv=None) -> dict:
     train, test = load_mnist(args.data_root)
     x_test = binarized_once(test.x, args.test_n)[0].to(device)
 
-    cfg = VAEConfig(arch="mlp", latent_dim=args.latent, hidden=tuple(args.hidden), activation=args.activation,
-                    likelihood="bernoulli", binarize="dynamic", objective=args.objective, k=args.k_train,
-                    optim=OptimConfig(name="adam", lr=args.lr))
-    model = VAE(cfg, DataSpec("image", train.shape, train.num_classes)).to(device)
-    optimizers = model.configure_optimizers()
-    opt = Optimizers(optimizers)
-    source = BatchSource(train, args.batch_size, args.seed, device)
-    print(f"model: {cfg}")
+    overrides = {"train.seed": args.seed, "train.device": args.device, "train.batch_size": args.batch_size,
+                 "train.steps": args.steps or 10**9, "train.log_every": 1000, "data.root": args.data_root,
+                 "model.arch": "mlp", "model.latent_dim": args.latent, "model.hidden": list(args.hidden),
+                 "model.activation": args.activation, "model.likelihood": "bernoulli", "model.binarize": "dynamic",
+                 "model.objective": args.objective, "model.k": args.k_train, "model.optim.lr": args.lr}
+    if args.steps is not None:  # the same decay, over the last 30 % of the steps
+        overrides.update({"train.lr_decay": 0.3, "train.lr_final": 0.1})
+    cfg = resolve("vae", overrides=overrides)
+    print(f"model: {cfg.model}")
     print(f"hardware: {hardware(device)}")
 
     budget = args.minutes * 60
-    t0, step, last_log = time.time(), 0, 0.0
-    model.train()
-    while True:
-        elapsed = time.time() - t0
-        if elapsed >= budget or (args.steps is not None and step >= args.steps):
-            break
-        frac = elapsed / budget if args.steps is None else step / args.steps
-        lr = args.lr * (1.0 if frac < 0.7 else 1.0 - 0.9 * (frac - 0.7) / 0.3)
-        for group in optimizers["vae"].param_groups:
-            group["lr"] = lr
-        logs = model.train_step(source.batch(step), opt, step)
-        step += 1
-        if elapsed - last_log >= 60:
-            last_log = elapsed
-            print(f"  {elapsed / 60:5.1f} min  step {step:7d}  epoch {step / source.steps_per_epoch:6.1f}  "
-                  f"lr {lr:.2e}  loss {float(logs['loss']):.2f}", flush=True)
-    train_s = time.time() - t0
-    print(f"trained {step} steps ({step / source.steps_per_epoch:.1f} epochs) in {train_s / 60:.1f} min "
+    hooks = [PrintMetrics()] + ([] if args.steps is not None else [WallClockLrDecay(budget)])
+    timed = train_timed(cfg, stop_rules=[TimeLimit(budget, "wall")], hooks=hooks, log=lambda *_: None)
+    model, optimizers, step, train_s = timed.model, timed.trainer.optimizers, timed.steps, timed.wall_seconds
+    steps_per_epoch = timed.trainer.batches.steps_per_epoch
+    print(f"trained {step} steps ({step / steps_per_epoch:.1f} epochs) in {train_s / 60:.1f} min "
           f"({step / train_s:.1f} steps/s)")
 
     from genzoo.metrics.likelihood import importance_sampled_nll
@@ -118,7 +122,7 @@ def main(argv=None) -> dict:
                                  chunk=max(1, min(500, args.k)), protocol=protocol)
     eval_s = time.time() - t1
     result = {"nll": res.nll, "stderr": res.stderr, "test_elbo": elbo, "k": args.k, "n_test": len(x_test),
-              "train_steps": step, "train_epochs": step / source.steps_per_epoch, "train_minutes": train_s / 60,
+              "train_steps": step, "train_epochs": step / steps_per_epoch, "train_minutes": train_s / 60,
               "eval_minutes": eval_s / 60, "batch_size": args.batch_size, "model": {
                   "hidden": args.hidden, "activation": args.activation, "latent": args.latent,
                   "objective": args.objective, "k_train": args.k_train, "lr": args.lr},

@@ -26,6 +26,7 @@ from typing import Sequence
 import torch
 
 from ..config import RunConfig, build_config, to_dict
+from ..data import Dataset
 from ..errors import CheckpointError, ConfigError, GenzooError
 from ..models import Algorithm, Optimizers
 from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
@@ -55,7 +56,8 @@ class Trainer:
     """One training run: `setup()`, then `step()` as often as you like, or `run()` to the end.
 
     config: a RunConfig (genzoo.config.resolve), or None with resume=RUN_DIR to continue that run
-    (steps: extend it to this many steps). hooks: replace default_hooks(progress); extra_hooks: run
+    (steps: extend it to this many steps). data: a Dataset already in memory to train on instead of
+    loading config.data (recorded in config.json as what was used). hooks: replace default_hooks(progress); extra_hooks: run
     after them; stop_rules: end the run early (e.g. TimeLimit(60, "cpu")); the step budget always applies.
     Under torchrun every process makes its own Trainer; rank 0 alone writes the run directory.
     """
@@ -63,16 +65,17 @@ class Trainer:
     def __init__(self, config: RunConfig | None = None, *, out: str | Path | None = None,
                  resume: str | Path | None = None, steps: int | None = None, hooks: Sequence[Hook] | None = None,
                  extra_hooks: Sequence[Hook] = (), stop_rules: Sequence[StopRule] = (), progress: bool = True,
-                 log=print):
+                 log=print, data: Dataset | None = None):
         if config is None and resume is None:
             raise ConfigError("a Trainer needs a configuration or a run directory to resume")
         self.cfg, self.out, self.resume_from, self.resume_steps = config, out, resume, steps
         self.hooks = [*(default_hooks(progress) if hooks is None else hooks), *extra_hooks]
         self.stop_rules = list(stop_rules)
-        self.log = log
+        self.log, self.dataset = log, data
         self.is_set_up = False
         self.steps_done = self.start_step = 0
-        self.last_metrics: dict = {}
+        self.last_metrics: dict = {}      # the latest metrics line (running means, see MetricsLog)
+        self.last_values: dict = {}       # the latest step's logged values
         self.stopped_because: str | None = None
 
     @classmethod
@@ -131,7 +134,7 @@ class Trainer:
 
     def _build(self) -> None:
         cfg, world = self.cfg, self.world
-        self.dataset = ds = load_data(cfg)
+        self.dataset = ds = self.dataset if self.dataset is not None else load_data(cfg)
         if ds.notice:
             self.log(f"genzoo: notice: {ds.notice}")
         self.spec = data_spec(ds)
@@ -193,12 +196,14 @@ class Trainer:
                               "(Trainer.resume(run_dir, steps=N)) to train further")
         apply_lr_schedule(self.opt, self.cfg.train, i, self.total_steps)
         with self._clear_compile_errors(), autocast(self.device, self.autocast_dtype):
-            logs = self.model.train_step(self.batches.batch(i), self.opt, i)
+            with torch.profiler.record_function("data"):
+                batch = self.batches.batch(i)
+            logs = self.model.train_step(batch, self.opt, i)
         values = {k: float(v) for k, v in logs.items()}
         if self.world.distributed:
             values = mean_over_ranks(values, self.device)
             broadcast_norm_statistics(self.model)
-        self.steps_done = i + 1
+        self.steps_done, self.last_values = i + 1, values
         for hook in self.hooks:
             hook.on_step_end(self, values)
         return values
