@@ -165,7 +165,7 @@ def test_translation_grids_show_pairs_of_every_class_of_a_class_sorted_split():
     import torch
 
     from genzoo.data import load_dataset
-    from genzoo.training.trainer import grid_reference
+    from genzoo.outputs import grid_reference
 
     ds = load_dataset("mnist-edges", "test")  # offline: built from mnist5k, whose rows are sorted by class
     assert ds.y[:21].tolist() == [0] * 21

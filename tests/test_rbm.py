@@ -291,7 +291,7 @@ def test_boltzmann_presets_decay_their_learning_rate_to_zero(preset):
     """Algorithm 20.1 asks for momentum with a decaying learning rate; Salakhutdinov & Hinton (2009) take it
     gradually to 0. A DBM preset keeps its configured rate through pretraining and starts Algorithm 20.1 with it."""
     from genzoo.config import resolve
-    from genzoo.training.trainer import lr_factor
+    from genzoo.training.schedule import lr_factor
     cfg = resolve(preset)
     t = cfg.train
     start = len(cfg.model.hidden) * cfg.model.pretrain_steps if cfg.algorithm == "dbm" else 0

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..training.checkpoint import list_checkpoints
-from ..training.trainer import METRICS_FILE, lr_factor, read_run_config
+from ..training.rundir import METRICS_FILE, read_run_config
+from ..training.schedule import lr_factor
 
 _GRID = re.compile(r"^step-(\d+)\.png$")
 #: columns of metrics.jsonl that are bookkeeping, not curves
