@@ -214,7 +214,7 @@ def checkpoint_steps(run_dir: Path) -> list[int]:
 
 def trained_dataset(run_dir: Path) -> str:
     """The dataset a run was trained on, as genzoo.data names it."""
-    from ..training.trainer import read_run_config
+    from ..training.rundir import read_run_config
     return read_run_config(run_dir)["config"]["data"]["name"]
 
 
