@@ -96,7 +96,7 @@ def row_fields(row: Row, result: dict | None, published: dict | None) -> tuple[d
 
 def render_table(table: Table, results: dict[str, dict]) -> str:
     result, published = results.get(table.file), results.get("published")
-    lines = [f"## {table.title} {{#{table.anchor}}}", ""]
+    lines = [f'<a id="{table.anchor}"></a>', "", f"## {table.title}", ""]
     if table.text:
         lines += [table.text, ""]
     lines.append("| " + " | ".join(h for h, _ in table.columns) + " |")
@@ -115,9 +115,16 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
         lines += [fill(note, result.get("values")), ""]
     lines += [f"- **Command:** `{result['command']}`",
               f"- **Protocol:** {result['protocol']}",
-              f"- **Hardware:** {result['hardware']}",
+              f"- **Hardware:** {describe(result['hardware'])}",
               f"- **Result file:** `benchmarks/results/{table.file}.json` ({result.get('source', '')})", ""]
     return "\n".join(lines)
+
+
+def describe(value) -> str:
+    """A result's hardware or environment: a sentence as it is, a dict as "key: value" pairs."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def render_page(page: Page, results: dict[str, dict]) -> str:
