@@ -50,9 +50,9 @@ FIGURES = [
     Figure("cvae-class-grid", "cvae", "mnist5k", 3000, ("--mode", "class-grid", "--cols", "8"), caption="CVAE"),
     Figure("dcgan", "dcgan", "mnist5k", 1000, caption="DCGAN"),
     Figure("gan-toy-ring8", "gan-toy", "ring8", 4000, ("--n", "2500",)),
-    Figure("aae", "aae", "mnist5k", 1200, caption="AAE"),
+    Figure("aae", "aae", "mnist5k", 1000, caption="AAE"),
     Figure("rbm", "rbm", "mnist5k", 3000),
-    Figure("pix2pix-edges", "pix2pix", "mnist-edges", 200, ()),
+    Figure("pix2pix-edges", "pix2pix", "mnist-edges", 80, ()),
 ]
 TRANSLATION_PRESETS = {"pix2pix"}
 
