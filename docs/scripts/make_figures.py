@@ -67,7 +67,7 @@ def make(fig: Figure, work: Path) -> Path:
     out = ASSETS / f"{fig.name}.png"
     if fig.preset in TRANSLATION_PRESETS:
         translation_figure(run_dir, fig.data, out, work / f"{fig.name}-images")
-    elif genzoo_cli(["sample", str(run_dir), "--seed", "0", "--out", str(out), *fig.sample_args]) != 0:
+    elif genzoo_cli(["sample", str(run_dir), "--seed", "0", "--scale", "1", "--out", str(out), *fig.sample_args]) != 0:
         raise SystemExit(f"genzoo sample failed for {fig.name}")
     print(f"{fig.name}: {fig.preset} on {fig.data}, {fig.steps} steps, {time.time() - start:.0f} s -> {out}")
     return out
