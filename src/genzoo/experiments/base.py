@@ -128,14 +128,31 @@ def quiet_run_overrides(steps: int, batch_size: int, seed: int, *, checkpoint_ev
 
 def dcgan_overrides(ctx: "Context", **extra) -> dict[str, Any]:
     """The `dcgan` run the image experiments share (trained once, then reused from the cache):
-    MNIST-5k (digits with --quick), width 16 (8), 300 steps (100) of batch 64."""
-    return {**quiet_run_overrides(ctx.steps(100, 300), 64, ctx.seed), "data.name": ctx.pick("digits", "mnist5k"),
+    MNIST-5k (digits with --quick), width 16 (8), 1,500 steps (100) of batch 64."""
+    return {**quiet_run_overrides(ctx.steps(100, 1500), 64, ctx.seed), "data.name": ctx.pick("digits", "mnist5k"),
             "model.nets.width": ctx.pick(8, 16), **extra}
 
 
 def dcgan_run(ctx: "Context") -> Path:
     """--run RUN_DIR if given, else the shared `dcgan` run."""
     return ctx.run_dir or ctx.train("dcgan", dcgan_overrides(ctx))
+
+
+def gan_overrides(ctx: "Context", loss: str = "non-saturating") -> dict[str, Any]:
+    """The `gan` preset's run (Goodfellow et al.'s MLPs) on MNIST-5k (digits with --quick), 2,000 steps (80)
+    of batch 100 (64), with 8 checkpoints: saturation trains one per generator cost; truncation and
+    latent-walk reuse the non-saturating one."""
+    steps = ctx.steps(80, 2000)
+    sets = quiet_run_overrides(steps, ctx.pick(64, 100), ctx.seed, checkpoint_every=max(1, steps // 8), keep=20)
+    sets.update({"model.loss": loss, "data.name": ctx.pick("digits", "mnist5k")})
+    if ctx.quick:
+        sets.update({"model.nets.hidden": [128, 128], "model.nets.d_hidden": [64, 64]})
+    return sets
+
+
+def gan_run(ctx: "Context") -> Path:
+    """--run RUN_DIR if given, else the shared non-saturating `gan` run."""
+    return ctx.run_dir or ctx.train("gan", gan_overrides(ctx))
 
 
 def features_of(dataset: str):

@@ -1,7 +1,8 @@
 """Walks in a GAN's latent space are smooth (Radford et al. 2015, sec. 6.1; lecture: "interpolating between
 random points in latent space", "vector arithmetic").
 
-Paths of `FRAMES` frames between two random latents of the shared `dcgan` run, linear (lerp) and
+Paths of `FRAMES` frames between two random latents of the shared `gan` run (the non-saturating
+run of the saturation experiment), linear (lerp) and
 spherical (slerp) (genzoo.sampling.interpolation_grid). Smoothness: the distance, in the features
 of genzoo's classifier, between neighbouring frames, against the distance between independent
 random samples. Also shown: latent arithmetic with concepts found by the classifier
@@ -14,7 +15,7 @@ import torch
 import genzoo
 
 from ..sampling import arithmetic_by_class, interpolation_grid
-from .base import (Context, Experiment, Measured, Verdict, dcgan_run, features_of, figure, image_grid, save_figure,
+from .base import (Context, Experiment, Measured, Verdict, features_of, figure, gan_run, image_grid, save_figure,
                    show_grid, trained_dataset)
 
 FRAMES = 10
@@ -30,7 +31,7 @@ def neighbour_distances(feats: torch.Tensor, paths: int) -> torch.Tensor:
 
 
 def measure(ctx: Context) -> Measured:
-    run_dir = dcgan_run(ctx)
+    run_dir = gan_run(ctx)
     model = genzoo.load(run_dir)
     fx = features_of(trained_dataset(run_dir))
     g = torch.Generator().manual_seed(ctx.seed)

@@ -14,8 +14,8 @@ import torch
 import genzoo
 
 from ..losses import g_loss_minimax, g_loss_non_saturating
-from .base import (Context, Experiment, ImageScorer, Measured, Verdict, checkpoint_steps, figure,
-                   quiet_run_overrides, save_figure)
+from .base import (Context, Experiment, ImageScorer, Measured, Verdict, checkpoint_steps, figure, gan_overrides,
+                   save_figure)
 
 COSTS = {"minimax": g_loss_minimax, "non-saturating": g_loss_non_saturating}
 CONFIDENT = 0.01        # part 1: the costs' slopes at D(G(z)) = 0.01
@@ -49,23 +49,14 @@ def probe_checkpoint(run_dir, step: int, scorer: ImageScorer, seed: int) -> dict
             "fd": scorer.fd(images)}
 
 
-def _overrides(ctx: Context, loss: str) -> dict:
-    steps = ctx.steps(80, 2000)
-    sets = quiet_run_overrides(steps, ctx.pick(64, 100), ctx.seed, checkpoint_every=max(1, steps // 8), keep=20)
-    sets.update({"model.loss": loss, "data.name": ctx.pick("digits", "mnist5k")})
-    if ctx.quick:
-        sets.update({"model.nets.hidden": [128, 128], "model.nets.d_hidden": [64, 64]})
-    return sets
-
-
 def measure(ctx: Context) -> Measured:
     scorer = ImageScorer(ctx.pick("digits", "mnist5k"), ctx.pick(200, 1000))
     runs = {}
     for loss in ctx.bar(COSTS, "runs"):
-        run_dir = ctx.train("gan", _overrides(ctx, loss))
+        run_dir = ctx.train("gan", gan_overrides(ctx, loss))
         runs[loss] = [probe_checkpoint(run_dir, s, scorer, ctx.seed) for s in checkpoint_steps(run_dir)]
     numbers = {"slopes": slopes(), "runs": runs}
-    protocol = {"preset": "gan", "overrides": {loss: _overrides(ctx, loss) for loss in COSTS},
+    protocol = {"preset": "gan", "overrides": {loss: gan_overrides(ctx, loss) for loss in COSTS},
                 "same seed": ctx.seed, "gradient": "||grad_theta_G J(G)|| on 256 z, D in eval mode",
                 **scorer.protocol()}
     return Measured(numbers, protocol)

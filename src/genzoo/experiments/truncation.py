@@ -1,7 +1,8 @@
 """The truncation trick trades diversity for quality (Brock et al. 2019; lecture: "GAN Truncation trick").
 
 Latents are drawn from N(0, I) with every coordinate outside [-b, b] drawn again
-(genzoo.sampling.sample_truncated). For each bound b, samples of the shared `dcgan` run are
+(genzoo.sampling.sample_truncated). For each bound b, samples of the shared `gan` run (the
+non-saturating run of the saturation experiment) are
 scored against held-out real digits in the features of genzoo's classifier: improved precision
 (quality) and recall (diversity), density and coverage (k = 5), and the Fréchet distance.
 """
@@ -13,7 +14,7 @@ import genzoo
 
 from ..metrics import frechet_distance, prdc
 from ..sampling import sample_truncated
-from .base import (Context, Experiment, ImageScorer, Measured, Verdict, dcgan_run, figure, image_grid, save_figure,
+from .base import (Context, Experiment, ImageScorer, Measured, Verdict, figure, gan_run, image_grid, save_figure,
                    show_grid, spearman, trained_dataset)
 
 BOUNDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -22,7 +23,7 @@ TREND = 0.8            # Spearman correlation of recall with the bound must exce
 
 
 def measure(ctx: Context) -> Measured:
-    run_dir = dcgan_run(ctx)
+    run_dir = gan_run(ctx)
     model = genzoo.load(run_dir)
     scorer = ImageScorer(trained_dataset(run_dir), ctx.pick(300, 2000))
     rows, images = [], {}

@@ -41,7 +41,7 @@ def probe(run_dir, step: int, scorer: ImageScorer, seed: int) -> dict:
 
 
 def measure(ctx: Context) -> Measured:
-    steps = ctx.steps(20, 600)
+    steps = ctx.steps(20, 2000)
     presets = {"wgan-gp": _overrides(ctx, steps), "gan": _overrides(ctx, steps)}
     scorer = ImageScorer(presets["gan"]["data.name"], ctx.pick(200, 1000))
     runs = {}
