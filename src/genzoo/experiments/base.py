@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import textwrap
 from dataclasses import dataclass, field
@@ -222,6 +223,16 @@ def image_grid(images: torch.Tensor, nrow: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- trained models
+
+def describe_run(run_dir: Path) -> str:
+    """A run as the protocol records it: its directory's name (the cache folder is the machine's own)."""
+    return Path(run_dir).name
+
+
+def describe_source(text: str) -> str:
+    """A dataset's source without the file path in parentheses (which is the machine's own)."""
+    return re.sub(r" \(/[^)]*\)", "", str(text))
+
 
 def checkpoint_steps(run_dir: Path) -> list[int]:
     """The steps at which a run kept a checkpoint, oldest first."""

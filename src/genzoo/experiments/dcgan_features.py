@@ -17,7 +17,8 @@ import genzoo
 from ..metrics import kmeans_features, linear_probe
 from ..metrics.features import load_splits
 from ..models import get_algorithm
-from .base import Context, Experiment, Measured, Verdict, dcgan_run, figure, save_figure, trained_dataset
+from .base import (Context, Experiment, Measured, Verdict, dcgan_run, describe_run, describe_source, figure,
+                   save_figure, trained_dataset)
 
 ORDER = ("DCGAN discriminator", "K-means", "raw pixels", "untrained discriminator")
 
@@ -62,7 +63,7 @@ def measure(ctx: Context) -> Measured:
         accuracy[name] = linear_probe(train_f, s.train_y[pick], test_f, s.test_y, seed=ctx.seed)
     numbers = {"accuracy": accuracy, "labels": int(len(pick)), "per_class": per_class, "kmeans_k": k,
                "n_test": int(len(s.test_y)), "feature_dims": {n: int(r[0].shape[1]) for n, r in reps.items()}}
-    protocol = {"run": str(run_dir), "data": f"{s.name}: {s.source}; test: {s.test_split}",
+    protocol = {"run": describe_run(run_dir), "data": f"{s.name}: {describe_source(s.source)}; test: {s.test_split}",
                 "labels": f"{per_class} per class, seed {ctx.seed}", "probe": "genzoo.metrics.linear_probe",
                 "kmeans": f"genzoo.metrics.kmeans_features, k={k}, fit on all {len(s.train_y)} training images",
                 "discriminator features": "DCGANDiscriminator.features (the flattened last conv block), eval mode"}

@@ -15,8 +15,8 @@ import torch
 import genzoo
 
 from ..sampling import arithmetic_by_class, interpolation_grid
-from .base import (Context, Experiment, Measured, Verdict, features_of, figure, gan_run, image_grid, save_figure,
-                   show_grid, trained_dataset)
+from .base import (Context, Experiment, Measured, Verdict, describe_run, features_of, figure, gan_run, image_grid,
+                   save_figure, show_grid, trained_dataset)
 
 FRAMES = 10
 PATHS = 8
@@ -50,7 +50,7 @@ def measure(ctx: Context) -> Measured:
     numbers["arithmetic"] = {"classes": list(ARITHMETIC),
                              "result_classes": fx.probs(result[3 * per:]).argmax(1).tolist()}
     images["arithmetic"] = image_grid(result, per)
-    protocol = {"run": str(run_dir), "paths": PATHS, "frames": FRAMES, "features": fx.describe(),
+    protocol = {"run": describe_run(run_dir), "paths": PATHS, "frames": FRAMES, "features": fx.describe(),
                 "random pairs": "500 pairs of independent samples",
                 "interpolation": "genzoo.sampling.interpolation_grid",
                 "arithmetic": "genzoo.sampling.arithmetic_by_class with genzoo's classifier"}

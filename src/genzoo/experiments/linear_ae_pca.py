@@ -14,7 +14,7 @@ import torch
 import genzoo
 
 from ..data import load_dataset
-from .base import Context, Experiment, Measured, Verdict, figure, quiet_run_overrides, save_figure
+from .base import Context, Experiment, Measured, Verdict, describe_source, figure, quiet_run_overrides, save_figure
 
 MAX_ANGLE = 2.0         # degrees: every principal angle between the two subspaces below this
 
@@ -47,7 +47,7 @@ def measure(ctx: Context) -> Measured:
     numbers = {"components": k, "angles_deg": sorted(angles.tolist(), reverse=True),
                "max_angle_deg": float(angles.max()), "mse_pca": pca_mse,
                "mse_linear_ae": _mse(runs["linear"], x), "mse_nonlinear_ae": _mse(runs["nonlinear"], x)}
-    protocol = {"data": f"{ds.source}, {ds.split} split, {len(ds)} images in [0, 1]",
+    protocol = {"data": f"{describe_source(ds.source)}, {ds.split} split, {len(ds)} images in [0, 1]",
                 "linear": {"preset": "linear-ae", "overrides": linear_sets, "batch": "the whole split"},
                 "nonlinear": {"preset": "ae", "overrides": deep_sets},
                 "pca": "sklearn PCA(svd_solver='full')", "angles": "scipy.linalg.subspace_angles(decoder weight, "

@@ -14,8 +14,8 @@ import genzoo
 
 from ..metrics import frechet_distance, prdc
 from ..sampling import sample_truncated
-from .base import (Context, Experiment, ImageScorer, Measured, Verdict, figure, gan_run, image_grid, save_figure,
-                   show_grid, spearman, trained_dataset)
+from .base import (Context, Experiment, ImageScorer, Measured, Verdict, describe_run, figure, gan_run, image_grid,
+                   save_figure, show_grid, spearman, trained_dataset)
 
 BOUNDS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 SHOWN = (0.25, 1.0, 3.0)
@@ -35,7 +35,7 @@ def measure(ctx: Context) -> Measured:
                      "coverage": m.coverage, "fd": frechet_distance(feats.numpy(), scorer.real_feats.numpy())})
         if b in SHOWN:
             images[f"b={b:g}"] = image_grid(x[:36], 6)
-    protocol = {"run": str(run_dir), "sampler": "genzoo.sampling.sample_truncated (resample |z_i| > b)",
+    protocol = {"run": describe_run(run_dir), "sampler": "genzoo.sampling.sample_truncated (resample |z_i| > b)",
                 "prdc": "genzoo.metrics.prdc, k=5", **scorer.protocol()}
     return Measured({"rows": rows}, protocol, images)
 
