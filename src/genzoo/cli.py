@@ -23,6 +23,9 @@ def _add_train(sub) -> None:
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, help="training steps")
     budget.add_argument("--epochs", type=float, help="passes over the training split")
+    budget.add_argument("--time-budget", metavar="TIME",
+                        help="train for this long, e.g. 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds); stops "
+                             "cleanly with a checkpoint and samples, and a learning-rate decay follows the budget")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -45,10 +48,11 @@ def _train(args) -> None:
         extra = [flag for flag, v in (("MODEL", args.model), ("--data", args.data), ("--epochs", args.epochs),
                                       ("--batch-size", args.batch_size), ("--seed", args.seed),
                                       ("--config", args.config), ("--out", args.out), ("--set", args.set),
-                                      ("--precision", args.precision), ("--compile", args.compile)) if v]
+                                      ("--precision", args.precision), ("--compile", args.compile),
+                                      ("--time-budget", args.time_budget)) if v]
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
-                              "(only --steps may extend it)")
+                              "(only --steps may extend it; a time budget continues with the time it has left)")
         train(resume=args.resume, steps=args.steps, progress=not args.quiet)
         return
     overrides = dict(parse_override(s) for s in args.set)
@@ -56,6 +60,8 @@ def _train(args) -> None:
         overrides["train.precision"] = args.precision
     if args.compile:
         overrides["train.compile"] = True
+    if args.time_budget:
+        overrides["train.time_budget"] = args.time_budget
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
 

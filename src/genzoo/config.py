@@ -68,6 +68,7 @@ class TrainConfig:
     sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
     lr_decay: float = 0.0          # 0: constant learning rates; else over this last fraction of the steps they fall
     lr_final: float = 0.0          # linearly to this fraction of their configured values
+    time_budget: str | None = None # stop after this much time: 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds)
 
     def validate(self) -> None:
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -89,6 +90,9 @@ class TrainConfig:
         if not 0.0 <= self.lr_final <= 1.0:
             raise ConfigError(f"train.lr_final is a fraction of the configured learning rate, between 0 and 1; "
                               f"got {self.lr_final}")
+        if self.time_budget is not None:
+            from .training.budget import parse_time_budget  # here: the training package imports this module
+            parse_time_budget(self.time_budget)
         for name in ("sample_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0 (0 = only at the end), got {getattr(self, name)}")
@@ -386,6 +390,9 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     for key, other in (("train.steps", "train.epochs"), ("train.epochs", "train.steps")):
         if overrides.get(key) is not None and other not in overrides:
             overrides[other] = None  # a budget in steps replaces the preset's budget in epochs, and vice versa
+    if overrides.get("train.time_budget") is not None:  # a time budget replaces the preset's step budget
+        for key in ("train.steps", "train.epochs"):
+            overrides.setdefault(key, None)
     for key, value in overrides.items():
         _apply(raw, key, value)
     dataset = (raw.get("data") or {}).get("name", DataConfig.name)

@@ -25,6 +25,9 @@ def data_spec(ds: Dataset) -> DataSpec:
                     vocab_size=getattr(ds, "vocab_size", None))
 
 
+UNBOUNDED_STEPS = 10**12  # the step cap of a run that only a time budget ends
+
+
 def total_steps(cfg: RunConfig, n_examples: int) -> int:
     """The run's step budget: train.steps, or train.epochs passes over `n_examples`."""
     t = cfg.train
@@ -32,7 +35,9 @@ def total_steps(cfg: RunConfig, n_examples: int) -> int:
         return t.steps
     if t.epochs is not None:
         return max(1, math.ceil(t.epochs * (n_examples // t.batch_size)))
-    raise ConfigError("give a training budget: --steps N or --epochs N")
+    if t.time_budget:
+        return UNBOUNDED_STEPS  # the time budget's stop rule ends the run
+    raise ConfigError("give a training budget: --steps N, --epochs N or --time-budget 5m")
 
 
 class BatchSource:

@@ -101,6 +101,13 @@ def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str,
     return dict(zip(keys, t.tolist()))
 
 
+def max_over_ranks(value: float, device: torch.device) -> float:
+    """The largest of every process's `value` (e.g. the time a budget has used), the same on every rank."""
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.item()
+
+
 def gather_rng_states(world: World, state: torch.Tensor) -> list[torch.Tensor]:
     """Every rank's CPU random state (rank 0 stores them all in the checkpoint)."""
     states = [torch.empty_like(state) for _ in range(world.size)]

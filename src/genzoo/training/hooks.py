@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ..errors import ConfigError, TrainingDiverged
 from ..outputs import grid_reference, save_samples
+from .data import UNBOUNDED_STEPS
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -135,10 +136,14 @@ class ProgressBar(Hook):
 
     def on_start(self, trainer: "Trainer") -> None:
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=trainer.total_steps, initial=trainer.steps_done, dynamic_ncols=True,
+        total = None if trainer.total_steps == UNBOUNDED_STEPS else trainer.total_steps
+        self.bar = tqdm(total=total, initial=trainer.steps_done, dynamic_ncols=True,
                         disable=not (self.enabled and trainer.world.is_main), desc=trainer.cfg.name, file=sys.stderr)
 
     def on_step_end(self, trainer: "Trainer", values: dict[str, float]) -> None:
+        length = trainer.schedule_length()
+        if length != self.bar.total and length != UNBOUNDED_STEPS:  # a time budget's estimate of the run
+            self.bar.total = length
         self.bar.update(1)
         if trainer.last_metrics is not self._shown:
             self._shown = trainer.last_metrics

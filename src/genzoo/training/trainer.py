@@ -38,6 +38,7 @@ from .distributed import (broadcast_norm_statistics, broadcast_parameters, broad
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
                      truncate_metrics, write_run_record)
+from .budget import TimeBudgetRule, parse_time_budget
 from .schedule import apply_lr_schedule
 
 # Where these lived before the trainer was split into modules: imports of them from here keep working.
@@ -84,6 +85,7 @@ class Trainer:
         self.last_metrics: dict = {}      # the latest metrics line (running means, see MetricsLog)
         self.last_values: dict = {}       # the latest step's logged values
         self.stopped_because: str | None = None
+        self.resumed_state: dict = {}     # hooks' and stop rules' saved states (their `state_key`s)
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None, **kwargs) -> "Trainer":
@@ -101,6 +103,8 @@ class Trainer:
         config.json and start the hooks."""
         saved = self._resumed_config() if self.resume_from is not None else None
         run_path = self._init_devices()
+        if self.cfg.train.time_budget:
+            self.stop_rules.append(TimeBudgetRule(parse_time_budget(self.cfg.train.time_budget)))
         torch.manual_seed(self.cfg.train.seed)
         self._build()
         self.record = self._run_record()
@@ -185,6 +189,7 @@ class Trainer:
             torch.set_rng_state(tensors[f"rng/rank{self.world.rank}/torch"])
         if self.scaler is not None and meta["extra"].get("grad_scaler"):
             self.scaler.load_state_dict(meta["extra"]["grad_scaler"])
+        self.resumed_state = meta["extra"].get("hook_states") or {}
         if self.world.is_main:
             truncate_metrics(self.rundir.metrics_file, start)
         self.steps_done = self.start_step = start
@@ -201,7 +206,7 @@ class Trainer:
         if i >= self.total_steps:
             raise GenzooError(f"the run has done its {self.total_steps} steps; resume it with more steps "
                               "(Trainer.resume(run_dir, steps=N)) to train further")
-        apply_lr_schedule(self.opt, self.cfg.train, i, self.total_steps)
+        apply_lr_schedule(self.opt, self.cfg.train, i, self.schedule_length())
         with self._clear_compile_errors(), autocast(self.device, self.autocast_dtype):
             with torch.profiler.record_function("data"):
                 batch = self.batches.batch(i)
@@ -211,9 +216,17 @@ class Trainer:
             values = mean_over_ranks(values, self.device)
             broadcast_norm_statistics(self.model)
         self.steps_done, self.last_values = i + 1, values
-        for hook in self.hooks:
+        for hook in [*self.stop_rules, *self.hooks]:  # rules first: a checkpoint then holds their count of this step
             hook.on_step_end(self, values)
         return values
+
+    def schedule_length(self) -> int:
+        """The run's length in steps for the learning-rate schedule: the step budget, or a time budget's
+        estimate from the measured step time."""
+        for rule in self.stop_rules:
+            if hasattr(rule, "schedule_length"):
+                return rule.schedule_length(self.steps_done, self.total_steps)
+        return self.total_steps
 
     @contextlib.contextmanager
     def _clear_compile_errors(self):
@@ -286,7 +299,9 @@ class Trainer:
             rng = {f"rng/rank{r}/torch": s for r, s in enumerate(gather_rng_states(world, torch.get_rng_state()))}
         if not world.is_main:
             return None
-        extra = {"total_steps": self.total_steps, "grad_scaler": self.scaler.state_dict() if self.scaler else None}
+        extra = {"total_steps": self.total_steps, "grad_scaler": self.scaler.state_dict() if self.scaler else None,
+                 "hook_states": {h.state_key: h.state_dict() for h in [*self.hooks, *self.stop_rules]
+                                 if hasattr(h, "state_key")}}
         path = save_checkpoint(checkpoint_path(ckpt_dir, self.steps_done), model=self.model,
                                optimizers=self.optimizers, step=self.steps_done, extra=extra, extra_tensors=rng)
         prune_checkpoints(ckpt_dir, self.cfg.train.keep_checkpoints)
