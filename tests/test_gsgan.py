@@ -6,7 +6,7 @@ import genzoo
 from genzoo.config import resolve
 from genzoo.data import load_dataset
 from genzoo.data.grammar import VOCAB, accepts, decode, encode, grammar_metrics
-from genzoo.models.gsgan import gumbel_softmax
+from genzoo.nets.layers import gumbel_softmax
 from genzoo.training.trainer import train
 
 

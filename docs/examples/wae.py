@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from genzoo.models.ae import MLPDecoder, MLPEncoder
+from genzoo.nets.mlp import MLPDecoder, MLPEncoder
 from genzoo.models.base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..models.gsgan import gumbel_softmax
+from ..nets.layers import gumbel_softmax
 from .base import Context, Experiment, Measured, Verdict, figure, save_figure, spearman
 
 PROBS = (0.5, 0.25, 0.15, 0.07, 0.03)

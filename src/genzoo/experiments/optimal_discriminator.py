@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..losses import d_loss_minimax
-from ..models.gan import MLPDiscriminator
+from ..nets.mlp import MLPDiscriminator
 from .base import Context, Experiment, Measured, Verdict, figure, save_figure
 
 DATA = ((-1.5, 0.5), (1.5, 0.5))   # p_data: an equal mixture of two Gaussians (mean, std)

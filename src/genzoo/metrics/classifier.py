@@ -89,3 +89,12 @@ def class_histogram(probs, data_class_probs=None, *, threshold: float = 0.5) -> 
         "num_classes": k,
         "rule": COVERAGE_RULE.replace("0.5", str(threshold)),
     }
+
+
+@torch.no_grad()
+def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """The fraction of x whose arg-max class under `net` (in eval mode) is its label y, in batches."""
+    net.eval()
+    correct = sum(int((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+                  for i in range(0, len(x), batch_size))
+    return correct / max(1, len(x))

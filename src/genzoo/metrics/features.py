@@ -50,6 +50,7 @@ from torch import nn
 
 from ..permissions import as_umask_allows
 from ._common import MetricError, as_image_float
+from .classifier import accuracy as classifier_accuracy
 
 FX_VERSION = 1
 ARCH = ("2x-1 | conv5x5/2(C,32)-ReLU | conv5x5/2(32,64)-ReLU | flatten-dropout0.25-linear(64*ceil(H/4)*ceil(W/4),128)"
@@ -331,13 +332,8 @@ def _train(x, y, num_classes, epochs, seed, log, device) -> ClassifierNet:
 
 @torch.no_grad()
 def accuracy(net: ClassifierNet, x, y, batch_size: int = 1000) -> float:
-    net.eval()
-    x = as_image_float(x)
-    y = torch.as_tensor(y).long()
-    correct = 0
-    for s in range(0, x.shape[0], batch_size):
-        correct += int((net(x[s:s + batch_size]).argmax(1) == y[s:s + batch_size]).sum())
-    return correct / max(1, x.shape[0])
+    """The classifier's accuracy on uint8 or [0, 1] float images x with labels y."""
+    return classifier_accuracy(net, as_image_float(x), torch.as_tensor(y).long(), batch_size)
 
 
 # ----------------------------------------------------------------------------------------------

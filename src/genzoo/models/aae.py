@@ -46,7 +46,8 @@ from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
 from ..nets.layers import NORMS_1D, moving_average_copy, update_moving_average
 from ..sampling import standard_normal
-from .ae import LatentModelMixin, MLPDecoder, MLPEncoder
+from ..nets.mlp import MLPDecoder, MLPEncoder
+from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 # --------------------------------------------------------------------------------------------

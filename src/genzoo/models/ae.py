@@ -10,9 +10,8 @@ One algorithm, three named models (presets):
   phases are keyed on the step count inside `train_step`; the encoder then serves as the base
   of a classifier (`genzoo finetune`, genzoo.finetune).
 
-Shared with the VAE and AAE: `encoder_decoder`, the builder of (optionally conditional) encoder
-and decoder networks, and `LatentModelMixin` (generate / reconstruct / latent_dim, the protocol
-of genzoo.sampling).
+The networks are genzoo.nets' (`encoder_decoder`, shared with the VAE); the sampling protocol
+is genzoo.models.latent's `LatentModelMixin`, shared with the VAE, AAE and ALAE.
 """
 from __future__ import annotations
 
@@ -23,124 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..nets import ConvDecoder, ConvEncoder, mlp
+from ..nets.autoencoder import encoder_decoder
+from ..nets.mlp import mlp_layers
 from ..sampling import standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
-
-
-class MLPEncoder(nn.Sequential):
-    """x (N, *shape) [+ one-hot label] -> (N, out_dim): Flatten, then an MLP. forward(x, y=None)."""
-
-    def __init__(self, in_dim: int, hidden, out_dim: int, activation: str = "relu", num_classes: int = 0,
-                 norm: str | None = None):
-        super().__init__(nn.Flatten(), mlp(in_dim + num_classes, hidden, out_dim, activation=activation, norm=norm))
-        self.num_classes = num_classes
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self[0](x)
-        if self.num_classes:
-            if y is None:
-                raise ValueError("this encoder is conditional: pass labels y")
-            h = torch.cat([h, F.one_hot(y.long(), self.num_classes).to(h.dtype)], dim=1)
-        return self[1](h)
-
-
-class MLPDecoder(nn.Sequential):
-    """z (N, latent_dim) [+ one-hot label] -> (N, *shape): an MLP, then Unflatten. forward(z, y=None)."""
-
-    def __init__(self, latent_dim: int, hidden, shape, activation: str = "relu", num_classes: int = 0,
-                 norm: str | None = None):
-        dim = 1
-        for s in shape:
-            dim *= s
-        super().__init__(mlp(latent_dim + num_classes, hidden, dim, activation=activation, norm=norm),
-                         nn.Unflatten(1, tuple(shape)))
-        self.num_classes = num_classes
-
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.num_classes:
-            if y is None:
-                raise ValueError("this decoder is conditional: pass labels y")
-            z = torch.cat([z, F.one_hot(y.long(), self.num_classes).to(z.dtype)], dim=1)
-        return self[1](self[0](z))
-
-
-def encoder_decoder(arch: str, data: DataSpec, code_dim: int, latent_dim: int, hidden, width: int,
-                    activation: str = "relu", num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    """An encoder x -> (N, code_dim) and a decoder z (N, latent_dim) -> (N, *data.shape) of logits/means.
-
-    arch "mlp": fully connected with the `hidden` widths (mirrored in the decoder);
-    arch "conv": strided convolutions / transposed convolutions for any image size.
-    num_classes > 0: both are conditional (CVAE, Sohn et al. 2015): forward(x, y) / forward(z, y)
-    concatenate a one-hot code of the labels y to their input.
-    """
-    if arch == "mlp":
-        return (MLPEncoder(data.dim, hidden, code_dim, activation, num_classes),
-                MLPDecoder(latent_dim, tuple(reversed(hidden)), data.shape, activation, num_classes))
-    if arch == "conv":
-        if data.kind != "image":
-            raise ValueError("conv encoders need images; use model.arch=mlp")
-        return (ConvEncoder(data.shape, code_dim, width=width, num_classes=num_classes),
-                ConvDecoder(latent_dim, data.shape, width=width, num_classes=num_classes))
-    raise ConfigError(f"model.arch must be 'mlp' or 'conv', got '{arch}'")
-
-
-def mlp_layers(net: nn.Sequential) -> list[nn.Sequential]:
-    """The layers of an MLP built by `nets.mlp`: each Linear with the modules after it up to the next Linear."""
-    layers: list[list[nn.Module]] = []
-    for m in net:
-        if isinstance(m, nn.Linear):
-            layers.append([])
-        layers[-1].append(m)
-    return [nn.Sequential(*ms) for ms in layers]
-
-
-class LatentModelMixin:
-    """The sampling protocol (genzoo.sampling): `latent_dim`, `generate(z, cond=None)` = decode,
-    and `reconstruct(x)`. The class sets `encode_mean(x, y)` and `decode(z, y)`, and
-    `num_classes` > 0 when it is conditional on labels."""
-
-    num_classes: int = 0
-
-    def class_labels(self, n: int, cond=None) -> torch.Tensor | None:
-        """Labels for n conditional samples: `cond` (a class or n labels), or the classes in turn 0, 1, ...
-        None for an unconditional model."""
-        if not self.num_classes:
-            return None
-        if cond is None:
-            return torch.arange(n, device=self.device) % self.num_classes
-        cond = torch.as_tensor(cond, device=self.device).long()
-        return cond.expand(n) if cond.dim() == 0 else cond
-
-    @property
-    def latent_dim(self) -> int:
-        return self.cfg.latent_dim
-
-    def generate(self, z: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """x = decode(z) (the mean of p(x | z)); images clamped to [0, 1]. `cond`: labels of a conditional
-        model. Differentiable in z (genzoo.sampling.steer); wrap in torch.no_grad() to just draw."""
-        x = self.decode(z, self.class_labels(len(z), cond))
-        return x.clamp(0, 1) if self.data.kind == "image" else x
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """decode(encode(x)): the decoder's mean at the encoder's code (the posterior mean for a VAE)."""
-        return self.decode_code(self.encode_mean(x, y), y)
-
-    def decode_code(self, code: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from the encoder's codes (`encode_mean`); = generate except where they differ (ALAE)."""
-        return self.generate(code, y)
-
-    @torch.no_grad()
-    def interpolate(self, x0: torch.Tensor, x1: torch.Tensor, steps: int = 8,
-                    y: torch.Tensor | int | None = None) -> torch.Tensor:
-        """Decode the straight line between the codes of two examples x0, x1 (each (*shape)):
-        (steps, *shape), from x0's reconstruction to x1's. (Latent walks between prior draws,
-        lerp and slerp: genzoo.sampling with `generate`.)"""
-        y = None if y is None else torch.as_tensor(y, device=self.device).long().reshape(1)
-        c0, c1 = self.encode_mean(x0[None], y), self.encode_mean(x1[None], y)
-        t = torch.linspace(0, 1, steps, device=c0.device, dtype=c0.dtype).unsqueeze(1)
-        return self.decode_code((1 - t) * c0 + t * c1, None if y is None else y.expand(steps))
+from .latent import LatentModelMixin
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..losses import r1_penalty
 from ..nets import mlp
 from ..sampling import standard_normal
-from .ae import LatentModelMixin
+from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
 

@@ -31,9 +31,10 @@ from torch import nn
 
 from ..errors import ConfigError, GenzooError
 from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
-from ..nets import DCGANDiscriminator, DCGANGenerator, LabelCode, mlp
+from ..nets import DCGANDiscriminator, DCGANGenerator
 from ..nets.conv import UPSAMPLES
-from ..nets.layers import moving_average_copy, require_labels, update_moving_average
+from ..nets.layers import moving_average_copy, update_moving_average
+from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from ..sampling import eval_mode, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
@@ -176,49 +177,6 @@ class GANConfig:
 
 def _image_net(shape) -> bool:
     return len(shape) == 3
-
-
-class MLPGenerator(nn.Module):
-    """z (N, latent_dim) [+ one-hot y] -> MLP (ReLU) -> x (N, *shape).
-
-    Conditional (num_classes > 0): the one-hot code of y is concatenated to z (Mirza & Osindero 2014).
-    """
-
-    def __init__(self, latent_dim: int, shape, hidden, *, norm: str | None = None, out_activation: str | None = None,
-                 num_classes: int = 0):
-        super().__init__()
-        self.shape, self.num_classes = tuple(shape), num_classes
-        self.label_code = LabelCode(num_classes) if num_classes > 0 else None
-        self.net = mlp(latent_dim + num_classes, hidden, math.prod(self.shape), norm=norm,
-                       out_activation=out_activation)
-
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        require_labels(y, self.num_classes, type(self).__name__)
-        if self.label_code is not None:
-            z = torch.cat([z, self.label_code(y).to(z.dtype)], dim=1)
-        return self.net(z).unflatten(1, self.shape)   # no batch size: exported graphs take any N
-
-
-class MLPDiscriminator(nn.Module):
-    """x (N, *shape) [+ one-hot y] -> flatten -> MLP (LeakyReLU 0.2) -> logits (N,).
-
-    Conditional (num_classes > 0): the one-hot code of y is concatenated to the flattened x.
-    """
-
-    def __init__(self, in_dim: int, hidden, *, num_classes: int = 0, dropout: float = 0.0,
-                 spectral_norm: bool = False):
-        super().__init__()
-        self.num_classes = num_classes
-        self.label_code = LabelCode(num_classes) if num_classes > 0 else None
-        self.net = mlp(in_dim + num_classes, hidden, 1, activation="leaky_relu", dropout=dropout,
-                       spectral_norm=spectral_norm)
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        require_labels(y, self.num_classes, type(self).__name__)
-        h = x.flatten(1)
-        if self.label_code is not None:
-            h = torch.cat([h, self.label_code(y).to(h.dtype)], dim=1)
-        return self.net(h).squeeze(1)
 
 
 @register

@@ -30,24 +30,10 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..nets import mlp
+from ..nets.layers import gumbel_softmax
 from .base import Batch, DataSpec, Optimizers, register
-from .gan import GAN, GANConfig, MLPDiscriminator
-
-
-def gumbel_softmax(logits: torch.Tensor, tau: float, *, hard: bool = False,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """y = softmax((logits + g) / tau), g = -log(-log u), u ~ U(0, 1), over the last dimension.
-
-    hard=True: the one-hot of argmax(logits + g) in the forward pass, with the gradient of the
-    relaxed y (straight-through). The Gumbel-max argmax is an exact sample of softmax(logits).
-    """
-    u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype, generator=generator)
-    g = -torch.log(-torch.log(u.clamp(1e-10, 1.0 - 1e-7)))
-    y = torch.softmax((logits + g) / tau, dim=-1)
-    if not hard:
-        return y
-    one_hot = F.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)
-    return one_hot + y - y.detach()
+from ..nets.mlp import MLPDiscriminator
+from .gan import GAN, GANConfig
 
 
 class GumbelGenerator(nn.Module):

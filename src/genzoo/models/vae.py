@@ -22,7 +22,9 @@ from torch import nn
 from ..errors import ConfigError, GenzooError
 from ..losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_normal_pdf
 from ..sampling import standard_normal
-from .ae import LatentModelMixin, encoder_decoder
+from ..nets.autoencoder import encoder_decoder
+from ..nets.layers import gumbel_softmax
+from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
 # ------------------------------------------------------------------------------------------
@@ -98,10 +100,7 @@ class GumbelLatent:
         return h.view(h.shape[0], self.dim, self.K).log_softmax(-1)
 
     def rsample(self, h, tau=1.0, noise=None):
-        u = torch.rand_like(h) if noise is None else noise
-        g = -torch.log((-torch.log(u.clamp(1e-10, 1.0))).clamp_min(1e-10))   # Gumbel(0, 1): -log(-log u)
-        logits = self._logits(h)
-        return ((logits + g.view_as(logits)) / tau).softmax(-1).flatten(1)
+        return gumbel_softmax(self._logits(h), tau, noise=noise).flatten(1)
 
     def decoder_input(self, z):
         return z

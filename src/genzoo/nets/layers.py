@@ -142,3 +142,23 @@ def update_moving_average(average: nn.Module, net: nn.Module, decay: float) -> N
         pa.lerp_(p.detach(), 1.0 - decay)
     for ba, b in zip(average.buffers(), net.buffers()):
         ba.copy_(b)
+
+
+def gumbel_softmax(logits: torch.Tensor, tau: float, *, hard: bool = False, generator: torch.Generator | None = None,
+                   noise: torch.Tensor | None = None) -> torch.Tensor:
+    """y = softmax((logits + g) / tau), g = -log(-log u), u ~ U(0, 1), over the last dimension: the
+    Gumbel-softmax (Concrete) relaxation of a categorical sample (Jang et al. 2017, eq. 1; Maddison et
+    al. 2017), a point of the simplex that becomes one-hot as tau -> 0.
+
+    hard=True: the one-hot of argmax(logits + g) in the forward pass, with the gradient of the
+    relaxed y (straight-through). The Gumbel-max argmax is an exact sample of softmax(logits).
+    noise: the uniform draws u (any shape with logits' number of elements) instead of fresh ones.
+    """
+    u = torch.rand(logits.shape, device=logits.device, dtype=logits.dtype, generator=generator) \
+        if noise is None else noise.view_as(logits)
+    g = -torch.log((-torch.log(u.clamp(1e-10, 1.0))).clamp_min(1e-10))   # Gumbel(0, 1), finite at u = 0 and 1
+    y = torch.softmax((logits + g) / tau, dim=-1)
+    if not hard:
+        return y
+    one_hot = F.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)
+    return one_hot + y - y.detach()

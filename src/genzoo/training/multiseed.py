@@ -17,7 +17,7 @@ dimension and trained together with torch.func:
 
 The step is GAN.train_step's (Goodfellow et al. 2014, Algorithm 1): k = d_steps discriminator
 steps, each on a fresh minibatch, then one generator step on fresh noise; the configured loss
-from genzoo.losses; the same MLP networks (genzoo.models.gan.MLPGenerator / MLPDiscriminator,
+from genzoo.losses; the same MLP networks (genzoo.nets.mlp.MLPGenerator / MLPDiscriminator,
 built on genzoo.nets.mlp) with the same initialization: seed s starts from exactly the weights
 `genzoo.train` builds with train.seed=s, and draws its minibatches in the same order as the
 trainer's BatchSource with that seed. Its noise z comes from its own torch.Generator(seed), so a
@@ -57,7 +57,8 @@ from torch.nn.utils import parametrize
 from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import DataSpec, Optimizers
-from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig, MLPDiscriminator, MLPGenerator
+from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig
+from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from .schedule import lr_factor
 
 
