@@ -13,9 +13,7 @@ Target: >= 90% grammatical with >= 100 distinct grammatical sequences.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 
 import torch
 

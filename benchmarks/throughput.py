@@ -52,7 +52,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -70,6 +69,7 @@ from genzoo.config import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.device import autocast  # noqa: E402
+from genzoo.bench import cpu_name  # noqa: E402
 from genzoo.training import Trainer  # noqa: E402
 
 WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
@@ -88,16 +88,6 @@ def model_preset(name: str) -> tuple[str, dict]:
 
 
 # ------------------------------------------------------------------------------------------ machine
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
 
 def native_bf16_flags() -> list[str]:
     try:
@@ -627,7 +617,7 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     flags = native_bf16_flags()
-    print(f"genzoo throughput benchmark -- {cpu_model()}, {n_cores()} cores, torch {torch.__version__} "
+    print(f"genzoo throughput benchmark -- {cpu_name()}, {n_cores()} cores, torch {torch.__version__} "
           f"({torch.backends.cpu.get_cpu_capability()}), {args.threads} torch thread(s)"
           f"{' (auto: the cores the load average leaves free)' if threads_auto else ''}")
     print("native bf16: " + ("yes (" + ", ".join(flags) + ")" if flags else
@@ -636,7 +626,7 @@ def main(argv=None) -> int:
     root = args.root if args.root is not None else default_root()
     ds = load_dataset("mnist", "train", root=root)
     print(f"data: {ds.source}, {len(ds)} images {tuple(ds.shape)}" + (f" ({ds.notice})" if ds.notice else ""))
-    out = {"machine": {"cpu": cpu_model(), "cores": n_cores(), "torch": torch.__version__, "threads": args.threads,
+    out = {"machine": {"cpu": cpu_name(), "cores": n_cores(), "torch": torch.__version__, "threads": args.threads,
                        "native_bf16": bool(flags), "loadavg_start": os.getloadavg()},
            "data": ds.source, "args": {k: v for k, v in vars(args).items()}}
 

@@ -82,7 +82,8 @@ def train_timed(cfg: RunConfig, *, out: str | Path | None = None, stop_rules: Se
             shutil.rmtree(folder.parent, ignore_errors=True)
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
@@ -96,7 +97,7 @@ def hardware(device: torch.device | str = "cpu") -> dict:
     """The machine a number was measured on: CPU model and cores, torch threads, GPU, load."""
     device = torch.device(device)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": _cpu_name(), "cores": cores, "torch_threads": torch.get_num_threads(),
+    return {"cpu": cpu_name(), "cores": cores, "torch_threads": torch.get_num_threads(),
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
             "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
 

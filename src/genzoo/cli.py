@@ -337,17 +337,17 @@ def _add_finetune(sub) -> None:
 def _finetune(args) -> None:
     from pathlib import Path
 
-    from .api import load
     from .finetune import finetune, write_result
+    from .training.rundir import RunDir
 
     for flag in ("labels", "frozen_steps", "unfrozen_steps"):
         if getattr(args, flag) < (1 if flag == "labels" else 0):
             raise GenzooError(f"--{flag.replace('_', '-')} must be {'positive' if flag == 'labels' else '>= 0'}, "
                               f"got {getattr(args, flag)}")
-    model = load(args.run_dir, step=args.step)
-    result = finetune(model, labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
+    run = RunDir.open(args.run_dir)
+    result = finetune(run.load_model(args.step), labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
                       unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
-                      layers=args.layers)
+                      layers=args.layers, run=run)
     print(result.summary())
     out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
     print(f"genzoo: wrote {write_result(result, out)}")

@@ -46,11 +46,11 @@ def _completions() -> dict[str, dict]:
 
     from .config import list_presets
     from .data import list_datasets
-    from .evaluation import ALL_METRICS
+    from .evaluation import METRICS
 
     datasets = _words("datasets", [d.name for d in list_datasets()])
     return {"model": _words("models", list_presets()), "data": datasets, "real": datasets,
-            "set": _words("config_keys", config_keys(), "="), "metrics": _words("metrics", list(ALL_METRICS)),
+            "set": _words("config_keys", config_keys(), "="), "metrics": _words("metrics", list(METRICS)),
             "run_dir": shtab.DIRECTORY, "run_dirs": shtab.DIRECTORY, "resume": shtab.DIRECTORY,
             "config": shtab.FILE, "input": shtab.DIRECTORY, "out": shtab.FILE}
 

@@ -1,10 +1,12 @@
 """`genzoo eval`: the metrics that apply to a trained run, each number with its protocol.
 
-Which metrics apply follows from the run: image models are compared with the real test split
-in the feature space of genzoo's own classifier (FD, KID, PRDC, classifier score, classes);
-toy 2-D models get the PacGAN mode metrics; VAE-family models an importance-sampled NLL;
-RBMs and DBMs an AIS log-likelihood (or its lower bound); models with features a linear probe;
-models with a categorical code q(y|x) (AAE semi and cluster) its test error.
+Every metric is registered in genzoo.metrics.registry with the data kinds it applies to, whether
+`genzoo eval` runs it by default, its protocol and its one-line summary; this module registers
+genzoo's own: image models are compared with the real test split in the feature space of genzoo's
+own classifier (FD, KID, PRDC, classifier score, classes; Inception-FID on request); toy 2-D models
+get the PacGAN mode metrics; VAE-family models an importance-sampled NLL; RBMs and DBMs an AIS
+log-likelihood (or its lower bound); models with features a linear probe; models with a
+categorical code q(y|x) (AAE semi and cluster) its test error; translation models L1 and digits.
 The results are merged into RUN_DIR/eval.json.
 """
 from __future__ import annotations
@@ -18,93 +20,11 @@ import torch
 
 from .data import load_dataset
 from .errors import GenzooError
+from .metrics.registry import METRICS, register_metric
 from .models.base import TRANSLATION_KINDS
-from .training.checkpoint import list_checkpoints
-from .training.rundir import load
+from .training.rundir import RunDir
 
-IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
-TRANSLATION_METRICS = ("l1", "digits")
-# metrics whose code says in detail why they do not apply (which AAE mode, which data set or direction)
-EXPLAIN_THEIR_OWN_REFUSAL = ("classify", "l1", "digits")
-ALL_METRICS = (IMAGE_METRICS + ("inception_fid", "toy", "nll", "loglik", "probe", "classify", "samples")
-               + TRANSLATION_METRICS + ("captions",))
-
-
-def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
-    """A model's representation of x: encoder means, hidden-unit posteriors or D's penultimate layer."""
-    for name in ("encode_mean", "hidden_features"):
-        if hasattr(model, name):
-            return getattr(model, name)(x)
-    disc = getattr(model, "D", None)
-    if disc is not None and hasattr(disc, "features"):
-        return disc.features(x * 2 - 1)  # D sees images in [-1, 1]
-    return None
-
-
-def default_metrics(model, test_split) -> list[str]:
-    """The metrics that apply to `model`; test_split() returns the run's test split (translation models:
-    l1 needs aligned test pairs)."""
-    kind = model.data.kind
-    out = []
-    if kind == "image":
-        out += list(IMAGE_METRICS)
-        if hasattr(model, "log_importance_weights"):
-            out.append("nll")
-        if model.name in ("rbm", "dbm"):
-            out.append("loglik")
-        if model_features(model, torch.zeros(2, *model.data.shape, device=model.device)) is not None:
-            out.append("probe")
-        if getattr(model, "classifies", False):
-            out.append("classify")
-    elif kind == "points":
-        out.append("toy")
-    elif kind == "captioned":
-        out.append("captions")   # text-to-image models: metrics/captions.py
-    elif kind in TRANSLATION_KINDS:
-        from .metrics.translation import DIGIT_SETS
-        out += ["l1"] if test_split().kind == "pair" else []
-        out += ["digits"] if model.cfg.direction in DIGIT_SETS.get(model.run_config.data.name, ()) else []
-    if hasattr(model, "evaluate_samples"):
-        out.append("samples")
-    return out
-
-
-def applicable_metrics(model, test_split) -> list[str]:
-    """Every metric `genzoo eval --metrics` accepts for `model`: the defaults, and Inception-FID for images."""
-    out = default_metrics(model, test_split)
-    if model.data.kind == "image":
-        out.insert(len(IMAGE_METRICS), "inception_fid")
-    return out
-
-
-# the papers' protocol, and a cheaper one for a first look (genzoo eval --quick)
-FULL_PROTOCOL = {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500}
-QUICK_PROTOCOL = {"n": 2000, "k": 500, "ais_runs": 20, "ais_betas": 1000}
-
-# below this many real images, FD and KID are far from their large-sample values: say so, beside the floor
-SMALL_COMPARISON = 2000
-
-
-def score_images(evaluator, fake: torch.Tensor, log=print) -> dict:
-    """{metric: result with its protocol} of `fake` against the evaluator's real images. The sample counts
-    are printed; against fewer than SMALL_COMPARISON real images a warning says so, and each metric carries
-    `real_floor`, the real-vs-real value at the same counts, the number to read it next to."""
-    r = evaluator.evaluate(fake)
-    protocol = r.pop("protocol")
-    r.pop("timings", None)
-    n_fake, n_real = min(len(fake), evaluator.n), protocol["n_real"]
-    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({protocol['real_split']} of "
-        f"{protocol['dataset']}) in the features of genzoo's classifier {evaluator.fx.id}")
-    if n_real < SMALL_COMPARISON:
-        floor = evaluator.real_vs_real(n_fake)
-        for name, value in r.items():
-            if name in floor:
-                value["real_floor"] = {k: v for k, v in floor[name].items() if isinstance(v, (int, float))}
-        log(f"genzoo: warning: only {n_real} real images to compare with (fewer than {SMALL_COMPARISON}): FD and "
-            f"KID are biased at this size and differ between runs; read each number next to its real-vs-real "
-            f"floor at the same size (shown as 'floor'; `genzoo eval --real {protocol['dataset']} --n {n_real}` "
-            "gives the whole table)")
-    return {name: {**value, "protocol": protocol} for name, value in r.items()}
+IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes", "inception_fid")
 
 
 def run_split(cfg, split="test"):
@@ -114,47 +34,80 @@ def run_split(cfg, split="test"):
                         image_size=d.image_size, channels=d.channels)
 
 
-def class_probabilities(model, x: torch.Tensor, *, averaged: bool = True, batch: int = 2000) -> torch.Tensor:
-    """q(y|x) of a model with a categorical code, (N, K) on the CPU; x in batches on the model's device."""
-    return torch.cat([model.class_probabilities(b.to(model.device), averaged).float().cpu() for b in x.split(batch)])
-
-
-def _classification(model, cfg, test, n: int) -> dict:
-    """The `classify` metric: semi-supervised test error, or the cluster error under both labellings."""
-    from .metrics.clustering import cluster_error, error_percent
-
-    if not getattr(model, "classifies", False):
-        raise GenzooError("the classify metric reads a categorical code q(y|x): it applies to an AAE with "
-                          "model.mode=semi or cluster")
-    if test.y is None:
-        raise GenzooError(f"the classify metric needs labels and {test.source} has none")
-    x, y = test.x[:n].float().div(255), test.y[:n].long()
-    probs = class_probabilities(model, x)
-    q_from = f"the encoder's moving average (model.ema={model.cfg.ema})" if model.encoder_ema is not None \
-        else "the encoder"
-    split = f"{test.source}, test split, first {len(x)} images; q(y|x) from {q_from}"
-    if model.cfg.mode == "semi":
-        used = int(model.lab_count.sum()) if len(model.lab_y) else "every training label"
-        return {"error_percent": error_percent(probs.argmax(1), y), "n_test": len(x), "labels_used": used,
-                "protocol": f"argmax_y q(y|x) against the label (Makhzani et al. 2015, Table 2); {split}"}
-    train = run_split(cfg, "train")
-    if train.y is None:
-        raise GenzooError(f"labelling the clusters needs training labels and {train.source} has none")
-    r = cluster_error(class_probabilities(model, train.x.float().div(255)), train.y.long(), probs, y)
-    return {**r, "n_train": len(train), "n_test": len(x),
-            "protocol": f"each test image takes its cluster's label: exemplar = the label of the training image "
-                        f"with the largest q(y_i|x) (Makhzani et al. 2015, section 6), majority = the most common "
-                        f"label of the cluster's {len(train)} training images; {split}"}
-
-
-def _binarized(x: torch.Tensor, seed: int) -> torch.Tensor:
-    return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
-
-
 def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
     g = torch.Generator(device=model.device).manual_seed(seed)
     return torch.cat([model.sample(min(batch, n - i), generator=g).float().cpu() for i in range(0, n, batch)])
 
+
+class Evaluation:
+    """What a metric sees: the run (configuration, data splits loaded once), its model at the evaluated
+    checkpoint, and the options of `genzoo eval` (n, k, seed, AIS runs and temperatures)."""
+
+    def __init__(self, run: RunDir, *, step: int | None = None, n: int = 10000, k: int = 5000, seed: int = 0,
+                 ais_runs: int = 100, ais_betas: int = 14500, metrics: tuple[str, ...] = (), quick: bool = False,
+                 progress: bool = True, log=print):
+        self.run, self.config = run, run.config
+        self.step = run.checkpoint(step)[0]
+        self.model = run.load_model(self.step)
+        self.n, self.k, self.seed, self.ais_runs, self.ais_betas, self.log = n, k, seed, ais_runs, ais_betas, log
+        self.metrics, self.quick, self.progress = metrics, quick, progress
+        self._splits: dict = {}
+        self._cache: dict = {}
+
+    def split(self, name: str = "test"):
+        """The run's data split `name`, as the run saw it (loaded once)."""
+        if name not in self._splits:
+            self._splits[name] = run_split(self.config, name)
+        return self._splits[name]
+
+    def samples(self, n: int) -> torch.Tensor:
+        """n samples of the model (float, CPU), drawn with the evaluation seed (the same for every metric)."""
+        return self._once(("samples", n), lambda: _sample(self.model, n, self.seed))
+
+    def _once(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    @property
+    def common(self) -> dict:
+        """What every result of this evaluation records: the checkpoint, the seed and the protocol level."""
+        out = {"checkpoint_step": self.step, "seed": self.seed, "protocol_level": "quick" if self.quick else "full"}
+        if self.quick:
+            out["quick"] = (f"--quick: a cheaper protocol ({self.n} samples, NLL k={self.k}, AIS {self.ais_runs} "
+                            f"runs x {self.ais_betas} temperatures); noisier, and not comparable with full-protocol "
+                            "numbers")
+        return out
+
+
+def applicable_metrics(ev: Evaluation) -> list[str]:
+    """Every registered metric that applies to the run, in registration order."""
+    return [name for name, m in METRICS.items() if m.refusal(ev) is None]
+
+
+def default_metrics(ev: Evaluation) -> list[str]:
+    """The metrics `genzoo eval` runs without --metrics: the registered defaults that apply."""
+    return [name for name in applicable_metrics(ev) if METRICS[name].default]
+
+
+def check_metrics(ev: Evaluation, metrics: list[str]) -> None:
+    """Refuse unknown metrics, and metrics that do not apply (with the reason, or the ones that do)."""
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise GenzooError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+    refusals = {m: r for m in metrics if (r := METRICS[m].refusal(ev)) is not None}
+    plain = [m for m, reason in refusals.items() if not reason]
+    if plain:
+        cfg = ev.config
+        raise GenzooError(f"{', '.join(plain)} {'does' if len(plain) == 1 else 'do'} not apply to {cfg.name} on "
+                          f"{cfg.data.name}; the metrics that do: {', '.join(applicable_metrics(ev))}")
+    if refusals:
+        raise GenzooError(next(iter(refusals.values())))
+
+
+# the papers' protocol, and a cheaper one for a first look (genzoo eval --quick)
+FULL_PROTOCOL = {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500}
+QUICK_PROTOCOL = {"n": 2000, "k": 500, "ais_runs": 20, "ais_betas": 1000}
 
 #: the most samples one evaluation draws (the standard FID protocol's count); more would only cost memory
 MAX_EVAL_SAMPLES = 50_000
@@ -173,139 +126,18 @@ def evaluate_run(run_dir: str | Path, *, n: int | None = None, metrics: list[str
     n, k = defaults["n"] if n is None else n, defaults["k"] if k is None else k
     ais_runs = defaults["ais_runs"] if ais_runs is None else ais_runs
     ais_betas = defaults["ais_betas"] if ais_betas is None else ais_betas
-    run_dir = Path(run_dir)
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} (the standard FID sample count), got {n:,}: "
                           "the generated samples are held in memory")
-    model = load(run_dir, step=step)
-    cfg = model.run_config
-    test = None
-
-    def test_split():
-        nonlocal test
-        if test is None:
-            test = run_split(cfg)
-        return test
-
-    metrics = list(metrics or default_metrics(model, test_split))
-    unknown = [m for m in metrics if m not in ALL_METRICS]
-    if unknown:
-        raise GenzooError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(ALL_METRICS)}")
-    applies = applicable_metrics(model, test_split)
-    wrong = [m for m in metrics if m not in applies and m not in EXPLAIN_THEIR_OWN_REFUSAL]
-    if wrong:
-        raise GenzooError(f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to {cfg.name} "
-                          f"on {cfg.data.name}; the metrics that do: {', '.join(applies)}")
-    results: dict = {}
-    if step is None:
-        step = list_checkpoints(run_dir / "checkpoints")[-1][0]  # the one load() chose
-    common = {"checkpoint_step": step, "seed": seed, "protocol_level": "quick" if quick else "full"}
+    run = RunDir.open(run_dir)
+    ev = Evaluation(run, step=step, n=n, k=k, seed=seed, ais_runs=ais_runs, ais_betas=ais_betas, quick=quick,
+                    progress=progress, log=log)
+    ev.metrics = tuple(metrics or default_metrics(ev))
+    check_metrics(ev, list(ev.metrics))
     if quick:
-        common["quick"] = (f"--quick: a cheaper protocol ({n} samples, NLL k={k}, AIS {ais_runs} runs x "
-                           f"{ais_betas} temperatures); noisier, and not comparable with full-protocol numbers")
-        log(f"genzoo: {common['quick']}")
-
-    image = [m for m in metrics if m in IMAGE_METRICS + ("inception_fid",)]
-    if image:
-        from .metrics import ImageEvaluator
-        t = time.time()
-        fake = _sample(model, n, seed)
-        evaluator = ImageEvaluator(cfg.data.name, n=n, metrics=tuple(image), root=cfg.data.root, seed=seed)
-        for name, value in score_images(evaluator, fake, log).items():
-            results[name] = {**value, **common}
-        log(f"genzoo: image metrics took {time.time() - t:.0f} s")
-    if "toy" in metrics:
-        from .data import toy_modes
-        from .metrics import toy_metrics
-        centers, std = toy_modes(cfg.data.name)
-        m = min(n, 2500)  # the PacGAN protocol draws 2,500 samples
-        results["toy"] = {**toy_metrics(_sample(model, m, seed), centers, std), "n_samples": m,
-                          "protocol": "PacGAN: high quality = within 3 std of the nearest mode; a mode is "
-                                      "captured with >= 1 high-quality sample; reverse KL of the mode histogram",
-                          **common}
-    if "nll" in metrics:
-        from .metrics import importance_sampled_nll
-        ds = test_split()
-        x = ds.x[:n].float().div(255)
-        bernoulli = getattr(model.cfg, "likelihood", "bernoulli") == "bernoulli"
-        x = _binarized(x, seed) if bernoulli else x
-        y = ds.y[:n] if ds.y is not None else None
-        fn = (lambda xb, kc: model.log_importance_weights(xb.to(model.device), kc)) if y is None or \
-            not getattr(model.cfg, "conditional", False) else None
-        if fn is None:
-            raise GenzooError("the NLL of a conditional model needs labels; not supported by genzoo eval yet")
-        torch.manual_seed(seed)
-        r = importance_sampled_nll(fn, x, k=k, progress=progress, protocol={
-            "split": f"{ds.source}, test split, first {len(x)} images",
-            "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if bernoulli
-            else "none (Gaussian likelihood on [0, 1] pixels)"})
-        results["nll"] = {**r.to_dict(), **common}
-    if "loglik" in metrics:
-        from .metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
-        ds = test_split()
-        train_x = run_split(cfg, "train").x.float().div(255)
-        x = ds.x[:n].float().div(255)
-        dynamic = model.cfg.binarize == "dynamic"  # trained on Bernoulli draws: scored on one fixed draw
-        x = _binarized(x, seed) if dynamic else x
-        t = time.time()
-        z = ais_log_z(model, data=train_x, betas=ais_betas, n_runs=ais_runs,
-                      generator=torch.Generator().manual_seed(seed), progress=progress)
-        est = rbm_log_likelihood(model, x, z) if model.name == "rbm" else dbm_lower_bound(model, x, z)
-        results["loglik"] = {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
-                             "variational lower bound on log-likelihood", "ais": z.to_dict(),
-                             "n_test": len(x), "seconds": round(time.time() - t, 1),
-                             "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if dynamic
-                             else f"the model's own (model.binarize={model.cfg.binarize})",
-                             "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
-                                         f"data, {ais_runs} runs, {ais_betas} temperatures; test split of {ds.source}"
-                                         + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else ""),
-                             **common}
-    if "probe" in metrics:
-        from .metrics import kmeans_features, linear_probe
-        train = run_split(cfg, "train")
-        ds = test_split()
-        if train.y is None:
-            raise GenzooError(f"the linear probe needs labels and {train.source} has none")
-        m = min(n, len(train))
-        xtr, ytr = train.x[:m].float().div(255), train.y[:m]
-        xte, yte = ds.x.float().div(255), ds.y
-        with torch.no_grad():
-            ftr, fte = (torch.cat([model_features(model, b.to(model.device)).flatten(1).cpu()
-                                   for b in xs.split(1000)]) for xs in (xtr, xte))
-        centroids = min(256, m // 2)  # the DCGAN paper's K-means baseline, capped for small sets
-        ktr, kte = kmeans_features(xtr.flatten(1), xte.flatten(1), k=centroids, seed=seed)
-        results["probe"] = {
-            "model_features": linear_probe(ftr, ytr, fte, yte, seed=seed),
-            "raw_pixels": linear_probe(xtr.flatten(1), ytr, xte.flatten(1), yte, seed=seed),
-            "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
-            "protocol": f"logistic regression on standardized features; {m} training images, "
-                        f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids", **common}
-    if "classify" in metrics:
-        results["classify"] = {**_classification(model, cfg, test_split(), n), **common}
-    if "l1" in metrics or "digits" in metrics:
-        from .metrics.translation import DIGIT_SETS, digit_scores, l1_scores, translations
-        ds = test_split()
-        if "l1" in metrics and ds.kind != "pair":
-            raise GenzooError(f"the l1 metric compares translations with their targets, and the test split of "
-                              f"{ds.source} has no aligned pairs")
-        if "digits" in metrics and model.cfg.direction not in DIGIT_SETS.get(cfg.data.name, ()):
-            applies = ", ".join(f"{name} ({' or '.join(dirs)})" for name, dirs in DIGIT_SETS.items())
-            raise GenzooError(f"the digits metric reads translated digits with genzoo's MNIST classifier: it "
-                              f"applies to {applies}, not {cfg.data.name} ({model.cfg.direction})")
-        source, fake, target = translations(model, ds, n, seed)
-        split = f"{ds.source}, test split, first {len(fake)} pairs, {model.cfg.direction}"
-        if "l1" in metrics:
-            results["l1"] = {**l1_scores(source, fake, target), "split": split, **common}
-        if "digits" in metrics:
-            results["digits"] = {**digit_scores(fake, target, ds.y[:n], root=cfg.data.root), "split": split,
-                                 **common}
-    if "captions" in metrics:
-        from .metrics.captions import evaluate_captions
-        results["captions"] = {**evaluate_captions(model, test_split(), n, seed, root=cfg.data.root), **common}
-    if "samples" in metrics:
-        results["samples"] = {**model.evaluate_samples(_sample(model, min(n, 10000), seed)), **common}
-
-    _merge_into_eval_json(run_dir / "eval.json", results, log)
+        log(f"genzoo: {ev.common['quick']}")
+    results = {name: {**METRICS[name].compute(ev), **ev.common} for name in METRICS if name in ev.metrics}
+    _merge_into_eval_json(run.path / "eval.json", results, log)
     return results
 
 
@@ -333,6 +165,262 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
     os.replace(tmp, path)
 
 
+# ----------------------------------------------------------------------------------- image metrics
+
+# below this many real images, FD and KID are far from their large-sample values: say so, beside the floor
+SMALL_COMPARISON = 2000
+
+
+def score_images(evaluator, fake: torch.Tensor, log=print) -> dict:
+    """{metric: result with its protocol} of `fake` against the evaluator's real images. The sample counts
+    are printed; against fewer than SMALL_COMPARISON real images a warning says so, and each metric carries
+    `real_floor`, the real-vs-real value at the same counts, the number to read it next to."""
+    r = evaluator.evaluate(fake)
+    protocol = r.pop("protocol")
+    r.pop("timings", None)
+    n_fake, n_real = min(len(fake), evaluator.n), protocol["n_real"]
+    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({protocol['real_split']} of "
+        f"{protocol['dataset']}) in the features of genzoo's classifier {evaluator.fx.id}")
+    if n_real < SMALL_COMPARISON:
+        floor = evaluator.real_vs_real(n_fake)
+        for name, value in r.items():
+            if name in floor:
+                value["real_floor"] = {k: v for k, v in floor[name].items() if isinstance(v, (int, float))}
+        log(f"genzoo: warning: only {n_real} real images to compare with (fewer than {SMALL_COMPARISON}): FD and "
+            f"KID are biased at this size and differ between runs; read each number next to its real-vs-real "
+            f"floor at the same size (shown as 'floor'; `genzoo eval --real {protocol['dataset']} --n {n_real}` "
+            "gives the whole table)")
+    return {name: {**value, "protocol": protocol} for name, value in r.items()}
+
+
+def _image_results(ev: Evaluation) -> dict:
+    """Every requested image metric from one set of samples and one pass of the feature extractor."""
+    def compute():
+        from .metrics import ImageEvaluator
+        t = time.time()
+        fake = ev.samples(ev.n)
+        wanted = tuple(m for m in IMAGE_METRICS if m in ev.metrics)
+        evaluator = ImageEvaluator(ev.config.data.name, n=ev.n, metrics=wanted, root=ev.config.data.root,
+                                   seed=ev.seed)
+        scores = score_images(evaluator, fake, ev.log)
+        ev.log(f"genzoo: image metrics took {time.time() - t:.0f} s")
+        return scores
+    return ev._once("image metrics", compute)
+
+
+def _register_image_metric(name: str, protocol: str, format, default: bool = True) -> None:
+    register_metric(name, kinds=("image",), protocol=protocol, default=default, format=format)(
+        lambda ev: _image_results(ev)[name])
+
+
+def _value(r: dict) -> str:
+    return f"{r['value']:.4f}" + (f" +/- {r['std']:.4f}" if "std" in r else "")
+
+
+_register_image_metric("fd", "Frechet distance in the features of genzoo's classifier for the dataset", _value)
+_register_image_metric("kid", "kernel inception distance (cubic kernel) in the same features", _value)
+_register_image_metric("prdc", "improved precision/recall, density/coverage (k = 5) in the same features",
+                       lambda r: ", ".join(f"{k} {r[k]:.3f}" for k in ("precision", "recall", "density", "coverage")))
+_register_image_metric("cs", "classifier score (the Inception Score computed with genzoo's classifier)", _value)
+_register_image_metric("classes", "histogram of the classifier's labels of the samples against the data's",
+                       lambda r: f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}")
+_register_image_metric("inception_fid", "FID in the standard Inception features (needs their weights)", _value,
+                       default=False)
+
+
+# ----------------------------------------------------------------------------- the other metrics
+
+@register_metric("toy", kinds=("points",), protocol="PacGAN mode metrics of 2,500 samples",
+                 format=lambda r: (f"modes {r['modes_captured']}/{r['num_modes']}, high quality "
+                                   f"{r['high_quality_percent']:.1f}%, reverse KL {r['reverse_kl']:.3f}, "
+                                   f"mean log-density {r['mean_log_density']:.2f}"))
+def toy(ev: Evaluation) -> dict:
+    from .data import toy_modes
+    from .metrics import toy_metrics
+    centers, std = toy_modes(ev.config.data.name)
+    m = min(ev.n, 2500)  # the PacGAN protocol draws 2,500 samples
+    return {**toy_metrics(ev.samples(m), centers, std), "n_samples": m,
+            "protocol": "PacGAN: high quality = within 3 std of the nearest mode; a mode is "
+                        "captured with >= 1 high-quality sample; reverse KL of the mode histogram"}
+
+
+def _binarized(x: torch.Tensor, seed: int) -> torch.Tensor:
+    return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))
+
+
+@register_metric("nll", kinds=("image",), protocol="importance-sampled negative log-likelihood (k samples per image)",
+                 applies=lambda ev: None if hasattr(ev.model, "log_importance_weights") else "",
+                 format=lambda r: f"{r['nll']:.2f} +/- {r['stderr']:.2f} nats (k={r['k']}, n={r['n']})")
+def nll(ev: Evaluation) -> dict:
+    from .metrics import importance_sampled_nll
+    model, ds, seed = ev.model, ev.split("test"), ev.seed
+    x = ds.x[:ev.n].float().div(255)
+    bernoulli = getattr(model.cfg, "likelihood", "bernoulli") == "bernoulli"
+    x = _binarized(x, seed) if bernoulli else x
+    if ds.y is not None and getattr(model.cfg, "conditional", False):
+        raise GenzooError("the NLL of a conditional model needs labels; not supported by genzoo eval yet")
+    torch.manual_seed(seed)
+    r = importance_sampled_nll(lambda xb, kc: model.log_importance_weights(xb.to(model.device), kc), x, k=ev.k,
+                               progress=ev.progress, protocol={"split": f"{ds.source}, test split, first {len(x)} images",
+                                         "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}"
+                                         if bernoulli else "none (Gaussian likelihood on [0, 1] pixels)"})
+    return r.to_dict()
+
+
+@register_metric("loglik", kinds=("image",), protocol="AIS estimate of log Z, then the test log-likelihood "
+                                                     "(RBM) or its variational lower bound (DBM)",
+                 applies=lambda ev: None if ev.model.name in ("rbm", "dbm") else "", format=_value)
+def loglik(ev: Evaluation) -> dict:
+    from .metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
+    model, ds, seed = ev.model, ev.split("test"), ev.seed
+    train_x = ev.split("train").x.float().div(255)
+    x = ds.x[:ev.n].float().div(255)
+    dynamic = model.cfg.binarize == "dynamic"  # trained on Bernoulli draws: scored on one fixed draw
+    x = _binarized(x, seed) if dynamic else x
+    t = time.time()
+    z = ais_log_z(model, data=train_x, betas=ev.ais_betas, n_runs=ev.ais_runs,
+                  generator=torch.Generator().manual_seed(seed), progress=ev.progress)
+    est = rbm_log_likelihood(model, x, z) if model.name == "rbm" else dbm_lower_bound(model, x, z)
+    return {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
+            "variational lower bound on log-likelihood", "ais": z.to_dict(),
+            "n_test": len(x), "seconds": round(time.time() - t, 1),
+            "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if dynamic
+            else f"the model's own (model.binarize={model.cfg.binarize})",
+            "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
+                        f"data, {ev.ais_runs} runs, {ev.ais_betas} temperatures; test split of {ds.source}"
+                        + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else "")}
+
+
+def model_features(model, x: torch.Tensor) -> torch.Tensor | None:
+    """A model's representation of x: encoder means, hidden-unit posteriors or D's penultimate layer."""
+    for name in ("encode_mean", "hidden_features"):
+        if hasattr(model, name):
+            return getattr(model, name)(x)
+    disc = getattr(model, "D", None)
+    if disc is not None and hasattr(disc, "features"):
+        return disc.features(x * 2 - 1)  # D sees images in [-1, 1]
+    return None
+
+
+def _has_features(ev: Evaluation) -> str | None:
+    model = ev.model
+    return None if model_features(model, torch.zeros(2, *model.data.shape, device=model.device)) is not None else ""
+
+
+@register_metric("probe", kinds=("image",), protocol="linear probe: logistic regression on the model's features, "
+                                                    "raw pixels and K-means features", applies=_has_features,
+                 format=lambda r: ", ".join(f"{k} {r[k]:.4f}" for k in ("model_features", "raw_pixels",
+                                                                          "kmeans_features")))
+def probe(ev: Evaluation) -> dict:
+    from .metrics import kmeans_features, linear_probe
+    model, train, ds, seed = ev.model, ev.split("train"), ev.split("test"), ev.seed
+    if train.y is None:
+        raise GenzooError(f"the linear probe needs labels and {train.source} has none")
+    m = min(ev.n, len(train))
+    xtr, ytr = train.x[:m].float().div(255), train.y[:m]
+    xte, yte = ds.x.float().div(255), ds.y
+    with torch.no_grad():
+        ftr, fte = (torch.cat([model_features(model, b.to(model.device)).flatten(1).cpu()
+                               for b in xs.split(1000)]) for xs in (xtr, xte))
+    centroids = min(256, m // 2)  # the DCGAN paper's K-means baseline, capped for small sets
+    ktr, kte = kmeans_features(xtr.flatten(1), xte.flatten(1), k=centroids, seed=seed)
+    return {"model_features": linear_probe(ftr, ytr, fte, yte, seed=seed),
+            "raw_pixels": linear_probe(xtr.flatten(1), ytr, xte.flatten(1), yte, seed=seed),
+            "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
+            "protocol": f"logistic regression on standardized features; {m} training images, "
+                        f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids"}
+
+
+def class_probabilities(model, x: torch.Tensor, *, averaged: bool = True, batch: int = 2000) -> torch.Tensor:
+    """q(y|x) of a model with a categorical code, (N, K) on the CPU; x in batches on the model's device."""
+    return torch.cat([model.class_probabilities(b.to(model.device), averaged).float().cpu() for b in x.split(batch)])
+
+
+def _format_classify(r: dict) -> str:
+    if "error_percent" in r:
+        return f"{r['error_percent']:.2f}% test error (n={r['n_test']}, labels used: {r['labels_used']})"
+    return (f"{r['exemplar_error_percent']:.2f}% test error with exemplar labels, "
+            f"{r['majority_error_percent']:.2f}% with majority labels; "
+            f"{r['clusters_used']} of {r['clusters']} clusters used (n={r['n_test']})")
+
+
+@register_metric("classify", kinds=("image",), protocol="test error of the categorical code q(y|x) (AAE semi-"
+                                                       "supervised, or clusters labelled from the training set)",
+                 applies=lambda ev: None if getattr(ev.model, "classifies", False) else (
+                     "the classify metric reads a categorical code q(y|x): it applies to an AAE with "
+                     "model.mode=semi or cluster"), format=_format_classify)
+def classify(ev: Evaluation) -> dict:
+    """The `classify` metric: semi-supervised test error, or the cluster error under both labellings."""
+    from .metrics.clustering import cluster_error, error_percent
+
+    model, test, n = ev.model, ev.split("test"), ev.n
+    if test.y is None:
+        raise GenzooError(f"the classify metric needs labels and {test.source} has none")
+    x, y = test.x[:n].float().div(255), test.y[:n].long()
+    probs = class_probabilities(model, x)
+    q_from = f"the encoder's moving average (model.ema={model.cfg.ema})" if model.encoder_ema is not None \
+        else "the encoder"
+    split = f"{test.source}, test split, first {len(x)} images; q(y|x) from {q_from}"
+    if model.cfg.mode == "semi":
+        used = int(model.lab_count.sum()) if len(model.lab_y) else "every training label"
+        return {"error_percent": error_percent(probs.argmax(1), y), "n_test": len(x), "labels_used": used,
+                "protocol": f"argmax_y q(y|x) against the label (Makhzani et al. 2015, Table 2); {split}"}
+    train = ev.split("train")
+    if train.y is None:
+        raise GenzooError(f"labelling the clusters needs training labels and {train.source} has none")
+    r = cluster_error(class_probabilities(model, train.x.float().div(255)), train.y.long(), probs, y)
+    return {**r, "n_train": len(train), "n_test": len(x),
+            "protocol": f"each test image takes its cluster's label: exemplar = the label of the training image "
+                        f"with the largest q(y_i|x) (Makhzani et al. 2015, section 6), majority = the most common "
+                        f"label of the cluster's {len(train)} training images; {split}"}
+
+
+def _translations(ev: Evaluation):
+    from .metrics.translation import translations
+    return ev._once("translations", lambda: translations(ev.model, ev.split("test"), ev.n, ev.seed))
+
+
+def _translation_split(ev: Evaluation, fake) -> str:
+    return f"{ev.split('test').source}, test split, first {len(fake)} pairs, {ev.model.cfg.direction}"
+
+
+def _aligned_pairs(ev: Evaluation) -> str | None:
+    ds = ev.split("test")
+    return None if ds.kind == "pair" else (f"the l1 metric compares translations with their targets, and the test "
+                                           f"split of {ds.source} has no aligned pairs")
+
+
+@register_metric("l1", kinds=TRANSLATION_KINDS, protocol="mean absolute error of translations against their "
+                                                         "aligned targets", applies=_aligned_pairs,
+                 format=lambda r: f"{r['l1']:.4f} per pixel (the untranslated source: {r['l1_of_the_source']:.4f})")
+def l1(ev: Evaluation) -> dict:
+    from .metrics.translation import l1_scores
+    source, fake, target = _translations(ev)
+    return {**l1_scores(source, fake, target), "split": _translation_split(ev, fake)}
+
+
+def _digit_direction(ev: Evaluation) -> str | None:
+    from .metrics.translation import DIGIT_SETS
+    data, direction = ev.config.data.name, ev.model.cfg.direction
+    if direction in DIGIT_SETS.get(data, ()):
+        return None
+    applies = ", ".join(f"{name} ({' or '.join(dirs)})" for name, dirs in DIGIT_SETS.items())
+    return (f"the digits metric reads translated digits with genzoo's MNIST classifier: it applies to {applies}, "
+            f"not {data} ({direction})")
+
+
+@register_metric("digits", kinds=TRANSLATION_KINDS, protocol="translated digits read by genzoo's MNIST classifier",
+                 applies=_digit_direction,
+                 format=lambda r: (f"{100 * r['label_accuracy']:.1f}% read as the source's digit (real targets "
+                                   f"{100 * r['label_accuracy_of_real_targets']:.1f}%), FD to the targets "
+                                   f"{r['fd_to_targets']:.2f}"))
+def digits(ev: Evaluation) -> dict:
+    from .metrics.translation import digit_scores
+    source, fake, target = _translations(ev)
+    return {**digit_scores(fake, target, ev.split("test").y[:ev.n], root=ev.config.data.root),
+            "split": _translation_split(ev, fake)}
+
+
 def _floor_text(name: str, floor: dict) -> str:
     if name == "prdc":
         return ", ".join(f"{k} {floor[k]:.3f}" for k in ("precision", "recall", "density", "coverage"))
@@ -342,38 +430,14 @@ def _floor_text(name: str, floor: dict) -> str:
 
 
 def format_results(results: dict) -> str:
-    """One line per number: name, value, and the protocol in brief."""
+    """One line per number: name, value (as its metric formats it), and the sample counts."""
     lines = []
     for name, r in results.items():
-        if name == "prdc":
-            value = ", ".join(f"{k} {r[k]:.3f}" for k in ("precision", "recall", "density", "coverage"))
-        elif name == "probe":
-            value = ", ".join(f"{k} {r[k]:.4f}" for k in ("model_features", "raw_pixels", "kmeans_features"))
-        elif name == "toy":
-            value = (f"modes {r['modes_captured']}/{r['num_modes']}, high quality {r['high_quality_percent']:.1f}%, "
-                     f"reverse KL {r['reverse_kl']:.3f}, mean log-density {r['mean_log_density']:.2f}")
-        elif name == "nll":
-            value = f"{r['nll']:.2f} +/- {r['stderr']:.2f} nats (k={r['k']}, n={r['n']})"
-        elif name == "l1":
-            value = f"{r['l1']:.4f} per pixel (the untranslated source: {r['l1_of_the_source']:.4f})"
-        elif name == "digits":
-            value = (f"{100 * r['label_accuracy']:.1f}% read as the source's digit (real targets "
-                     f"{100 * r['label_accuracy_of_real_targets']:.1f}%), FD to the targets {r['fd_to_targets']:.2f}")
-        elif name == "classify" and "error_percent" in r:
-            value = f"{r['error_percent']:.2f}% test error (n={r['n_test']}, labels used: {r['labels_used']})"
-        elif name == "classify":
-            value = (f"{r['exemplar_error_percent']:.2f}% test error with exemplar labels, "
-                     f"{r['majority_error_percent']:.2f}% with majority labels; "
-                     f"{r['clusters_used']} of {r['clusters']} clusters used (n={r['n_test']})")
-        elif name == "captions":
-            value = "; ".join(f"{stage}: caption accuracy " + ", ".join(
-                f"{split} {100 * r[stage][split]['caption_accuracy']:.1f}% (real {100 * r[stage][split]['real_caption_accuracy']:.1f}%)"
-                for split in ("seen", "held_out") if split in r[stage]) + f", FD {r[stage]['fd_digits']:.2f}"
-                for stage in ("final", "stage1") if stage in r)
-        elif name == "classes":
-            value = f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}"
+        metric = METRICS.get(name)
+        if metric is not None and metric.format is not None:
+            value = metric.format(r)
         elif "value" in r:
-            value = f"{r['value']:.4f}" + (f" +/- {r['std']:.4f}" if "std" in r else "")
+            value = _value(r)
         else:
             value = ", ".join(f"{k} {v}" for k, v in r.items() if isinstance(v, (int, float)) and k != "seed")
         extra = f"  [n_fake {r['n_fake']}, n_real {r['n_real']}]" if "n_real" in r else ""

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import GenzooError
+from .metrics.classifier import accuracy
 
 
 def labelled_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -61,7 +62,7 @@ def lower_layers(encoder: nn.Module, n: int | None) -> nn.Module:
     """The first n layers of an MLP encoder (each Linear with its activation), or all of it (n None)."""
     if n is None:
         return encoder
-    from .models.ae import MLPEncoder, mlp_layers
+    from .nets.mlp import MLPEncoder, mlp_layers
     if not isinstance(encoder, MLPEncoder):
         raise GenzooError("reusing only some layers (--layers) needs an MLP encoder; omit it to reuse the whole encoder")
     layers = mlp_layers(encoder[1])
@@ -120,13 +121,6 @@ def train_classifier(clf: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps
 
 
 @torch.no_grad()
-def accuracy(clf: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    clf.eval()
-    correct = sum(int((clf(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
-    return correct / len(x)
-
-
 def _state_distance(a: nn.Module, b_state: dict) -> float:
     """L2 distance between a's weights and floating-point buffers (batch-norm statistics) and b_state's."""
     return float(sum((t.detach().float() - b_state[n].float()).pow(2).sum()
@@ -162,22 +156,25 @@ class FinetuneResult:
 def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500, unfrozen_steps: int = 500,
              lr: float = 1e-3, unfrozen_lr: float = 1e-4, head_hidden=(), batch_size: int = 100,
              weight_decay: float = 0.0, layers: int | None = None, train_data=None, test_data=None,
-             device: str | None = None) -> FinetuneResult:
+             device: str | None = None, run=None) -> FinetuneResult:
     """Frozen-then-unfrozen transfer of `model`'s encoder (a model or a run directory) vs from scratch.
 
+    run: the RunDir the model was loaded from (genzoo finetune passes it; a run directory given as
+    `model`, or a model from genzoo.load, is found by itself).
     layers: reuse only the encoder's first `layers` layers (MLP encoders; default: all of them).
     train_data / test_data: genzoo Datasets (default: the run's dataset, its train and test splits).
     Phase 1 trains only the head, so the base's weights and batch-norm statistics do not move
     (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
-    from .training.rundir import load
     from .training.data import load_data
+    from .training.rundir import RunDir
 
     if isinstance(model, (str, Path)):
-        model = load(model, device=device or "cpu")
+        run = RunDir.open(model)
+        model = run.load_model(device=device or "cpu")
     if train_data is None or test_data is None:
-        cfg = getattr(model, "run_config", None)
+        cfg = run.config if run is not None else getattr(model, "run_config", None)
         if cfg is None:
             raise GenzooError("pass train_data and test_data, or a model loaded with genzoo.load(run_dir)")
         train_data = train_data or load_data(cfg, "train")
@@ -237,7 +234,7 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
                 "scratch": "same network re-initialized (PyTorch defaults), all layers trained, "
                            f"{frozen_steps + unfrozen_steps} steps at lr {lr:g}",
                 "selection": "fixed step counts, no validation set"}
-    run_dir = getattr(model, "run_dir", None)
+    run_dir = run.path if run is not None else getattr(model, "run_dir", None)
     if run_dir is not None:
         protocol["run"] = str(run_dir)
     return FinetuneResult(labels=labels, seed=seed, frozen_accuracy=frozen_acc, finetuned_accuracy=finetuned_acc,
