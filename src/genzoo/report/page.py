@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -116,11 +117,13 @@ def checkpoint_table(run: RunRecord) -> str:
 
 
 def config_section(run: RunRecord) -> str:
-    r = run.record
+    r, data = run.record, run.record.get("dataset", {})
+    source = re.sub(r" \(/[^)]*\)", "", data.get("source", ""))   # where the file lies on this machine: not news
+    done = run.checkpoints[-1][0] if run.checkpoints else 0
     facts = [("model", run.config.get("name")), ("algorithm", run.config.get("algorithm")),
-             ("dataset", f"{r.get('dataset', {}).get('source', '')} ({r.get('dataset', {}).get('size', '?')} "
-                         "examples)"),
-             ("steps", r.get("total_steps")), ("device", r.get("device")), ("precision", r.get("precision")),
+             ("dataset", f"{source}; {data.get('size', '?')} training examples"),
+             ("steps", f"{r.get('total_steps')} planned, latest checkpoint at {done}"),
+             ("device", r.get("device")), ("precision", r.get("precision")),
              ("processes", r.get("processes")), ("created", r.get("created"))]
     facts += [(k, v) for k, v in (r.get("environment") or {}).items()]
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in facts if v is not None)
