@@ -40,3 +40,111 @@ def test_sample_out_in_a_folder_that_cannot_be_created_is_one_line(toy_run, caps
 def test_sample_count_is_bounded_before_anything_is_drawn(toy_run, capsys):
     err = _error_line(capsys, ["sample", str(toy_run), "--n", "100000000"])
     assert "--n must be from 1 to 10,000 samples" in err and "100,000,000" in err
+
+
+def _toy_config(steps, **sets):
+    return resolve("gan", overrides={"data.name": "ring8", "data.n_samples": 512, "train.steps": steps,
+                                     "train.sample_every": 0, "train.batch_size": 64, **sets})
+
+
+def _quiet(cfg, **kw):
+    return train(cfg, progress=False, log=lambda *_: None, **kw)
+
+
+def test_train_out_naming_an_existing_file_is_one_line(tmp_path):
+    from genzoo.errors import ConfigError
+    (tmp_path / "file").write_text("mine\n")
+    with pytest.raises(ConfigError, match="is a file; choose a new directory"):
+        _quiet(_toy_config(2), out=tmp_path / "file")
+    assert (tmp_path / "file").read_text() == "mine\n"
+
+
+def test_resume_steps_below_the_checkpoint_is_refused(toy_run):
+    from genzoo.errors import ConfigError
+    with pytest.raises(ConfigError, match="--steps 1 is below the step of the run's latest checkpoint \\(3\\)"):
+        _quiet(None, resume=toy_run, steps=1)
+
+
+def test_resuming_a_run_whose_checkpoints_link_into_another_run_is_refused(toy_run, tmp_path):
+    """--resume would write into, and prune, the other run's checkpoints."""
+    import shutil
+
+    from genzoo.errors import GenzooError
+    from genzoo.training.checkpoint import list_checkpoints
+    other, mine = tmp_path / "other", tmp_path / "mine"
+    shutil.copytree(toy_run, other)
+    shutil.copytree(toy_run, mine, ignore=shutil.ignore_patterns("checkpoints"))
+    (mine / "checkpoints").symlink_to(other / "checkpoints")
+    before = [(s, p.read_bytes()) for s, p in list_checkpoints(other / "checkpoints")]
+    with pytest.raises(GenzooError, match="is a link to .*outside the run directory"):
+        _quiet(None, resume=mine, steps=6)
+    assert [(s, p.read_bytes()) for s, p in list_checkpoints(other / "checkpoints")] == before
+
+
+def test_a_second_training_into_a_locked_run_directory_is_refused(tmp_path):
+    from genzoo.errors import GenzooError
+    from genzoo.training.guards import lock_run_dir
+    (tmp_path / "run").mkdir()
+    held = lock_run_dir(tmp_path / "run")        # as a first run holds it for its whole life
+    with pytest.raises(GenzooError, match="another genzoo process is training into"):
+        _quiet(_toy_config(2), out=tmp_path / "run")
+    assert not (tmp_path / "run" / "config.json").exists()
+    held.close()
+    assert _quiet(_toy_config(2), out=tmp_path / "run").step == 2
+
+
+def test_sigterm_between_d_and_g_saves_a_whole_step_that_resumes_exactly(tmp_path, monkeypatch):
+    """SIGTERM is treated as Ctrl-C, and only at a step boundary: sent during step 3's D update, the run
+    finishes step 3 (its G update too), saves it, and says how to resume."""
+    import os
+    import signal
+
+    import torch
+
+    from genzoo.errors import GenzooError
+    from genzoo.models import Optimizers
+    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+
+    whole = _quiet(_toy_config(10, **{"train.checkpoint_every": 3, "train.keep_checkpoints": 5}), out=tmp_path / "whole")
+    calls = []
+    original = Optimizers.step
+
+    def step_and_signal(self, name, loss):
+        calls.append(name)
+        if calls.count("D") == 3 and name == "D":
+            os.kill(os.getpid(), signal.SIGTERM)
+        original(self, name, loss)
+
+    monkeypatch.setattr(Optimizers, "step", step_and_signal)
+    with pytest.raises(GenzooError, match=r"interrupted at step 3; saved .*step-0000003.* --resume"):
+        _quiet(_toy_config(10), out=tmp_path / "cut")
+    assert calls[-1] == "G"
+    a, _ = read_checkpoint(dict(list_checkpoints(whole.dir / "checkpoints"))[3])
+    b, _ = read_checkpoint(list_checkpoints(tmp_path / "cut" / "checkpoints")[-1][1])
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model/"))
+
+
+def test_a_full_disk_when_config_json_is_written_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import pathlib
+
+    from genzoo.errors import GenzooError
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    with pytest.raises(GenzooError, match=r"cannot write .*config.json \(No space left on device\)"):
+        _quiet(_toy_config(2), out=tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock"]
+
+
+def test_a_stray_step_latest_checkpoint_is_ignored_by_eval(toy_run, tmp_path):
+    import shutil
+
+    from genzoo.evaluation import evaluate_run
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)
+    shutil.copy(run / "checkpoints" / "step-0000003.safetensors", run / "checkpoints" / "step-latest.safetensors")
+    result = evaluate_run(run, metrics=["toy"], n=100, log=lambda *_: None)
+    assert result["toy"]["checkpoint_step"] == 3

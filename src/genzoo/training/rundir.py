@@ -71,10 +71,16 @@ def read_run_config(run_dir: str | Path) -> dict:
 
 def write_run_record(run_dir: Path, record: dict) -> None:
     """Write config.json atomically (a temporary file renamed into place)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, run_dir / CONFIG_FILE)
+    tmp = run_dir / f"{CONFIG_FILE}.tmp-{os.getpid()}"   # unique: two writers never share it
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, run_dir / CONFIG_FILE)
+    except OSError as e:   # a full disk: one line, and no temporary file left behind
+        raise GenzooError(f"cannot write {run_dir / CONFIG_FILE} ({e.strerror or e}); free space or choose "
+                          "another --out") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def newest_readable_checkpoint(found: list[tuple[int, Path]], log=print) -> tuple[int, Path, dict, dict]:

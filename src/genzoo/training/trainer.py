@@ -35,6 +35,7 @@ from .data import BatchSource, data_spec, load_data, total_steps
 from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision
 from .distributed import (broadcast_norm_statistics, broadcast_parameters, broadcast_string, gather_rng_states,
                           gradient_averager, init_from_env, local_device, mean_over_ranks)
+from .guards import DeferredInterrupt, claim_run_dir
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
                      truncate_metrics, write_run_record)
@@ -81,6 +82,7 @@ class Trainer:
         self.stop_rules = list(stop_rules)
         self.log, self.dataset = log, data
         self.is_set_up = False
+        self._lock = None                 # the run directory's lock (rank 0), held from setup() to close()
         self.steps_done = self.start_step = 0
         self.last_metrics: dict = {}      # the latest metrics line (running means, see MetricsLog)
         self.last_values: dict = {}       # the latest step's logged values
@@ -112,6 +114,7 @@ class Trainer:
         if saved is not None:
             self._restore(saved)
         if self.world.is_main:
+            self._lock = claim_run_dir(self.rundir.path)   # held until close()
             write_run_record(self.rundir.path, self.record)
         self.model.train()
         self.started_at = time.time()
@@ -123,12 +126,16 @@ class Trainer:
     def _resumed_config(self) -> dict:
         saved = read_run_config(self.resume_from)
         self.cfg = build_config(saved["config"])
-        if self.resume_steps is not None:
-            self.cfg.train.steps, self.cfg.train.epochs = self.resume_steps, None
-            self.cfg.train.validate()
-        if not RunDir(Path(self.resume_from), saved).checkpoints():
+        found = RunDir(Path(self.resume_from), saved).checkpoints()
+        if not found:
             raise CheckpointError(f"'{self.resume_from}' has no checkpoint to resume from; start it again "
                                   "without --resume")
+        if self.resume_steps is not None:
+            if self.resume_steps < found[-1][0]:
+                raise ConfigError(f"--steps {self.resume_steps} is below the step of the run's latest checkpoint "
+                                  f"({found[-1][0]}); give --steps of at least {found[-1][0]}")
+            self.cfg.train.steps, self.cfg.train.epochs = self.resume_steps, None
+            self.cfg.train.validate()
         return saved
 
     def _init_devices(self) -> Path:
@@ -250,8 +257,10 @@ class Trainer:
         if not self.is_set_up:
             self.setup()
         try:
-            while (reason := self.stop_reason()) is None:
-                self.step()
+            with DeferredInterrupt() as interrupt:   # Ctrl-C and SIGTERM act between steps only
+                while (reason := self.stop_reason()) is None:
+                    interrupt.check()
+                    self.step()
         except KeyboardInterrupt:
             path = self.save()  # `steps_done` steps are complete: a consistent state
             self.close()
@@ -280,6 +289,9 @@ class Trainer:
         """Release the hooks' files and bars (the run can still be resumed from its checkpoints)."""
         for hook in [*self.hooks, *self.stop_rules]:
             hook.close(self)
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> "Trainer":
         return self

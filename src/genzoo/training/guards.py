@@ -1,0 +1,87 @@
+"""What keeps a run's directory consistent: one run at a time, interrupts only between steps, and
+run-directory parts that stay inside the run directory."""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+from pathlib import Path
+
+from ..errors import ConfigError, GenzooError
+
+LOCK_FILE = ".lock"
+#: the parts of a run directory that training writes into (and prunes)
+WRITTEN_PARTS = ("checkpoints", "samples", "config.json", "metrics.jsonl")
+
+
+def lock_run_dir(run_dir: Path):
+    """An exclusive lock on `run_dir` for as long as the returned file stays open (the whole run).
+    A second training into the same directory gets a GenzooError instead of interleaving its files."""
+    handle = open(run_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise GenzooError(f"another genzoo process is training into '{run_dir}'; wait for it to end, "
+                          "or choose another --out") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Refuse a run directory that is a file, cannot be written, or whose parts resolve outside it
+    (a `checkpoints` link into another run would write into, and prune, that run's checkpoints)."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"'{run_dir}' is a file; choose a new directory with --out")
+    root = run_dir.resolve()
+    for part in WRITTEN_PARTS:
+        target = (run_dir / part).resolve()
+        if (run_dir / part).is_symlink() and root not in target.parents:
+            raise GenzooError(f"'{run_dir / part}' is a link to '{target}', outside the run directory; genzoo "
+                              "writes and prunes there, so it refuses. Replace the link with a folder")
+    if run_dir.exists() and not os.access(run_dir, os.W_OK | os.X_OK):
+        raise GenzooError(f"cannot write into the run directory '{run_dir}' (permission denied)")
+
+
+def claim_run_dir(run_dir: Path):
+    """Check `run_dir` (check_run_dir), create it, and lock it (lock_run_dir); the lock's open file."""
+    check_run_dir(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GenzooError(f"cannot create the run directory '{run_dir}' ({e.strerror or e})") from None
+    return lock_run_dir(run_dir)
+
+
+class DeferredInterrupt:
+    """Ctrl-C (SIGINT) and SIGTERM (what schedulers and `kill` send) take effect only between steps:
+    `check()` raises KeyboardInterrupt at a step boundary once one arrived, so a checkpoint never holds
+    half a step (a GAN's D update without its G update). A second signal interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> "DeferredInterrupt":
+        if threading.current_thread() is threading.main_thread():   # handlers can only be set there
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def check(self) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
