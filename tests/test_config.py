@@ -192,3 +192,9 @@ def test_a_configuration_whose_algorithm_is_not_a_name_is_refused():
     from genzoo.config import build_config
     with pytest.raises(ConfigError, match="needs an 'algorithm' name"):
         build_config({"algorithm": ["gan"]})
+
+
+def test_a_model_section_that_is_not_a_mapping_is_refused():
+    from genzoo.config import build_config
+    with pytest.raises(ConfigError, match="model: expected a mapping of GANConfig fields, got \\[1, 'a'\\]"):
+        build_config({"algorithm": "gan", "model": [1, "a"]})

@@ -195,6 +195,8 @@ def _coerce(value, tp, path: str):
 
 def from_dict(cls, values: dict, path: str = ""):
     """Build dataclass `cls` from a mapping, refusing unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path or cls.__name__}: expected a mapping of {cls.__name__} fields, got {values!r}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
