@@ -265,3 +265,69 @@ def test_zsh_completion_script_parses(capsys, tmp_path):
     script.write_text(_completion(capsys, "zsh"))
     out = subprocess.run(["zsh", "-n", str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def _train_lines(capsys, argv) -> tuple[int, list[str]]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, (captured.out + captured.err).splitlines()
+
+
+def test_the_offline_notice_is_said_in_full_once_per_run(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    offline = ["--data", "mnist", "--set", "data.download=false", "--quiet",
+               "--set", "model.hidden=[8]", "--set", "model.latent_dim=2"]
+    code, lines = _train_lines(capsys, ["train", "ae", "--steps", "2", *offline])
+    assert code == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    full = [line for line in lines if line.startswith("genzoo: notice: MNIST files not found")]
+    assert len(full) == 1 and len(full[0]) > 300
+    code, lines = _train_lines(capsys, ["train", "--resume", str(run), "--steps", "3", "--quiet"])
+    notices = [line for line in lines if line.startswith("genzoo: notice")]
+    assert code == 0 and notices == [f"genzoo: notice: this run uses mnist5k, as when it began "
+                                     f"(the full notice is in {run / 'config.json'})"]
+
+
+def test_metrics_time_is_cumulative_across_resume(tmp_path):
+    import json
+
+    from genzoo.training.trainer import train
+
+    sets = {"data.name": "digits", "train.steps": 3, "train.log_every": 1, "train.batch_size": 16,
+            "model.hidden": [8], "model.latent_dim": 2}
+    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    first = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    train(resume=run.dir, steps=5, progress=False, log=lambda *_: None)
+    times = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert times[:3] == first and len(times) == 5
+    assert times[3] >= first[-1] and times == sorted(times)  # the resumed steps go on from the logged time
+
+
+def test_the_first_sample_grid_comes_early_and_its_path_is_printed(tmp_path):
+    from genzoo.training.trainer import train
+
+    said = []
+    sets = {"data.name": "digits", "train.steps": 100, "train.sample_every": 1000, "train.batch_size": 16,
+            "model.hidden": [8], "model.latent_dim": 2}
+    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=said.append)
+    grids = sorted(p.name for p in (run.dir / "samples").iterdir())
+    assert grids[0] == "step-0000002.png"         # 2% of 100 steps, long before sample_every=1000
+    assert f"genzoo: first samples at step 2: {run.dir / 'samples' / 'step-0000002.png'}" in said
+
+
+def test_ctrl_c_saves_and_exits_130_with_a_calm_message(tmp_path, capsys, monkeypatch):
+    from genzoo.models.ae import AE
+
+    original = AE.train_step
+
+    def interrupted_at_step_3(self, batch, opt, step):
+        if step == 3:
+            raise KeyboardInterrupt
+        return original(self, batch, opt, step)
+
+    monkeypatch.setattr(AE, "train_step", interrupted_at_step_3)
+    assert main(["train", "ae", "--data", "digits", "--steps", "10", "--quiet", "--set", "model.hidden=[8]",
+                 "--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"genzoo: interrupted at step 3; saved {tmp_path / 'run' / 'checkpoints' / 'step-0000003.safetensors'}."
+                   f" Continue with: genzoo train --resume {tmp_path / 'run'}")

@@ -82,10 +82,3 @@ def test_two_runs_overlay_curves_and_compare_metrics(run_dir, tmp_path):
 def test_report_of_a_folder_that_is_not_a_run_says_so(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "is not a genzoo run directory" in capsys.readouterr().err
-
-
-def test_protocol_text_keeps_plain_fields_and_leaves_out_local_paths():
-    from genzoo.report.page import protocol_text
-    entry = {"value": 1.5, "protocol": {"dataset": "mnist", "source": "mnist5k: digits (/usr/lib/x/mnist.csv.gz)",
-                                        "extractor": {"id": "abc"}}, "n_fake": 5, "seed": 0}
-    assert protocol_text(entry) == "dataset mnist; source mnist5k: digits; n_fake 5, seed 0"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import GenzooError
+from .errors import GenzooError, Interrupted
 from .experiments.command import add_parser as _add_experiment, run_command as _experiment
 
 
@@ -37,9 +37,6 @@ def _add_train(sub) -> None:
                    help="autocast dtype (= --set train.precision=...; auto: for image data bf16 on CPUs with native "
                         "bf16 and AMP on CUDA; fp32 for points and tokens)")
     p.add_argument("--compile", action="store_true", help="torch.compile each network (= --set train.compile=true)")
-    p.add_argument("--tensorboard", action="store_true",
-                   help="TensorBoard event files in RUN_DIR/tensorboard (= --set train.tensorboard=true; "
-                        "pip install 'genzoo[tensorboard]')")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -52,8 +49,7 @@ def _train(args) -> None:
                                       ("--batch-size", args.batch_size), ("--seed", args.seed),
                                       ("--config", args.config), ("--out", args.out), ("--set", args.set),
                                       ("--precision", args.precision), ("--compile", args.compile),
-                                      ("--time-budget", args.time_budget),
-                                      ("--tensorboard", args.tensorboard)) if v]
+                                      ("--time-budget", args.time_budget)) if v]
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
@@ -66,8 +62,6 @@ def _train(args) -> None:
         overrides["train.compile"] = True
     if args.time_budget:
         overrides["train.time_budget"] = args.time_budget
-    if args.tensorboard:
-        overrides["train.tensorboard"] = True
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
 
@@ -460,7 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rejection: gamma is this percentile of F(x) per batch (Azadi et al. 2019; higher is "
                         "stricter; default 95), or 'none' for exact rejection sampling")
     p.add_argument("--truncation", type=float, metavar="BOUND",
-                   help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5)")
+                   help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5). "
+                        "A small bound puts z near 0, far inside the shell of radius ~sqrt(latent_dim) the "
+                        "generator was trained on: a DCGAN then draws dim, grey images near G(0); try 1.0-2.0")
     p.add_argument("--rows", type=int, default=8, help="interpolate/slerp/steer: number of paths (default 8)")
     p.add_argument("--cols", type=int, default=8,
                    help="interpolate/slerp/steer: points per path; class-grid: samples per class; "
@@ -530,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         COMMANDS[args.command](args)
         sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit
+    except Interrupted as e:
+        print(f"genzoo: {e}", file=sys.stderr)
+        return 130
     except GenzooError as e:
         print(f"genzoo: error: {e}", file=sys.stderr)
         return 2

@@ -21,5 +21,9 @@ class CheckpointError(GenzooError):
     """A checkpoint is missing, truncated, not genzoo's, contains a pickle, or does not match the model."""
 
 
+class Interrupted(GenzooError):
+    """The user pressed Ctrl-C; the run was saved. The CLI prints the message calmly and exits 130."""
+
+
 class TrainingDiverged(GenzooError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""

@@ -47,6 +47,7 @@ class Dataset:
     num_classes: int | None
     notice: str | None = None
     class_names: list[str] | None = None
+    used_name: str | None = None  # the dataset really loaded when a fallback replaced `name` (e.g. "mnist5k")
 
     def __len__(self) -> int:
         return len(self.x)

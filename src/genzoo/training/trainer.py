@@ -27,7 +27,7 @@ import torch
 
 from ..config import RunConfig, build_config, to_dict
 from ..data import Dataset
-from ..errors import CheckpointError, ConfigError, GenzooError
+from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted
 from ..models import Algorithm, Optimizers
 from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
     save_checkpoint, set_rng_state
@@ -153,8 +153,11 @@ class Trainer:
     def _build(self) -> None:
         cfg, world = self.cfg, self.world
         self.dataset = ds = self.dataset if self.dataset is not None else load_data(cfg)
-        if ds.notice:
+        if ds.notice and self.resume_from is None:
             self.log(f"genzoo: notice: {ds.notice}")
+        elif ds.notice:  # said in full when the run began; config.json keeps it
+            self.log(f"genzoo: notice: this run uses {ds.used_name or ds.name}, as when it began "
+                     f"(the full notice is in {Path(self.resume_from) / CONFIG_FILE})")
         self.spec = data_spec(ds)
         self.model = prepare_model(build_model(cfg, self.spec, self.device), cfg, self.device, world)
         self.optimizers = self.model.configure_optimizers()
@@ -173,7 +176,7 @@ class Trainer:
     def _run_record(self) -> dict:
         """config.json: the resolved configuration and what the run really used."""
         ds, device = self.dataset, self.device
-        dataset = {"name": ds.name, "source": ds.source, "split": ds.split, "size": len(ds),
+        dataset = {"name": ds.name, "used": ds.used_name or ds.name, "source": ds.source, "split": ds.split, "size": len(ds),
                    "shape": list(ds.shape), "notice": ds.notice}
         gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
         return {"config": to_dict(self.cfg), "dataset": dataset, "data_spec": self.spec.to_dict(),
@@ -264,7 +267,7 @@ class Trainer:
         except KeyboardInterrupt:
             path = self.save()  # `steps_done` steps are complete: a consistent state
             self.close()
-            raise GenzooError(f"interrupted at step {self.steps_done}; saved {path}. "
+            raise Interrupted(f"interrupted at step {self.steps_done}; saved {path}. "
                               f"Continue with: genzoo train --resume {self.rundir.path}") from None
         except BaseException:
             self.close()
