@@ -20,7 +20,7 @@ SETS = {"data.name": "mnist", "data.n_samples": 200, "model.nets.width": 8, "mod
 
 @pytest.fixture
 def run_dir(tmp_path, monkeypatch, fx_cache, one_thread):
-    """A 6-step dcgan on MNIST digits with grids at steps 2, 4, 6, checkpoints at 3 and 6, and image metrics."""
+    """A 6-step dcgan on MNIST digits with grids at steps 1 (the early first grid), 2, 4, 6, checkpoints at 3 and 6, and image metrics."""
     monkeypatch.setattr("genzoo.metrics.features.get_feature_extractor", lambda *a, **k: fx_cache[0])
     run = train(resolve("dcgan", overrides=SETS), out=tmp_path / "dcgan", progress=False, log=lambda *_: None)
     evaluate_run(run.dir, n=40, metrics=["fd", "prdc"], log=lambda *_: None)
@@ -39,8 +39,8 @@ def test_report_has_every_section_and_its_images_decode(run_dir, tmp_path, capsy
     for section in ('id="curves"', 'id="config-0"', 'id="samples-0"', 'id="evaluation-0"', 'id="checkpoints-0"'):
         assert section in html
     images = _images(html)
-    # the curves figure, 3 grids in the strip and the latest grid again
-    assert len(images) == 1 + 3 + 1
+    # the curves figure, 4 grids in the strip (steps 1, 2, 4, 6) and the latest grid again
+    assert len(images) == 1 + 4 + 1
     for im in images:
         im.load()   # decodes the whole PNG
         assert im.size[0] > 20 and im.size[1] > 20
@@ -82,3 +82,10 @@ def test_two_runs_overlay_curves_and_compare_metrics(run_dir, tmp_path):
 def test_report_of_a_folder_that_is_not_a_run_says_so(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "is not a genzoo run directory" in capsys.readouterr().err
+
+
+def test_protocol_text_keeps_plain_fields_and_leaves_out_local_paths():
+    from genzoo.report.page import protocol_text
+    entry = {"value": 1.5, "protocol": {"dataset": "mnist", "source": "mnist5k: digits (/usr/lib/x/mnist.csv.gz)",
+                                        "extractor": {"id": "abc"}}, "n_fake": 5, "seed": 0}
+    assert protocol_text(entry) == "dataset mnist; source mnist5k: digits; n_fake 5, seed 0"

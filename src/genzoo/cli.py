@@ -37,6 +37,9 @@ def _add_train(sub) -> None:
                    help="autocast dtype (= --set train.precision=...; auto: for image data bf16 on CPUs with native "
                         "bf16 and AMP on CUDA; fp32 for points and tokens)")
     p.add_argument("--compile", action="store_true", help="torch.compile each network (= --set train.compile=true)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="TensorBoard event files in RUN_DIR/tensorboard (= --set train.tensorboard=true; "
+                        "pip install 'genzoo[tensorboard]')")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -49,7 +52,8 @@ def _train(args) -> None:
                                       ("--batch-size", args.batch_size), ("--seed", args.seed),
                                       ("--config", args.config), ("--out", args.out), ("--set", args.set),
                                       ("--precision", args.precision), ("--compile", args.compile),
-                                      ("--time-budget", args.time_budget)) if v]
+                                      ("--time-budget", args.time_budget),
+                                      ("--tensorboard", args.tensorboard)) if v]
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
@@ -62,6 +66,8 @@ def _train(args) -> None:
         overrides["train.compile"] = True
     if args.time_budget:
         overrides["train.time_budget"] = args.time_budget
+    if args.tensorboard:
+        overrides["train.tensorboard"] = True
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
 

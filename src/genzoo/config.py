@@ -69,6 +69,7 @@ class TrainConfig:
     lr_decay: float = 0.0          # 0: constant learning rates; else over this last fraction of the steps they fall
     lr_final: float = 0.0          # linearly to this fraction of their configured values
     time_budget: str | None = None # stop after this much time: 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds)
+    tensorboard: bool = False      # TensorBoard event files in RUN_DIR/tensorboard (genzoo[tensorboard])
 
     def validate(self) -> None:
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -93,6 +94,9 @@ class TrainConfig:
         if self.time_budget is not None:
             from .training.budget import parse_time_budget  # here: the training package imports this module
             parse_time_budget(self.time_budget)
+        if self.tensorboard:   # before anything is written: the extra is missing, or it is there
+            from .training.tensorboard import summary_writer_class
+            summary_writer_class()
         for name in ("sample_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0 (0 = only at the end), got {getattr(self, name)}")

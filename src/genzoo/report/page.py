@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import json
+import re
 from html import escape
 from pathlib import Path
 
@@ -56,12 +57,17 @@ def protocol_text(entry: dict) -> str:
     parts = []
     for key in ("protocol", "split", "kernel", "kl", "features"):
         value = entry.get(key)
-        if isinstance(value, dict):
-            parts.append("; ".join(f"{k} {v}" for k, v in value.items()))
+        if isinstance(value, dict):   # its plain fields; nested records (the extractor's) stay in eval.json
+            parts.append("; ".join(f"{k} {v}" for k, v in value.items() if not isinstance(v, (dict, list))))
         elif value:
             parts.append(str(value))
     parts.append(", ".join(f"{k} {entry[k]}" for k in BOOKKEEPING if k in entry))
-    return "; ".join(p for p in parts if p)
+    return without_local_paths("; ".join(p for p in parts if p))
+
+
+def without_local_paths(text: str) -> str:
+    """Text without the parenthesized absolute paths of files on this machine, e.g. ' (/usr/share/x.gz)'."""
+    return re.sub(r" \(/[^)]*\)", "", text)
 
 
 def _floor_value(floor: dict | None, label: str) -> str:
@@ -116,11 +122,13 @@ def checkpoint_table(run: RunRecord) -> str:
 
 
 def config_section(run: RunRecord) -> str:
-    r = run.record
+    r, data = run.record, run.record.get("dataset", {})
+    source = without_local_paths(data.get("source", ""))
+    done = run.checkpoints[-1][0] if run.checkpoints else 0
     facts = [("model", run.config.get("name")), ("algorithm", run.config.get("algorithm")),
-             ("dataset", f"{r.get('dataset', {}).get('source', '')} ({r.get('dataset', {}).get('size', '?')} "
-                         "examples)"),
-             ("steps", r.get("total_steps")), ("device", r.get("device")), ("precision", r.get("precision")),
+             ("dataset", f"{source}; {data.get('size', '?')} training examples"),
+             ("steps", f"{r.get('total_steps')} planned, latest checkpoint at {done}"),
+             ("device", r.get("device")), ("precision", r.get("precision")),
              ("processes", r.get("processes")), ("created", r.get("created"))]
     facts += [(k, v) for k, v in (r.get("environment") or {}).items()]
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in facts if v is not None)

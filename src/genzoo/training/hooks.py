@@ -221,4 +221,5 @@ class Checkpoints(Hook):
 
 def default_hooks(progress: bool = True) -> list[Hook]:
     """What `genzoo train` does around steps, in order."""
-    return [DivergenceGuard(), MetricsLog(), ProgressBar(progress), SampleGrids(), Checkpoints()]
+    from .tensorboard import TensorBoardLog   # after the log line and the grid it sends on; off unless configured
+    return [DivergenceGuard(), MetricsLog(), ProgressBar(progress), SampleGrids(), TensorBoardLog(), Checkpoints()]
