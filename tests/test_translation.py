@@ -181,7 +181,7 @@ def test_translation_is_reproducible_with_a_generator_and_leaves_the_global_stre
 @pytest.mark.parametrize("preset,tiny", [("pix2pix", TINY_P2P), ("cyclegan", TINY_CYCLE)])
 def test_presets_train_on_the_offline_digits_save_grids_and_round_trip(preset, tiny, tmp_path, capsys, monkeypatch,
                                                                       fx_cache):
-    # the digits metric reads translations with the session's small mnist5k classifier
+    # the digits metric reads translations with the test module's small cached mnist5k classifier
     monkeypatch.setattr("genzoo.metrics.features.get_feature_extractor", lambda *a, **k: fx_cache[0])
     sets = {**QUICK, **tiny, "train.steps": 3, "train.batch_size": 4, "data.n_samples": 16, "data.image_size": 16}
     run = train(resolve(preset, overrides=sets), out=tmp_path / preset, progress=False, log=lambda *_: None)
