@@ -262,7 +262,7 @@ AUTOENCODERS = Page("autoencoders.md", "Autoencoder and VAE results",
           (("encoder", ""), ("frozen, head only", "{frozen:.2f} ± {frozen_sd:.2f}%"),
            ("fine-tuned", "{tuned:.2f} ± {tuned_sd:.2f}%"), ("from scratch", "{scratch:.2f} ± {scratch_sd:.2f}%"))),
     Table("vae-nll", "VAE test negative log-likelihood", "vae_nll",
-          (Row("genzoo `vae`, 30 minutes on 1 CPU thread", source="values", cells=("**{nll:.2f}**",)),
+          (Row("genzoo `vae`, {train_cpu_minutes:g} CPU-minutes on 1 thread", source="values", cells=("**{nll:.2f}**",)),
            Row("{cite}", "burda_vae_k1", "published"), Row("{cite}", "burda_vae_k50", "published"),
            Row("{cite}", "burda_iwae_k50", "published")),
           (("model", ""), ("test NLL (nats)", "{nll:.2f}")),
@@ -340,13 +340,13 @@ TRANSLATION = Page("translation.md", "Translation results", "pix2pix and CycleGA
 
 BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by annealed importance sampling, and features.", (
     Table("rbm-mnist", "RBM with 500 hidden units", "rbm_mnist",
-          (Row("genzoo `rbm-cd25`, 20 epochs", source="values", cells=("**{test_ll:.2f}**",)), Row("{cite}", "sm_rbm_cd25", "published"),
+          (Row("genzoo `rbm`, {method}, {epochs:g} epochs", source="values", cells=("**{test_ll:.2f}**",)), Row("{cite}", "sm_rbm_cd25", "published"),
            Row("{cite}", "sm_rbm_cd3", "published"), Row("{cite}", "sm_rbm_cd1", "published")),
           (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}")),
           notes=("log Z is {log_z:.2f}; log Ẑ ± 3σ spans [{log_z_lo:.2f}, {log_z_hi:.2f}]. The training "
                  "log-likelihood is {train_ll:.2f}. Training took {train_minutes} minutes and AIS {ais_s} s.",)),
     Table("dbm-mnist", "DBM 784-500-1000", "dbm_mnist",
-          (Row("genzoo `dbm`, 58 epochs", source="values", cells=("**{test_bound:.2f}**",)), Row("{cite}", "sh_dbm", "published")),
+          (Row("genzoo `dbm`, {epochs} epochs", source="values", cells=("**{test_bound:.2f}**",)), Row("{cite}", "sh_dbm", "published")),
           (("model", ""), ("test lower bound on log p(v) (nats)", "{ll:.2f}")),
           notes=("log Z is {log_z:.2f} with std of log w {log_w_std:.2f} (log Ẑ + 3σ = {log_z_hi:.2f}), so the bound "
                  "carries about one nat of AIS uncertainty. The training bound is {train_bound:.2f}; training took "

@@ -102,12 +102,26 @@ def hardware(device: torch.device | str = "cpu") -> dict:
             "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
 
 
+PATH_OPTIONS = ("--data-root", "--out")  # their values name one machine's folders, not the protocol
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """`python ARGV` with the folders given to PATH_OPTIONS written as DIR, so the command reads the same anywhere."""
+    words = ["python", *argv]
+    for i, word in enumerate(words):
+        if word in PATH_OPTIONS and i + 1 < len(words):
+            words[i + 1] = "DIR"
+        elif word.split("=", 1)[0] in PATH_OPTIONS and "=" in word:
+            words[i] = word.split("=", 1)[0] + "=DIR"
+    return " ".join(words)
+
+
 def write_result(path: str | Path, result: dict, *, device: torch.device | str = "cpu") -> Path:
     """Write `result` as JSON to `path` with the hardware, the environment and the command that made it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**result, "hardware": hardware(device), "environment": environment(),
-              "command": " ".join(["python", *sys.argv]) if sys.argv and sys.argv[0] else None}
+              "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
     os.replace(tmp, path)
