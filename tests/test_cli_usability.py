@@ -331,3 +331,37 @@ def test_ctrl_c_saves_and_exits_130_with_a_calm_message(tmp_path, capsys, monkey
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err == (f"genzoo: interrupted at step 3; saved {tmp_path / 'run' / 'checkpoints' / 'step-0000003.safetensors'}."
                    f" Continue with: genzoo train --resume {tmp_path / 'run'}")
+
+
+def _write_mnist_idx(folder: pathlib.Path, n: int) -> None:
+    """The four MNIST IDX files (gzip) holding `n` random digits each, in the layout genzoo reads."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split in ("train", "t10k"):
+        for kind, array in (("images", rng.integers(0, 256, (n, 28, 28))), ("labels", np.arange(n) % 10)):
+            header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+            name = f"{split}-{kind}-{'idx3' if kind == 'images' else 'idx1'}-ubyte.gz"
+            (folder / name).write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+@pytest.mark.parametrize("files_present, data_used", [(False, "mnist5k"), (True, "mnist")])
+def test_a_run_is_named_after_the_data_really_used(capsys, tmp_path, monkeypatch, files_present, data_used):
+    """No MNIST files: the run falls back to the bundled 5,000 digits and its folder says mnist5k."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GENZOO_DATA", str(tmp_path / "data"))
+    if files_present:
+        _write_mnist_idx(tmp_path / "data" / "mnist", 16)
+    code = main(["train", "ae", "--data", "mnist", "--steps", "1", "--batch-size", "8", "--quiet",
+                 "--set", "data.download=false", "--set", "data.verify=false",
+                 "--set", "model.hidden=[8]", "--set", "model.latent_dim=2"])
+    assert code == 0, capsys.readouterr().err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.startswith(f"ae-{data_used}-")
+    assert json.loads((run / "config.json").read_text())["dataset"]["used"] == data_used

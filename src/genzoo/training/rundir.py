@@ -34,8 +34,9 @@ def environment() -> dict:
             "platform": platform.platform(), "cuda": torch.version.cuda if torch.cuda.is_available() else None}
 
 
-def new_run_path(cfg: RunConfig, out: str | Path | None) -> Path:
-    """`out`, if it holds no run yet, or a fresh runs/NAME-DATA-TIME folder."""
+def new_run_path(cfg: RunConfig, out: str | Path | None, data_name: str | None = None) -> Path:
+    """`out`, if it holds no run yet, or a fresh runs/NAME-DATA-TIME folder; DATA is `data_name`, the data
+    really used (mnist5k when MNIST fell back to it), or else the configured data's name."""
     if out is not None:
         run_dir = Path(out)
         if list_checkpoints(run_dir / "checkpoints"):
@@ -43,7 +44,7 @@ def new_run_path(cfg: RunConfig, out: str | Path | None) -> Path:
                               "or choose another --out")
         return run_dir
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{cfg.name}-{cfg.data.name}-{stamp}"
+    base = Path("runs") / f"{cfg.name}-{data_name or cfg.data.name}-{stamp}"
     run_dir, i = base, 1
     while run_dir.exists():
         i += 1

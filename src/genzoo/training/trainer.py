@@ -104,10 +104,12 @@ class Trainer:
         """Build the data, model, optimizers, precision and batches, restore a resumed run, write
         config.json and start the hooks."""
         saved = self._resumed_config() if self.resume_from is not None else None
-        run_path = self._init_devices()
+        self._init_devices()
         if self.cfg.train.time_budget:
             self.stop_rules.append(TimeBudgetRule(parse_time_budget(self.cfg.train.time_budget)))
         torch.manual_seed(self.cfg.train.seed)
+        self._load_data()
+        run_path = self._run_path()   # after the data: a run is named after the data really used
         self._build()
         self.record = self._run_record()
         self.rundir = RunDir(run_path, self.record)
@@ -138,26 +140,33 @@ class Trainer:
             self.cfg.train.validate()
         return saved
 
-    def _init_devices(self) -> Path:
-        """The device and process group; the run directory's path, the same on every process."""
+    def _init_devices(self) -> None:
+        """The device and process group."""
         device = resolve_device(self.cfg.train.device)
         self.world = init_from_env(device)
         self.device = local_device(device, self.world)
         if not self.world.is_main:
             self.log = lambda *_: None
-        if self.resume_from is not None:
-            return Path(self.resume_from)
-        run_path = new_run_path(self.cfg, self.out) if self.world.is_main else None
-        return Path(broadcast_string(str(run_path), self.world)) if self.world.distributed else run_path
 
-    def _build(self) -> None:
-        cfg, world = self.cfg, self.world
-        self.dataset = ds = self.dataset if self.dataset is not None else load_data(cfg)
+    def _load_data(self) -> None:
+        """The training split (unless given), with its notice: in full when a run begins, short on resume."""
+        self.dataset = ds = self.dataset if self.dataset is not None else load_data(self.cfg)
         if ds.notice and self.resume_from is None:
             self.log(f"genzoo: notice: {ds.notice}")
         elif ds.notice:  # said in full when the run began; config.json keeps it
             self.log(f"genzoo: notice: this run uses {ds.used_name or ds.name}, as when it began "
                      f"(the full notice is in {Path(self.resume_from) / CONFIG_FILE})")
+
+    def _run_path(self) -> Path:
+        """The run directory's path, the same on every process."""
+        if self.resume_from is not None:
+            return Path(self.resume_from)
+        data_name = self.dataset.used_name or self.cfg.data.name
+        run_path = new_run_path(self.cfg, self.out, data_name) if self.world.is_main else None
+        return Path(broadcast_string(str(run_path), self.world)) if self.world.distributed else run_path
+
+    def _build(self) -> None:
+        cfg, world, ds = self.cfg, self.world, self.dataset
         self.spec = data_spec(ds)
         self.model = prepare_model(build_model(cfg, self.spec, self.device), cfg, self.device, world)
         self.optimizers = self.model.configure_optimizers()
