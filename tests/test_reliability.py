@@ -1,4 +1,12 @@
 """Faults and untrusted input: every case ends in a correct result or one clear line, never lost work."""
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from genzoo.cli import main
@@ -86,11 +94,65 @@ def test_a_second_training_into_a_locked_run_directory_is_refused(tmp_path):
     from genzoo.training.guards import lock_run_dir
     (tmp_path / "run").mkdir()
     held = lock_run_dir(tmp_path / "run")        # as a first run holds it for its whole life
-    with pytest.raises(GenzooError, match="another genzoo process is training into"):
+    with pytest.raises(GenzooError, match=rf"another genzoo process \(PID {os.getpid()}\) is training into"):
         _quiet(_toy_config(2), out=tmp_path / "run")
     assert not (tmp_path / "run" / "config.json").exists()
     held.close()
     assert _quiet(_toy_config(2), out=tmp_path / "run").step == 2
+
+
+#: a 3-step toy GAN from the command line, without sample grids or progress bar
+TOY_TRAIN = ["train", "gan", "--data", "ring8", "--set", "data.n_samples=512", "--set", "train.sample_every=0",
+             "--batch-size", "64", "--quiet"]
+
+
+def _genzoo(*args: str, wait: bool = True):
+    """`python -m genzoo ARGS` in a second process (finished, or running when wait=False)."""
+    cmd, env = [sys.executable, "-m", "genzoo", *args], {**os.environ, "OMP_NUM_THREADS": "1"}
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _files(folder: Path) -> dict:
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("how", ["--out", "--resume"])
+def test_a_second_genzoo_process_into_a_locked_run_directory_is_refused_naming_the_owner(how, tmp_path):
+    """The second process changes nothing: not the lock file, and (resuming) not metrics.jsonl, which a resume
+    cuts back to its checkpoint's step."""
+    from genzoo.training.trainer import Trainer
+    run = tmp_path / "run"
+    first = Trainer(_toy_config(3, **{"train.log_every": 1}), out=run, progress=False, log=lambda *_: None).setup()
+    first.step()
+    if how == "--resume":     # a checkpoint of step 1, and a metrics line of step 2 after it
+        first.save()
+        first.step()
+    before = _files(run)
+    args = [*TOY_TRAIN, "--steps", "3", "--out", str(run)] if how == "--out" else ["train", "--resume", str(run)]
+    second = _genzoo(*args)
+    err = second.stderr.strip()
+    assert second.returncode == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert f"another genzoo process (PID {os.getpid()}) is training into '{run}'" in err
+    assert _files(run) == before
+    assert first.run().step == 3
+
+
+def test_the_lock_of_a_killed_run_is_taken_over_with_a_note(tmp_path):
+    run = tmp_path / "run"
+    killed = _genzoo(*TOY_TRAIN, "--steps", "100000000", "--set", "train.checkpoint_every=0", "--out", str(run),
+                     wait=False)
+    deadline = time.monotonic() + 240
+    while not (run / "config.json").exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)    # config.json is written once the run holds its lock
+    killed.kill()
+    assert killed.wait() == -9 and (run / ".lock").read_text().strip() == str(killed.pid)
+    notes = []
+    assert train(_toy_config(2), out=run, progress=False, log=notes.append).step == 2
+    assert any(f"took over the lock of '{run}' from PID {killed.pid}, which ended without releasing it" in n
+               for n in notes), notes
+    assert (run / ".lock").read_text() == ""     # a run that ends cleanly leaves no owner behind
 
 
 def test_sigterm_between_d_and_g_saves_a_whole_step_that_resumes_exactly(tmp_path, monkeypatch):

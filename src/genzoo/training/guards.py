@@ -15,21 +15,48 @@ LOCK_FILE = ".lock"
 WRITTEN_PARTS = ("checkpoints", "samples", "config.json", "metrics.jsonl")
 
 
-def lock_run_dir(run_dir: Path):
+def _owner(handle) -> str:
+    """The PID a lock file names (its holder, or the run that last held it), or '' if none."""
+    handle.seek(0)
+    text = handle.read(32).strip()
+    return text if text.isdecimal() else ""
+
+
+def lock_run_dir(run_dir: Path, log=print):
     """An exclusive lock on `run_dir` for as long as the returned file stays open (the whole run).
-    A second training into the same directory gets a GenzooError instead of interleaving its files."""
-    handle = open(run_dir / LOCK_FILE, "a+")
+    A second training into the same directory gets a GenzooError naming the holder's PID instead of
+    interleaving its files. The lock file keeps its holder's PID until release_run_dir() empties it, so a
+    PID found in a free lock is a run that was killed or crashed: its lock is taken over with a note."""
+    try:
+        handle = open(run_dir / LOCK_FILE, "a+")
+    except OSError as e:
+        raise GenzooError(f"cannot write into the run directory '{run_dir}' ({e.strerror or e}); "
+                          "fix its permissions or choose another --out") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        owner = _owner(handle)
         handle.close()
-        raise GenzooError(f"another genzoo process is training into '{run_dir}'; wait for it to end, "
-                          "or choose another --out") from None
+        raise GenzooError(f"another genzoo process{f' (PID {owner})' if owner else ''} is training into "
+                          f"'{run_dir}'; wait for it to end, or choose another --out") from None
+    stale = _owner(handle)
+    if stale and stale != str(os.getpid()):
+        log(f"genzoo: note: took over the lock of '{run_dir}' from PID {stale}, which ended without releasing it "
+            "(killed or crashed); its checkpoints are kept")
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def release_run_dir(handle) -> None:
+    """Release the lock of lock_run_dir(), emptied first: only a run that ended uncleanly leaves its PID."""
+    try:
+        handle.seek(0)
+        handle.truncate()
+    finally:
+        handle.close()
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -47,14 +74,14 @@ def check_run_dir(run_dir: Path) -> None:
         raise GenzooError(f"cannot write into the run directory '{run_dir}' (permission denied)")
 
 
-def claim_run_dir(run_dir: Path):
+def claim_run_dir(run_dir: Path, log=print):
     """Check `run_dir` (check_run_dir), create it, and lock it (lock_run_dir); the lock's open file."""
     check_run_dir(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise GenzooError(f"cannot create the run directory '{run_dir}' ({e.strerror or e})") from None
-    return lock_run_dir(run_dir)
+    return lock_run_dir(run_dir, log)
 
 
 class DeferredInterrupt:

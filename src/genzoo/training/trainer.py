@@ -35,7 +35,7 @@ from .data import BatchSource, data_spec, load_data, total_steps
 from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision
 from .distributed import (broadcast_norm_statistics, broadcast_parameters, broadcast_string, gather_rng_states,
                           gradient_averager, init_from_env, local_device, mean_over_ranks)
-from .guards import DeferredInterrupt, claim_run_dir
+from .guards import DeferredInterrupt, claim_run_dir, release_run_dir
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
                      truncate_metrics, write_run_record)
@@ -113,15 +113,20 @@ class Trainer:
         self._build()
         self.record = self._run_record()
         self.rundir = RunDir(run_path, self.record)
-        if saved is not None:
-            self._restore(saved)
-        if self.world.is_main:
-            self._lock = claim_run_dir(self.rundir.path)   # held until close()
-            write_run_record(self.rundir.path, self.record)
-        self.model.train()
-        self.started_at = time.time()
-        for hook in [*self.hooks, *self.stop_rules]:
-            hook.on_start(self)
+        if self.world.is_main:   # before a resume touches the run (metrics.jsonl); held until close()
+            self._lock = claim_run_dir(self.rundir.path, self.log)
+        try:
+            if saved is not None:
+                self._restore(saved)
+            if self.world.is_main:
+                write_run_record(self.rundir.path, self.record)
+            self.model.train()
+            self.started_at = time.time()
+            for hook in [*self.hooks, *self.stop_rules]:
+                hook.on_start(self)
+        except BaseException:
+            self._release_lock()
+            raise
         self.is_set_up = True
         return self
 
@@ -301,8 +306,11 @@ class Trainer:
         """Release the hooks' files and bars (the run can still be resumed from its checkpoints)."""
         for hook in [*self.hooks, *self.stop_rules]:
             hook.close(self)
+        self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock is not None:
-            self._lock.close()
+            release_run_dir(self._lock)
             self._lock = None
 
     def __enter__(self) -> "Trainer":
