@@ -114,7 +114,7 @@ def test_reconstruction_costs_follow_their_equations(loss, per_pixel):
     rec = model.reconstruction_phase(torch.ones(5, 1, 8, 8), Optimizers(model.configure_optimizers()))
     assert rec.item() == pytest.approx(64 * per_pixel, rel=1e-5)
     assert model.decode(torch.zeros(2, 8)).shape == (2, 1, 8, 8)
-    with pytest.raises(genzoo.errors.ConfigError, match="model.loss must be one of bce, mse, sigmoid-mse"):
+    with pytest.raises(genzoo.errors.ConfigError, match="model.loss must be one of 'bce', 'mse', 'sigmoid-mse'"):
         _model("aae", **{"model.loss": "l1"})
 
 
@@ -123,7 +123,7 @@ def test_norm_puts_batch_norm_in_encoder_and_decoder():
     for net in (model.encoder, model.decoder):
         assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules()) == 2   # one per hidden layer
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in model.D.modules())
-    with pytest.raises(genzoo.errors.ConfigError, match="model.norm must be null, 'batch' or 'layer'"):
+    with pytest.raises(genzoo.errors.ConfigError, match="model.norm must be one of null, 'batch', 'layer'"):
         _model("aae-semi", **{"model.norm": "group"})
     with pytest.raises(genzoo.errors.ConfigError, match="disc_noise must be >= 0"):
         _model("aae-semi", **{"model.disc_noise": -1.0})

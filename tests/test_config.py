@@ -198,3 +198,46 @@ def test_a_model_section_that_is_not_a_mapping_is_refused():
     from genzoo.config import build_config
     with pytest.raises(ConfigError, match="model: expected a mapping of GANConfig fields, got \\[1, 'a'\\]"):
         build_config({"algorithm": "gan", "model": [1, "a"]})
+
+
+@pytest.mark.parametrize("preset, key, value, allowed, close", [
+    ("dcgan", "train.precision", "bf61", "'auto', 'fp32', 'bf16', 'fp16'", "bf16"),
+    ("vae", "model.optim.name", "adma", "'adam', 'rmsprop', 'sgd'", "adam"),
+    ("gan-toy", "model.nets.generator_norm", "btach", "'none', 'batch', 'layer'", "batch"),
+    ("rbm", "model.binarize", "fixd", "'dynamic', 'fixed', 'none'", "fixed"),
+    ("wgan-gp", "model.loss", "wasserstien", "'minimax', 'non-saturating', 'max-likelihood', 'least-squares', "
+                                             "'wasserstein', 'hinge'", "wasserstein"),
+])
+def test_a_value_outside_a_choice_is_one_line_listing_the_allowed_values(preset, key, value, allowed, close):
+    with pytest.raises(ConfigError) as e:
+        resolve(preset, overrides={key: value})
+    assert str(e.value) == f"{key} must be one of {allowed}; got '{value}'. Did you mean '{close}'?"
+
+
+def test_the_allowed_values_come_from_the_fields_type():
+    """One generic check reads the choices off the `Literal` type: a subclass that widens a field's type
+    accepts the new value, and the message lists it; a config built in Python is checked the same way."""
+    import dataclasses
+    import typing
+    from genzoo.config import check_literals, from_dict
+    from genzoo.losses import GAN_LOSSES, GanLossName
+    from genzoo.models.gan import GANConfig, Penalty
+    from genzoo.nets.layers import ACTIVATIONS, Activation
+
+    assert typing.get_args(GanLossName) == tuple(GAN_LOSSES)     # the type and the table name the same losses
+    assert typing.get_args(Activation) == tuple(ACTIVATIONS)
+
+    @dataclasses.dataclass
+    class WiderPenalty(Penalty):
+        kind: typing.Literal["none", "gradient", "r1", "one-sided"] = "none"
+
+    assert from_dict(WiderPenalty, {"kind": "one-sided"}, "model.penalty").kind == "one-sided"
+    with pytest.raises(ConfigError, match=r"^model.penalty.kind must be one of 'none', 'gradient', 'r1', "
+                                          r"'one-sided'; got 'one-sidd'. Did you mean 'one-sided'\?$"):
+        from_dict(WiderPenalty, {"kind": "one-sidd"}, "model.penalty")
+    with pytest.raises(ConfigError, match=r"^model.penalty.kind must be one of 'none', 'gradient', 'r1'; "
+                                          r"got 'one-sided'.$"):
+        from_dict(Penalty, {"kind": "one-sided"}, "model.penalty")
+    built = GANConfig(penalty=Penalty(kind="gradiant"))   # not through from_dict: nothing checked yet
+    with pytest.raises(ConfigError, match="model.penalty.kind must be one of .* Did you mean 'gradient'"):
+        check_literals(built, "model")

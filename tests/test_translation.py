@@ -231,7 +231,7 @@ def test_wrong_data_and_settings_get_clear_errors():
     for preset in ("vae", "rbm", "dcgan", "stacked-ae"):   # the other models refuse pairs of images
         with pytest.raises(ConfigError, match="holds pairs of images for translation models"):
             build_model(resolve(preset, overrides={"data.name": "mnist-edges"}), PAIRS, torch.device("cpu"))
-    with pytest.raises(ConfigError, match="model.direction must be AtoB or BtoA"):
+    with pytest.raises(ConfigError, match="model.direction must be one of 'AtoB', 'BtoA'"):
         resolve("cyclegan", overrides={"model.direction": "AB"})
     with pytest.raises(ConfigError, match="model.loss must be one of"):
         resolve("pix2pix", overrides={"model.loss": "hinge"})

@@ -16,7 +16,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -36,6 +36,8 @@ class DataConfig:
     channels: int | None = None    # convert images to 1 (gray) or 3 (RGB) channels
 
 
+#: autocast precision of a run (auto: images bf16 on native-bf16 CPUs, AMP on CUDA)
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 #: the largest seed (numpy's and most tools' limit; genzoo derives data-order seeds from it)
 MAX_SEED = 2**32 - 1
 #: Config fields that are layer widths: whole numbers from 1 (a zero width builds an empty net that trains
@@ -62,7 +64,7 @@ class TrainConfig:
     checkpoint_every: int = 500    # 0: only at the end
     keep_checkpoints: int = 3
     grid_size: int = 64
-    precision: str = "auto"        # auto | fp32 | bf16 | fp16 autocast (auto: images bf16 on native-bf16 CPUs, AMP on CUDA)
+    precision: Precision = "auto"  # autocast (auto: images bf16 on native-bf16 CPUs, AMP on CUDA)
     compile: bool = False          # torch.compile each network
     channels_last: bool = False    # channels-last memory format for conv nets and image batches
     sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
@@ -72,8 +74,6 @@ class TrainConfig:
     tensorboard: bool = False      # TensorBoard event files in RUN_DIR/tensorboard (genzoo[tensorboard])
 
     def validate(self) -> None:
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise ConfigError(f"train.precision must be auto, fp32, bf16 or fp16, got '{self.precision}'")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"train.steps must be a positive integer, got {self.steps}")
         if self.epochs is not None and not (math.isfinite(self.epochs) and self.epochs > 0):
@@ -124,6 +124,38 @@ def _type_name(tp) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _shown(value) -> str:
+    return "null" if value is None else repr(value)
+
+
+def choice_error(path: str, value, choices, error: type[Exception] = ConfigError) -> Exception:
+    """The one line for a value outside the allowed `choices`: every one of them and the closest."""
+    names = [c for c in choices if isinstance(c, str)]
+    close = difflib.get_close_matches(value, names, n=1) if isinstance(value, str) else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return error(f"{path} must be one of {', '.join(map(_shown, choices))}; got {_shown(value)}.{hint}")
+
+
+def check_literal(value, choices: Any, path: str, error: type[Exception] = ConfigError):
+    """`value` if it is one of the values of the `Literal[...]` type `choices`, else choice_error's `error`."""
+    allowed = typing.get_args(choices)
+    if not any(value == c and type(value) is type(c) for c in allowed):
+        raise choice_error(path, value, allowed, error)
+    return value
+
+
+def check_literals(obj, path: str) -> None:
+    """Check every `Literal` field of the dataclass `obj`, and of the dataclasses it holds, against its type
+    (from_dict checks values as it reads them; this covers a config built in Python)."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value, where = getattr(obj, f.name), f"{path}.{f.name}"
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_literals(value, where)
+        elif typing.get_origin(hints[f.name]) is typing.Literal:
+            check_literal(value, hints[f.name], where)
+
+
 def _coerce(value, tp, path: str):
     """Convert a YAML/JSON value to the annotated type `tp`, or raise ConfigError."""
     origin = typing.get_origin(tp)
@@ -164,9 +196,7 @@ def _coerce(value, tp, path: str):
             raise ConfigError(f"{path}: expected a mapping, got {value!r}")
         return dict(value)
     if origin is typing.Literal:
-        if value not in args:
-            raise ConfigError(f"{path}: must be one of {', '.join(map(repr, args))}, got {value!r}")
-        return value
+        return check_literal(value, tp, path)
     if tp is bool:
         if isinstance(value, bool):
             return value

@@ -14,7 +14,7 @@ Pick a GAN loss by name with `get_gan_loss(name)` -> GanLoss(d, g); see GAN_LOSS
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -160,7 +160,9 @@ class GanLoss(NamedTuple):
     g: Callable[..., Tensor]
 
 
-GAN_LOSSES: dict[str, GanLoss] = {
+GanLossName = Literal["minimax", "non-saturating", "max-likelihood", "least-squares", "wasserstein", "hinge"]
+
+GAN_LOSSES: dict[GanLossName, GanLoss] = {
     "minimax": GanLoss(d_loss_minimax, g_loss_minimax),
     "non-saturating": GanLoss(d_loss_minimax, g_loss_non_saturating),
     "max-likelihood": GanLoss(d_loss_minimax, g_loss_max_likelihood),

@@ -35,11 +35,12 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Callable, Literal, Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
+from .config import check_literal
 from .errors import GenzooError
 
 
@@ -166,7 +167,11 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t, eps: float = 1e-7) -> torch.Ten
     return a * z0 + b * z1
 
 
-def interpolation_grid(model, rows: int = 8, steps: int = 8, *, mode: str = "linear", cond=None,
+#: how interpolation_grid walks between two latents
+Interpolation = Literal["linear", "slerp"]
+
+
+def interpolation_grid(model, rows: int = 8, steps: int = 8, *, mode: Interpolation = "linear", cond=None,
                        generator: torch.Generator | None = None) -> torch.Tensor:
     """`rows` interpolations of `steps` points each between two random latents, generated:
     (rows * steps, ...) in row-major order (row r, step s at index r * steps + s).
@@ -174,8 +179,7 @@ def interpolation_grid(model, rows: int = 8, steps: int = 8, *, mode: str = "lin
     mode: "linear" (lerp) or "slerp". cond (conditional models): one class for every sample.
     """
     check_latent_model(model)
-    if mode not in ("linear", "slerp"):
-        raise ValueError(f"mode must be 'linear' or 'slerp', got {mode!r}")
+    check_literal(mode, Interpolation, "mode", ValueError)
     if rows < 1 or steps < 2:
         raise ValueError(f"need rows >= 1 and steps >= 2, got {rows} and {steps}")
     z0, z1 = prior(model, rows, generator), prior(model, rows, generator)

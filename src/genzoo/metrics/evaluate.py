@@ -9,9 +9,11 @@ noise images. A model's numbers mean something only next to that floor.
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import torch
 
+from ..config import check_literal
 from ._common import MetricError, as_image_float
 from .classifier import class_histogram, classifier_score
 from .corruptions import gaussian_blur, gaussian_noise, uniform_noise_images
@@ -21,6 +23,8 @@ from .prdc import prdc
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes", "inception_fid")
 DEFAULT_METRICS = ("fd", "kid", "prdc", "cs", "classes")
+#: which split of a dataset provides the real images
+Split = Literal["train", "test"]
 DEFAULT_NOISE_STD = 0.1
 DEFAULT_BLUR_SIGMA = 1.0
 
@@ -36,15 +40,14 @@ def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 class ImageEvaluator:
     """Real-image statistics computed once, then any number of fake sets evaluated against them."""
 
-    def __init__(self, dataset_name: str, *, n: int = 10000, split: str = "test", root=None, seed: int = 0,
+    def __init__(self, dataset_name: str, *, n: int = 10000, split: Split = "test", root=None, seed: int = 0,
                  metrics=DEFAULT_METRICS, extractor: FeatureExtractor | None = None, cache_dir=None,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = 5, cs_splits: int = 10,
                  splits=None):
         bad = [m for m in metrics if m not in IMAGE_METRICS]
         if bad:
             raise MetricError(f"unknown image metric(s) {bad}; choose from {list(IMAGE_METRICS)}")
-        if split not in ("train", "test"):
-            raise MetricError(f"split must be 'train' or 'test'; got {split!r}")
+        check_literal(split, Split, "split", MetricError)
         if n < 2:
             raise MetricError(f"n must be at least 2; got {n}")
         self.splits = splits if splits is not None else load_splits(dataset_name, root=root)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +45,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
-from ..nets.layers import NORMS_1D, moving_average_copy, update_moving_average
+from ..nets.layers import Activation, Norm1d, moving_average_copy, update_moving_average
 from ..sampling import standard_normal
 from ..nets.mlp import MLPDecoder, MLPEncoder
 from .latent import LatentModelMixin
@@ -112,20 +113,21 @@ def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *, t
     return torch.stack([r * torch.cos(angle), r * torch.sin(angle)], dim=2).flatten(1)
 
 
-PRIORS = ("gaussian", "mixture", "swissroll")
-LOSSES = ("bce", "mse", "sigmoid-mse")   # reconstruction costs; sigmoid-mse: squared error of a sigmoid output
-MODES = ("unsupervised", "semi", "cluster")
+Prior = Literal["gaussian", "mixture", "swissroll"]
+#: reconstruction costs; sigmoid-mse: squared error of a sigmoid output
+ReconstructionLoss = Literal["bce", "mse", "sigmoid-mse"]
+Mode = Literal["unsupervised", "semi", "cluster"]
 
 
 @dataclass
 class AAEConfig:
-    mode: str = "unsupervised"              # unsupervised | semi | cluster
+    mode: Mode = "unsupervised"
     latent_dim: int = 8                     # z (unsupervised) or the style z (semi, cluster)
     hidden: tuple[int, ...] = (1000, 1000)  # encoder widths (decoder mirrored), the paper's MNIST nets
     disc_hidden: tuple[int, ...] = (1000, 1000)
-    activation: str = "relu"
-    loss: str = "bce"                       # reconstruction: bce (sigmoid decoder) | mse (linear) | sigmoid-mse
-    prior: str = "gaussian"                 # unsupervised mode: gaussian | mixture | swissroll
+    activation: Activation = "relu"
+    loss: ReconstructionLoss = "bce"        # bce (sigmoid decoder) | mse (linear) | sigmoid-mse
+    prior: Prior = "gaussian"               # unsupervised mode
     prior_std: float = 1.0                  # gaussian prior (and the style prior) N(0, prior_std^2 I)
     components: int = 10                    # mixture components / swiss-roll segments (= classes with prior_labels)
     prior_labels: bool = False              # unsupervised: label-conditioned prior (D sees one-hot labels)
@@ -133,7 +135,7 @@ class AAEConfig:
     clusters: int = 16                      # cluster mode: categories of y
     input_noise: float = 0.0                # std of Gaussian noise added to the encoder's input in training
     disc_noise: float = 0.0                 # std of Gaussian noise added to every discriminator input (codes and prior)
-    norm: str | None = None                 # None | batch | layer: normalization of the encoder's and decoder's hidden layers
+    norm: Norm1d = None                     # normalization of the encoder's and decoder's hidden layers
     sup_batch: int = 100                    # semi: labelled minibatch of the supervised phase
     label_shear: float = 0.0                # semi: labelled images sheared by U(-a, a) columns per row (0: off)
     label_shift: int = 0                    # semi: labelled images moved by U{-p..p} pixels down and across (0: off)
@@ -149,12 +151,6 @@ class AAEConfig:
         return bool(self.label_shear or self.label_shift)
 
     def validate(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"model.mode must be one of {', '.join(MODES)}, got '{self.mode}'")
-        if self.prior not in PRIORS:
-            raise ConfigError(f"model.prior must be one of {', '.join(PRIORS)}, got '{self.prior}'")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"model.loss must be one of {', '.join(LOSSES)}, got '{self.loss}'")
         if self.prior != "gaussian" and self.latent_dim % 2:
             raise ConfigError(f"the {self.prior} prior is 2-D: model.latent_dim must be even, got {self.latent_dim}")
         if self.labels is not None and self.labels < 1:
@@ -173,8 +169,6 @@ class AAEConfig:
                 raise ConfigError(f"model.{key} {what} the labelled images of mode=semi: it must be >= 0, and 0 "
                                   f"in mode={self.mode}; got {value}")
         check_ema_decay(self.ema)
-        if self.norm not in NORMS_1D:
-            raise ConfigError(f"model.norm must be null, 'batch' or 'layer', got '{self.norm}'")
 
 
 def random_affine(images: torch.Tensor, max_shear: float = 0.0, max_shift: int = 0,

@@ -16,13 +16,15 @@ is genzoo.models.latent's `LatentModelMixin`, shared with the VAE, AAE and ALAE.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..nets.autoencoder import encoder_decoder
+from ..nets.autoencoder import Arch, encoder_decoder
+from ..nets.layers import Activation
 from ..nets.mlp import mlp_layers
 from ..sampling import standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
@@ -31,21 +33,17 @@ from .latent import LatentModelMixin
 
 @dataclass
 class AEConfig:
-    arch: str = "mlp"                       # mlp | conv
+    arch: Arch = "mlp"
     latent_dim: int = 32
     hidden: tuple[int, ...] = (512, 256)    # mlp widths ([] = no hidden layer)
     width: int = 32                         # conv channels
-    activation: str = "relu"                # identity: a linear autoencoder
-    loss: str = "bce"                       # bce (images in [0, 1], sigmoid decoder) | mse
+    activation: Activation = "relu"         # identity: a linear autoencoder
+    loss: Literal["bce", "mse"] = "bce"     # bce (images in [0, 1], sigmoid decoder) | mse
     greedy_steps: int = 0                   # stacked AE: steps of greedy pretraining per layer (0: none)
     corruption: float = 0.0                 # denoising AE: fraction of input values zeroed (masking noise)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3))
 
     def validate(self) -> None:
-        if self.loss not in ("bce", "mse"):
-            raise ConfigError(f"model.loss must be 'bce' or 'mse', got '{self.loss}'")
-        if self.arch not in ("mlp", "conv"):
-            raise ConfigError(f"model.arch must be 'mlp' or 'conv', got '{self.arch}'")
         if self.greedy_steps < 0:
             raise ConfigError(f"model.greedy_steps must be >= 0, got {self.greedy_steps}")
         if not 0.0 <= self.corruption < 1.0:

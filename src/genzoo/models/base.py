@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, Literal, get_args
 
 import torch
 from torch import nn
 
+from ..config import check_literals, choice_error
 from ..errors import ConfigError
 
 
@@ -136,6 +137,8 @@ class Algorithm(nn.Module):
 
     def __init__(self, cfg, data: DataSpec):
         super().__init__()
+        if dataclasses.is_dataclass(cfg):   # a config built in Python has not been checked by from_dict
+            check_literals(cfg, "model")
         self.cfg = cfg
         self.data = data
 
@@ -195,7 +198,14 @@ def check_ema_decay(ema: float) -> None:
         raise ConfigError(f"model.ema is a decay in [0, 1) (0: off, e.g. 0.999), got {ema}")
 
 
-def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+#: how image models with binary units see pixels in [0, 1]: dynamic (v ~ Bernoulli(x) each time),
+#: fixed (x > 0.5), none (x itself)
+Binarize = Literal["dynamic", "fixed", "none"]
+#: the optimizers the papers use
+OptimizerName = Literal["adam", "rmsprop", "sgd"]
+
+
+def make_optimizer(params, name: OptimizerName, lr: float, betas: tuple[float, float] = (0.9, 0.999),
                    momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """The optimizers the papers use, by name: adam, rmsprop, sgd.
 
@@ -214,14 +224,14 @@ def make_optimizer(params, name: str, lr: float, betas: tuple[float, float] = (0
         return torch.optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
-    raise ConfigError(f"unknown optimizer '{name}'; use one of: adam, rmsprop, sgd")
+    raise choice_error("optim.name", name, get_args(OptimizerName))
 
 
 @dataclass
 class OptimConfig:
     """Optimizer settings as the papers give them."""
 
-    name: str = "adam"
+    name: OptimizerName = "adam"
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     momentum: float = 0.0

@@ -41,13 +41,14 @@ hidden layer of one RBM and the visible layer of the next, takes the average of 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
-from .rbm import BINARIZE, RBMLayer, base_rate_logits, sample_bernoulli, set_momentum, to_visible
+from .base import Algorithm, Batch, Binarize, DataSpec, OptimConfig, Optimizers, register
+from .rbm import RBMLayer, base_rate_logits, sample_bernoulli, set_momentum, to_visible
 
 
 def pretraining_copies(n_layers: int) -> list[tuple[int, int]]:
@@ -60,7 +61,7 @@ def pretraining_copies(n_layers: int) -> list[tuple[int, int]]:
 @dataclass
 class DBMConfig:
     hidden: tuple[int, ...] = (500, 1000)   # Salakhutdinov & Hinton 2009: 784-500-1000 on MNIST
-    binarize: str = "dynamic"               # dynamic (v ~ Bernoulli(x)) | fixed (x > 0.5) | none
+    binarize: Binarize = "dynamic"          # dynamic (v ~ Bernoulli(x)) | fixed (x > 0.5) | none
     init_std: float = 0.01
     base_rate_init: bool = True             # visible bias log(p/(1-p)) of the first batch
     # greedy layer-wise pretraining: `pretrain_steps` CD-k steps per layer, the first train steps
@@ -71,7 +72,7 @@ class DBMConfig:
     # Algorithm 20.1
     mf_steps: int = 10                      # mean-field iterations per minibatch (at most)
     mf_tol: float = 0.0                     # stop earlier when max |mu change| < mf_tol (0: always mf_steps)
-    mf_init: str = "bottom_up"              # bottom_up (one pass with doubled weights) | half (all 0.5)
+    mf_init: Literal["bottom_up", "half"] = "bottom_up"   # bottom_up (one pass with doubled weights) | half (all 0.5)
     gibbs_steps: int = 5                    # k Gibbs steps of the persistent chains per update
     num_chains: int = 100                   # fantasy particles
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(
@@ -86,10 +87,6 @@ class DBMConfig:
     def validate(self) -> None:
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ConfigError(f"model.hidden must be a non-empty list of positive layer sizes, got {self.hidden}")
-        if self.binarize not in BINARIZE:
-            raise ConfigError(f"model.binarize must be dynamic, fixed or none, got '{self.binarize}'")
-        if self.mf_init not in ("bottom_up", "half"):
-            raise ConfigError(f"model.mf_init must be 'bottom_up' or 'half', got '{self.mf_init}'")
         for key in ("mf_steps", "gibbs_steps", "num_chains", "pretrain_cd_k", "eval_mf_steps", "sample_steps"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be a positive integer, got {getattr(self, key)}")

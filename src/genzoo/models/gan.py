@@ -25,46 +25,42 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError, GenzooError
-from ..losses import GAN_LOSSES, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
+from ..losses import GanLossName, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator
-from ..nets.conv import UPSAMPLES
-from ..nets.layers import moving_average_copy, update_moving_average
+from ..nets.conv import Upsample
+from ..nets.layers import Norm2d, moving_average_copy, update_moving_average
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from ..sampling import eval_mode, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)
 CROSS_ENTROPY_LOSSES = ("minimax", "non-saturating", "max-likelihood")
+#: G's and D's architectures: DCGAN conv nets (images) or MLPs (any data)
+NetArch = Literal["dcgan", "mlp"]
 
 
 @dataclass
 class GANNets:
     """Architectures of G and D."""
 
-    generator: str = "dcgan"          # dcgan | mlp
-    discriminator: str = "dcgan"      # dcgan | mlp
+    generator: NetArch = "dcgan"
+    discriminator: NetArch = "dcgan"
     width: int = 64                   # conv nets: channels of D's first layer and G's last hidden layer
     hidden: tuple[int, ...] = (256, 256)  # mlp nets: hidden widths (of G, and of D unless d_hidden is set)
     d_hidden: tuple[int, ...] | None = None  # mlp D: its own hidden widths
-    generator_norm: str = "none"      # mlp G: none | batch | layer (PacGAN's toy generator: batch)
+    generator_norm: Literal["none", "batch", "layer"] = "none"   # mlp G (PacGAN's toy generator: batch)
     d_dropout: float = 0.0            # mlp D: dropout after each hidden layer (Goodfellow et al. 2014: 0.5)
-    discriminator_norm: str = "batch"     # conv D: batch | layer | instance | none (WGAN-GP, SN-GAN: none)
+    discriminator_norm: Norm2d = "batch"  # conv D (WGAN-GP, SN-GAN: none)
     spectral_norm: bool = False           # SN-GAN: spectral normalization of every D layer
-    upsample: str = "transposed"          # conv G: transposed | resize (nearest 2x then conv 3x3; Odena et al. 2016)
+    upsample: Upsample = "transposed"     # conv G: resize = nearest 2x then conv 3x3 (Odena et al. 2016)
 
     def validate(self) -> None:
-        for role in ("generator", "discriminator"):
-            if getattr(self, role) not in ("dcgan", "mlp"):
-                raise ConfigError(f"model.nets.{role} must be 'dcgan' or 'mlp', got '{getattr(self, role)}'")
-        if self.upsample not in UPSAMPLES:
-            raise ConfigError(f"model.nets.upsample must be one of {', '.join(UPSAMPLES)}, got '{self.upsample}'")
-        if self.generator_norm not in ("none", "batch", "layer"):
-            raise ConfigError(f"model.nets.generator_norm must be none, batch or layer, got '{self.generator_norm}'")
         if not 0.0 <= self.d_dropout < 1.0:
             raise ConfigError(f"model.nets.d_dropout must be in [0, 1), got {self.d_dropout}")
 
@@ -73,12 +69,8 @@ class GANNets:
 class Penalty:
     """A regularizer added to the discriminator's cost."""
 
-    kind: str = "none"                # none | gradient (WGAN-GP, two-sided) | r1 (Mescheder et al. 2018)
+    kind: Literal["none", "gradient", "r1"] = "none"   # gradient: WGAN-GP, two-sided; r1: Mescheder et al. 2018
     weight: float = 10.0              # lambda of WGAN-GP / gamma of R1
-
-    def validate(self) -> None:
-        if self.kind not in ("none", "gradient", "r1"):
-            raise ConfigError(f"model.penalty.kind must be none, gradient or r1, got '{self.kind}'")
 
 
 @dataclass
@@ -126,7 +118,7 @@ class TopK:
 
 @dataclass
 class GANConfig:
-    loss: str = "non-saturating"      # minimax | non-saturating | max-likelihood | least-squares | wasserstein | hinge
+    loss: GanLossName = "non-saturating"
     latent_dim: int = 100
     d_steps: int = 1                  # k of Goodfellow et al.'s Algorithm 1: D steps per G step
     clip: float | None = None         # WGAN: clip D's weights to [-c, c] after each D step
@@ -156,8 +148,6 @@ class GANConfig:
 
     def validate_game(self) -> None:
         """The checks that do not depend on the architecture (shared with GAN variants that have their own nets)."""
-        if self.loss not in GAN_LOSSES:
-            raise ConfigError(f"model.loss must be one of {', '.join(GAN_LOSSES)}, got '{self.loss}'")
         if self.d_steps < 1:
             raise ConfigError(f"model.d_steps must be >= 1, got {self.d_steps}")
         if self.latent_dim < 1:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -79,16 +80,12 @@ class GumbelGenerator(nn.Module):
 class GSGANNets:
     """Architectures of the Gumbel-softmax GAN."""
 
-    generator: str = "lstm"               # lstm (Kusner & Hernández-Lobato 2016) | mlp
+    generator: Literal["lstm", "mlp"] = "lstm"   # lstm: Kusner & Hernández-Lobato 2016
     hidden: int = 128                     # lstm: hidden units of the cell
     g_hidden: tuple[int, ...] = (256, 256)  # mlp generator: hidden widths
     d_hidden: tuple[int, ...] = (256, 256)  # D (an MLP on the flattened one-hot sequence): hidden widths
     d_dropout: float = 0.0
     spectral_norm: bool = False
-
-    def validate(self) -> None:
-        if self.generator not in ("lstm", "mlp"):
-            raise ConfigError(f"model.nets.generator must be lstm or mlp, got '{self.generator}'")
 
 
 @dataclass

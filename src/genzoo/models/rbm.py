@@ -24,18 +24,21 @@ torch.optim.SGD's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import check_literal
 from ..errors import ConfigError
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+from .base import Algorithm, Batch, Binarize, DataSpec, OptimConfig, Optimizers, register
 
-BINARIZE = ("dynamic", "fixed", "none")
+#: visible units: bernoulli, or gaussian (unit variance, on standardized data)
+Visible = Literal["bernoulli", "gaussian"]
 
 
-def to_visible(x: torch.Tensor, binarize: str, stochastic: bool) -> torch.Tensor:
+def to_visible(x: torch.Tensor, binarize: Binarize, stochastic: bool) -> torch.Tensor:
     """Flatten a batch of data to (N, D) visible vectors.
 
     binarize: "dynamic" -> v ~ Bernoulli(x) when stochastic (training), x itself (the
@@ -70,11 +73,10 @@ class RBMLayer(nn.Module):
     (doubled both ways).
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, visible: str = "bernoulli",
+    def __init__(self, n_visible: int, n_hidden: int, visible: Visible = "bernoulli",
                  copies: tuple[int, int] = (1, 1), init_std: float = 0.01):
         super().__init__()
-        if visible not in ("bernoulli", "gaussian"):
-            raise ConfigError(f"visible units must be 'bernoulli' or 'gaussian', got '{visible}'")
+        check_literal(visible, Visible, "visible")
         if visible == "gaussian" and tuple(copies) != (1, 1):
             raise ConfigError("tied copies are only defined for Bernoulli visible units")
         self.visible = visible
@@ -158,11 +160,11 @@ def set_momentum(opt: torch.optim.Optimizer, momentum: float) -> None:
 @dataclass
 class RBMConfig:
     hidden: int = 500
-    visible: str = "bernoulli"          # bernoulli | gaussian (unit variance, on standardized data)
+    visible: Visible = "bernoulli"
     cd_k: int = 1                       # Gibbs steps of the negative phase (CD-k / PCD-k)
     persistent: bool = False            # PCD (Tieleman 2008): chains carried over between updates
     num_chains: int = 100               # PCD fantasy particles
-    binarize: str = "dynamic"           # dynamic (v ~ Bernoulli(x) each step) | fixed (x > 0.5) | none
+    binarize: Binarize = "dynamic"      # dynamic (v ~ Bernoulli(x) each step) | fixed (x > 0.5) | none
     init_std: float = 0.01              # W ~ N(0, init_std^2); biases 0
     base_rate_init: bool = True         # visible biases log(p/(1-p)) of the first batch (Hinton's guide, sec. 8)
     min_std: float = 0.05               # Gaussian units: floor on each pixel's std when standardizing
@@ -174,10 +176,6 @@ class RBMConfig:
     sample_steps: int = 1000            # Gibbs steps of `sample` from a random start
 
     def validate(self) -> None:
-        if self.visible not in ("bernoulli", "gaussian"):
-            raise ConfigError(f"model.visible must be 'bernoulli' or 'gaussian', got '{self.visible}'")
-        if self.binarize not in BINARIZE:
-            raise ConfigError(f"model.binarize must be dynamic, fixed or none, got '{self.binarize}'")
         for key in ("hidden", "cd_k", "num_chains", "sample_steps"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model.{key} must be a positive integer, got {getattr(self, key)}")

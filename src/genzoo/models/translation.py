@@ -20,7 +20,7 @@ holds the two games in that form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import Callable, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -28,10 +28,12 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..losses import d_loss_least_squares, d_loss_minimax, g_loss_least_squares, g_loss_non_saturating
-from ..nets.translation import PatchDiscriminator, ResnetGenerator, UNetGenerator
+from ..nets.translation import PatchDiscriminator, ResnetGenerator, TranslationNorm, UNetGenerator
 from .base import TRANSLATION_KINDS, Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 
-DIRECTIONS = ("AtoB", "BtoA")
+#: the data's pairs are (A, B); BtoA learns B -> A
+Direction = Literal["AtoB", "BtoA"]
+TranslationLossName = Literal["cross-entropy", "least-squares"]
 
 
 class TranslationLoss(NamedTuple):
@@ -51,7 +53,7 @@ def _g_least_squares_unhalved(fake: torch.Tensor) -> torch.Tensor:
     return 2.0 * g_loss_least_squares(fake)
 
 
-TRANSLATION_LOSSES: dict[str, TranslationLoss] = {
+TRANSLATION_LOSSES: dict[TranslationLossName, TranslationLoss] = {
     # pix2pix: D's cross-entropy / 2; G maximizes log D(a, G(a)) (the non-saturating game)
     "cross-entropy": TranslationLoss(_d_cross_entropy_halved, g_loss_non_saturating),
     # CycleGAN: J(D) = 1/2 E (D(b) - 1)^2 + 1/2 E D(G(a))^2 (LSGAN's J(D) is already halved)
@@ -69,10 +71,6 @@ class PatchGANConfig:
 
 
 def _check_common(cfg) -> None:
-    if cfg.loss not in TRANSLATION_LOSSES:
-        raise ConfigError(f"model.loss must be one of {', '.join(TRANSLATION_LOSSES)}, got '{cfg.loss}'")
-    if cfg.direction not in DIRECTIONS:
-        raise ConfigError(f"model.direction must be AtoB or BtoA, got '{cfg.direction}'")
     if cfg.discriminator.n_layers < 1:
         raise ConfigError(f"model.discriminator.n_layers must be >= 1, got {cfg.discriminator.n_layers}")
 
@@ -159,13 +157,13 @@ class _Translation(Algorithm):
 
 @dataclass
 class Pix2PixConfig:
-    loss: str = "cross-entropy"       # cross-entropy (the paper) | least-squares
+    loss: TranslationLossName = "cross-entropy"   # cross-entropy: the paper
     l1_weight: float = 100.0          # lambda of G* = arg min_G max_D L_cGAN(G, D) + lambda L_L1(G) (eq. 4)
     gan_weight: float = 1.0           # the weight of L_cGAN in G's loss; 0 with l1_weight > 0: "L1 alone" (Table 1)
-    direction: str = "AtoB"           # AtoB | BtoA (the data's pairs are (A, B); BtoA learns B -> A)
+    direction: Direction = "AtoB"
     width: int = 64                   # U-Net channels of the first layer (C64-C128-...-C512)
     max_levels: int = 8               # U-Net depth: 8 halvings at 256x256 (1x1 bottleneck), fewer for small images
-    norm: str = "batch"               # G and D: batch (G: the batch's statistics, at test time too) | instance | none
+    norm: TranslationNorm = "batch"   # G and D (batch: G uses the batch's statistics, at test time too)
     dropout: float = 0.5              # dropout in the U-Net's inner decoder blocks: G's only noise (sec. 2.1)
     test_dropout: bool = True         # keep that dropout on when translating (sec. 3.3, "at inference time")
     discriminator: PatchGANConfig = field(default_factory=PatchGANConfig)
@@ -269,14 +267,14 @@ class ImagePool(nn.Module):
 
 @dataclass
 class CycleGANConfig:
-    loss: str = "least-squares"       # least-squares (the paper, sec. 4) | cross-entropy
+    loss: TranslationLossName = "least-squares"   # least-squares: the paper, sec. 4
     cycle_weight: float = 10.0        # lambda of L_cyc in the full objective (eq. 3)
     identity_weight: float = 0.5      # the identity loss's weight, in units of lambda (sec. 5.2: 0.5 lambda)
-    direction: str = "AtoB"           # which of the two generators `translate` and `genzoo sample` use
+    direction: Direction = "AtoB"     # which of the two generators `translate` and `genzoo sample` use
     width: int = 64                   # c7s1-64, d128, d256, R256 ...
     n_blocks: int = 9                 # residual blocks: 9 at 256x256, 6 at 128x128 (appendix 7.2)
     n_down: int = 2                   # stride-2 down/up steps
-    norm: str = "instance"            # G, F and the Ds: instance | batch | none
+    norm: TranslationNorm = "instance"   # G, F and the Ds
     pool_size: int = 50               # D's history of generated images (0: off)
     discriminator: PatchGANConfig = field(default_factory=PatchGANConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))

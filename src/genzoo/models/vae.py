@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -22,10 +23,10 @@ from torch import nn
 from ..errors import ConfigError, GenzooError
 from ..losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_normal_pdf
 from ..sampling import standard_normal
-from ..nets.autoencoder import encoder_decoder
-from ..nets.layers import gumbel_softmax
+from ..nets.autoencoder import Arch, encoder_decoder
+from ..nets.layers import Activation, gumbel_softmax
 from .latent import LatentModelMixin
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+from .base import Algorithm, Batch, Binarize, DataSpec, OptimConfig, Optimizers, register
 
 # ------------------------------------------------------------------------------------------
 # Latent families: how the encoder's output h parameterizes q(z|x), how z is drawn from it,
@@ -129,42 +130,34 @@ class GumbelLatent:
         return z, -self.dim * math.log(self.K) - log_q
 
 
-LATENTS = ("gaussian", "lognormal", "gumbel")
+Latent = Literal["gaussian", "lognormal", "gumbel"]
 
 
 @dataclass
 class VAEConfig:
-    arch: str = "mlp"                       # mlp | conv
+    arch: Arch = "mlp"
     latent_dim: int = 20                    # Gaussian dims, or number of categorical variables (gumbel)
     hidden: tuple[int, ...] = (500,)        # Kingma & Welling 2014 used 500 hidden units on MNIST
     width: int = 32                         # conv channels
-    activation: str = "relu"
-    likelihood: str = "bernoulli"           # bernoulli | gaussian (learned global variance)
-    binarize: str = "dynamic"               # dynamic (x ~ Bernoulli(pixel)) | fixed (pixel > 0.5) | none
+    activation: Activation = "relu"
+    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"   # gaussian: a learned global variance
+    binarize: Binarize = "dynamic"          # dynamic (x ~ Bernoulli(pixel)) | fixed (pixel > 0.5) | none
     beta: float = 1.0                       # weight of the KL term (beta-VAE)
     kl_warmup_steps: int = 0                # beta rises linearly from 0 over this many steps
     conditional: bool = False               # CVAE: labels y into encoder and decoder
-    latent: str = "gaussian"                # gaussian | lognormal | gumbel
+    latent: Latent = "gaussian"
     categories: int = 10                    # gumbel: categories K of each categorical variable
     temperature: float = 1.0                # gumbel: initial tau
     temperature_min: float = 0.5            # gumbel: tau = max(tau_min, tau0 exp(-r t)) (Jang et al. 2017)
     anneal_rate: float = 3.0e-5             # gumbel: r
     anneal_every: int = 1000                # gumbel: tau is updated every N steps
-    objective: str = "elbo"                 # elbo (averaged over k samples) | iwae (k-sample bound)
+    objective: Literal["elbo", "iwae"] = "elbo"   # elbo (averaged over k samples) | iwae (k-sample bound)
     k: int = 1                              # samples of z per example
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3))
 
     def validate(self) -> None:
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            raise ConfigError(f"model.likelihood must be 'bernoulli' or 'gaussian', got '{self.likelihood}'")
-        if self.binarize not in ("dynamic", "fixed", "none"):
-            raise ConfigError(f"model.binarize must be dynamic, fixed or none, got '{self.binarize}'")
         if self.beta < 0 or self.kl_warmup_steps < 0:
             raise ConfigError("model.beta and model.kl_warmup_steps must be >= 0")
-        if self.latent not in LATENTS:
-            raise ConfigError(f"model.latent must be one of {', '.join(LATENTS)}, got '{self.latent}'")
-        if self.objective not in ("elbo", "iwae"):
-            raise ConfigError(f"model.objective must be 'elbo' or 'iwae', got '{self.objective}'")
         if self.k < 1 or self.latent_dim < 1 or self.categories < 2:
             raise ConfigError("model.k and model.latent_dim must be >= 1 and model.categories >= 2")
         if not 0 < self.temperature_min <= self.temperature or self.anneal_rate < 0 or self.anneal_every < 1:

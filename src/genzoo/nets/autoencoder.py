@@ -1,14 +1,20 @@
 """The encoder and decoder networks of the autoencoder family (AE, VAE, CVAE), by architecture."""
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
-from ..errors import ConfigError
+from ..config import check_literal
 from .conv import ConvDecoder, ConvEncoder
 from .mlp import MLPDecoder, MLPEncoder
 
 
-def encoder_decoder(arch: str, data, code_dim: int, latent_dim: int, hidden, width: int,
+#: the autoencoder family's architectures
+Arch = Literal["mlp", "conv"]
+
+
+def encoder_decoder(arch: Arch, data, code_dim: int, latent_dim: int, hidden, width: int,
                     activation: str = "relu", num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """An encoder x -> (N, code_dim) and a decoder z (N, latent_dim) -> (N, *data.shape) of logits/means.
 
@@ -17,6 +23,7 @@ def encoder_decoder(arch: str, data, code_dim: int, latent_dim: int, hidden, wid
     num_classes > 0: both are conditional (CVAE, Sohn et al. 2015): forward(x, y) / forward(z, y)
     concatenate a one-hot code of the labels y to their input.
     """
+    check_literal(arch, Arch, "model.arch")
     if arch == "mlp":
         return (MLPEncoder(data.dim, hidden, code_dim, activation, num_classes),
                 MLPDecoder(latent_dim, tuple(reversed(hidden)), data.shape, activation, num_classes))
@@ -25,4 +32,3 @@ def encoder_decoder(arch: str, data, code_dim: int, latent_dim: int, hidden, wid
             raise ValueError("conv encoders need images; use model.arch=mlp")
         return (ConvEncoder(data.shape, code_dim, width=width, num_classes=num_classes),
                 ConvDecoder(latent_dim, data.shape, width=width, num_classes=num_classes))
-    raise ConfigError(f"model.arch must be 'mlp' or 'conv', got '{arch}'")

@@ -11,7 +11,7 @@ non-square sizes all work.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 import torch
 from torch import nn
@@ -21,7 +21,8 @@ from .layers import (LabelCode, apply_spectral_norm_, check_choice, dcgan_init_,
 
 MAX_LEVELS = 4  # at most 4 stride-2 steps (64x64 from 4x4, as in DCGAN)
 MIN_BASE = 4    # the base grid is at least 4x4
-UPSAMPLES = ("transposed", "resize")  # how generators double the resolution (see _up_body)
+Upsample = Literal["transposed", "resize"]  # how generators double the resolution (see _up_body)
+UPSAMPLES = get_args(Upsample)
 
 
 def conv_out_size(n: int, k: int, s: int = 1, p: int = 0) -> int:

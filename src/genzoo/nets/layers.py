@@ -6,14 +6,19 @@ on anything else, so a typo in a configuration fails at construction with a read
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from typing import Callable, Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+Activation = Literal["relu", "leaky_relu", "tanh", "elu", "sigmoid", "identity"]
+OutActivation = Literal[None, "sigmoid", "tanh"]      # None: logits / raw values
+Norm1d = Literal[None, "batch", "layer"]
+Norm2d = Literal["batch", "layer", "instance", "none"]
+
+ACTIVATIONS: dict[Activation, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
     "leaky_relu": lambda: nn.LeakyReLU(0.2),  # slope 0.2: Radford et al. 2015
     "tanh": nn.Tanh,
@@ -21,9 +26,9 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
 }
-OUT_ACTIVATIONS = (None, "sigmoid", "tanh")
-NORMS_1D = (None, "batch", "layer")
-NORMS_2D = ("batch", "layer", "instance", "none")
+OUT_ACTIVATIONS = get_args(OutActivation)
+NORMS_1D = get_args(Norm1d)
+NORMS_2D = get_args(Norm2d)
 
 
 def check_choice(value, valid, what: str):
@@ -34,7 +39,7 @@ def check_choice(value, valid, what: str):
 
 
 def make_activation(name: str) -> nn.Module:
-    return ACTIVATIONS[check_choice(name, list(ACTIVATIONS), "activation")]()
+    return ACTIVATIONS[check_choice(name, get_args(Activation), "activation")]()
 
 
 def make_out_activation(name: str | None) -> nn.Module:

@@ -10,7 +10,7 @@ discriminator is fully convolutional, so a larger image gives a larger map of pa
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Literal, Sequence, get_args
 
 import torch
 from torch import nn
@@ -18,7 +18,8 @@ from torch import nn
 from .conv import _chw, _size_suggestion, conv_out_size
 from .layers import check_choice, dcgan_init_
 
-NORMS = ("batch", "instance", "none")
+TranslationNorm = Literal["batch", "instance", "none"]
+NORMS = get_args(TranslationNorm)
 
 
 def _norm(name: str, channels: int, running_stats: bool = True) -> list[nn.Module]:

@@ -46,7 +46,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +54,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
+from ..config import check_literal
 from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import DataSpec, Optimizers
@@ -62,6 +63,8 @@ from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from .schedule import lr_factor
 
 
+#: how StackedModules runs its copies (see its docstring)
+Engine = Literal["auto", "bmm", "vmap"]
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.Identity, nn.Dropout)
 
 
@@ -150,9 +153,8 @@ class SeedStack:
     bmm where it applies.
     """
 
-    def __init__(self, modules: Sequence[nn.Module], engine: str = "auto"):
-        if engine not in ("auto", "bmm", "vmap"):
-            raise ValueError(f"engine must be auto, bmm or vmap, got {engine!r}")
+    def __init__(self, modules: Sequence[nn.Module], engine: Engine = "auto"):
+        check_literal(engine, Engine, "engine", ValueError)
         if engine == "auto":
             engine = "bmm" if _bmm_ok(modules[0]) else "vmap"
         elif engine == "bmm" and not _bmm_ok(modules[0]):
