@@ -20,11 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .errors import GenzooError
-from .metrics.classifier import accuracy
+from .metrics.classifier import ClassifierFit, accuracy
 
 
 def labelled_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -94,29 +93,18 @@ def reset_parameters_(module: nn.Module) -> nn.Module:
 
 def train_classifier(clf: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float,
                      params, batch_size: int = 100, weight_decay: float = 0.0, seed: int = 0) -> list[float]:
-    """Adam on the cross-entropy over `params` only (the rest stays exactly as it is: a part of `clf`
-    none of whose parameters is trained runs in eval mode, so its batch-norm statistics do not move).
-    Minibatches of batch_size drawn with `seed` (the whole set when it is smaller). Returns the losses."""
-    params = list(params)
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    """genzoo's classifier recipe (metrics.classifier.ClassifierFit: Adam on the cross-entropy) over
+    `params` only: the rest stays exactly as it is. Minibatches of batch_size drawn with `seed` (the
+    whole set when it is smaller). Returns the losses."""
+    fit = ClassifierFit(clf, lr=lr, params=params, weight_decay=weight_decay)
     g = torch.Generator().manual_seed(seed)
-    clf.train()
-    trained = {id(p) for p in params}
-    for part in clf.children():
-        if not any(id(p) in trained for p in part.parameters()):
-            part.eval()
     losses = []
     for _ in range(steps):
         if len(x) <= batch_size:
-            xb, yb = x, y
+            losses.append(fit.step(x, y))
         else:
             idx = torch.randint(len(x), (batch_size,), generator=g).to(x.device)
-            xb, yb = x[idx], y[idx]
-        loss = F.cross_entropy(clf(xb), yb)
-        opt.zero_grad(set_to_none=True)
-        loss.backward(inputs=params)
-        opt.step()
-        losses.append(float(loss.detach()))
+            losses.append(fit.step(x[idx], y[idx]))
     return losses
 
 

@@ -13,8 +13,11 @@ sample is predicted as c with probability > 0.5 (a confident prediction, not a b
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ._common import MetricError
 
@@ -98,3 +101,36 @@ def accuracy(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size:
     correct = sum(int((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
                   for i in range(0, len(x), batch_size))
     return correct / max(1, len(x))
+
+
+class ClassifierFit:
+    """genzoo's one recipe for training a classifier: Adam on the cross-entropy of its logits, one minibatch
+    at a time, the learning rate scaled by `lr_factor(step)` (constant when None).
+
+    Only `params` (default: all of net's) are trained; a part of `net` that has parameters, none of
+    them trained, runs in eval mode, so its batch-norm statistics and dropout stay as they are. Used by the
+    cached feature classifier of the image metrics and by fine-tuning an autoencoder's encoder.
+    """
+
+    def __init__(self, net: torch.nn.Module, *, lr: float, params=None, weight_decay: float = 0.0,
+                 lr_factor: Callable[[int], float] | None = None):
+        self.net = net
+        self.params = list(net.parameters() if params is None else params)
+        self.opt = torch.optim.Adam(self.params, lr=lr, weight_decay=weight_decay)
+        self.schedule = None if lr_factor is None else torch.optim.lr_scheduler.LambdaLR(self.opt, lr_factor)
+        net.train()
+        trained = {id(p) for p in self.params}
+        for part in net.children():
+            own = list(part.parameters())
+            if own and not any(id(p) in trained for p in own):
+                part.eval()
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One update on the minibatch (x, y); returns its loss."""
+        loss = F.cross_entropy(self.net(x), y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.params)
+        self.opt.step()
+        if self.schedule is not None:
+            self.schedule.step()
+        return float(loss.detach())

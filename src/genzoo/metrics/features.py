@@ -50,7 +50,7 @@ from torch import nn
 
 from ..permissions import as_umask_allows
 from ._common import MetricError, as_image_float
-from .classifier import accuracy as classifier_accuracy
+from .classifier import ClassifierFit, accuracy as classifier_accuracy
 
 FX_VERSION = 1
 ARCH = ("2x-1 | conv5x5/2(C,32)-ReLU | conv5x5/2(32,64)-ReLU | flatten-dropout0.25-linear(64*ceil(H/4)*ceil(W/4),128)"
@@ -301,25 +301,18 @@ def _train(x, y, num_classes, epochs, seed, log, device) -> ClassifierNet:
     x, y = x.to(device), y.to(device)
     torch.manual_seed(seed)
     net = ClassifierNet(x.shape[1], x.shape[2], x.shape[3], num_classes).to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=RECIPE["lr"])
     bs = RECIPE["batch_size"]
     n = x.shape[0]
     steps_per_epoch = math.ceil(n / bs)
     total = max(1, epochs * steps_per_epoch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    fit = ClassifierFit(net, lr=RECIPE["lr"], lr_factor=lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     g = torch.Generator().manual_seed(seed)
-    net.train()
     for ep in range(epochs):
         perm = torch.randperm(n, generator=g).to(device)
         tot_loss = 0.0
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
-            loss = F.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            tot_loss += float(loss.detach()) * len(idx)
+            tot_loss += fit.step(x[idx], y[idx]) * len(idx)
         if log:
             log(f"feature extractor: epoch {ep + 1}/{epochs} loss {tot_loss / n:.4f}")
     net.eval()
