@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -153,6 +154,61 @@ def test_the_lock_of_a_killed_run_is_taken_over_with_a_note(tmp_path):
     assert any(f"took over the lock of '{run}' from PID {killed.pid}, which ended without releasing it" in n
                for n in notes), notes
     assert (run / ".lock").read_text() == ""     # a run that ends cleanly leaves no owner behind
+
+
+@pytest.fixture
+def shared_tmp():
+    """A temporary folder that every user may enter and write (for the tests below that drop to nobody)."""
+    base = Path(tempfile.mkdtemp(prefix="genzoo-test-"))
+    base.chmod(0o777)
+    yield base
+    shutil.rmtree(base)
+
+
+@contextlib.contextmanager
+def _permission_bits_bind():
+    """Permission bits bind this process while the block runs: as root, which ignores them, the effective
+    user is dropped to nobody, so that the kernel itself refuses the writes (no mock)."""
+    as_root = os.geteuid() == 0
+    if as_root:
+        os.seteuid(65534)
+    try:
+        yield
+    finally:
+        if as_root:
+            os.seteuid(0)
+
+
+def test_a_read_only_out_directory_is_one_line_before_training(shared_tmp, capsys):
+    out = shared_tmp / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    with _permission_bits_bind():
+        err = _error_line(capsys, [*TOY_TRAIN, "--steps", "3", "--out", str(out)])
+    assert f"cannot write into '{out}' (Permission denied)" in err and "choose another --out" in err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["read-only folder", "file", "broken link"])
+def test_a_checkpoints_folder_that_cannot_be_written_is_refused_before_training(kind, shared_tmp, capsys):
+    """Found at start, not at the first checkpoint (when the steps since the start would be lost)."""
+    out, bind = shared_tmp / "run", contextlib.nullcontext()
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    ckpts = out / "checkpoints"
+    if kind == "read-only folder":
+        ckpts.mkdir()
+        ckpts.chmod(0o555)
+        bind = _permission_bits_bind()
+    elif kind == "file":
+        ckpts.write_text("not a folder\n")
+    else:
+        ckpts.symlink_to(out / "gone")
+    with bind:
+        err = _error_line(capsys, [*TOY_TRAIN, "--steps", "3", "--out", str(out)])
+    expected = "cannot write into" if kind == "read-only folder" else f"is a {kind} where the run writes its checkpoints"
+    assert f"'{ckpts}'" in err and expected in err, err
+    assert not (out / "config.json").exists()       # refused before training began
 
 
 def test_sigterm_between_d_and_g_saves_a_whole_step_that_resumes_exactly(tmp_path, monkeypatch):

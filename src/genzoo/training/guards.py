@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import tempfile
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..errors import ConfigError, GenzooError
 LOCK_FILE = ".lock"
 #: the parts of a run directory that training writes into (and prunes)
 WRITTEN_PARTS = ("checkpoints", "samples", "config.json", "metrics.jsonl")
+FOLDERS = ("checkpoints", "samples")
 
 
 def _owner(handle) -> str:
@@ -59,19 +61,37 @@ def release_run_dir(handle) -> None:
         handle.close()
 
 
+def _check_writable(folder: Path) -> None:
+    """Create and remove a file in `folder`: unlike os.access, this sees what the kernel really allows this
+    process (its effective user's permissions, a read-only mount)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise GenzooError(f"cannot write into '{folder}' ({e.strerror or e}), where the run keeps its files; "
+                          "fix its permissions or choose another --out") from None
+
+
 def check_run_dir(run_dir: Path) -> None:
-    """Refuse a run directory that is a file, cannot be written, or whose parts resolve outside it
-    (a `checkpoints` link into another run would write into, and prune, that run's checkpoints)."""
+    """Refuse, before training starts, a run directory that is a file, cannot be written, or whose parts are of
+    the wrong kind (a file where a folder goes, a broken link) or resolve outside it (a `checkpoints` link into
+    another run would write into, and prune, that run's checkpoints)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"'{run_dir}' is a file; choose a new directory with --out")
+    if run_dir.is_dir():
+        _check_writable(run_dir)
     root = run_dir.resolve()
     for part in WRITTEN_PARTS:
-        target = (run_dir / part).resolve()
-        if (run_dir / part).is_symlink() and root not in target.parents:
-            raise GenzooError(f"'{run_dir / part}' is a link to '{target}', outside the run directory; genzoo "
+        path, target = run_dir / part, (run_dir / part).resolve()
+        if path.is_symlink() and root not in target.parents:
+            raise GenzooError(f"'{path}' is a link to '{target}', outside the run directory; genzoo "
                               "writes and prunes there, so it refuses. Replace the link with a folder")
-    if run_dir.exists() and not os.access(run_dir, os.W_OK | os.X_OK):
-        raise GenzooError(f"cannot write into the run directory '{run_dir}' (permission denied)")
+        if (path.exists() or path.is_symlink()) and path.is_dir() != (part in FOLDERS):
+            kind = "a broken link" if not path.exists() else "a folder" if path.is_dir() else "a file"
+            raise GenzooError(f"'{path}' is {kind} where the run writes its {part}; move it away or choose "
+                              "another --out")
+        if part in FOLDERS and path.is_dir():
+            _check_writable(path)
 
 
 def claim_run_dir(run_dir: Path, log=print):
