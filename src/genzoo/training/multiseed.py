@@ -36,6 +36,9 @@ Supported:
 - spectral normalization of D (engine "bmm": torch's power iteration, batched).
 Not supported (use genzoo.train): conditional GANs, instance noise, conv nets.
 
+train_gan_seeds trains the engine with genzoo's Trainer (as SeedsModel, an Algorithm whose
+minibatches are SeedBatches'), so the learning-rate schedule and the step loop are genzoo train's.
+
     from genzoo.training.multiseed import train_gan_seeds
     run = train_gan_seeds(cfg, ring8_points, seeds=[0, 1, 2, 3, 4], steps=2000, batch_size=100, n_samples=2500)
     run.samples          # (5, 2500, 2): each seed's samples, for the PacGAN mode metrics
@@ -44,8 +47,11 @@ Not supported (use genzoo.train): conditional GANs, instance noise, conv nets.
 from __future__ import annotations
 
 import copy
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Sequence
 
 import torch
@@ -54,13 +60,14 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
-from ..config import check_literal
+from ..config import DataConfig, RunConfig, TrainConfig, check_literal
+from ..data import Dataset
 from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
-from ..models.base import DataSpec, Optimizers
+from ..models.base import Algorithm, Batch, DataSpec, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
-from .schedule import lr_factor
+from .trainer import Trainer
 
 
 #: how StackedModules runs its copies (see its docstring)
@@ -268,14 +275,16 @@ class VectorizedGAN:
         return x.reshape(s, n // m, m * d) if m > 1 else x
 
     def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor,
-             logs: bool = True, step: int = 0) -> dict:
+             logs: bool = True, step: int = 0, opt: Optimizers | None = None) -> dict:
         """One step of Algorithm 1 for all seeds.
 
         xs: d_steps real minibatches, each (S, B, D); d_noise: d_steps noise batches (S, B, latent)
         for the fakes of the D steps; g_noise (S, B, latent) for the G step; step: the step's index
-        (for model.top_k's schedule: each seed's G loss over its own k best-scored fakes). Returns
-        (S,) tensors (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
+        (for model.top_k's schedule: each seed's G loss over its own k best-scored fakes); opt: the
+        trainer's Optimizers over this engine's optimizers (default: its own). Returns (S,) tensors
+        (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
         """
+        opt = opt or self.opt
         self.G.train()
         self.D.train()
         for x, z in zip(xs, d_noise):
@@ -283,14 +292,14 @@ class VectorizedGAN:
                 fake = self.G(z)
             d_real, d_fake = self.discriminate(x), self.discriminate(fake)
             penalty = self.penalty(x, fake)
-            self.opt.step("D", self.summed(self.loss_d, d_real, d_fake) + torch.as_tensor(penalty).sum())
+            opt.step("D", self.summed(self.loss_d, d_real, d_fake) + torch.as_tensor(penalty).sum())
             if self.cfg.clip is not None:
                 with torch.no_grad():
                     for p in self.D.parameters():
                         p.clamp_(-self.cfg.clip, self.cfg.clip)
         d_g_fake = self.discriminate(self.G(g_noise))
         d_g_fake = self.cfg.top_k.select(d_g_fake, step)  # per seed: (S, B) -> (S, k)
-        self.opt.step("G", self.summed(self.loss_g, d_g_fake))
+        opt.step("G", self.summed(self.loss_g, d_g_fake))
         if self.G_ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.G_ema.values()), [p.detach() for p in self.G.params.values()],
@@ -356,13 +365,16 @@ class SeedBatches:
 
     def __call__(self, step: int) -> list[torch.Tensor]:
         """d_steps minibatches for this step, each (S, B, D)."""
+        return list(self.batch(step).x.split(self.b, dim=1))
+
+    def batch(self, step: int) -> Batch:
+        """This step's examples of every seed, x (S, B * d_steps, D): what the Trainer hands to SeedsModel."""
         epoch, i = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._perms = torch.stack([torch.randperm(len(self.data), generator=torch.Generator().manual_seed(
                 s * 1_000_003 + epoch)) for s in self.seeds])
             self._epoch = epoch
-        idx = self._perms[:, i * self.per_step:(i + 1) * self.per_step]    # (S, B * k)
-        return list(self.data[idx].split(self.b, dim=1))
+        return Batch(self.data[self._perms[:, i * self.per_step:(i + 1) * self.per_step]])
 
 
 @dataclass
@@ -379,16 +391,52 @@ class MultiSeedRun:
     model: VectorizedGAN | None = None
 
 
+class SeedsModel(Algorithm):
+    """The engine as an Algorithm, so that genzoo's Trainer drives it like any model: its learning-rate
+    schedule, step loop and stop rules. train_step is VectorizedGAN.step on the step's minibatches of every
+    seed (SeedBatches) and on each seed's own noise, torch.Generator(seed). Built by train_gan_seeds."""
+
+    name = "gan-seeds"
+    Config = GANConfig
+
+    def __init__(self, cfg: GANConfig, data: DataSpec, seeds: Sequence[int], batch_size: int, *,
+                 engine: Engine = "auto", log_every: int = 50, steps: int = 1):
+        super().__init__(cfg, data)
+        self.gan = VectorizedGAN(cfg, data.dim, seeds, engine)
+        self.noise = [torch.Generator().manual_seed(s) for s in seeds]
+        self.batch_size, self.log_every, self.steps = batch_size, log_every, steps
+        self.history: dict[str, list[torch.Tensor]] = {}
+        self.logged_steps: list[int] = []
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return dict(self.gan.opt)
+
+    def _z(self) -> torch.Tensor:
+        return torch.stack([torch.randn(self.batch_size, self.cfg.latent_dim, generator=g) for g in self.noise])
+
+    def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict[str, torch.Tensor]:
+        """VectorizedGAN.step; every log_every steps (and the last) each seed's losses go to `history`."""
+        xs = list(batch.x.split(self.batch_size, dim=1))
+        d_noise = [self._z() for _ in xs]
+        log_now = bool(self.log_every) and ((step + 1) % self.log_every == 0 or step + 1 == self.steps)
+        logs = self.gan.step(xs, d_noise, self._z(), logs=log_now, step=step, opt=opt)
+        if log_now:
+            self.logged_steps.append(step + 1)
+            for k, v in logs.items():
+                self.history.setdefault(k, []).append(v)
+        return {k: v.mean() for k, v in logs.items()}   # the trainer's values: means over the seeds
+
+
 def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], steps: int, batch_size: int, *,
                     n_samples: int = 0, sample_seed: int = 12345, log_every: int = 50,
-                    engine: str = "auto", lr_decay: float = 0.0, lr_final: float = 0.0) -> MultiSeedRun:
-    """Train one small GAN per seed, all seeds at once (see the module docstring).
+                    engine: Engine = "auto", lr_decay: float = 0.0, lr_final: float = 0.0) -> MultiSeedRun:
+    """Train one small GAN per seed, all seeds at once (see the module docstring), through genzoo's Trainer.
 
     data: points (N, D), shared by all seeds (each seed its own order). n_samples > 0: draw that
     many samples per seed at the end (eval mode, the EMA weights if any, noise from
     Generator(sample_seed + seed)). engine: how the networks run for all seeds, see SeedStack
     ("auto": batched matmuls). lr_decay, lr_final: train.lr_decay / train.lr_final, applied before
-    every step as the trainer does. run.generators holds the sampling (EMA) weights.
+    every step by the Trainer. run.generators holds the sampling (EMA) weights.
     """
     if steps < 1 or batch_size < 1 or not seeds:
         raise ConfigError("train_gan_seeds needs steps >= 1, batch_size >= 1 and at least one seed")
@@ -396,30 +444,32 @@ def train_gan_seeds(cfg: GANConfig, data: torch.Tensor, seeds: Sequence[int], st
         raise ConfigError(f"seeds must be distinct, got {list(seeds)}")
     data = data.float()
     t0 = time.perf_counter()
-    gan = VectorizedGAN(cfg, data.shape[1], seeds, engine)
     batches = SeedBatches(data, seeds, batch_size, cfg.d_steps)
-    noise = [torch.Generator().manual_seed(s) for s in seeds]
-
-    def z() -> torch.Tensor:
-        return torch.stack([torch.randn(batch_size, cfg.latent_dim, generator=g) for g in noise])
-
-    history: dict[str, list[torch.Tensor]] = {}
-    logged = []
-    for t in range(steps):
-        if lr_decay > 0:
-            gan.opt.scale_learning_rates(lr_factor(t, steps, lr_decay, lr_final))
-        xs = batches(t)
-        d_noise = [z() for _ in xs]
-        log_now = bool(log_every) and ((t + 1) % log_every == 0 or t + 1 == steps)
-        logs = gan.step(xs, d_noise, z(), logs=log_now, step=t)
-        if log_now:
-            logged.append(t + 1)
-            for k, v in logs.items():
-                history.setdefault(k, []).append(v)
+    model = _train_through_trainer(cfg, data, batches, steps, lr_decay, lr_final,
+                                   lambda _, spec, __: SeedsModel(cfg, spec, seeds, batch_size, engine=engine,
+                                                                  log_every=log_every, steps=steps))
+    gan = model.gan
     samples = None
     if n_samples:
         samples = gan.sample(n_samples, [torch.Generator().manual_seed(sample_seed + s) for s in seeds])
     return MultiSeedRun(seeds=list(seeds), generators=[gan.generator_state(i) for i in range(len(seeds))],
                         discriminators=[gan.D.state_dict(i) for i in range(len(seeds))],
-                        history={k: torch.stack(v) for k, v in history.items()}, logged_steps=logged,
-                        samples=samples, seconds=time.perf_counter() - t0, model=gan)
+                        history={k: torch.stack(v) for k, v in model.history.items()},
+                        logged_steps=model.logged_steps, samples=samples, seconds=time.perf_counter() - t0,
+                        model=gan)
+
+
+def _train_through_trainer(cfg: GANConfig, data: torch.Tensor, batches: SeedBatches, steps: int, lr_decay: float,
+                           lr_final: float, build) -> SeedsModel:
+    """The Trainer's run of the engine `build` makes, without hooks, in a run directory removed afterwards."""
+    run_cfg = RunConfig(name="gan-seeds", algorithm="gan", model=cfg, data=DataConfig(name="points"),
+                        train=TrainConfig(steps=steps, batch_size=batches.b, seed=batches.seeds[0],
+                                          device=str(data.device), lr_decay=lr_decay, lr_final=lr_final))
+    points = Dataset(name="points", source=f"{len(data)} points given to train_gan_seeds", split="train",
+                     kind="points", x=data, y=None, num_classes=None)
+    folder = Path(tempfile.mkdtemp(prefix="genzoo-seeds-"))
+    try:
+        return Trainer(run_cfg, out=folder / "run", data=points, hooks=[], log=lambda *_: None, build=build,
+                       batches=batches).run().model
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -21,14 +21,14 @@ import datetime as _dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 
 from ..config import RunConfig, build_config, to_dict
 from ..data import Dataset
 from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted
-from ..models import Algorithm, Optimizers
+from ..models import Algorithm, DataSpec, Optimizers
 from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
     save_checkpoint, set_rng_state
 from .data import BatchSource, data_spec, load_data, total_steps
@@ -68,19 +68,24 @@ class Trainer:
     (steps: extend it to this many steps). data: a Dataset already in memory to train on instead of
     loading config.data (recorded in config.json as what was used). hooks: replace default_hooks(progress); extra_hooks: run
     after them; stop_rules: end the run early (e.g. TimeLimit(60, "cpu")); the step budget always applies.
+    build(config, data_spec, device): builds the model instead of config.model's algorithm, and batches
+    (anything with .batch(step) -> Batch): the minibatches instead of the trainer's own order; the
+    multi-seed engine (genzoo.training.multiseed) trains S GANs as one model this way.
     Under torchrun every process makes its own Trainer; rank 0 alone writes the run directory.
     """
 
     def __init__(self, config: RunConfig | None = None, *, out: str | Path | None = None,
                  resume: str | Path | None = None, steps: int | None = None, hooks: Sequence[Hook] | None = None,
                  extra_hooks: Sequence[Hook] = (), stop_rules: Sequence[StopRule] = (), progress: bool = True,
-                 log=print, data: Dataset | None = None):
+                 log=print, data: Dataset | None = None,
+                 build: Callable[[RunConfig, DataSpec, torch.device], Algorithm] | None = None, batches=None):
         if config is None and resume is None:
             raise ConfigError("a Trainer needs a configuration or a run directory to resume")
         self.cfg, self.out, self.resume_from, self.resume_steps = config, out, resume, steps
         self.hooks = [*(default_hooks(progress) if hooks is None else hooks), *extra_hooks]
         self.stop_rules = list(stop_rules)
         self.log, self.dataset = log, data
+        self.build_model, self.batches = build or build_model, batches
         self.is_set_up = False
         self._lock = None                 # the run directory's lock (rank 0), held from setup() to close()
         self.steps_done = self.start_step = 0
@@ -173,7 +178,7 @@ class Trainer:
     def _build(self) -> None:
         cfg, world, ds = self.cfg, self.world, self.dataset
         self.spec = data_spec(ds)
-        self.model = prepare_model(build_model(cfg, self.spec, self.device), cfg, self.device, world)
+        self.model = prepare_model(self.build_model(cfg, self.spec, self.device), cfg, self.device, world)
         self.optimizers = self.model.configure_optimizers()
         self.autocast_dtype = resolve_precision(cfg.train.precision, self.device, self.spec.kind)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
@@ -182,9 +187,10 @@ class Trainer:
         if world.distributed:
             broadcast_parameters(self.model)
             torch.manual_seed(cfg.train.seed + 7919 * world.rank)  # each process draws its own noise
-        self.batches = BatchSource(ds, cfg.train.batch_size * self.model.batches_per_step, cfg.train.seed,
-                                   self.device, world=world, splits=self.model.batches_per_step,
-                                   channels_last=cfg.train.channels_last)
+        if self.batches is None:
+            self.batches = BatchSource(ds, cfg.train.batch_size * self.model.batches_per_step, cfg.train.seed,
+                                       self.device, world=world, splits=self.model.batches_per_step,
+                                       channels_last=cfg.train.channels_last)
         self.total_steps = total_steps(cfg, len(ds))
 
     def _run_record(self) -> dict:
