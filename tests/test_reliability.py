@@ -257,6 +257,61 @@ def test_a_full_disk_when_config_json_is_written_leaves_no_temporary_file(tmp_pa
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock"]
 
 
+def _full_disk(real_save_file, fails):
+    """safetensors' save_file failing as it does on a full disk (measured on a 64 KiB tmpfs: a SafetensorError,
+    not an OSError) for the files for which fails(filename) is true."""
+    from safetensors import SafetensorError
+
+    def save_file(tensors, filename, metadata=None):
+        if fails(filename):
+            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+        return real_save_file(tensors, filename, metadata=metadata)
+
+    return save_file
+
+
+def test_a_checkpoint_write_that_fails_once_is_retried(tmp_path, monkeypatch):
+    from genzoo.training import checkpoint as ckpt
+    from genzoo.training.checkpoint import list_checkpoints
+    calls = []
+    first_call_fails = lambda name: calls.append(name) or len(calls) == 1  # noqa: E731
+    monkeypatch.setattr(ckpt, "save_file", _full_disk(ckpt.save_file, first_call_fails))
+    monkeypatch.setattr(ckpt, "RETRY_WAIT_S", 0.01)
+    monkeypatch.setenv("GENZOO_RESCUE_DIR", str(tmp_path / "rescue"))
+    run = _quiet(_toy_config(3), out=tmp_path / "run")
+    assert run.step == 3 and len(calls) == 2 and calls[0] == calls[1]
+    assert [s for s, _ in list_checkpoints(run.dir / "checkpoints")] == [3]
+    assert not (tmp_path / "rescue").exists()
+
+
+def test_a_full_disk_saves_the_checkpoint_in_the_rescue_folder_and_the_run_continues_from_it(
+        tmp_path, monkeypatch, capsys):
+    """The disk stays full from step 4 on: one line says so, where the checkpoint went and how to continue;
+    the earlier checkpoint stays, and continuing from the rescued one ends exactly as an unbroken run."""
+    import torch
+
+    from genzoo.training import checkpoint as ckpt
+    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+    args = [*TOY_TRAIN, "--steps", "6", "--set", "train.checkpoint_every=2"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    run, rescued = tmp_path / "run", tmp_path / "rescue" / "run"
+    monkeypatch.setattr(ckpt, "save_file", _full_disk(
+        ckpt.save_file, lambda name: name.startswith(str(run)) and "step-0000002" not in name))
+    monkeypatch.setattr(ckpt, "RETRY_WAIT_S", 0.01)
+    monkeypatch.setenv("GENZOO_RESCUE_DIR", str(tmp_path / "rescue"))
+    err = _error_line(capsys, [*args, "--out", str(run)])
+    assert (f"could not write the checkpoint of step 4 to {run / 'checkpoints' / 'step-0000004.safetensors'} "
+            f"(No space left on device), also after a retry; saved it to "
+            f"{rescued / 'checkpoints' / 'step-0000004.safetensors'} instead. "
+            f"Continue with: genzoo train --resume {rescued} ") in err
+    assert [s for s, _ in list_checkpoints(run / "checkpoints")] == [2]
+    assert main(["train", "--resume", str(rescued), "--quiet"]) == 0
+    a, _ = read_checkpoint(list_checkpoints(tmp_path / "whole" / "checkpoints")[-1][1])
+    b, _ = read_checkpoint(list_checkpoints(rescued / "checkpoints")[-1][1])
+    assert list_checkpoints(rescued / "checkpoints")[-1][0] == 6
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model/"))
+
+
 def test_a_stray_step_latest_checkpoint_is_ignored_by_eval(toy_run, tmp_path):
     import shutil
 

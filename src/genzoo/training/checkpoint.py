@@ -6,15 +6,21 @@ is strict: missing or unexpected weights are an error.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import itertools
 import json
 import math
 import os
 import re
+import shutil
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..errors import CheckpointError
@@ -23,6 +29,11 @@ from ..permissions import as_umask_allows
 FORMAT = "genzoo-checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^step-(\d+)\.safetensors$")
+#: errors of a checkpoint write that may pass (a flaky disk, space freed meanwhile): tried once more
+TRANSIENT_ERRORS = {errno.EIO, errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.EINTR}
+RETRY_WAIT_S = 2.0
+#: the environment variable naming the folder of rescued checkpoints (see rescue_root)
+RESCUE_ENV = "GENZOO_RESCUE_DIR"
 
 
 def _flatten_optimizer(prefix: str, state: dict, tensors: dict) -> dict:
@@ -158,8 +169,15 @@ def set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
 
 def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer],
                     step: int, extra: dict | None = None, with_rng: bool = True,
-                    extra_tensors: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write model weights, optimizer states, RNG state, `extra_tensors` and JSON `extra` atomically to `path`."""
+                    extra_tensors: dict[str, torch.Tensor] | None = None,
+                    rescue_run: str | Path | None = None) -> Path:
+    """Write model weights, optimizer states, RNG state, `extra_tensors` and JSON `extra` atomically to `path`.
+
+    A write that fails with an error that may pass (I/O, full disk) is tried again after RETRY_WAIT_S. If it
+    still fails, the earlier checkpoints are kept and a CheckpointError says what failed; with `rescue_run`
+    (the run directory) the checkpoint is first saved into a resumable copy of the run under rescue_root(),
+    and the error says where and how to continue, so the weights of the steps since the last checkpoint are
+    not lost."""
     path = Path(path)
     tensors = {f"model/{k}": v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     optim_meta = {}
@@ -175,18 +193,74 @@ def save_checkpoint(path: str | Path, *, model: torch.nn.Module, optimizers: dic
     if bad is not None:
         raise CheckpointError(f"not writing a checkpoint of step {step}: '{bad}' holds NaN or infinite values "
                               f"(the run diverged); the earlier checkpoints in {path.parent} are kept")
+    try:
+        _write_with_retry(tensors, meta, path)
+    except OSError as e:
+        failed = f"could not write the checkpoint of step {step} to {path} ({e.strerror or e})"
+        if rescue_run is None:
+            raise CheckpointError(f"{failed}; the earlier checkpoints are kept. Free space or fix the folder, "
+                                  "then resume") from None
+        raise CheckpointError(_rescue(tensors, meta, step, Path(rescue_run), failed)) from None
+    return path
+
+
+def _write(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> None:
+    """Write to a temporary file and rename it into place: a crash never leaves a half-written checkpoint."""
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")   # unique: two writers never share a temporary file
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file(tensors, str(tmp), metadata={"genzoo": json.dumps(meta)})
+        try:
+            save_file(tensors, str(tmp), metadata={"genzoo": json.dumps(meta)})
+        except SafetensorError as e:   # a full disk arrives as "I/O error: ... (os error 28)"
+            code = re.search(r"\(os error (\d+)\)", str(e))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from None
         as_umask_allows(tmp)
         os.replace(tmp, path)
-    except OSError as e:
-        raise CheckpointError(f"could not write the checkpoint of step {step} to {path} ({e.strerror or e}); "
-                              "the earlier checkpoints are kept. Free space or fix the folder, then resume") from None
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        with contextlib.suppress(OSError):   # nothing to remove, or the folder is gone: the write's error counts
+            tmp.unlink()
+
+
+def _write_with_retry(tensors: dict[str, torch.Tensor], meta: dict, path: Path) -> None:
+    """_write, tried once more after RETRY_WAIT_S when it failed with an error that may pass (I/O, full disk)."""
+    try:
+        _write(tensors, meta, path)
+    except OSError as e:
+        if e.errno not in TRANSIENT_ERRORS:
+            raise
+        time.sleep(RETRY_WAIT_S)
+        _write(tensors, meta, path)
+
+
+def rescue_root() -> Path:
+    """Where checkpoints go that their run directory cannot take: $GENZOO_RESCUE_DIR, else genzoo-rescue in
+    the system's temporary folder (often another disk)."""
+    return Path(os.environ.get(RESCUE_ENV) or Path(tempfile.gettempdir()) / "genzoo-rescue")
+
+
+def _rescue(tensors: dict[str, torch.Tensor], meta: dict, step: int, run_dir: Path, failed: str) -> str:
+    """Write the checkpoint into a new run directory under rescue_root(), with copies of the run's config.json
+    and metrics.jsonl so that `genzoo train --resume` continues from it; the message that says so."""
+    root = rescue_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for i in itertools.count(1):   # a new folder each time: never mix with another rescue
+            target = root / (run_dir.name if i == 1 else f"{run_dir.name}-{i}")
+            with contextlib.suppress(FileExistsError):
+                target.mkdir()
+                break
+        for name in ("config.json", "metrics.jsonl"):   # what makes it a run directory (see rundir.py)
+            if (run_dir / name).is_file():
+                shutil.copyfile(run_dir / name, target / name)
+        rescued = checkpoint_path(target / "checkpoints", step)
+        _write(tensors, meta, rescued)
+    except OSError as e:
+        return (f"{failed}, also after a retry, nor into {root} ({e.strerror or e}); the earlier checkpoints in "
+                f"{run_dir} are kept. Free space (or set {RESCUE_ENV} to a folder with room), then resume")
+    return (f"{failed}, also after a retry; saved it to {rescued} instead. Continue with: genzoo train --resume "
+            f"{target} (or, with space freed, move it into {run_dir / 'checkpoints'} and resume {run_dir})")
 
 
 def _first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:

@@ -285,8 +285,10 @@ class Trainer:
                     interrupt.check()
                     self.step()
         except KeyboardInterrupt:
-            path = self.save()  # `steps_done` steps are complete: a consistent state
-            self.close()
+            try:
+                path = self.save()  # `steps_done` steps are complete: a consistent state
+            finally:
+                self.close()
             raise Interrupted(f"interrupted at step {self.steps_done}; saved {path}. "
                               f"Continue with: genzoo train --resume {self.rundir.path}") from None
         except BaseException:
@@ -341,7 +343,8 @@ class Trainer:
                  "hook_states": {h.state_key: h.state_dict() for h in [*self.hooks, *self.stop_rules]
                                  if hasattr(h, "state_key")}}
         path = save_checkpoint(checkpoint_path(ckpt_dir, self.steps_done), model=self.model,
-                               optimizers=self.optimizers, step=self.steps_done, extra=extra, extra_tensors=rng)
+                               optimizers=self.optimizers, step=self.steps_done, extra=extra, extra_tensors=rng,
+                               rescue_run=self.rundir.path)   # a failed write saves it elsewhere and stops
         prune_checkpoints(ckpt_dir, self.cfg.train.keep_checkpoints)
         return path
 
