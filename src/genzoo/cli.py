@@ -363,6 +363,11 @@ def _eval(args) -> None:
     from .evaluation import FULL_PROTOCOL, QUICK_PROTOCOL, evaluate_run, format_results
 
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    if args.images or args.against or args.features:
+        _eval_folders(args, metrics)
+        return
+    if args.out:
+        raise GenzooError("--out names the JSON of an evaluation of --images; a run's results go to RUN_DIR/eval.json")
     if args.real:
         from .metrics import format_floor_table, real_floor
         if args.run_dir:
@@ -378,6 +383,32 @@ def _eval(args) -> None:
                            ais_runs=args.ais_runs, ais_betas=args.ais_betas, step=args.step, quick=args.quick)
     print(f"genzoo: evaluation of {args.run_dir} (details and protocols in {args.run_dir}/eval.json)")
     print(format_results(results))
+
+
+def _eval_folders(args, metrics: list[str] | None) -> None:
+    """genzoo eval --images DIR --against DATASET|DIR2: a folder of images made by any tool."""
+    from .evaluation import FULL_PROTOCOL, QUICK_PROTOCOL, MAX_EVAL_SAMPLES, format_results
+    from .folder_eval import default_out, evaluate_folders, write_results
+
+    if not (args.images and args.against):
+        raise GenzooError("give --images DIR and --against DATASET or --against DIR2 (e.g. --against mnist)")
+    given = [flag for flag, v in (("RUN_DIR", args.run_dir), ("--real", args.real), ("--step", args.step),
+                                  ("--k", args.k), ("--ais-runs", args.ais_runs), ("--ais-betas", args.ais_betas),
+                                  ("--data-root", args.data_root)) if v is not None]
+    if given:
+        raise GenzooError(f"--images scores a folder of images; drop {', '.join(given)} (they are for a run)")
+    n = args.n if args.n is not None else (QUICK_PROTOCOL if args.quick else FULL_PROTOCOL)["n"]
+    if not 2 <= n <= MAX_EVAL_SAMPLES:
+        raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} images, got {n:,}")
+    to_stdout = args.out == "-"
+    log = (lambda *a: print(*a, file=sys.stderr)) if to_stdout else print
+    results = evaluate_folders(args.images, args.against, features=args.features, n=n, metrics=metrics,
+                               seed=args.seed, quick=args.quick, log=log)
+    log(f"genzoo: evaluation of the images in {args.images} against {args.against}")
+    log(format_results(results))
+    path = write_results(results, args.out or default_out(args.images, args.against))
+    if not to_stdout:
+        print(f"genzoo: wrote {path} (the numbers with their protocols: counts, conversion, features)")
 
 
 def _add_report(sub) -> None:
@@ -483,8 +514,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=_positive_int, metavar="N",
                    help="enlarge each pixel of an image grid to N x N (default: about 64 px per image; "
                         "2 for 28x28 MNIST, 8 for the 8x8 digits)")
-    p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), or the real-data floor")
+    p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), of a folder of "
+                                    "images, or the real-data floor",
+                       description="Evaluate a run (its samples against its dataset's test split, and the metrics "
+                                   "that apply to its model), a folder of images made by any tool (--images DIR "
+                                   "--against DATASET or DIR2; converted to the dataset's format), or the "
+                                   "real-vs-real floor of a dataset (--real).")
     p.add_argument("run_dir", nargs="?")
+    p.add_argument("--images", metavar="DIR", help="score the images in DIR (PNG, JPEG, ...; any size and mode) "
+                                                  "instead of a run's samples")
+    p.add_argument("--against", metavar="DATASET|DIR2", help="with --images: a dataset's test split (e.g. mnist) or "
+                                                            "another folder of images (an existing folder wins)")
+    p.add_argument("--features", metavar="DATASET",
+                   help="with --images: the feature space (genzoo's classifier) and image format of this dataset "
+                        "(default: the --against dataset, or mnist against a folder)")
+    p.add_argument("--out", metavar="FILE", help="with --images: the JSON to write (default: beside the folder, "
+                                                "DIR-vs-AGAINST.eval.json; '-' for stdout)")
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
     p.add_argument("--n", type=int, help="samples (and real images) per metric (default 10000; --quick 2000)")
     p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,"

@@ -171,18 +171,20 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
 SMALL_COMPARISON = 2000
 
 
-def score_images(evaluator, fake: torch.Tensor, log=print) -> dict:
+def score_images(evaluator, fake: torch.Tensor, log=print, *, real_floor=None) -> dict:
     """{metric: result with its protocol} of `fake` against the evaluator's real images. The sample counts
     are printed; against fewer than SMALL_COMPARISON real images a warning says so, and each metric carries
-    `real_floor`, the real-vs-real value at the same counts, the number to read it next to."""
+    `real_floor`, the real-vs-real value at the same counts, the number to read it next to. real_floor(n_fake):
+    that value, when the evaluator's real images are not the dataset's (default: evaluator.real_vs_real)."""
     r = evaluator.evaluate(fake)
     protocol = r.pop("protocol")
     r.pop("timings", None)
     n_fake, n_real = min(len(fake), evaluator.n), protocol["n_real"]
-    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({protocol['real_split']} of "
-        f"{protocol['dataset']}) in the features of genzoo's classifier {evaluator.fx.id}")
+    real = protocol["real_split"] if real_floor else f"{protocol['real_split']} of {protocol['dataset']}"
+    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({real}) in the features of genzoo's "
+        f"classifier {evaluator.fx.id}")
     if n_real < SMALL_COMPARISON:
-        floor = evaluator.real_vs_real(n_fake)
+        floor = (real_floor or evaluator.real_vs_real)(n_fake)
         for name, value in r.items():
             if name in floor:
                 value["real_floor"] = {k: v for k, v in floor[name].items() if isinstance(v, (int, float))}

@@ -52,7 +52,7 @@ def require_root(req: Request, what: str) -> pathlib.Path:
 
 def detect_channels(files: list[pathlib.Path], channels: int | None) -> int:
     """`channels` if given, else 1 when every file is grayscale (read from headers only), else 3."""
-    return channels or (1 if all(_mode(p) in GRAY_MODES for p in files) else 3)
+    return channels or (1 if all(image_mode(p) in GRAY_MODES for p in files) else 3)
 
 
 def fixed_split(n: int, split: str, root: pathlib.Path) -> list[int]:
@@ -123,7 +123,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8))
 
 
-def _mode(path: pathlib.Path) -> str:
+def image_mode(path: pathlib.Path) -> str:
     """The image's mode from its header only (no pixel decoding)."""
     with _open(path) as im:
         return im.mode

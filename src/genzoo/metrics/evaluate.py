@@ -43,7 +43,9 @@ class ImageEvaluator:
     def __init__(self, dataset_name: str, *, n: int = 10000, split: Split = "test", root=None, seed: int = 0,
                  metrics=DEFAULT_METRICS, extractor: FeatureExtractor | None = None, cache_dir=None,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = 5, cs_splits: int = 10,
-                 splits=None):
+                 splits=None, real_images: torch.Tensor | None = None, real_desc: str = "images given"):
+        """real_images: compare with these (uint8 or float (N, C, H, W) in the dataset's format, e.g. a folder's
+        images) instead of the dataset's `split`; `real_desc` names them in the protocol."""
         bad = [m for m in metrics if m not in IMAGE_METRICS]
         if bad:
             raise MetricError(f"unknown image metric(s) {bad}; choose from {list(IMAGE_METRICS)}")
@@ -58,6 +60,8 @@ class ImageEvaluator:
             kid_subsets, kid_subset_size, prdc_k, cs_splits)
         pool = self.splits.test_x if split == "test" else self.splits.train_x
         self.split_desc = self.splits.test_split if split == "test" else "train split"
+        if real_images is not None:
+            pool, self.split_desc = real_images, real_desc
         self.real_images = _subset(pool, n, seed)
         self.real_feats = self.fx.features(self.real_images) if self._needs_features() else None
 
