@@ -92,7 +92,7 @@ def test_a_stop_rule_ends_the_run_early_with_a_final_checkpoint_log_line_and_gri
 def test_time_limit_refuses_a_non_positive_budget():
     with pytest.raises(GenzooError, match="positive number of seconds"):
         TimeLimit(0)
-    with pytest.raises(GenzooError, match="'wall' or 'cpu'"):
+    with pytest.raises(GenzooError, match="clock must be one of 'wall', 'cpu'"):
         TimeLimit(5, clock="gpu")
 
 

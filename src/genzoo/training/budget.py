@@ -17,10 +17,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Literal
 
+from ..config import check_literal
 from ..errors import ConfigError
 from .distributed import max_over_ranks
 from .hooks import StopRule
 
+#: what a time budget or limit counts: wall-clock time, or the CPU time this process used
+Clock = Literal["wall", "cpu"]
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|cpu)?\s*$")
 
@@ -30,7 +33,7 @@ class TimeBudget:
     """`seconds` of wall-clock time (`clock="wall"`) or of CPU time used by this process (`"cpu"`)."""
 
     seconds: float
-    clock: Literal["wall", "cpu"] = "wall"
+    clock: Clock = "wall"
 
     def __str__(self) -> str:
         return f"{self.seconds:g}cpu" if self.clock == "cpu" else f"{self.seconds:g}s"
@@ -48,8 +51,10 @@ def parse_time_budget(text: str) -> TimeBudget:
     return TimeBudget(value * _UNITS[unit], "wall")
 
 
-def clock_of(budget: TimeBudget) -> Callable[[], float]:
-    return time.process_time if budget.clock == "cpu" else time.perf_counter
+def clock_of(clock: Clock) -> Callable[[], float]:
+    """The timer of `clock`: time.perf_counter (wall) or time.process_time (this process's CPU time); the one
+    choice between them for time budgets and time limits."""
+    return {"wall": time.perf_counter, "cpu": time.process_time}[check_literal(clock, Clock, "clock")]
 
 
 class BudgetTracker:
@@ -62,7 +67,7 @@ class BudgetTracker:
 
     def __init__(self, budget: TimeBudget, *, clock: Callable[[], float] | None = None):
         self.budget = budget
-        self.clock = clock or clock_of(budget)
+        self.clock = clock or clock_of(budget.clock)
         self.used, self.timed_steps = 0.0, 0
         self._mark = None
 

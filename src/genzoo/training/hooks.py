@@ -20,13 +20,15 @@ import json
 import math
 import sys
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from ..config import check_literal
 from ..errors import ConfigError, TrainingDiverged
 from ..outputs import grid_reference, save_samples
 from .data import UNBOUNDED_STEPS
 
 if TYPE_CHECKING:
+    from .budget import Clock
     from .trainer import Trainer
 
 
@@ -56,13 +58,12 @@ class StopRule(Hook):
 class TimeLimit(StopRule):
     """Stop after `seconds` of wall-clock time or of this process's CPU time since the run (re)started."""
 
-    def __init__(self, seconds: float, clock: Literal["wall", "cpu"] = "wall"):
+    def __init__(self, seconds: float, clock: "Clock" = "wall"):
+        from .budget import Clock, clock_of   # here: budget imports this module (for StopRule)
         if not seconds > 0:
             raise ConfigError(f"a time limit must be a positive number of seconds, got {seconds}")
-        if clock not in ("wall", "cpu"):
-            raise ConfigError(f"a time limit's clock is 'wall' or 'cpu', got '{clock}'")
-        self.seconds, self.clock = seconds, clock
-        self._now = time.perf_counter if clock == "wall" else time.process_time
+        self.seconds, self.clock = seconds, check_literal(clock, Clock, "a time limit's clock")
+        self._now = clock_of(clock)
         self._start = None
 
     def on_start(self, trainer: "Trainer") -> None:
