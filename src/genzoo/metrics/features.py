@@ -98,33 +98,12 @@ class FeatureExtractor:
     """A trained ClassifierNet with its metadata. Batched, no_grad, eval mode."""
 
     def __init__(self, net: ClassifierNet, meta: dict):
-        self.net = net.eval()
-        self.meta = meta
-
-    @property
-    def id(self) -> str:
-        return self.meta["id"]
-
-    @property
-    def test_accuracy(self) -> float:
-        return float(self.meta["test_accuracy"])
-
-    @property
-    def dataset(self) -> str:
-        return self.meta["dataset"]
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.meta["num_classes"])
-
-    @property
-    def class_probs(self) -> list[float]:
-        """Class frequencies of the training split (the data's class distribution)."""
-        return list(self.meta["class_probs"])
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.meta["image_shape"])
+        self.net, self.meta = net.eval(), meta
+        self.id: str = meta["id"]
+        self.dataset: str = meta["dataset"]
+        self.test_accuracy, self.num_classes = float(meta["test_accuracy"]), int(meta["num_classes"])
+        self.class_probs: list[float] = list(meta["class_probs"])   # the training split's class frequencies
+        self.image_shape: tuple[int, int, int] = tuple(meta["image_shape"])
 
     def describe(self) -> str:
         m = self.meta

@@ -332,21 +332,23 @@ def load_model_state(model: torch.nn.Module, tensors: dict[str, torch.Tensor], s
             parts.append(f"{len(unexpected)} unexpected weights (e.g. {', '.join(unexpected[:3])})")
         raise CheckpointError(f"{source} does not match the model: {'; '.join(parts)}. "
                               "Was it written by a different model or configuration?")
-    wrong = [k for k in expected if expected[k].shape != state[k].shape]
-    if wrong:
-        k = wrong[0]
-        raise CheckpointError(f"{source} does not match the model: '{k}' has shape {tuple(state[k].shape)} "
-                              f"in the checkpoint but {tuple(expected[k].shape)} in the model")
+    _check_alike(expected, state, "shape", source)
     bad = _first_non_finite(state)
     if bad is not None:
         raise CheckpointError(f"{source} holds NaN or infinite values in '{bad}' (its run diverged); "
                               "use an earlier checkpoint (--step N)")
-    retyped = [k for k in expected if expected[k].dtype != state[k].dtype]
-    if retyped:
-        k = retyped[0]
-        raise CheckpointError(f"{source} does not match the model: '{k}' has dtype {state[k].dtype} "
-                              f"in the checkpoint but {expected[k].dtype} in the model")
+    _check_alike(expected, state, "dtype", source)
     model.load_state_dict(state, strict=True)
+
+
+def _check_alike(expected: dict[str, torch.Tensor], state: dict[str, torch.Tensor], what: str, source: str) -> None:
+    """CheckpointError naming the first weight whose `what` ("shape" or "dtype") differs from the model's."""
+    def of(t: torch.Tensor):
+        return tuple(t.shape) if what == "shape" else t.dtype
+    wrong = next((k for k in expected if of(expected[k]) != of(state[k])), None)
+    if wrong is not None:
+        raise CheckpointError(f"{source} does not match the model: '{wrong}' has {what} {of(state[wrong])} "
+                              f"in the checkpoint but {of(expected[wrong])} in the model")
 
 
 def load_optimizer_states(optimizers: dict[str, torch.optim.Optimizer], tensors: dict, meta: dict) -> None:
