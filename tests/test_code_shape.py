@@ -1,10 +1,12 @@
-"""The shape of the code a newcomer reads first: the trainer and the evaluation."""
+"""The shape of the code: no function of the library (the trainer, the evaluation, the models, metrics and
+data included) is longer than 60 lines. The command-line module (cli.py) is not yet held to it."""
 import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "genzoo"
-SHORT = [*sorted((SRC / "training").glob("*.py")), SRC / "evaluation.py", SRC / "bench.py",
-         SRC / "outputs.py", SRC / "metrics" / "evaluate.py", SRC / "metrics" / "registry.py"]
+SHORT = sorted(p for p in SRC.rglob("*.py") if p.name != "cli.py")
+CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "bench.py", SRC / "outputs.py",
+        SRC / "models" / "gan.py", SRC / "metrics" / "registry.py", SRC / "data" / "base.py"]
 MAX_LINES = 60
 
 
@@ -14,8 +16,8 @@ def _functions(path: Path):
             yield node.name, node.end_lineno - node.lineno + 1
 
 
-def test_no_function_of_the_trainer_or_evaluation_is_longer_than_60_lines():
-    assert len(SHORT) > 9 and all(p.is_file() for p in SHORT)
+def test_no_function_of_the_library_is_longer_than_60_lines():
+    assert all(p in SHORT for p in CORE) and all(p.is_file() for p in CORE)
     long = [f"{p.relative_to(SRC)}:{name} ({n} lines)" for p in SHORT for name, n in _functions(p) if n > MAX_LINES]
     assert long == []
 

@@ -163,18 +163,7 @@ def _coerce(value, tp, path: str):
     if tp is Any:
         return value
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, path)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else
-                          f"{path}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
+        return _coerce_union(value, args, path)
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
@@ -221,6 +210,22 @@ def _coerce(value, tp, path: str):
             return value
         raise ConfigError(f"{path}: expected a string, got {value!r} ({type(value).__name__})")
     raise ConfigError(f"{path}: unsupported type {tp}")
+
+
+def _coerce_union(value, args: tuple, path: str):
+    """`value` as the first of the union's types that takes it; None where the union allows it."""
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return _coerce(value, arg, path)
+        except ConfigError as e:
+            errors.append(str(e))
+    raise ConfigError(errors[0] if len(errors) == 1 else
+                      f"{path}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
 
 
 def from_dict(cls, values: dict, path: str = ""):

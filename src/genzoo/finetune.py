@@ -155,30 +155,10 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
-    from .training.data import load_data
-    from .training.rundir import RunDir
-
-    if isinstance(model, (str, Path)):
-        run = RunDir.open(model)
-        model = run.load_model(device=device or "cpu")
-    if train_data is None or test_data is None:
-        cfg = run.config if run is not None else getattr(model, "run_config", None)
-        if cfg is None:
-            raise GenzooError("pass train_data and test_data, or a model loaded with genzoo.load(run_dir)")
-        train_data = train_data or load_data(cfg, "train")
-        test_data = test_data or load_data(cfg, "test")
-    if train_data.y is None or test_data.y is None:
-        raise GenzooError(f"{train_data.name} has no labels: nothing to classify")
+    model, run, train_data, test_data = _model_and_splits(model, run, train_data, test_data, device)
     dev = model.device
-
-    def prep(ds, idx=None):
-        x = ds.x if idx is None else ds.x[idx]
-        x = x.float().div(255) if ds.kind == "image" else x.float()
-        return x.to(dev), (ds.y if idx is None else ds.y[idx]).long().to(dev)
-
-    idx = labelled_subset(train_data.y, labels, seed)
-    x_l, y_l = prep(train_data, idx)
-    x_t, y_t = prep(test_data)
+    x_l, y_l = _examples(train_data, dev, labelled_subset(train_data.y, labels, seed))
+    x_t, y_t = _examples(test_data, dev)
     num_classes = int(max(train_data.y.max(), test_data.y.max())) + 1
 
     base = copy.deepcopy(lower_layers(encoder_of(model), layers)).to(dev).float()
@@ -211,23 +191,58 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
     train_classifier(scratch, x_l, y_l, steps=frozen_steps + unfrozen_steps, lr=lr, params=scratch.parameters(),
                      batch_size=batch_size, weight_decay=weight_decay, seed=seed)
     scratch_acc = accuracy(scratch, x_t, y_t)
-
-    protocol = {"train": f"{train_data.source} ({train_data.split}, {len(train_data)} examples)",
-                "test": f"{test_data.source} ({test_data.split}, {len(test_data)} examples)",
-                "labelled": f"{labels} examples of the train split, class-balanced, seed {seed}",
-                "base": f"the encoder's {'first ' + str(layers) if layers else 'all'} layers",
-                "head": f"Linear layers {list(head_hidden)} -> {num_classes} classes on the {feature_dim} encoder outputs",
-                "optimizer": "Adam, cross-entropy", "batch_size": batch_size, "weight_decay": weight_decay,
-                "frozen_steps": frozen_steps, "unfrozen_steps": unfrozen_steps, "lr": lr, "unfrozen_lr": unfrozen_lr,
-                "scratch": "same network re-initialized (PyTorch defaults), all layers trained, "
-                           f"{frozen_steps + unfrozen_steps} steps at lr {lr:g}",
-                "selection": "fixed step counts, no validation set"}
+    protocol = _protocol(train_data, test_data, labels=labels, seed=seed, layers=layers, head_hidden=head_hidden,
+                         num_classes=num_classes, feature_dim=feature_dim, batch_size=batch_size,
+                         weight_decay=weight_decay, frozen_steps=frozen_steps, unfrozen_steps=unfrozen_steps,
+                         lr=lr, unfrozen_lr=unfrozen_lr)
     run_dir = run.path if run is not None else getattr(model, "run_dir", None)
     if run_dir is not None:
         protocol["run"] = str(run_dir)
     return FinetuneResult(labels=labels, seed=seed, frozen_accuracy=frozen_acc, finetuned_accuracy=finetuned_acc,
                           scratch_accuracy=scratch_acc,
                           base_change={"frozen": change_frozen, "unfrozen": change_unfrozen}, protocol=protocol)
+
+
+def _model_and_splits(model, run, train_data, test_data, device):
+    """The model (loaded when `model` is a run directory), its RunDir, and the labelled train and test splits
+    (given, or the run's dataset's)."""
+    from .training.data import load_data
+    from .training.rundir import RunDir
+
+    if isinstance(model, (str, Path)):
+        run = RunDir.open(model)
+        model = run.load_model(device=device or "cpu")
+    if train_data is None or test_data is None:
+        cfg = run.config if run is not None else getattr(model, "run_config", None)
+        if cfg is None:
+            raise GenzooError("pass train_data and test_data, or a model loaded with genzoo.load(run_dir)")
+        train_data = train_data or load_data(cfg, "train")
+        test_data = test_data or load_data(cfg, "test")
+    if train_data.y is None or test_data.y is None:
+        raise GenzooError(f"{train_data.name} has no labels: nothing to classify")
+    return model, run, train_data, test_data
+
+
+def _examples(ds, device, idx=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's examples (images as floats in [0, 1]) and labels on `device`, or those at `idx`."""
+    x = ds.x if idx is None else ds.x[idx]
+    x = x.float().div(255) if ds.kind == "image" else x.float()
+    return x.to(device), (ds.y if idx is None else ds.y[idx]).long().to(device)
+
+
+def _protocol(train_data, test_data, *, labels, seed, layers, head_hidden, num_classes, feature_dim, batch_size,
+              weight_decay, frozen_steps, unfrozen_steps, lr, unfrozen_lr) -> dict:
+    """What a FinetuneResult's accuracies were measured under."""
+    return {"train": f"{train_data.source} ({train_data.split}, {len(train_data)} examples)",
+            "test": f"{test_data.source} ({test_data.split}, {len(test_data)} examples)",
+            "labelled": f"{labels} examples of the train split, class-balanced, seed {seed}",
+            "base": f"the encoder's {'first ' + str(layers) if layers else 'all'} layers",
+            "head": f"Linear layers {list(head_hidden)} -> {num_classes} classes on the {feature_dim} encoder outputs",
+            "optimizer": "Adam, cross-entropy", "batch_size": batch_size, "weight_decay": weight_decay,
+            "frozen_steps": frozen_steps, "unfrozen_steps": unfrozen_steps, "lr": lr, "unfrozen_lr": unfrozen_lr,
+            "scratch": "same network re-initialized (PyTorch defaults), all layers trained, "
+                       f"{frozen_steps + unfrozen_steps} steps at lr {lr:g}",
+            "selection": "fixed step counts, no validation set"}
 
 
 def write_result(result: FinetuneResult, path: str | Path) -> Path:

@@ -215,6 +215,54 @@ def _base(model, lay: _Layered, data: torch.Tensor | None, eps: float) -> torch.
     return torch.log(p) - torch.log1p(-p)
 
 
+def _checked_betas(betas: torch.Tensor | int | None) -> list[float]:
+    """The inverse temperatures as a list rising from 0 to 1 (a number: that many intervals of default_betas;
+    None: the paper's 14,500)."""
+    if betas is None or isinstance(betas, int):
+        betas = default_betas(14500 if betas is None else betas)
+    betas = torch.as_tensor(betas, dtype=torch.float64).flatten()
+    if len(betas) < 2 or betas[0] != 0 or betas[-1] != 1 or (betas[1:] < betas[:-1]).any():
+        raise AISError("betas must rise from 0 to 1")
+    return betas.tolist()
+
+
+def _base_sample(lay: _Layered, base: torch.Tensor, M: int, generator) -> tuple[dict[int, torch.Tensor], float]:
+    """x_1 ~ p_0 for M runs (the visible layer from the base model, the other even layers uniform), and log Z_A."""
+    dev, dt, sizes = lay.W[0].device, lay.W[0].dtype, lay.sizes
+    base_t = base.to(dt)
+    if lay.gaussian:
+        v = base_t + torch.randn(M, sizes[0], generator=generator, device=dev, dtype=dt)
+        log_z_base = 0.5 * sizes[0] * math.log(2 * math.pi) + sum(sizes[1:]) * math.log(2)
+    else:
+        v = torch.bernoulli(torch.sigmoid(base_t).expand(M, -1).contiguous(), generator=generator)
+        log_z_base = F.softplus(base).sum().item() + sum(sizes[1:]) * math.log(2)
+    x = {0: v}
+    for l in range(2, len(sizes), 2):
+        x[l] = torch.bernoulli(torch.full((M, sizes[l]), 0.5, device=dev, dtype=dt), generator=generator)
+    return x, log_z_base
+
+
+def _transition(lay: _Layered, x: dict[int, torch.Tensor], a: dict[int, torch.Tensor], b1: float,
+                base_t: torch.Tensor, generator) -> dict[int, torch.Tensor]:
+    """T_k at inverse temperature b1: the odd layers given the even ones (their inputs `a`), then the even
+    layers given the odd ones; returns the new even layers."""
+    L = len(lay.sizes)
+    full = dict(x)
+    for l in range(1, L, 2):
+        full[l] = torch.bernoulli(torch.sigmoid(b1 * a[l]), generator=generator)
+    for l in range(0, L, 2):
+        inp = lay.layer_input(full, l)
+        if l == 0 and lay.gaussian:
+            mean = (1 - b1) * base_t + b1 * inp
+            full[0] = mean + torch.randn(mean.shape, generator=generator, device=base_t.device,
+                                        dtype=base_t.dtype)
+        elif l == 0:
+            full[0] = torch.bernoulli(torch.sigmoid((1 - b1) * base_t + b1 * inp), generator=generator)
+        else:
+            full[l] = torch.bernoulli(torch.sigmoid(b1 * inp), generator=generator)
+    return {l: full[l] for l in range(0, L, 2)}
+
+
 @torch.no_grad()
 def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | int | None = None,
               n_runs: int = 100, generator: torch.Generator | None = None, eps: float = 1e-3,
@@ -233,39 +281,18 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
     if isinstance(model, RBM) and model.gaussian and not bool(model.initialized):
         raise AISError("this Gaussian RBM has no data statistics yet (train it or call set_data_statistics)")
     lay = _layered(model)
-    dev, dt = lay.W[0].device, lay.W[0].dtype
-    if betas is None or isinstance(betas, int):
-        betas = default_betas(14500 if betas is None else betas)
-    betas = torch.as_tensor(betas, dtype=torch.float64).flatten()
-    if len(betas) < 2 or betas[0] != 0 or betas[-1] != 1 or (betas[1:] < betas[:-1]).any():
-        raise AISError("betas must rise from 0 to 1")
-    bl = betas.tolist()
+    bl = _checked_betas(betas)
     base = _base(model, lay, data, eps)
-    base_t = base.to(dt)
-    sizes = lay.sizes
-    L = len(sizes)
-    even, odd = list(range(0, L, 2)), list(range(1, L, 2))
+    even, odd = list(range(0, len(lay.sizes), 2)), list(range(1, len(lay.sizes), 2))
     M = n_runs
-
-    def bern(p):
-        return torch.bernoulli(p, generator=generator)
-
-    # x_1 ~ p_0: visible from the base model, even hidden layers uniform
-    if lay.gaussian:
-        v = base_t + torch.randn(M, sizes[0], generator=generator, device=dev, dtype=dt)
-        log_z_base = 0.5 * sizes[0] * math.log(2 * math.pi) + sum(sizes[1:]) * math.log(2)
-    else:
-        v = bern(torch.sigmoid(base_t).expand(M, -1).contiguous())
-        log_z_base = F.softplus(base).sum().item() + sum(sizes[1:]) * math.log(2)
-    x = {0: v}
-    for l in even[1:]:
-        x[l] = bern(torch.full((M, sizes[l]), 0.5, device=dev, dtype=dt))
+    x, log_z_base = _base_sample(lay, base, M, generator)
+    base_t = base.to(lay.W[0].dtype)
 
     def base_term(v):
         v64 = v.to(torch.float64)
         return -0.5 * ((v64 - base) ** 2).sum(-1) if lay.gaussian else v64 @ base
 
-    log_w = torch.zeros(M, dtype=torch.float64, device=dev)
+    log_w = torch.zeros(M, dtype=torch.float64, device=lay.W[0].device)
     K = len(bl) - 1
     for k in tqdm(range(1, K + 1), desc="AIS log Z", unit="temperature", disable=not progress, file=sys.stderr,
                   dynamic_ncols=True, leave=False):
@@ -278,20 +305,7 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
             log_w += (F.softplus(b1 * a64) - F.softplus(b0 * a64)).sum(-1)
         if k == K:
             break
-        # T_k: odd layers given even, then even given odd, at inverse temperature b1
-        full = dict(x)
-        for l in odd:
-            full[l] = bern(torch.sigmoid(b1 * a[l]))
-        for l in even:
-            inp = lay.layer_input(full, l)
-            if l == 0 and lay.gaussian:
-                mean = (1 - b1) * base_t + b1 * inp
-                full[0] = mean + torch.randn(mean.shape, generator=generator, device=dev, dtype=dt)
-            elif l == 0:
-                full[0] = bern(torch.sigmoid((1 - b1) * base_t + b1 * inp))
-            else:
-                full[l] = bern(torch.sigmoid(b1 * inp))
-        x = {l: full[l] for l in even}
+        x = _transition(lay, x, a, b1, base_t, generator)
 
     log_mean = (torch.logsumexp(log_w, 0) - math.log(M)).item()
     m = log_w.max()
