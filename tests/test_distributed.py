@@ -87,3 +87,55 @@ def test_more_processes_per_node_than_gpus_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ConfigError, match=r"has 1 GPU and .* at most 1 per node"):
         local_device(torch.device("cuda"), World(rank=1, size=2, local_rank=1))
+
+
+#: a deterministic model (an MLP autoencoder, no noise, no batch norm) in float32 with plain SGD: one process
+#: and two sharing each global batch compute the same updates up to rounding
+RESUME_SETS = {"train.device": "cpu", "data.name": "digits", "train.batch_size": 64, "train.sample_every": 0,
+               "train.checkpoint_every": 2, "train.log_every": 2, "train.precision": "fp32", "model.hidden": [32],
+               "model.latent_dim": 8, "model.optim.name": "sgd", "model.optim.lr": 0.05, "train.seed": 3}
+
+
+def _resume_worker(rank, world, port, run_dir, steps, log_file):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    with open(log_file, "a") as log:
+        train(None, resume=run_dir, steps=steps, progress=False, log=lambda line: print(line, file=log))
+    dist.destroy_process_group()
+
+
+def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch(tmp_path):
+    """1 process to step 2, then 2 processes to step 4, then 1 process to step 6: each says what changed, and the
+    weights are those of an unbroken 1-process run up to rounding. A global batch that changed with the number
+    of processes (64 per process: 128 examples a step) would differ by 7e-3 (measured)."""
+    from genzoo.training.checkpoint import read_checkpoint
+    run, log = tmp_path / "run", tmp_path / "log.txt"
+    train(resolve("ae", overrides={**RESUME_SETS, "train.steps": 2}), out=run, progress=False, log=lambda *_: None)
+    mp.spawn(_resume_worker, args=(2, _free_port(), str(run), 4, str(log)), nprocs=2, join=True)
+    lines = []
+    resumed = train(None, resume=run, steps=6, progress=False, log=lines.append)
+    said = log.read_text().splitlines() + lines
+    assert ("this run was trained by 1 process and resumes with 2: the global batch stays 64 examples (32 per "
+            "process, was 64) and the data order and step count go on from step 2") in "\n".join(said)
+    assert ("this run was trained by 2 processes and resumes with 1: the global batch stays 64 examples (64 per "
+            "process, was 32) and the data order and step count go on from step 4") in "\n".join(said)
+    assert f"(for that, resume with torchrun --nproc-per-node 2 -m genzoo train --resume {run})" in "\n".join(said)
+    found = list_checkpoints(run / "checkpoints")
+    assert [s for s, _ in found] == [2, 4, 6] and resumed.step == 6
+    assert read_checkpoint(found[1][1])[1]["extra"]["processes"] == 2
+    unbroken = train(resolve("ae", overrides={**RESUME_SETS, "train.steps": 6}), out=tmp_path / "unbroken",
+                     progress=False, log=lambda *_: None)
+    params = dict(resumed.model.named_parameters())
+    for name, p in unbroken.model.named_parameters():
+        assert torch.allclose(params[name], p, rtol=0, atol=1e-5), name
+
+
+def test_resuming_with_a_number_of_processes_that_cannot_share_the_global_batch_is_refused():
+    from genzoo.errors import ConfigError
+    from genzoo.training.distributed import World, check_resumable
+    with pytest.raises(ConfigError, match=r"global batch of 64 examples cannot be shared by 3 processes; resume it "
+                                          r"with torchrun --nproc-per-node 2 -m genzoo train --resume runs/a as it "
+                                          r"was trained, or with a number of processes that divides 64"):
+        check_resumable({"processes": 2}, World(rank=0, size=3), 64, "runs/a")
+    check_resumable({"processes": 2}, World(rank=0, size=4), 64, "runs/a")    # 16 each: resumes, with a note

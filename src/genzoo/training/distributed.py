@@ -11,13 +11,14 @@ Only rank 0 logs and writes files.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,65 @@ def broadcast_string(text: str | None, world: World) -> str:
     box = [text]
     dist.broadcast_object_list(box, src=0)  # internal to the process group: no file is unpickled
     return box[0]
+
+
+# ----- resuming with another number of processes ----------------------------------------------------------
+# The global batch (train.batch_size) and the data order are the run's, whatever the number of processes:
+# each process takes its share of every global batch. What depends on the count is each process's random
+# stream (noise, dropout) and, without sync_batchnorm, the batch-norm statistics of its shard.
+
+
+def _resume_command(processes: int, run_dir) -> str:
+    if processes == 1:
+        return f"one process: genzoo train --resume {run_dir}"
+    return f"torchrun --nproc-per-node {processes} -m genzoo train --resume {run_dir}"
+
+
+def check_resumable(record: dict, world: World, batch_size: int, run_dir) -> None:
+    """Refuse, before anything is built, a resume whose global batch the processes cannot share equally."""
+    trained_by = record.get("processes") if type(record.get("processes")) is int else 1
+    if batch_size % world.size:
+        raise ConfigError(f"this run's global batch of {batch_size} examples cannot be shared by {world.size} "
+                          f"processes; resume it with {_resume_command(trained_by, run_dir)} as it was trained, "
+                          f"or with a number of processes that divides {batch_size}")
+
+
+def checkpoint_processes(meta: dict, tensors: dict) -> int:
+    """How many processes wrote a checkpoint: its record, or (before it was recorded) its random states."""
+    recorded = meta["extra"].get("processes")
+    if type(recorded) is int and recorded >= 1:
+        return recorded
+    return sum(1 for k in tensors if re.fullmatch(r"rng/rank\d+/torch", k)) or 1
+
+
+def restore_process_rng(tensors: dict, world: World, trained_by: int, seed: int, step: int) -> None:
+    """This process's random stream. With as many processes as wrote the checkpoint, each continues its own;
+    otherwise process 0 continues the main stream (restored already) and the others start streams fixed by
+    (seed, rank, step), so that resuming the same way twice gives the same run."""
+    if not world.distributed:
+        return
+    if trained_by != world.size:
+        if world.rank > 0:
+            torch.manual_seed(seed + 7919 * world.rank + 1_000_003 * step)
+        return
+    state = tensors.get(f"rng/rank{world.rank}/torch")
+    if not (torch.is_tensor(state) and state.dtype == torch.uint8):
+        raise CheckpointError(f"the checkpoint lacks the random state of process {world.rank} "
+                              f"(rng/rank{world.rank}/torch) that a run of {world.size} processes writes")
+    try:
+        torch.set_rng_state(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"the checkpoint's random state of process {world.rank} cannot be restored "
+                              f"({e})") from None
+
+
+def process_count_note(trained_by: int, world: World, batch_size: int, step: int, run_dir) -> str | None:
+    """The line a resume with another number of processes says (None with the same number)."""
+    if trained_by == world.size:
+        return None
+    n = world.size
+    return (f"genzoo: note: this run was trained by {trained_by} process{'es' * (trained_by > 1)} and resumes "
+            f"with {n}: the global batch stays {batch_size} examples ({batch_size // n} per process, was "
+            f"{batch_size // trained_by}) and the data order and step count go on from step {step}; random draws "
+            f"and per-process batch-norm statistics differ from a {trained_by}-process continuation, so it is not "
+            f"bitwise that run (for that, resume with {_resume_command(trained_by, run_dir)})")

@@ -33,8 +33,9 @@ from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states
     save_checkpoint, set_rng_state
 from .data import BatchSource, data_spec, load_data, total_steps
 from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision
-from .distributed import (broadcast_norm_statistics, broadcast_parameters, broadcast_string, gather_rng_states,
-                          gradient_averager, init_from_env, local_device, mean_over_ranks)
+from .distributed import (broadcast_norm_statistics, broadcast_parameters, broadcast_string, check_resumable,
+                          checkpoint_processes, gather_rng_states, gradient_averager, init_from_env, local_device,
+                          mean_over_ranks, process_count_note, restore_process_rng)
 from .guards import DeferredInterrupt, claim_run_dir, release_run_dir
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
@@ -110,6 +111,8 @@ class Trainer:
         config.json and start the hooks."""
         saved = self._resumed_config() if self.resume_from is not None else None
         self._init_devices()
+        if saved is not None:
+            check_resumable(saved, self.world, self.cfg.train.batch_size, self.resume_from)
         if self.cfg.train.time_budget:
             self.stop_rules.append(TimeBudgetRule(parse_time_budget(self.cfg.train.time_budget)))
         torch.manual_seed(self.cfg.train.seed)
@@ -215,8 +218,8 @@ class Trainer:
         load_model_state(self.model, tensors, source=str(path))
         load_optimizer_states(self.optimizers, tensors, meta)
         set_rng_state(tensors)
-        if self.world.distributed:
-            torch.set_rng_state(tensors[f"rng/rank{self.world.rank}/torch"])
+        trained_by = checkpoint_processes(meta, tensors)    # another number of processes: see the note below
+        restore_process_rng(tensors, self.world, trained_by, self.cfg.train.seed, start)
         if self.scaler is not None and meta["extra"].get("grad_scaler"):
             self.scaler.load_state_dict(meta["extra"]["grad_scaler"])
         self.resumed_state = meta["extra"].get("hook_states") or {}
@@ -224,6 +227,9 @@ class Trainer:
             truncate_metrics(self.rundir.metrics_file, start)
         self.steps_done = self.start_step = start
         self.log(f"genzoo: resuming {self.rundir.path} from step {start} of {self.total_steps}")
+        note = process_count_note(trained_by, self.world, self.cfg.train.batch_size, start, self.rundir.path)
+        if note is not None:
+            self.log(note)
 
     # ----- stepping and running ---------------------------------------------------------------------
 
@@ -339,7 +345,8 @@ class Trainer:
             rng = {f"rng/rank{r}/torch": s for r, s in enumerate(gather_rng_states(world, torch.get_rng_state()))}
         if not world.is_main:
             return None
-        extra = {"total_steps": self.total_steps, "grad_scaler": self.scaler.state_dict() if self.scaler else None,
+        extra = {"total_steps": self.total_steps, "processes": world.size,
+                 "grad_scaler": self.scaler.state_dict() if self.scaler else None,
                  "hook_states": {h.state_key: h.state_dict() for h in [*self.hooks, *self.stop_rules]
                                  if hasattr(h, "state_key")}}
         path = save_checkpoint(checkpoint_path(ckpt_dir, self.steps_done), model=self.model,
