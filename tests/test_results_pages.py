@@ -88,7 +88,7 @@ def test_fill(template, fields, expected):
 def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch):
     from genzoo.bench import write_result
 
-    monkeypatch.setattr(sys, "argv", ["benchmarks/vae_nll.py", "--data-root", "/home/me/mnist", "--k", "50",
+    monkeypatch.setattr(sys, "argv", ["benchmarks/vae_nll.py", "--data-root", "/srv/data/mnist", "--k", "50",
                                       "--out=/tmp/x.json"])
     record = json.loads(write_result(tmp_path / "r.json", {"values": {"nll": 1.0}}).read_text())
     assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR"
