@@ -1,12 +1,13 @@
-"""The shape of the code: no function of the library (the trainer, the evaluation, the models, metrics and
-data included) is longer than 60 lines. The command-line module (cli.py) is not yet held to it."""
+"""The shape of the code: no function of genzoo (the trainer, the evaluation, the command line, the models,
+metrics and data included) is longer than 60 lines."""
 import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "genzoo"
-SHORT = sorted(p for p in SRC.rglob("*.py") if p.name != "cli.py")
+SHORT = sorted(SRC.rglob("*.py"))
 CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "bench.py", SRC / "outputs.py",
-        SRC / "models" / "gan.py", SRC / "metrics" / "registry.py", SRC / "data" / "base.py"]
+        SRC / "models" / "gan.py", SRC / "metrics" / "registry.py", SRC / "data" / "base.py", SRC / "cli.py",
+        SRC / "sample_command.py", SRC / "folder_eval.py"]
 MAX_LINES = 60
 
 
@@ -16,7 +17,7 @@ def _functions(path: Path):
             yield node.name, node.end_lineno - node.lineno + 1
 
 
-def test_no_function_of_the_library_is_longer_than_60_lines():
+def test_no_function_of_genzoo_is_longer_than_60_lines():
     assert all(p in SHORT for p in CORE) and all(p.is_file() for p in CORE)
     long = [f"{p.relative_to(SRC)}:{name} ({n} lines)" for p in SHORT for name, n in _functions(p) if n > MAX_LINES]
     assert long == []

@@ -1,4 +1,5 @@
-"""The `genzoo` command: list, train, sample, show-config, eval."""
+"""The `genzoo` command: each subcommand's parser (_add_NAME) and function (in COMMANDS); `genzoo sample`
+lives in sample_command.py, `genzoo eval --images` in folder_eval.py, `genzoo experiment` in experiments/."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,7 @@ import sys
 
 from .errors import GenzooError, Interrupted
 from .experiments.command import add_parser as _add_experiment, run_command as _experiment
+from .sample_command import add_sample_parser, sample
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,236 +93,6 @@ def _list(args) -> None:
 def _show_config(args) -> None:
     from .config import preset_text
     sys.stdout.write(preset_text(args.model))
-
-
-#: the most samples `genzoo sample` draws at once (they are held in memory and drawn in one grid)
-MAX_SAMPLES = 10_000
-SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection",
-                "interpolate-text")
-
-
-def _percentile(text: str) -> float | None:
-    """--percentile: a number in [0, 100], or 'none' (gamma = 0: exact rejection sampling)."""
-    from .sampling import parse_percentile
-
-    try:
-        return parse_percentile(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _dataset_classifier(run_dir):
-    """Logits of genzoo's classifier for the data a run was trained on (trained and cached on first use)."""
-    from .metrics.features import get_feature_extractor
-    from .training.rundir import read_run_config
-
-    dataset = read_run_config(run_dir)["dataset"]["name"]
-    print(f"genzoo: classifier: genzoo's CNN for {dataset} (trained once, then cached)", file=sys.stderr)
-    net = get_feature_extractor(dataset).net.eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-    return net
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
-    return value
-
-
-def _class_labels(model) -> list[str]:
-    """The names of the run's classes, one per row of a class grid (their numbers when the data has none)."""
-    from .evaluation import run_split
-
-    names = run_split(model.run_config).class_names
-    k = model.data.num_classes
-    return [f"{c} {names[c]}" if names and names[c] != str(c) else str(c) for c in range(k)]
-
-
-def _check_classes(model, **flags: int | None) -> None:
-    """--cond and --target must be classes of the run's data (0..K-1), checked before any work."""
-    k = model.data.num_classes
-    for flag, value in flags.items():
-        if value is None:
-            continue
-        if not k:
-            raise GenzooError(f"--{flag} picks a class, and {model.name}'s data has no classes")
-        if not 0 <= value < k:
-            raise GenzooError(f"--{flag} {value} is not a class of this run: its data has classes 0..{k - 1}")
-
-
-def _typed_captions(args) -> list[str]:
-    """The captions of --text (repeatable) and --text-file (one per line), in that order."""
-    from pathlib import Path
-
-    texts = list(args.text or [])
-    if args.text_file:
-        path = Path(args.text_file)
-        if not path.is_file():
-            raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
-        texts += [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    return texts
-
-
-def _sample_from_text(args, model, out) -> None:
-    """Text-to-image models: --n images for each caption (one row each; the model's own grid of captions
-    when none is given), or --mode interpolate-text: --rows noise vectors x --cols steps between two captions."""
-    import torch
-
-    from .images import save_grid
-
-    texts = _typed_captions(args)
-    g = torch.Generator(device=model.device).manual_seed(args.seed)
-    if args.mode == "interpolate-text":
-        if len(texts) != 2:
-            raise GenzooError(f"--mode interpolate-text walks between two captions: give --text A --text B "
-                              f"(got {len(texts)} caption(s))")
-        x, nrow, rows = model.interpolate_text(*texts, rows=args.rows, cols=args.cols, generator=g), args.cols, texts
-    elif args.mode == "random" and args.cond is None and args.truncation is None:
-        cond = [t for t in texts for _ in range(args.n)] if texts else None
-        x, nrow, rows = model.sample(len(cond) if cond else args.n, cond=cond, generator=g), \
-            (args.n if texts else None), texts
-    else:
-        raise GenzooError(f"{model.name} samples from captions: --text CAPTION (repeatable) or --text-file FILE "
-                          "with --n images each, or --mode interpolate-text --text A --text B; not --mode "
-                          f"{args.mode}, --cond or --truncation")
-    path = save_grid(x.detach().float().cpu(), out, nrow=nrow)
-    if rows:
-        path.with_suffix(".txt").write_text("\n".join(rows) + "\n")
-    print(f"genzoo: wrote {len(x)} samples ({args.mode}) to {path}" + (f" (captions in {path.with_suffix('.txt')})"
-                                                                       if rows else ""))
-
-
-def _sample(args) -> None:
-    """Draw samples (a PNG grid for images, a scatter plot for points, text for tokens).
-
-    Modes: random (the model's own sampler); truncated (z resampled inside |z_i| <= --truncation);
-    interpolate / slerp (--rows paths of --cols points between random latents); class-grid (a
-    conditional model: one row per class, one z per column); rejection (a GAN's samples kept with
-    probabilities from its discriminator, Azadi et al. 2019).
-    """
-    from pathlib import Path
-
-    import torch
-
-    from . import sampling
-    from .api import load
-    from .images import check_writable_file, display_scale, save_grid, save_points
-    from .models.base import TRANSLATION_KINDS
-    from .outputs import save_samples
-
-    if not 1 <= args.n <= MAX_SAMPLES:
-        raise GenzooError(f"--n must be from 1 to {MAX_SAMPLES:,} samples (a {int(MAX_SAMPLES ** 0.5)} x "
-                          f"{int(MAX_SAMPLES ** 0.5)} grid), got {args.n:,}; for more, call model.sample() in batches")
-    if args.truncation is not None and args.truncation <= 0:
-        raise GenzooError(f"--truncation must be a positive bound, got {args.truncation}")
-    if args.rows <= 0 or args.cols < 2:
-        raise GenzooError(f"--rows must be >= 1 and --cols >= 2, got {args.rows} and {args.cols}")
-    mode = "truncated" if args.mode == "random" and args.truncation is not None else args.mode
-    if mode == "rejection" and (args.cond is not None or args.truncation is not None):
-        raise GenzooError("--mode rejection draws from an unconditional GAN's own prior; "
-                          "drop --cond and --truncation")
-    model = load(args.run_dir, step=args.step)
-    _check_classes(model, cond=args.cond, target=args.target if mode == "steer" else None)
-    tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
-    out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
-    if args.input is None:
-        check_writable_file(out)   # before any sample is drawn
-    if model.data.kind == "captioned":
-        _sample_from_text(args, model, out)
-        return
-    if args.text or args.text_file or mode == "interpolate-text":
-        raise GenzooError(f"--text, --text-file and --mode interpolate-text are for text-to-image models "
-                          f"(gan-int-cls, stackgan); {model.name} is not one")
-    if args.input is not None and model.data.kind not in TRANSLATION_KINDS:
-        raise GenzooError(f"--input translates a folder of images with a translation model (pix2pix, cyclegan); "
-                          f"{model.name} is not one")
-    if model.data.kind in TRANSLATION_KINDS:
-        if mode != "random" or args.cond is not None:
-            raise GenzooError(f"{model.name} has no latent space to {mode} or condition: `genzoo sample RUN` "
-                              "translates --n pairs of the test split; drop --mode, --cond and "
-                              "--truncation (in Python: model.translate(images))")
-        if args.input is not None:
-            from .images import translate_folder
-            out_dir = Path(args.out) if args.out else Path(args.run_dir) / "translations"
-            try:
-                written = translate_folder(model, args.input, out_dir, seed=args.seed)
-            except ValueError as e:   # images of a size the model cannot take
-                raise GenzooError(str(e)) from None
-            print(f"genzoo: translated {len(written)} images from {args.input} into {out_dir}")
-            return
-        from .evaluation import run_split
-        test = run_split(model.run_config)
-        pairs = test.x[test.display_indices(args.n)]
-        path = save_samples(model, out, args.n, seed=args.seed, reference=pairs, scale=args.scale)
-        print(f"genzoo: wrote the translations of {len(pairs)} test pairs to {path} "
-              f"(each row: {model.grid_columns})")
-        return
-    if mode == "random" and args.cond is None:
-        path = save_samples(model, out, args.n, seed=args.seed, scale=args.scale)
-        print(f"genzoo: wrote {args.n} samples to {path}")
-        return
-    try:
-        sampling.check_latent_model(model)
-        g = torch.Generator(device=model.device).manual_seed(args.seed)
-        nrow = None
-        if mode == "rejection":
-            drs = sampling.discriminator_rejection_sample(model, args.n, percentile=args.percentile, generator=g)
-            x = drs.samples
-            print(f"genzoo: discriminator rejection sampling kept {100 * drs.acceptance:.1f}% of the proposals "
-                  f"(log M = {drs.log_ratio_max:.3f})")
-        elif mode in ("random", "truncated"):
-            bound = args.truncation if args.truncation is not None else 0.5
-            cond = args.cond
-            if mode == "random":
-                x = model.sample(args.n, cond=cond, generator=g)
-            else:
-                x = sampling.sample_truncated(model, args.n, bound, cond=cond, generator=g)
-        elif mode in ("interpolate", "slerp"):
-            x = sampling.interpolation_grid(model, args.rows, args.cols, cond=args.cond, generator=g,
-                                            mode="linear" if mode == "interpolate" else "slerp")
-            nrow = args.cols
-        elif mode == "class-grid":
-            x = sampling.class_grid(model, args.cols, generator=g)
-            nrow = args.cols
-        elif mode == "steer":
-            if args.target is None:
-                raise GenzooError("--mode steer needs --target CLASS: the class to steer the samples toward")
-            x = sampling.steer_grid(model, _dataset_classifier(args.run_dir), args.target, args.rows, args.cols,
-                                    cond=args.cond, generator=g)
-            nrow = args.cols
-        else:
-            classes = args.classes or ""
-            try:
-                abc = tuple(int(c) for c in classes.split(","))
-            except ValueError:
-                abc = ()
-            if len(abc) != 3:
-                raise GenzooError(f"--mode arithmetic needs --classes A,B,C (three class numbers: A - B + C), "
-                                  f"got '{classes}'")
-            x = sampling.arithmetic_by_class(model, _dataset_classifier(args.run_dir), abc, args.cols,
-                                             cond=args.cond, generator=g)
-            nrow = args.cols
-    except ValueError as e:  # e.g. a class out of range, or cond for an unconditional model
-        raise GenzooError(str(e)) from None
-    x = x.detach().cpu()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    kind = model.data.kind
-    if kind == "image":
-        labels = _class_labels(model) if mode == "class-grid" else None
-        path = save_grid(x.float(), out, nrow=nrow, scale=args.scale or display_scale(x.shape[-2]),
-                         row_labels=labels)
-    elif kind == "points":
-        path = save_points(x.float(), out.with_suffix(".png"))
-    else:
-        path = out.with_suffix(".txt")
-        lines = model.decode(x) if hasattr(model, "decode") else [str(r) for r in x.tolist()]
-        path.write_text("\n".join(lines) + "\n")
-    print(f"genzoo: wrote {len(x)} samples ({mode}) to {path}")
 
 
 def _add_finetune(sub) -> None:
@@ -468,52 +240,7 @@ def _export(args) -> None:
     print(f"genzoo: wrote {path} ({args.format}) and its sidecar {path}.json")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = _Parser(prog="genzoo", description="The classic deep generative models, faithful to their papers.")
-    parser.add_argument("--version", action="version", version=f"genzoo {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="every model and dataset, one line each")
-    _add_train(sub)
-    p = sub.add_parser("sample", help="draw samples from a trained run into a PNG grid",
-                       description="Draw samples from a trained run: random, truncated, latent interpolations "
-                                   "(linear or spherical), a class grid (conditional models), or a GAN's "
-                                   "samples filtered by discriminator rejection sampling.")
-    p.add_argument("run_dir")
-    p.add_argument("--mode", choices=SAMPLE_MODES, default="random",
-                   help="random | truncated (truncation trick) | interpolate | slerp | class-grid | steer "
-                        "(controllable generation: z follows a classifier's gradient) | arithmetic (mean z of "
-                        "class A - B + C) | rejection (GANs: discriminator rejection sampling) | interpolate-text "
-                        "(text-to-image models: from --text A to --text B)")
-    p.add_argument("--n", type=int, default=64, help="samples for random, truncated and rejection (default 64)")
-    p.add_argument("--percentile", type=_percentile, default=95.0, metavar="P",
-                   help="rejection: gamma is this percentile of F(x) per batch (Azadi et al. 2019; higher is "
-                        "stricter; default 95), or 'none' for exact rejection sampling")
-    p.add_argument("--truncation", type=float, metavar="BOUND",
-                   help="resample each z_i until |z_i| <= BOUND (implies --mode truncated's sampler; default 0.5). "
-                        "A small bound puts z near 0, far inside the shell of radius ~sqrt(latent_dim) the "
-                        "generator was trained on: a DCGAN then draws dim, grey images near G(0); try 1.0-2.0")
-    p.add_argument("--rows", type=int, default=8, help="interpolate/slerp/steer: number of paths (default 8)")
-    p.add_argument("--cols", type=int, default=8,
-                   help="interpolate/slerp/steer: points per path; class-grid: samples per class; "
-                        "arithmetic: latents per concept (default 8)")
-    p.add_argument("--cond", type=int, metavar="CLASS", help="conditional models: generate this class")
-    p.add_argument("--text", action="append", metavar="CAPTION",
-                   help="text-to-image models: draw --n images of this caption (repeatable: one row each; "
-                        "interpolate-text: the two ends)")
-    p.add_argument("--text-file", metavar="FILE", help="text-to-image models: captions, one per line")
-    p.add_argument("--target", type=int, metavar="CLASS",
-                   help="steer: the class (of genzoo's classifier for the run's data) to steer toward")
-    p.add_argument("--classes", metavar="A,B,C", help="arithmetic: generate mean z_A - mean z_B + mean z_C")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
-    p.add_argument("--input", metavar="DIR", help="translation models: translate every image under DIR, one PNG "
-                                                  "each, into the folder --out (default RUN_DIR/translations)")
-    p.add_argument("--out", help="the file to write (default: RUN_DIR/samples/MODE-seedS.png)")
-    p.add_argument("--scale", type=_positive_int, metavar="N",
-                   help="enlarge each pixel of an image grid to N x N (default: about 64 px per image; "
-                        "2 for 28x28 MNIST, 8 for the 8x8 digits)")
+def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help="metrics of a trained run (written to RUN_DIR/eval.json), of a folder of "
                                     "images, or the real-data floor",
                        description="Evaluate a run (its samples against its dataset's test split, and the metrics "
@@ -542,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="evaluate the checkpoint of this step (default: the latest)")
     p.add_argument("--data-root", help="with --real: the dataset's folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="genzoo", description="The classic deep generative models, faithful to their papers.")
+    parser.add_argument("--version", action="version", version=f"genzoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="every model and dataset, one line each")
+    _add_train(sub)
+    add_sample_parser(sub)
+    _add_eval(sub)
     p = sub.add_parser("show-config", help="print a model's preset; edit it and pass it back with --config")
     p.add_argument("model")
     _add_finetune(sub)
@@ -558,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": _sample}
+COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": sample}
 COMMANDS["finetune"] = _finetune
 COMMANDS["completion"] = lambda args: sys.stdout.write(_completion_script(args.shell))
 COMMANDS["export"] = _export
