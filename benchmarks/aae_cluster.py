@@ -18,6 +18,8 @@ Protocol (printed with the numbers):
   with the largest q(y_i|x) ("exemplar": the paper's protocol, one label per cluster), or the most
   common label of the training images in it ("majority": every training label); test error on
   the 10,000 MNIST test images; mean and standard deviation (ddof 1) over the seeds.
+
+Writes benchmarks/results/aae_cluster.json (or --out; '' for none); --run-dir keeps the runs.
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import tempfile  # noqa: E402
 
 import torch  # noqa: E402
@@ -45,7 +46,26 @@ def discriminator_verdicts(model, x, n=5000) -> dict:
             "D_y_on_codes": torch.sigmoid(model.D_y(codes)).mean().item()}
 
 
-def main(argv=None) -> dict:
+def cluster_result(runs: list[dict], summary: dict, cfg, args) -> dict:
+    """The result file's content: the exemplar and majority rows, and the clusters' and discriminator's state."""
+    def listed(key, fmt):
+        return ", ".join(format(r[key], fmt) for r in runs)
+
+    rows = {name: {"err": round(mean, 2), "sd": round(sd, 2), "seeds": listed(f"{name}_error_percent", ".2f")}
+            for name, (mean, sd) in summary.items()}
+    epochs = cfg.train.steps * cfg.train.batch_size / 60000
+    return {"benchmark": "aae_cluster",
+            "protocol": (f"the aae-cluster preset: {args.clusters} clusters, no labels, "
+                         f"{'-'.join(map(str, cfg.model.hidden))} nets, {cfg.train.steps:,} steps of batch "
+                         f"{cfg.train.batch_size} ({epochs:g} epochs), precision {cfg.train.precision}, seeds "
+                         f"{', '.join(map(str, args.seeds))}, {args.threads} thread(s) each; clusters scored by "
+                         "genzoo eval --metrics classify on the 10,000 test images"),
+            "values": {"alive": listed("clusters_used", "d"), "d_prior": listed("D_y_on_prior", ".2f"),
+                       "d_codes": listed("D_y_on_codes", ".2f"), "paper_percent": PAPER.get(args.clusters)},
+            "rows": rows, "runs": [{k: v for k, v in r.items() if k != "run"} for r in runs]}
+
+
+def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--clusters", type=int, default=16)
@@ -55,17 +75,19 @@ def main(argv=None) -> dict:
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch threads")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device)")
-    p.add_argument("--out", default=None)
+    p.add_argument("--run-dir", default=None, help="where the runs go (default: a temporary folder)")
+    p.add_argument("--out", default="benchmarks/results/aae_cluster.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     import genzoo
     from aae_semi import mean_std, training_minutes   # this folder is on sys.path when a script here runs
+    from genzoo.bench import write_result
     from genzoo.config import parse_override
     from genzoo.data import load_dataset
     from genzoo.evaluation import evaluate_run
 
-    out = args.out or tempfile.mkdtemp(prefix="aae-cluster-")
+    out = args.run_dir or tempfile.mkdtemp(prefix="aae-cluster-")
     os.makedirs(out, exist_ok=True)
     sets = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 1000,
             "train.device": args.device, "model.clusters": args.clusters}
@@ -103,13 +125,9 @@ def main(argv=None) -> dict:
           f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
           f"loss {cfg.model.loss}; input noise {cfg.model.input_noise}; precision {cfg.train.precision}; "
           f"device {cfg.train.device}; {args.threads} threads")
-    result = {"clusters": args.clusters, "paper_percent": paper, "runs": runs,
-              "mean_std_percent": summary, "config": cfg.to_dict()}
-    path = os.path.join(out, "aae_cluster.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2, default=str)
-    print(f"wrote {path}")
-    return result
+    if args.out:
+        print(f"wrote {write_result(args.out, cluster_result(runs, summary, cfg, args))}")
+    return runs
 
 
 if __name__ == "__main__":

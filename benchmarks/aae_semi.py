@@ -26,6 +26,12 @@ Protocol (printed with the numbers):
 - mixture: the `aae-mixture` preset (2-D codes, mixture of 10 2-D Gaussians), unsupervised; the
   codes of the 10,000 test images, coloured by class, drawn over prior samples (matplotlib Agg),
   written to <mixture run>/test-codes.png.
+
+The semi-supervised numbers go to a row of benchmarks/results/aae_semi.json (or --out; '' for none),
+named by --row (default: the preset): the mean error, its sd, each seed's error (s<seed>), its three
+largest confusions (confusions_s<seed>) and the budget; what the row held for other seeds, and the
+other rows, stay, so screens of one change per row, or one seed per command, fill one table.
+--eval-every also writes each seed's curve (e<epochs>) to a row per seed of --curve-out.
 """
 from __future__ import annotations
 
@@ -207,7 +213,7 @@ def run_seeds_in_parallel(args, argv, out) -> None:
         while pending and len(running) < args.jobs:
             seed = pending.pop(0)
             cmd = [sys.executable, os.path.abspath(__file__), *argv, "--seeds", str(seed), "--jobs", "1",
-                   "--skip-mixture", "--out", out]
+                   "--skip-mixture", "--run-dir", out, "--out", "", "--curve-out", ""]
             log = open(os.path.join(out, f"seed{seed}.log"), "w")
             running.append((seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT), log))
             print(f"seed {seed}: training in process {running[-1][1].pid} (log {log.name})", flush=True)
@@ -215,6 +221,48 @@ def run_seeds_in_parallel(args, argv, out) -> None:
         if proc.wait():
             raise SystemExit(f"seed {seed} failed (exit {proc.returncode}); see {log.name}")
         log.close()
+
+
+def semi_row(runs: list[dict], cfg, saved: dict, threads: int) -> dict:
+    """A row of the results tables: the mean test error, its sd, each seed's error and confusions, the budget."""
+    from common import precision_name
+
+    mean, sd = mean_std([r["test_error_percent"] for r in runs])
+    epochs = cfg.train.steps * cfg.train.batch_size / 60000
+    place = saved.get("device", cfg.train.device)
+    place = f"{threads} CPU thread(s) per seed" if str(place).startswith("cpu") else place
+    row = {"err": round(mean, 2), "sd": round(sd, 2), "seeds": ", ".join(f"{r['test_error_percent']:.2f}" for r in runs),
+           "epochs": round(epochs, 1), "steps": cfg.train.steps,
+           "budget": (f"{epochs:g} epochs, {'-'.join(map(str, cfg.model.hidden))} nets, "
+                      f"{statistics.mean(r['minutes'] for r in runs):.0f} min per seed on {place}, "
+                      f"{precision_name(saved['precision'])}")}
+    for r in runs:
+        row[f"s{r['seed']}"] = round(r["test_error_percent"], 2)
+        row[f"confusions_s{r['seed']}"] = ", ".join(f"{n} {a}s as {b}" for a, b, n in r["top_confusions"])
+    return row
+
+
+def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
+    """--out's row (merged with what it held) and, with --eval-every, --curve-out's rows."""
+    from genzoo.bench import write_result
+    from genzoo.config import parse_override
+
+    protocol = (f"the {args.preset} preset with overrides {dict(parse_override(s) for s in args.set) or 'none'}; "
+                f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
+                "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over seeds "
+                f"{', '.join(str(r['seed']) for r in runs)}")
+    if args.out:
+        earlier = json.loads(open(args.out).read()).get("rows", {}) if os.path.exists(args.out) else {}
+        key = args.row or args.preset
+        row = {**earlier.get(key, {}), **semi_row(runs, cfg, saved, args.threads)}
+        rows = {**earlier, key: row}
+        print(f"wrote {write_result(args.out, {'benchmark': 'aae_semi', 'protocol': protocol, 'rows': rows})}")
+    if args.eval_every and args.curve_out:
+        rows = {str(r["seed"]): {f"e{p['epochs']:g}": round(p["test_error_percent"], 2) for p in r["curve"]}
+                for r in runs}
+        curve = {"benchmark": "aae_semi", "protocol": protocol + f"; scored every {args.eval_every:g} epochs",
+                 "rows": rows}
+        print(f"wrote {write_result(args.curve_out, curve)}")
 
 
 def main(argv=None) -> dict:
@@ -234,7 +282,11 @@ def main(argv=None) -> dict:
     p.add_argument("--jobs", type=int, default=1, help="seeds trained at once, each in its own process")
     p.add_argument("--eval-every", type=float, default=0, metavar="EPOCHS",
                    help="also score the test error every EPOCHS epochs (a learning-rate curve per seed)")
-    p.add_argument("--out", default=None)
+    p.add_argument("--run-dir", default=None, help="where the runs go (default: a temporary folder)")
+    p.add_argument("--out", default="benchmarks/results/aae_semi.json", help="the result JSON ('' for none)")
+    p.add_argument("--row", default=None, help="the row of --out the numbers go to (default: the preset's name)")
+    p.add_argument("--curve-out", default="benchmarks/results/aae_semi_curve.json",
+                   help="with --eval-every: the result JSON of the curves ('' for none)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -252,7 +304,7 @@ def main(argv=None) -> dict:
         raise SystemExit(f"--preset {args.preset} is not a semi-supervised AAE (model.mode=semi): use aae-semi or "
                          f"aae-semi-augmented")
 
-    out = args.out or tempfile.mkdtemp(prefix="aae-semi-")
+    out = args.run_dir or tempfile.mkdtemp(prefix="aae-semi-")
     os.makedirs(out, exist_ok=True)
     test = load_dataset("mnist", "test", root=args.data_root)
     x_test, y_test = test.x.float().div(255), test.y.long()
@@ -307,6 +359,7 @@ def main(argv=None) -> dict:
         result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
                           "config": cfg.to_dict(), "device": saved.get("device"),
                           "environment": saved["environment"]}
+        write_semi_results(runs, cfg, saved, args)
 
     if not args.skip_mixture:
         t = time.time()
@@ -321,9 +374,6 @@ def main(argv=None) -> dict:
               f"test codes plotted in {path}")
         result["mixture"] = {"plot": path, "run": str(run.dir), "steps": run.step}
 
-    with open(os.path.join(out, "aae_semi.json"), "w") as f:
-        json.dump(result, f, indent=2, default=str)
-    print(f"wrote {os.path.join(out, 'aae_semi.json')}")
     return result
 
 

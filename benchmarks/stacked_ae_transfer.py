@@ -17,6 +17,9 @@ Protocol (printed with the numbers):
 4. baseline: the identical network re-initialized, trained on the same N examples for the same
    total number of steps;
 5. accuracy on the 10,000 MNIST test images.
+
+Writes the preset's row into benchmarks/results/stacked_ae_transfer.json (or --out; '' for none),
+keeping the other preset's row.
 """
 from __future__ import annotations
 
@@ -25,7 +28,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -48,15 +50,18 @@ def main(argv=None) -> dict:
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--run", default=None, help="reuse this trained stacked-ae run directory")
-    p.add_argument("--out", default=None, help="where the AE run and the JSON result go")
+    p.add_argument("--run-dir", default=None, help="where the AE run goes (default: a temporary folder)")
+    p.add_argument("--out", default="benchmarks/results/stacked_ae_transfer.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     import genzoo
+    from common import with_earlier_rows
+    from genzoo.bench import write_result
     from genzoo.finetune import finetune
     from genzoo.training.data import load_data
 
-    out = args.out or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
+    out = args.run_dir or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
     t0 = time.time()
     if args.run:
         run_dir = args.run
@@ -95,13 +100,25 @@ def main(argv=None) -> dict:
                      ("scratch_accuracy", "same network from scratch")):
         m, s = summary[k]
         print(f"  {label:<32} {m:6.2f} +- {s:.2f} % test accuracy (mean +- std over {len(rows)} label draws)")
-    result = {"preset": model.run_config.name, "labels": args.labels, "seeds": args.seeds, "summary_percent": summary,
-              "per_seed": [r.to_dict() for r in rows], "ae_run": str(run_dir), "ae_minutes": ae_s / 60,
-              "protocol": rows[0].protocol}
-    path = os.path.join(out, "stacked_ae_transfer.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-    print(f"wrote {path}")
+    cfg = model.cfg
+    row = {}
+    for name, key in (("frozen", "frozen_accuracy"), ("tuned", "finetuned_accuracy"), ("scratch", "scratch_accuracy")):
+        row[name], row[f"{name}_sd"] = (round(v, 2) for v in summary[key])
+    row["per_seed"] = [{k: v for k, v in r.to_dict().items() if k != "protocol"} for r in rows]  # the protocol names folders
+    result = {
+        "benchmark": "stacked_ae_transfer",
+        "protocol": (f"encoder {'-'.join(map(str, [784, *cfg.hidden, cfg.latent_dim]))} of the {model.run_config.name} "
+                     f"preset (corruption {cfg.corruption}) pretrained greedily ({cfg.greedy_steps:,} steps per layer, "
+                     f"then {model.run_config.train.steps:,} end to end) on the {len(train):,} unlabelled training "
+                     f"images; a softmax head trained on {args.labels} labels with the encoder frozen "
+                     f"({args.frozen_steps} steps, Adam {args.lr:g}), then the whole network fine-tuned "
+                     f"({args.unfrozen_steps} steps, Adam {args.unfrozen_lr:g}); the baseline is the same network "
+                     f"from scratch for the same steps on the same labels; accuracy on the {len(test):,} test images, "
+                     f"mean ± std over {len(rows)} class-balanced draws of the labels (seeds {args.seeds})"),
+        "rows": with_earlier_rows(args.out, {model.run_config.name: row}),
+    }
+    if args.out:
+        print(f"wrote {write_result(args.out, result)}")
     return result
 
 

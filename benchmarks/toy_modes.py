@@ -43,6 +43,12 @@ sampling (Azadi et al. 2019; genzoo.sampling.discriminator_rejection_sample, 10,
 proposals, gamma at percentile P of F per batch of 1,000, or 'none': gamma = 0, exact rejection)
 with the trained D as it stands (the paper's optional further training of D is not done), scored
 the same way, as extra rows "+ DRS P".
+
+Result files (--out, one per dataset: benchmarks/results/toy_modes_<dataset>.json; '' for none): a row
+per variant, keeping the rows of variants not run this time; with --row NAME the one variant's row is
+stored as NAME (a table of one change at a time); with --rejection the rows are the plain samples
+("plain") and each percentile ("exact" for 'none', "p<P>"). --runs keeps every run's numbers (and
+lets --resume skip the runs done).
 """
 from __future__ import annotations
 
@@ -58,6 +64,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 import torch
+
+from genzoo.bench import write_result
 
 PACGAN = {  # Lin et al. 2018, Table 1: modes captured / % high-quality samples / reverse KL (nats)
     "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07)},
@@ -223,6 +231,74 @@ def _mean_se(v):
     return m, se
 
 
+def table_row(stats: list[dict], cpu_s: float | None = None) -> dict:
+    """A row of the results tables from per-seed numbers (modes, hq, rkl): means and standard errors."""
+    row = {}
+    for name, key, digits in (("modes", "modes", 2), ("hq", "hq", 2), ("kl", "rkl", 4)):
+        row[name], row[f"{name}_se"] = (round(v, digits) for v in _mean_se([m[key] for m in stats]))
+    return row if cpu_s is None else {**row, "cpu_s": round(cpu_s)}
+
+
+def variant_values(runs: list[dict], dataset: str) -> dict:
+    """The gan-toy row seed by seed: % high quality, the mode counts, and where its misses lie beside exact
+    samples of the mixture's."""
+    from genzoo.data import toy_modes
+    from genzoo.metrics.toy import toy_metrics
+
+    runs = sorted(runs, key=lambda r: r["seed"])
+    counts, weakest = [c for r in runs for c in r["mode_counts"]], [min(r["mode_counts"]) for r in runs]
+    centers, std = toy_modes(dataset)
+    g = torch.Generator().manual_seed(0)
+    exact = centers[torch.randint(len(centers), (100_000,), generator=g)] + std * torch.randn(100_000, 2, generator=g)
+    return {"gan_toy_hq_per_seed": ", ".join(f"{r['hq']:.1f}" for r in runs),
+            "gan_toy_samples_per_mode": f"{min(counts)}-{max(counts)}", "gan_toy_weakest_mode": f"{min(weakest)}-{max(weakest)}",
+            "gan_toy_near_misses_pct": round(_mean_se([r["near_miss"] for r in runs])[0], 1),
+            "gan_toy_far_misses_pct": round(_mean_se([r["far_miss"] for r in runs])[0], 1),
+            "exact_near_misses_pct": round(100 * toy_metrics(exact, centers, std)["near_miss_fraction"], 1)}
+
+
+def toy_rows(runs: list[dict], variants: list[str], rejection: list[str], row: str | None) -> dict:
+    """The rows of a dataset's result file: one per variant (or --row's name), or the plain and DRS samples."""
+    def cpu(rs):
+        return sum(r["cpu_seconds"] for r in rs) / len(rs)
+
+    by_variant = {v: [r for r in runs if r["variant"] == v] for v in variants}
+    by_variant = {v: rs for v, rs in by_variant.items() if rs}
+    if rejection:
+        rs = next(iter(by_variant.values()))
+        rows = {"plain": {**table_row(rs, cpu(rs)), "kept": 100, "far": round(_mean_se([r["far_miss"] for r in rs])[0], 1)}}
+        for q in rejection:
+            ms = [r["rejection"][q] for r in rs]
+            rows["exact" if q == "none" else f"p{q}"] = {
+                **table_row(ms), "kept": round(100 * _mean_se([m["acceptance"] for m in ms])[0]),
+                "far": round(_mean_se([m["far_miss"] for m in ms])[0], 1)}
+        return rows
+    return {(row or v): {**table_row(rs, cpu(rs)), "steps": rs[0]["steps"]} for v, rs in by_variant.items()}
+
+
+def toy_result(runs: list[dict], dataset: str, variants: list[str], rejection: list[str], args, extra: dict,
+               path: str) -> dict:
+    from common import with_earlier_rows
+
+    gan_toy = [r for r in runs if r["variant"] == "gan-toy"]
+    steps = ", ".join(f"{v} {next(r['steps'] for r in runs if r['variant'] == v):,}" for v in variants
+                      if any(r["variant"] == v for r in runs))
+    earlier = json.loads(open(path).read()).get("values", {}) if os.path.exists(path) and not rejection else {}
+    return {"benchmark": "toy_modes",
+            "protocol": (f"PacGAN protocol (Lin et al. 2018) on {dataset}: {args.n_samples:,} samples per run from an "
+                         "EMA of G (0.99); a sample is high quality within 3 std of its nearest mode; a mode is "
+                         "captured with at least one high-quality sample; reverse KL of the high-quality histogram "
+                         f"over the modes to uniform; {args.seeds} seeds, mean ± standard error, {args.threads} "
+                         f"thread(s), fp32, engine {args.engine}; generator steps per run: {steps}; PacGAN's toy nets "
+                         f"(G 4x400, D 3x200); overrides {extra or 'none'}"
+                         + (f"; discriminator rejection sampling at percentiles {', '.join(rejection)} ('none': "
+                            "exact) of F; far misses: samples 6 std or more from every mode" if rejection else "")
+                         + "; CPU-s is per run"),
+            "values": {**earlier, **(variant_values(gan_toy, dataset) if gan_toy and not (args.row or rejection) else {})},
+            "rows": with_earlier_rows(path, toy_rows(runs, variants, rejection, args.row)) if not rejection
+            else toy_rows(runs, variants, rejection, None)}
+
+
 def split_seeds(seeds: list[int], groups: int) -> list[list[int]]:
     """Consecutive groups of near-equal size, the larger first: [0..4] in 2 -> [0, 1, 2], [3, 4]."""
     if groups < 1:
@@ -254,8 +330,11 @@ def main(argv=None) -> dict:
                         "--workers cores side by side (a seed's run does not depend on the seeds beside it)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value in every run (repeatable), e.g. --set model.ema=0.999")
-    p.add_argument("--out", help="write every run's result as JSON here (rewritten after each run)")
-    p.add_argument("--resume", action="store_true", help="keep the runs already in --out and do only the others")
+    p.add_argument("--runs", help="write every run's numbers as JSON here (rewritten after each run)")
+    p.add_argument("--resume", action="store_true", help="keep the runs already in --runs and do only the others")
+    p.add_argument("--out", default="benchmarks/results/toy_modes_{dataset}.json",
+                   help="the result JSON, {dataset} replaced by each dataset's name ('' for none)")
+    p.add_argument("--row", default=None, help="store the one variant's row under this name")
     p.add_argument("--rejection", default="", metavar="P,...",
                    help="also score samples drawn by discriminator rejection sampling from each trained G and D, "
                         "gamma at each percentile P of F (or 'none': exact rejection), e.g. --rejection none,95; "
@@ -296,19 +375,23 @@ def main(argv=None) -> dict:
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
     t0 = time.perf_counter()
     results = []
-    if args.resume and args.out and os.path.exists(args.out):
-        with open(args.out) as f:
+    if args.row and (len(variants) != 1 or rejection):
+        p.error("--row names the row of one variant (one --variants, no --rejection)")
+    if rejection and len(variants) != 1:
+        p.error("--rejection writes the rows of one variant's samples: give one --variants")
+    if args.resume and args.runs and os.path.exists(args.runs):
+        with open(args.runs) as f:
             results = [r for r in json.load(f)["results"] if r.get("extra", {}) == extra]
         done = {(r["variant"], r["dataset"], r["seed"], r["steps"]) for r in results}
         jobs = [j for j in jobs if (j["variant"], j["dataset"], j["seed"], j["steps"]) not in done]
-        print(f"resuming: {len(results)} runs kept from {args.out}, {len(jobs)} to do")
+        print(f"resuming: {len(results)} runs kept from {args.runs}, {len(jobs)} to do")
 
     def save():
-        if args.out:
-            tmp = args.out + ".tmp"
+        if args.runs:
+            tmp = args.runs + ".tmp"
             with open(tmp, "w") as f:
                 json.dump({"results": results, "args": vars(args)}, f, indent=2)
-            os.replace(tmp, args.out)
+            os.replace(tmp, args.runs)
 
     if args.engine == "vectorized":  # one job per row for the rows the batched engine can run
         rows: dict = {}
@@ -341,7 +424,7 @@ def main(argv=None) -> dict:
                 save()
     except BrokenProcessPool:
         save()
-        sys.exit(f"a worker process died (killed?); {len(results)} runs are saved in {args.out}: "
+        sys.exit(f"a worker process died (killed?); {len(results)} runs are saved in {args.runs}: "
                  "run the same command with --resume to do the rest")
 
     table = {}
@@ -380,8 +463,11 @@ def main(argv=None) -> dict:
     print(f"\ntotal wall time {total:.0f} s")
     out = {"results": results, "table": table, "args": vars(args), "total_wall_seconds": round(total, 1)}
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+        for d in datasets:
+            mine = [r for r in results if r["dataset"] == d and r["seed"] < args.seeds
+                    and r["steps"] == row_steps[r["variant"], d]]
+            path = args.out.format(dataset=d)
+            print(f"wrote {write_result(path, toy_result(mine, d, variants, rejection, args, extra, path))}")
     return out
 
 

@@ -12,9 +12,9 @@ high quality when it lies within 3 std of its nearest mode; a mode is captured w
 one high-quality sample; reverse KL of the histogram of high-quality samples over the modes to
 uniform (nats); mean and standard error over seeds 0..N-1. CPU-s: the process time of a run
 (training and evaluation), each run in its own process with --threads threads.
-Writes benchmarks/results/toy_presets.json (or --out): per-seed numbers, the means, each preset's
-resolved settings for the dataset, the protocol, and each row's hardware and command; a run of some
-presets keeps the rows of the others already in the file (same dataset and overrides).
+Writes benchmarks/results/toy_presets.json (or --out): one row per preset with the columns of the
+results page, its per-seed numbers, its resolved settings for the dataset, its hardware and command;
+a run of some presets keeps the rows of the others already in the file (same dataset and overrides).
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import hardware  # noqa: E402
+from genzoo.bench import command_line, write_result  # noqa: E402
 
 PRESETS = ("gan", "lsgan", "wgan", "wgan-gp", "sngan")
 RESULTS = Path(__file__).resolve().parent / "results" / "toy_presets.json"
@@ -69,13 +70,25 @@ def settings(preset: str, dataset: str, extra: dict) -> dict:
                                                "spectral_norm")}}
 
 
-def summary(runs: list[dict]) -> dict:
+def table_row(runs: list[dict]) -> dict:
+    """A preset's row of the results table from its runs (one per seed): modes captured, % high quality and
+    reverse KL as mean and standard error over the seeds, CPU-s per run, and % high quality seed by seed."""
     from genzoo.metrics.toy import aggregate_over_seeds
     agg = aggregate_over_seeds(runs)
-    agg["cpu_s"] = round(sum(r["cpu_s"] for r in runs) / len(runs), 1)
-    agg["all_modes_every_seed"] = all(r["modes_captured"] == r["num_modes"] for r in runs)
-    agg["min_high_quality_percent"] = min(r["high_quality_percent"] for r in runs)
-    return agg
+    mean_se = {"modes": "modes_captured", "hq": "high_quality_percent", "kl": "reverse_kl"}
+    row = {k: round(agg[m][stat], 4) for name, m in mean_se.items()
+           for k, stat in ((name, "mean"), (f"{name}_se", "stderr"))}
+    return {**row, "cpu_s": round(sum(r["cpu_s"] for r in runs) / len(runs)),
+            "seeds": ", ".join(f"{r['high_quality_percent']:.1f}" for r in sorted(runs, key=lambda r: r["seed"])),
+            "all_modes_every_seed": all(r["modes_captured"] == r["num_modes"] for r in runs)}
+
+
+def protocol(n_seeds: int) -> str:
+    return ("PacGAN (Lin et al. 2018): 2,500 samples of G; high quality = within 3 std of the nearest mode; a mode "
+            "is captured with >= 1 high-quality sample; reverse KL (nats) of the high-quality mode histogram to "
+            f"uniform; mean and standard error over seeds 0..{n_seeds - 1} (train.seed); each run is genzoo.train "
+            "of the preset with data.name set (its per_dataset values apply), scored by genzoo eval's toy metric "
+            "with eval seed 0; CPU-s is a run's process time (training and evaluation)")
 
 
 def main(argv=None) -> dict:
@@ -103,12 +116,10 @@ def main(argv=None) -> dict:
     rows = {}
     for pr in presets:
         mine = [r for r in runs if r["preset"] == pr]
-        rows[pr] = {"summary": summary(mine), "settings": settings(pr, args.dataset, extra), "seeds": mine}
-        s = rows[pr]["summary"]
-        print(f"{pr:8s} modes {s['modes_captured']['mean']:.1f} +- {s['modes_captured']['stderr']:.1f}, "
-              f"high quality {s['high_quality_percent']['mean']:.1f} +- {s['high_quality_percent']['stderr']:.1f} %, "
-              f"reverse KL {s['reverse_kl']['mean']:.3f} +- {s['reverse_kl']['stderr']:.3f}, {s['cpu_s']:.0f} CPU-s",
-              flush=True)
+        rows[pr] = {**table_row(mine), "settings": settings(pr, args.dataset, extra), "runs": mine}
+        r = rows[pr]
+        print(f"{pr:8s} modes {r['modes']:.1f} +- {r['modes_se']:.1f}, high quality {r['hq']:.1f} +- {r['hq_se']:.1f} %, "
+              f"reverse KL {r['kl']:.3f} +- {r['kl_se']:.3f}, {r['cpu_s']} CPU-s", flush=True)
     out = Path(args.out)
     earlier = json.loads(out.read_text()) if out.exists() else {}
     if earlier.get("dataset") == args.dataset and earlier.get("overrides") == extra:  # rows of other presets stay
@@ -117,19 +128,10 @@ def main(argv=None) -> dict:
                f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (the machine's other work)")
     for pr in presets:  # how each row was made
         rows[pr].update(hardware=machine, wall_s=round(time.time() - t0), torch=torch.__version__,
-                        command="python benchmarks/toy_presets.py " + " ".join(sys.argv[1:] if argv is None else argv))
-    result = {
-        "dataset": args.dataset, "rows": rows,
-        "protocol": "PacGAN (Lin et al. 2018): 2,500 samples of G; high quality = within 3 std of the nearest mode; "
-                    "a mode is captured with >= 1 high-quality sample; reverse KL (nats) of the high-quality mode "
-                    f"histogram to uniform; mean and standard error over seeds 0..{args.seeds - 1} (train.seed); each "
-                    "run is genzoo.train of the preset with data.name set (its per_dataset values apply), scored by "
-                    "genzoo eval's toy metric with eval seed 0",
-        "overrides": extra,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+                        command=command_line(["benchmarks/toy_presets.py", *(sys.argv[1:] if argv is None else argv)]))
+    result = {"benchmark": "toy_presets", "protocol": protocol(args.seeds), "dataset": args.dataset,
+              "overrides": extra, "rows": rows}
+    print(f"wrote {write_result(out, result)}")
     return result
 
 

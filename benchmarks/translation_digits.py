@@ -19,6 +19,9 @@ Protocol (printed with the numbers):
   fraction of translations genzoo's MNIST classifier reads as the source's digit (beside the
   same for the real targets), and the Frechet distance between the classifier features of the
   translations and of the real targets.
+
+Writes benchmarks/results/translation_digits.json (or --out; '' for none), keeping the rows of other
+tasks already there; --run-dir keeps the runs.
 """
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -78,6 +80,44 @@ def train_and_score(name: str, seed: int, args, common: dict, out: str) -> dict:
             "overrides": sets, "run": str(run.dir)}
 
 
+def table_row(runs: list[dict]) -> dict:
+    """One row of the results table from its runs (one per seed): means and standard deviations over the seeds."""
+    from common import precision_name
+
+    def mean_and_sd(values, digits):
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return round(statistics.mean(values), digits), round(sd, digits)
+
+    row = {}
+    row["l1"], row["l1_sd"] = mean_and_sd([r["l1"]["l1"] for r in runs], 4)
+    row["digit"], row["digit_sd"] = mean_and_sd([100 * r["digits"]["label_accuracy"] for r in runs], 1)
+    row["fd"], row["fd_sd"] = mean_and_sd([r["digits"]["fd_to_targets"] for r in runs], 2)
+    first = runs[0]
+    return {**row, "l1_src": round(first["l1"]["l1_of_the_source"], 4),
+            "real": round(100 * first["digits"]["label_accuracy_of_real_targets"], 1),
+            "steps": first["steps"], "batch_size": first["batch_size"], "precision": precision_name(first["precision"]),
+            "seeds": [r["seed"] for r in runs]}
+
+
+def translation_result(results: dict[str, list[dict]], args) -> dict:
+    from common import with_earlier_rows
+
+    def budget(name):
+        r = results[name][0]
+        return f"{r['steps']:,} steps of batch {r['batch_size']}"
+
+    pix = next((n for n in results if ROWS[n][0] == "pix2pix"), None)
+    told = [f"pix2pix {budget(pix)}" if pix else "", f"CycleGAN {budget('cyclegan')}" if "cyclegan" in results else ""]
+    extractor = next(iter(results.values()))[0]["digits"]["extractor"]
+    return {"benchmark": "translation_digits",
+            "protocol": (f"pix2pix on mnist-edges and mnist-lowres, CycleGAN on mnist-bold ({', '.join(t for t in told if t)}"
+                         f"); seeds {', '.join(map(str, args.seeds))} (mean ± sd); scored on the first {args.n:,} test "
+                         "pairs A -> B: L1 per pixel to the target (images in [0, 1]), the share of translations "
+                         f"genzoo's MNIST classifier ({extractor}) reads as the source's digit, and the FD of the "
+                         "classifier features of the translations to those of the real targets"),
+            "rows": with_earlier_rows(args.out, {name: table_row(runs) for name, runs in results.items()})}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
@@ -88,13 +128,14 @@ def main(argv=None) -> dict:
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="more overrides, every row")
-    p.add_argument("--out", default=None)
+    p.add_argument("--run-dir", default=None, help="where the runs go (default: a temporary folder)")
+    p.add_argument("--out", default="benchmarks/results/translation_digits.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     from genzoo.config import parse_override
 
-    out = args.out or tempfile.mkdtemp(prefix="translation-digits-")
+    out = args.run_dir or tempfile.mkdtemp(prefix="translation-digits-")
     common = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 500,
               **dict(parse_override(s) for s in args.set)}
     results = {}
@@ -111,9 +152,9 @@ def main(argv=None) -> dict:
                 mean_sd([r["digits"]["fd_to_targets"] for r in runs], 2)]
         print(f"{name:20s} {runs[0]['steps']:6d} {cols[0]:>15s} {runs[0]['l1']['l1_of_the_source']:7.4f} "
               f"{cols[1]:>13s} {100 * runs[0]['digits']['label_accuracy_of_real_targets']:7.1f} {cols[2]:>13s}")
-    with open(os.path.join(out, "translation_digits.json"), "w") as f:
-        json.dump(results, f, indent=2, default=str)
-    print(f"wrote {os.path.join(out, 'translation_digits.json')}")
+    if args.out:
+        from genzoo.bench import write_result
+        print(f"wrote {write_result(args.out, translation_result(results, args))}")
     return results
 
 

@@ -89,7 +89,145 @@ def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch)
     from genzoo.bench import write_result
 
     monkeypatch.setattr(sys, "argv", ["benchmarks/vae_nll.py", "--data-root", "/srv/data/mnist", "--k", "50",
-                                      "--out=/tmp/x.json"])
+                                      "--out=/tmp/x.json", "--run-dir", "/tmp/runs"])
     record = json.loads(write_result(tmp_path / "r.json", {"values": {"nll": 1.0}}).read_text())
-    assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR"
+    assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR --run-dir DIR"
     assert record["values"] == {"nll": 1.0} and record["hardware"]["cores"] >= 1
+
+
+# --- a benchmark's result file carries every field its table renders --------------------------------
+
+def table(anchor: str):
+    return next(t for page in render_results.PAGES for t in page.tables if t.anchor == anchor)
+
+
+def cells_not_filled(anchor: str, rows: dict | None = None, values: dict | None = None) -> list[str]:
+    """The lines of a table, rendered from a result with these rows and values, that read "not measured"."""
+    published = json.loads((ROOT / "benchmarks" / "results" / "published.json").read_text())
+    result = {"benchmark": "b", "command": "c", "protocol": "p", "hardware": "h", "rows": rows or {},
+              "values": values or {}}
+    text = render_results.render_table(table(anchor), {table(anchor).file: result, "published": published})
+    return [line for line in text.splitlines() if render_results.NOT_MEASURED in line]
+
+
+def every_row(anchor: str, row: dict, *extra_keys: str) -> dict:
+    """`row` as each of the table's rows (and rows its notes name), for checking one row-building function."""
+    return {key: row for key in [r.key for r in table(anchor).rows if r.source == "rows"] + list(extra_keys)}
+
+
+def test_each_result_file_a_command_wrote_fills_its_whole_table():
+    written = 0
+    for page in render_results.PAGES:
+        for t in page.tables:
+            path = ROOT / "benchmarks" / "results" / f"{t.file}.json"
+            if not path.exists() or "source" in json.loads(path.read_text()):
+                continue            # not measured, or numbers that reached the file another way
+            written += 1
+            page_text = render_results.render_table(t, render_results.load_results(path.parent))
+            missing = [line for line in page_text.splitlines() if render_results.NOT_MEASURED in line]
+            assert not missing, f"{t.file}.json lacks fields its table '{t.anchor}' renders: {missing}"
+    assert written >= 5
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmark scripts as modules, as they import each other when run."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    yield importlib.import_module
+    sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_the_gan_benchmarks_build_the_fields_of_their_tables(bench):
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    fd = bench("gan_mnist_fd")
+    runs = [{"seed": s, "steps": 1000 + s, "cpu_seconds": 120.0, "fd": 20.0 + s, "classifier_score": 5.0,
+             "classes_covered": 10, "precision": "auto -> fp32"} for s in range(3)]
+    args = Namespace(row=None, cpu_seconds=300, threads=1, seeds=[0])
+    result = fd.fd_result(every_row("gan-mnist-fd", fd.preset_row(runs[:1])), 0.28, 100,
+                          SimpleNamespace(describe=lambda: "a classifier"), args, {})
+    assert cells_not_filled("gan-mnist-fd", result["rows"], result["values"]) == []
+    row = fd.preset_row(runs)
+    assert (row["fd"], row["sd"], row["seeds"], row["steps"]) == (21.0, 1.0, "20.00, 21.00, 22.00", "1,000-1,002")
+    assert cells_not_filled("precision-budget", every_row("precision-budget", row)) == []
+
+    presets = bench("toy_presets")
+    toy_runs = [{"seed": s, "modes_captured": 8, "num_modes": 8, "high_quality_percent": 90.0 + 2 * s,
+                 "reverse_kl": 0.1, "cpu_s": 30.0} for s in range(3)]
+    row = presets.table_row(toy_runs)
+    assert (row["hq"], row["hq_se"], row["seeds"]) == (92.0, 1.1547, "90.0, 92.0, 94.0")  # se = 2 / sqrt(3)
+    assert cells_not_filled("toy-presets", every_row("toy-presets", row)) == []
+
+
+def test_the_toy_mode_benchmark_builds_the_fields_of_its_tables(bench):
+    modes = bench("toy_modes")
+    miss = {"near_miss": 1.0, "far_miss": 2.0, "mode_counts": [100] * 25}
+    runs = [{"variant": "gan-toy", "seed": s, "steps": 100, "modes": 25, "hq": 97.0, "rkl": 0.01, "cpu_seconds": 9.0,
+             **miss, "rejection": {q: {"modes": 25, "hq": 98.0, "rkl": 0.01, "acceptance": 0.5, **miss}
+                                   for q in ("none", "50", "80")}} for s in range(2)]
+    rows = modes.toy_rows(runs, ["gan-toy"], [], None)
+    values = modes.variant_values(runs, "grid25")
+    assert values["gan_toy_samples_per_mode"] == "100-100" and 0 < values["exact_near_misses_pct"] < 5
+    for anchor in ("toy-grid25", "toy-ring8", "toy-grid25-variants"):
+        assert cells_not_filled(anchor, every_row(anchor, rows["gan-toy"]), values) == []
+    drs = modes.toy_rows(runs, ["gan-toy"], ["none", "50", "80"], None)
+    assert set(drs) == {"plain", "exact", "p50", "p80"} and drs["p50"]["kept"] == 50
+    assert cells_not_filled("toy-drs", drs) == []
+
+
+def test_the_autoencoder_benchmarks_build_the_fields_of_their_tables(bench):
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    semi = bench("aae_semi")
+    cfg = SimpleNamespace(train=SimpleNamespace(steps=18000, batch_size=100, device="cpu"),
+                          model=SimpleNamespace(hidden=[500, 500]))
+    runs = [{"seed": s, "test_error_percent": 2.0 + s, "minutes": 10.0, "top_confusions": [(3, 5, 120), (5, 3, 80)]}
+            for s in range(3)]
+    row = semi.semi_row(runs, cfg, {"precision": "float32", "device": "cpu"}, 1)
+    assert (row["err"], row["sd"], row["s2"], row["confusions_s2"]) == (3.0, 1.0, 4.0, "120 3s as 5, 80 5s as 3")
+    for anchor in ("aae-semi", "aae-semi-recipes", "aae-semi-bce", "aae-semi-half-width", "aae-semi-merge-screen",
+                   "aae-semi-merge", "aae-semi-augment"):
+        assert cells_not_filled(anchor, every_row(anchor, row, "none", "none_10ep")) == [], anchor
+
+    cluster = bench("aae_cluster")
+    runs = [{"seed": s, "exemplar_error_percent": 60.0, "majority_error_percent": 50.0, "clusters_used": 7,
+             "D_y_on_prior": 0.8, "D_y_on_codes": 0.2, "run": "somewhere"} for s in range(3)]
+    cfg = SimpleNamespace(train=SimpleNamespace(steps=6000, batch_size=100, precision="fp32"),
+                          model=SimpleNamespace(hidden=[1000, 1000]))
+    result = cluster.cluster_result(runs, {"exemplar": (60.0, 0.0), "majority": (50.0, 0.0)}, cfg,
+                                    Namespace(clusters=16, seeds=[0, 1, 2], threads=1))
+    assert result["values"]["alive"] == "7, 7, 7" and "run" not in result["runs"][0]
+    assert cells_not_filled("aae-cluster", result["rows"], result["values"]) == []
+
+    translation = bench("translation_digits")
+    runs = [{"seed": s, "l1": {"l1": 0.02 + s / 100, "l1_of_the_source": 0.1},
+             "digits": {"label_accuracy": 0.95, "label_accuracy_of_real_targets": 0.99, "fd_to_targets": 0.5},
+             "steps": 1000, "batch_size": 16, "precision": "float32"} for s in range(2)]
+    row = translation.table_row(runs)
+    assert (row["l1"], row["l1_sd"], row["digit"]) == (0.025, 0.0071, 95.0)   # sd of 0.02, 0.03: 0.01 / sqrt(2)
+    assert cells_not_filled("translation-digits", every_row("translation-digits", row)) == []
+
+
+def test_the_engine_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    calibration = bench("metric_calibration")
+    measured = {"fd": {"value": 1.0}, "kid": {"value": 0.1, "std": 0.01},
+                "prdc": {"precision": 0.9, "recall": 0.8, "density": 1.0, "coverage": 0.9}}
+    table_in = {"protocol": {"n_real": 10000, "real_split": "test"},
+                "rows": {k: measured for k in ("real", "noise", "blur", "uniform")}}
+    fx = SimpleNamespace(id="abc", test_accuracy=0.99)
+    args = Namespace(n=10000, dataset="mnist", seed=0, noise_std=0.1, blur_sigma=1.0)
+    assert cells_not_filled("calibration", calibration.calibration_result(table_in, fx, args)["rows"]) == []
+
+    multiseed = bench("multiseed_toy")
+    args = Namespace(out=str(tmp_path / "m.json"), seeds=[0, 1, 2, 3, 4], batch_size=100, rounds=5, steps=1000,
+                     n_samples=2500)
+    sizes = [{"size": s, "ratio_bmm": 2.0, "floor_ratio": 0.5} for s in ("small", "pacgan", "gan-toy")]
+    (tmp_path / "m.json").write_text(json.dumps(multiseed.multiseed_result(sizes, {"ratio": 1.9}, 2, args)))
+    result = multiseed.multiseed_result(sizes, {"ratio": 2.5}, 1, args)   # 1 thread beside the 2 threads' columns
+    assert result["values"] == {"end_to_end_2t": 1.9, "end_to_end_1t": 2.5}
+    assert cells_not_filled("multiseed", result["rows"], result["values"]) == []

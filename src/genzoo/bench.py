@@ -102,7 +102,9 @@ def hardware(device: torch.device | str = "cpu") -> dict:
             "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
 
 
-PATH_OPTIONS = ("--data-root", "--out")  # their values name one machine's folders, not the protocol
+# their values name one machine's folders, not the protocol
+PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run-dir", "--runs", "--curve-out", "--json",
+                "--grids")
 
 
 def command_line(argv: Sequence[str]) -> str:
