@@ -103,7 +103,7 @@ def main(argv=None) -> dict:
                      f"and {args.ais_runs} runs; the test images binarized once (seed 1234); test log-likelihood = "
                      f"mean(-F(v)) - log Z over {len(x_test):,} test images"),
         "values": {"method": method, "epochs": round(epochs, 1), "test_ll": round(ll_test, 2),
-                   "train_ll": round(ll_train, 2), "log_z": round(ais.log_z, 2), "log_z_lo": round(ais.log_z_low, 2),
+                   "train_ll": round(ll_train, 2), "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "ais_s": round(ais_time), "train_minutes": round(train_time / 60),
                    "steps": args.steps, "batch_size": args.batch_size, "test_n": len(x_test)},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Murray 2008, Table 1 (CD-25(500): -86.34)",

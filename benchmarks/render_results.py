@@ -350,8 +350,8 @@ BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by an
           (Row("genzoo `rbm`, {method}, {epochs:g} epochs", source="values", cells=("**{test_ll:.2f}**",)), Row("{cite}", "sm_rbm_cd25", "published"),
            Row("{cite}", "sm_rbm_cd3", "published"), Row("{cite}", "sm_rbm_cd1", "published")),
           (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}")),
-          notes=("log Z is {log_z:.2f}; log Ẑ ± 3σ spans [{log_z_lo:.2f}, {log_z_hi:.2f}]. The training "
-                 "log-likelihood is {train_ll:.2f}. Training took {train_minutes} minutes and AIS {ais_s} s.",)),
+          notes=("log Z is {log_z:.2f} (log Ẑ + 3σ̂ = {log_z_hi:.2f}, the upper end of the AIS estimate's spread). "
+                 "The training log-likelihood is {train_ll:.2f}. Training took {train_minutes} minutes and AIS {ais_s} s.",)),
     Table("dbm-mnist", "DBM 784-500-1000", "dbm_mnist",
           (Row("genzoo `dbm`, {epochs} epochs", source="values", cells=("**{test_bound:.2f}**",)), Row("{cite}", "sh_dbm", "published")),
           (("model", ""), ("test lower bound on log p(v) (nats)", "{ll:.2f}")),

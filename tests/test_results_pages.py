@@ -95,6 +95,18 @@ def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch)
     assert record["values"] == {"nll": 1.0} and record["hardware"]["cores"] >= 1
 
 
+def test_a_result_file_is_standard_json_without_the_machines_folders(tmp_path, monkeypatch):
+    from genzoo.bench import write_result
+
+    monkeypatch.setattr(sys, "argv", ["benchmarks/rbm_mnist.py", "--data-root", "/srv/data/mnist/"])
+    result = {"protocol": "RBM on MNIST IDX files in /srv/data/mnist (60000 images)",
+              "values": {"lo": float("-inf"), "kl": float("nan"), "hi": 2.5, "runs": [1.0, float("inf")]}}
+    text = write_result(tmp_path / "r.json", result).read_text()
+    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not standard JSON"))
+    assert strict["values"] == {"lo": None, "kl": None, "hi": 2.5, "runs": [1.0, None]}
+    assert strict["protocol"] == "RBM on MNIST IDX files in DIR (60000 images)"
+
+
 # --- a benchmark's result file carries every field its table renders --------------------------------
 
 def table(anchor: str):

@@ -13,6 +13,7 @@ wall-clock seconds), timed, and a result JSON that records the hardware, the env
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -118,13 +119,38 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(words)
 
 
+def folders_given(argv: Sequence[str]) -> list[str]:
+    """The folders given to PATH_OPTIONS in `argv`, longest first."""
+    found = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word in PATH_OPTIONS]
+    found += [word.split("=", 1)[1] for word in argv if "=" in word and word.split("=", 1)[0] in PATH_OPTIONS]
+    return sorted({f.rstrip("/") for f in found if f.strip("/")}, key=len, reverse=True)
+
+
+def portable(value, folders: Sequence[str] = ()):
+    """`value` as standard JSON can hold it and any machine can read it: infinite or NaN floats as None,
+    and the `folders` inside strings (a data source's description names its folder) written as DIR."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        for folder in folders:
+            value = value.replace(folder, "DIR")
+        return value
+    if isinstance(value, dict):
+        return {k: portable(v, folders) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v, folders) for v in value]
+    return value
+
+
 def write_result(path: str | Path, result: dict, *, device: torch.device | str = "cpu") -> Path:
-    """Write `result` as JSON to `path` with the hardware, the environment and the command that made it."""
+    """Write `result` as standard JSON to `path` (non-finite numbers as null, the folders given on the
+    command line as DIR) with the hardware, the environment and the command that made it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**result, "hardware": hardware(device), "environment": environment(),
               "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    record = portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv))
+    tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
