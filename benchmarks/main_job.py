@@ -52,6 +52,13 @@ def cpu_kind() -> tuple[str, str]:
     return ("bf16", f"{name} with AVX512-BF16") if "avx512_bf16" in flags else ("avx2", f"{name} with AVX2")
 
 
+def job_row(wall_s: float, fake: dict, real: dict, classifier_accuracy: float, precision: str) -> dict:
+    """This CPU's row: the main job's wall time and its samples' summary beside the real digits'."""
+    return {"cpu": cpu_kind()[1], "precision": precision, "seconds": round(wall_s), "minutes": round(wall_s / 60, 1),
+            "classes": fake["classes"], "confident_pct": fake["confident_pct"], "real_confident_pct": real["confident_pct"],
+            "classifier_acc": round(100 * classifier_accuracy, 2)}
+
+
 def write_row(path: str, row: dict, args) -> None:
     """This CPU kind's row in the result file; the other kind's row, measured elsewhere, stays."""
     result = {"benchmark": "main_job",
@@ -97,10 +104,7 @@ def main() -> None:
     if args.out:
         saved = json.loads((work / "run" / "config.json").read_text())
         precision = f"{precision_name(saved.get('precision'))} ({saved['config']['train']['precision']})"
-        write_row(args.out, {"cpu": cpu_kind()[1], "precision": precision, "seconds": round(wall),
-                             "minutes": round(wall / 60, 1), "classes": fake_s["classes"],
-                             "confident_pct": fake_s["confident_pct"], "real_confident_pct": real_s["confident_pct"],
-                             "classifier_acc": round(100 * clf.test_accuracy, 2)}, args)
+        write_row(args.out, job_row(wall, fake_s, real_s, clf.test_accuracy, precision), args)
 
 
 if __name__ == "__main__":

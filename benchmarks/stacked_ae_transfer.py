@@ -35,6 +35,21 @@ import time  # noqa: E402
 import torch  # noqa: E402
 
 
+COLUMNS = {"frozen": "frozen_accuracy", "tuned": "finetuned_accuracy", "scratch": "scratch_accuracy"}
+
+
+def transfer_row(results: list) -> dict:
+    """A preset's row: test accuracy (%) with the encoder frozen, fine-tuned and from scratch, mean and
+    standard deviation over the label draws, and each draw's numbers (its protocol names folders: left out)."""
+    row = {}
+    for name, key in COLUMNS.items():
+        v = [100 * getattr(r, key) for r in results]
+        sd = statistics.stdev(v) if len(v) > 1 else 0.0
+        row[name], row[f"{name}_sd"] = round(statistics.mean(v), 2), round(sd, 2)
+    row["per_seed"] = [{k: v for k, v in r.to_dict().items() if k != "protocol"} for r in results]
+    return row
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="stacked-ae", help="stacked-ae, or stacked-dae (denoising)")
@@ -89,22 +104,13 @@ def main(argv=None) -> dict:
         print(f"seed {seed}: frozen {100 * r.frozen_accuracy:.2f} %, fine-tuned {100 * r.finetuned_accuracy:.2f} %, "
               f"from scratch {100 * r.scratch_accuracy:.2f} %  ({time.time() - t:.0f} s)", flush=True)
 
-    def ms(key):
-        v = [100 * getattr(r, key) for r in rows]
-        return statistics.mean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
-
-    summary = {k: ms(k) for k in ("frozen_accuracy", "finetuned_accuracy", "scratch_accuracy")}
+    row = transfer_row(rows)
     print(rows[0].summary().splitlines()[0].replace(f"seed {rows[0].seed}", f"seeds {args.seeds}"))
-    for k, label in (("frozen_accuracy", "encoder frozen, head trained"),
-                     ("finetuned_accuracy", "then unfrozen and fine-tuned"),
-                     ("scratch_accuracy", "same network from scratch")):
-        m, s = summary[k]
-        print(f"  {label:<32} {m:6.2f} +- {s:.2f} % test accuracy (mean +- std over {len(rows)} label draws)")
+    for name, label in (("frozen", "encoder frozen, head trained"), ("tuned", "then unfrozen and fine-tuned"),
+                        ("scratch", "same network from scratch")):
+        print(f"  {label:<32} {row[name]:6.2f} +- {row[name + '_sd']:.2f} % test accuracy (mean +- std over "
+              f"{len(rows)} label draws)")
     cfg = model.cfg
-    row = {}
-    for name, key in (("frozen", "frozen_accuracy"), ("tuned", "finetuned_accuracy"), ("scratch", "scratch_accuracy")):
-        row[name], row[f"{name}_sd"] = (round(v, 2) for v in summary[key])
-    row["per_seed"] = [{k: v for k, v in r.to_dict().items() if k != "protocol"} for r in rows]  # the protocol names folders
     result = {
         "benchmark": "stacked_ae_transfer",
         "protocol": (f"encoder {'-'.join(map(str, [784, *cfg.hidden, cfg.latent_dim]))} of the {model.run_config.name} "

@@ -213,6 +213,13 @@ def test_the_autoencoder_benchmarks_build_the_fields_of_their_tables(bench):
     assert result["values"]["alive"] == "7, 7, 7" and "run" not in result["runs"][0]
     assert cells_not_filled("aae-cluster", result["rows"], result["values"]) == []
 
+    stacked = bench("stacked_ae_transfer")
+    draws = [SimpleNamespace(frozen_accuracy=0.70 + d / 100, finetuned_accuracy=0.75, scratch_accuracy=0.74,
+                             to_dict=lambda: {"protocol": {"train": "a folder"}, "seed": 0}) for d in (0, 2)]
+    row = stacked.transfer_row(draws)
+    assert (row["frozen"], row["frozen_sd"], row["per_seed"][0]) == (71.0, 1.41, {"seed": 0})   # sd of 70, 72
+    assert cells_not_filled("stacked-ae", every_row("stacked-ae", row)) == []
+
     translation = bench("translation_digits")
     runs = [{"seed": s, "l1": {"l1": 0.02 + s / 100, "l1_of_the_source": 0.1},
              "digits": {"label_accuracy": 0.95, "label_accuracy_of_real_targets": 0.99, "fd_to_targets": 0.5},
@@ -243,3 +250,38 @@ def test_the_engine_benchmarks_build_the_fields_of_their_tables(bench, tmp_path)
     result = multiseed.multiseed_result(sizes, {"ratio": 2.5}, 1, args)   # 1 thread beside the 2 threads' columns
     assert result["values"] == {"end_to_end_2t": 1.9, "end_to_end_1t": 2.5}
     assert cells_not_filled("multiseed", result["rows"], result["values"]) == []
+
+
+def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
+    from argparse import Namespace
+
+    job = bench("main_job")
+    row = job.job_row(156.4, {"classes": 10, "confident_pct": 62.0}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)")
+    assert (row["seconds"], row["minutes"], row["classifier_acc"]) == (156, 2.6, 99.05)
+    assert cells_not_filled("main-job", every_row("main-job", row)) == []
+
+    speed = bench("throughput")
+    batches = (64, 128, 256)
+    out = {"fp32": [{"runner": name, "batch": b, "images_per_s": 1234.4, "frac_peak": 0.5}
+                    for name in speed.RUNNER_ROWS for b in batches],
+           "dcgan_vs_reference": [{"runner": name, "batch": b, "ratio": 1.05}
+                                  for name in ("genzoo dcgan", speed.FAST_DCGAN) for b in batches],
+           "peaks": {"fp32_2048": {"best": 124.0}, "fp32_2048_end": {"best": 163.0}},
+           "bf16": {"native_bf16": True, "rows": [{"model": m, "batch": 64, "bf16_over_fp32": 1.5}
+                                                  for m in ("dcgan", "wgan-gp", "vae")]}}
+    rows = speed.throughput_result(out, Namespace(rounds=5, threads=2, batches=list(batches)))["rows"]
+    assert rows["dcgan"]["b64"] == "1,234 (50%)" and rows["ratio_fast"]["b256"] == "1.05×"
+    assert cells_not_filled("throughput", rows) == []
+    rows = speed.bf16_result(out, Namespace(rounds=3, threads=2, batches=[64]))["rows"]
+    assert cells_not_filled("bf16-speed", rows) == []
+
+    path = tmp_path / "precision.json"
+    for precision, seed, fd in (("fp32", 0, 28.0), ("bf16", 0, 31.0), ("fp32", 1, 30.0), ("bf16", 1, 32.0)):
+        run = {"steps": 1000, "batch": 64, "samples": 2000, "seed": seed, "precision": precision,
+               "fd": {"genzoo dcgan": fd, "reference dcgan": 29.0, "real train vs real test (floor)": 0.8}}
+        result = speed.equal_steps_result({"fd": run, "machine": {"native_bf16": True}}, str(path))
+        path.write_text(json.dumps(result))
+    # bf16 - fp32 by seed: 3 and 2, mean 2.5, standard error 0.7071 / sqrt(2) = 0.5
+    assert result["values"] == {"floor": 0.8, "paired_diff": 2.5, "paired_diff_se": 0.5}
+    assert result["rows"]["fp32"]["fd"] == 29.0 and result["rows"]["reference"]["sd"] == 0.0
+    assert cells_not_filled("precision-steps", result["rows"], result["values"]) == []
