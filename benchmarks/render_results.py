@@ -217,8 +217,8 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
           tuple(Row(f"`{k}`", k) for k in ("gan", "lsgan", "wgan", "wgan-gp", "sngan")),
           (("preset", ""), *TOY_COLUMNS[1:], ("% high quality, seed by seed", SEEDS)),
           text="Each preset as `genzoo train PRESET --data ring8` trains it: its own loss, regularizer and "
-               "optimizer with the toy's nets and budget. The reverse KL reads nan when a seed has no "
-               "high-quality sample."),
+               "optimizer with the toy's nets and budget. The reverse KL is averaged over the seeds with at "
+               "least one high-quality sample (it is undefined without one)."),
     Table("toy-grid25", "Mode collapse on the grid of 25 Gaussians", "toy_modes_grid25",
           (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
            Row("{cite}", "pacgan_grid25_gan", "published", PUBLISHED_TOY), Row("{cite}", "pacgan_grid25_pac4", "published", PUBLISHED_TOY)),

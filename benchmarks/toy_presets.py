@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -72,11 +73,14 @@ def settings(preset: str, dataset: str, extra: dict) -> dict:
 
 def table_row(runs: list[dict]) -> dict:
     """A preset's row of the results table from its runs (one per seed): modes captured, % high quality and
-    reverse KL as mean and standard error over the seeds, CPU-s per run, and % high quality seed by seed."""
+    reverse KL (over the seeds with a high-quality sample, where it is defined) as mean and standard error,
+    CPU-s per run, and % high quality seed by seed."""
     from genzoo.metrics.toy import aggregate_over_seeds
-    agg = aggregate_over_seeds(runs)
+    agg = aggregate_over_seeds(runs, keys=("modes_captured", "high_quality_percent"))
+    with_kl = [r for r in runs if r["reverse_kl"] is not None and math.isfinite(r["reverse_kl"])]
+    agg.update(aggregate_over_seeds(with_kl, keys=("reverse_kl",)) if with_kl else {})  # none without a good sample
     mean_se = {"modes": "modes_captured", "hq": "high_quality_percent", "kl": "reverse_kl"}
-    row = {k: round(agg[m][stat], 4) for name, m in mean_se.items()
+    row = {k: round(agg[m][stat], 4) for name, m in mean_se.items() if m in agg
            for k, stat in ((name, "mean"), (f"{name}_se", "stderr"))}
     return {**row, "cpu_s": round(sum(r["cpu_s"] for r in runs) / len(runs)),
             "seeds": ", ".join(f"{r['high_quality_percent']:.1f}" for r in sorted(runs, key=lambda r: r["seed"])),

@@ -170,6 +170,8 @@ def test_the_gan_benchmarks_build_the_fields_of_their_tables(bench):
     row = presets.table_row(toy_runs)
     assert (row["hq"], row["hq_se"], row["seeds"]) == (92.0, 1.1547, "90.0, 92.0, 94.0")  # se = 2 / sqrt(3)
     assert cells_not_filled("toy-presets", every_row("toy-presets", row)) == []
+    no_good_sample = {**toy_runs[0], "seed": 3, "high_quality_percent": 0.0, "reverse_kl": None}
+    assert presets.table_row(toy_runs[:2] + [no_good_sample])["kl"] == 0.1   # the KL of the seeds that have one
 
 
 def test_the_toy_mode_benchmark_builds_the_fields_of_its_tables(bench):
