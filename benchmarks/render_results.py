@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from genzoo.experiments import names as experiment_names
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PAGES_DIR = ROOT / "docs" / "results"
@@ -362,7 +364,9 @@ BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by an
                  "{probe_pixels:.2f}% on raw pixels.")),
 ))
 
-ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, metric calibration and throughput.", (
+EXPERIMENTS = tuple(experiment_names())   # in `genzoo experiment --list` order
+
+ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, metric calibration, throughput and the experiments' run times.", (
     Table("main-job", "The main job: `genzoo train dcgan`, offline", "main_job",
           (Row("AMD EPYC with AVX512-BF16", "bf16"), Row("AMD EPYC with AVX2", "avx2")),
           (("CPU", ""), ("precision", "{precision}"), ("wall time", "{minutes} min ({seconds} s)"),
@@ -405,6 +409,14 @@ ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, met
            ("1 thread", "{t1:.2f}×"), ("its floor", "{f1:.2f}×")),
           notes=("End to end (small nets, 1,000 steps and 2,500 samples per seed): {end_to_end_2t:.2f}× the time "
                  "of one seed with 2 threads, {end_to_end_1t:.2f}× with 1.",)),
+    Table("experiment-times", "`genzoo experiment NAME --quick`: time from a fresh start", "experiment_times",
+          tuple(Row(f"[{name}](../experiments.md#{name})", name) for name in EXPERIMENTS),
+          (("experiment", ""), ("wall clock", "{quick[wall_s]} s"), ("CPU", "{quick[cpu_s]} s")),
+          text="Each quick run is started as a user starts it, in a new process with an empty run cache, so its "
+               "time includes importing genzoo, loading the data and training every model it needs. The full "
+               "runs' times are on the [experiments page](../experiments.md).",
+          notes=("The longest quick run took {quick_max_wall_s} s of wall-clock time; all twelve together "
+                 "{quick_total_wall_s} s.",)),
 ))
 
 PAGES = (GANS, AUTOENCODERS, AAE, TRANSLATION, BOLTZMANN, ENGINE)
