@@ -256,6 +256,7 @@ def test_a_failed_checkpoint_write_is_one_line_and_leaves_no_temporary_file(tmp_
 
     model, opt = _model_and_opt()
     monkeypatch.setattr(ckpt, "save_file", full_disk)
+    monkeypatch.setattr(ckpt, "RETRY_WAIT_S", 0.01)   # the retry's pause, shortened
     with pytest.raises(CheckpointError, match=r"could not write the checkpoint of step 4 .*No space left on device"):
         save_checkpoint(tmp_path / "step-0000004.safetensors", model=model, optimizers={"m": opt}, step=4)
     assert list(tmp_path.iterdir()) == []
