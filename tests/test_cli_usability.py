@@ -118,6 +118,17 @@ def test_sample_refuses_a_class_the_run_does_not_have(capsys, cgan_run, flags, m
     assert message in _one_line_error(capsys, ["sample", str(cgan_run), *flags])
 
 
+def test_sample_refuses_a_class_that_an_unconditional_model_would_ignore(capsys, tmp_path):
+    run = tmp_path / "vae"
+    assert main(["train", "vae", "--data", "digits", "--steps", "1", "--batch-size", "16", "--quiet",
+                 "--set", "model.hidden=[8]", "--set", "model.latent_dim=2", "--out", str(run)]) == 0
+    capsys.readouterr()
+    for flags in (["--cond", "3"], ["--mode", "slerp", "--cond", "3"]):
+        err = _one_line_error(capsys, ["sample", str(run), *flags])
+        assert "--cond picks the class of the samples, and vae is not conditional" in err
+    assert not list((run / "samples").glob("*seed0.png"))   # no grid of unconditional samples called class 3
+
+
 @pytest.fixture(scope="module")
 def rbm_run(tmp_path_factory):
     """An RBM with 8 hidden units on the 8x8 digits, two steps."""

@@ -211,6 +211,10 @@ def _latent_samples(args, model, mode: str):
 
     try:
         sampling.check_latent_model(model)
+        if args.cond is not None and not model.cond_values:
+            raise GenzooError(f"--cond picks the class of the samples, and {model.name} is not conditional (it "
+                              "would ignore it); train a conditional model (cgan, cvae, or --set "
+                              "model.conditional=true) or drop --cond")
         g = torch.Generator(device=model.device).manual_seed(args.seed)
         if mode == "rejection":
             drs = sampling.discriminator_rejection_sample(model, args.n, percentile=args.percentile, generator=g)

@@ -435,6 +435,11 @@ class AAE(LatentModelMixin, Algorithm):
         out = self._output(out)
         return out.clamp(0, 1) if self.data.kind == "image" else out
 
+    @property
+    def cond_values(self) -> int:
+        """`cond` picks the class (semi), the cluster (cluster) or the prior's component (prior_labels)."""
+        return self.K or (self.cfg.components if self.cfg.prior_labels else 0)
+
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator=None) -> torch.Tensor:
         """x = Dec(z), z ~ p(z); `cond` picks the class (semi) or the prior component (prior_labels)."""

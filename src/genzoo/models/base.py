@@ -162,6 +162,12 @@ class Algorithm(nn.Module):
         raise NotImplementedError(f"{self.name} cannot sample")
 
     @property
+    def cond_values(self) -> int:
+        """How many values `cond` of sample() takes (the classes of a conditional model); 0 when the
+        model samples without one, so that a class asked for would be ignored."""
+        return getattr(self, "num_classes", 0) or 0
+
+    @property
     def device(self) -> torch.device:
         for p in self.parameters():
             return p.device
