@@ -376,3 +376,24 @@ def test_a_run_is_named_after_the_data_really_used(capsys, tmp_path, monkeypatch
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.startswith(f"ae-{data_used}-")
     assert json.loads((run / "config.json").read_text())["dataset"]["used"] == data_used
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "3", "--set", "train.steps=30"], "--steps and --set train.steps=... both set train.steps"),
+    (["--steps", "3", "--set", "train.steps=abc"], "--steps and --set train.steps=... both set train.steps"),
+    (["--data", "digits", "--set", "data.name=mnist"], "--data and --set data.name=... both set data.name"),
+    (["--precision", "fp32", "--set", "train.precision=bf16"], "--precision and --set train.precision=..."),
+])
+def test_a_flag_and_a_set_of_the_same_key_are_refused(capsys, argv, message):
+    """`--steps 3 --set train.steps=30` used to train 3 steps and ignore the --set without a word."""
+    assert message in _one_line_error(capsys, ["train", "ae", *argv])
+
+
+def test_report_to_a_path_that_cannot_be_written_is_one_line(capsys, cgan_run, tmp_path):
+    (tmp_path / "afile").write_text("")
+    err = _one_line_error(capsys, ["report", str(cgan_run), "--no-floor", "--out", str(tmp_path / "afile" / "r.html")])
+    assert "'afile' is a file, not a folder" in err.replace(str(tmp_path) + "/", "")
+    err = _one_line_error(capsys, ["report", str(cgan_run), "--no-floor", "--out", str(tmp_path)])
+    assert "it is a directory" in err
+    assert main(["report", str(cgan_run), "--no-floor", "--out", str(tmp_path / "new" / "r.html")]) == 0
+    assert (tmp_path / "new" / "r.html").read_text().startswith("<!")

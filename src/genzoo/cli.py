@@ -45,6 +45,14 @@ def _add_train(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+#: the flags of `genzoo train` that stand for a config key
+FLAG_KEYS = {"data": ("--data", "data.name"), "steps": ("--steps", "train.steps"),
+             "epochs": ("--epochs", "train.epochs"), "batch_size": ("--batch-size", "train.batch_size"),
+             "seed": ("--seed", "train.seed"), "precision": ("--precision", "train.precision"),
+             "compile": ("--compile", "train.compile"), "time_budget": ("--time-budget", "train.time_budget"),
+             "tensorboard": ("--tensorboard", "train.tensorboard")}
+
+
 def _train(args) -> None:
     from .api import train
     from .config import parse_override
@@ -62,14 +70,12 @@ def _train(args) -> None:
         train(resume=args.resume, steps=args.steps, progress=not args.quiet)
         return
     overrides = dict(parse_override(s) for s in args.set)
-    if args.precision:
-        overrides["train.precision"] = args.precision
-    if args.compile:
-        overrides["train.compile"] = True
-    if args.time_budget:
-        overrides["train.time_budget"] = args.time_budget
-    if args.tensorboard:
-        overrides["train.tensorboard"] = True
+    for attr, (flag, key) in FLAG_KEYS.items():
+        value = getattr(args, attr)
+        if value not in (None, False) and key in overrides:   # one of the two would be ignored
+            raise GenzooError(f"{flag} and --set {key}=... both set {key}; give only one of them")
+        if value not in (None, False) and attr in ("precision", "compile", "time_budget", "tensorboard"):
+            overrides[key] = value
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
 

@@ -188,12 +188,6 @@ def write_results(results: dict, out: str | Path) -> Path:
     if str(out) == "-":
         print(text, end="")
         return Path("-")
-    path = Path(out)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise GenzooError(f"cannot write {path} ({e.strerror or e}); choose another --out") from None
-    return path
+    from .images import write_atomic
+
+    return write_atomic(out, lambda tmp: Path(tmp).write_text(text))

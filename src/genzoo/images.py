@@ -64,7 +64,7 @@ def check_writable_file(path) -> Path:
     return path
 
 
-def _write_atomic(path, write: Callable[[str], None]) -> Path:
+def write_atomic(path, write: Callable[[str], None]) -> Path:
     """Call write(tmp_path) on a temporary file beside `path`, then rename it to `path`.
     A path that cannot be written (a directory, a missing or read-only folder, a full disk) is a GenzooError."""
     path = check_writable_file(path)
@@ -107,7 +107,7 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 1, padding: in
         img = img.resize((img.width * int(scale), img.height * int(scale)), Image.Resampling.NEAREST)
     if row_labels:
         img = _label_rows(img, row_labels, padding * int(scale), pad_value)
-    return _write_atomic(path, lambda tmp: img.save(tmp, format="PNG"))
+    return write_atomic(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def _label_rows(img: Image.Image, labels: list[str], padding: int, pad_value: float) -> Image.Image:
@@ -157,7 +157,7 @@ def save_points(points, path, reference=None, title: str | None = None) -> Path:
     ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
-    return _write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt))
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, format=fmt))
 
 
 def translate_folder(model, in_dir, out_dir, *, seed: int = 0, batch: int = 64) -> list[Path]:

@@ -174,9 +174,7 @@ def render(runs: list[RunRecord], floors: list[dict | None]) -> str:
 
 
 def write(html: str, out: str | Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    """The page, written atomically; a path that cannot be written is one line (GenzooError)."""
+    from ..images import write_atomic
+
+    return write_atomic(out, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))
