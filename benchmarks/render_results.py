@@ -432,7 +432,7 @@ HEADLINES = (
     Headline("`gan-toy` captures **{rows[gan-toy][modes]:.0f} of 25 modes** of the 2-D grid with "
              "**{rows[gan-toy][hq]}%** high-quality samples (PacGAN protocol, 5 seeds)",
              "toy_modes_grid25", "gans.md#toy-grid25"),
-    Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after 30 minutes on one CPU thread",
+    Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after {values[train_cpu_minutes]:g} CPU-minutes of training on one thread",
              "vae_nll", "autoencoders.md#vae-nll"),
     Headline("Semi-supervised AAE: **{rows[aae-semi-augmented][err]:.2f}%** test error on MNIST with 100 labels",
              "aae_semi", "aae.md#aae-semi"),

@@ -122,8 +122,9 @@ def main(argv=None) -> dict:
         mine = [r for r in runs if r["preset"] == pr]
         rows[pr] = {**table_row(mine), "settings": settings(pr, args.dataset, extra), "runs": mine}
         r = rows[pr]
+        kl = f"{r['kl']:.3f} +- {r['kl_se']:.3f}" if "kl" in r else "none (no seed has a high-quality sample)"
         print(f"{pr:8s} modes {r['modes']:.1f} +- {r['modes_se']:.1f}, high quality {r['hq']:.1f} +- {r['hq_se']:.1f} %, "
-              f"reverse KL {r['kl']:.3f} +- {r['kl_se']:.3f}, {r['cpu_s']} CPU-s", flush=True)
+              f"reverse KL {kl}, {r['cpu_s']} CPU-s", flush=True)
     out = Path(args.out)
     earlier = json.loads(out.read_text()) if out.exists() else {}
     if earlier.get("dataset") == args.dataset and earlier.get("overrides") == extra:  # rows of other presets stay
