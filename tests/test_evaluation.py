@@ -156,3 +156,13 @@ def test_a_corrupt_eval_json_is_moved_aside_and_the_new_results_kept(tmp_path, c
     assert json.loads((run / "eval.json").read_text()) == json.loads(json.dumps(results, default=float))
     assert (run / "eval.json.corrupt").read_bytes() == corrupt
     assert any("moved it to" in line and "eval.json.corrupt" in line for line in notices)
+
+
+def test_toy_reverse_kl_without_high_quality_samples_reads_undefined_not_nan():
+    from genzoo.metrics.registry import METRICS
+
+    r = {"modes_captured": 0, "num_modes": 8, "high_quality_percent": 0.0, "reverse_kl": float("nan"),
+         "mean_log_density": -4177.8}
+    assert METRICS["toy"].format(r) == ("modes 0/8, high quality 0.0%, reverse KL undefined (no high-quality "
+                                        "sample), mean log-density -4177.80")
+    assert "reverse KL 0.120," in METRICS["toy"].format({**r, "modes_captured": 8, "reverse_kl": 0.12})

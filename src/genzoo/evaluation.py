@@ -232,10 +232,14 @@ _register_image_metric("inception_fid", "FID in the standard Inception features 
 
 # ----------------------------------------------------------------------------- the other metrics
 
-@register_metric("toy", kinds=("points",), protocol="PacGAN mode metrics of 2,500 samples",
-                 format=lambda r: (f"modes {r['modes_captured']}/{r['num_modes']}, high quality "
-                                   f"{r['high_quality_percent']:.1f}%, reverse KL {r['reverse_kl']:.3f}, "
-                                   f"mean log-density {r['mean_log_density']:.2f}"))
+def _format_toy(r: dict) -> str:
+    kl = r["reverse_kl"]   # NaN when no sample is of high quality: the mode histogram is empty
+    kl = "undefined (no high-quality sample)" if kl != kl else f"{kl:.3f}"
+    return (f"modes {r['modes_captured']}/{r['num_modes']}, high quality {r['high_quality_percent']:.1f}%, "
+            f"reverse KL {kl}, mean log-density {r['mean_log_density']:.2f}")
+
+
+@register_metric("toy", kinds=("points",), protocol="PacGAN mode metrics of 2,500 samples", format=_format_toy)
 def toy(ev: Evaluation) -> dict:
     from .data import toy_modes
     from .metrics import toy_metrics
