@@ -190,8 +190,16 @@ def test_a_run_record_that_is_not_genzoos_is_refused(record, message):
 
 def test_a_configuration_whose_algorithm_is_not_a_name_is_refused():
     from genzoo.config import build_config
-    with pytest.raises(ConfigError, match="needs an 'algorithm' name"):
+    with pytest.raises(ConfigError, match="names no model: give one, as in `genzoo train MODEL --config FILE`"):
         build_config({"algorithm": ["gan"]})
+
+
+def test_a_partial_config_file_without_a_model_says_to_name_one(tmp_path):
+    from genzoo.config import resolve
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("train:\n  steps: 5\n")
+    with pytest.raises(ConfigError, match=r"genzoo train MODEL --config FILE.*overrides MODEL's preset"):
+        resolve(config_file=partial)
 
 
 def test_a_model_section_that_is_not_a_mapping_is_refused():

@@ -368,7 +368,9 @@ def build_config(raw: dict) -> RunConfig:
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"unknown config key '{key}'.{hint} Valid top-level keys: {', '.join(RUN_KEYS)}")
     if not isinstance(raw.get("algorithm"), str):
-        raise ConfigError("the configuration needs an 'algorithm' name (see `genzoo show-config dcgan`)")
+        raise ConfigError("the configuration names no model: give one, as in `genzoo train MODEL --config FILE` "
+                          "(the file then overrides MODEL's preset), or write a whole configuration with an "
+                          "'algorithm' key (see `genzoo show-config dcgan`)")
     algo = get_algorithm(raw["algorithm"])
     name = str(raw.get("name", raw["algorithm"]))
     if not _RUN_NAME.match(name):

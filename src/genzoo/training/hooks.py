@@ -203,7 +203,8 @@ class SampleGrids(Hook):
                                 t.grid_size, seed=t.seed + 12345,
                                 reference=grid_reference(trainer.dataset, t.grid_size))
             if not self.written:
-                trainer.log(f"genzoo: first samples at step {trainer.steps_done}: {path}")
+                first = "first samples" if trainer.start_step == 0 else "samples"
+                trainer.log(f"genzoo: {first} at step {trainer.steps_done}: {path}")
         self.written += 1
 
 
