@@ -368,7 +368,7 @@ EXPERIMENTS = tuple(experiment_names())   # in `genzoo experiment --list` order
 
 ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, metric calibration, throughput and the experiments' run times.", (
     Table("main-job", "The main job: `genzoo train dcgan`, offline", "main_job",
-          (Row("AMD EPYC with AVX512-BF16", "bf16"), Row("AMD EPYC with AVX2", "avx2")),
+          (Row("AMD EPYC with AVX512-BF16", "bf16"),),
           (("CPU", ""), ("precision", "{precision}"), ("wall time", "{minutes} min ({seconds} s)"),
            ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"),
            ("real digits with p > 0.9", "{real_confident_pct}%"), ("classifier accuracy", "{classifier_acc}%"))),
