@@ -108,22 +108,28 @@ PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run-dir", "
                 "--grids")
 
 
+def _folder_arguments(argv: Sequence[str]):
+    """(index, folder, prefix) for each folder given to PATH_OPTIONS in `argv`: `--out DIR` or `--out=DIR`."""
+    for i, word in enumerate(argv):
+        option, has_value, value = word.partition("=")
+        if word in PATH_OPTIONS and i + 1 < len(argv):
+            yield i + 1, argv[i + 1], ""
+        elif has_value and option in PATH_OPTIONS:
+            yield i, value, option + "="
+
+
 def command_line(argv: Sequence[str]) -> str:
     """`python ARGV` with the folders given to PATH_OPTIONS written as DIR, so the command reads the same anywhere."""
-    words = ["python", *argv]
-    for i, word in enumerate(words):
-        if word in PATH_OPTIONS and i + 1 < len(words):
-            words[i + 1] = "DIR"
-        elif word.split("=", 1)[0] in PATH_OPTIONS and "=" in word:
-            words[i] = word.split("=", 1)[0] + "=DIR"
-    return " ".join(words)
+    words = list(argv)
+    for i, _, prefix in _folder_arguments(argv):
+        words[i] = prefix + "DIR"
+    return " ".join(["python", *words])
 
 
 def folders_given(argv: Sequence[str]) -> list[str]:
     """The folders given to PATH_OPTIONS in `argv`, longest first."""
-    found = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word in PATH_OPTIONS]
-    found += [word.split("=", 1)[1] for word in argv if "=" in word and word.split("=", 1)[0] in PATH_OPTIONS]
-    return sorted({f.rstrip("/") for f in found if f.strip("/")}, key=len, reverse=True)
+    found = {folder.rstrip("/") for _, folder, _ in _folder_arguments(argv) if folder.strip("/")}
+    return sorted(found, key=len, reverse=True)
 
 
 def portable(value, folders: Sequence[str] = ()):
