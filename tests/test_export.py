@@ -56,9 +56,9 @@ def test_exported_torchscript_and_onnx_reproduce_genzoos_outputs(preset, tmp_pat
             torch.testing.assert_close(torch.jit.load(str(out))(*inputs), expected, atol=1e-4, rtol=0)
         else:                       # plain onnxruntime, no genzoo
             import onnxruntime
-            session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-            feed = {i.name: t.numpy() for i, t in zip(session.get_inputs(), inputs)}
-            torch.testing.assert_close(torch.from_numpy(session.run(None, feed)[0]), expected, atol=1e-4, rtol=0)
+            runtime = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+            feed = {i.name: t.numpy() for i, t in zip(runtime.get_inputs(), inputs)}
+            torch.testing.assert_close(torch.from_numpy(runtime.run(None, feed)[0]), expected, atol=1e-4, rtol=0)
 
 
 def test_sidecar_states_the_signature_and_sample_draws_from_the_prior(tmp_path, one_thread):
