@@ -1,9 +1,10 @@
 """A plain single-file PyTorch DCGAN on MNIST, written the way learners write it.
 
-This is the *reference implementation* that benchmarks/throughput.py compares genzoo with. It
-follows the PyTorch examples DCGAN (github.com/pytorch/examples, dcgan/main.py) line by line,
-with the networks of genzoo's `dcgan` preset for 1x28x28 images (src/genzoo/nets/conv.py,
-conv_plan(28x28) = base 7x7, 2 levels, width 64) written out by hand:
+This is the *reference implementation* that benchmarks/throughput.py and
+benchmarks/time_to_quality.py compare genzoo with. It follows the PyTorch examples DCGAN
+(github.com/pytorch/examples, dcgan/main.py) line by line, with the networks of genzoo's `dcgan`
+preset for 1x28x28 images (src/genzoo/nets/conv.py, conv_plan(28x28) = base 7x7, 2 levels,
+width 64) written out by hand:
 
     G: z (100) -> Linear(100, 128*7*7, no bias) -> BatchNorm(128) -> ReLU
        -> ConvTranspose(128, 64, 4, 2, 1, no bias) -> BatchNorm(64) -> ReLU      (14x14)
@@ -113,16 +114,19 @@ class Discriminator(nn.Module):
 class ReferenceDCGAN:
     """The models, optimizers and loss of the reference, plus one `step(real)` of its loop."""
 
+    Discriminator = Discriminator
+    lr, betas = 2e-4, (0.5, 0.999)
+
     def __init__(self, seed: int = 0, device: str = "cpu"):
         torch.manual_seed(seed)
         self.device = torch.device(device)
         self.netG = Generator().to(self.device)
         self.netG.apply(weights_init)
-        self.netD = Discriminator().to(self.device)
+        self.netD = self.Discriminator().to(self.device)
         self.netD.apply(weights_init)
         self.criterion = nn.BCELoss()
-        self.optimizerD = optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.optimizerG = optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.optimizerD = optim.Adam(self.netD.parameters(), lr=self.lr, betas=self.betas)
+        self.optimizerG = optim.Adam(self.netG.parameters(), lr=self.lr, betas=self.betas)
         self.real_label, self.fake_label = 1.0, 0.0
 
     def step(self, real_cpu: torch.Tensor) -> dict:
@@ -188,31 +192,38 @@ def batches(loader: DataLoader):
             yield data[0]
 
 
-def train(images_uint8: torch.Tensor, steps: int, batch_size: int = 64, seed: int = 0,
-          num_workers: int = 0, log_every: int = 100) -> ReferenceDCGAN:
+def trainer(images_uint8: torch.Tensor, batch_size: int = 64, seed: int = 0, num_workers: int = 0):
+    """The reference, and a function that runs one iteration of its loop on the next minibatch."""
     model = ReferenceDCGAN(seed)
     it = batches(make_loader(images_uint8, batch_size=batch_size, seed=seed, num_workers=num_workers))
-    t0 = time.perf_counter()
-    for i in range(steps):
-        logs = model.step(next(it))
-        if log_every and (i + 1) % log_every == 0:
-            dt = time.perf_counter() - t0
-            print(f"[{i + 1}/{steps}] Loss_D: {logs['Loss_D']:.4f} Loss_G: {logs['Loss_G']:.4f} "
-                  f"D(x): {logs['D(x)']:.4f}  {(i + 1) * batch_size / dt:.0f} images/s")
-    return model
+    return model, lambda: model.step(next(it))
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--batch-size", type=int, default=64)
+def command_line(argv, doc: str, trainer, *, steps: int, batch_size: int, report, batches_per_step: int = 1):
+    """A reference's command line: train --steps iterations on the MNIST digits genzoo reads, printing the
+    iteration's `report(logs)` and the real images per second five times. Returns the trained reference."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--batch-size", type=int, default=batch_size)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--root", default=None, help="folder with the MNIST IDX files (default: genzoo's data lookup)")
     args = ap.parse_args(argv)
     from genzoo.data import load_dataset  # only to read the same digits as genzoo
     ds = load_dataset("mnist", "train", root=args.root)
     print(f"data: {ds.source} ({len(ds)} images)")
-    train(ds.x, args.steps, args.batch_size, args.seed, log_every=max(1, args.steps // 5))
+    model, step = trainer(ds.x, args.batch_size, args.seed)
+    t0 = time.perf_counter()
+    for i in range(args.steps):
+        logs = step()
+        if (i + 1) % max(1, args.steps // 5) == 0:
+            seen = (i + 1) * args.batch_size * batches_per_step
+            print(f"[{i + 1}/{args.steps}] {report(logs)}  {seen / (time.perf_counter() - t0):.0f} images/s")
+    return model
+
+
+def main(argv=None) -> int:
+    command_line(argv, __doc__, trainer, steps=200, batch_size=64,
+                 report=lambda logs: f"Loss_D: {logs['Loss_D']:.4f} Loss_G: {logs['Loss_G']:.4f} D(x): {logs['D(x)']:.4f}")
     return 0
 
 

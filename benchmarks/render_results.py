@@ -170,6 +170,52 @@ def render_all(results_dir: Path = RESULTS, readme: str | None = None) -> dict[s
     return out
 
 
+def time_to_quality_figure(result: dict):
+    """FD against minutes of training (both axes log), one panel per measured model: each contestant's
+    median over the seeds as a line, each seed's point faint, the target as a dashed line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    models = [(key, name) for key, name in TTQ_MODELS if key in result.get("models", {})]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.4 * len(models), 3.8), squeeze=False)
+    for ax, (key, name) in zip(axes[0], models):
+        entry = result["models"][key]
+        for who, label, color in (("genzoo", f"genzoo {key}", "C0"), ("reference", f"plain {name} loop", "0.45")):
+            curve = entry["contestants"][who]["curve"]
+            ax.plot([c["minutes"] for c in curve], [c["fd"] for c in curve], "o-", color=color, label=label)
+            seeds = [p for c in curve for p in c["seeds"]]
+            ax.scatter([p["minutes"] for p in seeds], [p["fd"] for p in seeds], s=12, color=color, alpha=0.3)
+        last = entry["contestants"]["reference"]["curve"][-1]["budget_minutes"]
+        ax.axhline(entry["target_fd"], color="k", linestyle="--", linewidth=0.8,
+                   label=f"target: the plain loop at {last:.3g} min")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        budgets = sorted({c["budget_minutes"] for who in ("genzoo", "reference")
+                          for c in entry["contestants"][who]["curve"]})
+        ax.set_xticks(budgets)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            axis(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        seeds = len(entry["settings"]["seeds"])
+        ax.set_title(f"{name}: median of {seeds} seed{'s' if seeds > 1 else ''}")
+        ax.set_xlabel(f"minutes of training ({entry['settings']['clock']} clock)")
+        ax.set_ylabel("FD in classifier features")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plots(results: dict[str, dict]) -> dict[Path, object]:
+    """{path: figure} for each plot whose result file exists."""
+    if "time_to_quality" not in results:
+        return {}
+    return {ROOT / "docs" / "assets" / TTQ_PLOT: time_to_quality_figure(results["time_to_quality"])}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
@@ -177,14 +223,21 @@ def main() -> int:
     rendered = render_all(readme=README.read_text())
     stale = [path for path, text in rendered.items()
              if not (ROOT / path).exists() or (ROOT / path).read_text() != text]
+    figures = plots(load_results(RESULTS))
     if args.check:
-        for path in stale:
-            print(f"{path} differs from its rendering; run python benchmarks/render_results.py")
+        missing = [path.relative_to(ROOT) for path in figures if not path.exists()]
+        for path in stale + missing:
+            print(f"{path} {'is missing' if path in missing else 'differs from its rendering'}; "
+                  "run python benchmarks/render_results.py")
+        stale += missing
         return 1 if stale else 0
     for path in stale:
         (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
         (ROOT / path).write_text(rendered[path])
         print(f"wrote {path}")
+    for path, figure in figures.items():
+        figure.savefig(path, dpi=110, metadata={"Software": None})
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 
@@ -366,12 +419,37 @@ BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by an
 
 EXPERIMENTS = tuple(experiment_names())   # in `genzoo experiment --list` order
 
-ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, resume, metric calibration, throughput and the experiments' run times.", (
+TTQ_MODELS = (("dcgan", "DCGAN"), ("vae", "VAE"), ("wgan-gp", "WGAN-GP"))
+TTQ_PLOT = "time-to-quality.png"    # under docs/assets/, drawn from time_to_quality.json
+TTQ_TEXT = ("How many minutes of training until the samples are good: genzoo's preset, trained as `genzoo train "
+            "MODEL --time-budget T` trains it (one run per budget T), against a plain single-file PyTorch loop of "
+            "the same networks (`benchmarks/reference_dcgan.py`, `reference_vae.py`, `reference_wgan_gp.py`, "
+            "written as the PyTorch examples write them), in interleaved segments on the same machine. Each is "
+            "scored at checkpoints of its training time by FD in genzoo's MNIST classifier features; the target is "
+            "the FD the plain loop reaches at its last checkpoint, and the speed-up is the plain loop's time to it "
+            "over genzoo's. The command: `python benchmarks/time_to_quality.py --data-root DIR --models dcgan vae "
+            "wgan-gp` (`--genzoo-minutes` gives genzoo's runs budgets apart from the plain loop's checkpoints, "
+            "`--clock cpu` counts CPU-seconds on a machine shared with other work).")
+
+ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, time to quality, resume, metric calibration, throughput "
+              "and the experiments' run times.", (
     Table("main-job", "The main job: `genzoo train dcgan`, offline", "main_job",
           (Row("AMD EPYC with AVX512-BF16", "bf16"),),
           (("CPU", ""), ("precision", "{precision}"), ("wall time", "{minutes} min ({seconds} s)"),
            ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"),
            ("real digits with p > 0.9", "{real_confident_pct}%"), ("classifier accuracy", "{classifier_acc}%"))),
+    Table("time-to-quality", "Time to quality against a plain PyTorch loop", "time_to_quality",
+          tuple(Row(f"`{key}`", key) for key, _ in TTQ_MODELS),
+          (("model", ""), ("target FD", "{target}"), ("plain loop reaches it", "{reference}"),
+           ("genzoo reaches it", "{genzoo}"), ("speed-up", "**{speedup}**"),
+           ("genzoo's runs past their budget, at most", "{past_budget}"), ("seeds", "{seeds}"), ("clock", "{clock}")),
+          text=TTQ_TEXT, notes=(f"![FD against minutes of training, one panel per model](../assets/{TTQ_PLOT})",)),
+    Table("time-to-quality-curves", "Time to quality: the curves", "time_to_quality",
+          tuple(Row(label, f"{key}-{who}") for key, name in TTQ_MODELS
+                for label, who in ((f"genzoo `{key}`", "genzoo"), (f"plain {name} loop", "reference"))),
+          (("runner", ""), ("median FD at each checkpoint (minutes: FD)", "{fd}"),
+           ("samples read as a digit with p > 0.9", "{confident}"), ("fewest classes", "{classes}"),
+           ("precision", "{precision}"))),
     Table("resume", "Bitwise resume after SIGKILL", "resume_bitwise", (Row("tensors identical", source="values"),),
           (("check", ""), ("result", "{identical} of {tensors}"))),
     Table("calibration", "Metric calibration on MNIST", "metric_calibration",

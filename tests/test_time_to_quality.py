@@ -1,0 +1,157 @@
+"""benchmarks/time_to_quality.py: the time-to-target arithmetic, the interleaved order, a quick run end to end
+that the results page renders, and the plain reference loops with genzoo's networks."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import reference_dcgan  # noqa: E402
+import reference_vae  # noqa: E402
+import reference_wgan_gp  # noqa: E402
+import time_to_quality as ttq  # noqa: E402
+
+from genzoo.config import resolve  # noqa: E402
+from genzoo.models import DataSpec, get_algorithm  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+MINUTES = [1, 2, 4, 8, 16]
+
+
+def test_time_to_reach_interpolates_in_log_time_between_the_bracketing_checkpoints():
+    # first FD <= 30 at 8 min (25); the one before: 40 at 4 min. (40 - 30) / (40 - 25) = 2/3 of the way from
+    # log 4 to log 8, so t = 4 * 2 ** (2/3) = 6.3496 min
+    reach = ttq.time_to_reach(MINUTES, [100, 60, 40, 25, 20], 30)
+    assert reach["checkpoint"] == 3 and reach["bound"] == "exact"
+    assert reach["minutes"] == pytest.approx(4 * 2 ** (2 / 3)) and reach["minutes"] == pytest.approx(6.3496, abs=1e-4)
+    # reached exactly at a checkpoint: that checkpoint's time
+    assert ttq.time_to_reach(MINUTES, [100, 60, 40, 25, 20], 25)["minutes"] == pytest.approx(8)
+    # a curve that goes back up: the first checkpoint at or below the target counts
+    assert ttq.time_to_reach(MINUTES, [50, 20, 45, 30, 30], 30)["checkpoint"] == 1
+
+
+def test_time_to_reach_at_the_first_checkpoint_is_a_bound_and_a_miss_is_none():
+    assert ttq.time_to_reach(MINUTES, [10, 9, 8, 7, 6], 30) == {"checkpoint": 0, "minutes": 1, "bound": "at most"}
+    assert ttq.time_to_reach(MINUTES, [100, 90, 80, 70, 60], 30) == {"checkpoint": None, "minutes": None,
+                                                                       "bound": "not reached"}
+
+
+def test_speedup_is_the_references_time_over_genzoos_with_its_bound():
+    reference = ttq.time_to_reach(MINUTES, [100, 60, 40, 25, 20], 20)                 # its own last FD: 16 min
+    genzoo = ttq.time_to_reach(MINUTES, [80, 30, 15, 10, 9], 20)                      # 2 * 2 ** (10 / 15)
+    assert genzoo["minutes"] == pytest.approx(2 * 2 ** (2 / 3))
+    assert ttq.speedup(reference, genzoo) == {"ratio": pytest.approx(16 / (2 * 2 ** (2 / 3))), "bound": "exact"}
+    fast = ttq.time_to_reach(MINUTES, [15, 10, 9, 9, 9], 20)                          # at most 1 min
+    assert ttq.speedup(reference, fast) == {"ratio": 16.0, "bound": "at least"}
+    assert ttq.speedup_text(ttq.speedup(reference, fast)) == "≥ 16.00×"
+    never = ttq.time_to_reach(MINUTES, [80, 70, 60, 50, 40], 20)
+    assert ttq.speedup(reference, never) == {"ratio": None, "bound": "not reached"}
+
+
+def test_segments_alternate_within_a_seed_and_extra_budgets_come_last():
+    assert ttq.schedule([1, 2, 4], [1, 2, 4, 5.33]) == [
+        ("reference", 1), ("genzoo", 1), ("reference", 2), ("genzoo", 2), ("reference", 4), ("genzoo", 4),
+        ("genzoo", 5.33)]
+    assert ttq.schedule([1, 2], [3]) == [("reference", 1), ("genzoo", 3), ("reference", 2)]
+
+
+def test_a_curve_takes_medians_over_the_seeds_and_the_fewest_classes():
+    points = [{"budget_minutes": b, "minutes": b + s / 100, "fd": fd, "confident_pct": c, "classes": k}
+              for b, s, fd, c, k in [(1, 0, 50.0, 10.0, 10), (1, 1, 40.0, 30.0, 9), (1, 2, 70.0, 20.0, 10),
+                                     (2, 0, 20.0, 60.0, 10)]]
+    first, second = ttq.curve(points)
+    assert (first["minutes"], first["fd"], first["confident_pct"], first["classes"]) == (1.01, 50.0, 20.0, 9)
+    assert (second["budget_minutes"], second["fd"], len(first["seeds"])) == (2, 20.0, 3)
+
+
+def test_budgets_are_genzoos_time_budget_strings():
+    assert ttq.budget_string(90.0, "wall") == "90s" and ttq.budget_string(319.8, "cpu") == "319.8cpu"
+    with pytest.raises(SystemExit):
+        ttq.parse_args(["--minutes", "0", "1"])
+
+
+@pytest.fixture(scope="module")
+def render_results():
+    spec = importlib.util.spec_from_file_location("render_results", ROOT / "benchmarks" / "render_results.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["render_results"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path, monkeypatch, fx_cache,
+                                                                      render_results):
+    monkeypatch.setattr(ttq, "get_feature_extractor", lambda *a, **k: fx_cache[0])   # the session's small one
+    monkeypatch.setattr(sys, "argv", ["benchmarks/time_to_quality.py", "--quick"])
+    results = tmp_path / "results"
+    out = results / "time_to_quality.json"
+    ttq.main(["--quick", "--data", "mnist5k", "--n-samples", "100", "--out", str(out)])
+    result = json.loads(out.read_text())
+    entry = result["models"]["dcgan"]
+    for who in ("reference", "genzoo"):
+        curve = entry["contestants"][who]["curve"]
+        assert [c["budget_minutes"] for c in curve] == ttq.QUICK["minutes"]
+        assert all(c["seeds"][0]["steps"] >= 1 and c["minutes"] >= c["budget_minutes"] for c in curve)
+    assert entry["target_fd"] == entry["contestants"]["reference"]["curve"][-1]["fd"]
+    genzoo_run = entry["contestants"]["genzoo"]["curve"][0]["seeds"][0]
+    assert genzoo_run["past_budget_pct"] == pytest.approx(100 * (genzoo_run["minutes"] / (0.5 / 60) - 1), abs=0.1)
+
+    page = render_results.render_all(results)["docs/results/engine.md"]
+    section = page.split('<a id="time-to-quality"></a>')[1].split('<a id="resume"></a>')[0]
+    dcgan_rows = [line for line in section.splitlines() if "dcgan" in line.lower() and line.startswith("|")]
+    assert len(dcgan_rows) == 3 and not any("not measured" in line for line in dcgan_rows)
+    assert "| `vae` | not run |" in section and "time-to-quality.png" in section
+    figure = render_results.plots(render_results.load_results(results))
+    (axes,) = next(iter(figure.values())).axes
+    genzoo_line = axes.get_lines()[0]
+    assert list(genzoo_line.get_ydata()) == [c["fd"] for c in entry["contestants"]["genzoo"]["curve"]]
+
+
+def _shapes(*nets) -> list[tuple]:
+    return [tuple(p.shape) for net in nets for p in net.parameters()]
+
+
+def _genzoo(preset: str, **sets):
+    cfg = resolve(preset, overrides=sets)
+    return get_algorithm(cfg.algorithm)(cfg.model, DataSpec("image", (1, 28, 28), num_classes=10))
+
+
+def test_the_reference_gans_have_genzoos_dcgan_networks():
+    gan = _genzoo("dcgan", **{"model.nets.width": 64, "model.nets.upsample": "transposed"})
+    ref = reference_dcgan.ReferenceDCGAN(0)
+    assert _shapes(ref.netG) == _shapes(gan.G) and _shapes(ref.netD) == _shapes(gan.D)
+    critic = _genzoo("wgan-gp", **{"model.nets.width": 64, "model.nets.upsample": "transposed"})
+    ref = reference_wgan_gp.ReferenceWGANGP(0)
+    assert _shapes(ref.netG) == _shapes(critic.G) and _shapes(ref.netD) == _shapes(critic.D)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in ref.netD.modules())
+
+
+def test_the_reference_vae_has_genzoos_vae_networks():
+    vae, ref = _genzoo("vae"), reference_vae.ReferenceVAE(0).model
+    # genzoo's last encoder layer gives mu and log sigma^2 together: the reference's fc21 and fc22 stacked
+    assert _shapes(vae.encoder) == [(500, 784), (500,), (40, 500), (40,)]
+    assert [tuple(torch.cat([ref.fc21.weight, ref.fc22.weight]).shape)] == [(40, 500)]
+    assert _shapes(ref.fc1) == [(500, 784), (500,)] and _shapes(vae.decoder) == _shapes(ref.fc3, ref.fc4)
+
+
+@pytest.mark.parametrize("module", [reference_dcgan, reference_vae, reference_wgan_gp])
+def test_a_reference_loop_trains_a_few_steps_and_samples_images(module):
+    images = (torch.rand(300, 1, 28, 28) * 255).to(torch.uint8)
+    model, step = module.trainer(images, batch_size=20, seed=0)
+    nets = [getattr(model, name) for name in ("netG", "netD", "model") if hasattr(model, name)]
+    before = [p.detach().clone() for net in nets for p in net.parameters()]
+    for _ in range(3):
+        logs = step()
+    assert all(math.isfinite(v) for v in logs.values() if isinstance(v, float))
+    after = [p for net in nets for p in net.parameters()]
+    assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.dim() > 1)   # every weight moved
+    x = model.sample(7, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (7, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
