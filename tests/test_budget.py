@@ -80,15 +80,28 @@ def one_second_steps(monkeypatch):
     monkeypatch.setattr(budget_module, "clock_of", lambda budget: FakeClock(1.0))
 
 
+TRANSLATION = {"model.width": 8, "model.discriminator.width": 8, "model.discriminator.n_layers": 1,
+               "data.n_samples": 16, "data.image_size": 16, "train.batch_size": 4}
+TEXT = {"data.name": "mnist-captions", "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
+        "model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
+        "model.text.steps": 2}
+
+
 @pytest.mark.parametrize("model, sets", [
     ("dcgan", {"model.nets.width": 8}), ("vae", {}), ("rbm", {}), ("aae", {}), ("gan-toy", {"data.name": "ring8"}),
+    ("ae", {}), ("dbm", {"model.hidden": [16, 16]}), ("gsgan", {"data.name": "arith"}),
+    ("alae", {"model.hidden": [64], "model.mapping_hidden": [16], "model.disc_hidden": [16], "model.latent_dim": 8,
+              "model.w_dim": 8}),
+    ("pix2pix", {**TRANSLATION, "data.name": "mnist-edges"}),
+    ("cyclegan", {**TRANSLATION, "data.name": "mnist-bold", "model.n_blocks": 1}),
+    ("gan-int-cls", TEXT),
 ])
-def test_a_time_budget_stops_every_family_at_the_budget(tmp_path, one_second_steps, model, sets):
+def test_a_time_budget_stops_every_family_at_the_budget(tmp_path, one_thread, one_second_steps, model, sets):
     run = genzoo.train(model, overrides={**TINY, **sets, "train.time_budget": "4s"}, out=tmp_path / "run",
                        progress=False)
     assert run.step == 4                                              # 4 steps of 1 s use a 4 s budget
     assert [s for s, _ in list_checkpoints(run.dir / "checkpoints")] == [4]
-    assert (run.dir / "samples" / "step-0000004.png").is_file()
+    assert [p.stem for p in (run.dir / "samples").glob("step-*")] == ["step-0000004"]   # the final samples
     record = json.loads((run.dir / "time_budget.json").read_text())
     assert record["used"] == 4.0 and record["steps"] == 4 and "time budget" in record["stopped"]
 
