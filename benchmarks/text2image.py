@@ -96,25 +96,20 @@ def save_grids(name: str, args) -> None:
 
 def score_rows(args) -> None:
     """Score every row's run and write RESULTS."""
-    from common import hardware
+    from common import with_earlier_rows
 
+    from genzoo.bench import write_result
     from genzoo.data import load_dataset
     from genzoo.metrics.features import get_feature_extractor
 
     test = load_dataset("mnist-captions", "test", root=args.data_root)
     # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
     extractor = get_feature_extractor("mnist5k")
-    rows = json.loads(RESULTS.read_text()).get("rows", {}) if RESULTS.exists() else {}   # rows not scored now stay
-    rows.update({name: score_row(name, args, test, extractor) for name in args.rows})
+    rows = with_earlier_rows(str(RESULTS), {name: score_row(name, args, test, extractor) for name in args.rows})
     for name in args.rows if args.grids else ():
         save_grids(name, args)
-    result = {"benchmark": "text2image", "command": "python benchmarks/text2image.py --data-root DIR",
-              "hardware": hardware(torch.device("cpu")), "protocol": __doc__.split("Protocol")[1].strip(),
-              "test_split": test.source, "rows": rows,
-              "date": time.strftime("%Y-%m-%d")}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=2) + "\n"
-    RESULTS.write_text(text.replace(str(args.data_root), "DATA_ROOT") if args.data_root else text)
+    write_result(RESULTS, {"benchmark": "text2image", "protocol": __doc__.split("Protocol")[1].strip(),
+                           "test_split": test.source, "rows": rows})
     for name, r in ((name, rows[name]) for name in args.rows):
         for stage in ("final", "stage1"):
             if stage in r:
