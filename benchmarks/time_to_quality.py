@@ -325,7 +325,7 @@ def main(argv=None) -> dict:
         per_seed = [measure_seed(model, seed, train.x, score, args) for seed in args.seeds]
         entries[model] = entry = model_entry(model, per_seed, score, args)
         for who, c in entry["contestants"].items():
-            print(f"{model} {who:>9}: reaches FD {entry['target_fd']:.2f} in {reach_text(c)}")
+            print(f"{model} {who:>9}: time to FD {entry['target_fd']:.2f}: {reach_text(c)}")
         print(f"{model}: speed-up {speedup_text(entry['speedup'])}; genzoo's runs stop at most "
               f"{entry['past_budget_pct_max']:+.1f}% past their budgets; {time.perf_counter() - start:.0f} s in all")
         if args.out:
