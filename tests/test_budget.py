@@ -94,7 +94,7 @@ TEXT = {"data.name": "mnist-captions", "data.download": False, "data.n_samples":
               "model.w_dim": 8}),
     ("pix2pix", {**TRANSLATION, "data.name": "mnist-edges"}),
     ("cyclegan", {**TRANSLATION, "data.name": "mnist-bold", "model.n_blocks": 1}),
-    ("gan-int-cls", TEXT),
+    ("gan-int-cls", TEXT), ("stackgan", {**TEXT, "model.c_dim": 8, "model.stage1_steps": 2, "model.n_residual": 1}),
 ])
 def test_a_time_budget_stops_every_family_at_the_budget(tmp_path, one_thread, one_second_steps, model, sets):
     run = genzoo.train(model, overrides={**TINY, **sets, "train.time_budget": "4s"}, out=tmp_path / "run",
