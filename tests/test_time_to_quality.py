@@ -2,7 +2,6 @@
 that the results page renders, and the plain reference loops with genzoo's networks."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
@@ -16,6 +15,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import reference_dcgan  # noqa: E402
 import reference_vae  # noqa: E402
 import reference_wgan_gp  # noqa: E402
+import render_results  # noqa: E402
 import time_to_quality as ttq  # noqa: E402
 
 from genzoo.config import resolve  # noqa: E402
@@ -78,18 +78,8 @@ def test_budgets_are_genzoos_time_budget_strings():
         ttq.parse_args(["--minutes", "0", "1"])
 
 
-@pytest.fixture(scope="module")
-def render_results():
-    spec = importlib.util.spec_from_file_location("render_results", ROOT / "benchmarks" / "render_results.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_results"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path, monkeypatch, fx_cache,
-                                                                      render_results):
-    monkeypatch.setattr(ttq, "get_feature_extractor", lambda *a, **k: fx_cache[0])   # the session's small one
+def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path, monkeypatch, fx_cache):
+    monkeypatch.setattr(ttq, "get_feature_extractor", lambda *a, **k: fx_cache[0])   # the small cached classifier
     monkeypatch.setattr(sys, "argv", ["benchmarks/time_to_quality.py", "--quick"])
     results = tmp_path / "results"
     out = results / "time_to_quality.json"
