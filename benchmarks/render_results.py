@@ -209,11 +209,14 @@ def time_to_quality_figure(result: dict):
     return fig
 
 
+def plot_paths(results: dict[str, dict]) -> list[Path]:
+    """The plots whose result file exists."""
+    return [ROOT / "docs" / "assets" / TTQ_PLOT] if "time_to_quality" in results else []
+
+
 def plots(results: dict[str, dict]) -> dict[Path, object]:
     """{path: figure} for each plot whose result file exists."""
-    if "time_to_quality" not in results:
-        return {}
-    return {ROOT / "docs" / "assets" / TTQ_PLOT: time_to_quality_figure(results["time_to_quality"])}
+    return {path: time_to_quality_figure(results["time_to_quality"]) for path in plot_paths(results)}
 
 
 def main() -> int:
@@ -223,9 +226,9 @@ def main() -> int:
     rendered = render_all(readme=README.read_text())
     stale = [path for path, text in rendered.items()
              if not (ROOT / path).exists() or (ROOT / path).read_text() != text]
-    figures = plots(load_results(RESULTS))
-    if args.check:
-        missing = [path.relative_to(ROOT) for path in figures if not path.exists()]
+    results = load_results(RESULTS)
+    if args.check:   # a plot is checked for presence only, so it is not drawn
+        missing = [path.relative_to(ROOT) for path in plot_paths(results) if not path.exists()]
         for path in stale + missing:
             print(f"{path} {'is missing' if path in missing else 'differs from its rendering'}; "
                   "run python benchmarks/render_results.py")
@@ -235,7 +238,7 @@ def main() -> int:
         (ROOT / path).parent.mkdir(parents=True, exist_ok=True)
         (ROOT / path).write_text(rendered[path])
         print(f"wrote {path}")
-    for path, figure in figures.items():
+    for path, figure in plots(results).items():
         figure.savefig(path, dpi=110, metadata={"Software": None})
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
