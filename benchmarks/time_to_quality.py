@@ -13,8 +13,9 @@ Protocol:
   learning-rate decay over the run follows the budget; its training time is the time its budget rule
   measured (the run's time_budget.json), which also says how far past its budget the run stopped;
 - reference: the model's plain single-file PyTorch loop (benchmarks/reference_dcgan.py,
-  reference_vae.py, reference_wgan_gp.py: the preset's networks written out by hand, fp32, a constant
-  learning rate), ONE run per seed, scored each time its training time passes a checkpoint (with a
+  reference_vae.py, reference_wgan_gp.py: the paper's networks written out by hand, fp32, a constant
+  learning rate; on MNIST the dcgan preset adds InfoGAN's 1024-unit layer and rates, which is part of
+  the recipe compared), ONE run per seed, scored each time its training time passes a checkpoint (with a
   constant learning rate its first T minutes are a run of T minutes);
 - interleaved: within a seed the reference trains up to checkpoint k, then genzoo's run of budget k
   trains, then the reference continues to checkpoint k + 1, and so on, so that a drift of the

@@ -64,6 +64,19 @@ def test_presets_hold_the_papers_hyperparameters():
     assert resolve("cgan").model.conditional and resolve("gan").model.nets.generator == "mlp"
 
 
+def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
+    """InfoGAN's MNIST setting (Chen et al. 2016): a 1024-unit layer in G and D, Adam 1e-3 for G and 2e-4 for D."""
+    for name in ("mnist", "fashion-mnist"):
+        m = resolve("dcgan", overrides={"data.name": name}).model
+        assert (m.nets.fc_width, m.optim.lr, m.d_optim.lr, tuple(m.d_optim.betas)) == (1024, 1e-3, 2e-4, (0.5, 0.999))
+    paper = resolve("dcgan", overrides={"data.name": "digits"}).model
+    assert (paper.nets.fc_width, paper.optim.lr, paper.d_optim) == (0, 2e-4, None)
+    model = GAN(resolve("dcgan").model, DataSpec("image", (1, 28, 28)))
+    opt = model.configure_optimizers()
+    assert (opt["G"].param_groups[0]["lr"], opt["D"].param_groups[0]["lr"]) == (1e-3, 2e-4)
+    assert model.D.feature_dim == 1024
+
+
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
     m = _model("wgan")
     with torch.no_grad():

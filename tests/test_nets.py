@@ -77,7 +77,8 @@ def test_encoder_and_decoder_shapes(shape, num_classes):
 def test_decoder_returns_logits_by_default():
     dec = ConvDecoder(4, (1, 8, 8), width=W)
     assert not any(isinstance(m, (nn.Tanh, nn.Sigmoid)) for m in dec.modules())
-    out = ConvDecoder(4, (1, 8, 8), width=W, out_activation="sigmoid").eval()(torch.randn(3, 4) * 10)
+    torch.manual_seed(0)   # a large unseeded input can saturate the float sigmoid to exactly 1.0
+    out = ConvDecoder(4, (1, 8, 8), width=W, out_activation="sigmoid").eval()(torch.randn(3, 4) * 3)
     assert ((out > 0) & (out < 1)).all()
 
 
@@ -216,3 +217,41 @@ def test_projection_discriminator_adds_inner_product_of_label_embedding_and_feat
     expected = D.head(h).squeeze(1) + (D.embed.weight[y] * h).sum(1)
     torch.testing.assert_close(D(x, y), expected)
     assert not torch.allclose(D(x, y), D(x, torch.tensor([1, 2, 3])))
+
+
+# ---- InfoGAN's fully connected hidden layer (fc_width) --------------------------------------------
+
+def n_params(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+def test_generator_fc_layer_matches_infogan_mnist_generator_by_hand():
+    G = DCGANGenerator(100, (1, 28, 28), width=64, fc_width=1024)
+    layers = list(G.net)
+    assert isinstance(layers[0], nn.Linear) and (layers[0].in_features, layers[0].out_features) == (100, 1024)
+    assert isinstance(layers[1], nn.BatchNorm1d) and isinstance(layers[2], nn.ReLU)
+    assert isinstance(layers[3], nn.Linear) and (layers[3].in_features, layers[3].out_features) == (1024, 128 * 7 * 7)
+    # FC 100*1024 + BN 2*1024 + FC 1024*6272 + BN 2*128 + ConvT 128*64*16 + BN 2*64 + ConvT 64*16 + 1
+    assert n_params(G) == 102_400 + 2_048 + 6_422_528 + 256 + 131_072 + 128 + 1_025
+    # the same net without the layer: projection 100*6272 instead of the two FC layers and their BN
+    assert n_params(DCGANGenerator(100, (1, 28, 28), width=64)) == 627_200 + 256 + 131_072 + 128 + 1_025
+    assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28)
+
+
+def test_discriminator_fc_layer_matches_infogan_mnist_discriminator_by_hand():
+    D = DCGANDiscriminator((1, 28, 28), width=64, fc_width=1024)
+    assert D.feature_dim == 1024 and D.features(torch.rand(2, 1, 28, 28)).shape == (2, 1024)
+    fc, norm, act = list(D.body)[-3:]
+    assert (fc.in_features, fc.out_features, fc.bias) == (128 * 7 * 7, 1024, None)
+    assert isinstance(norm, nn.BatchNorm1d) and act.negative_slope == 0.2
+    # conv 16*64 + 64, conv 64*128*16, BN 2*128, FC 6272*1024, BN 2*1024, head 1024 + 1
+    assert n_params(D) == 1_088 + 131_072 + 256 + 6_422_528 + 2_048 + 1_025
+    assert D(torch.rand(2, 1, 28, 28)).shape == (2,)
+
+
+def test_critic_fc_layer_has_a_bias_and_no_normalization():
+    D = DCGANDiscriminator((1, 28, 28), width=W, norm="none", fc_width=32)
+    assert not any(isinstance(m, NORM_TYPES) for m in D.modules())
+    assert list(D.body)[-3].bias is not None
+    projection = DCGANDiscriminator((1, 28, 28), width=W, num_classes=3, fc_width=32)
+    assert projection.embed.weight.shape == (3, 32)

@@ -52,6 +52,8 @@ class GANNets:
     generator: NetArch = "dcgan"
     discriminator: NetArch = "dcgan"
     width: int = 64                   # conv nets: channels of D's first layer and G's last hidden layer
+    fc_width: int = 0                 # conv nets: a hidden fully connected layer after z in G and before
+                                      # D's logit (InfoGAN's MNIST nets: 1024; 0: none, as in DCGAN)
     hidden: tuple[int, ...] = (256, 256)  # mlp nets: hidden widths (of G, and of D unless d_hidden is set)
     d_hidden: tuple[int, ...] | None = None  # mlp D: its own hidden widths
     generator_norm: Literal["none", "batch", "layer"] = "none"   # mlp G (PacGAN's toy generator: batch)
@@ -63,6 +65,8 @@ class GANNets:
     def validate(self) -> None:
         if not 0.0 <= self.d_dropout < 1.0:
             raise ConfigError(f"model.nets.d_dropout must be in [0, 1), got {self.d_dropout}")
+        if self.fc_width < 0:
+            raise ConfigError(f"model.nets.fc_width is a layer's width (0: no such layer), got {self.fc_width}")
 
 
 @dataclass
@@ -199,7 +203,8 @@ class GAN(Algorithm):
         if n.generator == "dcgan":
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.generator=mlp for points")
-            G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k, upsample=n.upsample)
+            G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k, upsample=n.upsample,
+                               fc_width=n.fc_width)
         else:
             G = MLPGenerator(cfg.latent_dim, data.shape, n.hidden, num_classes=k,
                              norm=None if n.generator_norm == "none" else n.generator_norm,
@@ -209,7 +214,7 @@ class GAN(Algorithm):
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.discriminator=mlp for points")
             D = DCGANDiscriminator(d_shape, width=n.width, norm=n.discriminator_norm, num_classes=k,
-                                   spectral_norm=n.spectral_norm)
+                                   spectral_norm=n.spectral_norm, fc_width=n.fc_width)
         else:
             D = MLPDiscriminator(math.prod(d_shape), n.d_hidden if n.d_hidden is not None else n.hidden,
                                  num_classes=k, dropout=n.d_dropout, spectral_norm=n.spectral_norm)

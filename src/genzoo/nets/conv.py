@@ -84,9 +84,20 @@ def _chw(image_shape: Sequence[int]) -> tuple[int, int, int]:
     return c, h, w
 
 
-def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "transposed") -> nn.Sequential:
+def _vector_norm(norm: str, features: int) -> nn.Module:
+    """The 1-d counterpart of a conv net's `norm` for a fully connected layer's (N, F) output:
+    BatchNorm1d for "batch", LayerNorm for "layer", none for "instance" and "none"."""
+    if norm == "batch":
+        return nn.BatchNorm1d(features)
+    return nn.LayerNorm(features) if norm == "layer" else nn.Identity()
+
+
+def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "transposed",
+             fc_width: int = 0) -> nn.Sequential:
     """Project-and-reshape then stride-2 transposed convs: (N, in_dim) -> (N, C, H, W), no output activation.
 
+    fc_width > 0 first adds a hidden layer Linear(in_dim, fc_width) -> norm -> ReLU (InfoGAN's
+    MNIST generator, Chen et al. 2016: 1024). Then
     Linear -> (width * 2**(L-1), base_h, base_w) -> norm -> ReLU, then L-1 blocks
     ConvTranspose2d(k4, s2, p1) -> norm -> ReLU halving the channels, then a last
     ConvTranspose2d(k4, s2, p1) to C channels (never normalized). Layers followed by a
@@ -100,7 +111,11 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "t
     check_choice(norm, NORMS_2D, "norm")
     bias = norm == "none"
     c = width * 2 ** (levels - 1)
-    layers: list[nn.Module] = [nn.Linear(in_dim, c * base_h * base_w, bias=bias),
+    layers: list[nn.Module] = []
+    if fc_width:
+        layers += [nn.Linear(in_dim, fc_width, bias=bias), _vector_norm(norm, fc_width), nn.ReLU()]
+        in_dim = fc_width
+    layers += [nn.Linear(in_dim, c * base_h * base_w, bias=bias),
                                nn.Unflatten(1, (c, base_h, base_w)), make_norm2d(norm, c), nn.ReLU()]
     check_choice(upsample, UPSAMPLES, "upsample")
 
@@ -116,12 +131,15 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "t
     return nn.Sequential(*layers)
 
 
-def _down_body(image_shape, width: int, norm: str, activation: type[nn.Module] | None = None) -> tuple[nn.Sequential, int]:
+def _down_body(image_shape, width: int, norm: str, activation: type[nn.Module] | None = None,
+               fc_width: int = 0) -> tuple[nn.Sequential, int]:
     """Stride-2 convs then flatten: (N, C, H, W) -> (N, F). Returns (net, F).
 
     Conv2d(k4, s2, p1) -> activation with no normalization on the input layer, then L-1 blocks
     Conv2d(k4, s2, p1) -> norm -> activation doubling the channels down to
     (width * 2**(L-1), base_h, base_w); F = width * 2**(L-1) * base_h * base_w.
+    fc_width > 0 adds a hidden layer Linear(F, fc_width) -> norm -> activation, and F = fc_width
+    (InfoGAN's MNIST discriminator, Chen et al. 2016: 1024).
     activation: a no-argument module factory, default LeakyReLU(0.2).
     """
     act = activation or (lambda: nn.LeakyReLU(0.2))
@@ -134,19 +152,23 @@ def _down_body(image_shape, width: int, norm: str, activation: type[nn.Module] |
         layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), make_norm2d(norm, 2 * c), act()]
         c *= 2
     layers.append(nn.Flatten())
-    return nn.Sequential(*layers), c * base_h * base_w
+    features = c * base_h * base_w
+    if fc_width:
+        layers += [nn.Linear(features, fc_width, bias=norm == "none"), _vector_norm(norm, fc_width), act()]
+        features = fc_width
+    return nn.Sequential(*layers), features
 
 
 class _UpConvNet(nn.Module):
     """z (N, latent_dim) [+ label code] -> image (N, C, H, W). Base of the DCGAN generator and the conv decoder."""
 
     def __init__(self, latent_dim: int, image_shape, width: int, norm: str, out_activation: str | None,
-                 num_classes: int, class_embed_dim: int | None, upsample: str = "transposed"):
+                 num_classes: int, class_embed_dim: int | None, upsample: str = "transposed", fc_width: int = 0):
         super().__init__()
         self.latent_dim, self.image_shape, self.num_classes = latent_dim, _chw(image_shape), num_classes
         self.label_code = LabelCode(num_classes, class_embed_dim) if num_classes > 0 else None
         in_dim = latent_dim + (self.label_code.dim if self.label_code is not None else 0)
-        self.net = _up_body(in_dim, image_shape, width, norm, upsample)
+        self.net = _up_body(in_dim, image_shape, width, norm, upsample, fc_width)
         self.out_activation = make_out_activation(out_activation)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -167,12 +189,14 @@ class DCGANGenerator(_UpConvNet):
     Conditional (num_classes > 0): forward(z, y) concatenates a code of the labels y to z
     (Mirza & Osindero 2014): one-hot by default, a learned embedding of size class_embed_dim
     if given. Weights start with dcgan_init_. upsample="resize": resize-convolutions instead of
-    transposed convolutions (see _up_body).
+    transposed convolutions (see _up_body). fc_width > 0: a hidden Linear -> BatchNorm -> ReLU
+    of that width before the projection (InfoGAN's MNIST generator: 1024).
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 64, num_classes: int = 0,
-                 class_embed_dim: int | None = None, upsample: str = "transposed"):
-        super().__init__(latent_dim, image_shape, width, "batch", "tanh", num_classes, class_embed_dim, upsample)
+                 class_embed_dim: int | None = None, upsample: str = "transposed", fc_width: int = 0):
+        super().__init__(latent_dim, image_shape, width, "batch", "tanh", num_classes, class_embed_dim, upsample,
+                         fc_width)
         dcgan_init_(self)
 
 
@@ -202,18 +226,20 @@ class DCGANDiscriminator(nn.Module):
     norm in the critic, because the gradient penalty is per sample).
     spectral_norm: wrap every conv, linear and embedding weight with spectral normalization
     by power iteration (SN-GAN, Miyato et al. 2018).
+    fc_width > 0: a hidden Linear -> norm -> LeakyReLU(0.2) of that width after the flatten, so
+    that phi has fc_width features (InfoGAN's MNIST discriminator: 1024, with batch norm).
     Conditional (num_classes > 0): projection discriminator (Miyato & Koyama 2018),
     logit(x, y) = linear(phi(x)) + <embed(y), phi(x)>, with phi = self.features; needs out_dim=1.
     Weights start with dcgan_init_ (before spectral normalization is attached).
     """
 
     def __init__(self, image_shape: Sequence[int], width: int = 64, norm: str = "batch", num_classes: int = 0,
-                 spectral_norm: bool = False, out_dim: int = 1):
+                 spectral_norm: bool = False, out_dim: int = 1, fc_width: int = 0):
         super().__init__()
         if num_classes > 0 and out_dim != 1:
             raise ValueError("the projection discriminator (num_classes > 0) needs out_dim=1")
         self.image_shape, self.num_classes, self.out_dim = _chw(image_shape), num_classes, out_dim
-        self.body, self.feature_dim = _down_body(image_shape, width, norm)
+        self.body, self.feature_dim = _down_body(image_shape, width, norm, fc_width=fc_width)
         self.head = nn.Linear(self.feature_dim, out_dim)
         self.embed = nn.Embedding(num_classes, self.feature_dim) if num_classes > 0 else None
         dcgan_init_(self)
