@@ -66,7 +66,7 @@ def test_presets_hold_the_papers_hyperparameters():
 
 def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
     """InfoGAN's MNIST setting (Chen et al. 2016): a 1024-unit layer in G and D, Adam 1e-3 for G and 2e-4 for D."""
-    for name in ("mnist", "fashion-mnist"):
+    for name in ("mnist", "mnist5k", "fashion-mnist", "kmnist"):
         m = resolve("dcgan", overrides={"data.name": name}).model
         assert (m.nets.fc_width, m.optim.lr, m.d_optim.lr, tuple(m.d_optim.betas)) == (1024, 1e-3, 2e-4, (0.5, 0.999))
     paper = resolve("dcgan", overrides={"data.name": "digits"}).model
