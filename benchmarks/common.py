@@ -43,9 +43,12 @@ def binarized_once(images: torch.Tensor, n: int | None = None) -> tuple[torch.Te
 
 def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
     """The rows of the result file at `path` that `rows` do not replace (other runs made them), then `rows`,
-    each of these stamped with the command that made it."""
+    each of these stamped with the command that made it. A kept row without its own command takes the
+    file's command and "source", which the new run's file no longer holds."""
     from genzoo.bench import command_line
 
-    earlier = json.loads(open(path).read()).get("rows", {}) if path and os.path.exists(path) else {}
+    earlier = json.loads(open(path).read()) if path and os.path.exists(path) else {}
+    provenance = {k: earlier[k] for k in ("command", "source") if k in earlier}
     stamped = {key: {**row, "command": command_line(sys.argv)} for key, row in rows.items()}
-    return {**{k: v for k, v in earlier.items() if k not in stamped}, **stamped}
+    kept = {k: {**provenance, **v} for k, v in earlier.get("rows", {}).items() if k not in stamped}
+    return {**kept, **stamped}

@@ -88,8 +88,9 @@ def preset_row(runs: list[dict]) -> dict:
 
 
 def fd_result(rows: dict, floor: float, n: int, fx, args, sets: dict) -> dict:
-    precision = "; ".join(sorted({f"{k}: {r['precision']}" for k, r in rows.items()})) if args.row else \
-        ", ".join(sorted({r["precision"] for r in rows.values()}))
+    measured = {k: r for k, r in rows.items() if "precision" in r}   # rows kept from older files may lack it
+    precision = "; ".join(sorted({f"{k}: {r['precision']}" for k, r in measured.items()})) if args.row else \
+        ", ".join(sorted({r["precision"] for r in measured.values()}))
     seeds = ", ".join(map(str, args.seeds))
     return {"benchmark": "gan_mnist_fd",
             "protocol": (f"each preset trains with its own hyperparameters until its process has used "

