@@ -72,6 +72,7 @@ import reference_dcgan as reference  # noqa: E402
 
 from genzoo.config import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
+from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.device import autocast  # noqa: E402
 from genzoo.bench import cpu_name  # noqa: E402
@@ -84,14 +85,13 @@ WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it y
 REUSE = {"model.reuse_fakes": True}
 FAST = {"channels_last": True, "extra": REUSE}  # dcgan's fast settings, as GenzooRunner arguments
 FAST_DCGAN = "genzoo dcgan, fast settings"
-# the DCGAN paper's nets, which the reference builds (the preset adds a 1024-unit layer on 28x28 digits)
-SAME_NETS = {"model.nets.fc_width": 0}
 
 
 def model_preset(name: str) -> tuple[str, dict]:
     if name == "wgan-gp" and "wgan-gp" not in list_presets():
         return "dcgan", dict(WGAN_GP_OVERRIDES)
-    return name, dict(SAME_NETS) if name == "dcgan" else {}
+    # dcgan: the paper's nets, rates and step, as the reference has them (the preset departs on 28x28 digits)
+    return name, dict(DCGAN_PAPER) if name == "dcgan" else {}
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -441,7 +441,7 @@ def section_end_to_end(ds_root, bs, args, out) -> None:
     n1, n2 = args.e2e_steps
     times = {}
     for n in (n1, n2):
-        cfg = resolve("dcgan", overrides={**SAME_NETS, "train.steps": n, "train.batch_size": bs, "train.precision": "fp32",
+        cfg = resolve("dcgan", overrides={**DCGAN_PAPER, "train.steps": n, "train.batch_size": bs, "train.precision": "fp32",
                                           "train.sample_every": 0, "train.checkpoint_every": 0,
                                           "data.root": ds_root})
         with tempfile.TemporaryDirectory() as tmp:

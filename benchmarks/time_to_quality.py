@@ -252,7 +252,8 @@ def protocol(fx, n: int, args) -> str:
     seeds = ", ".join(map(str, args.seeds))
     return (f"genzoo's preset as `genzoo train MODEL --time-budget T --seed S` trains it, one run per budget "
             f"({', '.join(map(minutes_text, args.genzoo_minutes))} min), against the model's plain PyTorch loop "
-            f"(benchmarks/reference_*.py, the same networks, fp32, constant learning rate), one run per seed scored "
+            f"(benchmarks/reference_*.py, the paper's networks, fp32, constant learning rate; on MNIST the dcgan "
+            f"preset adds InfoGAN's 1024-unit layer and learning rates), one run per seed scored "
             f"at {', '.join(map(minutes_text, args.minutes))} min of training; interleaved segment by segment within "
             f"each seed; {args.clock} clock, training time only; {torch.get_num_threads()} torch thread(s); seeds "
             f"{seeds}; medians over the seeds; FD of {n:,} samples against as many test images in the "

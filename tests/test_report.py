@@ -58,12 +58,13 @@ def test_report_has_every_section_and_its_images_decode(run_dir, tmp_path, capsy
 def test_learning_rate_schedule_follows_the_config(run_dir):
     run = read_run(run_dir)
     rates = run.learning_rates()
-    # dcgan: Adam lr 2e-4 for D and G; constant for the first half, then linear to 0 at step 6
-    assert list(rates) == ["model.optim"]
-    steps, lrs = rates["model.optim"]
-    by_step = dict(zip(steps, lrs))
-    assert by_step[0] == pytest.approx(2e-4) and by_step[3] == pytest.approx(2e-4)
-    assert by_step[6] == pytest.approx(0.0) and by_step[5] == pytest.approx(2e-4 / 3)
+    # dcgan on MNIST: Adam 1e-3 for G, 2e-4 for D (InfoGAN's rates); constant for the first half, then linear
+    # to 0 at step 6
+    assert list(rates) == ["model.optim", "model.d_optim"]
+    for key, lr in (("model.optim", 1e-3), ("model.d_optim", 2e-4)):
+        by_step = dict(zip(*rates[key]))
+        assert by_step[0] == pytest.approx(lr) and by_step[3] == pytest.approx(lr)
+        assert by_step[6] == pytest.approx(0.0) and by_step[5] == pytest.approx(lr / 3)
     assert configured_rates({"optim": {"lr": 1.0}, "nets": {"width": 2}, "d_optim": {"lr": 0.5}}) == [
         ("model.optim", 1.0), ("model.d_optim", 0.5)]
     curves = run.curves()

@@ -363,6 +363,17 @@ def load_optimizer_states(optimizers: dict[str, torch.optim.Optimizer], tensors:
     states = {name: _unflatten_optimizer(name, saved[name], tensors, opt) for name, opt in optimizers.items()}
     for name, opt in optimizers.items():
         opt.load_state_dict(states[name])
+        _match_memory_format(opt)
+
+
+def _match_memory_format(opt: torch.optim.Optimizer) -> None:
+    """Give each loaded state tensor its parameter's memory format (load_state_dict returns contiguous
+    tensors): a channels-last run's moments must be laid out as its weights are to resume bitwise."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def restore(path: str | Path, model: torch.nn.Module,
