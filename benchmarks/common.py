@@ -12,6 +12,7 @@ import torch
 from genzoo.data import load_dataset
 
 BINARIZATION_SEED = 1234
+SUBSET_SEED = 12345
 
 
 def precision_name(used: str | None) -> str:
@@ -39,6 +40,13 @@ def binarized_once(images: torch.Tensor, n: int | None = None) -> tuple[torch.Te
     BINARIZATION_SEED; the generator is returned so that later draws continue its stream."""
     g = torch.Generator().manual_seed(BINARIZATION_SEED)
     return torch.bernoulli(images.float() / 255, generator=g)[:n], g
+
+
+def fixed_subsets(n: int, *images: torch.Tensor) -> list[torch.Tensor]:
+    """The first n of a fixed random order of each tensor, the orders drawn in turn from one generator seeded
+    SUBSET_SEED: every run of a benchmark is scored against the same real images."""
+    g = torch.Generator().manual_seed(SUBSET_SEED)
+    return [x[torch.randperm(len(x), generator=g)[:n]] for x in images]
 
 
 def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:

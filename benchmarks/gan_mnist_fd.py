@@ -42,7 +42,7 @@ from genzoo.metrics.fid import frechet_distance
 from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.training import TimeLimit
 
-from common import with_earlier_rows
+from common import fixed_subsets, with_earlier_rows
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -133,9 +133,7 @@ def main(argv=None) -> dict:
     test = load_dataset("mnist", "test", root=args.data_root)
     train = load_dataset("mnist", "train", root=args.data_root)
     n = min(args.n_samples, len(test), len(train))
-    g = torch.Generator().manual_seed(12345)
-    test_x = test.x[torch.randperm(len(test), generator=g)[:n]]
-    train_x = train.x[torch.randperm(len(train), generator=g)[:n]]
+    test_x, train_x = fixed_subsets(n, test.x, train.x)
     f_test = fx.features(test_x)
     floor = frechet_distance(fx.features(train_x), f_test)
     print(f"data: {train.source} (train) / {test.source} (test)")

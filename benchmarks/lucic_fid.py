@@ -40,13 +40,13 @@ from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.metrics.inception import WEIGHTS_SHA1, inception_features
 
-from common import with_earlier_rows
+from common import fixed_subsets, with_earlier_rows
 from gan_mnist_fd import generate
 
 MODELS = {"NS-GAN": "dcgan", "LSGAN": "lsgan", "WGAN": "wgan", "WGAN-GP": "wgan-gp", "VAE": "conv-vae"}
 DATASETS = ("mnist", "fashion-mnist")
 PUBLISHED = Path(__file__).resolve().parent / "results" / "published.json"
-TEST_SEED, SAMPLE_SEED = 12345, 1000
+SAMPLE_SEED = 1000
 
 
 def row_key(dataset: str, model: str) -> str:
@@ -61,8 +61,7 @@ def published_fid(dataset: str, model: str) -> float | None:
 
 def test_images(dataset: str, n: int, root: str | None) -> torch.Tensor:
     """n test images (uint8), a fixed random subset when the split holds more."""
-    x = load_dataset(dataset, "test", root=root).x
-    return x[torch.randperm(len(x), generator=torch.Generator().manual_seed(TEST_SEED))[:n]]
+    return fixed_subsets(n, load_dataset(dataset, "test", root=root).x)[0]
 
 
 def real_features(dataset: str, images: torch.Tensor, cache: Path) -> torch.Tensor:

@@ -216,7 +216,7 @@ def time_to_quality_figure(result: dict):
         for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
             axis(FuncFormatter(lambda v, _: f"{v:.3g}"))
         seeds = len(entry["settings"]["seeds"])
-        ax.set_title(f"{name}: median of {seeds} seed{'s' if seeds > 1 else ''}")
+        ax.set_title(f"{name}: median of {seeds} seed{'s' if seeds > 1 else ''}\n{entry['cpu']}", fontsize=10)
         ax.set_xlabel(f"minutes of training ({entry['settings']['clock']} clock)")
         ax.set_ylabel("FD in classifier features")
         ax.grid(True, which="major", alpha=0.3)
@@ -496,7 +496,8 @@ ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, time to qua
           tuple(Row(f"`{key}`", key) for key, _ in TTQ_MODELS),
           (("model", ""), ("target FD", "{target}"), ("plain loop reaches it", "{reference}"),
            ("genzoo reaches it", "{genzoo}"), ("speed-up", "**{speedup}**"),
-           ("genzoo's runs past their budget, at most", "{past_budget}"), ("seeds", "{seeds}"), ("clock", "{clock}")),
+           ("genzoo's runs past their budget, at most", "{past_budget}"), ("seeds", "{seeds}"), ("clock", "{clock}"),
+           ("CPU", "{cpu}")),
           text=TTQ_TEXT, notes=(f"![FD against minutes of training, one panel per model](../assets/{TTQ_PLOT})",)),
     Table("time-to-quality-curves", "Time to quality: the curves", "time_to_quality",
           tuple(Row(label, f"{key}-{who}") for key, name in TTQ_MODELS

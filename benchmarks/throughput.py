@@ -76,6 +76,7 @@ from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.device import autocast  # noqa: E402
 from genzoo.bench import cpu_name  # noqa: E402
+from common import fixed_subsets  # noqa: E402
 from genzoo.training import Trainer  # noqa: E402
 
 WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
@@ -546,9 +547,7 @@ def fd_mode(ds, ds_root, args, out) -> None:
     print("  feature extractor ...", flush=True)
     fx = get_feature_extractor("mnist", root=ds_root, verbose=True)
     test = load_dataset("mnist", "test", root=ds_root)
-    g = torch.Generator().manual_seed(12345)
-    real = test.x[torch.randperm(len(test), generator=g)[:n]]
-    train_real = ds.x[torch.randperm(len(ds), generator=g)[:n]]
+    real, train_real = fixed_subsets(n, test.x, ds.x)
     f_real = fx.features(real)
     fd = {"real train vs real test (floor)": frechet_distance(fx.features(train_real), f_real)}
     fd["genzoo dcgan"] = frechet_distance(fx.features(gz.sample(n, seed=1)), f_real)

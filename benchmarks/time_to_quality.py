@@ -33,7 +33,7 @@ Protocol:
   at its first checkpoint already, "at most" that time; the speed-up is the reference's time over genzoo's.
 
 Writes benchmarks/results/time_to_quality.json (or --out; '' for none) after each model; the models that
-an earlier command measured stay in the file.
+an earlier command measured stay in the file; each model's entry names the CPU it was measured on.
 """
 from __future__ import annotations
 
@@ -53,31 +53,30 @@ from pathlib import Path
 import torch
 
 import genzoo
-from genzoo.bench import command_line, write_result
+from genzoo.bench import command_line, cpu_name, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.training.budget import clock_of
 
-from common import precision_name, with_earlier_rows
+from common import fixed_subsets, precision_name, with_earlier_rows
 from gan_mnist_fd import generate
 from main_job import summary
 
 MODELS = ("dcgan", "vae", "wgan-gp")
 REFERENCES = {"dcgan": "reference_dcgan", "vae": "reference_vae", "wgan-gp": "reference_wgan_gp"}
 QUICK = {"minutes": [0.5 / 60, 1 / 60], "n_samples": 200, "seeds": [0]}
-TEST_SEED, SAMPLE_SEED = 12345, 1000
+SAMPLE_SEED = 1000
 
 
 class Scorer:
     """FD against n test images in the classifier's features, the confident-digit rate and the classes read."""
 
     def __init__(self, fx, test_x: torch.Tensor, train_x: torch.Tensor, n: int):
-        g = torch.Generator().manual_seed(TEST_SEED)
         self.fx, self.n = fx, min(n, len(test_x), len(train_x))
-        self.test_features = fx.features(test_x[torch.randperm(len(test_x), generator=g)[: self.n]])
-        self.floor = frechet_distance(fx.features(train_x[torch.randperm(len(train_x), generator=g)[: self.n]]),
-                                      self.test_features)
+        test_x, train_x = fixed_subsets(self.n, test_x, train_x)
+        self.test_features = fx.features(test_x)
+        self.floor = frechet_distance(fx.features(train_x), self.test_features)
 
     def __call__(self, images: torch.Tensor) -> dict:
         feats, probs = self.fx.features_and_probs(images)
@@ -196,7 +195,7 @@ def speedup(reference: dict, genzoo: dict) -> dict:
 
 def model_entry(model: str, per_seed: list[dict], score: Scorer, args) -> dict:
     """One model's result: both curves, the target, each contestant's time to it, the speed-up."""
-    entry = {"target_fd": None, "contestants": {}, "floor": round(score.floor, 3),
+    entry = {"target_fd": None, "contestants": {}, "floor": round(score.floor, 3), "cpu": cpu_name(),
              "settings": {"minutes": args.minutes, "genzoo_minutes": args.genzoo_minutes, "seeds": args.seeds,
                           "n_samples": score.n, "clock": args.clock, "torch_threads": torch.get_num_threads()}}
     curves = {who: curve([p for seed in per_seed for p in seed[who]]) for who in ("reference", "genzoo")}
@@ -239,7 +238,7 @@ def table_rows(model: str, entry: dict) -> dict[str, dict]:
     s = entry["settings"]
     rows = {model: {"target": f"{entry['target_fd']:.2f}", "reference": reach_text(ref), "genzoo": reach_text(gz),
                     "speedup": speedup_text(entry["speedup"]), "past_budget": f"{entry['past_budget_pct_max']:+.1f}%",
-                    "seeds": len(s["seeds"]), "clock": s["clock"]}}
+                    "seeds": len(s["seeds"]), "clock": s["clock"], "cpu": entry["cpu"]}}
     for who, c in (("reference", ref), ("genzoo", gz)):
         rows[f"{model}-{who}"] = {
             "fd": ", ".join(f"{minutes_text(p['budget_minutes'])}: {p['fd']:.2f}" for p in c["curve"]),
@@ -264,7 +263,7 @@ def protocol(fx, n: int, args) -> str:
 
 def not_run_rows(model: str) -> dict[str, dict]:
     """The rows of a model that no command has measured into the file yet: they say so."""
-    return {model: dict.fromkeys(("target", "reference", "genzoo", "speedup", "past_budget", "seeds", "clock"),
+    return {model: dict.fromkeys(("target", "reference", "genzoo", "speedup", "past_budget", "seeds", "clock", "cpu"),
                                  "not run"),
             **{f"{model}-{who}": dict.fromkeys(("fd", "confident", "classes", "precision"), "not run")
                for who in ("reference", "genzoo")}}

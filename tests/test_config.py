@@ -87,6 +87,14 @@ def test_per_dataset_values_follow_the_chosen_data(tmp_path):
     assert (mine.model.penalty.weight, mine.train.steps) == (0.5, 7)
 
 
+
+def test_a_set_of_a_sub_key_wins_over_a_per_dataset_section():
+    # dcgan's per-dataset value on MNIST is D's whole optimizer; --set model.d_optim.lr changes its rate only
+    cfg = resolve("dcgan", overrides={"model.d_optim.lr": 4e-4, "model.optim.lr": 1e-4})
+    assert (cfg.model.d_optim.lr, cfg.model.d_optim.betas, cfg.model.optim.lr) == (4e-4, (0.5, 0.999), 1e-4)
+    assert resolve("dcgan").model.d_optim.lr == 2e-4  # the preset itself is untouched by the earlier call
+    assert resolve("dcgan", overrides={"model.d_optim": None}).model.d_optim is None
+
 def test_gan_toy_scales_its_r1_weight_with_the_toy():
     ring, grid = (resolve("gan-toy", overrides={"data.name": name}) for name in ("ring8", "grid25"))
     assert (ring.data.name, grid.data.name) == ("ring8", "grid25")

@@ -78,8 +78,9 @@ def test_a_checkpoint_reloads_to_the_same_samples_for_typed_captions(runs, name)
     assert 0 <= float(a.min()) and float(a.max()) <= 1
     grid = loaded.interpolate_text(*captions, rows=2, cols=3, generator=torch.Generator().manual_seed(0))
     assert grid.shape == (6, 1, 32, 32)
-    assert torch.equal(grid[0], loaded.sample(1, cond=captions[:1], generator=torch.Generator().manual_seed(
-        int(torch.randint(2 ** 62, (2,), generator=torch.Generator().manual_seed(0))[0])))[0])
+    # the text encoder sees a batch of two captions here and of one there: kernels may round differently
+    assert torch.allclose(grid[0], loaded.sample(1, cond=captions[:1], generator=torch.Generator().manual_seed(
+        int(torch.randint(2 ** 62, (2,), generator=torch.Generator().manual_seed(0))[0])))[0], atol=1e-6)
 
 
 def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):

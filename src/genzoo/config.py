@@ -7,6 +7,7 @@ with the valid keys and a close-match suggestion.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import math
@@ -419,8 +420,8 @@ def check_run_record(record: Any, path: str | Path) -> dict:
 
 def resolve(model: str | None = None, *, config_file: str | Path | None = None,
             overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Preset `model` (or `config_file`), then `overrides` ({'train.steps': 100, ...}), then the preset's
-    `per_dataset` values for the chosen data.name (except keys the overrides set)."""
+    """Preset `model` (or `config_file`), then the preset's `per_dataset` values for the chosen data.name,
+    then `overrides` ({'train.steps': 100, ...})."""
     if config_file is not None:
         raw = _config_file_over_preset(Path(config_file), model)
     elif model is not None:
@@ -436,13 +437,19 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     if overrides.get("train.time_budget") is not None:  # a time budget replaces the preset's step budget
         for key in ("train.steps", "train.epochs"):
             overrides.setdefault(key, None)
-    for key, value in overrides.items():
+    for key, value in per_dataset.get(_chosen_dataset(raw, overrides), {}).items():
+        _apply(raw, key, copy.deepcopy(value))
+    for key, value in overrides.items():  # after the per-dataset values: a --set wins, of a sub-key too
         _apply(raw, key, value)
-    dataset = (raw.get("data") or {}).get("name", DataConfig.name)
-    for key, value in per_dataset.get(dataset, {}).items():
-        if key not in overrides:  # the user's --set wins over the preset's per-dataset value
-            _apply(raw, key, value)
     return build_config(raw)
+
+
+def _chosen_dataset(raw: dict, overrides: dict[str, Any]) -> str:
+    """data.name once the overrides are applied (the preset's mapping is left as it is)."""
+    probe = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        _apply(probe, key, value)
+    return (probe.get("data") or {}).get("name", DataConfig.name)
 
 
 def _read_config_file(path: Path) -> dict:
