@@ -6,6 +6,7 @@ single-file PyTorch loop of the same networks reaches in its longest run.
     python benchmarks/time_to_quality.py --data-root DIR --genzoo-minutes 1 2 4 5.33   # genzoo's runs stop early
     python benchmarks/time_to_quality.py --data-root DIR --clock cpu            # CPU-seconds, on a shared machine
     python benchmarks/time_to_quality.py --quick --out ''                       # seconds: a check that it runs
+    python benchmarks/time_to_quality.py --rows-only                            # the table rows from the curves
 
 Protocol:
 - genzoo: the preset as `genzoo train MODEL --time-budget T --seed S` trains it (genzoo.train with
@@ -30,7 +31,10 @@ Protocol:
   reach it: the first checkpoint whose median FD is at or below it, interpolated in log-time between
   that checkpoint (t1, f1) and the one before (t0, f0 > target):
       log t = log t0 + (f0 - target) / (f0 - f1) * (log t1 - log t0);
-  at its first checkpoint already, "at most" that time; the speed-up is the reference's time over genzoo's.
+  at its first checkpoint already, "at most" that time; the speed-up is the reference's time over genzoo's;
+- at genzoo's last FD: the same speed-up for the median FD of genzoo's longest budget, which measures
+  genzoo's lead where it stops before the target (a reference that never reaches that FD: "at least" its
+  last checkpoint over genzoo's time).
 
 Writes benchmarks/results/time_to_quality.json (or --out; '' for none) after each model; the models that
 an earlier command measured stay in the file; each model's entry names the CPU it was measured on.
@@ -213,6 +217,25 @@ def model_entry(model: str, per_seed: list[dict], score: Scorer, args) -> dict:
     return entry
 
 
+def at_genzoos_last_fd(entry: dict) -> dict:
+    """The speed-up at the quality genzoo's longest budget reaches (its median FD there), which says how much
+    faster genzoo is where it does not reach the target: each curve's time to that FD, as for the target.
+    A reference that never reaches it: at least its last checkpoint's time over genzoo's."""
+    curves = {who: c["curve"] for who, c in entry["contestants"].items()}
+    fd = curves["genzoo"][-1]["fd"]
+    reach = {who: time_to_reach([c["minutes"] for c in curve], [c["fd"] for c in curve], fd)
+             for who, curve in curves.items()}
+    if reach["reference"]["bound"] == "not reached":
+        last = curves["reference"][-1]["minutes"]
+        return {"fd": fd, "ratio": last / reach["genzoo"]["minutes"], "bound": "at least"}
+    return {"fd": fd, **speedup(reach["reference"], reach["genzoo"])}
+
+
+def at_genzoos_last_fd_text(s: dict) -> str:
+    """'FD 45.49: 1.93×', with the bound's sign."""
+    return f"FD {s['fd']:.2f}: {speedup_text(s)}"
+
+
 def minutes_text(minutes: float) -> str:
     return f"{minutes:.3g}"
 
@@ -237,7 +260,8 @@ def table_rows(model: str, entry: dict) -> dict[str, dict]:
     ref, gz = entry["contestants"]["reference"], entry["contestants"]["genzoo"]
     s = entry["settings"]
     rows = {model: {"target": f"{entry['target_fd']:.2f}", "reference": reach_text(ref), "genzoo": reach_text(gz),
-                    "speedup": speedup_text(entry["speedup"]), "past_budget": f"{entry['past_budget_pct_max']:+.1f}%",
+                    "speedup": speedup_text(entry["speedup"]),
+                    "at_last_fd": at_genzoos_last_fd_text(at_genzoos_last_fd(entry)), "past_budget": f"{entry['past_budget_pct_max']:+.1f}%",
                     "seeds": len(s["seeds"]), "clock": s["clock"], "cpu": entry["cpu"]}}
     for who, c in (("reference", ref), ("genzoo", gz)):
         rows[f"{model}-{who}"] = {
@@ -263,7 +287,8 @@ def protocol(fx, n: int, args) -> str:
 
 def not_run_rows(model: str) -> dict[str, dict]:
     """The rows of a model that no command has measured into the file yet: they say so."""
-    return {model: dict.fromkeys(("target", "reference", "genzoo", "speedup", "past_budget", "seeds", "clock", "cpu"),
+    return {model: dict.fromkeys(("target", "reference", "genzoo", "speedup", "at_last_fd", "past_budget", "seeds",
+                                  "clock", "cpu"),
                                  "not run"),
             **{f"{model}-{who}": dict.fromkeys(("fd", "confident", "classes", "precision"), "not run")
                for who in ("reference", "genzoo")}}
@@ -281,6 +306,17 @@ def write(path: str, model: str, entry: dict, score: Scorer, args) -> None:
     print(f"wrote {write_result(path, result)}")
 
 
+def rebuild_rows(path: str) -> dict:
+    """The result file's table rows built afresh from the curves it holds, each stamped with the command that
+    measured its model (a new column needs no new training); the rest of the file stays as it is."""
+    result = json.loads(Path(path).read_text())
+    for model, entry in result["models"].items():
+        result["rows"].update({key: {**row, "command": entry["command"]} for key, row in table_rows(model, entry).items()})
+    Path(path).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
+    print(f"rebuilt the rows of {path}")
+    return result
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", choices=MODELS, default=["dcgan"])
@@ -295,6 +331,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, genzoo's lookup)")
     p.add_argument("--out", help="the result JSON ('' for none; default benchmarks/results/time_to_quality.json, "
                                  "none with --quick)")
+    p.add_argument("--rows-only", action="store_true",
+                   help="rebuild the result file's table rows from the curves it holds, without training")
     p.add_argument("--quick", action="store_true", help="seconds-long checkpoints, 200 samples, one seed: a check")
     args = p.parse_args(argv)
     defaults = {"minutes": [1, 2, 4, 8, 16], "n_samples": 5000, "seeds": [0, 1, 2]}
@@ -312,6 +350,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.rows_only:
+        return rebuild_rows(args.out)["models"]
     if args.threads:
         torch.set_num_threads(args.threads)
     train = load_dataset(args.data, "train", root=args.data_root)

@@ -56,6 +56,26 @@ def test_speedup_is_the_references_time_over_genzoos_with_its_bound():
     assert ttq.speedup(reference, never) == {"ratio": None, "bound": "not reached"}
 
 
+def _entry(reference_fds, genzoo_fds, genzoo_minutes=(0.5, 1, 2, 4)):
+    curves = {"reference": list(zip(MINUTES, reference_fds)), "genzoo": list(zip(genzoo_minutes, genzoo_fds))}
+    return {"contestants": {who: {"curve": [{"minutes": t, "fd": fd} for t, fd in points]}
+                            for who, points in curves.items()}}
+
+
+def test_the_speedup_at_genzoos_last_fd_measures_its_lead_short_of_the_target():
+    # genzoo's 4-min FD is 30; the plain loop reaches 30 between 4 min (40) and 8 min (25): 4 * 2 ** (2/3) min
+    lead = ttq.at_genzoos_last_fd(_entry([100, 60, 40, 25, 20], [80, 50, 35, 30]))
+    assert lead == {"fd": 30, "ratio": pytest.approx(2 ** (2 / 3)), "bound": "exact"}
+    assert ttq.at_genzoos_last_fd_text(lead) == "FD 30.00: 1.59×"
+    # a plain loop that never gets to 30 in 16 min: at least 16 / 4
+    never = ttq.at_genzoos_last_fd(_entry([100, 90, 80, 70, 60], [80, 50, 35, 30]))
+    assert never == {"fd": 30, "ratio": 4.0, "bound": "at least"}
+    assert ttq.at_genzoos_last_fd_text(never) == "FD 30.00: ≥ 4.00×"
+    # genzoo's curve already at 30 at 2 min: its time to its own last FD is 2 min, so 4 * 2 ** (2/3) / 2
+    early = ttq.at_genzoos_last_fd(_entry([100, 60, 40, 25, 20], [80, 50, 30, 30]))
+    assert early["ratio"] == pytest.approx(2 * 2 ** (2 / 3))
+
+
 def test_segments_alternate_within_a_seed_and_extra_budgets_come_last():
     assert ttq.schedule([1, 2, 4], [1, 2, 4, 5.33]) == [
         ("reference", 1), ("genzoo", 1), ("reference", 2), ("genzoo", 2), ("reference", 4), ("genzoo", 4),
@@ -93,6 +113,14 @@ def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path,
     assert entry["target_fd"] == entry["contestants"]["reference"]["curve"][-1]["fd"]
     genzoo_run = entry["contestants"]["genzoo"]["curve"][0]["seeds"][0]
     assert genzoo_run["past_budget_pct"] == pytest.approx(100 * (genzoo_run["minutes"] / (0.5 / 60) - 1), abs=0.1)
+    # --rows-only rebuilds the rows from the curves, keeping the measuring command and the rest of the file
+    row = result["rows"]["dcgan"]
+    del row["at_last_fd"]
+    out.write_text(json.dumps(result))
+    ttq.main(["--rows-only", "--out", str(out)])
+    rebuilt = json.loads(out.read_text())
+    assert rebuilt["rows"]["dcgan"] == {**row, "at_last_fd": ttq.at_genzoos_last_fd_text(ttq.at_genzoos_last_fd(entry))}
+    assert {k: v for k, v in rebuilt.items() if k != "rows"} == {k: v for k, v in result.items() if k != "rows"}
 
     page = render_results.render_all(results)["docs/results/engine.md"]
     section = page.split('<a id="time-to-quality"></a>')[1].split('<a id="resume"></a>')[0]
