@@ -471,7 +471,8 @@ TTQ_TEXT = ("How many minutes of training until the samples are good: genzoo's p
             "the rows from the curves in the result file). The `vae` and `wgan-gp` presets keep their papers' "
             "recipes (networks, learning rates, batch sizes), so what separates them from the plain loops is the "
             "engine: steps per minute and precision; `dcgan` also changes the recipe. Each model's row names the CPU "
-            "it was measured on (the hardware line below is the latest command's). The command: `python benchmarks/time_to_quality.py --data-root DIR --models dcgan vae "
+            "it was measured on (the hardware line below is the latest command's). The command: "
+            "`python benchmarks/time_to_quality.py --data-root DIR --models dcgan vae "
             "wgan-gp` (`--genzoo-minutes` gives genzoo's runs budgets apart from the plain loop's checkpoints, "
             "`--clock cpu` counts CPU-seconds on a machine shared with other work).")
 

@@ -57,7 +57,7 @@ from pathlib import Path
 import torch
 
 import genzoo
-from genzoo.bench import command_line, cpu_name, write_result
+from genzoo.bench import command_line, cpu_name, write_json, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
@@ -261,7 +261,8 @@ def table_rows(model: str, entry: dict) -> dict[str, dict]:
     s = entry["settings"]
     rows = {model: {"target": f"{entry['target_fd']:.2f}", "reference": reach_text(ref), "genzoo": reach_text(gz),
                     "speedup": speedup_text(entry["speedup"]),
-                    "at_last_fd": at_genzoos_last_fd_text(at_genzoos_last_fd(entry)), "past_budget": f"{entry['past_budget_pct_max']:+.1f}%",
+                    "at_last_fd": at_genzoos_last_fd_text(at_genzoos_last_fd(entry)),
+                    "past_budget": f"{entry['past_budget_pct_max']:+.1f}%",
                     "seeds": len(s["seeds"]), "clock": s["clock"], "cpu": entry["cpu"]}}
     for who, c in (("reference", ref), ("genzoo", gz)):
         rows[f"{model}-{who}"] = {
@@ -312,8 +313,7 @@ def rebuild_rows(path: str) -> dict:
     result = json.loads(Path(path).read_text())
     for model, entry in result["models"].items():
         result["rows"].update({key: {**row, "command": entry["command"]} for key, row in table_rows(model, entry).items()})
-    Path(path).write_text(json.dumps(result, indent=2, allow_nan=False) + "\n")
-    print(f"rebuilt the rows of {path}")
+    print(f"rebuilt the rows of {write_json(path, result)}")
     return result
 
 

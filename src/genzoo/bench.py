@@ -155,8 +155,13 @@ def write_result(path: str | Path, result: dict, *, device: torch.device | str =
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {**result, "hardware": hardware(device), "environment": environment(),
               "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
+    return write_json(path, portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv)))
+
+
+def write_json(path: str | Path, record: dict) -> Path:
+    """`record` as a result file's JSON at `path`, replaced atomically (a crash leaves the old file)."""
+    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    record = portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv))
     tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
