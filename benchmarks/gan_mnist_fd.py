@@ -51,6 +51,7 @@ def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int,
                      log_every: int, sets: dict | None = None):
     """genzoo train's loop (data order, lr schedule, precision) until `cpu_seconds` or `max_steps`."""
     overrides = {"train.seed": seed, "train.device": "cpu", "train.steps": max_steps, "train.epochs": None,
+                 "train.time_budget": None,
                  **({"train.log_every": log_every} if log_every else {}), **(sets or {})}
     if data_root:
         overrides["data.root"] = data_root

@@ -83,7 +83,7 @@ def data_root(dataset: str, args) -> str | None:
 def measure(dataset: str, model: str, seed: int, real: dict, args) -> dict:
     """Train one preset for the budget, then its Inception-FID and classifier FD against the test images."""
     root = data_root(dataset, args)
-    overrides = {"data.root": root} if root else {}
+    overrides = {"train.time_budget": None, **({"data.root": root} if root else {})}  # the epochs, not the main job's budget
     start = time.process_time()
     with tempfile.TemporaryDirectory(prefix="genzoo-lucic-") as work:
         run = genzoo.train(MODELS[model], data=dataset, epochs=args.epochs, seed=seed, overrides=overrides,

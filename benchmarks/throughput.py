@@ -149,6 +149,7 @@ class GenzooRunner:
                     "train.channels_last": channels_last, "train.compile": compile})
         ovr.update(extra or {})
         ovr["train.steps"], ovr["train.epochs"] = 10**9, None   # stepped from outside, never to the end
+        ovr["train.time_budget"] = None
         self.cfg = cfg = resolve(name, overrides=ovr)
         self._folder = tempfile.TemporaryDirectory(prefix="genzoo-throughput-")
         self.trainer = Trainer(cfg, out=Path(self._folder.name) / "run", data=ds, hooks=[], log=lambda *_: None).setup()

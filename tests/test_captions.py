@@ -4,7 +4,7 @@ import torch
 
 from genzoo.data import load_dataset
 from genzoo.data.captions import (BANNED_SLOT, BIG, CANVAS, SLOT_NAMES, SMALL, CaptionError, Digit, caption_for,
-                                  decode, encode, is_held_out, parse, render)
+                                  decode, encode, is_held_out, parse, render, with_other_digits)
 from genzoo.metrics.captions import caption_accuracy, cut_digits, read_canvases
 
 
@@ -24,6 +24,19 @@ def test_every_phrasing_of_a_layout_parses_back_to_it():
             assert set(parse(caption_for(layout, variant))) == set(layout)
     assert caption_for([Digit(3, "top left", BIG)], 1) == "the digit 3 is at the top left"
     assert caption_for([Digit(7, "bottom", BIG), Digit(2, "top", SMALL)], 1) == "a small 2 is above a big 7"
+
+
+def test_other_digits_keep_the_layout_and_change_every_digit():
+    captions = ["a big 7 is below a small 2", "the digit 0 is at the top left", "a small 3 is to the left of a big 3"]
+    torch.manual_seed(0)
+    for _ in range(20):
+        changed = [parse(c) for c in decode(with_other_digits(encode(captions, 11)))]
+        for before, after in zip(map(parse, captions), changed):
+            assert [(d.slot, d.size) for d in after] == [(d.slot, d.size) for d in before]
+            assert all(a.digit != b.digit for a, b in zip(after, before))
+        # one shift per caption: two equal digits stay equal, and their gap is kept
+        assert changed[2][0].digit == changed[2][1].digit
+        assert (changed[0][0].digit - changed[0][1].digit) % 10 == 5
 
 
 def test_boxes_are_centred_on_their_slots():

@@ -258,11 +258,11 @@ def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
     from argparse import Namespace
 
     job = bench("main_job")
-    row = job.job_row(156.4, {"classes": 10, "confident_pct": 62.0}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", [])
-    assert (row["seconds"], row["minutes"], row["classifier_acc"]) == (156, 2.6, 99.05)
+    row = job.job_row(156.4, 560, {"classes": 10, "confident_pct": 62.0}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", [])
+    assert (row["seconds"], row["minutes"], row["steps"], row["classifier_acc"]) == (156, 2.6, 560, 99.05)
     assert cells_not_filled("main-job", every_row("main-job", row)) == []
     sets = ["model.nets.fc_width=0", "model.optim.lr=0.0002"]
-    lever = job.job_row(140.0, {"classes": 9, "confident_pct": 60.5}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", sets)
+    lever = job.job_row(140.0, 1400, {"classes": 9, "confident_pct": 60.5}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", sets)
     assert lever["settings"] == "model.nets.fc_width=0 model.optim.lr=0.0002" and lever["minutes"] == 2.3
     assert cells_not_filled("main-job-levers", every_row("main-job-levers", lever)) == []
 

@@ -39,6 +39,25 @@ def test_the_plain_gan_baseline_ignores_the_mismatched_text():
         assert model.d_loss(s_r, s_w, s_f).item() == pytest.approx(d_loss_minimax(s_r, s_f).item())
 
 
+@pytest.mark.parametrize("share, hard", [(0.0, 0), (1.0, 4)])
+def test_hard_mismatched_texts_are_the_captions_with_other_digits(share, hard):
+    from genzoo.data.captions import VOCAB, encode, with_other_digits
+    from genzoo.models import DataSpec
+    cfg = resolve("gan-int-cls", overrides={"model.hard_mismatch": share, "model.width": 8}).model
+    model = GanIntCls(cfg, DataSpec("captioned", (1, 32, 32), None, len(VOCAB)))
+    tokens = encode(["a big 7 is below a small 2", "the digit 0 is at the top left", "a small 1 is at the top right",
+                     "a big 5 is above a big 6"], 11)
+    h = model.embed(tokens)
+    torch.manual_seed(3)
+    wrong = model.mismatched(h, tokens)
+    torch.manual_seed(3)
+    torch.rand(4)   # the draw that picks the hard ones
+    expected = model.embed(with_other_digits(tokens))
+    # share 0: the next example's caption (Reed et al.); share 1: every caption with other digits
+    assert sum(torch.allclose(w, e) for w, e in zip(wrong, expected)) == hard
+    assert sum(torch.equal(w, r) for w, r in zip(wrong, h.roll(1, 0))) == 4 - hard
+
+
 def test_conditioning_augmentation_kl_on_a_hand_computed_case():
     # KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum (mu^2 + sigma^2 - 1 - log sigma^2)
     # mu = (1, 0), sigma^2 = (1, 2): 1/2 [(1 + 1 - 1 - 0) + (0 + 2 - 1 - ln 2)] = 1 - ln(2) / 2
@@ -88,7 +107,8 @@ def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
         runs["gan-int-cls"].model.sample(2, cond=["a purple 4 is above a big 9"])
 
 
-@pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8)])
+@pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8),
+                                               ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6)])
 def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
     # the cut falls inside the GAN phase (stackgan: inside Stage II), after the text encoder's
     sets = {**sets, "train.checkpoint_every": 3}
@@ -117,6 +137,8 @@ def test_text_models_refuse_uncaptioned_data_and_bad_settings():
         train(resolve("gan-int-cls", overrides={**TINY, "data.name": "mnist", "train.steps": 1}), **QUIET)
     with pytest.raises(ConfigError, match="must be one of"):
         resolve("gan-int-cls", overrides={"model.discriminator": "cls"})
+    with pytest.raises(ConfigError, match="model.hard_mismatch is a share between 0 and 1"):
+        resolve("stackgan", overrides={"model.hard_mismatch": 1.5})
     with pytest.raises(ConfigError, match="stage1_size"):
         train(resolve("stackgan", overrides={**TINY_STACK, "model.stage1_size": 12, "train.steps": 1}), **QUIET)
 

@@ -98,6 +98,15 @@ def words(caption: str) -> list[str]:
     return caption.strip().rstrip(".").lower().split()
 
 
+def with_other_digits(tokens: torch.Tensor) -> torch.Tensor:
+    """The captions (token ids) with every digit changed to another one (one random shift 1-9 per caption):
+    the same layout described with wrong digits, e.g. "a big 2 is above a small 3" -> "a big 7 is above a small 8"."""
+    first = TOKEN_ID[DIGITS[0]]
+    shift = torch.randint(1, 10, (len(tokens), 1), device=tokens.device)
+    is_digit = tokens >= first
+    return torch.where(is_digit, first + (tokens - first + shift) % 10, tokens)
+
+
 def encode(captions: list[str], length: int | None = None) -> torch.Tensor:
     """Captions -> token ids int64 (N, L), padded with id 0; L = `length` or the longest caption.
 

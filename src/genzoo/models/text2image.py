@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.captions import MAX_LEN, VOCAB, encode
+from ..data.captions import MAX_LEN, VOCAB, encode, with_other_digits
 from ..errors import ConfigError
 from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturating, gaussian_kl, symmetric_matching_loss
 from ..nets import DCGANGenerator
@@ -57,6 +57,11 @@ class TextEncoderConfig:
     def validate(self) -> None:
         if self.steps < 1 or self.embed_dim < 1 or self.temperature <= 0:
             raise ConfigError("model.text.steps and model.text.embed_dim must be >= 1 and model.text.temperature > 0")
+
+
+def check_share(key: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{key} is a share between 0 and 1, got {value}")
 
 
 def _check_data(name: str, data: DataSpec) -> None:
@@ -91,10 +96,14 @@ class _TextToImage(Algorithm):
         """phi(t) of the frozen text encoder, (N, embed_dim)."""
         return self.text_encoder(tokens.to(self.device))
 
-    @staticmethod
-    def mismatched(h: torch.Tensor) -> torch.Tensor:
-        """h^: each example gets the next example's text embedding (another image's caption)."""
-        return h.roll(1, dims=0)
+    def mismatched(self, h: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """h^ = phi(t^): each example gets the next example's caption (another image's, as Reed et al.), or with
+        probability model.hard_mismatch its own caption with other digits (the same layout, wrong digits)."""
+        wrong = h.roll(1, dims=0)
+        if self.cfg.hard_mismatch > 0:
+            hard = torch.rand(len(h), device=h.device) < self.cfg.hard_mismatch
+            wrong = torch.where(hard[:, None], self.embed(with_other_digits(tokens)), wrong)
+        return wrong
 
     @staticmethod
     def to_net(x: torch.Tensor) -> torch.Tensor:
@@ -153,14 +162,18 @@ class GanIntClsConfig:
     projected_dim: int = 128          # phi(t) is compressed to this by a linear layer + LeakyReLU (G and D)
     discriminator: Literal["matching-aware", "plain"] = "matching-aware"   # GAN-CLS | the GAN baseline
     interpolation: float = 1.0        # weight of GAN-INT's term in G's loss (0: off)
+    hard_mismatch: float = 0.0        # share of mismatched texts that are the caption with other digits (0: the paper's)
     beta: float = 0.5                 # the interpolation beta phi(t1) + (1 - beta) phi(t2) (eq. 5)
     width: int = 64                   # DCGAN widths of G and D
+    fc_width: int = 0                 # > 0: a hidden fully connected layer of this width in G (InfoGAN's MNIST G)
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
+    d_optim: OptimConfig | None = None  # D's optimizer when it differs from G's (default: the same as optim)
 
     def validate(self) -> None:
-        if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1:
+        if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1 or self.fc_width < 0:
             raise ConfigError("model.latent_dim, model.projected_dim and model.width must be >= 1")
+        check_share("model.hard_mismatch", self.hard_mismatch)
         if self.interpolation < 0 or not 0.0 <= self.beta <= 1.0:
             raise ConfigError(f"model.interpolation must be >= 0 and model.beta in [0, 1], got "
                               f"{self.interpolation} and {self.beta}")
@@ -170,10 +183,10 @@ class GanIntClsConfig:
 class ConditionalGenerator(nn.Module):
     """G(z, phi(t)) = DCGAN generator on [z, LeakyReLU(W phi(t))] (Reed et al. 2016, sec. 4.1)."""
 
-    def __init__(self, latent_dim: int, text_dim: int, projected_dim: int, image_shape, width: int):
+    def __init__(self, latent_dim: int, text_dim: int, projected_dim: int, image_shape, width: int, fc_width: int = 0):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(text_dim, projected_dim), nn.LeakyReLU(0.2))
-        self.net = DCGANGenerator(latent_dim + projected_dim, image_shape, width=width)
+        self.net = DCGANGenerator(latent_dim + projected_dim, image_shape, width=width, fc_width=fc_width)
 
     def forward(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z, self.project(h)], 1))
@@ -188,11 +201,12 @@ class GanIntCls(_TextToImage):
     def __init__(self, cfg: GanIntClsConfig, data: DataSpec):
         super().__init__(cfg, data)
         text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
-        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
+        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width, cfg.fc_width)
         self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
 
     def configure_optimizers(self):
-        return {"text": self.text_optimizer(), "D": self.cfg.optim.build(self.D.parameters()),
+        d_optim = self.cfg.d_optim or self.cfg.optim
+        return {"text": self.text_optimizer(), "D": d_optim.build(self.D.parameters()),
                 "G": self.cfg.optim.build(self.G.parameters())}
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -211,19 +225,20 @@ class GanIntCls(_TextToImage):
             s_r = D(x, h), s_w = D(x, h^), s_f = D(x^, h)
             D: descend -log s_r - 1/2 [log(1 - s_w) + log(1 - s_f)]
             G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int),
-               h_int = beta h + (1 - beta) h^   (GAN-INT, eq. 5; lambda = model.interpolation)
+               h_int = beta h + (1 - beta) h'   (GAN-INT, eq. 5; h' another image's caption;
+                                              lambda = model.interpolation)
         """
         if step < self.cfg.text.steps:
             return self.text_step(batch, opt)
         x, h = self.to_net(batch.x), self.embed(batch.y)
-        h_wrong = self.mismatched(h)
+        h_wrong = self.mismatched(h, batch.y)
         fake = self.G(self.prior(len(x)), h)
         s_r, s_w, s_f = self.D(x, h), self.D(x, h_wrong), self.D(fake.detach(), h)
         d_loss = self.d_loss(s_r, s_w, s_f)
         opt.step("D", d_loss)
         g_loss = g_loss_non_saturating(self.D(fake, h))
         if self.cfg.interpolation > 0:
-            h_int = self.cfg.beta * h + (1 - self.cfg.beta) * h_wrong
+            h_int = self.cfg.beta * h + (1 - self.cfg.beta) * h.roll(1, dims=0)   # another image's caption
             g_loss = g_loss + self.cfg.interpolation * g_loss_non_saturating(self.D(self.G(self.prior(len(x)), h_int), h_int))
         opt.step("G", g_loss)
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "s_r": torch.sigmoid(s_r).mean().detach(),
@@ -241,6 +256,7 @@ class StackGANConfig:
     latent_dim: int = 100             # z of Stage I (Stage II takes no z: s0 carries the randomness)
     c_dim: int = 128                  # N_g, the conditioning vector c ~ N(mu(phi), sigma(phi)^2)
     kl_weight: float = 1.0            # lambda of the KL(N(mu, sigma^2) || N(0, I)) penalty in G's loss
+    hard_mismatch: float = 0.0        # share of mismatched texts that are the caption with other digits (0: the paper's)
     projected_dim: int = 128          # N_d: phi(t) compressed for the discriminators
     stage1_size: int = 16             # Stage I's resolution (the canvas is Stage II's)
     stage1_steps: int = 2000          # Stage I's steps after the text encoder's; Stage II trains after them
@@ -252,6 +268,7 @@ class StackGANConfig:
     def validate(self) -> None:
         if min(self.latent_dim, self.c_dim, self.projected_dim, self.width, self.stage1_steps) < 1:
             raise ConfigError("model.latent_dim, c_dim, projected_dim, width and stage1_steps must be >= 1")
+        check_share("model.hard_mismatch", self.hard_mismatch)
         if self.kl_weight < 0 or self.n_residual < 0:
             raise ConfigError("model.kl_weight and model.n_residual must be >= 0")
         self.text.validate()
@@ -347,17 +364,18 @@ class StackGAN(_TextToImage):
         if step < cfg.text.steps:
             return self.text_step(batch, opt)
         h = self.embed(batch.y)
+        h_wrong = self.mismatched(h, batch.y)
         if step < cfg.text.steps + cfg.stage1_steps:
-            return self.stage_step(self.G0, self.D0, "0", self.downsample(self.to_net(batch.x)), h,
+            return self.stage_step(self.G0, self.D0, "0", self.downsample(self.to_net(batch.x)), h, h_wrong,
                                    lambda: self.G0(self.prior(len(h)), h), opt)
         with torch.no_grad(), eval_mode(self.G0):
             s0, _, _ = self.G0(self.prior(len(h)), h)
-        return self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, lambda: self.G1(s0, h), opt)
+        return self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, h_wrong, lambda: self.G1(s0, h), opt)
 
-    def stage_step(self, G, D, i: str, x, h, generate, opt: Optimizers) -> dict:
+    def stage_step(self, G, D, i: str, x, h, h_wrong, generate, opt: Optimizers) -> dict:
         """One D step and one G step of stage i (see train_step)."""
         fake, mu, logvar = generate()
-        s_r, s_w, s_f = D(x, h), D(x, self.mismatched(h)), D(fake.detach(), h)
+        s_r, s_w, s_f = D(x, h), D(x, h_wrong), D(fake.detach(), h)
         d_loss = d_loss_matching_aware(s_r, s_w, s_f)
         opt.step(f"D{i}", d_loss)
         kl = conditioning_kl(mu, logvar)
