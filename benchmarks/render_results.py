@@ -437,10 +437,13 @@ TRANSLATION = Page("translation.md", "Translation results", "pix2pix and CycleGA
            ("FD to the targets", "{fd:.2f} ± {fd_sd:.2f}"))),
 ))
 
-T2I_CELLS = ("{steps_trained:,} / {steps_planned:,}", "{STAGE[seen][caption_accuracy]:.1%}",
-             "{STAGE[held_out][caption_accuracy]:.1%}", "{STAGE[fd_digits]:.1f}",
-             "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)")
-T2I_STACK_CELLS = T2I_CELLS[:-1] + ("{train_wall_seconds:,.0f} s wall clock",)   # its run kept no CPU time
+def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)"):
+    """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result."""
+    return ("{steps_trained:,} / {steps_planned:,}", f"{{{stage}[seen][caption_accuracy]:.1%}}",
+            f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
+
+
+STACK_TRAINING = "{train_wall_seconds:,.0f} s wall clock"   # the StackGAN run kept no CPU time
 T2I_TEXT = ("Each row trained by `genzoo.train` with its preset (seed 0) on mnist-captions built from the 60,000 "
             "MNIST training digits, then one sample for each of the first 1,000 test captions, split into "
             "combinations seen in training and held out of it. A canvas counts when every digit cut at its "
@@ -453,15 +456,12 @@ TEXT_TO_IMAGE = Page("text-to-image.md", "Text-to-image results",
           (Row("real test canvases (the ceiling)", "gan-int-cls",
                cells=("", "{final[seen][real_caption_accuracy]:.1%}", "{final[held_out][real_caption_accuracy]:.1%}",
                       "", "")),
-           Row("GAN-INT-CLS", "gan-int-cls", cells=tuple(c.replace("STAGE", "final") for c in T2I_CELLS)),
+           Row("GAN-INT-CLS", "gan-int-cls", cells=t2i_cells("final")),
            Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
-               "gan-int-cls-other-captions", cells=tuple(c.replace("STAGE", "final") for c in T2I_CELLS)),
-           Row("GAN baseline: D without the mismatched-text term", "gan-int",
-               cells=tuple(c.replace("STAGE", "final") for c in T2I_CELLS)),
-           Row("StackGAN Stage I (16x16 shown at 32x32)", "stackgan",
-               cells=tuple(c.replace("STAGE", "stage1") for c in T2I_STACK_CELLS)),
-           Row("StackGAN Stage II (32x32)", "stackgan",
-               cells=tuple(c.replace("STAGE", "final") for c in T2I_STACK_CELLS))),
+               "gan-int-cls-other-captions", cells=t2i_cells("final")),
+           Row("GAN baseline: D without the mismatched-text term", "gan-int", cells=t2i_cells("final")),
+           Row("StackGAN Stage I (16x16 shown at 32x32)", "stackgan", cells=t2i_cells("stage1", STACK_TRAINING)),
+           Row("StackGAN Stage II (32x32)", "stackgan", cells=t2i_cells("final", STACK_TRAINING))),
           (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", "")),
           text=T2I_TEXT),

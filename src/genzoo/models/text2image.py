@@ -165,13 +165,11 @@ class GanIntClsConfig:
     hard_mismatch: float = 0.0        # share of mismatched texts that are the caption with other digits (0: the paper's)
     beta: float = 0.5                 # the interpolation beta phi(t1) + (1 - beta) phi(t2) (eq. 5)
     width: int = 64                   # DCGAN widths of G and D
-    fc_width: int = 0                 # > 0: a hidden fully connected layer of this width in G (InfoGAN's MNIST G)
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
-    d_optim: OptimConfig | None = None  # D's optimizer when it differs from G's (default: the same as optim)
 
     def validate(self) -> None:
-        if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1 or self.fc_width < 0:
+        if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1:
             raise ConfigError("model.latent_dim, model.projected_dim and model.width must be >= 1")
         check_share("model.hard_mismatch", self.hard_mismatch)
         if self.interpolation < 0 or not 0.0 <= self.beta <= 1.0:
@@ -183,10 +181,10 @@ class GanIntClsConfig:
 class ConditionalGenerator(nn.Module):
     """G(z, phi(t)) = DCGAN generator on [z, LeakyReLU(W phi(t))] (Reed et al. 2016, sec. 4.1)."""
 
-    def __init__(self, latent_dim: int, text_dim: int, projected_dim: int, image_shape, width: int, fc_width: int = 0):
+    def __init__(self, latent_dim: int, text_dim: int, projected_dim: int, image_shape, width: int):
         super().__init__()
         self.project = nn.Sequential(nn.Linear(text_dim, projected_dim), nn.LeakyReLU(0.2))
-        self.net = DCGANGenerator(latent_dim + projected_dim, image_shape, width=width, fc_width=fc_width)
+        self.net = DCGANGenerator(latent_dim + projected_dim, image_shape, width=width)
 
     def forward(self, z: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z, self.project(h)], 1))
@@ -201,12 +199,11 @@ class GanIntCls(_TextToImage):
     def __init__(self, cfg: GanIntClsConfig, data: DataSpec):
         super().__init__(cfg, data)
         text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
-        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width, cfg.fc_width)
+        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
         self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
 
     def configure_optimizers(self):
-        d_optim = self.cfg.d_optim or self.cfg.optim
-        return {"text": self.text_optimizer(), "D": d_optim.build(self.D.parameters()),
+        return {"text": self.text_optimizer(), "D": self.cfg.optim.build(self.D.parameters()),
                 "G": self.cfg.optim.build(self.G.parameters())}
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
