@@ -72,12 +72,20 @@ class Headline:
     link: str                                  # page#anchor under docs/results/
 
 
+class JsonKeys(dict):
+    """A JSON object for str.format: `{curve[2000]}` asks for the int 2000, and JSON keys are strings."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(str(key) if isinstance(key, int) and key not in self else key)
+        return JsonKeys(value) if isinstance(value, dict) else value
+
+
 def fill(template: str, fields: dict | None, missing: str = NOT_MEASURED) -> str:
     """`template` formatted with `fields`; `missing` when the fields (or any one it names) are absent."""
     if fields is None:
         return missing
     try:
-        return template.format_map(fields)
+        return template.format_map(JsonKeys(fields))
     except (KeyError, IndexError, TypeError, ValueError):
         return missing
 
@@ -440,31 +448,69 @@ TRANSLATION = Page("translation.md", "Translation results", "pix2pix and CycleGA
 def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)"):
     """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result."""
     return ("{steps_trained:,} / {steps_planned:,}", f"{{{stage}[seen][caption_accuracy]:.1%}}",
+            f"{{{stage}[seen][one_digit_accuracy]:.1%}}", f"{{{stage}[seen][two_digit_accuracy]:.1%}}",
             f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
 
 
-STACK_TRAINING = "{train_wall_seconds:,.0f} s wall clock"   # the StackGAN run kept no CPU time
+T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
+
+
+def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS) -> tuple[str, ...]:
+    """A text-to-image row's caption accuracy at each curve checkpoint, then at the end of its run
+    ("" where the run has no such checkpoint)."""
+    return tuple(f"{{curve[{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
+        f"{{{stage}[{split}][caption_accuracy]:.1%}}",)
+
+
+GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
+STACK_STEPS = tuple(range(2000, 19500, 2000))    # StackGAN's checkpoints before the end of its 19,500 steps
 T2I_TEXT = ("Each row trained by `genzoo.train` with its preset (seed 0) on mnist-captions built from the 60,000 "
             "MNIST training digits, then one sample for each of the first 1,000 test captions, split into "
             "combinations seen in training and held out of it. A canvas counts when every digit cut at its "
             "caption's boxes is read as the caption says; the real test canvases' own score is the ceiling. "
-            "StackGAN's Stage I is scored on the same draws, its 16x16 images shown at 32x32.")
+            "StackGAN's Stage I is scored on the same draws, its 16x16 images shown at 32x32. \"Trained longer\": "
+            "the GAN-INT-CLS preset for 20,000 steps instead of 12,000.")
 
 TEXT_TO_IMAGE = Page("text-to-image.md", "Text-to-image results",
                      "GAN-INT-CLS, its GAN baseline and StackGAN on captioned digit canvases.", (
     Table("text2image", "Caption accuracy on mnist-captions", "text2image",
           (Row("real test canvases (the ceiling)", "gan-int-cls",
-               cells=("", "{final[seen][real_caption_accuracy]:.1%}", "{final[held_out][real_caption_accuracy]:.1%}",
+               cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "", "{final[held_out][real_caption_accuracy]:.1%}",
                       "", "")),
            Row("GAN-INT-CLS", "gan-int-cls", cells=t2i_cells("final")),
            Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
                "gan-int-cls-other-captions", cells=t2i_cells("final")),
            Row("GAN baseline: D without the mismatched-text term", "gan-int", cells=t2i_cells("final")),
-           Row("StackGAN Stage I (16x16 shown at 32x32)", "stackgan", cells=t2i_cells("stage1", STACK_TRAINING)),
-           Row("StackGAN Stage II (32x32)", "stackgan", cells=t2i_cells("final", STACK_TRAINING))),
-          (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""), ("held out", ""),
+           Row("GAN-INT-CLS trained longer", "gan-int-cls-20k", cells=t2i_cells("final")),
+           Row("StackGAN Stage I (16x16 shown at 32x32)", "stackgan", cells=t2i_cells("stage1")),
+           Row("StackGAN Stage II (32x32)", "stackgan", cells=t2i_cells("final"))),
+          (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
+           ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", "")),
           text=T2I_TEXT),
+    Table("text2image-text-encoder", "The text encoder: does phi(t) know which digit is where?", "text2image",
+          (Row("the preset's: 1,500 steps, swapped captions among the negatives", "text-encoder"),
+           Row("the paper's loss, 1,500 steps", "text-encoder-paper"),
+           Row("the paper's loss, 500 steps", "text-encoder-paper-500")),
+          (("text encoder", ""), ("two-digit test captions", "{n_captions:,}"),
+           ("cosine of phi(t) and phi(t with the digits swapped)", "{cosine_swapped:.2f}"),
+           ("image scores its caption above the swapped one", "{own_over_swapped:.1%}"),
+           ("above its caption with other digits", "{own_over_other_digits:.1%}")),
+          text="The text encoder's phase alone, trained by the benchmark with the preset's settings (seed 0), on the "
+               "two-digit captions among the first 1,000 test canvases."),
+    Table("text2image-curve", "Caption accuracy against training steps", "text2image",
+          (Row("GAN-INT-CLS, seen", "gan-int-cls", cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("GAN-INT-CLS, held out", "gan-int-cls", cells=t2i_curve("final", "held_out", GIC_STEPS)),
+           Row("with the paper's mismatched texts only, seen", "gan-int-cls-other-captions",
+               cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("GAN baseline, seen", "gan-int", cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("GAN-INT-CLS trained longer, seen", "gan-int-cls-20k", cells=t2i_curve("final", "seen")),
+           Row("GAN-INT-CLS trained longer, held out", "gan-int-cls-20k", cells=t2i_curve("final", "held_out")),
+           Row("StackGAN Stage I, seen", "stackgan", cells=t2i_curve("stage1", "seen", STACK_STEPS)),
+           Row("StackGAN Stage II, seen", "stackgan", cells=t2i_curve("final", "seen", STACK_STEPS))),
+          (("model", ""),) + tuple((f"{k:,}", "") for k in T2I_STEPS) + (("end of the run", ""),),
+          text="The same scoring at the checkpoints the benchmark keeps every 2,000 steps (the text encoder's "
+               "steps included); StackGAN's Stage II trains only after Stage I's steps."),
 ))
 
 BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by annealed importance sampling, and features.", (

@@ -10,19 +10,25 @@ rows can be trained by separate processes side by side and scored afterwards.
 Protocol (written with the numbers to benchmarks/results/text2image.json):
 - rows: "gan-int-cls" (the preset), "gan-int" (the same with model.discriminator=plain: D without
   the mismatched-text term, the paper's GAN baseline), "gan-int-cls-other-captions" (the same with
-  model.hard_mismatch=0: every mismatched text another image's caption, as in the paper) and
-  "stackgan" (the preset), each trained
-  by `genzoo.train` with its preset's budget and seed 0, on mnist-captions built from the MNIST
-  files in --data-root (60,000 training canvases).
+  model.hard_mismatch=0: every mismatched text another image's caption, as in the paper),
+  "gan-int-cls-20k" (the preset trained for 20,000 steps) and "stackgan" (the preset), each trained by `genzoo.train` with its preset's budget and seed 0,
+  on mnist-captions built from the MNIST files in --data-root (60,000 training canvases).
 - scores on the first --n test canvases (of 10,000 from MNIST's test split; about a fifth of them
   have a digit/slot pair held out of training): one sample per test caption (seed 0); caption
   accuracy (each canvas cut at its caption's boxes, each cut read by genzoo's classifier for the
   offline mnist5k digits (96.4% test accuracy on whole digits); the share whose every digit is
-  read as the caption's), split into seen and held-out combinations,
-  beside the real test canvases' own accuracy (the ceiling); FD between the classifier features
+  read as the caption's), split into seen and held-out combinations, beside the real test
+  canvases' own accuracy (the ceiling); FD between the classifier features
   of the generated and the real canvases' digit cuts. StackGAN: the same for Stage I's 16x16
   images shown at 32x32 (bilinear), from the same draws, so the two stages are compared at the
   same resolution.
+- text encoder: rows "text-encoder" (the preset's text phase alone: 1,500 steps),
+  "text-encoder-paper" (the same without swapped captions among the negatives, as in the paper)
+  and "text-encoder-paper-500" (that, for 500 steps), on the two-digit captions among the first --n test canvases: the mean cosine of phi(t) and of
+  phi(t) with the two digits swapped, and the share of images whose image encoder scores their
+  own caption above the swapped one and above the caption with other digits.
+- curve: the caption accuracy (seen, held out; each stage) of the checkpoints kept every 2,000
+  steps, scored the same way.
 - time: each run's training in wall-clock and CPU seconds of its process (benchmark-time.json;
   the runs may be trained side by side on a CPU that other jobs share, so CPU seconds are the
   budget that compares), and the checkpoint step scored beside the preset's planned steps.
@@ -44,8 +50,17 @@ ROWS = {  # name: (preset, overrides)
     "gan-int-cls": ("gan-int-cls", {}),
     "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
     "gan-int-cls-other-captions": ("gan-int-cls", {"model.hard_mismatch": 0.0}),
+    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000}),
     "stackgan": ("stackgan", {}),
 }
+# the text encoder's phase alone (train.steps = its text steps), with and without swapped captions as negatives
+TEXT_ROWS = {"text-encoder": ("gan-int-cls", {"train.steps": 1500}),
+             "text-encoder-paper": ("gan-int-cls", {"train.steps": 1500, "model.text.swapped_negatives": False}),
+             "text-encoder-paper-500": ("gan-int-cls", {"train.steps": 500, "model.text.steps": 500,
+                                                        "model.text.swapped_negatives": False})}
+ROWS.update(TEXT_ROWS)
+# checkpoints kept for the accuracy-against-steps curve (they do not change the training)
+CURVE_CHECKPOINTS = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
 RESULTS = Path(__file__).parent / "results" / "text2image.json"
 
 
@@ -58,19 +73,45 @@ def train_row(name: str, args) -> Path:
         genzoo.train(resume=run_dir, progress=False)
     else:
         preset, sets = ROWS[name]
-        sets = {**sets, "data.root": args.data_root, "train.seed": 0}
+        sets = {**sets, "data.root": args.data_root, "train.seed": 0, **CURVE_CHECKPOINTS}
         genzoo.train(preset, overrides=sets, out=run_dir, progress=False)
     return run_dir
 
 
+def score_text_encoder(name: str, args, test) -> dict:
+    """How well the frozen phi(t) tells a two-digit caption from the same caption with its digits swapped:
+    the mean cosine of phi(t) and phi(swapped t), and the share of test images whose image encoder
+    scores their own caption above the swapped one (and above the caption with other digits)."""
+    from genzoo.data.captions import with_digits_swapped, with_other_digits
+    from genzoo.training.trainer import load
+
+    torch.manual_seed(0)
+    model = load(Path(args.out) / name)
+    t = test.y[:args.n]
+    swapped = with_digits_swapped(t)
+    two = (swapped != t).any(1)
+    t, swapped, x = t[two], swapped[two], test.x[:args.n][two]
+    h, h_swapped, h_other = model.embed(t), model.embed(swapped), model.embed(with_other_digits(t))
+    with torch.no_grad():
+        v = torch.nn.functional.normalize(model.image_encoder(model.to_net(x.float().div(255))), dim=1)
+    own = (v * h).sum(1)
+    return {"preset": ROWS[name][0], "overrides": ROWS[name][1], "n_captions": len(t),
+            "cosine_swapped": torch.nn.functional.cosine_similarity(h, h_swapped).mean().item(),
+            "own_over_swapped": (own > (v * h_swapped).sum(1)).float().mean().item(),
+            "own_over_other_digits": (own > (v * h_other).sum(1)).float().mean().item()}
+
+
 def score_row(name: str, args, test, extractor) -> dict:
     """caption accuracy and FD of one row's latest checkpoint (see the protocol above)."""
+    if name in TEXT_ROWS:
+        return score_text_encoder(name, args, test)
     from genzoo.metrics.captions import evaluate_captions
     from genzoo.training.checkpoint import list_checkpoints
     from genzoo.training.trainer import load, read_run_config
 
     run_dir = Path(args.out) / name
-    step = list_checkpoints(run_dir / "checkpoints")[-1][0]
+    steps = [step for step, _ in list_checkpoints(run_dir / "checkpoints")]
+    step = steps[-1]
     model = load(run_dir, step=step)
     record = read_run_config(run_dir)
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -80,7 +121,18 @@ def score_row(name: str, args, test, extractor) -> dict:
             "train_wall_seconds": metrics[-1]["time"] if metrics else None,
             "train_time": json.loads(spent.read_text()) if spent.exists() else None,
             "last_losses": metrics[-1] if metrics else None,
+            "curve": {str(k): accuracy_at(run_dir, k, args, test, extractor) for k in steps[:-1]},
             **evaluate_captions(model, test, args.n, seed=0, extractor=extractor)}
+
+
+def accuracy_at(run_dir: Path, step: int, args, test, extractor) -> dict:
+    """Caption accuracy, seen and held out, of the checkpoint at `step` (each stage of a two-stage model)."""
+    from genzoo.metrics.captions import evaluate_captions
+    from genzoo.training.trainer import load
+
+    scores = evaluate_captions(load(run_dir, step=step), test, args.n, seed=0, extractor=extractor)
+    return {stage: {split: scores[stage][split]["caption_accuracy"] for split in ("seen", "held_out")}
+            for stage in ("final", "stage1") if stage in scores}
 
 
 def save_grids(name: str, args) -> None:
@@ -109,13 +161,17 @@ def score_rows(args) -> None:
     # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
     extractor = get_feature_extractor("mnist5k")
     rows = with_earlier_rows(str(RESULTS), {name: score_row(name, args, test, extractor) for name in args.rows})
-    for name in args.rows if args.grids else ():
+    for name in [r for r in args.rows if r not in TEXT_ROWS] if args.grids else ():
         save_grids(name, args)
     items = " ".join(__doc__.split("text2image.json):")[1].split()).removeprefix("- ").split(" - ")
     protocol = "; ".join(items)   # the protocol's list, as one paragraph
     write_result(RESULTS, {"benchmark": "text2image", "protocol": protocol,
                            "test_split": test.source, "rows": rows})
     for name, r in ((name, rows[name]) for name in args.rows):
+        if name in TEXT_ROWS:
+            print(f"{name}: cos(phi(t), phi(swapped t)) {r['cosine_swapped']:.3f}, own caption above the swapped "
+                  f"{100 * r['own_over_swapped']:.1f}%, above other digits {100 * r['own_over_other_digits']:.1f}%")
+            continue
         for stage in ("final", "stage1"):
             if stage in r:
                 f = r[stage]

@@ -4,7 +4,7 @@ import torch
 
 from genzoo.data import load_dataset
 from genzoo.data.captions import (BANNED_SLOT, BIG, CANVAS, SLOT_NAMES, SMALL, CaptionError, Digit, caption_for,
-                                  decode, encode, is_held_out, parse, render, with_other_digits)
+                                  decode, encode, is_held_out, parse, render, with_digits_swapped, with_other_digits)
 from genzoo.metrics.captions import caption_accuracy, cut_digits, read_canvases
 
 
@@ -37,6 +37,12 @@ def test_other_digits_keep_the_layout_and_change_every_digit():
         # one shift per caption: two equal digits stay equal, and their gap is kept
         assert changed[2][0].digit == changed[2][1].digit
         assert (changed[0][0].digit - changed[0][1].digit) % 10 == 5
+
+
+def test_swapped_digits_exchange_places_and_keep_the_words():
+    captions = ["a big 7 is below a small 2", "the digit 0 is at the top left", "a small 3 is to the left of a big 3"]
+    assert decode(with_digits_swapped(encode(captions, 11))) == [
+        "a big 2 is below a small 7", "the digit 0 is at the top left", "a small 3 is to the left of a big 3"]
 
 
 def test_boxes_are_centred_on_their_slots():

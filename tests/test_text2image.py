@@ -40,22 +40,27 @@ def test_the_plain_gan_baseline_ignores_the_mismatched_text():
 
 
 @pytest.mark.parametrize("share, hard", [(0.0, 0), (1.0, 4)])
-def test_hard_mismatched_texts_are_the_captions_with_other_digits(share, hard):
-    from genzoo.data.captions import VOCAB, encode, with_other_digits
+def test_hard_mismatched_texts_are_the_captions_with_their_digits_changed(share, hard):
+    from genzoo.data.captions import VOCAB, encode, with_digits_swapped, with_other_digits
     from genzoo.models import DataSpec
     cfg = resolve("gan-int-cls", overrides={"model.hard_mismatch": share, "model.width": 8}).model
     model = GanIntCls(cfg, DataSpec("captioned", (1, 32, 32), None, len(VOCAB)))
     tokens = encode(["a big 7 is below a small 2", "the digit 0 is at the top left", "a small 1 is at the top right",
                      "a big 5 is above a big 6"], 11)
     h = model.embed(tokens)
-    torch.manual_seed(3)
+    torch.manual_seed(4)
     wrong = model.mismatched(h, tokens)
-    torch.manual_seed(3)
+    torch.manual_seed(4)
     torch.rand(4)   # the draw that picks the hard ones
-    expected = model.embed(with_other_digits(tokens))
-    # share 0: the next example's caption (Reed et al.); share 1: every caption with other digits
-    assert sum(torch.allclose(w, e) for w, e in zip(wrong, expected)) == hard
+    other = with_other_digits(tokens)
+    swap = torch.rand(4) < 0.5   # the draw that picks the swapped ones, among captions with two different digits
+    swap &= torch.tensor([True, False, False, True])
+    changed = torch.where(swap[:, None], with_digits_swapped(tokens), other)
+    # share 0: the next example's caption (Reed et al.); share 1: every caption with its digits changed
+    assert sum(torch.allclose(w, e) for w, e in zip(wrong, model.embed(changed))) == hard
     assert sum(torch.equal(w, r) for w, r in zip(wrong, h.roll(1, 0))) == 4 - hard
+    if hard:   # with this seed both kinds occur
+        assert 0 < int(swap.sum()) < 4
 
 
 def test_conditioning_augmentation_kl_on_a_hand_computed_case():
@@ -75,6 +80,39 @@ def test_symmetric_matching_loss_on_a_hand_computed_case():
     # two orthogonal unit pairs, tau = 1: scores = I, each row's CE = log(1 + e^-1), both directions alike
     eye = torch.eye(2)
     assert symmetric_matching_loss(eye, eye, temperature=1.0).item() == pytest.approx(math.log(1 + math.exp(-1)))
+
+
+def test_the_generators_moving_average_follows_its_equation_and_samples():
+    from genzoo.data.captions import VOCAB, encode
+    from genzoo.models import DataSpec
+    from genzoo.models.base import Batch, Optimizers
+    cfg = resolve("gan-int-cls", overrides={**TINY, "model.ema": 0.75}).model
+    model = GanIntCls(cfg, DataSpec("captioned", (1, 32, 32), None, len(VOCAB)))
+    before = [p.clone() for p in model.G_ema.parameters()]
+    tokens = encode(["a big 7 is below a small 2", "the digit 0 is at the top left"], 11)
+    batch = Batch(torch.rand(2, 1, 32, 32), tokens)
+    model.train_step(batch, Optimizers(model.configure_optimizers()), step=cfg.text.steps)   # one GAN step
+    # G_ema <- 0.75 G_ema + 0.25 G, from G_ema = G at the start
+    for pa, p, p0 in zip(model.G_ema.parameters(), model.G.parameters(), before):
+        assert torch.allclose(pa, 0.75 * p0 + 0.25 * p, atol=1e-6)
+    assert any(not torch.equal(pa, p) for pa, p in zip(model.G_ema.parameters(), model.G.parameters()))
+    # sampling draws from the average, not from G
+    h = model.embed(tokens)
+    z = model.prior(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model.from_net(model.G_ema(z, h))
+    assert torch.equal(model.generate_from_embedding(h, torch.Generator().manual_seed(0)), expected)
+    with pytest.raises(ConfigError, match=r"model.ema is a decay in \[0, 1\)"):
+        resolve("gan-int-cls", overrides={"model.ema": 1.0})
+
+
+def test_a_swapped_caption_is_one_more_negative_for_its_image():
+    # scores = I (tau = 1); image 0's extra caption scores 0 with it, image 1's is masked out:
+    # image -> text: row 0 log(e + 2) - 1, row 1 log(e + 1) - 1; text -> image as without: log(1 + e^-1) each
+    eye = torch.eye(2)
+    loss = symmetric_matching_loss(eye, eye, 1.0, hard_negatives=eye.flip(0), hard_valid=torch.tensor([True, False]))
+    e = math.e
+    assert loss.item() == pytest.approx(0.5 * ((math.log(e + 2) - 1 + math.log(e + 1) - 1) / 2 + math.log(1 + 1 / e)))
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +146,8 @@ def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
 
 
 @pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8),
-                                               ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6)])
+                                               ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6),
+                                               ("gan-int-cls", {**TINY, "model.ema": 0.9}, 6)])
 def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
     # the cut falls inside the GAN phase (stackgan: inside Stage II), after the text encoder's
     sets = {**sets, "train.checkpoint_every": 3}
@@ -186,5 +225,11 @@ def test_caption_scores_of_the_real_canvases_are_the_ceiling(runs, fx_cache):
     for split in ("seen", "held_out"):
         assert r["final"][split]["caption_accuracy"] == r["final"][split]["real_caption_accuracy"] > 0.5
     assert r["final"]["seen"]["n"] + r["final"]["held_out"]["n"] == 200 and r["final"]["fd_digits"] < 1e-6
+    # the accuracies on one-digit and on two-digit captions make up each split's accuracy
+    two, held = test.digits[:200, 1] >= 0, test.held_out[:200]
+    for split, mask in (("seen", ~held), ("held_out", held)):
+        f = r["final"][split]
+        parts = int((mask & ~two).sum()) * f["one_digit_accuracy"] + int((mask & two).sum()) * f["two_digit_accuracy"]
+        assert parts == pytest.approx(f["n"] * f["caption_accuracy"])
     stack = evaluate_captions(runs["stackgan"].model, test, 20, seed=0, extractor=fx_cache[0])
     assert stack["stage1"]["resolution"] == [16, 16] and "fd_digits" in stack["final"]

@@ -140,17 +140,23 @@ def d_loss_matching_aware(real_match: Tensor, real_mismatch: Tensor, fake_match:
     return F.softplus(-real_match).mean() + 0.5 * (F.softplus(real_mismatch).mean() + F.softplus(fake_match).mean())
 
 
-def symmetric_matching_loss(image_embedding: Tensor, text_embedding: Tensor, temperature: float = 0.1) -> Tensor:
+def symmetric_matching_loss(image_embedding: Tensor, text_embedding: Tensor, temperature: float = 0.1,
+                            hard_negatives: Tensor | None = None, hard_valid: Tensor | None = None) -> Tensor:
     """1/2 [CE(softmax_t F(v_n, t) / tau, n) + CE(softmax_v F(v, t_n) / tau, n)]  averaged over n,
     with the compatibility F(v, t) = theta(v)^T phi(t) of unit-length embeddings.
 
     The softmax form of Reed et al. 2016's symmetric structured joint embedding loss (each image must
     score its own caption above the batch's others, and each caption its own image); the same loss
-    as CLIP (Radford et al. 2021). Rows n of both inputs are matching pairs.
+    as CLIP (Radford et al. 2021). Rows n of both inputs are matching pairs. `hard_negatives` (N, d):
+    one more caption per image that image n must also score below its own (where `hard_valid` holds).
     """
     scores = image_embedding @ text_embedding.t() / temperature
     target = torch.arange(len(scores), device=scores.device)
-    return 0.5 * (F.cross_entropy(scores, target) + F.cross_entropy(scores.t(), target))
+    image_to_text = scores
+    if hard_negatives is not None:
+        hard = (image_embedding * hard_negatives).sum(1, keepdim=True) / temperature
+        image_to_text = torch.cat([scores, hard.masked_fill(~hard_valid[:, None], float("-inf"))], 1)
+    return 0.5 * (F.cross_entropy(image_to_text, target) + F.cross_entropy(scores.t(), target))
 
 
 class GanLoss(NamedTuple):

@@ -107,6 +107,20 @@ def with_other_digits(tokens: torch.Tensor) -> torch.Tensor:
     return torch.where(is_digit, first + (tokens - first + shift) % 10, tokens)
 
 
+def with_digits_swapped(tokens: torch.Tensor) -> torch.Tensor:
+    """The captions (token ids) with their first and last digit exchanged: for two digits, the same words
+    with the digits in each other's places, e.g. "a big 2 is above a small 3" -> "a big 3 is above a small 2";
+    a caption with one digit is returned unchanged."""
+    is_digit = tokens >= TOKEN_ID[DIGITS[0]]
+    position = torch.arange(tokens.shape[1], device=tokens.device).expand_as(tokens)
+    first = torch.where(is_digit, position, tokens.shape[1]).min(1, keepdim=True).values.clamp(max=tokens.shape[1] - 1)
+    last = torch.where(is_digit, position, 0).max(1, keepdim=True).values
+    out = tokens.clone()
+    out.scatter_(1, first, tokens.gather(1, last))
+    out.scatter_(1, last, tokens.gather(1, first))
+    return out
+
+
 def encode(captions: list[str], length: int | None = None) -> torch.Tensor:
     """Captions -> token ids int64 (N, L), padded with id 0; L = `length` or the longest caption.
 

@@ -68,12 +68,14 @@ def caption_scores(fake: torch.Tensor, ds: CaptionedDataset, index: torch.Tensor
     fake_read, fake_crops = read_canvases(fake, fields, classify)
     real_read, real_crops = read_canvases(ds.x[index].float().div(255), fields, classify)
     fake_ok, real_ok = caption_accuracy(fake_read, fields["digits"]), caption_accuracy(real_read, fields["digits"])
-    held = ds.held_out[index]
+    held, two = ds.held_out[index], fields["digits"][:, 1] >= 0
     out = {}
     for name, mask in (("seen", ~held), ("held_out", held)):
         if mask.any():
             out[name] = {"caption_accuracy": fake_ok[mask].mean().item(),
-                         "real_caption_accuracy": real_ok[mask].mean().item(), "n": int(mask.sum())}
+                         "real_caption_accuracy": real_ok[mask].mean().item(), "n": int(mask.sum()),
+                         **{f"{kind}_accuracy": fake_ok[mask & m].mean().item()   # which captions fail
+                            for kind, m in (("one_digit", ~two), ("two_digit", two)) if (mask & m).any()}}
     out["fd_digits"] = frechet_distance(extractor.features(fake_crops), extractor.features(real_crops))
     out["n_crops"] = len(fake_crops)
     return out

@@ -30,13 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.captions import MAX_LEN, VOCAB, encode, with_other_digits
+from ..data.captions import MAX_LEN, VOCAB, encode, with_digits_swapped, with_other_digits
 from ..errors import ConfigError
 from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturating, gaussian_kl, symmetric_matching_loss
 from ..nets import DCGANGenerator
+from ..nets.layers import moving_average_copy, update_moving_average
 from ..nets.text import ImageEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder
 from ..sampling import eval_mode
-from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
+from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the captions of a sample grid when none are given (one row each)
 GRID_CAPTIONS = ("the digit 0 is at the top left", "a small 1 is at the top right", "a big 2 is above a small 3",
@@ -52,6 +53,7 @@ class TextEncoderConfig:
     steps: int = 500                  # pre-training steps of the matching objective; phi is frozen after
     embed_dim: int = 128              # size of phi(t) (Reed et al.: 1024 for birds and flowers)
     temperature: float = 0.1          # tau of the softmax over the batch's captions / images
+    swapped_negatives: bool = False   # each image also scores its caption with the two digits swapped (not the paper's)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3))
 
     def validate(self) -> None:
@@ -82,9 +84,15 @@ class _TextToImage(Algorithm):
         self.image_encoder = ImageEncoder(data.shape, cfg.text.embed_dim)
 
     def text_step(self, batch: Batch, opt: Optimizers) -> dict:
-        """Phase 1: descend the symmetric matching loss of theta(v) and phi(t) on the minibatch's pairs."""
+        """Phase 1: descend the symmetric matching loss of theta(v) and phi(t) on the minibatch's pairs
+        (with model.text.swapped_negatives, each image's caption with its two digits swapped is one more
+        caption it must score below its own)."""
+        hard = valid = None
+        if self.cfg.text.swapped_negatives:
+            swapped = with_digits_swapped(batch.y)
+            hard, valid = self.text_encoder(swapped), (swapped != batch.y).any(1)
         loss = symmetric_matching_loss(self.image_encoder(self.to_net(batch.x)), self.text_encoder(batch.y),
-                                       self.cfg.text.temperature)
+                                       self.cfg.text.temperature, hard, valid)
         opt.step("text", loss)
         return {"match_loss": loss.detach()}
 
@@ -98,11 +106,15 @@ class _TextToImage(Algorithm):
 
     def mismatched(self, h: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """h^ = phi(t^): each example gets the next example's caption (another image's, as Reed et al.), or with
-        probability model.hard_mismatch its own caption with other digits (the same layout, wrong digits)."""
+        probability model.hard_mismatch its own caption with its digits changed: the same layout with other
+        digits or, for half of the captions with two different digits, with the two digits swapped."""
         wrong = h.roll(1, dims=0)
         if self.cfg.hard_mismatch > 0:
             hard = torch.rand(len(h), device=h.device) < self.cfg.hard_mismatch
-            wrong = torch.where(hard[:, None], self.embed(with_other_digits(tokens)), wrong)
+            other, swapped = with_other_digits(tokens), with_digits_swapped(tokens)
+            swap = (torch.rand(len(h), device=h.device) < 0.5) & (swapped != tokens).any(1)
+            changed = torch.where(swap[:, None], swapped, other)
+            wrong = torch.where(hard[:, None], self.embed(changed), wrong)
         return wrong
 
     @staticmethod
@@ -165,6 +177,7 @@ class GanIntClsConfig:
     hard_mismatch: float = 0.0        # share of mismatched texts that are the caption with other digits (0: the paper's)
     beta: float = 0.5                 # the interpolation beta phi(t1) + (1 - beta) phi(t2) (eq. 5)
     width: int = 64                   # DCGAN widths of G and D
+    ema: float = 0.0                  # decay of the generator's exponential moving average (0: off; e.g. 0.999)
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
 
@@ -172,6 +185,7 @@ class GanIntClsConfig:
         if self.latent_dim < 1 or self.projected_dim < 1 or self.width < 1:
             raise ConfigError("model.latent_dim, model.projected_dim and model.width must be >= 1")
         check_share("model.hard_mismatch", self.hard_mismatch)
+        check_ema_decay(self.ema)
         if self.interpolation < 0 or not 0.0 <= self.beta <= 1.0:
             raise ConfigError(f"model.interpolation must be >= 0 and model.beta in [0, 1], got "
                               f"{self.interpolation} and {self.beta}")
@@ -195,12 +209,14 @@ class GanIntCls(_TextToImage):
     """GAN-INT-CLS: a text-conditional DCGAN with a matching-aware discriminator and interpolated texts."""
 
     name, Config = "gan-int-cls", GanIntClsConfig
+    moving_averages = ("G_ema",)
 
     def __init__(self, cfg: GanIntClsConfig, data: DataSpec):
         super().__init__(cfg, data)
         text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
         self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
         self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
+        self.G_ema = moving_average_copy(self.G) if cfg.ema > 0 else None
 
     def configure_optimizers(self):
         return {"text": self.text_optimizer(), "D": self.cfg.optim.build(self.D.parameters()),
@@ -209,7 +225,7 @@ class GanIntCls(_TextToImage):
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
 
-    def d_loss(self, s_r: torch.Tensor, s_w: torch.Tensor, s_f: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, s_r: torch.Tensor, s_w: torch.Tensor | None, s_f: torch.Tensor) -> torch.Tensor:
         """GAN-CLS's three terms, or the plain GAN's two (s_w unused)."""
         if self.cfg.discriminator == "plain":
             return d_loss_minimax(s_r, s_f)
@@ -224,13 +240,17 @@ class GanIntCls(_TextToImage):
             G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int),
                h_int = beta h + (1 - beta) h'   (GAN-INT, eq. 5; h' another image's caption;
                                               lambda = model.interpolation)
+            G_ema <- ema G_ema + (1 - ema) G   (model.ema > 0; sampling then uses G_ema)
         """
         if step < self.cfg.text.steps:
             return self.text_step(batch, opt)
         x, h = self.to_net(batch.x), self.embed(batch.y)
-        h_wrong = self.mismatched(h, batch.y)
+        plain = self.cfg.discriminator == "plain"   # the GAN baseline has no mismatched term to compute
+        h_wrong = None if plain else self.mismatched(h, batch.y)
         fake = self.G(self.prior(len(x)), h)
-        s_r, s_w, s_f = self.D(x, h), self.D(x, h_wrong), self.D(fake.detach(), h)
+        s_r = self.D(x, h)
+        s_w = None if plain else self.D(x, h_wrong)
+        s_f = self.D(fake.detach(), h)
         d_loss = self.d_loss(s_r, s_w, s_f)
         opt.step("D", d_loss)
         g_loss = g_loss_non_saturating(self.D(fake, h))
@@ -238,11 +258,15 @@ class GanIntCls(_TextToImage):
             h_int = self.cfg.beta * h + (1 - self.cfg.beta) * h.roll(1, dims=0)   # another image's caption
             g_loss = g_loss + self.cfg.interpolation * g_loss_non_saturating(self.D(self.G(self.prior(len(x)), h_int), h_int))
         opt.step("G", g_loss)
-        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "s_r": torch.sigmoid(s_r).mean().detach(),
-                "s_w": torch.sigmoid(s_w).mean().detach(), "s_f": torch.sigmoid(s_f).mean().detach()}
+        if self.G_ema is not None:
+            update_moving_average(self.G_ema, self.G, self.cfg.ema)
+        scores = {"s_r": s_r, "s_f": s_f} if plain else {"s_r": s_r, "s_w": s_w, "s_f": s_f}
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                **{name: torch.sigmoid(s).mean().detach() for name, s in scores.items()}}
 
     def generate_from_embedding(self, h, generator=None):
-        return self.from_net(self.G(self.prior(len(h), generator), h))
+        G = self.G_ema if self.G_ema is not None else self.G
+        return self.from_net(G(self.prior(len(h), generator), h))
 
 
 # ----------------------------------------------------------------------------------- StackGAN
