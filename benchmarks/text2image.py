@@ -11,8 +11,9 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
 - rows: "gan-int-cls" (the preset), "gan-int" (the same with model.discriminator=plain: D without
   the mismatched-text term, the paper's GAN baseline), "gan-int-cls-other-captions" (the same with
   model.hard_mismatch=0: every mismatched text another image's caption, as in the paper),
-  "gan-int-cls-20k" (the preset trained for 20,000 steps) and "stackgan" (the preset), each trained by `genzoo.train` with its preset's budget and seed 0,
-  on mnist-captions built from the MNIST files in --data-root (60,000 training canvases).
+  "gan-int-cls-20k" (the preset trained for 20,000 steps) and "stackgan" (the preset), each
+  trained by `genzoo.train` with its preset's budget and seed 0, on mnist-captions built from the
+  MNIST files in --data-root (60,000 training canvases).
 - scores on the first --n test canvases (of 10,000 from MNIST's test split; about a fifth of them
   have a digit/slot pair held out of training): one sample per test caption (seed 0); caption
   accuracy (each canvas cut at its caption's boxes, each cut read by genzoo's classifier for the
@@ -24,9 +25,10 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
   same resolution.
 - text encoder: rows "text-encoder" (the preset's text phase alone: 1,500 steps),
   "text-encoder-paper" (the same without swapped captions among the negatives, as in the paper)
-  and "text-encoder-paper-500" (that, for 500 steps), on the two-digit captions among the first --n test canvases: the mean cosine of phi(t) and of
-  phi(t) with the two digits swapped, and the share of images whose image encoder scores their
-  own caption above the swapped one and above the caption with other digits.
+  and "text-encoder-paper-500" (that, for 500 steps), on the two-digit captions among the first
+  --n test canvases: the mean cosine of phi(t) and of phi(t) with the two digits swapped, and the
+  share of images whose image encoder scores their own caption above the swapped one and above
+  the caption with other digits.
 - curve: the caption accuracy (seen, held out; each stage) of the checkpoints kept every 2,000
   steps, scored the same way.
 - time: each run's training in wall-clock and CPU seconds of its process (benchmark-time.json;
@@ -112,7 +114,7 @@ def score_row(name: str, args, test, extractor) -> dict:
     run_dir = Path(args.out) / name
     steps = [step for step, _ in list_checkpoints(run_dir / "checkpoints")]
     step = steps[-1]
-    model = load(run_dir, step=step)
+    scores = {k: evaluate_captions(load(run_dir, step=k), test, args.n, seed=0, extractor=extractor) for k in steps}
     record = read_run_config(run_dir)
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     spent = run_dir / "benchmark-time.json"
@@ -121,16 +123,12 @@ def score_row(name: str, args, test, extractor) -> dict:
             "train_wall_seconds": metrics[-1]["time"] if metrics else None,
             "train_time": json.loads(spent.read_text()) if spent.exists() else None,
             "last_losses": metrics[-1] if metrics else None,
-            "curve": {str(k): accuracy_at(run_dir, k, args, test, extractor) for k in steps[:-1]},
-            **evaluate_captions(model, test, args.n, seed=0, extractor=extractor)}
+            "curve": {str(k): accuracies(scores[k]) for k in steps[:-1]},
+            **scores[step]}
 
 
-def accuracy_at(run_dir: Path, step: int, args, test, extractor) -> dict:
-    """Caption accuracy, seen and held out, of the checkpoint at `step` (each stage of a two-stage model)."""
-    from genzoo.metrics.captions import evaluate_captions
-    from genzoo.training.trainer import load
-
-    scores = evaluate_captions(load(run_dir, step=step), test, args.n, seed=0, extractor=extractor)
+def accuracies(scores: dict) -> dict:
+    """The caption accuracies, seen and held out, of evaluate_captions' scores (each stage of a two-stage model)."""
     return {stage: {split: scores[stage][split]["caption_accuracy"] for split in ("seen", "held_out")}
             for stage in ("final", "stage1") if stage in scores}
 
