@@ -1,8 +1,8 @@
 """Stacked-AE transfer with few labels: the pretrained encoder fine-tuned as a classifier vs the
 same classifier trained from scratch, on MNIST with 100 labels.
 
-    python benchmarks/stacked_ae_transfer.py                              # preset budget, 5 label draws
-    python benchmarks/stacked_ae_transfer.py --steps 1200 --greedy-steps 300 --seeds 0   # a quick check
+    python benchmarks/stacked_ae_transfer.py                              # both presets, 5 label draws
+    python benchmarks/stacked_ae_transfer.py --presets stacked-ae --steps 1200 --greedy-steps 300 --seeds 0  # quick
 
 Protocol (printed with the numbers):
 1. unsupervised: the `stacked-ae` preset (784-512-256-64, ReLU, BCE) trained by `genzoo.train`
@@ -18,8 +18,8 @@ Protocol (printed with the numbers):
    total number of steps;
 5. accuracy on the 10,000 MNIST test images.
 
-Writes the preset's row into benchmarks/results/stacked_ae_transfer.json (or --out; '' for none),
-keeping the other preset's row.
+Writes one row per preset into benchmarks/results/stacked_ae_transfer.json (or --out; '' for none),
+keeping the rows of presets not given.
 """
 from __future__ import annotations
 
@@ -50,9 +50,53 @@ def transfer_row(results: list) -> dict:
     return row
 
 
+def pretrained(preset: str, args, out: str):
+    """The preset's autoencoder trained by genzoo.train without labels (or --run), and its training minutes."""
+    import genzoo
+
+    t0 = time.time()
+    if args.run:
+        return genzoo.load(args.run), 0.0
+    sets = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 0}
+    if args.greedy_steps is not None:
+        sets["model.greedy_steps"] = args.greedy_steps
+    run = genzoo.train(preset, data="mnist", steps=args.steps, overrides=sets, out=os.path.join(out, preset),
+                       progress=False)
+    return genzoo.load(run.dir), time.time() - t0
+
+
+def transfer(preset: str, args, out: str) -> tuple[dict, object, tuple[int, int]]:
+    """One preset's row (see transfer_row), its model, and the sizes of the training and test splits."""
+    from genzoo.finetune import finetune
+    from genzoo.training.data import load_data
+
+    model, ae_s = pretrained(preset, args, out)
+    train, test = load_data(model.run_config, "train"), load_data(model.run_config, "test")
+    print(f"data: {train.source}: train {len(train)}, test {len(test)}")
+    print(f"autoencoder ({model.run_config.name}: {list(model.cfg.hidden)} -> {model.cfg.latent_dim}, "
+          f"greedy {model.cfg.greedy_steps} steps/layer, corruption {model.cfg.corruption}, "
+          f"{model.run_config.train.steps} steps), {ae_s / 60:.1f} min")
+    rows = []
+    for seed in args.seeds:
+        t = time.time()
+        r = finetune(model, labels=args.labels, seed=seed, frozen_steps=args.frozen_steps,
+                     unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
+                     layers=args.layers, train_data=train, test_data=test)
+        rows.append(r)
+        print(f"seed {seed}: frozen {100 * r.frozen_accuracy:.2f} %, fine-tuned {100 * r.finetuned_accuracy:.2f} %, "
+              f"from scratch {100 * r.scratch_accuracy:.2f} %  ({time.time() - t:.0f} s)", flush=True)
+    row = transfer_row(rows)
+    for name, label in (("frozen", "encoder frozen, head trained"), ("tuned", "then unfrozen and fine-tuned"),
+                        ("scratch", "same network from scratch")):
+        print(f"  {label:<32} {row[name]:6.2f} +- {row[name + '_sd']:.2f} % test accuracy (mean +- std over "
+              f"{len(rows)} label draws)")
+    return row, model, (len(train), len(test))
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="stacked-ae", help="stacked-ae, or stacked-dae (denoising)")
+    p.add_argument("--presets", nargs="+", default=["stacked-dae", "stacked-ae"],
+                   help="stacked-ae, and/or stacked-dae (denoising)")
     p.add_argument("--labels", type=int, default=100)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="labelled-subset seeds")
     p.add_argument("--steps", type=int, default=None, help="AE training steps (default: the preset's)")
@@ -64,64 +108,32 @@ def main(argv=None) -> dict:
     p.add_argument("--unfrozen-lr", type=float, default=1e-4)
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
-    p.add_argument("--run", default=None, help="reuse this trained stacked-ae run directory")
-    p.add_argument("--run-dir", default=None, help="where the AE run goes (default: a temporary folder)")
+    p.add_argument("--run", default=None, help="reuse this trained autoencoder run directory (one preset)")
+    p.add_argument("--run-dir", default=None, help="where the AE runs go (default: a temporary folder)")
     p.add_argument("--out", default="benchmarks/results/stacked_ae_transfer.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import genzoo
     from common import with_earlier_rows
     from genzoo.bench import write_result
-    from genzoo.finetune import finetune
-    from genzoo.training.data import load_data
 
     out = args.run_dir or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
-    t0 = time.time()
-    if args.run:
-        run_dir = args.run
-    else:
-        sets = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 0}
-        if args.greedy_steps is not None:
-            sets["model.greedy_steps"] = args.greedy_steps
-        run_dir = genzoo.train(args.preset, data="mnist", steps=args.steps, overrides=sets,
-                               out=os.path.join(out, args.preset), progress=False).dir
-    ae_s = time.time() - t0
-    model = genzoo.load(run_dir)
-    train, test = load_data(model.run_config, "train"), load_data(model.run_config, "test")
-    print(f"data: {train.source}: train {len(train)}, test {len(test)}")
-    print(f"autoencoder: {run_dir} ({model.run_config.name}: {list(model.cfg.hidden)} -> {model.cfg.latent_dim}, "
-          f"greedy {model.cfg.greedy_steps} steps/layer, corruption {model.cfg.corruption}, "
-          f"{model.run_config.train.steps} steps), {ae_s / 60:.1f} min")
-
-    rows = []
-    for seed in args.seeds:
-        t = time.time()
-        r = finetune(model, labels=args.labels, seed=seed, frozen_steps=args.frozen_steps,
-                     unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
-                     layers=args.layers, train_data=train, test_data=test)
-        rows.append(r)
-        print(f"seed {seed}: frozen {100 * r.frozen_accuracy:.2f} %, fine-tuned {100 * r.finetuned_accuracy:.2f} %, "
-              f"from scratch {100 * r.scratch_accuracy:.2f} %  ({time.time() - t:.0f} s)", flush=True)
-
-    row = transfer_row(rows)
-    print(rows[0].summary().splitlines()[0].replace(f"seed {rows[0].seed}", f"seeds {args.seeds}"))
-    for name, label in (("frozen", "encoder frozen, head trained"), ("tuned", "then unfrozen and fine-tuned"),
-                        ("scratch", "same network from scratch")):
-        print(f"  {label:<32} {row[name]:6.2f} +- {row[name + '_sd']:.2f} % test accuracy (mean +- std over "
-              f"{len(rows)} label draws)")
-    cfg = model.cfg
+    rows, corruption = {}, {}
+    for preset in args.presets:
+        rows[preset], model, (n_train, n_test) = transfer(preset, args, out)
+        corruption[preset] = model.cfg.corruption
+    cfg, train_steps = model.cfg, model.run_config.train.steps
     result = {
         "benchmark": "stacked_ae_transfer",
-        "protocol": (f"encoder {'-'.join(map(str, [784, *cfg.hidden, cfg.latent_dim]))} of the {model.run_config.name} "
-                     f"preset (corruption {cfg.corruption}) pretrained greedily ({cfg.greedy_steps:,} steps per layer, "
-                     f"then {model.run_config.train.steps:,} end to end) on the {len(train):,} unlabelled training "
-                     f"images; a softmax head trained on {args.labels} labels with the encoder frozen "
-                     f"({args.frozen_steps} steps, Adam {args.lr:g}), then the whole network fine-tuned "
+        "protocol": (f"encoder {'-'.join(map(str, [784, *cfg.hidden, cfg.latent_dim]))} of each preset "
+                     f"({', '.join(f'{k}: corruption {v}' for k, v in corruption.items())}) pretrained greedily "
+                     f"({cfg.greedy_steps:,} steps per layer, then {train_steps:,} end to end) on the {n_train:,} "
+                     f"unlabelled training images; a softmax head trained on {args.labels} labels with the encoder "
+                     f"frozen ({args.frozen_steps} steps, Adam {args.lr:g}), then the whole network fine-tuned "
                      f"({args.unfrozen_steps} steps, Adam {args.unfrozen_lr:g}); the baseline is the same network "
-                     f"from scratch for the same steps on the same labels; accuracy on the {len(test):,} test images, "
-                     f"mean ± std over {len(rows)} class-balanced draws of the labels (seeds {args.seeds})"),
-        "rows": with_earlier_rows(args.out, {model.run_config.name: row}),
+                     f"from scratch for the same steps on the same labels; accuracy on the {n_test:,} test images, "
+                     f"mean ± std over {len(args.seeds)} class-balanced draws of the labels (seeds {args.seeds})"),
+        "rows": with_earlier_rows(args.out, rows),
     }
     if args.out:
         print(f"wrote {write_result(args.out, result)}")
