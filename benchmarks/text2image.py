@@ -11,9 +11,11 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
 - rows: "gan-int-cls" (the preset), "gan-int" (the same with model.discriminator=plain: D without
   the mismatched-text term, the paper's GAN baseline), "gan-int-cls-other-captions" (the same with
   model.hard_mismatch=0: every mismatched text another image's caption, as in the paper),
-  "gan-int-cls-20k" (the preset trained for 20,000 steps) and "stackgan" (the preset), each
-  trained by `genzoo.train` with its preset's budget and seed 0, on mnist-captions built from the
-  MNIST files in --data-root (60,000 training canvases).
+  "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (the same with
+  model.hard_mismatch 0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000
+  steps) and "stackgan" (the preset), each trained by `genzoo.train` with its preset's budget
+  unless the row says, seed 0, on mnist-captions built from the MNIST files in --data-root (60,000
+  training canvases).
 - scores on the first --n test canvases (of 10,000 from MNIST's test split; about a fifth of them
   have a digit/slot pair held out of training): one sample per test caption (seed 0); caption
   accuracy (each canvas cut at its caption's boxes, each cut read by genzoo's classifier for the
@@ -52,13 +54,20 @@ ROWS = {  # name: (preset, overrides)
     "gan-int-cls": ("gan-int-cls", {}),
     "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
     "gan-int-cls-other-captions": ("gan-int-cls", {"model.hard_mismatch": 0.0}),
-    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000}),
+    # the share of hard mismatched texts, at a constant learning rate, longer: curves of accuracy against steps
+    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.5,
+                                                 "train.lr_decay": 0.0}),
+    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.75,
+                                                  "train.lr_decay": 0.0}),
+    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000, "model.hard_mismatch": 1.0, "train.lr_decay": 0.0}),
     "stackgan": ("stackgan", {}),
 }
-# the text encoder's phase alone (train.steps = its text steps), with and without swapped captions as negatives
-TEXT_ROWS = {"text-encoder": ("gan-int-cls", {"train.steps": 1500}),
-             "text-encoder-paper": ("gan-int-cls", {"train.steps": 1500, "model.text.swapped_negatives": False}),
-             "text-encoder-paper-500": ("gan-int-cls", {"train.steps": 500, "model.text.steps": 500,
+# the text encoder's phase alone (train.steps = its text steps, at the constant rate it has in the preset),
+# with and without swapped captions as negatives
+TEXT_ONLY = {"train.steps": 1500, "train.lr_decay": 0.0}
+TEXT_ROWS = {"text-encoder": ("gan-int-cls", TEXT_ONLY),
+             "text-encoder-paper": ("gan-int-cls", {**TEXT_ONLY, "model.text.swapped_negatives": False}),
+             "text-encoder-paper-500": ("gan-int-cls", {**TEXT_ONLY, "train.steps": 500, "model.text.steps": 500,
                                                         "model.text.swapped_negatives": False})}
 ROWS.update(TEXT_ROWS)
 # checkpoints kept for the accuracy-against-steps curve (they do not change the training)

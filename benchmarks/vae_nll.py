@@ -2,6 +2,7 @@
 
     python benchmarks/vae_nll.py                                  # 30 CPU-minutes of training, full protocol
     python benchmarks/vae_nll.py --minutes 2 --test-n 500 --k 500 # a quick check
+    python benchmarks/vae_nll.py --preset iwae                    # the iwae preset, same budget and estimator
 
 Protocol (stated with the result):
 - data: MNIST (IDX files) 60,000 training images, dynamically binarized at every step
@@ -10,6 +11,9 @@ Protocol (stated with the result):
   every model is scored on the same binary test set;
 - estimator: log p(x) ~= logsumexp_i log w_i - log k, w_i = p(x, z_i) / q(z_i | x), z_i ~ q(z|x),
   k = 5000 per test image (genzoo.metrics.likelihood.importance_sampled_nll), NLL = -mean, nats;
+- model: --preset vae (default) trains the `vae` preset with the network given by --hidden,
+  --activation, --latent, --objective and --k-train (written to vae_nll.json); --preset iwae trains
+  the `iwae` preset as it stands, its nets, k = 50 and batch 20 (written to iwae_nll.json);
 - training budget: CPU minutes of `genzoo train vae --time-budget` (genzoo.bench.train_timed; Adam,
   batch 100) on --threads CPU threads (one by default, so that the budget reads the same on a busy
   machine), printed with the throughput; the learning rate decays linearly to 10 % over the last
@@ -44,13 +48,16 @@ from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
 from common import binarized_once, hardware, load_mnist  # noqa: E402
 
 PAPER = {"VAE k=1": 86.76, "VAE k=50": 86.35, "IWAE k=50": 84.78}
+RESULTS = {"vae": "benchmarks/results/vae_nll.json", "iwae": "benchmarks/results/iwae_nll.json"}
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=30.0, help="training budget in CPU minutes of this process")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps instead (or earlier)")
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--preset", default="vae", choices=["vae", "iwae"],
+                   help="vae: the network of the options below; iwae: the iwae preset as it stands")
+    p.add_argument("--batch-size", type=int, default=100, help="(--preset vae)")
     p.add_argument("--hidden", type=int, nargs="+", default=[500, 500])
     p.add_argument("--activation", default="tanh")
     p.add_argument("--latent", type=int, default=50)
@@ -63,7 +70,7 @@ def main(argv=None) -> dict:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="benchmarks/results/vae_nll.json", help="the result JSON ('' for none)")
+    p.add_argument("--out", default=None, help="the result JSON ('' for none; default benchmarks/results/PRESET_nll.json)")
     p.add_argument("--weights", default=None, help="also save the trained VAE here (safetensors)")
     args = p.parse_args(argv)
 
@@ -73,16 +80,19 @@ def main(argv=None) -> dict:
     train, test = load_mnist(args.data_root)
     x_test = binarized_once(test.x, args.test_n)[0].to(device)
 
-    overrides = {"train.seed": args.seed, "train.device": args.device, "train.batch_size": args.batch_size,
-                 "train.log_every": 1000, "data.root": args.data_root, "train.lr_decay": 0.3, "train.lr_final": 0.1,
-                 "model.arch": "mlp", "model.latent_dim": args.latent, "model.hidden": list(args.hidden),
-                 "model.activation": args.activation, "model.likelihood": "bernoulli", "model.binarize": "dynamic",
-                 "model.objective": args.objective, "model.k": args.k_train, "model.optim.lr": args.lr}
+    overrides = {"train.seed": args.seed, "train.device": args.device, "train.log_every": 1000,
+                 "data.root": args.data_root, "train.lr_decay": 0.3, "train.lr_final": 0.1, "model.optim.lr": args.lr}
+    if args.preset == "vae":
+        overrides.update({"train.batch_size": args.batch_size, "model.arch": "mlp", "model.latent_dim": args.latent,
+                          "model.hidden": list(args.hidden), "model.activation": args.activation,
+                          "model.likelihood": "bernoulli", "model.binarize": "dynamic",
+                          "model.objective": args.objective, "model.k": args.k_train})
     if args.steps is not None:
         overrides["train.steps"] = args.steps
     else:
         overrides["train.time_budget"] = f"{args.minutes * 60:g}cpu"
-    cfg = resolve("vae", overrides=overrides)
+    cfg = resolve(args.preset, overrides=overrides)
+    m = cfg.model
     print(f"model: {cfg.model}")
     print(f"hardware: {hardware(device)}")
 
@@ -108,9 +118,10 @@ def main(argv=None) -> dict:
     budget = f"{step:,} steps" if args.steps is not None else f"{args.minutes:g} CPU-minutes"
     result = {
         "benchmark": "vae_nll",
-        "protocol": (f"a VAE with {args.latent} latent units, {'-'.join(map(str, [784, *args.hidden]))} "
-                     f"{args.activation} encoder and decoder, Bernoulli likelihood, objective {args.objective} "
-                     f"(k={args.k_train}); dynamically binarized MNIST, Adam {args.lr}, batch {args.batch_size}, "
+        "protocol": (f"the {args.preset} preset: a VAE with {m.latent_dim} latent units, "
+                     f"{'-'.join(map(str, [784, *m.hidden]))} {m.activation} encoder and decoder, Bernoulli likelihood, "
+                     f"objective {m.objective} (k={m.k}); dynamically binarized MNIST, Adam {args.lr}, "
+                     f"batch {cfg.train.batch_size}, "
                      f"{budget} of training on {args.threads} CPU thread(s) (`genzoo train`'s loop, the rate "
                      f"decayed linearly to 10% over the last 30%), seed {args.seed}; test NLL by importance sampling "
                      f"with k={args.k} samples per image over {len(x_test):,} test images binarized once (seed 1234)"),
@@ -123,8 +134,9 @@ def main(argv=None) -> dict:
     print(f"test NLL (k={args.k}, {len(x_test)} images): {res.nll:.2f} +- {res.stderr:.2f} nats "
           f"(test -ELBO {-elbo:.2f}); evaluation {eval_s / 60:.1f} min")
     print("paper (Burda et al. 2016, 1 stochastic layer): " + ", ".join(f"{k} {v}" for k, v in PAPER.items()))
-    if args.out:
-        print(f"wrote {write_result(args.out, result, device=device)}")
+    out = RESULTS[args.preset] if args.out is None else args.out
+    if out:
+        print(f"wrote {write_result(out, result, device=device)}")
     if args.weights:
         save_checkpoint(args.weights, model=model, optimizers=optimizers, step=step,
                         extra={"config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()}})

@@ -10,7 +10,7 @@ from genzoo.errors import ConfigError
 from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss
 from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, conditioning_kl
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
-from genzoo.training.trainer import load, train
+from genzoo.training.trainer import Trainer, load, train
 
 TINY = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
         "model.text.steps": 2, "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
@@ -149,11 +149,17 @@ def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
                                                ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6),
                                                ("gan-int-cls", {**TINY, "model.ema": 0.9}, 6)])
 def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
-    # the cut falls inside the GAN phase (stackgan: inside Stage II), after the text encoder's
-    sets = {**sets, "train.checkpoint_every": 3}
-    whole = train(resolve(name, overrides={**sets, "train.steps": steps}), out=tmp_path / "whole", **QUIET)
-    cut = train(resolve(name, overrides={**sets, "train.steps": steps - 2}), out=tmp_path / "cut", **QUIET)
-    resumed = train(resume=cut.dir, steps=steps, **QUIET)
+    # the run stops 2 steps before its end, inside the GAN phase (stackgan: inside Stage II), after the
+    # text encoder's, and is resumed; the preset's learning-rate decay follows the run's planned steps
+    cfg = resolve(name, overrides={**sets, "train.checkpoint_every": 3, "train.steps": steps})
+    whole = train(cfg, out=tmp_path / "whole", **QUIET)
+    cut = Trainer(cfg, out=tmp_path / "cut", **QUIET)
+    cut.setup()
+    for _ in range(steps - 2):
+        cut.step()
+    cut.save()
+    cut.close()
+    resumed = train(resume=tmp_path / "cut", **QUIET)
     a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
     b, _ = read_checkpoint(list_checkpoints(resumed.dir / "checkpoints")[-1][1])
     assert a.keys() == b.keys()
