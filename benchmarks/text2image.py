@@ -96,7 +96,7 @@ def score_text_encoder(name: str, args, test) -> dict:
     from genzoo.data.captions import with_digits_swapped, with_other_digits
     from genzoo.training.trainer import load
 
-    torch.manual_seed(0)
+    torch.manual_seed(0)   # with_other_digits draws the other digits
     model = load(Path(args.out) / name)
     t = test.y[:args.n]
     swapped = with_digits_swapped(t)
@@ -104,7 +104,7 @@ def score_text_encoder(name: str, args, test) -> dict:
     t, swapped, x = t[two], swapped[two], test.x[:args.n][two]
     h, h_swapped, h_other = model.embed(t), model.embed(swapped), model.embed(with_other_digits(t))
     with torch.no_grad():
-        v = torch.nn.functional.normalize(model.image_encoder(model.to_net(x.float().div(255))), dim=1)
+        v = model.image_encoder(model.to_net(x.float().div(255)))   # unit length, as phi(t)
     own = (v * h).sum(1)
     return {"preset": ROWS[name][0], "overrides": ROWS[name][1], "n_captions": len(t),
             "cosine_swapped": torch.nn.functional.cosine_similarity(h, h_swapped).mean().item(),
