@@ -1,15 +1,18 @@
 """What the benchmarks share: the MNIST data, the one fixed binarization of the test images every
-likelihood model is scored on, the hardware line, and result files whose rows several runs fill."""
+likelihood model is scored on, the hardware line, snapshots for curves over training, and result files
+whose rows several runs fill."""
 from __future__ import annotations
 
 import json
 import os
 import platform
 import sys
+import time
 
 import torch
 
 from genzoo.data import load_dataset
+from genzoo.training import Hook
 
 BINARIZATION_SEED = 1234
 SUBSET_SEED = 12345
@@ -24,6 +27,22 @@ def hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
+
+
+class Snapshots(Hook):
+    """Copies of the model's tensors after each of `steps`, with the CPU-seconds training had used by
+    then: the points of a curve of quality against training time, scored after training ends."""
+
+    def __init__(self, steps):
+        self.steps, self.taken = set(steps), []
+
+    def on_start(self, trainer) -> None:
+        self._cpu0 = time.process_time()
+
+    def on_step_end(self, trainer, values: dict[str, float]) -> None:
+        if trainer.steps_done in self.steps:
+            tensors = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+            self.taken.append((trainer.steps_done, time.process_time() - self._cpu0, tensors))
 
 
 def load_mnist(root: str | None):

@@ -15,6 +15,9 @@ DBM (the test bound) after 300,000 weight updates; our budget is printed next to
 Features: the mean-field posteriors [mu1, mu2] (1,500 dimensions); a logistic regression
 (scikit-learn) trained on them vs on raw pixels. (The paper's 0.95% error comes from
 fine-tuning the DBM-initialized network discriminatively, which a linear probe does not do.)
+The curve: the same bound at the end of pretraining and at --curve-points - 1 evenly spaced steps of
+Algorithm 20.1 in the one run, against the CPU time training had used by then (the points before the
+last are taken on the way, before the learning rate has decayed to zero).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import binarized_once, hardware, load_mnist
+from common import Snapshots, binarized_once, hardware, load_mnist
 
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
 
@@ -76,16 +79,20 @@ def main(argv=None) -> dict:
     p.add_argument("--num-chains", type=int, default=100)
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--ais-betas", type=int, default=14500)
+    p.add_argument("--curve-points", type=int, default=6,
+                   help="points of the curve: the end of pretraining, then evenly over Algorithm 20.1's steps")
     p.add_argument("--test-n", type=int, default=None, help="test images for the bound (default all)")
     p.add_argument("--probe-n", type=int, default=10000, help="training images for the linear probe")
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (one, so that CPU time reads the same on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/dbm_mnist.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     train, test = load_mnist(args.data_root)
     x_train = (train.x.float() / 255).to(device)
@@ -107,15 +114,22 @@ def main(argv=None) -> dict:
     print(f"training DBM {'-'.join(map(str, [train.x[0].numel(), *args.hidden]))}: {args.pretrain_steps} pretraining "
           f"steps per layer, then {args.steps} steps of Algorithm 20.1, batches of {args.batch_size}, "
           f"on {hardware(device)}")
-    phases = PhaseTimes()
-    timed = train_timed(cfg, hooks=[phases, PrintMetrics()], log=lambda *_: None)  # genzoo train's loop
+    phases, pretrained = PhaseTimes(), L * args.pretrain_steps
+    snapshots = Snapshots(pretrained + args.steps * i // (args.curve_points - 1) for i in range(args.curve_points))
+    timed = train_timed(cfg, hooks=[phases, snapshots, PrintMetrics()], log=lambda *_: None)  # genzoo train's loop
     model, train_time, phase_t = timed.model.eval(), timed.wall_seconds, phases.seconds
 
-    t1 = time.time()
-    ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
-                    generator=torch.Generator(device=device).manual_seed(args.seed + 1))
-    ais_time = time.time() - t1
-    bound_test = dbm_lower_bound(model, x_test, ais)
+    curve = {}
+    for step, cpu_seconds, tensors in snapshots.taken:   # the last snapshot is the trained model
+        model.load_state_dict(tensors)
+        t1 = time.time()
+        ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
+                        generator=torch.Generator(device=device).manual_seed(args.seed + 1))
+        ais_time = time.time() - t1
+        bound_test = dbm_lower_bound(model, x_test, ais)
+        curve[step] = {"dbm_steps": step - pretrained, "epochs": round(step * args.batch_size / len(x_train), 1),
+                       "cpu_minutes": round(cpu_seconds / 60, 1), "test_bound": round(bound_test, 2)}
+        print(f"  step {step}: {curve[step]}", flush=True)
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     bound_train = dbm_lower_bound(model, x_train_bin, ais)
 
@@ -137,7 +151,7 @@ def main(argv=None) -> dict:
                      f"{args.pretrain_steps:,} steps per layer, lr {args.pretrain_lr}), then {args.steps:,} steps of "
                      f"Algorithm 20.1 (mean field with {args.mf_steps} iterations, {args.num_chains} persistent chains, "
                      f"{args.gibbs_steps} Gibbs sweeps, SGD lr {args.lr} decayed as `genzoo train` does), batch "
-                     f"{args.batch_size}, seed {args.seed}; the variational lower bound on log p(v) with log Z by AIS "
+                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on log p(v) with log Z by AIS "
                      f"({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over {len(x_test):,} test images "
                      f"binarized once (seed 1234); a logistic-regression probe on the mean-field posteriors of {n:,} "
                      "training images, scored on the 10,000 test images"),
@@ -145,7 +159,8 @@ def main(argv=None) -> dict:
                    "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "train_minutes": round(train_time / 60),
                    "probe_dbm": round(err_dbm, 2), "probe_pixels": round(err_pix, 2),
-                   "phase_seconds": {k: round(v, 1) for k, v in phase_t.items()}, "ais_s": round(ais_time)},
+                   "phase_seconds": {k: round(v, 1) for k, v in phase_t.items()}, "ais_s": round(ais_time),
+                   "curve": curve},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Hinton 2009 (DBM 784-500-1000: test bound -84.62)",
     }
     print()

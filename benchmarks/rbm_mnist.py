@@ -9,7 +9,9 @@ fixed seed); log Z by AIS from the base-rate model (visible biases from the trai
 marginals), 14,500 inverse temperatures (0-0.5: 500, 0.5-0.9: 4,000, 0.9-1: 10,000), M = 100
 runs; the reported test log-likelihood is mean(-F(v)) - log Z. The paper: CD-25(500) -86.34,
 CD-3 -106.63, CD-1 -125.53 (nats). Our training budget is printed with the result; the paper's
-RBMs trained for far longer, so short runs land well below it.
+RBMs trained for far longer, so short runs land well below it. The curve: the same AIS estimate at
+--curve-points evenly spaced steps of the one run, against the CPU time training had used by then
+(the points before the last are taken on the way, before the learning rate has decayed to zero).
 
 Training is `genzoo train rbm`'s (genzoo.bench.train_timed: the same trainer, data order, dynamic
 binarization and precision), with the base-rate biases computed from the whole training set.
@@ -27,7 +29,7 @@ from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import binarized_once, hardware, load_mnist
+from common import Snapshots, binarized_once, hardware, load_mnist
 
 class WholeSetStatistics(Hook):
     """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
@@ -54,15 +56,18 @@ def main(argv=None) -> dict:
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--ais-runs", type=int, default=100)
     p.add_argument("--ais-betas", type=int, default=14500)
+    p.add_argument("--curve-points", type=int, default=6, help="points of the curve over training (the last: the end)")
     p.add_argument("--test-n", type=int, default=None, help="test images to evaluate (default all)")
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (one, so that CPU time reads the same on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/rbm_mnist.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
 
     torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     train, test = load_mnist(args.data_root)
     x_train = (train.x.float() / 255).to(device)
@@ -82,14 +87,21 @@ def main(argv=None) -> dict:
           f"on {hardware(device)}")
     # genzoo train's loop (its data order, dynamic binarization and precision), with base-rate visible
     # biases from the whole training set rather than from the first batch
-    timed = train_timed(cfg, hooks=[WholeSetStatistics(x_train), PrintMetrics()], log=lambda *_: None)
+    snapshots = Snapshots(args.steps * i // args.curve_points for i in range(1, args.curve_points + 1))
+    timed = train_timed(cfg, hooks=[WholeSetStatistics(x_train), snapshots, PrintMetrics()], log=lambda *_: None)
     model, train_time = timed.model.eval(), timed.wall_seconds
 
-    t1 = time.time()
-    ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
-                    generator=torch.Generator(device=device).manual_seed(args.seed + 1))
-    ais_time = time.time() - t1
-    ll_test = rbm_log_likelihood(model, x_test, ais)
+    curve = {}
+    for step, cpu_seconds, tensors in snapshots.taken:   # the last snapshot is the trained model
+        model.load_state_dict(tensors)
+        t1 = time.time()
+        ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
+                        generator=torch.Generator(device=device).manual_seed(args.seed + 1))
+        ais_time = time.time() - t1
+        ll_test = rbm_log_likelihood(model, x_test, ais)
+        curve[step] = {"epochs": round(step * args.batch_size / len(x_train), 1),
+                       "cpu_minutes": round(cpu_seconds / 60, 1), "test_ll": round(ll_test, 2)}
+        print(f"  step {step}: {curve[step]}", flush=True)
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     ll_train = rbm_log_likelihood(model, x_train_bin, ais)
 
@@ -98,14 +110,14 @@ def main(argv=None) -> dict:
         "benchmark": "rbm_mnist",
         "protocol": (f"RBM with {args.hidden} hidden units, {method} on dynamically binarized MNIST ({train.source}); "
                      f"SGD lr {args.lr} (decayed as `genzoo train` does), momentum {args.momentum}, weight decay "
-                     f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), seed "
+                     f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), {args.threads} CPU thread(s), seed "
                      f"{args.seed}; log Z by AIS from the base-rate model with {args.ais_betas:,} inverse temperatures "
                      f"and {args.ais_runs} runs; the test images binarized once (seed 1234); test log-likelihood = "
                      f"mean(-F(v)) - log Z over {len(x_test):,} test images"),
         "values": {"method": method, "epochs": round(epochs, 1), "test_ll": round(ll_test, 2),
                    "train_ll": round(ll_train, 2), "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "ais_s": round(ais_time), "train_minutes": round(train_time / 60),
-                   "steps": args.steps, "batch_size": args.batch_size, "test_n": len(x_test)},
+                   "steps": args.steps, "batch_size": args.batch_size, "test_n": len(x_test), "curve": curve},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Murray 2008, Table 1 (CD-25(500): -86.34)",
     }
     print()
