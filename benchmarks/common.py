@@ -45,6 +45,25 @@ class Snapshots(Hook):
             self.taken.append((trainer.steps_done, time.process_time() - self._cpu0, tensors))
 
 
+def scored_snapshots(model, snapshots: Snapshots, data: torch.Tensor, *, betas: int, runs: int, seed: int,
+                     measure, name: str, first=lambda step: {}):
+    """`measure(model, ais)` (log Z by AIS with `betas` and `runs`, seeded `seed`) at each snapshot, as
+    {step: {**first(step), "cpu_minutes", name}}; the model is left at the last snapshot. Returns the curve,
+    the last AIS estimate and the seconds it took."""
+    from genzoo.metrics.ais import ais_log_z
+
+    curve = {}
+    for step, cpu_seconds, tensors in snapshots.taken:
+        model.load_state_dict(tensors)
+        t1 = time.time()
+        ais = ais_log_z(model, data=data, betas=betas, n_runs=runs,
+                        generator=torch.Generator(device=data.device).manual_seed(seed))
+        ais_seconds = time.time() - t1
+        curve[step] = {**first(step), "cpu_minutes": round(cpu_seconds / 60, 1), name: round(measure(model, ais), 2)}
+        print(f"  step {step}: {curve[step]}", flush=True)
+    return curve, ais, ais_seconds
+
+
 def load_mnist(root: str | None):
     """MNIST's train and test splits, with a line naming where they came from."""
     train = load_dataset("mnist", "train", root=root)

@@ -28,12 +28,12 @@ from pathlib import Path
 
 import torch
 
-from genzoo.metrics.ais import ais_log_z, dbm_lower_bound
+from genzoo.metrics.ais import dbm_lower_bound
 from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import Snapshots, binarized_once, hardware, load_mnist
+from common import Snapshots, binarized_once, scored_snapshots, hardware, load_mnist
 
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
 
@@ -119,17 +119,12 @@ def main(argv=None) -> dict:
     timed = train_timed(cfg, hooks=[phases, snapshots, PrintMetrics()], log=lambda *_: None)  # genzoo train's loop
     model, train_time, phase_t = timed.model.eval(), timed.wall_seconds, phases.seconds
 
-    curve = {}
-    for step, cpu_seconds, tensors in snapshots.taken:   # the last snapshot is the trained model
-        model.load_state_dict(tensors)
-        t1 = time.time()
-        ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
-                        generator=torch.Generator(device=device).manual_seed(args.seed + 1))
-        ais_time = time.time() - t1
-        bound_test = dbm_lower_bound(model, x_test, ais)
-        curve[step] = {"dbm_steps": step - pretrained, "epochs": round(step * args.batch_size / len(x_train), 1),
-                       "cpu_minutes": round(cpu_seconds / 60, 1), "test_bound": round(bound_test, 2)}
-        print(f"  step {step}: {curve[step]}", flush=True)
+    # the last snapshot is the trained model
+    curve, ais, ais_time = scored_snapshots(
+        model, snapshots, x_train, betas=args.ais_betas, runs=args.ais_runs, seed=args.seed + 1,
+        measure=lambda m, ais: dbm_lower_bound(m, x_test, ais), name="test_bound",
+        first=lambda step: {"dbm_steps": step - pretrained, "epochs": round(step * args.batch_size / len(x_train), 1)})
+    bound_test = curve[pretrained + args.steps]["test_bound"]
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     bound_train = dbm_lower_bound(model, x_train_bin, ais)
 

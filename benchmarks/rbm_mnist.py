@@ -24,12 +24,12 @@ import time
 
 import torch
 
-from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood
+from genzoo.metrics.ais import rbm_log_likelihood
 from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import Snapshots, binarized_once, hardware, load_mnist
+from common import Snapshots, binarized_once, scored_snapshots, hardware, load_mnist
 
 class WholeSetStatistics(Hook):
     """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
@@ -91,17 +91,12 @@ def main(argv=None) -> dict:
     timed = train_timed(cfg, hooks=[WholeSetStatistics(x_train), snapshots, PrintMetrics()], log=lambda *_: None)
     model, train_time = timed.model.eval(), timed.wall_seconds
 
-    curve = {}
-    for step, cpu_seconds, tensors in snapshots.taken:   # the last snapshot is the trained model
-        model.load_state_dict(tensors)
-        t1 = time.time()
-        ais = ais_log_z(model, data=x_train, betas=args.ais_betas, n_runs=args.ais_runs,
-                        generator=torch.Generator(device=device).manual_seed(args.seed + 1))
-        ais_time = time.time() - t1
-        ll_test = rbm_log_likelihood(model, x_test, ais)
-        curve[step] = {"epochs": round(step * args.batch_size / len(x_train), 1),
-                       "cpu_minutes": round(cpu_seconds / 60, 1), "test_ll": round(ll_test, 2)}
-        print(f"  step {step}: {curve[step]}", flush=True)
+    # the last snapshot is the trained model
+    curve, ais, ais_time = scored_snapshots(
+        model, snapshots, x_train, betas=args.ais_betas, runs=args.ais_runs, seed=args.seed + 1,
+        measure=lambda m, ais: rbm_log_likelihood(m, x_test, ais), name="test_ll",
+        first=lambda step: {"epochs": round(step * args.batch_size / len(x_train), 1)})
+    ll_test = curve[args.steps]["test_ll"]
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     ll_train = rbm_log_likelihood(model, x_train_bin, ais)
 

@@ -1,0 +1,50 @@
+"""The Boltzmann benchmarks' curves over training: snapshots of one run, each scored as the model
+at that step would be scored."""
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from common import Snapshots, scored_snapshots  # noqa: E402
+
+from genzoo.bench import train_timed  # noqa: E402
+from genzoo.config import resolve  # noqa: E402
+from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood  # noqa: E402
+
+# a constant rate: the first 3 steps of a 6-step run are then exactly a 3-step run
+SETS = {"data.name": "digits", "train.batch_size": 16, "train.lr_decay": 0, "model.hidden": 8, "model.cd_k": 1}
+
+
+def _rbm(steps: int, hooks=()):
+    return train_timed(resolve("rbm", overrides={**SETS, "train.steps": steps}), hooks=hooks, log=lambda *_: None)
+
+
+def _score(model, x, data):
+    ais = ais_log_z(model, data=data, betas=30, n_runs=4, generator=torch.Generator().manual_seed(5))
+    return rbm_log_likelihood(model, x, ais)
+
+
+def test_each_curve_point_is_the_score_of_a_run_stopped_at_that_step(one_thread):
+    snapshots = Snapshots([3, 6])
+    model = _rbm(6, hooks=[snapshots]).model.eval()
+    assert [step for step, _, _ in snapshots.taken] == [3, 6]
+    seconds = [cpu for _, cpu, _ in snapshots.taken]
+    assert 0 < seconds[0] <= seconds[1]
+
+    data = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x = torch.bernoulli(data, generator=torch.Generator().manual_seed(1))
+    short, full = _rbm(3).model.eval(), {k: v.clone() for k, v in model.state_dict().items()}
+    curve, ais, _ = scored_snapshots(model, snapshots, data, betas=30, runs=4, seed=5, name="test_ll",
+                                     measure=lambda m, ais: rbm_log_likelihood(m, x, ais),
+                                     first=lambda step: {"half": step // 2})
+
+    assert list(curve) == [3, 6]
+    assert curve[3] == {"half": 1, "cpu_minutes": round(seconds[0] / 60, 1), "test_ll": round(_score(short, x, data), 2)}
+    assert curve[6]["test_ll"] == round(_score(model, x, data), 2)
+    assert curve[3]["test_ll"] != curve[6]["test_ll"]
+    # the model is left as trained, and the returned estimate is the last snapshot's
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, full[key], rtol=0, atol=0)
+    assert rbm_log_likelihood(model, x, ais) == pytest.approx(curve[6]["test_ll"], abs=0.005)
