@@ -119,7 +119,8 @@ def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dic
     overrides = {**TOY_NETS, **SCHEDULE, **sets, "data.name": dataset, "data.n_samples": 100_000,
                  "train.seed": seed, "train.steps": steps, "train.batch_size": 100 * pack, "train.device": "cpu",
                  **extra}
-    return resolve(preset, overrides=overrides)
+    # PacGAN's nets and schedule with the preset's loss as written for images: not its per-dataset toy settings
+    return resolve(preset, overrides=overrides, per_dataset=False)
 
 
 def vectorizable(job: dict) -> bool:

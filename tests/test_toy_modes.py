@@ -64,6 +64,18 @@ def test_the_preset_row_is_the_preset_as_it_stands():
     assert toy_modes.variant_steps("gan-toy", "grid25", 123, {"train.steps": 77}) == 77
 
 
+def test_the_loss_rows_keep_the_presets_image_settings_not_their_toy_ones():
+    """wgan-gp's row is PacGAN's nets with WGAN-GP's paper settings (lambda 10, Adam 1e-4 betas (0, 0.9)),
+    not the preset's per-dataset ring8 values (lambda 0.1, Adam 1e-3 betas (0.5, 0.9), 3,000 steps)."""
+    row = toy_modes.variant_config("wgan-gp", "ring8", 0, 2000, {})
+    assert row.model.penalty.weight == 10.0
+    assert (row.model.optim.lr, tuple(row.model.optim.betas)) == (1e-4, (0.0, 0.9))
+    assert row.train.steps == 2000 and tuple(row.model.nets.d_hidden) == (200,) * 3
+    toy = resolve("wgan-gp", overrides={"data.name": "ring8"})   # what `genzoo train wgan-gp --data ring8` trains
+    assert toy.model.penalty.weight == 0.1 and toy.train.steps == 3000
+    assert resolve("wgan-gp", overrides={"data.name": "ring8"}, per_dataset=False).model.penalty.weight == 10.0
+
+
 def _row_at_once(seeds, **extra):
     torch.set_num_threads(1)
     job = {"variant": "gan", "dataset": "ring8", "seeds": seeds, "steps": 3, "n_samples": 200, "threads": 1,

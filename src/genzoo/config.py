@@ -419,9 +419,10 @@ def check_run_record(record: Any, path: str | Path) -> dict:
 
 
 def resolve(model: str | None = None, *, config_file: str | Path | None = None,
-            overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Preset `model` (or `config_file`), then the preset's `per_dataset` values for the chosen data.name,
-    then `overrides` ({'train.steps': 100, ...})."""
+            overrides: dict[str, Any] | None = None, per_dataset: bool = True) -> RunConfig:
+    """Preset `model` (or `config_file`), then the preset's `per_dataset` values for the chosen data.name
+    (unless per_dataset is False: the preset as written for its own data), then `overrides`
+    ({'train.steps': 100, ...})."""
     if config_file is not None:
         raw = _config_file_over_preset(Path(config_file), model)
     elif model is not None:
@@ -429,7 +430,9 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     else:
         raise ConfigError("name a model (see `genzoo list`) or give --config FILE")
     raw = dict(raw)
-    per_dataset = _per_dataset_table(raw.pop("per_dataset", None))
+    per_data = _per_dataset_table(raw.pop("per_dataset", None))
+    if not per_dataset:
+        per_data = {}
     overrides = dict(overrides or {})
     for key, other in (("train.steps", "train.epochs"), ("train.epochs", "train.steps")):
         if overrides.get(key) is not None and other not in overrides:
@@ -437,7 +440,7 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     if overrides.get("train.time_budget") is not None:  # a time budget replaces the preset's step budget
         for key in ("train.steps", "train.epochs"):
             overrides.setdefault(key, None)
-    for key, value in per_dataset.get(_chosen_dataset(raw, overrides), {}).items():
+    for key, value in per_data.get(_chosen_dataset(raw, overrides), {}).items():
         _apply(raw, key, copy.deepcopy(value))
     for key, value in overrides.items():  # after the per-dataset values: a --set wins, of a sub-key too
         _apply(raw, key, value)
