@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from genzoo.metrics.ais import dbm_lower_bound
+from genzoo.metrics.ais import ais_log_z, dbm_lower_bound
 from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
@@ -65,6 +65,21 @@ def probe_error(f_train, y_train, f_test, y_test, seed: int) -> float:
     return 100.0 * (1.0 - clf.score(f_test, y_test))
 
 
+def check_log_z(model, x_train, x_test, args, device) -> dict:
+    """The trained model's log Z by AIS again, with args.check_betas temperatures and new runs, and the test
+    bound under it: AIS underestimates log Z when its chain anneals too fast, so a higher estimate with more
+    temperatures means the first was too low and the bound too high."""
+    if not args.check_betas:
+        return {}
+    ais = ais_log_z(model, data=x_train, betas=args.check_betas, n_runs=args.ais_runs,
+                    generator=torch.Generator(device=device).manual_seed(args.seed + 2))
+    bound = dbm_lower_bound(model, x_test, ais)
+    print(f"check: log Z with {ais.n_betas:,} temperatures {ais.log_z:.2f} (std log w {ais.log_w_std:.2f}), "
+          f"test bound {bound:.2f}", flush=True)
+    return {"check_betas": ais.n_betas, "check_log_z": round(ais.log_z, 2),
+            "check_log_w_std": round(ais.log_w_std, 2), "check_test_bound": round(bound, 2)}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hidden", type=int, nargs="+", default=[500, 1000])
@@ -81,11 +96,15 @@ def main(argv=None) -> dict:
     p.add_argument("--ais-betas", type=int, default=14500)
     p.add_argument("--curve-points", type=int, default=6,
                    help="points of the curve: the end of pretraining, then evenly over Algorithm 20.1's steps")
+    p.add_argument("--check-betas", type=int, default=58000,
+                   help="a second AIS estimate of the trained model's log Z with this many temperatures (0: none)")
+    p.add_argument("--keep-model", help="save the trained DBM's tensors here (safetensors)")
     p.add_argument("--test-n", type=int, default=None, help="test images for the bound (default all)")
     p.add_argument("--probe-n", type=int, default=10000, help="training images for the linear probe")
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (one, so that CPU time reads the same on a busy machine)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/dbm_mnist.json", help="the result JSON ('' for none)")
@@ -125,6 +144,10 @@ def main(argv=None) -> dict:
         measure=lambda m, ais: dbm_lower_bound(m, x_test, ais), name="test_bound",
         first=lambda step: {"dbm_steps": step - pretrained, "epochs": round(step * args.batch_size / len(x_train), 1)})
     bound_test = curve[pretrained + args.steps]["test_bound"]
+    check = check_log_z(model, x_train, x_test, args, device)
+    if args.keep_model:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.keep_model)
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     bound_train = dbm_lower_bound(model, x_train_bin, ais)
 
@@ -146,16 +169,19 @@ def main(argv=None) -> dict:
                      f"{args.pretrain_steps:,} steps per layer, lr {args.pretrain_lr}), then {args.steps:,} steps of "
                      f"Algorithm 20.1 (mean field with {args.mf_steps} iterations, {args.num_chains} persistent chains, "
                      f"{args.gibbs_steps} Gibbs sweeps, SGD lr {args.lr} decayed as `genzoo train` does), batch "
-                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on log p(v) with log Z by AIS "
+                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on log p(v) "
+                     f"with log Z by AIS "
                      f"({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over {len(x_test):,} test images "
-                     f"binarized once (seed 1234); a logistic-regression probe on the mean-field posteriors of {n:,} "
+                     f"binarized once (seed 1234)" + (f"; as a check, log Z again by AIS with {args.check_betas:,} "
+                                                 "temperatures and new runs" if args.check_betas else "") +
+                     f"; a logistic-regression probe on the mean-field posteriors of {n:,} "
                      "training images, scored on the 10,000 test images"),
         "values": {"epochs": round(epochs), "test_bound": round(bound_test, 2), "train_bound": round(bound_train, 2),
                    "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "train_minutes": round(train_time / 60),
                    "probe_dbm": round(err_dbm, 2), "probe_pixels": round(err_pix, 2),
                    "phase_seconds": {k: round(v, 1) for k, v in phase_t.items()}, "ais_s": round(ais_time),
-                   "curve": curve},
+                   "curve": curve, **check},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Hinton 2009 (DBM 784-500-1000: test bound -84.62)",
     }
     print()

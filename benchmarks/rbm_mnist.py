@@ -60,7 +60,8 @@ def main(argv=None) -> dict:
     p.add_argument("--test-n", type=int, default=None, help="test images to evaluate (default all)")
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (one, so that CPU time reads the same on a busy machine)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/rbm_mnist.json", help="the result JSON ('' for none)")
@@ -105,7 +106,8 @@ def main(argv=None) -> dict:
         "benchmark": "rbm_mnist",
         "protocol": (f"RBM with {args.hidden} hidden units, {method} on dynamically binarized MNIST ({train.source}); "
                      f"SGD lr {args.lr} (decayed as `genzoo train` does), momentum {args.momentum}, weight decay "
-                     f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), {args.threads} CPU thread(s), seed "
+                     f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), "
+                     f"{args.threads} CPU thread(s), seed "
                      f"{args.seed}; log Z by AIS from the base-rate model with {args.ais_betas:,} inverse temperatures "
                      f"and {args.ais_runs} runs; the test images binarized once (seed 1234); test log-likelihood = "
                      f"mean(-F(v)) - log Z over {len(x_test):,} test images"),
