@@ -234,14 +234,42 @@ def time_to_quality_figure(result: dict):
     return fig
 
 
+def boltzmann_curve_figure(result: dict, published: dict):
+    """A Boltzmann machine's test log-likelihood (or bound) against the CPU minutes training had used,
+    with the paper's number as a dashed line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = result["values"]
+    name, paper, ylabel = (("test_ll", "sm_rbm_cd25", "test log-likelihood (nats)") if "test_ll" in values
+                           else ("test_bound", "sh_dbm", "test lower bound on log p(v) (nats)"))
+    # the DBM's end-of-pretraining point lies hundreds of nats below: it would flatten the rest (it is in the table)
+    points = sorted((c for c in values["curve"].values() if c.get("dbm_steps", 1) > 0), key=lambda c: c["cpu_minutes"])
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    ax.plot([c["cpu_minutes"] for c in points], [c[name] for c in points], "o-", label="genzoo")
+    if "check_test_bound" in values:   # the trained model's bound under the second, slower AIS estimate
+        ax.plot([points[-1]["cpu_minutes"]], [values["check_test_bound"]], "s", color="C3",
+                label=f"the same model, log Z with {values['check_betas']:,} temperatures")
+    cited = published["rows"][paper]
+    ax.axhline(cited["ll"], color="k", linestyle="--", linewidth=0.8, label=cited["cite"])
+    ax.set_xlabel(f"CPU minutes of training ({result['hardware']['cpu']}, "
+                  f"{result['hardware']['torch_threads']} thread)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def plot_paths(results: dict[str, dict]) -> list[Path]:
     """The plots whose result file exists."""
-    return [ROOT / "docs" / "assets" / TTQ_PLOT] if "time_to_quality" in results else []
+    return [ROOT / "docs" / "assets" / name for name, (file, _) in PLOTS.items() if file in results]
 
 
 def plots(results: dict[str, dict]) -> dict[Path, object]:
     """{path: figure} for each plot whose result file exists."""
-    return {path: time_to_quality_figure(results["time_to_quality"]) for path in plot_paths(results)}
+    return {path: PLOTS[path.name][1](results) for path in plot_paths(results)}
 
 
 def main() -> int:
@@ -534,6 +562,19 @@ TEXT_TO_IMAGE = Page("text-to-image.md", "Text-to-image results",
                "steps included); StackGAN's Stage II trains only after Stage I's steps."),
 ))
 
+RBM_PLOT, DBM_PLOT = "rbm-curve.png", "dbm-curve.png"   # under docs/assets/, drawn from their result files
+RBM_CURVE = tuple(range(10000, 60001, 10000))           # the benchmark's snapshots (steps)
+DBM_CURVE = tuple(range(60000, 120001, 12000))
+
+
+def curve_rows(steps: tuple[int, ...], *fields: str) -> tuple[Row, ...]:
+    """One row per snapshot of a result file's values["curve"]: its step, then `fields` ("name:format")."""
+    def cell(k: int, field: str) -> str:
+        name, spec = field.split(":", 1)
+        return f"{{curve[{k}][{name}]:{spec}}}"
+    return tuple(Row(f"{k:,}", source="values", cells=tuple(cell(k, f) for f in fields)) for k in steps)
+
+
 BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by annealed importance sampling, and features.", (
     Table("rbm-mnist", "RBM with 500 hidden units", "rbm_mnist",
           (Row("genzoo `rbm`, {method}, {epochs:g} epochs", source="values", cells=("**{test_ll:.2f}**",)), Row("{cite}", "sm_rbm_cd25", "published"),
@@ -541,20 +582,43 @@ BOLTZMANN = Page("boltzmann.md", "Boltzmann machine results", "Likelihoods by an
           (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}")),
           notes=("log Z is {log_z:.2f} (log Ẑ + 3σ̂ = {log_z_hi:.2f}, the upper end of the AIS estimate's spread). "
                  "The training log-likelihood is {train_ll:.2f}. Training took {train_minutes} minutes and AIS {ais_s} s.",)),
+    Table("rbm-curve", "RBM: what more training buys", "rbm_mnist", curve_rows(RBM_CURVE, "epochs:g", "cpu_minutes:g", "test_ll:.2f"),
+          (("step", ""), ("epochs", ""), ("CPU minutes", ""), ("test log-likelihood (nats)", "")),
+          text="The same AIS estimate at snapshots of the one run above, against the CPU time its training had used. "
+               "The rate is constant for the first half of the run and decays linearly to zero over the second, so "
+               "the points before the last show a run on its way, not a shorter finished one.",
+          notes=(f"![test log-likelihood against CPU minutes of training](../assets/{RBM_PLOT})",)),
     Table("dbm-mnist", "DBM 784-500-1000", "dbm_mnist",
           (Row("genzoo `dbm`, {epochs} epochs", source="values", cells=("**{test_bound:.2f}**",)), Row("{cite}", "sh_dbm", "published")),
           (("model", ""), ("test lower bound on log p(v) (nats)", "{ll:.2f}")),
-          notes=("log Z is {log_z:.2f} with std of log w {log_w_std:.2f} (log Ẑ + 3σ = {log_z_hi:.2f}), so the bound "
-                 "carries about one nat of AIS uncertainty. The training bound is {train_bound:.2f}; training took "
-                 "{train_minutes} minutes.",
+          notes=("log Z is {log_z:.2f} with std of log w {log_w_std:.2f} (log Ẑ + 3σ̂ = {log_z_hi:.2f}). The training "
+                 "bound is {train_bound:.2f}; training took {train_minutes} minutes.",
+                 "A second AIS estimate with {check_betas:,} temperatures and new runs, as a check: log Z "
+                 "{check_log_z:.2f} (std of log w {check_log_w_std:.2f}), test bound **{check_test_bound:.2f}**. AIS "
+                 "underestimates log Z when it anneals too fast, so a higher log Z with more temperatures means the "
+                 "first estimate was too low and its bound too high.",
                  "Linear probe on the mean-field posteriors: **{probe_dbm:.2f}%** test error, against "
                  "{probe_pixels:.2f}% on raw pixels.")),
+    Table("dbm-curve", "DBM: what more training buys", "dbm_mnist",
+          curve_rows(DBM_CURVE, "dbm_steps:,", "epochs:g", "cpu_minutes:g", "test_bound:.2f"),
+          (("step", ""), ("steps of Algorithm 20.1", ""), ("epochs", ""), ("CPU minutes", ""),
+           ("test lower bound (nats)", "")),
+          text="The same bound at the end of the layer-wise pretraining and at snapshots of Algorithm 20.1 in the one "
+               "run above, against the CPU time its training had used. The rate of Algorithm 20.1 decays linearly to "
+               "zero over its steps, so the points before the last show a run on its way, not a shorter finished one.",
+          notes=(f"![test lower bound against CPU minutes of training](../assets/{DBM_PLOT})",)),
 ))
 
 EXPERIMENTS = tuple(experiment_names())   # in `genzoo experiment --list` order
 
 TTQ_MODELS = (("dcgan", "DCGAN"), ("vae", "VAE"), ("wgan-gp", "WGAN-GP"))
 TTQ_PLOT = "time-to-quality.png"    # under docs/assets/, drawn from time_to_quality.json
+#: plots under docs/assets/: {file name: (the result file it is drawn from, how)}
+PLOTS = {TTQ_PLOT: ("time_to_quality", lambda results: time_to_quality_figure(results["time_to_quality"])),
+         RBM_PLOT: ("rbm_mnist", lambda results: boltzmann_curve_figure(results["rbm_mnist"], results["published"])),
+         DBM_PLOT: ("dbm_mnist", lambda results: boltzmann_curve_figure(results["dbm_mnist"], results["published"]))}
+
+
 TTQ_TEXT = ("How many minutes of training until the samples are good: genzoo's preset, trained as `genzoo train "
             "MODEL --time-budget T` trains it (one run per budget T), against a plain single-file PyTorch loop of "
             "the paper's networks (`benchmarks/reference_dcgan.py`, `reference_vae.py`, `reference_wgan_gp.py`, "
