@@ -109,6 +109,8 @@ def main(argv=None) -> dict:
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/dbm_mnist.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
+    if args.curve_points < 2:
+        p.error(f"--curve-points must be at least 2 (the end of pretraining and the end), got {args.curve_points}")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -169,9 +171,9 @@ def main(argv=None) -> dict:
                      f"{args.pretrain_steps:,} steps per layer, lr {args.pretrain_lr}), then {args.steps:,} steps of "
                      f"Algorithm 20.1 (mean field with {args.mf_steps} iterations, {args.num_chains} persistent chains, "
                      f"{args.gibbs_steps} Gibbs sweeps, SGD lr {args.lr} decayed as `genzoo train` does), batch "
-                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on log p(v) "
-                     f"with log Z by AIS "
-                     f"({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over {len(x_test):,} test images "
+                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on "
+                     f"log p(v) with log Z by AIS ({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over "
+                     f"{len(x_test):,} test images "
                      f"binarized once (seed 1234)" + (f"; as a check, log Z again by AIS with {args.check_betas:,} "
                                                  "temperatures and new runs" if args.check_betas else "") +
                      f"; a logistic-regression probe on the mean-field posteriors of {n:,} "

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import torch
 
@@ -66,6 +65,8 @@ def main(argv=None) -> dict:
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default="benchmarks/results/rbm_mnist.json", help="the result JSON ('' for none)")
     args = p.parse_args(argv)
+    if args.curve_points < 1:
+        p.error(f"--curve-points must be at least 1 (the end of the run), got {args.curve_points}")
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
