@@ -16,13 +16,16 @@ hyperparameter search; genzoo reports its preset's one setting, so a row at or b
 number is a strong result and a row above says by how much (the "gap" field).
 
 The data comes from --data-root/<dataset> or genzoo's lookup ($GENZOO_DATA). The test images'
-Inception features are computed once per dataset and kept in --cache (safetensors). Each row
+Inception features are computed once per dataset, after the first model has trained, and kept in
+--cache (safetensors; two runs side by side compute them once). Each row
 (dataset, model) is written as soon as it is measured, keeping the rows already in the file, so
 that the table can be filled over several runs.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
+import functools
 import json
 import statistics
 import sys
@@ -65,14 +68,25 @@ def test_images(dataset: str, n: int, root: str | None) -> torch.Tensor:
 
 
 def real_features(dataset: str, images: torch.Tensor, cache: Path) -> torch.Tensor:
-    """Inception features of the test images, computed once and kept in `cache`."""
+    """Inception features of the test images, computed once and kept in `cache`; a second run that asks
+    while the first computes them waits for its file instead of computing them again."""
     path = cache / f"inception-{WEIGHTS_SHA1[:12]}-{dataset}-{len(images)}.safetensors"
-    if path.exists():
-        return load_file(path)["features"]
-    features = inception_features(images)
     cache.mkdir(parents=True, exist_ok=True)
-    save_file({"features": features.contiguous()}, path)
-    return features
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            save_file({"features": inception_features(images).contiguous()}, path)
+    return load_file(path)["features"]
+
+
+@functools.cache
+def reference(dataset: str, n: int, root: str | None, cache: str) -> dict:
+    """The test images and their features in both networks, made when the first model of `dataset` has
+    trained (so that two runs side by side train while one of them computes the Inception features)."""
+    images = test_images(dataset, n, root)
+    classifier = get_feature_extractor(dataset, root=root, verbose=True)
+    return {"images": images, "inception": real_features(dataset, images, Path(cache)),
+            "classifier": classifier, "classifier_features": classifier.features(images)}
 
 
 def data_root(dataset: str, args) -> str | None:
@@ -80,7 +94,7 @@ def data_root(dataset: str, args) -> str | None:
     return str(Path(args.data_root) / dataset) if args.data_root else None
 
 
-def measure(dataset: str, model: str, seed: int, real: dict, args) -> dict:
+def measure(dataset: str, model: str, seed: int, args) -> dict:
     """Train one preset for the budget, then its Inception-FID and classifier FD against the test images."""
     root = data_root(dataset, args)
     overrides = {"train.time_budget": None, **({"data.root": root} if root else {})}  # the epochs, not the main job's budget
@@ -89,6 +103,7 @@ def measure(dataset: str, model: str, seed: int, real: dict, args) -> dict:
         run = genzoo.train(MODELS[model], data=dataset, epochs=args.epochs, seed=seed, overrides=overrides,
                            out=Path(work) / "run", progress=False)
         cpu_minutes = (time.process_time() - start) / 60
+        real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
     return {"seed": seed, "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
@@ -128,23 +143,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache", default=str(Path.home() / ".cache" / "genzoo" / "lucic"),
                    help="where the test images' Inception features are kept")
     p.add_argument("--out", default="benchmarks/results/lucic_fid.json", help="the result JSON ('' for none)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's; one lets two runs share two cores)")
     args = p.parse_args(argv)
-    if args.epochs <= 0 or args.n_samples < 2:
-        p.error("--epochs must be positive and --n-samples at least 2")
+    if args.epochs <= 0 or args.n_samples < 2 or (args.threads is not None and args.threads < 1):
+        p.error("--epochs must be positive, --n-samples at least 2 and --threads at least 1")
     return args
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = {}
     for dataset in args.datasets:
-        root = data_root(dataset, args)
-        images = test_images(dataset, args.n_samples, root)
-        classifier = get_feature_extractor(dataset, root=root, verbose=True)
-        real = {"images": images, "inception": real_features(dataset, images, Path(args.cache)),
-                "classifier": classifier, "classifier_features": classifier.features(images)}
         for model in args.models:
-            runs = [measure(dataset, model, seed, real, args) for seed in args.seeds]
+            runs = [measure(dataset, model, seed, args) for seed in args.seeds]
             rows[row_key(dataset, model)] = row = make_row(dataset, model, runs)
             print(f"{dataset} {model} ({row['preset']}): Inception-FID {row['fid']:.2f} (paper {row['paper']}), "
                   f"classifier FD {row['classifier_fd']:.2f}, {row['steps']} steps, {row['train_cpu_minutes']} "

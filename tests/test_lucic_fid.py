@@ -44,6 +44,7 @@ class PixelFeatures:
 
 def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path, monkeypatch):
     calls = []
+    lucic_fid.reference.cache_clear()
 
     def inception(images):
         calls.append(len(images))
@@ -64,6 +65,7 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     saved = json.loads(out.read_text())
     assert saved["rows"]["mnist-NS-GAN"]["fid"] == row["fid"] and "20 epochs" not in saved["protocol"]
 
+    lucic_fid.reference.cache_clear()                 # as a new run would start
     lucic_fid.main(argv)                              # the cached test features are read, not recomputed
     assert calls == [40, 40, 40]
 
