@@ -17,10 +17,10 @@ number is a strong result and a row above says by how much (the "gap" field).
 
 The data comes from --data-root/<dataset> or genzoo's lookup ($GENZOO_DATA). The test images'
 Inception features are computed once per dataset, after the first model has trained, and kept in
---cache (safetensors; two runs side by side compute them once). Each row
-(dataset, model) is written as soon as it is measured, keeping the rows already in the file and the
-row's seeds measured before, so that the table and a row's seeds can be filled over several runs,
-also side by side (`--threads 1` each on two cores).
+--cache (safetensors; two runs side by side compute them once). Each row (dataset, model) is
+written as soon as it is measured, keeping the rows already in the file and the row's seeds
+measured before, so that the table and a row's seeds can be filled over several runs, also side
+by side (`--threads 1` each on two cores).
 """
 from __future__ import annotations
 
