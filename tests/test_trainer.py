@@ -89,6 +89,16 @@ def test_a_stop_rule_ends_the_run_early_with_a_final_checkpoint_log_line_and_gri
     assert "trained for 7 steps (stopped early: it did 7 steps)" in notes[-1]
 
 
+@pytest.mark.parametrize("preset, d_steps, steps", [("vae", None, 46), ("dcgan", 1, 46), ("dcgan", 2, 23)])
+def test_an_epoch_is_one_pass_over_the_data_however_many_minibatches_a_step_takes(preset, d_steps, steps, tmp_path):
+    """1,500 digits make 46 minibatches of 32; a GAN with k D steps per step takes k of them per step."""
+    sets = {k: v for k, v in (SETS if d_steps else VAE).items() if k != "train.steps"}
+    sets.update({"train.epochs": 1, **({"model.d_steps": d_steps} if d_steps else {})})
+    t = Trainer(resolve(preset, overrides=sets), out=tmp_path / "run", **QUIET)
+    with t.setup():
+        assert t.total_steps == steps
+
+
 def test_time_limit_refuses_a_non_positive_budget():
     with pytest.raises(GenzooError, match="positive number of seconds"):
         TimeLimit(0)

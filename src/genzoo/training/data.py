@@ -28,13 +28,15 @@ def data_spec(ds: Dataset) -> DataSpec:
 UNBOUNDED_STEPS = 10**12  # the step cap of a run that only a time budget ends
 
 
-def total_steps(cfg: RunConfig, n_examples: int) -> int:
-    """The run's step budget: train.steps, or train.epochs passes over `n_examples`."""
+def total_steps(cfg: RunConfig, n_examples: int, batches_per_step: int = 1) -> int:
+    """The run's step budget: train.steps, or train.epochs passes over `n_examples` in minibatches,
+    of which a step takes `batches_per_step` (a GAN's k D steps: an epoch counts D's minibatches, as
+    Lucic et al. 2018 count it)."""
     t = cfg.train
     if t.steps is not None:
         return t.steps
     if t.epochs is not None:
-        return max(1, math.ceil(t.epochs * (n_examples // t.batch_size)))
+        return max(1, math.ceil(t.epochs * (n_examples // t.batch_size) / batches_per_step))
     if t.time_budget:
         return UNBOUNDED_STEPS  # the time budget's stop rule ends the run
     raise ConfigError("give a training budget: --steps N, --epochs N or --time-budget 5m")

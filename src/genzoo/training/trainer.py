@@ -194,7 +194,7 @@ class Trainer:
             self.batches = BatchSource(ds, cfg.train.batch_size * self.model.batches_per_step, cfg.train.seed,
                                        self.device, world=world, splits=self.model.batches_per_step,
                                        channels_last=cfg.train.channels_last)
-        self.total_steps = total_steps(cfg, len(ds))
+        self.total_steps = total_steps(cfg, len(ds), self.model.batches_per_step)
 
     def _run_record(self) -> dict:
         """config.json: the resolved configuration and what the run really used."""
