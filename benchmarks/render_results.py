@@ -137,14 +137,15 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
 
 
 def row_commands(table: Table, result: dict) -> list[str]:
-    """A line for each row of the table that a command other than the file's wrote, with how its numbers came."""
-    lines, rows = [], result.get("rows", {})
-    for row in {row.key: row for row in table.rows}.values():   # a row key shown twice gets one line
+    """A line for each command other than the file's that wrote rows of the table, naming its rows and how
+    their numbers came."""
+    keys_by_command, rows = {}, result.get("rows", {})
+    for row in {row.key: row for row in table.rows}.values():   # a row key shown twice is named once
         made = rows.get(row.key, {}) if row.source == "rows" else {}
         if made.get("command", result["command"]) != result["command"]:
-            how = f" ({made['source']})" if made.get("source") else ""
-            lines.append(f"- **Command of the row {row.key}:** `{made['command']}`{how}")
-    return lines
+            keys_by_command.setdefault((made["command"], made.get("source")), []).append(row.key)
+    return [f"- **Command of the row{'s' * (len(keys) > 1)} {', '.join(keys)}:** `{command}`"
+            + (f" ({source})" if source else "") for (command, source), keys in keys_by_command.items()]
 
 
 def describe(value) -> str:

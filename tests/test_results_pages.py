@@ -313,3 +313,10 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
     lines = render_results.row_commands(table, result)
     assert lines == ["- **Command of the row gan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
                      "(numbers as printed by the command)"]
+
+    two = render_results.Table("t", "T", "gan_mnist_fd", (*table.rows, render_results.Row("`wgan`", "wgan")),
+                               table.columns)
+    result["rows"]["wgan"] = {"fd": 40.0, "command": earlier["command"], "source": earlier["source"]}
+    assert render_results.row_commands(two, result) == [
+        "- **Command of the rows gan, wgan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
+        "(numbers as printed by the command)"]
