@@ -359,6 +359,7 @@ def main(argv=None) -> dict:
         except ValueError as e:
             p.error(f"--rejection: {e}")
     row_steps = {(v, d): variant_steps(v, d, args.steps, extra) for d in datasets for v in variants}
+    torch.set_num_threads(args.threads)  # the runs' threads, which the result's hardware record reports
     jobs = [{"variant": v, "dataset": d, "seed": s, "steps": row_steps[v, d], "n_samples": args.n_samples,
              "threads": args.threads, "extra": extra, "rejection": rejection}
             for d in datasets for v in variants for s in range(args.seeds)]
