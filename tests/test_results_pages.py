@@ -2,6 +2,7 @@
 the committed pages equal the rendering byte for byte, and a missing result reads "not measured"."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import shutil
@@ -70,9 +71,9 @@ def test_a_result_file_fills_its_row_and_deleting_it_reads_not_measured(tmp_path
 def test_a_deleted_result_reads_not_measured_in_the_readme(tmp_path):
     results = tmp_path / "results"
     shutil.copytree(ROOT / "benchmarks" / "results", results)
-    (results / "aae_semi.json").unlink()
+    (results / "lucic_fid.json").unlink()
     readme = render_results.render_all(results, readme=(ROOT / "README.md").read_text())["README.md"]
-    assert "- not measured ([details](docs/results/aae.md#aae-semi))" in readme
+    assert "- not measured ([details](docs/results/gans.md#lucic))" in readme
 
 
 @pytest.mark.parametrize("template, fields, expected", [
@@ -136,6 +137,9 @@ def test_each_result_file_a_command_wrote_fills_its_whole_table():
             if not path.exists() or "source" in json.loads(path.read_text()):
                 continue            # not measured, or numbers that reached the file another way
             written += 1
+            if t.filled_row_by_row:     # only the rows measured so far
+                measured = json.loads(path.read_text())["rows"]
+                t = dataclasses.replace(t, rows=tuple(r for r in t.rows if r.source != "rows" or r.key in measured))
             page_text = render_results.render_table(t, render_results.load_results(path.parent))
             missing = [line for line in page_text.splitlines() if render_results.NOT_MEASURED in line]
             assert not missing, f"{t.file}.json lacks fields its table '{t.anchor}' renders: {missing}"
