@@ -33,6 +33,7 @@ def _worker(rank, world, port, out, results, preset="dcgan", sets=SETS):
     save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, f"{results}/rank{rank}.safetensors")
     with open(f"{results}/metrics{rank}.json", "w") as f:
         json.dump(run.last_metrics, f)
+    dist.barrier()  # both ranks done before either tears the group down (rank 0 hosts its store)
     dist.destroy_process_group()
 
 
@@ -102,6 +103,7 @@ def _resume_worker(rank, world, port, run_dir, steps, log_file):
     torch.set_num_threads(1)
     with open(log_file, "a") as log:
         train(None, resume=run_dir, steps=steps, progress=False, log=lambda line: print(line, file=log))
+    dist.barrier()  # both ranks done before either tears the group down (rank 0 hosts its store)
     dist.destroy_process_group()
 
 
