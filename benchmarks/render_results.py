@@ -317,8 +317,8 @@ LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each mode
               "trains each preset unchanged for the same 20 epochs (counted, as in the paper's code, in D's "
               "minibatches, so a WGAN with 5 critic steps makes a fifth as many generator steps) and reports its "
               "one setting's Inception-FID@10k (the TF-FID Inception-v3 weights) beside FD in genzoo's classifier "
-              "features. The gap is genzoo's "
-              "FID minus the paper's: a row above zero misses the paper's number by that much. The command: "
+              "features. The gap is genzoo's FID minus the paper's: a row above zero misses the paper's number by "
+              "that much. The command: "
               "`python benchmarks/lucic_fid.py --data-root DIR` (`--datasets`, `--models` and `--seeds` run a "
               "part of the table; rows already measured are kept, and seeds measured by separate commands add up to "
               "one row, whose FID is their median).")
@@ -774,7 +774,7 @@ HEADLINES = (
     Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after {values[train_cpu_minutes]:g} CPU-minutes of training on one thread",
              "vae_nll", "autoencoders.md#vae-nll"),
     Headline("`dcgan` reaches Inception-FID **{rows[mnist-NS-GAN][fid]:.2f}** on MNIST after Lucic et al.'s 20 "
-             "epochs, below the {rows[mnist-NS-GAN][paper]} of the best NS-GAN in their hyperparameter search",
+             "epochs, against {rows[mnist-NS-GAN][paper]} for the best NS-GAN of their hyperparameter search",
              "lucic_fid", "gans.md#lucic"),
     Headline("`dcgan` reaches the FD that a plain PyTorch DCGAN loop reaches in "
              "{models[dcgan][contestants][reference][reaches_target][minutes]:.0f} minutes in **"
