@@ -80,6 +80,29 @@ def binarized_once(images: torch.Tensor, n: int | None = None) -> tuple[torch.Te
     return torch.bernoulli(images.float() / 255, generator=g)[:n], g
 
 
+def add_likelihood_args(p, out: str) -> None:
+    """The arguments of the likelihood benchmarks (RBM, DBM): data, device, threads, seed, log interval, result file."""
+    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--log-every", type=int, default=1000)
+    p.add_argument("--out", default=out, help="the result JSON ('' for none)")
+
+
+def likelihood_setup(args):
+    """Seed and threads from `args`, then MNIST on `args.device`: the splits, the training images as
+    intensities in [0, 1] and the first `args.test_n` test images binarized once, with the generator
+    whose stream later draws continue."""
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    train, test = load_mnist(args.data_root)
+    x_test, g = binarized_once(test.x, args.test_n)
+    return device, (train, test), (train.x.float() / 255).to(device), x_test.to(device), g
+
+
 def fixed_subsets(n: int, *images: torch.Tensor) -> list[torch.Tensor]:
     """The first n of a fixed random order of each tensor, the orders drawn in turn from one generator seeded
     SUBSET_SEED: every run of a benchmark is scored against the same real images."""

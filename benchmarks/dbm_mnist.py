@@ -33,7 +33,7 @@ from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import Snapshots, binarized_once, scored_snapshots, hardware, load_mnist
+from common import Snapshots, add_likelihood_args, hardware, likelihood_setup, scored_snapshots
 
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
 
@@ -101,24 +101,12 @@ def main(argv=None) -> dict:
     p.add_argument("--keep-model", help="save the trained DBM's tensors here (safetensors)")
     p.add_argument("--test-n", type=int, default=None, help="test images for the bound (default all)")
     p.add_argument("--probe-n", type=int, default=10000, help="training images for the linear probe")
-    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=1000)
-    p.add_argument("--out", default="benchmarks/results/dbm_mnist.json", help="the result JSON ('' for none)")
+    add_likelihood_args(p, out="benchmarks/results/dbm_mnist.json")
     args = p.parse_args(argv)
     if args.curve_points < 2:
         p.error(f"--curve-points must be at least 2 (the end of pretraining and the end), got {args.curve_points}")
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    train, test = load_mnist(args.data_root)
-    x_train = (train.x.float() / 255).to(device)
-    x_test, g = binarized_once(test.x, args.test_n)
-    x_test = x_test.to(device)
+    device, (train, test), x_train, x_test, g = likelihood_setup(args)
 
     L = len(args.hidden)
     warm = min(5 * len(x_train) // args.batch_size, max(args.pretrain_steps, 1) // 4)
@@ -153,7 +141,6 @@ def main(argv=None) -> dict:
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     bound_train = dbm_lower_bound(model, x_train_bin, ais)
 
-    t2 = time.time()
     n = min(args.probe_n, len(x_train))
     f_train = model.hidden_features(x_train[:n]).cpu().numpy()
     f_test = model.hidden_features((test.x.float() / 255).to(device)).cpu().numpy()
@@ -161,7 +148,6 @@ def main(argv=None) -> dict:
     err_dbm = probe_error(f_train, y_train, f_test, y_test, args.seed)
     err_pix = probe_error(train.x[:n].reshape(n, -1).float().numpy() / 255, y_train,
                           test.x.reshape(len(test), -1).float().numpy() / 255, y_test, args.seed)
-    probe_time = time.time() - t2
 
     epochs = total * args.batch_size / len(x_train)
     result = {

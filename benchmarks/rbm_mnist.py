@@ -28,7 +28,7 @@ from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.config import resolve
 from genzoo.training import Hook
 
-from common import Snapshots, binarized_once, scored_snapshots, hardware, load_mnist
+from common import Snapshots, add_likelihood_args, hardware, likelihood_setup, scored_snapshots
 
 class WholeSetStatistics(Hook):
     """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
@@ -57,24 +57,12 @@ def main(argv=None) -> dict:
     p.add_argument("--ais-betas", type=int, default=14500)
     p.add_argument("--curve-points", type=int, default=6, help="points of the curve over training (the last: the end)")
     p.add_argument("--test-n", type=int, default=None, help="test images to evaluate (default all)")
-    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=1000)
-    p.add_argument("--out", default="benchmarks/results/rbm_mnist.json", help="the result JSON ('' for none)")
+    add_likelihood_args(p, out="benchmarks/results/rbm_mnist.json")
     args = p.parse_args(argv)
     if args.curve_points < 1:
         p.error(f"--curve-points must be at least 1 (the end of the run), got {args.curve_points}")
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    train, test = load_mnist(args.data_root)
-    x_train = (train.x.float() / 255).to(device)
-    x_test, g = binarized_once(test.x, args.test_n)
-    x_test = x_test.to(device)
+    device, (train, _), x_train, x_test, g = likelihood_setup(args)
 
     overrides = {"train.seed": args.seed, "train.device": args.device, "train.steps": args.steps,
                  "train.batch_size": args.batch_size, "train.log_every": args.log_every, "data.root": args.data_root,
