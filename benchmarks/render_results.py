@@ -768,9 +768,10 @@ HEADLINES = (
              "native bf16, **{rows[bf16][confident_pct]}%** of its samples read as a digit with p > 0.9; "
              "{rows[avx2][minutes]} minutes and {rows[avx2][confident_pct]}% on 2 AVX2 cores", "main_job",
              "engine.md#main-job"),
-    Headline("`gan-toy` captures **{rows[gan-toy][modes]:.0f} of 25 modes** of the 2-D grid with "
-             "**{rows[gan-toy][hq]}%** high-quality samples (PacGAN protocol, 5 seeds)",
-             "toy_modes_grid25", "gans.md#toy-grid25"),
+    Headline("`genzoo train wgan-gp --data ring8` captures **{rows[wgan-gp][modes]:.0f} of 8 modes** of the 2-D "
+             "ring with **{rows[wgan-gp][hq]:.1f}%** high-quality samples (PacGAN protocol, 5 seeds); every GAN preset "
+             "captures all of them with its toy settings",
+             "toy_presets", "gans.md#toy-presets"),
     Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after {values[train_cpu_minutes]:g} CPU-minutes of training on one thread",
              "vae_nll", "autoencoders.md#vae-nll"),
     Headline("`dcgan` reaches Inception-FID **{rows[mnist-NS-GAN][fid]:.2f}** on MNIST after Lucic et al.'s 20 "

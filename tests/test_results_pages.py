@@ -146,6 +146,16 @@ def test_each_result_file_a_command_wrote_fills_its_whole_table():
     assert written >= 5
 
 
+def test_the_readme_headlines_come_from_files_their_commands_wrote():
+    """The README says every number in its results block was written by the command it names: a file
+    (or a row kept in it) whose numbers reached it another way carries a "source" and cannot be a headline."""
+    for headline in render_results.HEADLINES:
+        result = json.loads((ROOT / "benchmarks" / "results" / f"{headline.file}.json").read_text())
+        rows = result.get("rows", {}).values() if isinstance(result.get("rows"), dict) else []
+        transcribed = "source" in result or any(isinstance(row, dict) and "source" in row for row in rows)
+        assert not transcribed, f"README headline from {headline.file}.json, whose numbers no command wrote"
+
+
 @pytest.fixture(scope="module")
 def bench():
     """The benchmark scripts as modules, as they import each other when run."""
