@@ -55,7 +55,7 @@ class Table:
     columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
     text: str = ""                             # prose above the table (no numbers: they belong in the JSON)
     notes: tuple[str, ...] = ()                # templates over the file's "values" (and "rows"), below the table
-    filled_row_by_row: bool = False            # rows measured by separate commands; one not yet measured says so
+    filled_row_by_row: bool = False            # rows measured by separate commands: only measured rows must be full
 
 
 @dataclass(frozen=True)
