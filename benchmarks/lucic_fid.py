@@ -42,7 +42,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import genzoo
-from genzoo.bench import command_line, write_result
+from genzoo.bench import command_line, cpu_name, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
@@ -110,7 +110,7 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
         cpu_minutes = (time.process_time() - start) / 60
         real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
-    return {"seed": seed, "command": command_line(sys.argv), "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
+    return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"])}
 
@@ -124,6 +124,7 @@ def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
             "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
             "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
             "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
+            "cpu": " and ".join(sorted({r["cpu"] for r in runs})),
             "paper": paper, "gap": None if paper is None else round(fid - paper, 2), "runs": runs}
 
 
