@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -154,6 +155,44 @@ def test_the_readme_headlines_come_from_files_their_commands_wrote():
         rows = result.get("rows", {}).values() if isinstance(result.get("rows"), dict) else []
         transcribed = "source" in result or any(isinstance(row, dict) and "source" in row for row in rows)
         assert not transcribed, f"README headline from {headline.file}.json, whose numbers no command wrote"
+
+
+def recorded_numbers() -> set[str]:
+    """Every number of the result files and the experiments' records, as a page may print it: rounded
+    to 0-3 decimals, and a fraction also as a percentage."""
+    numbers = set()
+
+    def collect(value):
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str):
+            numbers.update(re.findall(r"\d+\.\d+(?:e-?\d+)?", value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers.update(f"{abs(x):.{d}{form}}" for x in (value, 100 * value) for d in range(4) for form in "fe")
+
+    for path in [*(ROOT / "benchmarks" / "results").glob("*.json"), *(ROOT / "docs").rglob("*.json")]:
+        collect(json.loads(path.read_text()))
+    return numbers
+
+
+# worked in the text, not measured: (1 + 0.05^2), the x-y game's growth per two simultaneous steps
+ARITHMETIC = {"1.0025"}
+
+
+def test_every_precise_number_in_the_written_pages_is_a_recorded_one():
+    """A number with two or more decimals in the README or a hand-written docs page is a measurement: it
+    must be a value of a result file or an experiment's record, so that a typo or a number left behind
+    by a new run fails here instead of reaching a reader."""
+    recorded = recorded_numbers() | ARITHMETIC
+    pages = [ROOT / "README.md", *(p for p in (ROOT / "docs").rglob("*.md") if "results" not in p.parts)]
+    stray = [f"{page.relative_to(ROOT)}:{i}: {number}" for page in pages
+             for i, line in enumerate(page.read_text().splitlines(), 1)
+             for number in re.findall(r"(?<![\w.])\d+\.\d{2,}(?:e-?\d+)?(?![\d])", line)
+             if number not in recorded]
+    assert not stray, f"numbers in no result file: {stray}"
 
 
 @pytest.fixture(scope="module")
