@@ -32,6 +32,7 @@ import argparse
 import fcntl
 import functools
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -115,6 +116,11 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"])}
 
 
+def short_cpu(name: str) -> str:
+    """A CPU's name for a table cell: "Intel(R) Xeon(R) Processor" -> "Intel Xeon"."""
+    return re.sub(r"\((R|TM)\)| Processor| CPU", "", name).strip()
+
+
 def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
     """A table row from one model's runs (one per seed): median FIDs, each seed's, and the gap to the paper."""
     runs = sorted(runs, key=lambda r: r["seed"])
@@ -124,7 +130,7 @@ def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
             "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
             "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
             "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
-            "cpu": " and ".join(sorted({r["cpu"] for r in runs})),
+            "cpu": " and ".join(sorted({short_cpu(r["cpu"]) for r in runs})),
             "paper": paper, "gap": None if paper is None else round(fid - paper, 2), "runs": runs}
 
 

@@ -331,7 +331,7 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
                 for model, preset in LUCIC_MODELS),
           (("data, model (preset)", ""), ("paper's best FID", "{published_fid}"),
            ("genzoo Inception-FID@10k", "**{fid:.2f}**"), ("gap", "{gap:+.2f}"), ("classifier FD", "{classifier_fd:.2f}"),
-           ("seeds (FID of each)", "{seeds}"), ("steps", "{steps:,}"), ("CPU-minutes of training, on", "{train_cpu_minutes} on {cpu}")),
+           ("seeds (FID of each)", "{seeds}"), ("steps", "{steps:,}"), ("CPU-minutes of training", "{train_cpu_minutes} on {cpu}")),
           text=LUCIC_TEXT, filled_row_by_row=True),
     Table("gan-mnist-fd", "Every image GAN preset on MNIST at a fixed CPU budget", "gan_mnist_fd",
           tuple(Row(f"`{k}`", k) for k in ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")),

@@ -27,13 +27,14 @@ def test_the_papers_best_fids_are_read_from_the_published_table():
 
 def test_a_row_holds_the_median_over_seeds_and_its_gap_to_the_paper():
     runs = [{"seed": s, "steps": 100, "train_cpu_minutes": m, "inception_fid": f, "classifier_fd": c, "cpu": cpu}
-            for s, m, f, c, cpu in ((0, 3.0, 10.0, 2.0, "Xeon"), (1, 5.0, 7.0, 4.0, "EPYC"), (2, 4.0, 8.5, 3.0, "EPYC"))]
+            for s, m, f, c, cpu in ((0, 3.0, 10.0, 2.0, "Intel(R) Xeon(R) Processor"), (1, 5.0, 7.0, 4.0, "AMD EPYC"),
+                                       (2, 4.0, 8.5, 3.0, "AMD EPYC"))]
     row = lucic_fid.make_row("mnist", "NS-GAN", runs)
     # median of 10, 7, 8.5 is 8.5; the paper's 6.8 -> gap 8.5 - 6.8 = 1.7
     assert (row["fid"], row["paper"], row["gap"]) == (8.5, 6.8, 1.7)
     assert (row["classifier_fd"], row["train_cpu_minutes"], row["preset"]) == (3.0, 4.0, "dcgan")
     assert row["seeds"] == "10.00, 7.00, 8.50" and row["n_seeds"] == 3
-    assert row["cpu"] == "EPYC and Xeon"              # seeds trained on two machines name both
+    assert row["cpu"] == "AMD EPYC and Intel Xeon"    # seeds trained on two machines name both, briefly
 
 
 class PixelFeatures:
@@ -87,5 +88,5 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     table = next(t for t in render_results.GANS.tables if t.anchor == "lucic")
     text = render_results.render_table(table, {**results, "lucic_fid": saved})
     assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{both['fid']:.2f}** | {both['gap']:+.2f} |" in text
-    assert f"| {both['train_cpu_minutes']} on {cpu_name()} |" in text  # the CPU the row's runs trained on
+    assert f"| {both['train_cpu_minutes']} on {lucic_fid.short_cpu(cpu_name())} |" in text  # the CPU the row's runs trained on
     assert "| MNIST, LSGAN (`lsgan`) | 7.8 | not measured |" in text
