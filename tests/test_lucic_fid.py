@@ -45,6 +45,9 @@ class PixelFeatures:
         x = x / 255 if x.max() > 1 else x
         return torch.nn.functional.avg_pool2d(x, 7).flatten(1)
 
+    def protocol(self):
+        return {"test_accuracy": 0.5}
+
 
 def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path, monkeypatch):
     calls = []
@@ -68,6 +71,7 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     assert len(list(cache.glob("*.safetensors"))) == 1
     saved = json.loads(out.read_text())
     assert saved["rows"]["mnist-NS-GAN"]["fid"] == row["fid"] and "20 epochs" not in saved["protocol"]
+    assert saved["rows"]["mnist-NS-GAN"]["runs"][0]["classifier_test_accuracy"] == 0.5
 
     lucic_fid.reference.cache_clear()                 # as a new run would start
     lucic_fid.main(argv)                              # the cached test features are read, not recomputed
