@@ -324,7 +324,7 @@ LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each mode
               "one row, whose FID is their median). Each row names the CPU its runs trained on; the hardware line "
               "below is the latest command's. The Inception weights are fixed, but genzoo's classifier trains on "
               "first use on each machine and its weights differ a little from CPU to CPU, so classifier FDs from "
-              "different CPUs compare only roughly (each run records its classifier's test accuracy).")
+              "different CPUs compare only roughly.")
 
 GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, and on a grammar of token sequences.", (
     Table("lucic", "Against Lucic et al. 2018: Inception-FID after 20 epochs", "lucic_fid",
