@@ -113,11 +113,13 @@ def fixed_subsets(n: int, *images: torch.Tensor) -> list[torch.Tensor]:
 def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
     """The rows of the result file at `path` that `rows` do not replace (other runs made them), then `rows`,
     each of these stamped with the command that made it. A kept row without its own command takes the
-    file's command and "source", which the new run's file no longer holds."""
+    file's command and, from a transcribed file, its "source", protocol and hardware, which the new run's
+    file no longer holds."""
     from genzoo.bench import command_line
 
     earlier = json.loads(open(path).read()) if path and os.path.exists(path) else {}
-    provenance = {k: earlier[k] for k in ("command", "source") if k in earlier}
+    kept_keys = ("command", "source", "protocol", "hardware") if "source" in earlier else ("command",)
+    provenance = {k: earlier[k] for k in kept_keys if k in earlier}  # a transcribed file's rows keep how they were made
     stamped = {key: {**row, "command": command_line(sys.argv)} for key, row in rows.items()}
     kept = {k: {**provenance, **v} for k, v in earlier.get("rows", {}).items() if k not in stamped}
     return {**kept, **stamped}

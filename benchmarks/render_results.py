@@ -144,9 +144,11 @@ def row_commands(table: Table, result: dict) -> list[str]:
     for row in {row.key: row for row in table.rows}.values():   # a row key shown twice is named once
         made = rows.get(row.key, {}) if row.source == "rows" else {}
         if made.get("command", result["command"]) != result["command"]:
-            keys_by_command.setdefault((made["command"], made.get("source")), []).append(row.key)
+            how = "; ".join(filter(None, (made.get("source"), made.get("protocol") and f"protocol: {made['protocol']}",
+                                          made.get("hardware") and f"hardware: {describe(made['hardware'])}")))
+            keys_by_command.setdefault((made["command"], how), []).append(row.key)
     return [f"- **Command of the row{'s' * (len(keys) > 1)} {', '.join(keys)}:** `{command}`"
-            + (f" ({source})" if source else "") for (command, source), keys in keys_by_command.items()]
+            + (f" ({how})" if how else "") for (command, how), keys in keys_by_command.items()]
 
 
 def describe(value) -> str:

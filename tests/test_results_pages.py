@@ -355,7 +355,8 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
     path.write_text(json.dumps(earlier))
     monkeypatch.setattr(sys, "argv", ["benchmarks/gan_mnist_fd.py", "--presets", "dcgan"])
     rows = bench("common").with_earlier_rows(str(path), {"dcgan": {"fd": 5.0}})
-    assert rows["gan"] == {"fd": 30.0, "command": earlier["command"], "source": earlier["source"]}
+    assert rows["gan"] == {"fd": 30.0, "command": earlier["command"], "source": earlier["source"], "protocol": "p",
+                           "hardware": "h"}
     assert rows["dcgan"] == {"fd": 5.0, "command": "python benchmarks/gan_mnist_fd.py --presets dcgan"}
 
     table = render_results.Table("t", "T", "gan_mnist_fd", (render_results.Row("`gan`", "gan"),
@@ -365,11 +366,12 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
     result.pop("source")
     lines = render_results.row_commands(table, result)
     assert lines == ["- **Command of the row gan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
-                     "(numbers as printed by the command)"]
+                     "(numbers as printed by the command; protocol: p; hardware: h)"]
 
     two = render_results.Table("t", "T", "gan_mnist_fd", (*table.rows, render_results.Row("`wgan`", "wgan")),
                                table.columns)
-    result["rows"]["wgan"] = {"fd": 40.0, "command": earlier["command"], "source": earlier["source"]}
+    result["rows"]["wgan"] = {"fd": 40.0, "command": earlier["command"], "source": earlier["source"], "protocol": "p",
+                              "hardware": "h"}
     assert render_results.row_commands(two, result) == [
         "- **Command of the rows gan, wgan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
-        "(numbers as printed by the command)"]
+        "(numbers as printed by the command; protocol: p; hardware: h)"]
