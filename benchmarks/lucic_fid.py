@@ -111,7 +111,8 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
         cpu_minutes = (time.process_time() - start) / 60
         real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
-    return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), "steps": run.step, "train_cpu_minutes": round(cpu_minutes, 1),
+    return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), "steps": run.step,
+            "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"]),
             # the classifier trains on first use on each machine: its weights differ a little from CPU to CPU
