@@ -783,8 +783,8 @@ HEADLINES = (
     Headline("VAE test NLL **{values[nll]:.2f} nats** on MNIST after {values[train_cpu_minutes]:g} CPU-minutes of training on one thread",
              "vae_nll", "autoencoders.md#vae-nll"),
     Headline("`dcgan` reaches Inception-FID **{rows[mnist-NS-GAN][fid]:.2f}** on MNIST after Lucic et al.'s 20 "
-             "epochs (median of {rows[mnist-NS-GAN][n_seeds]} seeds: {rows[mnist-NS-GAN][seeds]}), against {rows[mnist-NS-GAN][paper]} for the "
-             "best NS-GAN of their hyperparameter search",
+             "epochs (median of {rows[mnist-NS-GAN][n_seeds]} seeds: {rows[mnist-NS-GAN][seeds]}), against "
+             "{rows[mnist-NS-GAN][paper]} for the best NS-GAN of their hyperparameter search",
              "lucic_fid", "gans.md#lucic"),
     Headline("`dcgan` reaches the FD that a plain PyTorch DCGAN loop reaches in "
              "{models[dcgan][contestants][reference][reaches_target][minutes]:.0f} minutes in **"
