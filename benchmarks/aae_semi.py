@@ -29,8 +29,9 @@ Protocol (printed with the numbers):
 
 The semi-supervised numbers go to a row of benchmarks/results/aae_semi.json (or --out; '' for none),
 named by --row (default: the preset): the mean error, its sd, each seed's error (s<seed>), its three
-largest confusions (confusions_s<seed>) and the budget; what the row held for other seeds, and the
-other rows, stay, so screens of one change per row, or one seed per command, fill one table.
+largest confusions (confusions_s<seed>), the budget and the command; what the row held for other
+seeds, and the other rows with their commands, stay, so screens of one change per row, or one seed
+per command, fill one table.
 --eval-every also writes each seed's curve (e<epochs>) to a row per seed of --curve-out.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads c
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -252,10 +254,12 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
                 "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over seeds "
                 f"{', '.join(str(r['seed']) for r in runs)}")
     if args.out:
+        from common import with_earlier_rows
+
         earlier = json.loads(open(args.out).read()).get("rows", {}) if os.path.exists(args.out) else {}
         key = args.row or args.preset
-        row = {**earlier.get(key, {}), **semi_row(runs, cfg, saved, args.threads)}
-        rows = {**earlier, key: row}
+        other_seeds = {k: v for k, v in earlier.get(key, {}).items() if re.fullmatch(r"(confusions_)?s\d+", k)}
+        rows = with_earlier_rows(args.out, {key: {**other_seeds, **semi_row(runs, cfg, saved, args.threads)}})
         print(f"wrote {write_result(args.out, {'benchmark': 'aae_semi', 'protocol': protocol, 'rows': rows})}")
     if args.eval_every and args.curve_out:
         rows = {str(r["seed"]): {f"e{p['epochs']:g}": round(p["test_error_percent"], 2) for p in r["curve"]}

@@ -47,3 +47,31 @@ def test_pair_slants_splits_each_digit_by_what_it_is_read_as():
         "labelled 3": -1.0, "test 3 read as 3": -1.0, "test 3 read as 5": 1.0,
         "labelled 5": 1.0, "test 5 read as 3": 0.0}
     assert math.isnan(got["test 5 read as 5"])   # no test 5 is read as 5
+
+
+def test_a_row_run_again_keeps_the_other_rows_and_their_commands(tmp_path, monkeypatch):
+    import json
+    from argparse import Namespace
+
+    out = tmp_path / "screen.json"
+    out.write_text(json.dumps({"command": "python benchmarks/aae_semi.py --row none", "source": "printed",
+                               "protocol": "p", "hardware": "h",
+                               "rows": {"none": {"s0": 10.81, "s2": 14.36},
+                                        "shear03": {"s0": 6.2, "s2": 11.67, "seeds": "6.20, 11.67"}}}))
+    argv = ["benchmarks/aae_semi.py", "--seeds", "2", "--row", "shear03", "--set", "model.label_shear=0.3"]
+    monkeypatch.setattr(sys, "argv", argv)
+    cfg = SimpleNamespace(train=SimpleNamespace(steps=3000, batch_size=100, device="cpu"),
+                          model=SimpleNamespace(hidden=[500, 500]))
+    runs = [{"seed": 2, "test_error_percent": 9.5, "minutes": 3.0, "top_confusions": [(3, 5, 40)]}]
+    args = Namespace(out=str(out), row="shear03", preset="aae-semi", set=["model.label_shear=0.3"], labels=100,
+                     threads=1, eval_every=0, curve_out="")
+    aae_semi.write_semi_results(runs, cfg, {"precision": "float32", "device": "cpu"}, args)
+
+    rows = json.loads(out.read_text())["rows"]
+    # the other row keeps the numbers and how they were made
+    assert rows["none"] == {"s0": 10.81, "s2": 14.36, "command": "python benchmarks/aae_semi.py --row none",
+                            "source": "printed", "protocol": "p", "hardware": "h"}
+    # the row run again: seed 2 replaced, seed 0 kept, its summary and command those of the new run only
+    new = rows["shear03"]
+    assert (new["s0"], new["s2"], new["seeds"], new["confusions_s2"]) == (6.2, 9.5, "9.50", "40 3s as 5")
+    assert new["command"] == " ".join(["python", *argv]) and "source" not in new
