@@ -249,10 +249,9 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
     from genzoo.bench import write_result
     from genzoo.config import parse_override
 
-    protocol = (f"the {args.preset} preset with overrides {dict(parse_override(s) for s in args.set) or 'none'}; "
-                f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
-                "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over seeds "
-                f"{', '.join(str(r['seed']) for r in runs)}")
+    scoring = (f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
+               "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over the seeds")
+    protocol = f"the {args.preset} preset with the settings of each row's command; {scoring}"
     if args.out:
         from common import with_earlier_rows
 
@@ -264,7 +263,9 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
     if args.eval_every and args.curve_out:
         rows = {str(r["seed"]): {f"e{p['epochs']:g}": round(p["test_error_percent"], 2) for p in r["curve"]}
                 for r in runs}
-        curve = {"benchmark": "aae_semi", "protocol": protocol + f"; scored every {args.eval_every:g} epochs",
+        overrides = dict(parse_override(s) for s in args.set) or "none"
+        curve = {"benchmark": "aae_semi", "protocol": f"the {args.preset} preset with overrides {overrides}; "
+                                                      f"{scoring}; scored every {args.eval_every:g} epochs",
                  "rows": rows}
         print(f"wrote {write_result(args.curve_out, curve)}")
 
