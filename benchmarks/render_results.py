@@ -139,16 +139,19 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
 
 def row_commands(table: Table, result: dict) -> list[str]:
     """A line for each command other than the file's that wrote rows of the table, naming its rows and how
-    their numbers came."""
+    their numbers came; a row whose runs (seeds) came from several commands names them all."""
     keys_by_command, rows = {}, result.get("rows", {})
     for row in {row.key: row for row in table.rows}.values():   # a row key shown twice is named once
         made = rows.get(row.key, {}) if row.source == "rows" else {}
-        if made.get("command", result["command"]) != result["command"]:
+        commands = tuple(dict.fromkeys(run["command"] for run in made.get("runs", ()) if "command" in run)) \
+            or (made.get("command", result["command"]),)
+        if commands != (result["command"],):
             how = "; ".join(filter(None, (made.get("source"), made.get("protocol") and f"protocol: {made['protocol']}",
                                           made.get("hardware") and f"hardware: {describe(made['hardware'])}")))
-            keys_by_command.setdefault((made["command"], how), []).append(row.key)
-    return [f"- **Command of the row{'s' * (len(keys) > 1)} {', '.join(keys)}:** `{command}`"
-            + (f" ({how})" if how else "") for (command, how), keys in keys_by_command.items()]
+            keys_by_command.setdefault((commands, how), []).append(row.key)
+    return [f"- **Command{'s' * (len(commands) > 1)} of the row{'s' * (len(keys) > 1)} {', '.join(keys)}:** "
+            + "; ".join(f"`{command}`" for command in commands) + (f" ({how})" if how else "")
+            for (commands, how), keys in keys_by_command.items()]
 
 
 def describe(value) -> str:

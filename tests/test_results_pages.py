@@ -375,3 +375,15 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
     assert render_results.row_commands(two, result) == [
         "- **Command of the rows gan, wgan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
         "(numbers as printed by the command; protocol: p; hardware: h)"]
+
+
+def test_a_row_whose_seeds_ran_in_separate_commands_names_each_command(bench):
+    render_results = bench("render_results")
+    table = render_results.Table("t", "T", "lucic_fid", (render_results.Row("NS-GAN", "ns"),
+                                                         render_results.Row("VAE", "vae")), (("model", ""),))
+    seed = "python benchmarks/lucic_fid.py --models NS-GAN --seeds {}".format
+    result = {"command": seed(2), "rows": {
+        "ns": {"command": seed(2), "runs": [{"seed": s, "command": seed(s)} for s in (0, 1, 2)]},
+        "vae": {"command": seed(2), "runs": [{"seed": 2, "command": seed(2)}]}}}
+    assert render_results.row_commands(table, result) == [
+        f"- **Commands of the row ns:** `{seed(0)}`; `{seed(1)}`; `{seed(2)}`"]
