@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,6 +111,11 @@ def row_fields(row: Row, result: dict | None, published: dict | None) -> tuple[d
     return result.get("rows", {}).get(row.key), NOT_MEASURED
 
 
+def markdown_cell(text: str) -> str:
+    """`text` as a Markdown table cell: a bare | (as in q(y|x)) would end the cell."""
+    return re.sub(r"(?<!\\)\|", r"\\|", text)
+
+
 def render_table(table: Table, results: dict[str, dict]) -> str:
     result, published = results.get(table.file), results.get("published")
     lines = [f'<a id="{table.anchor}"></a>', "", f"## {table.title}", ""]
@@ -122,7 +128,7 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
         label = fill(row.label, fields, missing=NOT_MEASURED if "{" in row.label else row.label)
         templates = row.cells or tuple(template for _, template in table.columns[1:])
         cells = [fill(template, fields, missing) for template in templates]
-        lines.append("| " + " | ".join([label, *cells]) + " |")
+        lines.append("| " + " | ".join(markdown_cell(cell) for cell in [label, *cells]) + " |")
     lines.append("")
     if result is None:
         lines += [f"**Not measured:** there is no result file `benchmarks/results/{table.file}.json`.", ""]

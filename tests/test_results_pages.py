@@ -387,3 +387,21 @@ def test_a_row_whose_seeds_ran_in_separate_commands_names_each_command(bench):
         "vae": {"command": seed(2), "runs": [{"seed": 2, "command": seed(2)}]}}}
     assert render_results.row_commands(table, result) == [
         f"- **Commands of the row ns:** `{seed(0)}`; `{seed(1)}`; `{seed(2)}`"]
+
+
+def test_every_table_row_of_the_written_pages_has_as_many_cells_as_its_header():
+    """A bare | inside a cell (q(y|x)) splits it, and the numbers slide into the wrong columns."""
+    def cells(line):
+        return len(re.findall(r"(?<!\\)\|", line)) - 1
+
+    assert cells("| `model.ema=0.999`: q(y|x) | 4.14% |") == 3   # by hand: the bare | makes a third cell
+    assert render_results.markdown_cell("q(y|x)") == r"q(y\|x)" and render_results.markdown_cell(r"a\|b") == r"a\|b"
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    uneven = []
+    for page in pages:
+        header = None
+        for number, line in enumerate(page.read_text().splitlines(), 1):
+            header = (header or cells(line)) if line.startswith("|") else None
+            if header is not None and cells(line) != header:
+                uneven.append(f"{page.relative_to(ROOT)}:{number}")
+    assert uneven == []
