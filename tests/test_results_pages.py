@@ -96,6 +96,12 @@ def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch)
     record = json.loads(write_result(tmp_path / "r.json", {"values": {"nll": 1.0}}).read_text())
     assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR --run-dir DIR"
     assert record["values"] == {"nll": 1.0} and record["hardware"]["cores"] >= 1
+    # a file of the repository, named from its root, is the same path on every machine; ../ and ~ are not
+    monkeypatch.setattr(sys, "argv", ["benchmarks/aae_semi.py", "--out", "benchmarks/results/aae_semi_merge.json",
+                                      "--data-root", "../shared/mnist", "--run-dir=~/runs"])
+    record = json.loads(write_result(tmp_path / "r.json", {"protocol": "p"}).read_text())
+    assert record["command"] == ("python benchmarks/aae_semi.py --out benchmarks/results/aae_semi_merge.json "
+                                 "--data-root DIR --run-dir=DIR")
 
 
 def test_a_result_file_is_standard_json_without_the_machines_folders(tmp_path, monkeypatch):

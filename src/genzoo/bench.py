@@ -109,13 +109,19 @@ PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run-dir", "
 
 
 def _folder_arguments(argv: Sequence[str]):
-    """(index, folder, prefix) for each folder given to PATH_OPTIONS in `argv`: `--out DIR` or `--out=DIR`."""
+    """(index, folder, prefix) for each machine's folder given to PATH_OPTIONS in `argv`: `--out DIR` or
+    `--out=DIR`. A path relative to the repository (benchmarks/results/x.json) reads the same anywhere."""
     for i, word in enumerate(argv):
         option, has_value, value = word.partition("=")
-        if word in PATH_OPTIONS and i + 1 < len(argv):
+        if word in PATH_OPTIONS and i + 1 < len(argv) and _names_a_machines_folder(argv[i + 1]):
             yield i + 1, argv[i + 1], ""
-        elif has_value and option in PATH_OPTIONS:
+        elif has_value and option in PATH_OPTIONS and _names_a_machines_folder(value):
             yield i, value, option + "="
+
+
+def _names_a_machines_folder(path: str) -> bool:
+    """Absolute, from the home folder, or reaching above the working folder."""
+    return path.startswith(("/", "~")) or ".." in Path(path).parts or Path(path).is_absolute()
 
 
 def command_line(argv: Sequence[str]) -> str:
