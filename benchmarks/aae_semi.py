@@ -350,7 +350,7 @@ def main(argv=None) -> dict:
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
         cfg = build_config(saved["config"])
         print(f"semi-supervised AAE ({args.preset}), MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
-              f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %; target <= 2.5 %")
+              f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %")
         if None not in unaveraged:
             plain_mean, plain_std = mean_std(unaveraged)
             print(f"  classified by the moving average of the encoder (model.ema {cfg.model.ema}); the same runs "

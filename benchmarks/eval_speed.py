@@ -3,8 +3,8 @@
     python benchmarks/eval_speed.py            # full MNIST from $GENZOO_DATA/mnist if there, else offline
     python benchmarks/eval_speed.py --n 10000 --threads 2
 
-Target: under 2 minutes on 2 CPU cores for n = 10,000 (the extractor must already be cached,
-or is trained first and not counted). The "fake" images are MNIST-like: real training digits
+It times the whole evaluation for n = 10,000 (the extractor must already be cached, or is
+trained first and not counted). The "fake" images are MNIST-like: real training digits
 with Gaussian noise (std 0.1), so the numbers are realistic, not a degenerate case. Where a
 split has fewer than n images (offline mnist5k: 4,500 train, 500 test) its images are drawn with
 replacement to reach n, and the real side gets noise std 0.02 so that no two rows are equal:
@@ -78,8 +78,7 @@ def main(argv=None) -> int:
     print(f"{'stage':26s} {'wall s':>8s} {'cpu s':>8s}   (cpu = process CPU time, all threads)")
     for k, v in times.items():
         print(f"{k:26s} {v:8.2f} {cpu[k]:8.2f}")
-    print(f"{'total':26s} {total:8.2f} {total_cpu:8.2f}   (target: wall < 120 s on 2 cores: "
-          f"{'PASS' if total < 120 else 'FAIL'})")
+    print(f"{'total':26s} {total:8.2f} {total_cpu:8.2f}")
     print(f"# load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())} "
           f"(a shared machine inflates wall time)")
     print(f"# values: FD {fd:.4f}, KID {kmean:.5f} +- {kstd:.5f}, precision {r.precision:.3f}, recall {r.recall:.3f},"

@@ -559,8 +559,7 @@ def fd_mode(ds, ds_root, args, out) -> None:
     for k, v in fd.items():
         print(f"  FD {k:34s} {v:8.3f}")
     verdict = "no worse" if fd["genzoo dcgan"] <= fd["reference dcgan"] else "WORSE"
-    print(f"  -> genzoo FD {verdict} than the reference at equal steps; throughput ratio {ratio:.2f}x "
-          f"({'meets' if ratio >= 2.5 else 'does NOT meet'} the 2.5x target)")
+    print(f"  -> genzoo FD {verdict} than the reference at equal steps; throughput ratio {ratio:.2f}x")
     out["fd"] = {"steps": steps, "batch": bs, "samples": n, "seed": args.seed, "seconds": spent, "ratio": ratio,
                  "precision": args.fd_precision, "fast": args.fd_fast,
                  "fd": fd, "extractor": fx.protocol(), "real_source": test.source,
