@@ -75,7 +75,7 @@ from genzoo.data import load_dataset  # noqa: E402
 from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
 from genzoo.training.device import autocast  # noqa: E402
-from genzoo.bench import cpu_name  # noqa: E402
+from genzoo.bench import command_line, cpu_name  # noqa: E402
 from common import fixed_subsets  # noqa: E402
 from genzoo.training import Trainer  # noqa: E402
 
@@ -727,7 +727,7 @@ def equal_steps_result(out: dict, path: str) -> dict:
     runs = {**earlier, f"{precision}/seed{fd['seed']}": {
         "precision": precision, "seed": fd["seed"], "genzoo": round(fd["fd"]["genzoo dcgan"], 3),
         "reference": round(fd["fd"]["reference dcgan"], 3), "floor": round(fd["fd"]["real train vs real test (floor)"], 3),
-        "steps": fd["steps"], "batch": fd["batch"], "samples": fd["samples"]}}
+        "steps": fd["steps"], "batch": fd["batch"], "samples": fd["samples"], "command": command_line(sys.argv)}}
 
     def mean_sd(values):
         return {"fd": round(statistics.mean(values), 2),
@@ -747,7 +747,8 @@ def equal_steps_result(out: dict, path: str) -> dict:
             "protocol": (f"genzoo's dcgan (bf16 autocast or fp32) and the fp32 reference each train {fd['steps']:,} "
                          f"steps at batch {fd['batch']} on MNIST, seeds {', '.join(map(str, seeds))}; FD of "
                          f"{fd['samples']:,} samples of each against as many test images in genzoo's classifier "
-                         "features; mean ± sd over the seeds (the reference's over the fp32 runs)"),
+                         "features; mean ± sd over the seeds (the reference's over the fp32 runs); each seed and "
+                         "precision is a run of its own, whose command the file's runs name"),
             "values": values, "rows": rows, "runs": runs}
 
 
