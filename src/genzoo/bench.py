@@ -121,7 +121,7 @@ def _folder_arguments(argv: Sequence[str]):
 
 def _names_a_machines_folder(path: str) -> bool:
     """Absolute, from the home folder, or reaching above the working folder."""
-    return path.startswith(("/", "~")) or ".." in Path(path).parts or Path(path).is_absolute()
+    return Path(path).is_absolute() or path.startswith("~") or ".." in Path(path).parts
 
 
 def command_line(argv: Sequence[str]) -> str:
