@@ -259,7 +259,9 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
         key = args.row or args.preset
         other_seeds = {k: v for k, v in earlier.get(key, {}).items() if re.fullmatch(r"(confusions_)?s\d+", k)}
         rows = with_earlier_rows(args.out, {key: {**other_seeds, **semi_row(runs, cfg, saved, args.threads)}})
-        print(f"wrote {write_result(args.out, {'benchmark': 'aae_semi', 'protocol': protocol, 'rows': rows})}")
+        device = str(saved.get("device", "cpu")).split()[0]   # "cuda:0 (NVIDIA H100)": the file names the GPU
+        result = {"benchmark": "aae_semi", "protocol": protocol, "rows": rows}
+        print(f"wrote {write_result(args.out, result, device=device)}")
     if args.eval_every and args.curve_out:
         rows = {str(r["seed"]): {f"e{p['epochs']:g}": round(p["test_error_percent"], 2) for p in r["curve"]}
                 for r in runs}

@@ -75,3 +75,23 @@ def test_a_row_run_again_keeps_the_other_rows_and_their_commands(tmp_path, monke
     new = rows["shear03"]
     assert (new["s0"], new["s2"], new["seeds"], new["confusions_s2"]) == (6.2, 9.5, "9.50", "40 3s as 5")
     assert new["command"] == " ".join(["python", *argv]) and "source" not in new
+
+
+def test_a_row_trained_on_a_gpu_names_the_gpu_in_the_file(tmp_path, monkeypatch):
+    import json
+    from argparse import Namespace
+
+    monkeypatch.setattr(sys, "argv", ["benchmarks/aae_semi.py", "--device", "cuda"])
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H200")
+    cfg = SimpleNamespace(train=SimpleNamespace(steps=18000, batch_size=100, device="cuda"),
+                          model=SimpleNamespace(hidden=[1000, 1000]))
+    runs = [{"seed": 0, "test_error_percent": 3.0, "minutes": 2.0, "top_confusions": [(4, 9, 30)]}]
+    args = Namespace(out=str(tmp_path / "semi.json"), row=None, preset="aae-semi", set=[], labels=100,
+                     threads=1, eval_every=0, curve_out="")
+    saved = {"precision": "torch.bfloat16", "device": "cuda:0 (NVIDIA H200)"}
+    aae_semi.write_semi_results(runs, cfg, saved, args)
+
+    written = json.loads((tmp_path / "semi.json").read_text())
+    assert written["hardware"]["gpu"] == "NVIDIA H200"
+    assert written["rows"]["aae-semi"]["budget"] == ("30 epochs, 1000-1000 nets, 2 min per seed on "
+                                                      "cuda:0 (NVIDIA H200), bf16 autocast")
