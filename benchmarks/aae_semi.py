@@ -4,7 +4,7 @@
     python benchmarks/aae_semi.py                                   # preset budgets, seeds 0 1 2
     python benchmarks/aae_semi.py --steps 600 --mixture-steps 600 --hidden 256 256   # a quick check
     python benchmarks/aae_semi.py --skip-mixture --device cuda --jobs 3 --threads 1  # 3 seeds at once on a GPU
-    python benchmarks/aae_semi.py --set train.lr_decay=0 --eval-every 6              # with a test-error curve
+    python benchmarks/aae_semi.py --eval-every 6                                    # with a test-error curve
     python benchmarks/aae_semi.py --preset aae-semi-augmented --skip-mixture --jobs 3 --threads 1  # genzoo's CPU recipe
 
 Run directories already under --out are continued (`genzoo train --resume`), not restarted, so
@@ -132,45 +132,42 @@ def seed_run_dir(out, preset, seed) -> str:
 
 
 def train_seed(seed, sets, args, out, x_test, y_test):
-    """Train one seed's run (or continue an interrupted one) to its budget. With --eval-every E the run
-    stops every E epochs to score the test error (a resume continues bitwise, so the curve's last point
-    is the same run as one trained in one go); each point is appended to <out>/curves.jsonl."""
+    """Train one seed's run (or continue an interrupted one) to its budget and score its test error.
+    With --eval-every E the run keeps a checkpoint every E epochs, and each is scored after training
+    (a curve of the one run, its learning-rate decay included); each point is appended to
+    <out>/curves.jsonl."""
     import genzoo
     from genzoo.config import resolve
     from genzoo.training.checkpoint import list_checkpoints
 
     run_dir = seed_run_dir(out, args.preset, seed)
     cfg = resolve(args.preset, overrides={**sets, "train.steps": args.steps} if args.steps else sets)
-    total = cfg.train.steps
-    if args.eval_every and cfg.train.lr_decay:
-        raise SystemExit("--eval-every trains in stretches, and a learning-rate decay is laid out over the whole "
-                         "budget: use one or the other")
-    every = round(args.eval_every * 60000 / 100) if args.eval_every else total
-    done = list_checkpoints(os.path.join(run_dir, "checkpoints"))
-    reached = done[-1][0] if done else 0
-    stops = [s for s in range(every, total, every) if s > reached] + [total]
-    curve = []
-    for stop in stops:
-        if done:
-            run = genzoo.train(resume=run_dir, steps=stop, progress=False)
-        else:
-            run = genzoo.train(args.preset, data="mnist", steps=stop, seed=seed, overrides=sets, out=run_dir,
-                               progress=False)
-            done = True
-        x, y = x_test.to(run.model.device), y_test.to(run.model.device)
-        point = {"seed": seed, "step": run.step, "epochs": run.step * 100 / 60000,
-                 "test_error_percent": test_error(run.model, x, y)}
-        if run.model.encoder_ema is not None:   # the same run scored without the average, for a paired comparison
-            point["test_error_percent_not_averaged"] = test_error(run.model, x, y, averaged=False)
-        curve.append(point)
-        with open(os.path.join(out, "curves.jsonl"), "a") as f:
-            f.write(json.dumps(point) + "\n")
-        unaveraged = point.get("test_error_percent_not_averaged")
-        print(f"seed {seed}: step {run.step} ({point['epochs']:.1f} epochs): test error "
-              f"{point['test_error_percent']:.2f} %"
-              + ("" if unaveraged is None else f" (moving average of the encoder; {unaveraged:.2f} % without)"),
-              flush=True)
-    return run, curve
+    every = round(args.eval_every * 60000 / cfg.train.batch_size) if args.eval_every else 0
+    if every:
+        sets = {**sets, "train.checkpoint_every": every, "train.keep_checkpoints": cfg.train.steps // every + 1}
+    if list_checkpoints(os.path.join(run_dir, "checkpoints")):
+        run = genzoo.train(resume=run_dir, progress=False)
+    else:
+        run = genzoo.train(args.preset, data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
+                           progress=False)
+    steps, device = (range(every, run.step, every) if every else ()), str(run.model.device)
+    curve = [score_point(genzoo.load(run_dir, step=s, device=device), seed, s, x_test, y_test, out) for s in steps]
+    return run, curve + [score_point(run.model, seed, run.step, x_test, y_test, out)]
+
+
+def score_point(model, seed, step, x_test, y_test, out) -> dict:
+    """The test error of `model` at `step`, appended to <out>/curves.jsonl and printed."""
+    x, y = x_test.to(model.device), y_test.to(model.device)
+    point = {"seed": seed, "step": step, "epochs": step * 100 / 60000, "test_error_percent": test_error(model, x, y)}
+    if model.encoder_ema is not None:   # the same run scored without the average, for a paired comparison
+        point["test_error_percent_not_averaged"] = test_error(model, x, y, averaged=False)
+    with open(os.path.join(out, "curves.jsonl"), "a") as f:
+        f.write(json.dumps(point) + "\n")
+    unaveraged = point.get("test_error_percent_not_averaged")
+    print(f"seed {seed}: step {step} ({point['epochs']:.1f} epochs): test error {point['test_error_percent']:.2f} %"
+          + ("" if unaveraged is None else f" (moving average of the encoder; {unaveraged:.2f} % without)"),
+          flush=True)
+    return point
 
 
 def mean_std(values) -> tuple[float, float]:
