@@ -45,6 +45,7 @@ class Row:
     source: str = "rows"  # "rows" | "values" | "published"
     cells: tuple[str, ...] = ()  # this row's own templates, instead of the table's columns
     beside: str = ""      # a published.json row shown with this one, its fields as {published_FIELD}
+    file: str = ""        # the row `key` of this other result file: one run shown in two tables
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
     lines.append("| " + " | ".join(h for h, _ in table.columns) + " |")
     lines.append("|" + "---|" * len(table.columns))
     for row in table.rows:
-        fields, missing = row_fields(row, result, published)
+        fields, missing = row_fields(row, results.get(row.file) if row.file else result, published)
         label = fill(row.label, fields, missing=NOT_MEASURED if "{" in row.label else row.label)
         templates = row.cells or tuple(template for _, template in table.columns[1:])
         cells = [fill(template, fields, missing) for template in templates]
@@ -135,7 +136,7 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
         return "\n".join(lines)
     for note in table.notes:   # over the file's values, and its rows as {rows[key][field]}
         lines += [fill(note, {**result.get("values", {}), "rows": result.get("rows", {})}), ""]
-    lines += [f"- **Command:** `{result['command']}`", *row_commands(table, result),
+    lines += [f"- **Command:** `{result['command']}`", *row_commands(table, result), *rows_from_files(table, results),
               f"- **Protocol:** {result['protocol']}",
               f"- **Hardware:** {describe(result['hardware'])}",
               f"- **Result file:** `benchmarks/results/{table.file}.json` "
@@ -147,7 +148,7 @@ def row_commands(table: Table, result: dict) -> list[str]:
     """A line for each command other than the file's that wrote rows of the table, naming its rows and how
     their numbers came; a row whose runs (seeds) came from several commands names them all."""
     keys_by_command, rows = {}, result.get("rows", {})
-    for row in {row.key: row for row in table.rows}.values():   # a row key shown twice is named once
+    for row in {row.key: row for row in table.rows if not row.file}.values():   # a key shown twice is named once
         made = rows.get(row.key, {}) if row.source == "rows" else {}
         commands = tuple(dict.fromkeys(run["command"] for run in made.get("runs", ()) if "command" in run)) \
             or (made.get("command", result["command"]),)
@@ -158,6 +159,17 @@ def row_commands(table: Table, result: dict) -> list[str]:
     return [f"- **Command{'s' * (len(commands) > 1)} of the row{'s' * (len(keys) > 1)} {', '.join(keys)}:** "
             + "; ".join(f"`{command}`" for command in commands) + (f" ({how})" if how else "")
             for (commands, how), keys in keys_by_command.items()]
+
+
+def rows_from_files(table: Table, results: dict[str, dict]) -> list[str]:
+    """A line for each row shown from another result file, naming that file and the row's command."""
+    lines = []
+    for row in (row for row in table.rows if row.file):
+        made = results.get(row.file, {}).get("rows", {}).get(row.key)
+        lines.append(f"- **The row {row.key}** is the row of `benchmarks/results/{row.file}.json`"
+                     + (f", written by `{made.get('command', results[row.file]['command'])}`" if made else
+                        f": {NOT_MEASURED}"))
+    return lines
 
 
 def describe(value) -> str:
@@ -447,7 +459,8 @@ AAE = Page("aae.md", "Adversarial autoencoder results",
           tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
           (("epoch", ""), *((str(e), "{e%d:.2f}%%" % e) for e in (15, 30, 45, 60, 75, 90)))),
     Table("aae-semi-recipes", "The reconstruction cost and the rates, on a GPU", "aae_semi_recipes",
-          (Row("squared-error reconstruction, rates decayed over the second half (`aae-semi`)", "mse_decay"),
+          (Row("squared-error reconstruction, rates decayed over the second half (`aae-semi`)", "aae-semi",
+               file="aae_semi"),
            Row("the same, discriminator and generator Adam 1e-4 (was 2e-4)", "mse_decay_slow_adv"),
            Row("the same, supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
            Row("squared error, constant rates", "mse_const"),

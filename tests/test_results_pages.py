@@ -127,7 +127,8 @@ def cells_not_filled(anchor: str, rows: dict | None = None, values: dict | None 
     published = json.loads((ROOT / "benchmarks" / "results" / "published.json").read_text())
     result = {"benchmark": "b", "command": "c", "protocol": "p", "hardware": "h", "rows": rows or {},
               "values": values or {}}
-    text = render_results.render_table(table(anchor), {table(anchor).file: result, "published": published})
+    files = {table(anchor).file} | {r.file for r in table(anchor).rows if r.file}   # rows shown from other files
+    text = render_results.render_table(table(anchor), {**dict.fromkeys(files, result), "published": published})
     return [line for line in text.splitlines() if render_results.NOT_MEASURED in line]
 
 
@@ -411,3 +412,19 @@ def test_every_table_row_of_the_written_pages_has_as_many_cells_as_its_header():
             if header is not None and cells(line) != header:
                 uneven.append(f"{page.relative_to(ROOT)}:{number}")
     assert uneven == []
+
+
+def test_a_row_shown_from_another_result_file_reads_that_files_row_and_names_it():
+    Row = render_results.Row
+    t = render_results.Table("recipes", "Recipes", "recipes", (Row("the preset", "aae-semi", file="semi"),
+                                                               Row("slower", "slow")), (("recipe", ""), ("err", "{err}%")))
+    semi = {"command": "python benchmarks/aae_semi.py", "rows": {"aae-semi": {"err": 3.43}}}
+    recipes = {"command": "python benchmarks/aae_semi.py --row slow", "protocol": "p", "hardware": "h",
+               "rows": {"slow": {"err": 3.26}}}
+    text = render_results.render_table(t, {"semi": semi, "recipes": recipes})
+    assert "| the preset | 3.43% |" in text and "| slower | 3.26% |" in text
+    assert ("- **The row aae-semi** is the row of `benchmarks/results/semi.json`, written by "
+            "`python benchmarks/aae_semi.py`") in text
+    text = render_results.render_table(t, {"recipes": recipes})   # the other file deleted
+    assert "| the preset | not measured |" in text
+    assert "- **The row aae-semi** is the row of `benchmarks/results/semi.json`: not measured" in text
