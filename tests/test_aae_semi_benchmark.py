@@ -95,3 +95,35 @@ def test_a_row_trained_on_a_gpu_names_the_gpu_in_the_file(tmp_path, monkeypatch)
     assert written["hardware"]["gpu"] == "NVIDIA H200"
     assert written["rows"]["aae-semi"]["budget"] == ("30 epochs, 1000-1000 nets, 2 min per seed on "
                                                       "cuda:0 (NVIDIA H200), bf16 autocast")
+
+
+def test_eval_every_keeps_a_checkpoint_every_e_epochs_and_scores_each_after_training(tmp_path, monkeypatch):
+    """A curve of one run with a decaying rate: train once, keeping every checkpoint, then score each."""
+    from argparse import Namespace
+
+    import genzoo
+    model_at = {}
+
+    def model(step):   # a classifier that reads every image as digit (step // 600) % 10
+        logits = torch.nn.functional.one_hot(torch.tensor(step // 600 % 10), 10).float()
+        model_at[step] = SimpleNamespace(device=torch.device("cpu"), encoder_ema=None,
+                                         classify=lambda x, averaged=True: logits.expand(len(x), 10))
+        return model_at[step]
+
+    trained = {}
+
+    def train(*args, overrides=None, **kwargs):
+        trained.update(overrides)
+        return SimpleNamespace(step=1800, model=model(1800))
+
+    monkeypatch.setattr(genzoo, "train", train)
+    monkeypatch.setattr(genzoo, "load", lambda run_dir, step, device: model(step))
+    monkeypatch.setattr(aae_semi, "predictions", lambda m, x, averaged=True: m.classify(x).argmax(1))
+    args = Namespace(preset="aae-semi", steps=1800, eval_every=1.0)   # 1 epoch = 600 steps of 100
+    y = torch.tensor([1, 2, 3, 3])                                   # by hand: step 600 reads 1, 1200 reads 2
+    _, curve = aae_semi.train_seed(0, {}, args, str(tmp_path), torch.zeros(4, 1, 28, 28), y)
+
+    assert (trained["train.checkpoint_every"], trained["train.keep_checkpoints"]) == (600, 4)
+    assert [(p["step"], p["epochs"], p["test_error_percent"]) for p in curve] == [
+        (600, 1.0, 75.0), (1200, 2.0, 75.0), (1800, 3.0, 50.0)]
+    assert len((tmp_path / "curves.jsonl").read_text().splitlines()) == 3
