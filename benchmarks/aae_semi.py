@@ -248,7 +248,7 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
 
     scoring = (f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
                "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over the seeds")
-    protocol = f"the {args.preset} preset with the settings of each row's command; {scoring}"
+    protocol = f"each row: the preset and the settings its command names; {scoring}"
     if args.out:
         from common import with_earlier_rows
 
