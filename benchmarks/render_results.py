@@ -471,7 +471,8 @@ AAE = Page("aae.md", "Adversarial autoencoder results",
           text="The `aae-semi` preset (1000-1000 nets, input noise 0.3) with binary cross-entropy in place of its "
                "squared-error reconstruction cost, 10 epochs at constant rates, seeds 0, 1, 2."),
     Table("aae-semi-half-width", "Half-width screen, 30 epochs", "aae_semi_half_width_screen",
-          (Row("no change", "none"), Row("`model.latent_dim=5`", "latent5"), Row("`model.latent_dim=20`", "latent20"),
+          (Row("no change", "none"), *(Row(label, key, cells=("{s0:.2f}%", "not run")) for label, key in (
+               ("`model.latent_dim=5`", "latent5"), ("`model.latent_dim=20`", "latent20"))),
            Row("`model.input_noise=0.5`", "noise05"), Row("`model.input_noise=0.7`", "noise07"),
            Row("`model.input_noise=0.5`, discriminator and generator Adam 1e-4", "noise05_slow_adv"),
            Row("`model.ema=0.999`: q(y|x) from a moving average of the encoder", "ema"),
