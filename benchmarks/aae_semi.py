@@ -151,14 +151,16 @@ def train_seed(seed, sets, args, out, x_test, y_test):
         run = genzoo.train(args.preset, data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
                            progress=False)
     steps, device = (range(every, run.step, every) if every else ()), str(run.model.device)
-    curve = [score_point(genzoo.load(run_dir, step=s, device=device), seed, s, x_test, y_test, out) for s in steps]
-    return run, curve + [score_point(run.model, seed, run.step, x_test, y_test, out)]
+    epochs = lambda step: step * cfg.train.batch_size / 60000   # noqa: E731
+    curve = [score_point(genzoo.load(run_dir, step=s, device=device), seed, s, epochs(s), x_test, y_test, out)
+             for s in steps]
+    return run, curve + [score_point(run.model, seed, run.step, epochs(run.step), x_test, y_test, out)]
 
 
-def score_point(model, seed, step, x_test, y_test, out) -> dict:
+def score_point(model, seed, step, epochs, x_test, y_test, out) -> dict:
     """The test error of `model` at `step`, appended to <out>/curves.jsonl and printed."""
     x, y = x_test.to(model.device), y_test.to(model.device)
-    point = {"seed": seed, "step": step, "epochs": step * 100 / 60000, "test_error_percent": test_error(model, x, y)}
+    point = {"seed": seed, "step": step, "epochs": epochs, "test_error_percent": test_error(model, x, y)}
     if model.encoder_ema is not None:   # the same run scored without the average, for a paired comparison
         point["test_error_percent_not_averaged"] = test_error(model, x, y, averaged=False)
     with open(os.path.join(out, "curves.jsonl"), "a") as f:
