@@ -225,7 +225,8 @@ def run_seeds_in_parallel(args, argv, out) -> None:
 
 
 def semi_row(runs: list[dict], cfg, saved: dict, threads: int) -> dict:
-    """A row of the results tables: the mean test error, its sd, each seed's error and confusions, the budget."""
+    """A row of the results tables: the mean test error, its sd, each seed's error and confusions, the budget
+    (and with model.ema, each seed's error without the average)."""
     from common import precision_name
 
     mean, sd = mean_std([r["test_error_percent"] for r in runs])
@@ -240,6 +241,9 @@ def semi_row(runs: list[dict], cfg, saved: dict, threads: int) -> dict:
     for r in runs:
         row[f"s{r['seed']}"] = round(r["test_error_percent"], 2)
         row[f"confusions_s{r['seed']}"] = ", ".join(f"{n} {a}s as {b}" for a, b, n in r["top_confusions"])
+        unaveraged = (r.get("curve") or [{}])[-1].get("test_error_percent_not_averaged")
+        if unaveraged is not None:   # model.ema: the same run classified by the encoder itself
+            row[f"encoder_s{r['seed']}"] = round(unaveraged, 2)
     return row
 
 
@@ -260,7 +264,7 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
         rows = with_earlier_rows(args.out, {key: {**other_seeds, **semi_row(runs, cfg, saved, args.threads)}})
         device = str(saved.get("device", "cpu")).split()[0]   # "cuda:0 (NVIDIA H100)": the file names the GPU
         result = {"benchmark": "aae_semi", "protocol": protocol, "rows": rows}
-        print(f"wrote {write_result(args.out, result, device=device)}")
+        print(f"wrote {write_result(args.out, result, device=device, keep_rows=True)}")
     if args.eval_every and args.curve_out:
         rows = {str(r["seed"]): {f"e{p['epochs']:g}": round(p["test_error_percent"], 2) for p in r["curve"]}
                 for r in runs}

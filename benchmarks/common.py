@@ -114,7 +114,8 @@ def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
     """The rows of the result file at `path` that `rows` do not replace (other runs made them), then `rows`,
     each of these stamped with the command that made it. A kept row without its own command takes the
     file's command and, from a transcribed file, its "source", protocol and hardware, which the new run's
-    file no longer holds."""
+    file no longer holds. Write them with write_result(..., keep_rows=True), which also keeps the rows
+    that another command wrote after this read."""
     from genzoo.bench import command_line
 
     earlier = json.loads(open(path).read()) if path and os.path.exists(path) else {}

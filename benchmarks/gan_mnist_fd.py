@@ -154,7 +154,8 @@ def main(argv=None) -> dict:
             continue
         rows[key] = preset_row([measure(preset, seed, n, fx, f_test, args, sets) for seed in args.seeds])
         if args.out:
-            write_result(args.out, fd_result(with_earlier_rows(args.out, rows), floor, n, fx, args, sets))
+            write_result(args.out, fd_result(with_earlier_rows(args.out, rows), floor, n, fx, args, sets),
+                         keep_rows=True)
     print(f"\n{'row':>8} | {'steps':>11} | {'FD':>8} | {'CS':>5} | classes")
     for key, r in rows.items():
         print(f"{key:>8} | {r['steps']:>11} | {r['fd']:8.2f} | {r['score']:5.2f} | {r['classes']}")

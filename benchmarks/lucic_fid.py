@@ -159,7 +159,7 @@ def write(path: str, dataset: str, model: str, runs: list[dict], args) -> dict:
                                "and FD in genzoo's classifier features; the paper's number is its best FID over a "
                                "hyperparameter search (Lucic et al. 2018); gap = genzoo - paper"),
                   "rows": with_earlier_rows(path, {key: row})}
-        print(f"wrote {write_result(path, result)}")
+        print(f"wrote {write_result(path, result, keep_rows=True)}")
     return row
 
 

@@ -77,7 +77,7 @@ def write_row(path: str, row: dict, args) -> None:
                            f"then {args.n:,} samples (seed 0) classified by genzoo's MNIST classifier: the share with "
                            f"p > 0.9 and the classes covered, beside {args.n:,} real test digits"),
               "rows": with_earlier_rows(path, {key: row})}
-    print(f"wrote {write_result(path, result)}")
+    print(f"wrote {write_result(path, result, keep_rows=True)}")
 
 
 def main() -> None:

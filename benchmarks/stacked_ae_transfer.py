@@ -136,7 +136,7 @@ def main(argv=None) -> dict:
         "rows": with_earlier_rows(args.out, rows),
     }
     if args.out:
-        print(f"wrote {write_result(args.out, result)}")
+        print(f"wrote {write_result(args.out, result, keep_rows=True)}")
     return result
 
 

@@ -173,7 +173,7 @@ def score_rows(args) -> None:
     items = " ".join(__doc__.split("text2image.json):")[1].split()).removeprefix("- ").split(" - ")
     protocol = "; ".join(items)   # the protocol's list, as one paragraph
     write_result(RESULTS, {"benchmark": "text2image", "protocol": protocol,
-                           "test_split": test.source, "rows": rows})
+                           "test_split": test.source, "rows": rows}, keep_rows=True)
     for name, r in ((name, rows[name]) for name in args.rows):
         if name in TEXT_ROWS:
             print(f"{name}: cos(phi(t), phi(swapped t)) {r['cosine_swapped']:.3f}, own caption above the swapped "

@@ -304,7 +304,7 @@ def write(path: str, model: str, entry: dict, score: Scorer, args) -> None:
         rows.update(not_run_rows(other))
     result = {"benchmark": "time_to_quality", "protocol": protocol(score.fx, score.n, args), "models": models,
               "rows": rows}
-    print(f"wrote {write_result(path, result)}")
+    print(f"wrote {write_result(path, result, keep_rows=True)}")
 
 
 def rebuild_rows(path: str) -> dict:

@@ -469,7 +469,8 @@ def main(argv=None) -> dict:
             mine = [r for r in results if r["dataset"] == d and r["seed"] < args.seeds
                     and r["steps"] == row_steps[r["variant"], d]]
             path = args.out.format(dataset=d)
-            print(f"wrote {write_result(path, toy_result(mine, d, variants, rejection, args, extra, path))}")
+            result = toy_result(mine, d, variants, rejection, args, extra, path)
+            print(f"wrote {write_result(path, result, keep_rows=not rejection)}")
     return out
 
 

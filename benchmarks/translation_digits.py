@@ -154,7 +154,7 @@ def main(argv=None) -> dict:
               f"{cols[1]:>13s} {100 * runs[0]['digits']['label_accuracy_of_real_targets']:7.1f} {cols[2]:>13s}")
     if args.out:
         from genzoo.bench import write_result
-        print(f"wrote {write_result(args.out, translation_result(results, args))}")
+        print(f"wrote {write_result(args.out, translation_result(results, args), keep_rows=True)}")
     return results
 
 

@@ -116,6 +116,34 @@ def test_a_result_file_is_standard_json_without_the_machines_folders(tmp_path, m
     assert strict["protocol"] == "RBM on MNIST IDX files in DIR (60000 images)"
 
 
+def test_a_result_file_keeps_the_rows_another_command_wrote_meanwhile(tmp_path):
+    from genzoo.bench import write_result
+
+    path = tmp_path / "r.json"
+    write_result(path, {"rows": {"a": {"err": 1.0}, "b": {"err": 2.0}}})
+    # this command read the file before "b" was written; it replaces "a" and adds "c"
+    record = json.loads(write_result(path, {"rows": {"a": {"err": 3.0}, "c": {"err": 4.0}}}, keep_rows=True).read_text())
+    assert record["rows"] == {"b": {"err": 2.0}, "a": {"err": 3.0}, "c": {"err": 4.0}}
+    record = json.loads(write_result(path, {"rows": {"d": {"err": 5.0}}}).read_text())
+    assert record["rows"] == {"d": {"err": 5.0}}   # without keep_rows the file holds this command's rows only
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]   # no lock or temporary file left
+
+
+def test_a_result_file_is_written_only_while_no_other_writer_holds_its_folder(tmp_path):
+    import threading
+
+    from genzoo.bench import results_folder_lock, write_result
+
+    path = tmp_path / "r.json"
+    with results_folder_lock(tmp_path):
+        writer = threading.Thread(target=write_result, args=(path, {"rows": {"a": {}}}), kwargs={"keep_rows": True})
+        writer.start()
+        writer.join(timeout=1.0)
+        assert writer.is_alive() and not path.exists()   # waiting for the lock
+    writer.join(timeout=30)
+    assert not writer.is_alive() and json.loads(path.read_text())["rows"] == {"a": {}}
+
+
 # --- a benchmark's result file carries every field its table renders --------------------------------
 
 def table(anchor: str):
@@ -262,6 +290,10 @@ def test_the_autoencoder_benchmarks_build_the_fields_of_their_tables(bench):
             for s in range(3)]
     row = semi.semi_row(runs, cfg, {"precision": "float32", "device": "cpu"}, 1)
     assert (row["err"], row["sd"], row["s2"], row["confusions_s2"]) == (3.0, 1.0, 4.0, "120 3s as 5, 80 5s as 3")
+    assert "encoder_s0" not in row
+    averaged = [{**r, "curve": [{"test_error_percent": 2.0 + r["seed"], "test_error_percent_not_averaged": 2.5}]}
+                for r in runs]
+    assert semi.semi_row(averaged, cfg, {"precision": "float32", "device": "cpu"}, 1)["encoder_s1"] == 2.5
     for anchor in ("aae-semi", "aae-semi-recipes", "aae-semi-bce", "aae-semi-half-width", "aae-semi-merge-screen",
                    "aae-semi-merge", "aae-semi-augment"):
         assert cells_not_filled(anchor, every_row(anchor, row, "none", "none_10ep")) == [], anchor

@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -154,20 +155,52 @@ def portable(value, folders: Sequence[str] = ()):
     return value
 
 
-def write_result(path: str | Path, result: dict, *, device: torch.device | str = "cpu") -> Path:
+def write_result(path: str | Path, result: dict, *, device: torch.device | str = "cpu",
+                 keep_rows: bool = False) -> Path:
     """Write `result` as standard JSON to `path` (non-finite numbers as null, the folders given on the
-    command line as DIR) with the hardware, the environment and the command that made it."""
+    command line as DIR) with the hardware, the environment and the command that made it.
+
+    keep_rows: also keep the rows the file holds at the moment of writing that `result` does not
+    replace; the read and the write happen under one lock, so that commands that write rows of one
+    file side by side cannot drop each other's."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {**result, "hardware": hardware(device), "environment": environment(),
-              "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
-    return write_json(path, portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv)))
+    with results_folder_lock(path.parent):
+        if keep_rows:
+            result = {**result, "rows": {**rows_not_replaced(path, result.get("rows", {})), **result.get("rows", {})}}
+        record = {**result, "hardware": hardware(device), "environment": environment(),
+                  "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
+        return write_json(path, portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv)))
+
+
+def rows_not_replaced(path: Path, rows: dict) -> dict:
+    """The rows of the result file at `path` (if any) whose names are not among `rows`."""
+    held = json.loads(path.read_text()).get("rows", {}) if path.exists() else {}
+    return {name: row for name, row in held.items() if name not in rows}
+
+
+@contextmanager
+def results_folder_lock(folder: Path):
+    """An exclusive lock on `folder` (flock on the folder itself, so no lock file is left behind)
+    while the block runs; without fcntl (Windows) the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)   # closing the descriptor releases the lock
 
 
 def write_json(path: str | Path, record: dict) -> Path:
-    """`record` as a result file's JSON at `path`, replaced atomically (a crash leaves the old file)."""
+    """`record` as a result file's JSON at `path`, replaced atomically (a crash leaves the old file);
+    the temporary file is named for the process, so two writers never share it."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
