@@ -182,6 +182,19 @@ def test_each_result_file_a_command_wrote_fills_its_whole_table():
     assert written >= 5
 
 
+def test_every_result_file_was_written_by_the_commands_it_names():
+    """No number in benchmarks/results reached it by hand: each file names the command that wrote it, and
+    neither it nor a row kept in it carries a "source" (published.json holds the papers' numbers)."""
+    for path in sorted((ROOT / "benchmarks" / "results").glob("*.json")):
+        if path.name == "published.json":
+            continue
+        result = json.loads(path.read_text())
+        rows = result.get("rows", {}).values() if isinstance(result.get("rows"), dict) else []
+        assert "source" not in result and result.get("command"), f"{path.name}: numbers that no command wrote"
+        for row in (row for row in rows if isinstance(row, dict)):
+            assert "source" not in row, f"{path.name}: a row that no command wrote: {row}"
+
+
 def test_the_readme_headlines_come_from_files_their_commands_wrote():
     """The README says every number in its results block was written by the command it names: a file
     (or a row kept in it) whose numbers reached it another way carries a "source" and cannot be a headline."""
