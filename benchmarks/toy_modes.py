@@ -285,13 +285,15 @@ def toy_result(runs: list[dict], dataset: str, variants: list[str], rejection: l
     steps = ", ".join(f"{v} {next(r['steps'] for r in runs if r['variant'] == v):,}" for v in variants
                       if any(r["variant"] == v for r in runs))
     earlier = json.loads(open(path).read()).get("values", {}) if os.path.exists(path) and not rejection else {}
+    # a file of --row rows holds rows of several commands: each row's overrides are in its own command
+    overrides = "those of each row's command" if args.row else (extra or "none")
     return {"benchmark": "toy_modes",
             "protocol": (f"PacGAN protocol (Lin et al. 2018) on {dataset}: {args.n_samples:,} samples per run from an "
                          "EMA of G (0.99); a sample is high quality within 3 std of its nearest mode; a mode is "
                          "captured with at least one high-quality sample; reverse KL of the high-quality histogram "
                          f"over the modes to uniform; {args.seeds} seeds, mean ± standard error, {args.threads} "
                          f"thread(s), fp32, engine {args.engine}; generator steps per run: {steps}; PacGAN's toy nets "
-                         f"(G 4x400, D 3x200); overrides {extra or 'none'}"
+                         f"(G 4x400, D 3x200); overrides {overrides}"
                          + (f"; discriminator rejection sampling at percentiles {', '.join(rejection)} ('none': "
                             "exact) of F; far misses: samples 6 std or more from every mode" if rejection else "")
                          + "; CPU-s is per run"),

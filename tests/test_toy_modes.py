@@ -125,3 +125,18 @@ def test_rejection_rows_score_samples_kept_by_the_discriminator(engine):
     assert set(r["rejection"]) == {"none", "90"}
     for m in r["rejection"].values():
         assert 0 < m["acceptance"] <= 1 and 0 <= m["hq"] <= 100 and sum(m["mode_counts"]) <= 100
+
+
+def test_a_file_of_named_rows_sends_the_reader_to_each_rows_command(tmp_path):
+    from argparse import Namespace
+
+    runs = [{"variant": "gan-toy", "seed": s, "steps": 100, "modes": 25, "hq": 90.0 + s, "rkl": 0.01,
+             "cpu_seconds": 10.0, "mode_counts": [100] * 25, "near_miss": 1.0, "far_miss": 1.0} for s in range(2)]
+    args = Namespace(n_samples=2500, seeds=2, threads=1, engine="vectorized", row=None)
+    extra = {"model.latent_dim": 8}
+    plain = toy_modes.toy_result(runs, "grid25", ["gan-toy"], [], args, extra, str(tmp_path / "a.json"))
+    assert "overrides {'model.latent_dim': 8}" in plain["protocol"]
+    named = toy_modes.toy_result(runs, "grid25", ["gan-toy"], [], Namespace(**{**vars(args), "row": "latent8"}),
+                                 extra, str(tmp_path / "b.json"))
+    assert "overrides those of each row's command" in named["protocol"] and "latent_dim" not in named["protocol"]
+    assert named["rows"]["latent8"]["hq"] == 90.5   # mean of 90 and 91
