@@ -241,10 +241,15 @@ def semi_row(runs: list[dict], cfg, saved: dict, threads: int) -> dict:
     for r in runs:
         row[f"s{r['seed']}"] = round(r["test_error_percent"], 2)
         row[f"confusions_s{r['seed']}"] = ", ".join(f"{n} {a}s as {b}" for a, b, n in r["top_confusions"])
-        unaveraged = (r.get("curve") or [{}])[-1].get("test_error_percent_not_averaged")
+        unaveraged = error_without_average(r)
         if unaveraged is not None:   # model.ema: the same run classified by the encoder itself
             row[f"encoder_s{r['seed']}"] = round(unaveraged, 2)
     return row
+
+
+def error_without_average(run: dict) -> float | None:
+    """A seed's final test error from the encoder itself when model.ema averages it (else None)."""
+    return run["curve"][-1].get("test_error_percent_not_averaged")
 
 
 def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
@@ -351,7 +356,7 @@ def main(argv=None) -> dict:
                   f"{runs[-1]['top_confusions']}; mean slant (columns per row, > 0: leaning right) of "
                   f"the most confused pair: {runs[-1]['slants']}", flush=True)
         mean, std = mean_std(errors)
-        unaveraged = [r["curve"][-1].get("test_error_percent_not_averaged") for r in runs]
+        unaveraged = [error_without_average(r) for r in runs]
         saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
         cfg = build_config(saved["config"])
         print(f"semi-supervised AAE ({args.preset}), MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "

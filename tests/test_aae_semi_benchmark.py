@@ -62,7 +62,8 @@ def test_a_row_run_again_keeps_the_other_rows_and_their_commands(tmp_path, monke
     monkeypatch.setattr(sys, "argv", argv)
     cfg = SimpleNamespace(train=SimpleNamespace(steps=3000, batch_size=100, device="cpu"),
                           model=SimpleNamespace(hidden=[500, 500]))
-    runs = [{"seed": 2, "test_error_percent": 9.5, "minutes": 3.0, "top_confusions": [(3, 5, 40)]}]
+    runs = [{"seed": 2, "test_error_percent": 9.5, "minutes": 3.0, "top_confusions": [(3, 5, 40)],
+             "curve": [{"test_error_percent": 9.5}]}]
     args = Namespace(out=str(out), row="shear03", preset="aae-semi", set=["model.label_shear=0.3"], labels=100,
                      threads=1, eval_every=0, curve_out="")
     aae_semi.write_semi_results(runs, cfg, {"precision": "float32", "device": "cpu"}, args)
@@ -85,7 +86,8 @@ def test_a_row_trained_on_a_gpu_names_the_gpu_in_the_file(tmp_path, monkeypatch)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H200")
     cfg = SimpleNamespace(train=SimpleNamespace(steps=18000, batch_size=100, device="cuda"),
                           model=SimpleNamespace(hidden=[1000, 1000]))
-    runs = [{"seed": 0, "test_error_percent": 3.0, "minutes": 2.0, "top_confusions": [(4, 9, 30)]}]
+    runs = [{"seed": 0, "test_error_percent": 3.0, "minutes": 2.0, "top_confusions": [(4, 9, 30)],
+             "curve": [{"test_error_percent": 3.0}]}]
     args = Namespace(out=str(tmp_path / "semi.json"), row=None, preset="aae-semi", set=[], labels=100,
                      threads=1, eval_every=0, curve_out="")
     saved = {"precision": "torch.bfloat16", "device": "cuda:0 (NVIDIA H200)"}

@@ -299,8 +299,8 @@ def test_the_autoencoder_benchmarks_build_the_fields_of_their_tables(bench):
     semi = bench("aae_semi")
     cfg = SimpleNamespace(train=SimpleNamespace(steps=18000, batch_size=100, device="cpu"),
                           model=SimpleNamespace(hidden=[500, 500]))
-    runs = [{"seed": s, "test_error_percent": 2.0 + s, "minutes": 10.0, "top_confusions": [(3, 5, 120), (5, 3, 80)]}
-            for s in range(3)]
+    runs = [{"seed": s, "test_error_percent": 2.0 + s, "minutes": 10.0, "top_confusions": [(3, 5, 120), (5, 3, 80)],
+             "curve": [{"test_error_percent": 2.0 + s}]} for s in range(3)]
     row = semi.semi_row(runs, cfg, {"precision": "float32", "device": "cpu"}, 1)
     assert (row["err"], row["sd"], row["s2"], row["confusions_s2"]) == (3.0, 1.0, 4.0, "120 3s as 5, 80 5s as 3")
     assert "encoder_s0" not in row

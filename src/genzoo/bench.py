@@ -165,11 +165,13 @@ def write_result(path: str | Path, result: dict, *, device: torch.device | str =
     file side by side cannot drop each other's."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with results_folder_lock(path.parent):
+    made = {"hardware": hardware(device), "environment": environment(),
+            "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
+    with results_folder_lock(path.parent):   # held only for the read and the write
         if keep_rows:
-            result = {**result, "rows": {**rows_not_replaced(path, result.get("rows", {})), **result.get("rows", {})}}
-        record = {**result, "hardware": hardware(device), "environment": environment(),
-                  "command": command_line(sys.argv) if sys.argv and sys.argv[0] else None}
+            rows = result.get("rows", {})
+            result = {**result, "rows": {**rows_not_replaced(path, rows), **rows}}
+        record = {**result, **made}
         return write_json(path, portable(json.loads(json.dumps(record, default=float)), folders_given(sys.argv)))
 
 
