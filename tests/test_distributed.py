@@ -141,3 +141,13 @@ def test_resuming_with_a_number_of_processes_that_cannot_share_the_global_batch_
                                           r"was trained, or with a number of processes that divides 64"):
         check_resumable({"processes": 2}, World(rank=0, size=3), 64, "runs/a")
     check_resumable({"processes": 2}, World(rank=0, size=4), 64, "runs/a")    # 16 each: resumes, with a note
+
+
+def test_leaving_the_process_group_ends_it_and_is_a_no_op_without_one(tmp_path):
+    # the CLI leaves the group after training: rank 0 hosts its store and must not exit while another rank uses it
+    from genzoo.training.distributed import leave_process_group
+    leave_process_group()   # one process, no group: nothing to do
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    assert dist.is_initialized()
+    leave_process_group()
+    assert not dist.is_initialized()

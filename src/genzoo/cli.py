@@ -56,6 +56,7 @@ FLAG_KEYS = {"data": ("--data", "data.name"), "steps": ("--steps", "train.steps"
 def _train(args) -> None:
     from .api import train
     from .config import parse_override
+    from .training.distributed import leave_process_group
 
     if args.resume:
         extra = [flag for flag, v in (("MODEL", args.model), ("--data", args.data), ("--epochs", args.epochs),
@@ -68,6 +69,7 @@ def _train(args) -> None:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
         train(resume=args.resume, steps=args.steps, progress=not args.quiet)
+        leave_process_group()
         return
     overrides = dict(parse_override(s) for s in args.set)
     for attr, (flag, key) in FLAG_KEYS.items():
@@ -78,6 +80,7 @@ def _train(args) -> None:
             overrides[key] = value
     train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
           seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
+    leave_process_group()
 
 
 def _list(args) -> None:

@@ -47,6 +47,14 @@ def init_from_env(device: torch.device) -> World:
     return World(rank=rank, size=size, local_rank=local_rank)
 
 
+def leave_process_group() -> None:
+    """Wait for every process, then leave the group. Rank 0 hosts the group's store: a process still
+    using it after rank 0 has exited is aborted by gloo, failing a run that trained well."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def local_device(device: torch.device, world: World) -> torch.device:
     """On CUDA, one GPU per process: cuda:LOCAL_RANK."""
     if world.distributed and device.type == "cuda":
