@@ -55,7 +55,6 @@ FLAG_KEYS = {"data": ("--data", "data.name"), "steps": ("--steps", "train.steps"
 
 def _train(args) -> None:
     from .api import train
-    from .config import parse_override
     from .training.distributed import leave_process_group
 
     if args.resume:
@@ -69,8 +68,16 @@ def _train(args) -> None:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
         train(resume=args.resume, steps=args.steps, progress=not args.quiet)
-        leave_process_group()
-        return
+    else:
+        train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
+              seed=args.seed, config=args.config, overrides=_overrides(args), out=args.out, progress=not args.quiet)
+    leave_process_group()   # under torchrun: every process is done before rank 0, which hosts the group's store, exits
+
+
+def _overrides(args) -> dict:
+    """--set's overrides and the flags that set a config key, refusing a key given both ways."""
+    from .config import parse_override
+
     overrides = dict(parse_override(s) for s in args.set)
     for attr, (flag, key) in FLAG_KEYS.items():
         value = getattr(args, attr)
@@ -78,9 +85,7 @@ def _train(args) -> None:
             raise GenzooError(f"{flag} and --set {key}=... both set {key}; give only one of them")
         if value not in (None, False) and attr in ("precision", "compile", "time_budget", "tensorboard"):
             overrides[key] = value
-    train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-          seed=args.seed, config=args.config, overrides=overrides, out=args.out, progress=not args.quiet)
-    leave_process_group()
+    return overrides
 
 
 def _list(args) -> None:
