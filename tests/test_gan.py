@@ -51,7 +51,7 @@ def test_gan_generator_cost_is_selectable(loss):
 
 
 def test_presets_hold_the_papers_hyperparameters():
-    wgan = resolve("wgan").model
+    wgan = resolve("wgan", per_dataset=False).model
     assert (wgan.loss, wgan.clip, wgan.d_steps) == ("wasserstein", 0.01, 5)
     assert (wgan.optim.name, wgan.optim.lr) == ("rmsprop", 5e-5)
     gp = resolve("wgan-gp").model
@@ -75,6 +75,15 @@ def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
     opt = model.configure_optimizers()
     assert (opt["G"].param_groups[0]["lr"], opt["D"].param_groups[0]["lr"]) == (1e-3, 2e-4)
     assert model.D.feature_dim == 1024
+
+
+def test_wgan_preset_takes_one_critic_step_on_28x28_digits_only():
+    """The paper's n_critic = 5 everywhere else (the toys' own settings keep it), with its clip and RMSProp rate."""
+    for name in ("mnist", "mnist5k", "fashion-mnist", "kmnist"):
+        m = resolve("wgan", overrides={"data.name": name}).model
+        assert (m.d_steps, m.clip, m.optim.name, m.optim.lr) == (1, 0.01, "rmsprop", 5e-5)
+    for name in ("digits", "ring8"):
+        assert resolve("wgan", overrides={"data.name": name}).model.d_steps == 5
 
 
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
