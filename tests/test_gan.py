@@ -50,6 +50,9 @@ def test_gan_generator_cost_is_selectable(loss):
     assert math.isfinite(float(logs["g_loss"]))
 
 
+DIGITS_28 = ("mnist", "mnist5k", "fashion-mnist", "kmnist")   # the sets where dcgan and wgan depart from their papers
+
+
 def test_presets_hold_the_papers_hyperparameters():
     wgan = resolve("wgan", per_dataset=False).model
     assert (wgan.loss, wgan.clip, wgan.d_steps) == ("wasserstein", 0.01, 5)
@@ -66,7 +69,7 @@ def test_presets_hold_the_papers_hyperparameters():
 
 def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
     """InfoGAN's MNIST setting (Chen et al. 2016): a 1024-unit layer in G and D, Adam 1e-3 for G and 2e-4 for D."""
-    for name in ("mnist", "mnist5k", "fashion-mnist", "kmnist"):
+    for name in DIGITS_28:
         m = resolve("dcgan", overrides={"data.name": name}).model
         assert (m.nets.fc_width, m.optim.lr, m.d_optim.lr, tuple(m.d_optim.betas)) == (1024, 1e-3, 2e-4, (0.5, 0.999))
     paper = resolve("dcgan", overrides={"data.name": "digits"}).model
@@ -79,7 +82,7 @@ def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
 
 def test_wgan_preset_takes_one_critic_step_on_28x28_digits_only():
     """The paper's n_critic = 5 everywhere else (the toys' own settings keep it), with its clip and RMSProp rate."""
-    for name in ("mnist", "mnist5k", "fashion-mnist", "kmnist"):
+    for name in DIGITS_28:
         m = resolve("wgan", overrides={"data.name": name}).model
         assert (m.d_steps, m.clip, m.optim.name, m.optim.lr) == (1, 0.01, "rmsprop", 5e-5)
     for name in ("digits", "ring8"):
