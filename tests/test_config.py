@@ -72,7 +72,7 @@ def _toy_config(tmp_path, per_dataset):
     raw = yaml.safe_load(preset_text("gan-toy"))
     raw["per_dataset"] = per_dataset
     path = tmp_path / "toy.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))  # the sections' order is meaningful
     return path
 
 
@@ -86,6 +86,24 @@ def test_per_dataset_values_follow_the_chosen_data(tmp_path):
     mine = resolve(config_file=path, overrides={"data.name": "grid25", "model.penalty.weight": 0.5})
     assert (mine.model.penalty.weight, mine.train.steps) == (0.5, 7)
 
+
+
+def test_a_per_dataset_key_may_name_several_datasets_and_a_later_section_wins(tmp_path):
+    path = _toy_config(tmp_path, {"ring8, grid25": {"train.steps": 7, "train.batch_size": 32},
+                                  "grid25": {"train.steps": 9}})
+    ring, grid, digits = (resolve(config_file=path, overrides={"data.name": name})
+                          for name in ("ring8", "grid25", "mnist"))
+    assert (ring.train.steps, ring.train.batch_size) == (7, 32)
+    assert (grid.train.steps, grid.train.batch_size) == (9, 32)
+    assert (digits.train.steps, digits.train.batch_size) == (30000, 100)  # gan-toy's own values
+
+
+def test_per_dataset_values_apply_whatever_the_spelling_of_the_data_name():
+    # 'MNIST' and 'Fashion_MNIST' load the same data as 'mnist' and 'fashion-mnist': so do their settings
+    upper = resolve("dcgan", overrides={"data.name": "MNIST"})
+    assert (upper.data.name, upper.train.time_budget, upper.model.nets.fc_width) == ("mnist", "165s", 1024)
+    fashion = resolve("wgan", overrides={"data.name": "Fashion_MNIST"})
+    assert (fashion.data.name, fashion.model.d_steps) == ("fashion-mnist", 1)
 
 
 def test_a_set_of_a_sub_key_wins_over_a_per_dataset_section():
@@ -111,6 +129,8 @@ def test_bad_per_dataset_section_is_refused(tmp_path):
         resolve(config_file=_toy_config(tmp_path, {"grid25": 1.0}))
     with pytest.raises(ConfigError, match="unknown"):  # a misspelt key inside it is caught like any other
         resolve(config_file=_toy_config(tmp_path, {"ring8": {"model.penalty.wieght": 1.0}}))
+    with pytest.raises(ConfigError, match="'rng8'.*Did you mean 'ring8'"):  # a section that would never apply
+        resolve(config_file=_toy_config(tmp_path, {"ring8, rng8": {"train.steps": 7}}))
 
 
 def test_a_budget_in_steps_replaces_a_preset_budget_in_epochs_and_vice_versa():

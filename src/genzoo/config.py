@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 
 @dataclass
@@ -440,19 +440,33 @@ def resolve(model: str | None = None, *, config_file: str | Path | None = None,
     if overrides.get("train.time_budget") is not None:  # a time budget replaces the preset's step budget
         for key in ("train.steps", "train.epochs"):
             overrides.setdefault(key, None)
-    for key, value in per_data.get(_chosen_dataset(raw, overrides), {}).items():
-        _apply(raw, key, copy.deepcopy(value))
+    dataset = _chosen_dataset(raw, overrides)
+    for names, values in per_data.items():  # in the order written: a later section wins
+        if dataset in names:
+            for key, value in values.items():
+                _apply(raw, key, copy.deepcopy(value))
     for key, value in overrides.items():  # after the per-dataset values: a --set wins, of a sub-key too
         _apply(raw, key, value)
+    _apply(raw, "data.name", dataset)
     return build_config(raw)
 
 
 def _chosen_dataset(raw: dict, overrides: dict[str, Any]) -> str:
-    """data.name once the overrides are applied (the preset's mapping is left as it is)."""
+    """data.name once the overrides are applied, as registered ('MNIST' -> 'mnist', so that the preset's
+    per-dataset values apply whatever the spelling); an unknown name is left for the loader to refuse."""
     probe = copy.deepcopy(raw)
     for key, value in overrides.items():
         _apply(probe, key, value)
-    return (probe.get("data") or {}).get("name", DataConfig.name)
+    name = (probe.get("data") or {}).get("name", DataConfig.name)
+    try:
+        return _registered_dataset(name)
+    except DataError:
+        return name
+
+
+def _registered_dataset(name) -> str:
+    from .data.base import canonical_name  # local: the datasets import torch, which reading a config does not need
+    return canonical_name(name)
 
 
 def _read_config_file(path: Path) -> dict:
@@ -490,12 +504,22 @@ def _config_file_over_preset(path: Path, model: str | None) -> dict:
     return _merge(preset, raw)
 
 
-def _per_dataset_table(table) -> dict[str, dict[str, Any]]:
-    """A preset's `per_dataset` section: {dataset name: {dotted key: value}}, the values the preset
-    uses when it trains on that dataset (e.g. gan-toy's R1 weight on grid25)."""
+def _per_dataset_table(table) -> dict[tuple[str, ...], dict[str, Any]]:
+    """A preset's `per_dataset` section, {dataset names: {dotted key: value}}: the values the preset uses
+    when it trains on one of those datasets (e.g. gan-toy's R1 weight on grid25). A key names one dataset
+    or several, separated by commas ('ring8, grid25'); the result is keyed by tuples of registered names."""
     if table is None:
         return {}
     if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
         raise ConfigError("'per_dataset' must map dataset names to {dotted.key: value} mappings, e.g. "
-                          "per_dataset: {grid25: {model.penalty.weight: 1.0}}")
-    return table
+                          "per_dataset: {grid25: {model.penalty.weight: 1.0}} or {ring8, grid25: {...}}")
+    return {_dataset_names(key): values for key, values in table.items()}
+
+
+def _dataset_names(key) -> tuple[str, ...]:
+    """'ring8, grid25' -> ('ring8', 'grid25'); a name that is not a dataset is refused (it would never apply)."""
+    names = [name.strip() for name in str(key).split(",")]
+    try:
+        return tuple(_registered_dataset(name) for name in names)
+    except DataError as e:
+        raise ConfigError(f"'per_dataset' section '{key}': {e}") from None
