@@ -88,12 +88,15 @@ FAST = {"channels_last": True, "extra": REUSE}  # dcgan's fast settings, as Genz
 FAST_DCGAN = "genzoo dcgan, fast settings"
 
 
+#: the papers' settings where a preset departs from them on 28x28 digits: dcgan's nets, rates and step, as the
+#: reference has them; wgan-gp's 5 critic batches per step, as its row says
+PAPER_SETTINGS = {"dcgan": DCGAN_PAPER, "wgan-gp": {"model.d_steps": 5}}
+
+
 def model_preset(name: str) -> tuple[str, dict]:
     if name == "wgan-gp" and "wgan-gp" not in list_presets():
         return "dcgan", dict(WGAN_GP_OVERRIDES)
-    # dcgan: the paper's nets, rates and step, as the reference has them (the preset departs on 28x28 digits);
-    # wgan-gp: the paper's 5 critic batches per step, as its row says (the preset takes 1 on 28x28 digits)
-    return name, dict(DCGAN_PAPER) if name == "dcgan" else {"model.d_steps": 5} if name == "wgan-gp" else {}
+    return name, dict(PAPER_SETTINGS.get(name, {}))
 
 
 # ------------------------------------------------------------------------------------------ machine
