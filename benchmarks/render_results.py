@@ -338,8 +338,8 @@ LUCIC_MODELS = (("NS-GAN", "dcgan"), ("LSGAN", "lsgan"), ("WGAN", "wgan"), ("WGA
 LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each model for 20 epochs and report the best "
               "Inception-FID of a large hyperparameter search, on 10,000 samples against the test images. genzoo "
               "trains each preset unchanged for the same 20 epochs (counted, as in the paper's code, in D's "
-              "minibatches, so `wgan-gp`, with 5 critic steps, makes a fifth as many generator steps; `wgan` takes "
-              "one critic step on these 28x28 sets) and reports its "
+              "minibatches; `wgan` and `wgan-gp` take one critic step per generator step on these 28x28 sets, "
+              "where the papers take 5, so that the budget leaves G as many steps as the other GANs) and reports its "
               "one setting's Inception-FID@10k (the TF-FID Inception-v3 weights) beside FD in genzoo's classifier "
               "features. The gap is genzoo's FID minus the paper's: a row above zero misses the paper's number by "
               "that much. The command: "
@@ -364,9 +364,9 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
           tuple(Row(f"`{k}`", k) for k in ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")),
           (("preset", ""), ("steps in the budget", "{steps:,}"), ("FD", "{fd:.2f}"), ("classifier score", "{score:.2f}"),
            ("classes covered", "{classes}")),
-          text="Each preset trains with its own hyperparameters for the same CPU time. WGAN-GP takes 5 critic "
-               "steps per generator step (`wgan` one on MNIST), and the WGAN papers train for 100,000 generator "
-               "steps or more, so at this budget they are far from converged.",
+          text="Each preset trains with its own hyperparameters for the same CPU time. `wgan` and `wgan-gp` take "
+               "one critic step per generator step on MNIST (their papers take 5), and the WGAN papers train for "
+               "100,000 generator steps or more, so at this budget they are far from converged.",
           notes=("The real-vs-real floor (10,000 training images against the test images) is {floor:.2f}.",)),
     Table("toy-ring8", "Mode collapse on the ring of 8 Gaussians", "toy_modes_ring8",
           (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),

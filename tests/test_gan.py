@@ -57,7 +57,7 @@ def test_presets_hold_the_papers_hyperparameters():
     wgan = resolve("wgan", per_dataset=False).model
     assert (wgan.loss, wgan.clip, wgan.d_steps) == ("wasserstein", 0.01, 5)
     assert (wgan.optim.name, wgan.optim.lr) == ("rmsprop", 5e-5)
-    gp = resolve("wgan-gp").model
+    gp = resolve("wgan-gp", per_dataset=False).model
     assert (gp.penalty.kind, gp.penalty.weight, gp.d_steps, gp.nets.discriminator_norm) == ("gradient", 10.0, 5, "none")
     assert (gp.optim.lr, tuple(gp.optim.betas)) == (1e-4, (0.0, 0.9))
     ls = resolve("lsgan").model
@@ -87,6 +87,15 @@ def test_wgan_preset_takes_one_critic_step_on_28x28_digits_only():
         assert (m.d_steps, m.clip, m.optim.name, m.optim.lr) == (1, 0.01, "rmsprop", 5e-5)
     for name in ("digits", "ring8"):
         assert resolve("wgan", overrides={"data.name": name}).model.d_steps == 5
+
+
+def test_wgan_gp_preset_takes_one_critic_step_on_28x28_digits_only():
+    """The paper's n_critic = 5 elsewhere, with its penalty weight and Adam (1e-4, betas (0, 0.9))."""
+    for name in DIGITS_28:
+        m = resolve("wgan-gp", overrides={"data.name": name}).model
+        assert (m.d_steps, m.penalty.weight, m.optim.lr, m.optim.betas) == (1, 10.0, 1e-4, (0.0, 0.9))
+    for name in ("digits", "ring8"):
+        assert resolve("wgan-gp", overrides={"data.name": name}).model.d_steps == 5
 
 
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
