@@ -60,21 +60,22 @@ def test_presets_hold_the_papers_hyperparameters():
     gp = resolve("wgan-gp", per_dataset=False).model
     assert (gp.penalty.kind, gp.penalty.weight, gp.d_steps, gp.nets.discriminator_norm) == ("gradient", 10.0, 5, "none")
     assert (gp.optim.lr, tuple(gp.optim.betas)) == (1e-4, (0.0, 0.9))
-    ls = resolve("lsgan").model
+    ls = resolve("lsgan", per_dataset=False).model
     assert (ls.loss, ls.optim.lr, ls.optim.betas[0]) == ("least-squares", 2e-4, 0.5)
     sn = resolve("sngan").model
     assert (sn.loss, sn.nets.spectral_norm, sn.nets.discriminator_norm) == ("hinge", True, "none")
     assert resolve("cgan").model.conditional and resolve("gan").model.nets.generator == "mlp"
 
 
-def test_dcgan_preset_uses_infogan_nets_and_rates_on_28x28_digits_only():
+@pytest.mark.parametrize("preset", ["dcgan", "lsgan"])
+def test_preset_uses_infogan_nets_and_rates_on_28x28_digits_only(preset):
     """InfoGAN's MNIST setting (Chen et al. 2016): a 1024-unit layer in G and D, Adam 1e-3 for G and 2e-4 for D."""
     for name in DIGITS_28:
-        m = resolve("dcgan", overrides={"data.name": name}).model
+        m = resolve(preset, overrides={"data.name": name}).model
         assert (m.nets.fc_width, m.optim.lr, m.d_optim.lr, tuple(m.d_optim.betas)) == (1024, 1e-3, 2e-4, (0.5, 0.999))
-    paper = resolve("dcgan", overrides={"data.name": "digits"}).model
+    paper = resolve(preset, overrides={"data.name": "digits"}).model
     assert (paper.nets.fc_width, paper.optim.lr, paper.d_optim) == (0, 2e-4, None)
-    model = GAN(resolve("dcgan").model, DataSpec("image", (1, 28, 28)))
+    model = GAN(resolve(preset).model, DataSpec("image", (1, 28, 28)))
     opt = model.configure_optimizers()
     assert (opt["G"].param_groups[0]["lr"], opt["D"].param_groups[0]["lr"]) == (1e-3, 2e-4)
     assert model.D.feature_dim == 1024
