@@ -92,22 +92,17 @@ def test_lsgan_preset_uses_infogan_nets_with_its_own_rate_on_28x28_digits_only()
     assert model.D.feature_dim == 1024
 
 
-def test_wgan_preset_takes_one_critic_step_on_28x28_digits_only():
-    """The paper's n_critic = 5 everywhere else (the toys' own settings keep it), with its clip and RMSProp rate."""
+@pytest.mark.parametrize("preset, papers_settings, expected", [
+    ("wgan", lambda m: (m.clip, m.optim.name, m.optim.lr), (0.01, "rmsprop", 5e-5)),
+    ("wgan-gp", lambda m: (m.penalty.weight, m.optim.lr, m.optim.betas), (10.0, 1e-4, (0.0, 0.9))),
+], ids=["wgan", "wgan-gp"])
+def test_wasserstein_preset_takes_one_critic_step_on_28x28_digits_only(preset, papers_settings, expected):
+    """The paper's n_critic = 5 everywhere else (the toys' own settings keep it), with its clip or penalty and optimizer."""
     for name in DIGITS_28:
-        m = resolve("wgan", overrides={"data.name": name}).model
-        assert (m.d_steps, m.clip, m.optim.name, m.optim.lr) == (1, 0.01, "rmsprop", 5e-5)
+        m = resolve(preset, overrides={"data.name": name}).model
+        assert (m.d_steps, papers_settings(m)) == (1, expected)
     for name in ("digits", "ring8"):
-        assert resolve("wgan", overrides={"data.name": name}).model.d_steps == 5
-
-
-def test_wgan_gp_preset_takes_one_critic_step_on_28x28_digits_only():
-    """The paper's n_critic = 5 elsewhere, with its penalty weight and Adam (1e-4, betas (0, 0.9))."""
-    for name in DIGITS_28:
-        m = resolve("wgan-gp", overrides={"data.name": name}).model
-        assert (m.d_steps, m.penalty.weight, m.optim.lr, m.optim.betas) == (1, 10.0, 1e-4, (0.0, 0.9))
-    for name in ("digits", "ring8"):
-        assert resolve("wgan-gp", overrides={"data.name": name}).model.d_steps == 5
+        assert resolve(preset, overrides={"data.name": name}).model.d_steps == 5
 
 
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
