@@ -11,6 +11,7 @@ Only rank 0 logs and writes files.
 from __future__ import annotations
 
 import os
+import time
 import re
 from dataclasses import dataclass
 
@@ -52,7 +53,13 @@ def leave_process_group() -> None:
     using it after rank 0 has exited is aborted by gloo, failing a run that trained well."""
     if dist.is_initialized():
         dist.barrier()
+        store, rank, size = dist.distributed_c10d._get_default_store(), dist.get_rank(), dist.get_world_size()
         dist.destroy_process_group()
+        if rank != 0:
+            store.add("left", 1)
+        else:  # keep the store up until every other process has left
+            while store.add("left", 0) < size - 1:
+                time.sleep(0.01)
 
 
 def local_device(device: torch.device, world: World) -> torch.device:
