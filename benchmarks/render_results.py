@@ -366,9 +366,9 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
            ("classes covered", "{classes}")),
           text="Each preset trains with its own hyperparameters for the same CPU time. `wgan` and `wgan-gp` take "
                "one critic step per generator step on MNIST (their papers take 5), and the WGAN papers train for "
-               "100,000 generator steps or more, so at this budget they are far from converged. `dcgan` and `lsgan` "
-               "train InfoGAN's nets with their 1024-unit layer, which make fewer steps in the budget; `lsgan`'s, "
-               "at its paper's rate of 2e-4 for G, are still in their grainy start.",
+               "100,000 generator steps or more, so at this budget they are far from converged. `dcgan`, "
+               "`lsgan` and `wgan` train InfoGAN's nets with their 1024-unit layer, which make fewer steps in the "
+               "budget; `lsgan`'s, at its paper's rate of 2e-4 for G, are still in their grainy start.",
           notes=("The real-vs-real floor (10,000 training images against the test images) is {floor:.2f}.",)),
     Table("toy-ring8", "Mode collapse on the ring of 8 Gaussians", "toy_modes_ring8",
           (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
