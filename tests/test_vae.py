@@ -223,3 +223,16 @@ def test_gumbel_vae_preset_anneals_to_its_temperature_floor_within_its_budget():
     assert model.temperature_at(1050) == pytest.approx(math.exp(-1000 * cfg.model.anneal_rate))
     assert model.temperature_at(1050) > 0.5
     assert model.temperature_at(cfg.train.steps * 3 // 4) == cfg.model.temperature_min == 0.5
+
+
+def test_conv_vae_preset_has_infogan_mnist_nets_by_hand():
+    """conv-vae: Lucic et al.'s VAE on MNIST, InfoGAN's nets (a 1024-unit layer in both), 20 latents."""
+    model = get_algorithm("vae")(resolve("conv-vae").model, DataSpec("image", (1, 28, 28)))
+    n_params = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    # conv 16*64 + 64, conv 64*128*16, BN 2*128, FC 6272*1024, BN 2*1024, head 1024*40 + 40 (mean, log-var)
+    assert n_params(model.encoder) == 1_088 + 131_072 + 256 + 6_422_528 + 2_048 + 41_000
+    # FC 20*1024, BN 2*1024, FC 1024*6272, BN 2*128, ConvT 128*64*16, BN 2*64, ConvT 64*16 + 1
+    assert n_params(model.decoder) == 20_480 + 2_048 + 6_422_528 + 256 + 131_072 + 128 + 1_025
+    assert model.generate(model.prior(2)).shape == (2, 1, 28, 28)
+    with pytest.raises(ConfigError, match="model.arch=conv"):
+        resolve("vae", overrides={"model.fc_width": 1024})

@@ -139,6 +139,7 @@ class VAEConfig:
     latent_dim: int = 20                    # Gaussian dims, or number of categorical variables (gumbel)
     hidden: tuple[int, ...] = (500,)        # Kingma & Welling 2014 used 500 hidden units on MNIST
     width: int = 32                         # conv channels
+    fc_width: int = 0                       # conv: a fully connected layer of this width in both nets
     activation: Activation = "relu"
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"   # gaussian: a learned global variance
     binarize: Binarize = "dynamic"          # dynamic (x ~ Bernoulli(pixel)) | fixed (pixel > 0.5) | none
@@ -158,6 +159,9 @@ class VAEConfig:
     def validate(self) -> None:
         if self.beta < 0 or self.kl_warmup_steps < 0:
             raise ConfigError("model.beta and model.kl_warmup_steps must be >= 0")
+        if self.fc_width < 0 or (self.fc_width and self.arch != "conv"):
+            raise ConfigError(f"model.fc_width is a layer's width in the conv nets (0: none, needs model.arch=conv), "
+                              f"got {self.fc_width} with model.arch={self.arch}")
         if self.k < 1 or self.latent_dim < 1 or self.categories < 2:
             raise ConfigError("model.k and model.latent_dim must be >= 1 and model.categories >= 2")
         if not 0 < self.temperature_min <= self.temperature or self.anneal_rate < 0 or self.anneal_every < 1:
@@ -184,7 +188,8 @@ class VAE(LatentModelMixin, Algorithm):
             raise ValueError("a conditional VAE needs labelled data (a dataset with classes)")
         self.num_classes = data.num_classes if cfg.conditional else 0
         self.encoder, self.decoder = encoder_decoder(cfg.arch, data, self.latent.code_dim, self.latent.z_dim,
-                                                     cfg.hidden, cfg.width, cfg.activation, self.num_classes)
+                                                     cfg.hidden, cfg.width, cfg.activation, self.num_classes,
+                                                     cfg.fc_width)
         if cfg.likelihood == "gaussian":
             self.log_var_x = nn.Parameter(torch.zeros(()))
 

@@ -206,13 +206,15 @@ class ConvDecoder(_UpConvNet):
     The DCGAN generator's layout (see DCGANGenerator) with `norm` ("batch" by default, or
     "layer", "instance", "none") and, by default, no output activation: it returns logits
     (Bernoulli decoder) or means (Gaussian decoder). out_activation: None, "sigmoid" or "tanh".
+    fc_width > 0: a hidden Linear -> norm -> ReLU of that width before the projection (see _up_body).
     Conditional (num_classes > 0, CVAE): forward(z, y) concatenates a label code to z.
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 32,
                  out_activation: str | None = None, *, norm: str = "batch", num_classes: int = 0,
-                 class_embed_dim: int | None = None):
-        super().__init__(latent_dim, image_shape, width, norm, out_activation, num_classes, class_embed_dim)
+                 class_embed_dim: int | None = None, fc_width: int = 0):
+        super().__init__(latent_dim, image_shape, width, norm, out_activation, num_classes, class_embed_dim,
+                         fc_width=fc_width)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -266,13 +268,14 @@ class ConvEncoder(nn.Module):
     ("batch" by default; none on the input layer), then Linear -> out_dim (e.g. 2 * latent_dim
     for a VAE's mean and log-variance). Conditional (num_classes > 0, CVAE): forward(x, y)
     concatenates a label code to the flattened features before the last Linear.
+    fc_width > 0: a hidden Linear -> norm -> ReLU of that width after the flatten (see _down_body).
     """
 
     def __init__(self, image_shape: Sequence[int], out_dim: int, width: int = 32, *, norm: str = "batch",
-                 num_classes: int = 0, class_embed_dim: int | None = None):
+                 num_classes: int = 0, class_embed_dim: int | None = None, fc_width: int = 0):
         super().__init__()
         self.image_shape, self.num_classes, self.out_dim = _chw(image_shape), num_classes, out_dim
-        self.body, self.feature_dim = _down_body(image_shape, width, norm, activation=nn.ReLU)
+        self.body, self.feature_dim = _down_body(image_shape, width, norm, activation=nn.ReLU, fc_width=fc_width)
         self.label_code = LabelCode(num_classes, class_embed_dim) if num_classes > 0 else None
         extra = self.label_code.dim if self.label_code is not None else 0
         self.head = nn.Linear(self.feature_dim + extra, out_dim)
