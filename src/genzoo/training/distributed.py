@@ -11,8 +11,8 @@ Only rank 0 logs and writes files.
 from __future__ import annotations
 
 import os
-import time
 import re
+import time
 from dataclasses import dataclass
 
 import torch
@@ -57,8 +57,9 @@ def leave_process_group() -> None:
         dist.destroy_process_group()
         if rank != 0:
             store.add("left", 1)
-        else:  # keep the store up until every other process has left
-            while store.add("left", 0) < size - 1:
+        else:  # keep the store up until every other process has left (a process that died never will)
+            deadline = time.monotonic() + 60
+            while store.add("left", 0) < size - 1 and time.monotonic() < deadline:
                 time.sleep(0.01)
 
 
