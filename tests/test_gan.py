@@ -117,6 +117,15 @@ def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
         assert p.abs().max().item() <= 0.01 + 1e-9
 
 
+def test_projection_norm_setting_reaches_the_generator():
+    """model.nets.projection_norm=feature: InfoGAN's batch norm of each of the projection's 128*7*7 features."""
+    def norm_widths(sets: dict) -> list[int]:
+        G = GAN(resolve("dcgan", overrides=sets).model, DataSpec("image", (1, 28, 28))).G
+        return [m.num_features for m in G.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    assert norm_widths({"model.nets.projection_norm": "feature"}) == [1024, 128 * 7 * 7, 64]
+    assert norm_widths({}) == [1024, 128, 64]
+
+
 def test_wgan_gp_critic_has_no_batch_norm():
     m = _model("wgan-gp")
     norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)

@@ -238,6 +238,25 @@ def test_generator_fc_layer_matches_infogan_mnist_generator_by_hand():
     assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28)
 
 
+def test_feature_projection_norm_is_infogans_batch_norm_of_each_projected_feature():
+    G = DCGANGenerator(100, (1, 28, 28), width=64, fc_width=1024, projection_norm="feature")
+    fc, norm, reshape, relu = list(G.net)[3:7]
+    assert (fc.out_features, norm.num_features) == (128 * 7 * 7, 128 * 7 * 7) and isinstance(norm, nn.BatchNorm1d)
+    # BN 2*6272 on the projection instead of 2*128
+    assert n_params(G) == 102_400 + 2_048 + 6_422_528 + 12_544 + 131_072 + 128 + 1_025
+    # in training mode every one of the 6272 features has batch mean 0 and variance 1 (scale ~1, shift 0) ...
+    h = G.net[:6](torch.randn(256, 100))
+    assert h.shape == (256, 128, 7, 7)
+    scale = norm.weight.view(128, 7, 7)
+    assert h.mean(0).abs().max() < 1e-5 and (h.var(0, unbiased=False) - scale**2).abs().max() < 1e-3
+    # ... while the channel-wise norm only centres each channel over the batch and the 7x7 positions together
+    channel = DCGANGenerator(100, (1, 28, 28), width=64, fc_width=1024)
+    c = channel.net[:6](torch.randn(256, 100))
+    assert c.mean((0, 2, 3)).abs().max() < 1e-5 and c.mean(0).abs().max() > 0.1
+    with pytest.raises(ValueError, match="projection_norm"):
+        DCGANGenerator(100, (1, 28, 28), projection_norm="pixel")
+
+
 def test_discriminator_fc_layer_matches_infogan_mnist_discriminator_by_hand():
     D = DCGANDiscriminator((1, 28, 28), width=64, fc_width=1024)
     assert D.feature_dim == 1024 and D.features(torch.rand(2, 1, 28, 28)).shape == (2, 1024)

@@ -33,7 +33,7 @@ from torch import nn
 from ..errors import ConfigError, GenzooError
 from ..losses import GanLossName, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
 from ..nets import DCGANDiscriminator, DCGANGenerator
-from ..nets.conv import Upsample
+from ..nets.conv import ProjectionNorm, Upsample
 from ..nets.layers import Norm2d, moving_average_copy, update_moving_average
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from ..sampling import eval_mode, standard_normal
@@ -61,6 +61,8 @@ class GANNets:
     discriminator_norm: Norm2d = "batch"  # conv D (WGAN-GP, SN-GAN: none)
     spectral_norm: bool = False           # SN-GAN: spectral normalization of every D layer
     upsample: Upsample = "transposed"     # conv G: resize = nearest 2x then conv 3x3 (Odena et al. 2016)
+    projection_norm: ProjectionNorm = "channel"  # conv G: batch norm of z's projection per channel after the
+                                                 # reshape (DCGAN) or per feature before it (feature: InfoGAN)
 
     def validate(self) -> None:
         if not 0.0 <= self.d_dropout < 1.0:
@@ -204,7 +206,7 @@ class GAN(Algorithm):
             if not _image_net(data.shape):
                 raise ValueError("dcgan networks need images; use model.nets.generator=mlp for points")
             G = DCGANGenerator(cfg.latent_dim, data.shape, width=n.width, num_classes=k, upsample=n.upsample,
-                               fc_width=n.fc_width)
+                               fc_width=n.fc_width, projection_norm=n.projection_norm)
         else:
             G = MLPGenerator(cfg.latent_dim, data.shape, n.hidden, num_classes=k,
                              norm=None if n.generator_norm == "none" else n.generator_norm,

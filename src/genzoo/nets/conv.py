@@ -23,6 +23,8 @@ MAX_LEVELS = 4  # at most 4 stride-2 steps (64x64 from 4x4, as in DCGAN)
 MIN_BASE = 4    # the base grid is at least 4x4
 Upsample = Literal["transposed", "resize"]  # how generators double the resolution (see _up_body)
 UPSAMPLES = get_args(Upsample)
+ProjectionNorm = Literal["channel", "feature"]  # how generators normalize the projection of z (see _up_body)
+PROJECTION_NORMS = get_args(ProjectionNorm)
 
 
 def conv_out_size(n: int, k: int, s: int = 1, p: int = 0) -> int:
@@ -93,7 +95,7 @@ def _vector_norm(norm: str, features: int) -> nn.Module:
 
 
 def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "transposed",
-             fc_width: int = 0) -> nn.Sequential:
+             fc_width: int = 0, projection_norm: str = "channel") -> nn.Sequential:
     """Project-and-reshape then stride-2 transposed convs: (N, in_dim) -> (N, C, H, W), no output activation.
 
     fc_width > 0 first adds a hidden layer Linear(in_dim, fc_width) -> norm -> ReLU (InfoGAN's
@@ -105,18 +107,26 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "t
     upsample="resize": each ConvTranspose2d(k4, s2, p1) becomes nearest-neighbour 2x resizing then
     Conv2d(k3, s1, p1), which covers every output pixel equally and so leaves no checkerboard
     (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
+    projection_norm="channel" normalizes the projection per channel after the reshape (DCGAN);
+    "feature" normalizes each of its c * base_h * base_w features on its own before the reshape
+    (InfoGAN's MNIST generator, whose projection is a fully connected layer with batch norm).
     """
     c_img, _, _ = _chw(image_shape)
     base_h, base_w, levels = conv_plan(image_shape)
     check_choice(norm, NORMS_2D, "norm")
+    check_choice(projection_norm, PROJECTION_NORMS, "projection_norm")
     bias = norm == "none"
     c = width * 2 ** (levels - 1)
     layers: list[nn.Module] = []
     if fc_width:
         layers += [nn.Linear(in_dim, fc_width, bias=bias), _vector_norm(norm, fc_width), nn.ReLU()]
         in_dim = fc_width
-    layers += [nn.Linear(in_dim, c * base_h * base_w, bias=bias),
-                               nn.Unflatten(1, (c, base_h, base_w)), make_norm2d(norm, c), nn.ReLU()]
+    reshape = nn.Unflatten(1, (c, base_h, base_w))
+    layers.append(nn.Linear(in_dim, c * base_h * base_w, bias=bias))
+    if projection_norm == "feature":
+        layers += [_vector_norm(norm, c * base_h * base_w), reshape, nn.ReLU()]
+    else:
+        layers += [reshape, make_norm2d(norm, c), nn.ReLU()]
     check_choice(upsample, UPSAMPLES, "upsample")
 
     def up(c_in: int, c_out: int, b: bool) -> list[nn.Module]:
@@ -163,12 +173,13 @@ class _UpConvNet(nn.Module):
     """z (N, latent_dim) [+ label code] -> image (N, C, H, W). Base of the DCGAN generator and the conv decoder."""
 
     def __init__(self, latent_dim: int, image_shape, width: int, norm: str, out_activation: str | None,
-                 num_classes: int, class_embed_dim: int | None, upsample: str = "transposed", fc_width: int = 0):
+                 num_classes: int, class_embed_dim: int | None, upsample: str = "transposed", fc_width: int = 0,
+                 projection_norm: str = "channel"):
         super().__init__()
         self.latent_dim, self.image_shape, self.num_classes = latent_dim, _chw(image_shape), num_classes
         self.label_code = LabelCode(num_classes, class_embed_dim) if num_classes > 0 else None
         in_dim = latent_dim + (self.label_code.dim if self.label_code is not None else 0)
-        self.net = _up_body(in_dim, image_shape, width, norm, upsample, fc_width)
+        self.net = _up_body(in_dim, image_shape, width, norm, upsample, fc_width, projection_norm)
         self.out_activation = make_out_activation(out_activation)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -190,13 +201,15 @@ class DCGANGenerator(_UpConvNet):
     (Mirza & Osindero 2014): one-hot by default, a learned embedding of size class_embed_dim
     if given. Weights start with dcgan_init_. upsample="resize": resize-convolutions instead of
     transposed convolutions (see _up_body). fc_width > 0: a hidden Linear -> BatchNorm -> ReLU
-    of that width before the projection (InfoGAN's MNIST generator: 1024).
+    of that width before the projection (InfoGAN's MNIST generator: 1024). projection_norm="feature":
+    the projection's batch norm per feature before the reshape, as InfoGAN's (see _up_body).
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], width: int = 64, num_classes: int = 0,
-                 class_embed_dim: int | None = None, upsample: str = "transposed", fc_width: int = 0):
+                 class_embed_dim: int | None = None, upsample: str = "transposed", fc_width: int = 0,
+                 projection_norm: str = "channel"):
         super().__init__(latent_dim, image_shape, width, "batch", "tanh", num_classes, class_embed_dim, upsample,
-                         fc_width)
+                         fc_width, projection_norm)
         dcgan_init_(self)
 
 
