@@ -242,6 +242,7 @@ def test_feature_projection_norm_is_infogans_batch_norm_of_each_projected_featur
     G = DCGANGenerator(100, (1, 28, 28), width=64, fc_width=1024, projection_norm="feature")
     fc, norm, reshape, relu = list(G.net)[3:7]
     assert (fc.out_features, norm.num_features) == (128 * 7 * 7, 128 * 7 * 7) and isinstance(norm, nn.BatchNorm1d)
+    assert isinstance(reshape, nn.Unflatten) and isinstance(relu, nn.ReLU)   # the norm comes before the reshape
     # BN 2*6272 on the projection instead of 2*128
     assert n_params(G) == 102_400 + 2_048 + 6_422_528 + 12_544 + 131_072 + 128 + 1_025
     # in training mode every one of the 6272 features has batch mean 0 and variance 1 (scale ~1, shift 0) ...
