@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 import time
 
@@ -101,6 +102,11 @@ def likelihood_setup(args):
     train, test = load_mnist(args.data_root)
     x_test, g = binarized_once(test.x, args.test_n)
     return device, (train, test), (train.x.float() / 255).to(device), x_test.to(device), g
+
+
+def short_cpu(name: str) -> str:
+    """A CPU's name for a table cell: "Intel(R) Xeon(R) Processor" -> "Intel Xeon"."""
+    return re.sub(r"\((R|TM)\)| Processor| CPU", "", name).strip()
 
 
 def fixed_subsets(n: int, *images: torch.Tensor) -> list[torch.Tensor]:

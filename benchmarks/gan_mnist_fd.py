@@ -39,10 +39,10 @@ from genzoo.config import resolve
 from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
-from genzoo.bench import PrintMetrics, train_timed, write_result
+from genzoo.bench import PrintMetrics, cpu_name, train_timed, write_result
 from genzoo.training import TimeLimit
 
-from common import fixed_subsets, with_earlier_rows
+from common import fixed_subsets, short_cpu, with_earlier_rows
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -81,7 +81,8 @@ def preset_row(runs: list[dict]) -> dict:
     steps = [r["steps"] for r in runs]
     row = {"fd": round(statistics.mean(fds), 2), "score": round(statistics.mean(r["classifier_score"] for r in runs), 2),
            "classes": min(r["classes_covered"] for r in runs), "precision": runs[0]["precision"],
-           "cpu_s": round(statistics.mean(r["cpu_seconds"] for r in runs)), "runs": runs}
+           "cpu_s": round(statistics.mean(r["cpu_seconds"] for r in runs)),
+           "cpu": " and ".join(sorted({short_cpu(r["cpu"]) for r in runs})), "runs": runs}
     if len(runs) == 1:
         return {**row, "steps": steps[0]}
     return {**row, "steps": f"{min(steps):,}-{max(steps):,}", "sd": round(statistics.stdev(fds), 2),
@@ -180,7 +181,7 @@ def measure(preset: str, seed: int, n: int, fx, f_test, args, sets: dict) -> dic
     cs, _ = classifier_score(probs)
     r = {"seed": seed, "steps": steps, "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "fd": fd,
          "classifier_score": cs, "classes_covered": class_histogram(probs, fx.class_probs).get("classes_covered"),
-         "precision": precision}
+         "precision": precision, "cpu": cpu_name()}
     print(f"{preset:>8} seed {seed}: FD {fd:8.2f}  classifier score {cs:5.2f}  classes {r['classes_covered']}  "
           f"({steps} steps, {cpu:.0f} CPU-s, {wall:.0f} s wall, precision {precision})", flush=True)
     return r

@@ -32,7 +32,6 @@ import argparse
 import fcntl
 import functools
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -49,7 +48,7 @@ from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.metrics.inception import WEIGHTS_SHA1, inception_features
 
-from common import fixed_subsets, with_earlier_rows
+from common import fixed_subsets, short_cpu, with_earlier_rows
 from gan_mnist_fd import generate
 
 MODELS = {"NS-GAN": "dcgan", "LSGAN": "lsgan", "WGAN": "wgan", "WGAN-GP": "wgan-gp", "VAE": "conv-vae"}
@@ -117,11 +116,6 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"]),
             # the classifier trains on first use on each machine: its weights differ a little from CPU to CPU
             "classifier_test_accuracy": real["classifier"].protocol()["test_accuracy"]}
-
-
-def short_cpu(name: str) -> str:
-    """A CPU's name for a table cell: "Intel(R) Xeon(R) Processor" -> "Intel Xeon"."""
-    return re.sub(r"\((R|TM)\)| Processor| CPU", "", name).strip()
 
 
 def make_row(dataset: str, model: str, runs: list[dict]) -> dict:

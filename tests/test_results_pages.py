@@ -257,13 +257,14 @@ def test_the_gan_benchmarks_build_the_fields_of_their_tables(bench):
 
     fd = bench("gan_mnist_fd")
     runs = [{"seed": s, "steps": 1000 + s, "cpu_seconds": 120.0, "fd": 20.0 + s, "classifier_score": 5.0,
-             "classes_covered": 10, "precision": "auto -> fp32"} for s in range(3)]
+             "classes_covered": 10, "precision": "auto -> fp32", "cpu": "Intel(R) Xeon(R) Processor"} for s in range(3)]
     args = Namespace(row=None, cpu_seconds=300, threads=1, seeds=[0])
     result = fd.fd_result(every_row("gan-mnist-fd", fd.preset_row(runs[:1])), 0.28, 100,
                           SimpleNamespace(describe=lambda: "a classifier"), args, {})
     assert cells_not_filled("gan-mnist-fd", result["rows"], result["values"]) == []
     row = fd.preset_row(runs)
     assert (row["fd"], row["sd"], row["seeds"], row["steps"]) == (21.0, 1.0, "20.00, 21.00, 22.00", "1,000-1,002")
+    assert row["cpu"] == "Intel Xeon"  # steps in a CPU budget depend on the CPU: each row names its own
     assert cells_not_filled("precision-budget", every_row("precision-budget", row)) == []
 
     presets = bench("toy_presets")
