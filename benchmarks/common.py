@@ -109,6 +109,11 @@ def short_cpu(name: str) -> str:
     return re.sub(r"\((R|TM)\)| Processor| CPU", "", name).strip()
 
 
+def cpus_of(runs: list[dict]) -> str:
+    """The CPUs a row's runs trained on, for its table cell: "AMD EPYC and Intel Xeon"."""
+    return " and ".join(sorted({short_cpu(r["cpu"]) for r in runs}))
+
+
 def fixed_subsets(n: int, *images: torch.Tensor) -> list[torch.Tensor]:
     """The first n of a fixed random order of each tensor, the orders drawn in turn from one generator seeded
     SUBSET_SEED: every run of a benchmark is scored against the same real images."""

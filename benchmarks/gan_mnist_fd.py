@@ -42,7 +42,7 @@ from genzoo.metrics.fid import frechet_distance
 from genzoo.bench import PrintMetrics, cpu_name, train_timed, write_result
 from genzoo.training import TimeLimit
 
-from common import fixed_subsets, short_cpu, with_earlier_rows
+from common import cpus_of, fixed_subsets, with_earlier_rows
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -82,7 +82,7 @@ def preset_row(runs: list[dict]) -> dict:
     row = {"fd": round(statistics.mean(fds), 2), "score": round(statistics.mean(r["classifier_score"] for r in runs), 2),
            "classes": min(r["classes_covered"] for r in runs), "precision": runs[0]["precision"],
            "cpu_s": round(statistics.mean(r["cpu_seconds"] for r in runs)),
-           "cpu": " and ".join(sorted({short_cpu(r["cpu"]) for r in runs})), "runs": runs}
+           "cpu": cpus_of(runs), "runs": runs}
     if len(runs) == 1:
         return {**row, "steps": steps[0]}
     return {**row, "steps": f"{min(steps):,}-{max(steps):,}", "sd": round(statistics.stdev(fds), 2),

@@ -48,7 +48,7 @@ from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.metrics.inception import WEIGHTS_SHA1, inception_features
 
-from common import fixed_subsets, short_cpu, with_earlier_rows
+from common import cpus_of, fixed_subsets, with_earlier_rows
 from gan_mnist_fd import generate
 
 MODELS = {"NS-GAN": "dcgan", "LSGAN": "lsgan", "WGAN": "wgan", "WGAN-GP": "wgan-gp", "VAE": "conv-vae"}
@@ -127,7 +127,7 @@ def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
             "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
             "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
             "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
-            "cpu": " and ".join(sorted({short_cpu(r["cpu"]) for r in runs})),
+            "cpu": cpus_of(runs),
             "paper": paper, "gap": None if paper is None else round(fid - paper, 2), "runs": runs}
 
 

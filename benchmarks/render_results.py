@@ -365,8 +365,9 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
           (("preset", ""), ("steps in the budget", "{steps:,}"), ("FD", "{fd:.2f}"), ("classifier score", "{score:.2f}"),
            ("classes covered", "{classes}"), ("CPU", "{cpu}")),
           text="Each preset trains with its own hyperparameters for the same CPU time, so the steps it makes "
-               "depend on the CPU its row was measured on (the hardware line below is the latest command's). `wgan` and `wgan-gp` take "
-               "one critic step per generator step on MNIST (their papers take 5), and the WGAN papers train for "
+               "depend on the CPU its row was measured on (the hardware line below is the latest command's). "
+               "`wgan` and `wgan-gp` take one critic step per generator step on MNIST (their papers take 5), and "
+               "the WGAN papers train for "
                "100,000 generator steps or more, so at this budget they are far from converged. `dcgan`, "
                "`lsgan` and `wgan` train InfoGAN's nets with their 1024-unit layer, which make fewer steps in the "
                "budget; `lsgan`'s, at its paper's rate of 2e-4 for G, are still in their grainy start.",

@@ -14,6 +14,7 @@ from genzoo.bench import cpu_name
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import lucic_fid  # noqa: E402
+from common import short_cpu  # noqa: E402
 import render_results  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -92,5 +93,5 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     table = next(t for t in render_results.GANS.tables if t.anchor == "lucic")
     text = render_results.render_table(table, {**results, "lucic_fid": saved})
     assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{both['fid']:.2f}** | {both['gap']:+.2f} |" in text
-    assert f"CPU-minutes on {lucic_fid.short_cpu(cpu_name())} |" in text  # the CPU the row's runs trained on
+    assert f"CPU-minutes on {short_cpu(cpu_name())} |" in text  # the CPU the row's runs trained on
     assert "| MNIST, LSGAN (`lsgan`) | 7.8 | not measured |" in text
