@@ -90,7 +90,8 @@ FAST_DCGAN = "genzoo dcgan, fast settings"
 
 #: the papers' settings where a preset departs from them on 28x28 digits: dcgan's nets, rates and step, as the
 #: reference has them; wgan-gp's DCGAN nets and 5 critic batches per step, as its row says
-PAPER_SETTINGS = {"dcgan": DCGAN_PAPER, "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0}}
+PAPER_SETTINGS = {"dcgan": DCGAN_PAPER,
+                  "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0, "model.nets.projection_norm": "channel"}}
 
 
 def model_preset(name: str) -> tuple[str, dict]:

@@ -144,7 +144,8 @@ def _genzoo(preset: str, **sets):
 
 def test_the_reference_gans_have_genzoos_dcgan_networks():
     # the papers' DCGAN nets: the presets' InfoGAN layer on 28x28 digits is part of genzoo's recipe, not the loops'
-    papers_nets = {"model.nets.width": 64, "model.nets.upsample": "transposed", "model.nets.fc_width": 0}
+    papers_nets = {"model.nets.width": 64, "model.nets.upsample": "transposed", "model.nets.fc_width": 0,
+                   "model.nets.projection_norm": "channel"}
     gan = _genzoo("dcgan", **papers_nets)
     ref = reference_dcgan.ReferenceDCGAN(0)
     assert _shapes(ref.netG) == _shapes(gan.G) and _shapes(ref.netD) == _shapes(gan.D)
