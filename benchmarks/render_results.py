@@ -677,7 +677,7 @@ TTQ_TEXT = ("How many minutes of training until the samples are good: genzoo's p
             "the paper's networks (`benchmarks/reference_dcgan.py`, `reference_vae.py`, `reference_wgan_gp.py`, "
             "written as the PyTorch examples write them), in interleaved segments on the same machine. On MNIST "
             "genzoo's `dcgan` preset adds InfoGAN's 1024-unit layer and learning rates to DCGAN's nets, and `wgan-gp` "
-            "that layer: the comparison is of training recipes, not of kernels (the throughput table compares equal networks). Each is "
+            "that layer and InfoGAN's per-feature norm of G's projection: the comparison is of training recipes, not of kernels (the throughput table compares equal networks). Each is "
             "scored at checkpoints of its training time by FD in genzoo's MNIST classifier features; the target is "
             "the FD the plain loop reaches at its last checkpoint, and the speed-up is the plain loop's time to it "
             "over genzoo's. Where genzoo's longest budget stops short of the target, the next column measures its "

@@ -16,7 +16,7 @@ Protocol:
 - reference: the model's plain single-file PyTorch loop (benchmarks/reference_dcgan.py,
   reference_vae.py, reference_wgan_gp.py: the paper's networks written out by hand, fp32, a constant
   learning rate; on MNIST the dcgan preset adds InfoGAN's 1024-unit layer and rates, the wgan-gp preset
-  that layer, which is part of the recipe compared), ONE run per seed, scored each time its training time passes a checkpoint (with a
+  that layer and InfoGAN's per-feature projection norm, which is part of the recipe compared), ONE run per seed, scored each time its training time passes a checkpoint (with a
   constant learning rate its first T minutes are a run of T minutes);
 - interleaved: within a seed the reference trains up to checkpoint k, then genzoo's run of budget k
   trains, then the reference continues to checkpoint k + 1, and so on, so that a drift of the
@@ -277,7 +277,8 @@ def protocol(fx, n: int, args) -> str:
     return (f"genzoo's preset as `genzoo train MODEL --time-budget T --seed S` trains it, one run per budget "
             f"({', '.join(map(minutes_text, args.genzoo_minutes))} min), against the model's plain PyTorch loop "
             f"(benchmarks/reference_*.py, the paper's networks, fp32, constant learning rate; on MNIST the dcgan "
-            f"preset adds InfoGAN's 1024-unit layer and learning rates, the wgan-gp preset that layer), one run per seed scored "
+            f"preset adds InfoGAN's 1024-unit layer and learning rates, the wgan-gp preset that layer and InfoGAN's per-feature "
+            f"projection norm), one run per seed scored "
             f"at {', '.join(map(minutes_text, args.minutes))} min of training; interleaved segment by segment within "
             f"each seed; {args.clock} clock, training time only; {torch.get_num_threads()} torch thread(s); seeds "
             f"{seeds}; medians over the seeds; FD of {n:,} samples against as many test images in the "
