@@ -111,7 +111,8 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
         cpu_minutes = (time.process_time() - start) / 60
         real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
-    return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), "steps": run.step,
+    gpu = {"gpu": torch.cuda.get_device_name()} if torch.cuda.is_available() else {}  # genzoo trains on it
+    return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), **gpu, "steps": run.step,
             "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
             "classifier_fd": frechet_distance(real["classifier"].features(fake), real["classifier_features"]),
@@ -127,9 +128,27 @@ def make_row(dataset: str, model: str, runs: list[dict]) -> dict:
     return {"dataset": dataset, "model": model, "preset": MODELS[model], "fid": round(fid, 2),
             "classifier_fd": round(statistics.median(r["classifier_fd"] for r in runs), 2),
             "seeds": ", ".join(f"{r['inception_fid']:.2f}" for r in runs), "n_seeds": len(runs),
-            "steps": runs[0]["steps"], "train_cpu_minutes": statistics.median(r["train_cpu_minutes"] for r in runs),
-            "cpu": cpus_of(runs),
+            "steps": runs[0]["steps"], **trained_on(runs),
             "paper": paper, "gap": None if paper is None else round(fid - paper, 2), "runs": runs}
+
+
+def trained_on(runs: list[dict]) -> dict:
+    """Where a row's runs trained: the median CPU-minutes of those trained on a CPU and, for its table cell, the
+    hardware, naming the seeds of each kind where a row mixes CPUs and GPUs (a GPU run's CPU time is its host's)."""
+    on_cpu = [r for r in runs if "gpu" not in r]
+    gpus = sorted({r["gpu"] for r in runs if "gpu" in r})
+    minutes = statistics.median(r["train_cpu_minutes"] for r in on_cpu) if on_cpu else None
+    where = [f"{minutes} CPU-minutes on {cpus_of(on_cpu)}"] if on_cpu else []
+    if gpus and on_cpu:
+        where[0] = f"{seed_list(on_cpu)}: {where[0]}"
+    where += [f"{seed_list([r for r in runs if r.get('gpu') == gpu])} on an {gpu}" for gpu in gpus]
+    return {"train_cpu_minutes": minutes, "cpu": " and ".join([cpus_of(on_cpu)] * bool(on_cpu) + gpus),
+            "trained_on": "; ".join(where)}
+
+
+def seed_list(runs: list[dict]) -> str:
+    seeds = [str(r["seed"]) for r in runs]
+    return f"seed{'s' * (len(seeds) > 1)} {', '.join(seeds)}"
 
 
 def joined_runs(path: str, key: str, runs: list[dict]) -> list[dict]:

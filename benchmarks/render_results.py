@@ -345,10 +345,10 @@ LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each mode
               "that much. The command: "
               "`python benchmarks/lucic_fid.py --data-root DIR` (`--datasets`, `--models` and `--seeds` run a "
               "part of the table; rows already measured are kept, and seeds measured by separate commands add up to "
-              "one row, whose FID is their median). Each row names the CPU its runs trained on; the hardware line "
-              "below is the latest command's. The Inception weights are fixed, but genzoo's classifier trains on "
-              "first use on each machine and its weights differ a little from CPU to CPU, so classifier FDs from "
-              "different CPUs compare only roughly.")
+              "one row, whose FID is their median). Each row names the hardware its runs trained on (with the seeds of "
+              "each where a row mixes CPUs and a GPU); the hardware line below is the latest command's. The Inception weights are fixed, but genzoo's classifier trains on "
+              "first use on each machine and its weights differ a little from machine to machine, so classifier FDs from "
+              "different machines compare only roughly.")
 
 GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, and on a grammar of token sequences.", (
     Table("lucic", "Against Lucic et al. 2018: Inception-FID after 20 epochs", "lucic_fid",
@@ -358,7 +358,7 @@ GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, a
           (("data, model (preset)", ""), ("paper's best FID", "{published_fid}"),
            ("genzoo Inception-FID@10k", "**{fid:.2f}**"), ("gap", "{gap:+.2f}"), ("classifier FD", "{classifier_fd:.2f}"),
            ("seeds (FID of each)", "{seeds}"),
-           ("training", "{steps:,} steps, {train_cpu_minutes} CPU-minutes on {cpu}")),
+           ("training", "{steps:,} steps, {trained_on}")),
           text=LUCIC_TEXT, filled_row_by_row=True),
     Table("gan-mnist-fd", "Every image GAN preset on MNIST at a fixed CPU budget", "gan_mnist_fd",
           tuple(Row(f"`{k}`", k) for k in ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")),

@@ -38,6 +38,20 @@ def test_a_row_holds_the_median_over_seeds_and_its_gap_to_the_paper():
     assert row["cpu"] == "AMD EPYC and Intel Xeon"    # seeds trained on two machines name both, briefly
 
 
+def test_a_row_trained_on_a_cpu_and_a_gpu_names_each_and_counts_only_the_cpu_minutes():
+    def run(seed, fid, minutes, gpu=None):
+        return {"seed": seed, "steps": 100, "train_cpu_minutes": minutes, "inception_fid": fid, "classifier_fd": 1.0,
+                "cpu": "AMD EPYC", **({"gpu": gpu} if gpu else {})}
+    row = lucic_fid.make_row("mnist", "WGAN", [run(2, 7.6, 11.3, "NVIDIA H100"), run(0, 7.9, 43.4),
+                                               run(1, 7.4, 11.4, "NVIDIA H100")])
+    # median of 7.9, 7.4, 7.6 is 7.6; the paper's 6.7 -> gap 0.9; a GPU run's 11.3 host CPU-minutes are left out
+    assert (row["fid"], row["gap"], row["seeds"], row["train_cpu_minutes"]) == (7.6, 0.9, "7.90, 7.40, 7.60", 43.4)
+    assert row["cpu"] == "AMD EPYC and NVIDIA H100"
+    assert row["trained_on"] == "seed 0: 43.4 CPU-minutes on AMD EPYC; seeds 1, 2 on an NVIDIA H100"
+    only_gpu = lucic_fid.make_row("mnist", "WGAN", [run(0, 7.9, 11.0, "NVIDIA H100")])
+    assert (only_gpu["train_cpu_minutes"], only_gpu["trained_on"]) == (None, "seed 0 on an NVIDIA H100")
+
+
 class PixelFeatures:
     """A stand-in for genzoo's classifier: mean pixel value of each 7x7 block as the features."""
 

@@ -336,3 +336,17 @@ def test_truncation_is_refused_for_the_one_hot_prior_of_a_gumbel_vae(tmp_path, c
     vae = _model("vae", "gumbel-vae", **{"model.hidden": [16], "model.latent_dim": 3, "model.categories": 4})
     with pytest.raises(GenzooError, match="one-hot.*no meaning"):
         sampling.sample_truncated(vae, 4, 0.5)
+
+
+def test_a_cpu_generator_draws_the_same_latents_for_a_model_on_another_device():
+    """Benchmarks seed a CPU generator for every model: the draw happens on the generator's device and only the
+    result moves (on CUDA, torch.randn refuses a CPU generator). Here the other device is `meta`: the CPU
+    stream must advance by the 5 x 3 normals, exactly as a draw on the CPU does."""
+    g, same = torch.Generator().manual_seed(0), torch.Generator().manual_seed(0)
+    z = sampling.standard_normal(5, 3, generator=g, device="meta")
+    torch.randn(5, 3, generator=same)
+    assert z.device.type == "meta" and z.shape == (5, 3)
+    assert torch.equal(torch.randn(4, generator=g), torch.randn(4, generator=same))
+    model = _gan()
+    assert torch.equal(sampling.prior(model, 2, torch.Generator().manual_seed(1)),
+                       torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(1)))

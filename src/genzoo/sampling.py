@@ -67,12 +67,19 @@ def _device(model) -> torch.device:
     return torch.device("cpu")
 
 
+def on_device(draw, *shape: int, generator: torch.Generator | None, device) -> torch.Tensor:
+    """`draw` (torch.randn or torch.rand) of `shape` from `generator` on its own device, then moved to `device`:
+    a CPU generator gives the same numbers for a model on any device."""
+    where = generator.device if generator is not None else device
+    return draw(*shape, generator=generator, device=where).to(device)
+
+
 def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """n latents from the model's prior (N(0, I) when the model does not say)."""
     check_latent_model(model)
     if hasattr(model, "prior"):
         return model.prior(n, generator=generator)
-    return torch.randn(n, model.latent_dim, device=_device(model), generator=generator)
+    return on_device(torch.randn, n, model.latent_dim, generator=generator, device=_device(model))
 
 
 @contextlib.contextmanager
@@ -104,13 +111,13 @@ def truncated_normal(n: int, dim: int, bound: float, *, generator: torch.Generat
     """
     if bound <= 0:
         raise ValueError(f"the truncation bound must be positive, got {bound}")
-    z = torch.randn(n, dim, generator=generator, device=device)
+    z = on_device(torch.randn, n, dim, generator=generator, device=device)
     for _ in range(max_rounds):
         out = z.abs() > bound
         k = int(out.sum())
         if k == 0:
             return z
-        z[out] = torch.randn(k, generator=generator, device=device)
+        z[out] = on_device(torch.randn, k, generator=generator, device=device)
     raise RuntimeError(f"truncation to |z| <= {bound} did not finish; use a larger bound")
 
 
@@ -118,7 +125,7 @@ def standard_normal(n: int, dim: int, *, truncation: float | None = None, genera
                     device=None) -> torch.Tensor:
     """z ~ N(0, I_dim) (torch.randn), or truncated to |z_i| <= truncation (truncated_normal)."""
     if truncation is None:
-        return torch.randn(n, dim, generator=generator, device=device)
+        return on_device(torch.randn, n, dim, generator=generator, device=device)
     return truncated_normal(n, dim, truncation, generator=generator, device=device)
 
 
@@ -204,7 +211,7 @@ def latent_arithmetic(model, z_a: torch.Tensor, z_b: torch.Tensor, z_c: torch.Te
     z = z_a.mean(0) - z_b.mean(0) + z_c.mean(0)
     zs = z.unsqueeze(0)
     if n_variations > 0:
-        eps = torch.randn(n_variations, z.numel(), generator=generator, device=z.device)
+        eps = on_device(torch.randn, n_variations, z.numel(), generator=generator, device=z.device)
         zs = torch.cat([zs, z + noise * eps])
     return _generate(model, zs, cond)
 
@@ -363,7 +370,7 @@ def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 
         f = d - log_m - torch.log(-torch.expm1(d - log_m - epsilon))
         if percentile is not None:
             f = f - torch.quantile(f, percentile / 100.0)
-        u = torch.rand(len(f), generator=generator, device=f.device)
+        u = on_device(torch.rand, len(f), generator=generator, device=f.device)
         kept.append(x[u <= torch.sigmoid(f)])
         accepted += len(kept[-1])
     return RejectionSamples(torch.cat(kept)[:n], accepted / proposed, log_m)
