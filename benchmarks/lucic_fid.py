@@ -137,13 +137,13 @@ def trained_on(runs: list[dict]) -> dict:
     hardware, naming the seeds of each kind where a row mixes CPUs and GPUs (a GPU run's CPU time is its host's)."""
     on_cpu = [r for r in runs if "gpu" not in r]
     gpus = sorted({r["gpu"] for r in runs if "gpu" in r})
-    minutes = statistics.median(r["train_cpu_minutes"] for r in on_cpu) if on_cpu else None
-    where = [f"{minutes} CPU-minutes on {cpus_of(on_cpu)}"] if on_cpu else []
-    if gpus and on_cpu:
-        where[0] = f"{seed_list(on_cpu)}: {where[0]}"
+    hardware, where, minutes = gpus, [], None
+    if on_cpu:
+        minutes = statistics.median(r["train_cpu_minutes"] for r in on_cpu)
+        hardware = [cpus_of(on_cpu), *gpus]
+        where = [f"{seed_list(on_cpu) + ': ' if gpus else ''}{minutes} CPU-minutes on {cpus_of(on_cpu)}"]
     where += [f"{seed_list([r for r in runs if r.get('gpu') == gpu])} on an {gpu}" for gpu in gpus]
-    return {"train_cpu_minutes": minutes, "cpu": " and ".join([cpus_of(on_cpu)] * bool(on_cpu) + gpus),
-            "trained_on": "; ".join(where)}
+    return {"train_cpu_minutes": minutes, "cpu": " and ".join(hardware), "trained_on": "; ".join(where)}
 
 
 def seed_list(runs: list[dict]) -> str:
