@@ -347,6 +347,9 @@ def test_a_cpu_generator_draws_the_same_latents_for_a_model_on_another_device():
     torch.randn(5, 3, generator=same)
     assert z.device.type == "meta" and z.shape == (5, 3)
     assert torch.equal(torch.randn(4, generator=g), torch.randn(4, generator=same))
+    labels = sampling.on_device(torch.randint, 10, (6,), generator=g, device="meta")   # the AAE's and VAE's classes
+    torch.randint(10, (6,), generator=same)
+    assert labels.dtype == torch.int64 and torch.equal(torch.rand(3, generator=g), torch.rand(3, generator=same))
     model = _gan()
     assert torch.equal(sampling.prior(model, 2, torch.Generator().manual_seed(1)),
                        torch.randn(2, model.latent_dim, generator=torch.Generator().manual_seed(1)))

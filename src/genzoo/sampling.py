@@ -67,11 +67,11 @@ def _device(model) -> torch.device:
     return torch.device("cpu")
 
 
-def on_device(draw, *shape: int, generator: torch.Generator | None, device) -> torch.Tensor:
-    """`draw` (torch.randn or torch.rand) of `shape` from `generator` on its own device, then moved to `device`:
+def on_device(draw, *args, generator: torch.Generator | None, device, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """draw(*args) (torch.randn, rand or randint) from `generator` on its own device, then moved to `device`:
     a CPU generator gives the same numbers for a model on any device."""
     where = generator.device if generator is not None else device
-    return draw(*shape, generator=generator, device=where).to(device)
+    return draw(*args, generator=generator, device=where, dtype=dtype).to(device)
 
 
 def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -45,6 +45,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
+from ..sampling import on_device
 from ..nets.layers import Activation, Norm1d, moving_average_copy, update_moving_average
 from ..sampling import standard_normal
 from ..nets.mlp import MLPDecoder, MLPEncoder
@@ -65,7 +66,7 @@ def _pairs(dim: int, what: str) -> int:
 
 def _components(n: int, k: int, labels, device, generator) -> torch.Tensor:
     if labels is None:
-        return torch.randint(k, (n,), device=device, generator=generator)
+        return on_device(torch.randint, k, (n,), generator=generator, device=device)
     return torch.as_tensor(labels, device=device).long()
 
 
@@ -101,7 +102,7 @@ def swiss_roll_prior(n: int, dim: int = 2, segments: int = 10, labels=None, *, t
     truncating N(0, 1) at b keeps.
     """
     pairs = _pairs(dim, "swiss roll")
-    u = torch.rand(n, pairs, device=device, generator=generator)
+    u = on_device(torch.rand, n, pairs, generator=generator, device=device)
     if truncation is not None:
         kept = math.erf(truncation / math.sqrt(2))
         c = _components(n, segments, labels, device, generator).float().unsqueeze(1)
@@ -271,7 +272,7 @@ class AAE(LatentModelMixin, Algorithm):
 
     def categorical_prior(self, n: int, generator=None) -> torch.Tensor:
         """y ~ Cat(1/K, ..., 1/K), one-hot: the prior of the categorical code."""
-        c = torch.randint(self.K, (n,), device=self.device, generator=generator)
+        c = on_device(torch.randint, self.K, (n,), generator=generator, device=self.device)
         return F.one_hot(c, self.K).float()
 
     # ------------------------------------------------------------------ labelled subset

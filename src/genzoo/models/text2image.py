@@ -36,7 +36,7 @@ from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturatin
 from ..nets import DCGANGenerator
 from ..nets.layers import moving_average_copy, update_moving_average
 from ..nets.text import ImageEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder
-from ..sampling import eval_mode
+from ..sampling import eval_mode, on_device, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the captions of a sample grid when none are given (one row each)
@@ -223,7 +223,7 @@ class GanIntCls(_TextToImage):
                 "G": self.cfg.optim.build(self.G.parameters())}
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+        return standard_normal(n, self.cfg.latent_dim, generator=generator, device=self.device)
 
     def d_loss(self, s_r: torch.Tensor, s_w: torch.Tensor | None, s_f: torch.Tensor) -> torch.Tensor:
         """GAN-CLS's three terms, or the plain GAN's two (s_w unused)."""
@@ -304,7 +304,7 @@ class ConditioningAugmentation(nn.Module):
 
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.fc(h).chunk(2, dim=1)
-        eps = torch.randn(mu.shape, device=mu.device, generator=generator, dtype=mu.dtype)
+        eps = on_device(torch.randn, mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         return mu + (0.5 * logvar).exp() * eps, mu, logvar
 
 
@@ -365,7 +365,7 @@ class StackGAN(_TextToImage):
                 "D1": build(self.D1.parameters()), "G1": build(self.G1.parameters())}
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=generator)
+        return standard_normal(n, self.cfg.latent_dim, generator=generator, device=self.device)
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Real images at Stage I's resolution (area averaging)."""

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import ConfigError, GenzooError
 from ..losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_normal_pdf
-from ..sampling import standard_normal
+from ..sampling import on_device, standard_normal
 from ..nets.autoencoder import Arch, encoder_decoder
 from ..nets.layers import Activation, gumbel_softmax
 from .latent import LatentModelMixin
@@ -118,7 +118,7 @@ class GumbelLatent:
         if truncation is not None:
             raise GenzooError("this VAE's prior is one-hot categorical (model.latent=gumbel): truncation has no "
                               "meaning for it; sample without --truncation (--mode random)")
-        c = torch.randint(self.K, (n, self.dim), device=device, generator=generator)
+        c = on_device(torch.randint, self.K, (n, self.dim), generator=generator, device=device)
         return F.one_hot(c, self.K).float().flatten(1)
 
     def importance_sample(self, h, k):
