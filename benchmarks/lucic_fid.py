@@ -111,7 +111,8 @@ def measure(dataset: str, model: str, seed: int, args) -> dict:
         cpu_minutes = (time.process_time() - start) / 60
         real = reference(dataset, args.n_samples, root, args.cache)
         fake = generate(run.model, len(real["images"]), SAMPLE_SEED + seed)
-    gpu = {"gpu": torch.cuda.get_device_name()} if torch.cuda.is_available() else {}  # genzoo trains on it
+    device = run.model.device   # where genzoo trained the model
+    gpu = {"gpu": torch.cuda.get_device_name(device)} if device.type == "cuda" else {}
     return {"seed": seed, "command": command_line(sys.argv), "cpu": cpu_name(), **gpu, "steps": run.step,
             "train_cpu_minutes": round(cpu_minutes, 1),
             "inception_fid": frechet_distance(inception_features(fake), real["inception"]),
@@ -139,9 +140,9 @@ def trained_on(runs: list[dict]) -> dict:
     gpus = sorted({r["gpu"] for r in runs if "gpu" in r})
     hardware, where, minutes = gpus, [], None
     if on_cpu:
-        minutes = statistics.median(r["train_cpu_minutes"] for r in on_cpu)
-        hardware = [cpus_of(on_cpu), *gpus]
-        where = [f"{seed_list(on_cpu) + ': ' if gpus else ''}{minutes} CPU-minutes on {cpus_of(on_cpu)}"]
+        minutes, cpus = statistics.median(r["train_cpu_minutes"] for r in on_cpu), cpus_of(on_cpu)
+        hardware = [cpus, *gpus]
+        where = [f"{seed_list(on_cpu) + ': ' if gpus else ''}{minutes} CPU-minutes on {cpus}"]
     where += [f"{seed_list([r for r in runs if r.get('gpu') == gpu])} on an {gpu}" for gpu in gpus]
     return {"train_cpu_minutes": minutes, "cpu": " and ".join(hardware), "trained_on": "; ".join(where)}
 

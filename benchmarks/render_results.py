@@ -345,10 +345,11 @@ LUCIC_TEXT = ("Lucic et al. 2018 (\"Are GANs Created Equal?\") trained each mode
               "that much. The command: "
               "`python benchmarks/lucic_fid.py --data-root DIR` (`--datasets`, `--models` and `--seeds` run a "
               "part of the table; rows already measured are kept, and seeds measured by separate commands add up to "
-              "one row, whose FID is their median). Each row names the hardware its runs trained on (with the seeds of "
-              "each where a row mixes CPUs and a GPU); the hardware line below is the latest command's. The Inception weights are fixed, but genzoo's classifier trains on "
-              "first use on each machine and its weights differ a little from machine to machine, so classifier FDs from "
-              "different machines compare only roughly.")
+              "one row, whose FID is their median). Each row names the hardware its runs trained on (with the "
+              "seeds of each where a row mixes CPUs and a GPU); the hardware line below is the latest command's. "
+              "The Inception weights are fixed, but genzoo's classifier trains on first use on each machine and its "
+              "weights differ a little from machine to machine, so classifier FDs from different machines compare "
+              "only roughly.")
 
 GANS = Page("gans.md", "GAN results", "GANs on MNIST, on the 2-D toy mixtures, and on a grammar of token sequences.", (
     Table("lucic", "Against Lucic et al. 2018: Inception-FID after 20 epochs", "lucic_fid",

@@ -45,9 +45,8 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
-from ..sampling import on_device
 from ..nets.layers import Activation, Norm1d, moving_average_copy, update_moving_average
-from ..sampling import standard_normal
+from ..sampling import on_device, standard_normal
 from ..nets.mlp import MLPDecoder, MLPEncoder
 from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
