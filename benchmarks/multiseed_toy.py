@@ -111,7 +111,8 @@ class ManySeeds:
 
     def step(self) -> None:
         xs = self.batches(self.t)
-        self.gan.step(xs, [self._z() for _ in xs], self._z(), logs=(self.t + 1) % 50 == 0)  # as train_gan_seeds
+        # as train_gan_seeds
+        self.gan.step(xs, [self._z() for _ in xs], self._z(), logs=(self.t + 1) % 50 == 0, step=self.t)
         self.t += 1
 
 

@@ -251,7 +251,7 @@ def test_encoder_moving_average_follows_its_equation_and_classifies(tmp_path):
     m = _model("aae-semi", **{"model.labels": 20, "model.ema": 0.5, "model.norm": "batch"})
     e0 = [p.detach().clone() for p in m.encoder.parameters()]
     y = torch.arange(30) % 10
-    m.train_step(Batch(torch.rand(30, 1, 8, 8), y), Optimizers(m.configure_optimizers()), 0)
+    m.train_step(Batch(torch.rand(30, 1, 8, 8), y), Optimizers(m.configure_optimizers()), 100)  # past the warm-up
     for pa, p, p0 in zip(m.encoder_ema.parameters(), m.encoder.parameters(), e0):
         assert not pa.requires_grad
         torch.testing.assert_close(pa, 0.5 * p0 + 0.5 * p.detach())   # theta' = b theta' + (1 - b) theta

@@ -114,6 +114,13 @@ def test_wasserstein_preset_takes_one_critic_step_on_28x28_digits_only(preset, p
         assert (m.d_steps, m.nets.fc_width, m.nets.projection_norm) == (5, 0, "channel")
 
 
+def test_wgan_gp_averages_g_and_decays_its_rate_on_fashion_mnist_only():
+    settings = {name: (cfg.model.ema, cfg.train.lr_decay, cfg.train.lr_final)
+                for name in ("fashion-mnist", "mnist", "digits")
+                for cfg in [resolve("wgan-gp", overrides={"data.name": name})]}
+    assert settings == {"fashion-mnist": (0.999, 0.5, 0.0), "mnist": (0.0, 0.0, 0.0), "digits": (0.0, 0.0, 0.0)}
+
+
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
     m = _model("wgan")
     with torch.no_grad():
@@ -275,10 +282,14 @@ def test_ema_follows_its_equation_and_is_what_sampling_uses(tmp_path):
     m = _model("gan", **{"model.ema": 0.5})
     g0 = [p.detach().clone() for p in m.G.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(m.G_ema.parameters(), g0))
-    m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    m.train_step(_digits(), Optimizers(m.configure_optimizers()), 100)
     for pe, p, p0 in zip(m.G_ema.parameters(), m.G.parameters(), g0):
         assert not pe.requires_grad
         torch.testing.assert_close(pe, 0.5 * p0 + 0.5 * p.detach())  # theta' = b theta' + (1 - b) theta
+    g1 = [p.detach().clone() for p in m.G_ema.parameters()]
+    m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)   # step 0: b = min(0.5, 1 / 10)
+    for pe, p, p1 in zip(m.G_ema.parameters(), m.G.parameters(), g1):
+        torch.testing.assert_close(pe, 0.1 * p1 + 0.9 * p.detach())
     z = torch.randn(5, m.latent_dim)
     torch.testing.assert_close(m.generate(z), m.from_net(m.G_ema(z)))
     assert not torch.allclose(m.generate(z), m.from_net(m.G(z)))

@@ -277,7 +277,7 @@ def test_ema_and_lr_decay_match_genzoo_gan_per_seed():
     vg = VectorizedGAN(cfg, 2, seeds)
     for t, (xs, zd, zg) in enumerate(batches):
         vg.opt.scale_learning_rates(lr_factor(t, steps, 0.5, 0.0))
-        vg.step(xs, zd, zg)
+        vg.step(xs, zd, zg, step=t)
     assert vg.opt["G"].param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5)  # the last step: half way down
     samples = vg.sample(16, [torch.Generator().manual_seed(100 + i) for i in range(len(seeds))])
     for i, seed in enumerate(seeds):

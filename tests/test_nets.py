@@ -275,3 +275,28 @@ def test_critic_fc_layer_has_a_bias_and_no_normalization():
     assert list(D.body)[-3].bias is not None
     projection = DCGANDiscriminator((1, 28, 28), width=W, num_classes=3, fc_width=32)
     assert projection.embed.weight.shape == (3, 32)
+
+
+# ---- moving averages -------------------------------------------------------------------------------
+
+def test_a_moving_average_warms_up_then_keeps_its_decay():
+    from genzoo.nets.layers import moving_average_copy, update_moving_average, warmed_up_decay
+    assert warmed_up_decay(0.999, 0) == pytest.approx(0.1)             # (1 + 0) / (10 + 0)
+    assert warmed_up_decay(0.999, 90) == pytest.approx(0.91)           # 91 / 100
+    assert warmed_up_decay(0.999, 8990) == pytest.approx(0.999)        # 8991 / 9000: the warm-up ends here
+    assert warmed_up_decay(0.999, 20000) == 0.999
+    assert warmed_up_decay(0.5, 3) == pytest.approx(4 / 13)
+    assert warmed_up_decay(0.5, 9) == 0.5                              # 10 / 19 is past it
+    net = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+        average = moving_average_copy(net)
+        net.weight.fill_(1.0)
+    update_moving_average(average, net, 0.999, 0)                      # 0.1 * 0 + 0.9 * 1
+    assert average.weight.item() == pytest.approx(0.9)
+    update_moving_average(average, net, 0.999, 1)                      # 2/11 * 0.9 + 9/11 * 1 = 10.8 / 11
+    assert average.weight.item() == pytest.approx(10.8 / 11)
+    with torch.no_grad():
+        net.weight.fill_(0.0)
+    update_moving_average(average, net, 0.999, 20000)                  # 0.999 * 10.8 / 11
+    assert average.weight.item() == pytest.approx(0.999 * 10.8 / 11)

@@ -92,8 +92,12 @@ def test_the_generators_moving_average_follows_its_equation_and_samples():
     tokens = encode(["a big 7 is below a small 2", "the digit 0 is at the top left"], 11)
     batch = Batch(torch.rand(2, 1, 32, 32), tokens)
     model.train_step(batch, Optimizers(model.configure_optimizers()), step=cfg.text.steps)   # one GAN step
-    # G_ema <- 0.75 G_ema + 0.25 G, from G_ema = G at the start
+    # G_ema <- b G_ema + (1 - b) G, from G_ema = G at the start; the GAN's first step: b = min(0.75, 1 / 10)
     for pa, p, p0 in zip(model.G_ema.parameters(), model.G.parameters(), before):
+        assert torch.allclose(pa, 0.1 * p0 + 0.9 * p, atol=1e-6)
+    before = [p.clone() for p in model.G_ema.parameters()]
+    model.train_step(batch, Optimizers(model.configure_optimizers()), step=cfg.text.steps + 100)
+    for pa, p, p0 in zip(model.G_ema.parameters(), model.G.parameters(), before):   # past the warm-up: b = 0.75
         assert torch.allclose(pa, 0.75 * p0 + 0.25 * p, atol=1e-6)
     assert any(not torch.equal(pa, p) for pa, p in zip(model.G_ema.parameters(), model.G.parameters()))
     # sampling draws from the average, not from G

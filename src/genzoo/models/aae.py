@@ -393,7 +393,7 @@ class AAE(LatentModelMixin, Algorithm):
             lab = self.labelled_batch(batch)
             logs["sup_loss"] = self.supervised_phase(*lab, opt) if lab is not None else float("nan")
         if self.encoder_ema is not None:
-            update_moving_average(self.encoder_ema, self.encoder, self.cfg.ema)
+            update_moving_average(self.encoder_ema, self.encoder, self.cfg.ema, step)
         return logs
 
     # ------------------------------------------------------------------ use

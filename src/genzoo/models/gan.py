@@ -9,7 +9,8 @@ Options every variant shares (GANConfig):
                nets; label code into G and a projection discriminator for conv nets
   pack         PacGAN (Lin et al. 2018): D judges m samples at once, concatenated (features for
                MLPs, channels for conv nets); all real or all fake
-  ema          G_ema <- ema * G_ema + (1 - ema) * G after every G step; sampling uses G_ema
+  ema          G_ema <- b * G_ema + (1 - b) * G after G step t, b = min(ema, (1 + t) / (10 + t)) (a
+               short run's average holds its last steps); sampling uses G_ema
   label_smoothing  one-sided: real target 1 - s in D's cross-entropy (Salimans et al. 2016)
   instance_noise   Gaussian noise of std sigma_t = sigma_0 max(0, 1 - t/T) added to every input
                of D, real and fake (Sonderby et al. 2017; Arjovsky & Bottou 2017)
@@ -267,10 +268,11 @@ class GAN(Algorithm):
             return r1_penalty(self.D, self.pack(real), gamma=p.weight, **y)
         return 0.0
 
-    def update_ema(self) -> None:
-        """theta_ema <- beta theta_ema + (1 - beta) theta (buffers, e.g. batch-norm statistics, are copied)."""
+    def update_ema(self, step: int) -> None:
+        """theta_ema <- b theta_ema + (1 - b) theta, b = min(ema, (1 + step) / (10 + step)) (buffers, e.g.
+        batch-norm statistics, are copied)."""
         if self.G_ema is not None:
-            update_moving_average(self.G_ema, self.G, self.cfg.ema)
+            update_moving_average(self.G_ema, self.G, self.cfg.ema, step)
 
     # ------------------------------------------------------------------ the algorithm box
 
@@ -308,7 +310,7 @@ class GAN(Algorithm):
         d_g_fake = self.discriminate(g_fake, **y)
         g_loss = self.loss.g(cfg.top_k.select(d_g_fake, step))
         opt.step("G", g_loss)
-        self.update_ema()
+        self.update_ema(step)
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
         if sigma > 0:

@@ -240,7 +240,8 @@ class GanIntCls(_TextToImage):
             G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int),
                h_int = beta h + (1 - beta) h'   (GAN-INT, eq. 5; h' another image's caption;
                                               lambda = model.interpolation)
-            G_ema <- ema G_ema + (1 - ema) G   (model.ema > 0; sampling then uses G_ema)
+            G_ema <- b G_ema + (1 - b) G   (model.ema > 0; sampling then uses G_ema;
+                                            b = min(ema, (1 + t) / (10 + t)) at the GAN's step t)
         """
         if step < self.cfg.text.steps:
             return self.text_step(batch, opt)
@@ -259,7 +260,7 @@ class GanIntCls(_TextToImage):
             g_loss = g_loss + self.cfg.interpolation * g_loss_non_saturating(self.D(self.G(self.prior(len(x)), h_int), h_int))
         opt.step("G", g_loss)
         if self.G_ema is not None:
-            update_moving_average(self.G_ema, self.G, self.cfg.ema)
+            update_moving_average(self.G_ema, self.G, self.cfg.ema, step - self.cfg.text.steps)
         scores = {"s_r": s_r, "s_f": s_f} if plain else {"s_r": s_r, "s_w": s_w, "s_f": s_f}
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 **{name: torch.sigmoid(s).mean().detach() for name, s in scores.items()}}

@@ -140,11 +140,21 @@ def moving_average_copy(net: nn.Module) -> nn.Module:
     return copy.deepcopy(net).requires_grad_(False).eval()
 
 
+def warmed_up_decay(decay: float, step: int) -> float:
+    """The decay of a moving average's update number `step` (0, 1, ...): min(decay, (1 + step) / (10 + step)),
+    as TensorFlow's ExponentialMovingAverage with num_updates. Early on the average forgets quickly, so that
+    after a short run it holds the last steps' weights, not mostly the initial ones (0.999 would keep 37% of
+    them after 1,000 steps); from step 9 / (1 - decay) - 1 on it is `decay` itself."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
-def update_moving_average(average: nn.Module, net: nn.Module, decay: float) -> None:
-    """theta_avg <- decay theta_avg + (1 - decay) theta; buffers (batch-norm statistics) are copied."""
+def update_moving_average(average: nn.Module, net: nn.Module, decay: float, step: int) -> None:
+    """theta_avg <- d theta_avg + (1 - d) theta, d = warmed_up_decay(decay, step); buffers (batch-norm
+    statistics) are copied."""
+    d = warmed_up_decay(decay, step)
     for pa, p in zip(average.parameters(), net.parameters()):
-        pa.lerp_(p.detach(), 1.0 - decay)
+        pa.lerp_(p.detach(), 1.0 - d)
     for ba, b in zip(average.buffers(), net.buffers()):
         ba.copy_(b)
 

@@ -66,6 +66,7 @@ from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms
 from ..models.base import Algorithm, Batch, DataSpec, Optimizers
 from ..models.gan import CROSS_ENTROPY_LOSSES, GAN, GANConfig
+from ..nets.layers import warmed_up_decay
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
 from .trainer import Trainer
 
@@ -230,8 +231,9 @@ class VectorizedGAN:
         # exactly its own gradient. opt.scale_learning_rates is the trainer's learning-rate decay.
         self.opt = Optimizers({"G": cfg.optim.build(self.G.parameters()),
                                "D": (cfg.d_optim or cfg.optim).build(self.D.parameters())})
-        # model.ema: theta_ema <- ema theta_ema + (1 - ema) theta after every G step (GAN.update_ema);
-        # the buffers (batch-norm statistics) are G's own, as GAN copies them into G_ema every step
+        # model.ema: theta_ema <- b theta_ema + (1 - b) theta after G step t, b = warmed_up_decay(ema, t)
+        # (GAN.update_ema); the buffers (batch-norm statistics) are G's own, as GAN copies them into G_ema
+        # every step
         self.G_ema = {k: v.detach().clone() for k, v in self.G.params.items()} if cfg.ema > 0 else None
         loss = get_gan_loss(cfg.loss)
         d_kw = {"real_target": 1.0 - cfg.label_smoothing} if cfg.label_smoothing else {}
@@ -303,7 +305,7 @@ class VectorizedGAN:
         if self.G_ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(list(self.G_ema.values()), [p.detach() for p in self.G.params.values()],
-                                     1.0 - self.cfg.ema)
+                                     1.0 - warmed_up_decay(self.cfg.ema, step))
         if not logs:
             return {}
         with torch.no_grad():
