@@ -67,7 +67,7 @@ def test_step_matches_genzoo_gan_per_seed(cfg, engine):
     xs, zd, zg = inputs(seeds, cfg.d_steps)
     vg = VectorizedGAN(cfg, 2, seeds, engine=engine)
     assert vg.G.engine == engine
-    logs = vg.step(xs, zd, zg)
+    logs = vg.step(xs, zd, zg, step=0)
     for i, seed in enumerate(seeds):
         gan, ref = genzoo_step(cfg, seed, xs, zd, zg, i)
         for k in ("d_loss", "g_loss", "d_real", "d_fake"):
@@ -88,7 +88,7 @@ def test_batch_norm_generator_matches_losses_and_running_stats(engine):
     seeds = [1, 2]
     xs, zd, zg = inputs(seeds, 2)
     vg = VectorizedGAN(cfg, 2, seeds, engine=engine)
-    logs = vg.step(xs, zd, zg)
+    logs = vg.step(xs, zd, zg, step=0)
     for i, seed in enumerate(seeds):
         gan, ref = genzoo_step(cfg, seed, xs, zd, zg, i)
         assert logs["d_loss"][i].item() == pytest.approx(ref["d_loss"].item(), rel=1e-5)
@@ -114,9 +114,9 @@ def test_seeds_evolve_independently(engine):
     xs2[0][1] += 5.0
     zd2[1][1] *= -1
     a, b = VectorizedGAN(cfg, 2, seeds, engine=engine), VectorizedGAN(cfg, 2, seeds, engine=engine)
-    for _ in range(3):
-        a.step(xs, zd, zg)
-        b.step(xs2, zd2, zg)
+    for t in range(3):
+        a.step(xs, zd, zg, step=t)
+        b.step(xs2, zd2, zg, step=t)
     for stack_a, stack_b in ((a.G, b.G), (a.D, b.D)):
         for s in (0, 2):
             for k, v in stack_a.state_dict(s).items():
@@ -182,8 +182,8 @@ def test_spectral_norm_steps_match_genzoo_gan_per_seed():
     seeds, steps = [1, 6], 3
     batches = [inputs(seeds, 1, seed=t) for t in range(steps)]
     vg = VectorizedGAN(cfg, 2, seeds)
-    for xs, zd, zg in batches:
-        logs = vg.step(xs, zd, zg)
+    for t, (xs, zd, zg) in enumerate(batches):
+        logs = vg.step(xs, zd, zg, step=t)
     for i, seed in enumerate(seeds):
         gan, ref = genzoo_steps(cfg, seed, batches, i)
         assert logs["d_loss"][i].item() == pytest.approx(ref["d_loss"].item(), rel=1e-4)
@@ -216,7 +216,7 @@ def test_wgan_gp_step_matches_genzoo_gan(engine):
     cfg = small_cfg(loss="wasserstein", d_steps=2, penalty=Penalty(kind="gradient", weight=10.0),
                     optim=OptimConfig(name="adam", lr=1e-3, betas=(0.0, 0.9)))
     xs, zd, zg = inputs([4], cfg.d_steps)
-    logs = VectorizedGAN(cfg, 2, [4], engine=engine).step(xs, zd, zg)
+    logs = VectorizedGAN(cfg, 2, [4], engine=engine).step(xs, zd, zg, step=0)
     gan, ref = genzoo_step(cfg, 4, xs, zd, zg, 0)
     assert logs["d_loss"][0].item() == pytest.approx(ref["d_loss"].item(), rel=1e-5)
 

@@ -276,14 +276,15 @@ class VectorizedGAN:
         s, n, d = x.shape
         return x.reshape(s, n // m, m * d) if m > 1 else x
 
-    def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor,
-             logs: bool = True, step: int = 0, opt: Optimizers | None = None) -> dict:
+    def step(self, xs: Sequence[torch.Tensor], d_noise: Sequence[torch.Tensor], g_noise: torch.Tensor, *,
+             step: int, logs: bool = True, opt: Optimizers | None = None) -> dict:
         """One step of Algorithm 1 for all seeds.
 
         xs: d_steps real minibatches, each (S, B, D); d_noise: d_steps noise batches (S, B, latent)
         for the fakes of the D steps; g_noise (S, B, latent) for the G step; step: the step's index
-        (for model.top_k's schedule: each seed's G loss over its own k best-scored fakes); opt: the
-        trainer's Optimizers over this engine's optimizers (default: its own). Returns (S,) tensors
+        (for model.top_k's schedule, each seed's G loss over its own k best-scored fakes, and for the
+        moving average's warm-up); opt: the trainer's Optimizers over this engine's optimizers
+        (default: its own). Returns (S,) tensors
         (d_loss with its penalty, g_loss, mean D logits), or {} with logs=False.
         """
         opt = opt or self.opt
