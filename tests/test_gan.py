@@ -97,7 +97,7 @@ def test_lsgan_preset_uses_infogan_nets_with_its_own_rate_on_28x28_digits_only()
 
 
 @pytest.mark.parametrize("preset, papers_settings, expected, projection_norm", [
-    ("wgan", lambda m: (m.clip, m.optim.name, m.optim.lr), (0.01, "rmsprop", 5e-5), "channel"),
+    ("wgan", lambda m: (m.clip, m.optim.name), (0.01, "rmsprop"), "channel"),
     ("wgan-gp", lambda m: (m.penalty.weight, m.optim.lr, m.optim.betas), (10.0, 1e-4, (0.0, 0.9)), "feature"),
 ], ids=["wgan", "wgan-gp"])
 def test_wasserstein_preset_takes_one_critic_step_on_28x28_digits_only(preset, papers_settings, expected,
@@ -114,11 +114,24 @@ def test_wasserstein_preset_takes_one_critic_step_on_28x28_digits_only(preset, p
         assert (m.d_steps, m.nets.fc_width, m.nets.projection_norm) == (5, 0, "channel")
 
 
-def test_wgan_gp_averages_g_and_decays_its_rate_on_fashion_mnist_only():
+AVERAGED_AND_DECAYED = (0.999, 0.5, 0.0)   # model.ema, train.lr_decay, train.lr_final
+PAPERS = (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("preset, where", [
+    ("wgan-gp", {"fashion-mnist"}),
+    ("wgan", {"mnist", "mnist5k", "kmnist"}),
+])
+def test_a_wasserstein_preset_averages_g_and_decays_its_rate_where_that_met_the_papers_fid(preset, where):
     settings = {name: (cfg.model.ema, cfg.train.lr_decay, cfg.train.lr_final)
-                for name in ("fashion-mnist", "mnist", "digits")
-                for cfg in [resolve("wgan-gp", overrides={"data.name": name})]}
-    assert settings == {"fashion-mnist": (0.999, 0.5, 0.0), "mnist": (0.0, 0.0, 0.0), "digits": (0.0, 0.0, 0.0)}
+                for name in (*DIGITS_28, "digits")
+                for cfg in [resolve(preset, overrides={"data.name": name})]}
+    assert settings == {name: AVERAGED_AND_DECAYED if name in where else PAPERS for name in (*DIGITS_28, "digits")}
+
+
+def test_wgan_starts_from_twice_the_papers_rate_where_it_averages_g():
+    rates = {name: resolve("wgan", overrides={"data.name": name}).model.optim.lr for name in (*DIGITS_28, "digits")}
+    assert rates == {"mnist": 1e-4, "mnist5k": 1e-4, "kmnist": 1e-4, "fashion-mnist": 5e-5, "digits": 5e-5}
 
 
 def test_wgan_clipping_bounds_every_critic_weight_after_a_step():
