@@ -1,18 +1,22 @@
-"""Bitwise resume: `genzoo train dcgan --steps 300 --seed 1`, killed with SIGKILL midway and
-continued with --resume, ends with weights bitwise identical (CPU) to an uninterrupted run.
+"""The same weights under any load, and after a crash: `genzoo train dcgan --steps 1500 --seed 1` three times.
 
-Protocol: both runs use the dcgan preset on the data `mnist` resolves to here (offline: the
-bundled 5,000 digits), checkpoints every 50 steps; the interrupted run is killed with SIGKILL as
-soon as its step-150 checkpoint exists, then resumed from it. Every tensor of the final
-checkpoints (weights, optimizer moments, random state) is compared with torch.equal.
+Protocol: the dcgan preset on the data `mnist` resolves to here (offline: the bundled 5,000
+digits), checkpoints every 250 steps, three runs of the same command:
+- `idle`: alone;
+- `busy`: beside --hogs busy processes (Python loops that never sleep), started before it;
+- `busy, killed`: beside the same hogs, killed with SIGKILL as soon as its step-`--kill-after`
+  checkpoint exists, then continued with `genzoo train --resume` (still beside the hogs).
+Each run must train exactly --steps steps, and every tensor of its final checkpoint (weights,
+optimizer moments, random state) must be torch.equal to the idle run's.
 
-    python benchmarks/resume_bitwise.py [--steps 300] [--kill-after 150]
+    python benchmarks/resume_bitwise.py [--steps 1500] [--kill-after 750] [--hogs 4]
 
 Writes benchmarks/results/resume_bitwise.json (or --out; '' for none) and exits 1 if a tensor differs.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -25,43 +29,73 @@ import torch
 from genzoo.bench import write_result
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
+HOG = "while True: pass"
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--kill-after", type=int, default=150)
-    ap.add_argument("--out", default="benchmarks/results/resume_bitwise.json", help="the result JSON ('' for none)")
-    args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="genzoo-resume-"))
-    base = [sys.executable, "-m", "genzoo", "train", "dcgan", "--steps", str(args.steps), "--seed", "1", "--quiet",
-            "--set", "train.checkpoint_every=50", "--set", "train.time_budget=null"]
-    t0 = time.time()
-    subprocess.run(base + ["--out", str(work / "whole")], check=True)
-    print(f"uninterrupted run: {time.time() - t0:.0f} s")
-    proc = subprocess.Popen(base + ["--out", str(work / "cut")])
-    while not any(s >= args.kill_after for s, _ in list_checkpoints(work / "cut" / "checkpoints")):
+
+def train_command(steps: int, out: Path) -> list[str]:
+    return [sys.executable, "-m", "genzoo", "train", "dcgan", "--steps", str(steps), "--seed", "1", "--quiet",
+            "--set", "train.checkpoint_every=250", "--out", str(out)]
+
+
+def run_killed(steps: int, kill_after: int, out: Path) -> int:
+    """The command, killed with SIGKILL once its step-`kill_after` checkpoint exists, then resumed."""
+    proc = subprocess.Popen(train_command(steps, out))
+    while not any(s >= kill_after for s, _ in list_checkpoints(out / "checkpoints")):
         if proc.poll() is not None:
             raise SystemExit("the run finished before it could be killed; use a larger --steps")
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_at = list_checkpoints(work / "cut" / "checkpoints")[-1][0]
-    print(f"killed with SIGKILL; last checkpoint at step {killed_at}")
-    subprocess.run([sys.executable, "-m", "genzoo", "train", "--resume", str(work / "cut"), "--quiet"], check=True)
-    a, _ = read_checkpoint(list_checkpoints(work / "whole" / "checkpoints")[-1][1])
-    b, _ = read_checkpoint(list_checkpoints(work / "cut" / "checkpoints")[-1][1])
-    identical = sum(k in b and torch.equal(a[k], b[k]) for k in a)
-    same = a.keys() == b.keys() and identical == len(a)
-    print(f"{len(a)} tensors compared (weights, optimizer states, RNG): "
-          f"{'bitwise identical' if same else 'DIFFERENT'}")
+    killed_at = list_checkpoints(out / "checkpoints")[-1][0]
+    print(f"killed with SIGKILL; last checkpoint at step {killed_at}", flush=True)
+    subprocess.run([sys.executable, "-m", "genzoo", "train", "--resume", str(out), "--quiet"], check=True)
+    return killed_at
+
+
+def final_tensors(run: Path) -> tuple[int, dict]:
+    step, path = list_checkpoints(run / "checkpoints")[-1]
+    return step, read_checkpoint(path)[0]
+
+
+def compare(reference: dict, other: dict) -> int:
+    """How many of the reference's tensors the other run holds bitwise equal."""
+    return sum(k in other and torch.equal(reference[k], other[k]) for k in reference)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--kill-after", type=int, default=750)
+    ap.add_argument("--hogs", type=int, default=4)
+    ap.add_argument("--out", default="benchmarks/results/resume_bitwise.json", help="the result JSON ('' for none)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="genzoo-resume-"))
+    t0 = time.time()
+    subprocess.run(train_command(args.steps, work / "idle"), check=True)
+    runs = {"idle": {"seconds": round(time.time() - t0), "load_average_1min": round(os.getloadavg()[0], 2)}}
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(args.hogs)]
+    try:
+        t0 = time.time()
+        subprocess.run(train_command(args.steps, work / "busy"), check=True)
+        runs["busy"] = {"seconds": round(time.time() - t0), "load_average_1min": round(os.getloadavg()[0], 2)}
+        t0 = time.time()
+        killed_at = run_killed(args.steps, args.kill_after, work / "busy-killed")
+        runs["busy, killed"] = {"seconds": round(time.time() - t0), "killed_at": killed_at,
+                                "load_average_1min": round(os.getloadavg()[0], 2)}
+    finally:
+        for h in hogs:
+            h.kill()
+    _, reference = final_tensors(work / "idle")
+    for name, folder in (("idle", "idle"), ("busy", "busy"), ("busy, killed", "busy-killed")):
+        step, tensors = final_tensors(work / folder)
+        runs[name].update(steps=step, tensors=len(tensors), identical_to_idle=compare(reference, tensors))
+        print(f"{name}: {step} steps, {runs[name]['identical_to_idle']} of {len(reference)} tensors equal to idle")
+    same = all(r["steps"] == args.steps and r["identical_to_idle"] == len(reference) == r["tensors"]
+               for r in runs.values())
+    print("bitwise identical" if same else "DIFFERENT")
     if args.out:
-        result = {"benchmark": "resume_bitwise",
-                  "protocol": (f"`genzoo train dcgan --steps {args.steps} --seed 1` (checkpoints every 50 steps), killed "
-                               f"with SIGKILL once its step-{args.kill_after} checkpoint existed (last checkpoint: "
-                               f"step {killed_at}) and continued with --resume; every tensor of the final checkpoint "
-                               "(weights, optimizer states, random state) compared by torch.equal with an "
-                               "uninterrupted run's"),
-                  "values": {"tensors": len(a), "identical": identical, "killed_at": killed_at}}
+        result = {"benchmark": "resume_bitwise", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+                  "steps": args.steps, "hogs": args.hogs, "rows": runs, "identical": same}
         print(f"wrote {write_result(args.out, result)}")
     raise SystemExit(0 if same else 1)
 

@@ -101,7 +101,7 @@ def test_a_per_dataset_key_may_name_several_datasets_and_a_later_section_wins(tm
 def test_per_dataset_values_apply_whatever_the_spelling_of_the_data_name():
     # 'MNIST' and 'Fashion_MNIST' load the same data as 'mnist' and 'fashion-mnist': so do their settings
     upper = resolve("dcgan", overrides={"data.name": "MNIST"})
-    assert (upper.data.name, upper.train.time_budget, upper.model.nets.fc_width) == ("mnist", "165s", 1024)
+    assert (upper.data.name, upper.model.optim.lr, upper.model.nets.fc_width) == ("mnist", 1e-3, 1024)
     fashion = resolve("wgan", overrides={"data.name": "Fashion_MNIST"})
     assert (fashion.data.name, fashion.model.d_steps) == ("fashion-mnist", 1)
 

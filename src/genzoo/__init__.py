@@ -4,6 +4,10 @@
     run = genzoo.train("dcgan", steps=300)
     images = genzoo.load(run.dir).sample(64)     # (64, 1, 28, 28) in [0, 1]
 """
+from .threads import prefer_sleeping_threads
+
+prefer_sleeping_threads()   # before PyTorch loads OpenMP: waiting threads sleep instead of spinning (threads.py)
+
 __version__ = "0.1.0"
 __all__ = ["train", "load", "load_exported", "__version__"]
 

@@ -23,11 +23,16 @@ def _add_train(sub) -> None:
     p.add_argument("model", nargs="?", help="a model from `genzoo list` (omit with --resume or --config)")
     p.add_argument("--data", help="dataset name (see `genzoo list`)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="training steps")
+    budget.add_argument("--steps", type=int, help="training steps (always honoured)")
     budget.add_argument("--epochs", type=float, help="passes over the training split")
-    budget.add_argument("--time-budget", metavar="TIME",
-                        help="train for this long, e.g. 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds); stops "
-                             "cleanly with a checkpoint and samples, and a learning-rate decay follows the budget")
+    p.add_argument("--time-budget", metavar="TIME",
+                   help="train for this long, e.g. 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds); stops "
+                        "cleanly with a checkpoint and samples, and a learning-rate decay follows the budget; "
+                        "with --steps or --epochs, whichever ends first. A run's length then depends on the "
+                        "machine's speed and load")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="compute threads (default: one per core this process may use; the count can change "
+                        "the last bits of what a run computes, so a resumed run keeps its own)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -50,20 +55,26 @@ FLAG_KEYS = {"data": ("--data", "data.name"), "steps": ("--steps", "train.steps"
              "epochs": ("--epochs", "train.epochs"), "batch_size": ("--batch-size", "train.batch_size"),
              "seed": ("--seed", "train.seed"), "precision": ("--precision", "train.precision"),
              "compile": ("--compile", "train.compile"), "time_budget": ("--time-budget", "train.time_budget"),
-             "tensorboard": ("--tensorboard", "train.tensorboard")}
+             "tensorboard": ("--tensorboard", "train.tensorboard"), "threads": ("--threads", "train.threads")}
 
 
 def _train(args) -> None:
     from .api import train
+    from .threads import set_threads
     from .training.distributed import leave_process_group
 
+    if args.threads is not None and args.threads < 1:
+        raise GenzooError(f"--threads must be a positive integer, got {args.threads}")
+    _say_which_budget_applies(args)
+    if args.threads is None and not args.resume:   # a resumed run keeps the count it recorded
+        set_threads()
     if args.resume:
         extra = [flag for flag, v in (("MODEL", args.model), ("--data", args.data), ("--epochs", args.epochs),
                                       ("--batch-size", args.batch_size), ("--seed", args.seed),
                                       ("--config", args.config), ("--out", args.out), ("--set", args.set),
                                       ("--precision", args.precision), ("--compile", args.compile),
                                       ("--time-budget", args.time_budget),
-                                      ("--tensorboard", args.tensorboard)) if v]
+                                      ("--tensorboard", args.tensorboard), ("--threads", args.threads)) if v]
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
@@ -72,6 +83,15 @@ def _train(args) -> None:
         train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
               seed=args.seed, config=args.config, overrides=_overrides(args), out=args.out, progress=not args.quiet)
     leave_process_group()   # under torchrun: every process is done before rank 0, which hosts the group's store, exits
+
+
+def _say_which_budget_applies(args) -> None:
+    """Both a length and a time budget: the first line says that the run ends at whichever comes first."""
+    length = f"--steps {args.steps}" if args.steps is not None else (
+        f"--epochs {args.epochs:g}" if args.epochs is not None else None)
+    if args.time_budget and length:
+        print(f"genzoo: {length} and --time-budget {args.time_budget}: the run stops at whichever comes first",
+              file=sys.stderr, flush=True)
 
 
 def _overrides(args) -> dict:
@@ -83,7 +103,7 @@ def _overrides(args) -> dict:
         value = getattr(args, attr)
         if value not in (None, False) and key in overrides:   # one of the two would be ignored
             raise GenzooError(f"{flag} and --set {key}=... both set {key}; give only one of them")
-        if value not in (None, False) and attr in ("precision", "compile", "time_budget", "tensorboard"):
+        if value not in (None, False) and attr in ("precision", "compile", "time_budget", "tensorboard", "threads"):
             overrides[key] = value
     return overrides
 

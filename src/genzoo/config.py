@@ -73,6 +73,7 @@ class TrainConfig:
     lr_final: float = 0.0          # linearly to this fraction of their configured values
     time_budget: str | None = None # stop after this much time: 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds)
     tensorboard: bool = False      # TensorBoard event files in RUN_DIR/tensorboard (genzoo[tensorboard])
+    threads: int | None = None     # CPU compute threads (None: the count in force when the run begins)
 
     def validate(self) -> None:
         if self.steps is not None and self.steps <= 0:
@@ -83,6 +84,8 @@ class TrainConfig:
             raise ConfigError(f"train.seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give either train.steps or train.epochs, not both")
+        if self.threads is not None and self.threads <= 0:
+            raise ConfigError(f"train.threads must be a positive integer, got {self.threads}")
         for name in ("batch_size", "log_every", "keep_checkpoints", "grid_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be a positive integer, got {getattr(self, name)}")

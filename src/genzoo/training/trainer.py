@@ -51,6 +51,9 @@ from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E4
 from .schedule import lr_factor  # noqa: E402,F401
 
 
+MAX_THREADS = 4096   # more compute threads than any machine genzoo runs on has cores
+
+
 @dataclass
 class Run:
     """The result of `genzoo.train`: where it was written and the trained model."""
@@ -89,6 +92,7 @@ class Trainer:
         self.build_model, self.batches = build or build_model, batches
         self.is_set_up = False
         self._lock = None                 # the run directory's lock (rank 0), held from setup() to close()
+        self._threads_before: int | None = None   # torch's thread count before setup(), restored by close()
         self.steps_done = self.start_step = 0
         self.last_metrics: dict = {}      # the latest metrics line (running means, see MetricsLog)
         self.last_values: dict = {}       # the latest step's logged values
@@ -111,6 +115,7 @@ class Trainer:
         config.json and start the hooks."""
         saved = self._resumed_config() if self.resume_from is not None else None
         self._init_devices()
+        self._use_threads(saved)
         if saved is not None:
             check_resumable(saved, self.world, self.cfg.train.batch_size, self.resume_from)
         if self.cfg.train.time_budget:
@@ -161,6 +166,18 @@ class Trainer:
         if not self.world.is_main:
             self.log = lambda *_: None
 
+    def _use_threads(self, saved: dict | None) -> None:
+        """Compute with train.threads, or a resumed run's own count (the count changes how sums are split, so
+        another count would not continue the run bitwise), else the count in force; restored by close()."""
+        self._threads_before = torch.get_num_threads()
+        recorded = saved.get("threads") if saved is not None else None
+        if recorded is not None and not (type(recorded) is int and 1 <= recorded <= MAX_THREADS):
+            raise ConfigError(f"'{self.resume_from}' records {recorded!r} compute threads, which no genzoo run "
+                              "writes; was its config.json edited by hand?")
+        self.threads = self.cfg.train.threads or recorded or self._threads_before
+        if self.threads != self._threads_before:
+            torch.set_num_threads(self.threads)
+
     def _load_data(self) -> None:
         """The training split (unless given), with its notice: in full when a run begins, short on resume."""
         self.dataset = ds = self.dataset if self.dataset is not None else load_data(self.cfg)
@@ -205,6 +222,7 @@ class Trainer:
         return {"config": to_dict(self.cfg), "dataset": dataset, "data_spec": self.spec.to_dict(),
                 "total_steps": self.total_steps, "processes": self.world.size,
                 "precision": str(self.autocast_dtype or "float32"), "device": str(device) + gpu,
+                "threads": self.threads,
                 "environment": environment(), "created": _dt.datetime.now().isoformat(timespec="seconds")}
 
     def _restore(self, saved: dict) -> None:
@@ -321,6 +339,8 @@ class Trainer:
         for hook in [*self.hooks, *self.stop_rules]:
             hook.close(self)
         self._release_lock()
+        if self._threads_before is not None and torch.get_num_threads() != self._threads_before:
+            torch.set_num_threads(self._threads_before)
 
     def _release_lock(self) -> None:
         if self._lock is not None:
