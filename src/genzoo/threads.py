@@ -1,14 +1,20 @@
 """How many threads genzoo computes with, and how they wait: a policy that holds up on a busy machine.
 
-OpenMP's threads spin after each parallel region while they wait for the next one. On a machine
-whose cores are taken by other work, a spinning thread steals the time slice of the thread that has
-the work, and a step can take many times longer than the load explains. genzoo therefore asks
-OpenMP to let waiting threads sleep (`OMP_WAIT_POLICY=PASSIVE`), before PyTorch is loaded, and uses
-one thread per core this process may run on. Neither depends on the load of the moment: the thread
-count changes how a sum is split, so a count chosen from the load would change what a run computes.
+OpenMP's threads spin after each parallel region while they wait for the next one (libgomp's
+default: about 3 ms). On a machine whose cores other work keeps busy, a spinning thread steals the
+time slice of the thread that has the work, and a step can take many times longer than the load
+explains. Sleeping at once (`OMP_WAIT_POLICY=PASSIVE`) holds up under load, but on an idle machine
+every wake-up costs time. So genzoo chooses, before PyTorch loads OpenMP: on a busy machine (a
+1-minute load average of at least one core) waiting threads sleep at once; otherwise they spin for
+about 0.1 ms first (`GOMP_SPINCOUNT=10000`), as fast as the default when idle and wasting little
+if load comes later. How threads wait never changes what is computed, only how fast.
 
-A user's own `OMP_WAIT_POLICY`, `GOMP_SPINCOUNT` or `OMP_NUM_THREADS` is left alone; `genzoo train
---threads N` (or `train.threads`) sets the count, and a run records it so that a resumed run keeps it. The measurements behind this policy are in the speed guide.
+The thread count does change what is computed: it changes how sums are split over threads, and
+so the last bits of a result. genzoo therefore uses one thread per core this process may run on,
+never a count chosen from the load; `genzoo train --threads N` (or `train.threads`) sets another,
+and a run records its count so that a resumed run keeps it. A user's own `OMP_WAIT_POLICY`,
+`GOMP_SPINCOUNT` or `OMP_NUM_THREADS` is left alone. The measurements behind this policy are in
+the speed guide.
 """
 from __future__ import annotations
 
@@ -16,13 +22,31 @@ import os
 
 #: the environment variables through which a user chooses OpenMP's wait policy themselves
 USER_WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+#: set beside genzoo's own choice, so that a genzoo process started by another chooses anew
+CHOSEN_BY_GENZOO = "GENZOO_CHOSE_WAIT_POLICY"
+#: a 1-minute load average from which the machine counts as busy: one core's worth of other work
+BUSY_LOAD = 1.0
+#: libgomp's spin count before a waiting thread sleeps, on an idle machine (about 0.1 ms)
+SHORT_SPIN = "10000"
 
 
-def prefer_sleeping_threads() -> None:
-    """Set OMP_WAIT_POLICY=PASSIVE unless the user chose a wait policy; OpenMP reads it when PyTorch loads,
-    so this runs before `import torch` (in genzoo/__init__.py)."""
-    if not any(name in os.environ for name in USER_WAIT_SETTINGS):
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+def machine_is_busy() -> bool:
+    """Whether other work kept at least one core busy over the last minute (1-minute load average)."""
+    return hasattr(os, "getloadavg") and os.getloadavg()[0] >= BUSY_LOAD
+
+
+def choose_wait_policy() -> str:
+    """Set OpenMP's wait policy for this process unless the user chose one: PASSIVE on a busy machine, a short
+    spin otherwise. OpenMP reads it when PyTorch loads, so this runs before `import torch` (genzoo/__init__.py).
+    Returns the setting in force, e.g. 'OMP_WAIT_POLICY=PASSIVE'."""
+    if os.environ.get(CHOSEN_BY_GENZOO) == "1":
+        for name in USER_WAIT_SETTINGS:
+            os.environ.pop(name, None)
+    elif any(name in os.environ for name in USER_WAIT_SETTINGS):
+        return " ".join(f"{n}={os.environ[n]}" for n in USER_WAIT_SETTINGS if n in os.environ)
+    name, value = ("OMP_WAIT_POLICY", "PASSIVE") if machine_is_busy() else ("GOMP_SPINCOUNT", SHORT_SPIN)
+    os.environ[name], os.environ[CHOSEN_BY_GENZOO] = value, "1"
+    return f"{name}={value}"
 
 
 def usable_cores() -> int:

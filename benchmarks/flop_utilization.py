@@ -1,0 +1,116 @@
+"""How close the main job's step comes to the machine's limit: FLOPs per step, achieved FLOP/s, matmul peak.
+
+Protocol: the `dcgan` preset's trainer on the 5,000 bundled MNIST digits (batch 64, the preset's
+precision `auto`, genzoo's default threads), no grids or checkpoints. The FLOPs of one training
+step are counted from the shapes of its convolutions, linear layers and matrix products, forward
+and backward (torch.utils.flop_counter). The step time is the median of --steps timed steps after
+5 warm-up steps. The peak is a `torch.matmul` of two N x N matrices on the same threads, in fp32
+and in bf16, the best of 5 after a warm-up. Then torch.profiler records 10 steps; each operator's
+self CPU time is counted as compute (convolutions, matrix products and their backward passes) or
+not, and the five largest non-compute costs are listed.
+
+    python benchmarks/flop_utilization.py          # writes benchmarks/results/flop_utilization.json
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from genzoo.bench import write_result
+from genzoo.config import resolve
+from genzoo.threads import set_threads
+from genzoo.training import Trainer
+
+COMPUTE_OPS = ("conv", "mm", "addmm", "bmm", "matmul", "linear", "mkldnn_convolution", "convolution_backward")
+
+
+def main_job_trainer() -> Trainer:
+    cfg = resolve("dcgan", overrides={"data.name": "mnist5k", "train.steps": 10**6})
+    return Trainer(cfg, out=Path(tempfile.mkdtemp(prefix="genzoo-flops-")) / "run", hooks=[],
+                   log=lambda *_: None).setup()
+
+
+def flops_of_one_step(trainer: Trainer) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter:
+        trainer.step()
+    return counter.get_total_flops()
+
+
+def median_step_seconds(trainer: Trainer, steps: int) -> float:
+    for _ in range(5):
+        trainer.step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        trainer.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def matmul_peak(dtype: torch.dtype, n: int) -> float:
+    """FLOP/s of the best of 5 N x N matmuls in `dtype` (2 N^3 FLOPs each)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    torch.matmul(a, b)
+    best = min(_timed(lambda: torch.matmul(a, b)) for _ in range(5))
+    return 2 * n**3 / best
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def non_compute_costs(trainer: Trainer, steps: int = 10) -> tuple[float, list[dict]]:
+    """(the share of self CPU time in compute operators, the five largest other operators)."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            trainer.step()
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    is_compute = [any(op in e.key for op in COMPUTE_OPS) for e in events]
+    compute = sum(e.self_cpu_time_total for e, c in zip(events, is_compute) if c)
+    others = sorted((e for e, c in zip(events, is_compute) if not c), key=lambda e: -e.self_cpu_time_total)[:5]
+    return compute / total, [{"operator": e.key, "ms_per_step": round(e.self_cpu_time_total / 1000 / steps, 2),
+                              "share_pct": round(100 * e.self_cpu_time_total / total, 1), "calls_per_step":
+                              e.count // steps} for e in others]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--n", type=int, default=2048, help="matrix size of the matmul peak")
+    ap.add_argument("--out", default="benchmarks/results/flop_utilization.json", help="'' for none")
+    args = ap.parse_args()
+    threads = set_threads()
+    trainer = main_job_trainer()
+    flops = flops_of_one_step(trainer)
+    seconds = median_step_seconds(trainer, args.steps)
+    peaks = {"fp32": matmul_peak(torch.float32, args.n), "bf16": matmul_peak(torch.bfloat16, args.n)}
+    precision = "bf16" if trainer.autocast_dtype == torch.bfloat16 else "fp32"
+    compute_share, others = non_compute_costs(trainer)
+    values = {"gflop_per_step": round(flops / 1e9, 3), "ms_per_step": round(1000 * seconds, 1),
+              "achieved_gflops": round(flops / seconds / 1e9, 2), "precision": precision, "threads": threads,
+              "peak_fp32_gflops": round(peaks["fp32"] / 1e9, 1), "peak_bf16_gflops": round(peaks["bf16"] / 1e9, 1),
+              "utilization_pct": round(100 * flops / seconds / peaks[precision], 1),
+              "compute_share_pct": round(100 * compute_share, 1)}
+    print(values)
+    for row in others:
+        print(row)
+    values["non_compute_text"] = "; ".join(f"`{o['operator']}` {o['ms_per_step']} ms ({o['share_pct']}%, "
+                                           f"{o['calls_per_step']} calls)" for o in others)
+    if args.out:
+        write_result(args.out, {"benchmark": "flop_utilization", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+                                "values": values, "non_compute": others})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
