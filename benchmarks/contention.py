@@ -12,8 +12,8 @@ its rounds. The 1-minute load average read at the end of each level is recorded 
 Models: `dcgan` (the main job's step), `vae`, and the plain PyTorch DCGAN loop of
 benchmarks/reference_dcgan.py, under the same load. Policies (set before PyTorch is loaded):
 - `genzoo default`: what genzoo chooses when the user sets nothing (src/genzoo/threads.py): one
-  thread per core; waiting threads sleep at once when the 1-minute load average is at least 1,
-  else spin about 0.1 ms first;
+  thread per core; waiting threads sleep at once when other tasks are running or waiting for a
+  core as it starts, else spin about 0.1 ms first;
 - `openmp default`: one thread per core, OpenMP's default wait (spins about 3 ms, then sleeps);
   genzoo leaves a user's GOMP_SPINCOUNT alone, so setting libgomp's default count reproduces it;
 - `passive`: one thread per core, OMP_WAIT_POLICY=PASSIVE;

@@ -732,9 +732,9 @@ MAIN_JOB_LEVERS_TEXT = ("The main job as above with one setting changed, one of 
 
 CONTENTION_TEXT = ("The step time of the main job (`dcgan`), of `vae` and of a plain PyTorch DCGAN loop while other "
                    "processes keep the 2 cores busy. `genzoo default` is what genzoo does when the user sets nothing: "
-                   "one compute thread per core that genzoo may use; OpenMP's waiting threads sleep at once when the "
-                   "machine was busy as genzoo started (a 1-minute load average of at least 1), and spin about 0.1 ms "
-                   "first otherwise. The thread count is fixed, never chosen from the load, because another count "
+                   "one compute thread per core that genzoo may use; OpenMP's waiting threads sleep at once when other "
+                   "tasks were running or waiting for a core as genzoo started, and spin about 0.1 ms first "
+                   "otherwise. The thread count is fixed, never chosen from the load, because another count "
                    "splits sums differently and changes the last bits of what a run computes; how threads wait "
                    "changes only the speed ([speed settings](../howto/speed.md)).")
 

@@ -1,6 +1,7 @@
 """What a run computes depends on its configuration, seed, hardware and precision: never on the clock or the
 machine's load. No preset holds a time limit, --steps is honoured, and a run beside busy processes, or killed
 and resumed, ends with the same weights bit for bit."""
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import torch
 import genzoo
 from genzoo.cli import main
 from genzoo.config import list_presets, load_preset, resolve
+from genzoo import threads
 from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS, choose_wait_policy, set_threads
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
@@ -129,11 +131,18 @@ def _no_wait_settings(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.mark.parametrize("load, chosen", [(0.2, "GOMP_SPINCOUNT=10000"), (0.99, "GOMP_SPINCOUNT=10000"),
-                                          (1.0, "OMP_WAIT_POLICY=PASSIVE"), (4.3, "OMP_WAIT_POLICY=PASSIVE")])
-def test_waiting_threads_sleep_at_once_on_a_busy_machine_and_spin_briefly_on_an_idle_one(monkeypatch, load, chosen):
+@pytest.mark.parametrize("queue, chosen", [
+    (["1/140"] * 5, "GOMP_SPINCOUNT=10000"),                                   # only this process runs
+    (["1/140", "3/140", "1/140", "2/141", "1/140"], "GOMP_SPINCOUNT=10000"),  # a passing blip
+    (["2/140", "3/140", "1/140", "2/141", "5/140"], "OMP_WAIT_POLICY=PASSIVE"),  # another task holds a core
+    (["9/150"] * 5, "OMP_WAIT_POLICY=PASSIVE")])
+def test_waiting_threads_sleep_at_once_on_a_busy_machine_and_spin_briefly_on_an_idle_one(monkeypatch, queue, chosen):
     _no_wait_settings(monkeypatch)
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, 0.0, 0.0))
+    readings = iter(f"0.5 0.4 0.3 {q} 4242\n" for q in queue)
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: io.StringIO(next(readings))
+                        if path == "/proc/loadavg" else real_open(path, *a, **k))
+    monkeypatch.setattr(os.path, "exists", lambda path: path == "/proc/loadavg" or os.path.lexists(path))
     assert choose_wait_policy() == chosen
     name, value = chosen.split("=")
     assert os.environ[name] == value and os.environ[CHOSEN_BY_GENZOO] == "1"
@@ -143,7 +152,7 @@ def test_waiting_threads_sleep_at_once_on_a_busy_machine_and_spin_briefly_on_an_
 def test_a_users_wait_policy_is_left_alone_and_genzoos_own_is_chosen_anew(monkeypatch):
     _no_wait_settings(monkeypatch)
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 0.0, 0.0))
+    monkeypatch.setattr(threads, "others_running", lambda: 8.0)
     assert choose_wait_policy() == "OMP_WAIT_POLICY=ACTIVE"
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and CHOSEN_BY_GENZOO not in os.environ
     monkeypatch.delenv("OMP_WAIT_POLICY")

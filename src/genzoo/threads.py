@@ -4,10 +4,10 @@ OpenMP's threads spin after each parallel region while they wait for the next on
 default: about 3 ms). On a machine whose cores other work keeps busy, a spinning thread steals the
 time slice of the thread that has the work, and a step can take many times longer than the load
 explains. Sleeping at once (`OMP_WAIT_POLICY=PASSIVE`) holds up under load, but on an idle machine
-every wake-up costs time. So genzoo chooses, before PyTorch loads OpenMP: on a busy machine (a
-1-minute load average of at least one core) waiting threads sleep at once; otherwise they spin for
-about 0.1 ms first (`GOMP_SPINCOUNT=10000`), as fast as the default when idle and wasting little
-if load comes later. How threads wait never changes what is computed, only how fast.
+every wake-up costs time. So genzoo chooses, before PyTorch loads OpenMP: on a busy machine (other
+tasks running or waiting for a core as genzoo starts) waiting threads sleep at once; otherwise they
+spin for about 0.1 ms first (`GOMP_SPINCOUNT=10000`), as fast as the default when idle and wasting
+little if load comes later. How threads wait never changes what is computed, only how fast.
 
 The thread count does change what is computed: it changes how sums are split over threads, and
 so the last bits of a result. genzoo therefore uses one thread per core this process may run on,
@@ -19,20 +19,35 @@ the speed guide.
 from __future__ import annotations
 
 import os
+import time
 
 #: the environment variables through which a user chooses OpenMP's wait policy themselves
 USER_WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 #: set beside genzoo's own choice, so that a genzoo process started by another chooses anew
 CHOSEN_BY_GENZOO = "GENZOO_CHOSE_WAIT_POLICY"
-#: a 1-minute load average from which the machine counts as busy: one core's worth of other work
-BUSY_LOAD = 1.0
 #: libgomp's spin count before a waiting thread sleeps, on an idle machine (about 0.1 ms)
 SHORT_SPIN = "10000"
+#: how often, and how far apart, the run queue is read to decide whether other work is running
+SAMPLES, SAMPLE_GAP_S = 5, 0.002
+
+
+def others_running() -> float:
+    """How many other tasks are running or waiting for a core right now: the median over a few readings of
+    /proc/loadavg's run queue, less this process; elsewhere the 1-minute load average."""
+    if not os.path.exists("/proc/loadavg"):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    counts = []
+    for i in range(SAMPLES):
+        with open("/proc/loadavg") as f:
+            counts.append(int(f.read().split()[3].split("/")[0]) - 1)
+        if i + 1 < SAMPLES:
+            time.sleep(SAMPLE_GAP_S)
+    return float(sorted(counts)[SAMPLES // 2])
 
 
 def machine_is_busy() -> bool:
-    """Whether other work kept at least one core busy over the last minute (1-minute load average)."""
-    return hasattr(os, "getloadavg") and os.getloadavg()[0] >= BUSY_LOAD
+    """Whether other work holds at least one core as genzoo starts."""
+    return others_running() >= 1
 
 
 def choose_wait_policy() -> str:
