@@ -299,14 +299,14 @@ def test_the_offline_notice_is_said_in_full_once_per_run(capsys, tmp_path, monke
                                      f"(the full notice is in {run / 'config.json'})"]
 
 
-def test_metrics_time_is_cumulative_across_resume(tmp_path):
+def test_metrics_time_is_cumulative_across_resume(tiny_run):
     import json
 
     from genzoo.training.trainer import train
 
     sets = {"data.name": "digits", "train.steps": 3, "train.log_every": 1, "train.batch_size": 16,
             "model.hidden": [8], "model.latent_dim": 2}
-    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    run = tiny_run("ae", sets)
     first = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     train(resume=run.dir, steps=5, progress=False, log=lambda *_: None)
     times = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
@@ -314,13 +314,11 @@ def test_metrics_time_is_cumulative_across_resume(tmp_path):
     assert times[3] >= first[-1] and times == sorted(times)  # the resumed steps go on from the logged time
 
 
-def test_the_first_sample_grid_comes_early_and_its_path_is_printed(tmp_path):
-    from genzoo.training.trainer import train
-
+def test_the_first_sample_grid_comes_early_and_its_path_is_printed(tiny_run):
     said = []
     sets = {"data.name": "digits", "train.steps": 100, "train.sample_every": 1000, "train.batch_size": 16,
             "model.hidden": [8], "model.latent_dim": 2}
-    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=said.append)
+    run = tiny_run("ae", sets, log=said.append)
     grids = sorted(p.name for p in (run.dir / "samples").iterdir())
     assert grids[0] == "step-0000002.png"         # 2% of 100 steps, long before sample_every=1000
     assert f"genzoo: first samples at step 2: {run.dir / 'samples' / 'step-0000002.png'}" in said

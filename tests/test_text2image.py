@@ -171,12 +171,11 @@ def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
         assert torch.equal(a[k], b[k]), k
 
 
-def test_the_text_encoder_is_frozen_after_its_phase(runs):
+def test_the_text_encoder_is_frozen_after_its_phase(tiny_run, runs):
     run = runs["gan-int-cls"]
     first = load(run.dir, step=4)
     # steps 2 and 3 were GAN steps: the encoder's weights are those trained by steps 0 and 1
-    retrained = train(resolve("gan-int-cls", overrides={**TINY, "train.steps": 2}), out=run.dir.parent / "two",
-                      **QUIET)
+    retrained = tiny_run("gan-int-cls", TINY, {"train.steps": 2}, out=run.dir.parent / "two")
     for (k, v), (k2, v2) in zip(first.text_encoder.state_dict().items(), retrained.model.text_encoder.state_dict().items()):
         assert k == k2 and torch.equal(v, v2), k
 
