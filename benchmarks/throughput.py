@@ -70,7 +70,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import reference_dcgan as reference  # noqa: E402
 
-from genzoo.config import list_presets, resolve  # noqa: E402
+from genzoo.presets import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402

@@ -33,7 +33,7 @@ def tiny_run(tmp_path):
     """The one way a test trains a preset: tiny_run(preset, *sets, name=None, out=None, **train_kwargs)
     resolves the preset with the override mappings `sets` ({dotted.key: value}, a later one wins) and
     trains it quietly into tmp_path/NAME (default: the preset's name), or into `out`; it returns the Run."""
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training.trainer import train
 
     def make(preset, *sets, name=None, out=None, **kwargs):

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.aae import gaussian_mixture_prior, random_affine, swiss_roll_prior

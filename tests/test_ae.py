@@ -9,7 +9,7 @@ from scipy.linalg import subspace_angles
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.finetune import finetune, labelled_subset
 from genzoo.models import Optimizers, get_algorithm

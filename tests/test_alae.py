@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec

@@ -1,7 +1,8 @@
 import pytest
 
 from genzoo.errors import ConfigError
-from genzoo.training.budget import BudgetTracker, TimeBudget, parse_time_budget
+from genzoo.config import TimeBudget, parse_time_budget
+from genzoo.training.budget import BudgetTracker
 
 
 @pytest.mark.parametrize("text, seconds, clock", [
@@ -65,7 +66,7 @@ import json  # noqa: E402
 import torch  # noqa: E402
 
 import genzoo  # noqa: E402
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.training import Trainer, budget as budget_module  # noqa: E402
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -233,7 +233,7 @@ def test_config_is_validated():
 
 @pytest.mark.parametrize("preset", ["dbm", "dbm-3layer"])
 def test_presets_build(preset):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.models import get_algorithm
 
     cfg = resolve(preset)

@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.training.checkpoint import list_checkpoints
 from genzoo.training.trainer import train
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 import genzoo.experiments as gx
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 from genzoo.experiments.checkerboard import checkerboard_share
 from genzoo.nets import DCGANGenerator

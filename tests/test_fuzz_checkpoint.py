@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from genzoo.config import build_config, resolve
+from genzoo.presets import build_config, resolve
 from genzoo.errors import GenzooError
 from genzoo.models import Batch, DataSpec, Optimizers
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint, restore

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 from genzoo import losses
 from genzoo.losses import GanLoss, d_loss_minimax, g_loss_non_saturating

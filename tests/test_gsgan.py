@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.data.grammar import VOCAB, accepts, decode, encode, grammar_metrics
 from genzoo.nets.layers import gumbel_softmax

@@ -263,7 +263,7 @@ def test_config_is_validated():
 
 @pytest.mark.parametrize("preset", ["rbm", "rbm-pcd", "rbm-gaussian"])
 def test_presets_build(preset):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.models import get_algorithm
 
     cfg = resolve(preset)
@@ -290,7 +290,7 @@ def test_momentum_switches_after_warmup_and_weight_decay_spares_the_biases():
 def test_boltzmann_presets_decay_their_learning_rate_to_zero(preset):
     """Algorithm 20.1 asks for momentum with a decaying learning rate; Salakhutdinov & Hinton (2009) take it
     gradually to 0. A DBM preset keeps its configured rate through pretraining and starts Algorithm 20.1 with it."""
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training.schedule import lr_factor
     cfg = resolve(preset)
     t = cfg.train

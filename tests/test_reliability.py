@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.training.trainer import train
 
 

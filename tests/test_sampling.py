@@ -7,7 +7,7 @@ from torch import nn
 
 from genzoo import sampling
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec
 from genzoo.models.gan import GAN

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data.captions import CaptionError
 from genzoo.errors import ConfigError
 from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss

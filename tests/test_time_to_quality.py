@@ -18,7 +18,7 @@ import reference_wgan_gp  # noqa: E402
 import render_results  # noqa: E402
 import time_to_quality as ttq  # noqa: E402
 
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.models import DataSpec, get_algorithm  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")

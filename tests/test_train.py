@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError, GenzooError, TrainingDiverged
 from genzoo.models.base import Algorithm, OptimConfig, register
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
@@ -168,7 +168,7 @@ class _Diverging(_Linear):
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
 
     cfg = build_config({"algorithm": "test-diverging", "data": {"name": "digits"},
                         "train": {"steps": 10, "checkpoint_every": 3, "batch_size": 8}})
@@ -205,7 +205,7 @@ def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
 
 def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     """10 steps with the last half decaying to 0: factors 1,1,1,1,1, 1,.8,.6,.4,.2, so w ends at -8."""
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
     from genzoo.training.schedule import lr_factor
 
     assert [round(lr_factor(s, 10, 0.5, 0.0), 6) for s in range(10)] == [1, 1, 1, 1, 1, 1, .8, .6, .4, .2]
@@ -245,7 +245,7 @@ class _DoubleBackward(_Linear):
 
 
 def test_compile_with_a_gradient_penalty_gets_a_clear_error(tmp_path):
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
 
     def cfg(compile_):
         return build_config({"algorithm": "test-double-backward", "data": {"name": "digits"},

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import GenzooError
 from genzoo.training import Hook, TimeLimit, Trainer
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint

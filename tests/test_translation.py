@@ -10,7 +10,7 @@ from PIL import Image
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.evaluation import evaluate_run
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, DataSpec, Optimizers

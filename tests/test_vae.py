@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.errors import ConfigError
 from genzoo.models import get_algorithm

@@ -40,7 +40,7 @@ from typing import Callable, Literal, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from .config import check_literal
+from .typed import check_literal
 from .errors import GenzooError
 
 
