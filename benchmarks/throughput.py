@@ -641,7 +641,7 @@ def main(argv=None) -> int:
     print(f"data: {ds.source}, {len(ds)} images {tuple(ds.shape)}" + (f" ({ds.notice})" if ds.notice else ""))
     out = {"machine": {"cpu": cpu_name(), "cores": n_cores(), "torch": torch.__version__, "threads": args.threads,
                        "native_bf16": bool(flags), "loadavg_start": os.getloadavg()},
-           "data": ds.source, "args": {k: v for k, v in vars(args).items()}}
+           "data": ds.source, "args": dict(vars(args))}
 
     if args.fd_steps:
         fd_mode(ds, root, args, out)

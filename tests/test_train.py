@@ -59,7 +59,10 @@ def test_dcgan_samples_approach_the_data(tiny_run):
     data_mean = load_dataset("digits").x.float().div(255).mean(0)
     before = tiny_run("dcgan", QUICK, {"train.steps": 1, "model.nets.width": 16}, name="before")
     after = tiny_run("dcgan", QUICK, {"train.steps": 150, "model.nets.width": 16}, name="after")
-    gap = lambda run: (genzoo.load(run.dir).sample(256).mean(0) - data_mean).abs().mean().item()
+
+    def gap(run):
+        return (genzoo.load(run.dir).sample(256).mean(0) - data_mean).abs().mean().item()
+
     assert gap(after) < 0.6 * gap(before)
     assert (after.dir / "samples").is_dir() and list((after.dir / "samples").glob("*.png"))
 

@@ -47,9 +47,9 @@ from .schedule import apply_lr_schedule
 
 # Where these lived before the trainer was split into modules: imports of them from here keep working.
 from ..outputs import grid_reference, save_samples  # noqa: E402,F401
-from .data import BatchSource, data_spec, load_data  # noqa: E402,F401
-from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision  # noqa: E402,F401
-from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E402,F401
+from .data import BatchSource, data_spec, load_data  # noqa: E402,F401,F811
+from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision  # noqa: E402,F401,F811
+from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E402,F401,F811
 from .schedule import lr_factor  # noqa: E402,F401
 
 
