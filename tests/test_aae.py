@@ -64,6 +64,7 @@ def _changed(model, before):
     return {n.split(".")[0] for n, p in model.named_parameters() if not torch.equal(p, before[n])}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset,sets", [("aae", {}), ("aae-semi", {"model.labels": 20}),
                                          ("aae-semi", {"model.labels": 20, "model.norm": "batch",
                                                        "model.disc_noise": 0.3}),
@@ -225,6 +226,7 @@ def test_augmented_preset_is_aae_semi_with_the_benchmarked_recipe():
     assert augmented == semi
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset, sets", [("aae-semi", {}),
                                           ("aae-semi-augmented", {"model.label_shift": 1})])  # 8x8 digits: 1 px
 def test_semi_supervised_training_learns_to_classify_and_round_trips(tiny_run, preset, sets):
@@ -271,6 +273,7 @@ def test_encoder_moving_average_follows_its_equation_and_classifies(tiny_run):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["aae", "aae-mixture", "aae-swissroll", "aae-cluster"])
 def test_presets_train_and_round_trip(tiny_run, preset):
     run = tiny_run(preset, QUICK, {"train.steps": 60})

@@ -25,6 +25,7 @@ def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_linear_autoencoder_spans_the_principal_subspace():
     """Identity activations + squared error: the decoder's columns span the top-3 principal
     components (Baldi & Hornik 1989). Data: 600 points in 16-D, three strong directions plus
@@ -71,6 +72,7 @@ def test_stacked_ae_pretrains_one_layer_at_a_time(tmp_path):
         assert changed == expected, (step, phase)
 
 
+@pytest.mark.slow
 def test_stacked_ae_training_lowers_each_layer_loss_and_transfers(tiny_run):
     run = tiny_run("stacked-ae", QUICK, {"train.steps": 160, "model.greedy_steps": 40, "model.hidden": [64, 32],
                                          "model.latent_dim": 16})
@@ -128,6 +130,7 @@ def test_labelled_subset_is_class_balanced_and_seeded():
     ("conv-ae", {"model.width": 8}),
     ("linear-ae", {}),
 ])
+@pytest.mark.slow
 def test_presets_train_and_round_trip(tiny_run, preset, sets):
     run = tiny_run(preset, QUICK, {"train.steps": 40}, sets)
     m = _metrics(run.dir)

@@ -49,6 +49,7 @@ def test_three_steps_update_their_own_networks_and_r1_is_present():
     assert model0.train_step(Batch(torch.rand(16, 1, 8, 8)), Optimizers(model0.configure_optimizers()), 0)["r1"] == 0
 
 
+@pytest.mark.slow
 def test_short_training_lowers_the_latent_reconstruction_and_round_trips(tiny_run):
     sets = {**SMALL, "data.name": "digits", "train.steps": 150, "train.batch_size": 64, "train.log_every": 10,
             "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16, "model.optim.lr": 1e-3}

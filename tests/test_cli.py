@@ -51,6 +51,7 @@ def test_argparse_errors_are_one_line(capsys):
     assert len(err.splitlines()) == 1 and "invalid int value" in err
 
 
+@pytest.mark.slow
 def test_corrupt_and_mismatching_mnist_files(capsys, tmp_path):
     images = np.zeros((60000, 28, 28), np.uint8)
     folder = tmp_path / "mnist"
@@ -74,6 +75,7 @@ def test_pickled_checkpoint_is_refused(capsys, tmp_path):
     assert "pickle" in _error_line(capsys, ["sample", str(tmp_path / "run")])
 
 
+@pytest.mark.slow
 def test_train_then_sample_writes_a_png(capsys, tmp_path):
     from PIL import Image
 
@@ -82,6 +84,7 @@ def test_train_then_sample_writes_a_png(capsys, tmp_path):
     assert Image.open(tmp_path / "g.png").size[0] > 8 * 3
 
 
+@pytest.mark.slow
 def test_precision_flag_is_recorded_in_the_run(capsys, tmp_path):
     import json
 
@@ -105,6 +108,7 @@ def _genzoo(*args):
     return [sys.executable, "-m", "genzoo", *args]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     """Bitwise resume on a small budget: kill -9 mid-run, --resume, same weights bit for bit."""
     common = ["dcgan", "--data", "digits", "--steps", "60", "--seed", "1", "--quiet",

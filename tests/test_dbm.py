@@ -201,6 +201,7 @@ def test_load_rbms_checks_shapes():
         dbm.load_rbms([RBMLayer(5, 4)])
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_lowers_reconstruction_error():
     from genzoo.data import load_dataset
 

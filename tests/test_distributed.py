@@ -15,6 +15,8 @@ from genzoo.presets import resolve
 from genzoo.training.checkpoint import list_checkpoints
 from genzoo.training.trainer import train
 
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
+
 SETS = {"train.device": "cpu", "data.name": "digits", "train.steps": 20, "train.batch_size": 64, "train.log_every": 20,
         "train.sample_every": 0, "train.checkpoint_every": 10, "model.nets.width": 16, "train.seed": 3}
 

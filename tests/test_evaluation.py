@@ -12,6 +12,7 @@ from genzoo.evaluation import evaluate_run
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4}
 
 
+@pytest.mark.slow
 def test_vae_eval_writes_numbers_with_protocols(tiny_run, capsys):
     run = tiny_run("vae", QUICK, {"data.name": "digits", "train.steps": 60}).dir
     assert main(["eval", str(run), "--n", "200", "--k", "20", "--metrics", "fd,kid,nll,probe"]) == 0
@@ -26,6 +27,7 @@ def test_vae_eval_writes_numbers_with_protocols(tiny_run, capsys):
     assert 0 <= saved["probe"]["raw_pixels"] <= 1 and 0 <= saved["probe"]["model_features"] <= 1
 
 
+@pytest.mark.slow
 def test_toy_eval_uses_the_pacgan_protocol(tiny_run):
     run = tiny_run("dcgan", QUICK, {"data.name": "ring8", "data.n_samples": 2000, "train.steps": 30,
                                     "model.nets.generator": "mlp", "model.nets.discriminator": "mlp",
@@ -50,6 +52,7 @@ AAE_SMALL = {"data.name": "digits", "train.steps": 60, "train.batch_size": 64, "
              "model.disc_hidden": [32, 32]}
 
 
+@pytest.mark.slow
 def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
@@ -70,6 +73,7 @@ def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_
         assert "Table 2" in r["protocol"]
 
 
+@pytest.mark.slow
 def test_clustering_aae_eval_labels_its_clusters_both_ways(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
@@ -110,6 +114,7 @@ def test_classify_needs_a_categorical_code_and_step_needs_a_run(tiny_run, capsys
     ("rbm", {"model.hidden": 16}),
     ("dbm", {"model.hidden": [16, 8], "model.pretrain_steps": 10, "model.num_chains": 10}),
 ])
+@pytest.mark.slow
 def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tiny_run, one_thread, preset, sets):
     import genzoo
     import torch
@@ -126,12 +131,14 @@ def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tiny_r
     assert "one Bernoulli draw per pixel with seed 3" in r["binarization"]
 
 
+@pytest.mark.slow
 def test_eval_refuses_a_sample_count_that_would_not_fit_in_memory(tiny_run):
     run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     with pytest.raises(GenzooError, match="--n must be from 2 to 50,000 .* got 1,000,000,000"):
         evaluate_run(run, n=10**9, log=lambda *_: None)
 
 
+@pytest.mark.slow
 def test_eval_records_a_step_of_eight_digits_exactly(tiny_run):
     import os
 
@@ -143,6 +150,7 @@ def test_eval_records_a_step_of_eight_digits_exactly(tiny_run):
     assert json.loads((run / "eval.json").read_text())["probe"]["checkpoint_step"] == 12345678
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corrupt", [b'{"probe": {"value', b"[1, 2, 3]", b"\xff\xfe"])
 def test_a_corrupt_eval_json_is_moved_aside_and_the_new_results_kept(tiny_run, corrupt):
     run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir

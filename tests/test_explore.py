@@ -93,6 +93,7 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 240) -> None:
     raise AssertionError(f"genzoo explore did not answer at {url} within {seconds} s")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
 def test_browser_changes_the_seed_and_a_slider_and_sees_the_image_change(run_dir):
     from playwright.sync_api import sync_playwright
@@ -145,6 +146,7 @@ def test_without_gradio_explore_says_how_to_install_it(run_dir, monkeypatch, cap
     assert "pip install 'genzoo[explore]'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_explorer_page_is_built_for_a_conditional_model(tiny_run, one_thread):
     pytest.importorskip("gradio")
     from genzoo.explore import build_app

@@ -33,6 +33,7 @@ def _inputs_and_reference(preset, model):
     return (z,), model.generate(z)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["dcgan", "vae", "cgan", "pix2pix"])
 def test_exported_torchscript_and_onnx_reproduce_genzoos_outputs(tiny_run, preset, tmp_path, one_thread):
     run_dir = tiny_run(preset, QUICK, TINY[preset]).dir

@@ -149,6 +149,7 @@ def _resume_one_step(path, model, optimizers):
     model.train_step(Batch(torch.randn(32, 2)), Optimizers(optimizers), 2)
 
 
+@pytest.mark.slow
 def test_500_random_checkpoint_and_config_corruptions_each_load_or_fail_in_one_line(run, tmp_path, one_thread):
     rng = random.Random(0)
     ckpt = list_checkpoints(run / "checkpoints")[-1][1]

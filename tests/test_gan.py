@@ -335,6 +335,7 @@ def test_pacgan_packs_consecutive_samples_side_by_side():
     assert math.isfinite(float(logs["d_loss"]))
 
 
+@pytest.mark.slow
 def test_cgan_samples_land_on_the_mode_of_the_requested_class(tiny_run):
     """ring8's label is the mode: a conditional GAN must put cond=k samples near center k."""
     from genzoo.data import toy_modes
@@ -366,6 +367,7 @@ def test_conditional_sampling_defaults_to_a_class_grid_and_unconditional_refuses
         GAN(resolve("cgan").model, DataSpec("points", (2,)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["sngan", "wgan-gp"])
 def test_lipschitz_critics_score_the_ring_above_a_frozen_generator(preset):
     """benchmarks/toy_modes.py: the sngan and wgan-gp rows capture no mode of ring8, not for want of a working
@@ -404,6 +406,7 @@ def test_lipschitz_critics_score_the_ring_above_a_frozen_generator(preset):
         assert 0.6 < norms.mean() < 1.4, norms.mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["gan", "lsgan", "wgan", "wgan-gp", "sngan"])
 def test_gan_presets_keep_their_loss_and_regularizer_on_the_toys(tiny_run, preset):
     """`genzoo train PRESET --data ring8` takes the preset's per-dataset toy settings: MLP nets on 2-D

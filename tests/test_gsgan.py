@@ -67,6 +67,7 @@ def test_temperature_is_annealed_geometrically():
     assert m.temperature(100) == pytest.approx(0.5) and m.temperature(10_000) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_a_short_run_raises_the_grammatical_share(tiny_run):
     sets = {"train.log_every": 50, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
             "data.n_samples": 2000, "train.batch_size": 32, "model.nets.hidden": 64, "model.nets.d_hidden": [128],

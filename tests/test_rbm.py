@@ -110,6 +110,7 @@ def test_cd_k_approaches_the_exact_gradient_as_k_grows():
     assert errors[1] > 0.1 and errors[100] < 1e-3
 
 
+@pytest.mark.slow
 def test_implemented_cd_gradient_matches_its_expectation_and_improves_with_k():
     """The code's CD-k (Monte Carlo over 20,000 chains) agrees with the exact CD-k expectation,
     and CD-100's error to the exact gradient is well below CD-1's."""
@@ -219,6 +220,7 @@ def test_training_resumes_bitwise_from_state_dict_optimizer_and_rng():
         assert torch.equal(v, b.state_dict()[k]), k
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_lowers_reconstruction_error():
     from genzoo.data import load_dataset
 
@@ -236,6 +238,7 @@ def test_short_training_on_digits_lowers_reconstruction_error():
     assert last < 0.75 * first  # (dynamic binarization keeps a noise floor in the error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persistent,k,lr", [(False, 3, 0.2), (True, 1, 0.1)])
 def test_bars_and_stripes_exact_log_likelihood_improves(persistent, k, lr):
     """3x3 bars and stripes: 14 patterns; the best possible mean log-likelihood is -log 14 = -2.64,

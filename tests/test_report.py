@@ -10,6 +10,8 @@ from genzoo.cli import main
 from genzoo.evaluation import evaluate_run
 from genzoo.report.runs import configured_rates, read_run
 
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
+
 SETS = {"data.name": "mnist", "data.n_samples": 200, "model.nets.width": 8, "model.latent_dim": 4,
         "train.steps": 6, "train.batch_size": 16, "train.log_every": 2, "train.sample_every": 2,
         "train.checkpoint_every": 3, "train.grid_size": 4, "train.lr_decay": 0.5, "train.lr_final": 0.0,

@@ -51,6 +51,7 @@ def test_every_row_builds_on_the_toy_nets(variant):
         assert cfg.train.lr_decay == 0.5 and cfg.train.batch_size == 100 * cfg.model.pack
 
 
+@pytest.mark.slow
 def test_the_preset_row_is_the_preset_as_it_stands():
     preset = resolve("gan-toy")
     row = toy_modes.variant_config("gan-toy", "ring8", 0, 123, {})

@@ -20,6 +20,7 @@ def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_ae_lowers_reconstruction_loss(tiny_run):
     run = tiny_run("ae", QUICK, {"train.steps": 150, "train.batch_size": 64})
     m = _metrics(run.dir)
@@ -27,6 +28,7 @@ def test_ae_lowers_reconstruction_loss(tiny_run):
     assert genzoo.load(run.dir).sample(5).shape == (5, 1, 8, 8)
 
 
+@pytest.mark.slow
 def test_vae_raises_the_elbo(tiny_run):
     run = tiny_run("vae", QUICK, {"train.steps": 150, "train.batch_size": 64})
     m = _metrics(run.dir)
@@ -35,6 +37,7 @@ def test_vae_raises_the_elbo(tiny_run):
     assert x.shape == (7, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
 
 
+@pytest.mark.slow
 def test_gan_moves_samples_onto_the_data(tiny_run):
     """An MLP GAN on the ring of 8 Gaussians: samples move from the origin onto the ring.
 
@@ -52,6 +55,7 @@ def test_gan_moves_samples_onto_the_data(tiny_run):
     assert before < 0.2 and after > 0.5
 
 
+@pytest.mark.slow
 def test_dcgan_samples_approach_the_data(tiny_run):
     """DCGAN on 8x8 digits: after 150 steps the sample mean image is much closer to the data's."""
     from genzoo.data import load_dataset
@@ -68,6 +72,7 @@ def test_dcgan_samples_approach_the_data(tiny_run):
 
 
 # channels-last on 28x28 digits (the dcgan preset's setting): Adam's moments must keep the weights' layout
+@pytest.mark.slow
 @pytest.mark.parametrize("sets", [{}, {"train.channels_last": True, "data.name": "mnist5k"}])
 def test_resume_is_bitwise_identical(tiny_run, sets):
     sets = {"train.steps": 30, "train.checkpoint_every": 10, "model.nets.width": 8, "train.batch_size": 32, **sets}
@@ -85,6 +90,7 @@ def test_resume_is_bitwise_identical(tiny_run, sets):
     assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
 
 
+@pytest.mark.slow
 def test_resume_skips_a_truncated_newest_checkpoint_and_redoes_its_steps(tiny_run):
     # A checkpoint cut short (full disk, interrupted copy) must not strand the run: resume reports it,
     # continues from the checkpoint before it, and ends bitwise where an uninterrupted run ends.
@@ -206,6 +212,7 @@ def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     """10 steps with the last half decaying to 0: factors 1,1,1,1,1, 1,.8,.6,.4,.2, so w ends at -8."""
     from genzoo.presets import build_config

@@ -133,6 +133,7 @@ def test_lognormal_latent_is_positive():
     assert torch.equal(model.latent.decoder_input(u), u.exp())
 
 
+@pytest.mark.slow
 def test_cvae_samples_by_class(tiny_run):
     """A short CVAE training on 8x8 digits: samples asked for class c look like class c to a
     nearest-class-mean classifier of the real digits."""
@@ -162,6 +163,7 @@ def test_cvae_samples_by_class(tiny_run):
     ("gumbel-vae", {"model.hidden": [64], "model.latent_dim": 8, "model.anneal_every": 10, "model.anneal_rate": 0.01}),
     ("lognormal-vae", {"model.hidden": [64]}),
 ])
+@pytest.mark.slow
 def test_presets_train_and_round_trip(tiny_run, preset, sets):
     run = tiny_run(preset, QUICK, {"train.steps": 60}, sets)
     m = _metrics(run.dir)
