@@ -83,7 +83,7 @@ def main(argv=None) -> list[dict]:
     import genzoo
     from aae_semi import mean_std, training_minutes   # this folder is on sys.path when a script here runs
     from genzoo.bench import write_result
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
     from genzoo.data import load_dataset
     from genzoo.evaluation import evaluate_run
 

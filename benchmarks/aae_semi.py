@@ -137,7 +137,7 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     (a curve of the one run, its learning-rate decay included); each point is appended to
     <out>/curves.jsonl."""
     import genzoo
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training.checkpoint import list_checkpoints
 
     run_dir = seed_run_dir(out, args.preset, seed)
@@ -255,7 +255,7 @@ def error_without_average(run: dict) -> float | None:
 def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
     """--out's row (merged with what it held) and, with --eval-every, --curve-out's rows."""
     from genzoo.bench import write_result
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
 
     scoring = (f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
                "test error of argmax q(y|x) on the 10,000 MNIST test images, mean ± sd over the seeds")
@@ -306,7 +306,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
-    from genzoo.config import build_config, parse_override, resolve
+    from genzoo.presets import build_config, parse_override, resolve
     from genzoo.data import load_dataset
     from genzoo.errors import ConfigError
     from genzoo.training.rundir import read_run_config

@@ -73,7 +73,7 @@ def worker(model: str) -> None:
 def genzoo_step(preset: str):
     import tempfile
 
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training import Trainer
 
     cfg = resolve(preset, overrides={"data.name": "mnist5k", "train.steps": 10**6})

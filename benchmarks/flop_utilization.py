@@ -23,7 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from genzoo.bench import write_result
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.threads import set_threads
 from genzoo.training import Trainer
 

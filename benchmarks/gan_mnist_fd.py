@@ -35,7 +35,7 @@ import time
 
 import torch
 
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
     presets = [s.strip() for s in args.presets.split(",") if s.strip()]
     if args.row and len(presets) != 1:
         p.error("--row names the row of one preset")
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
     sets = dict(parse_override(s) for s in args.set)
 
     t0 = time.perf_counter()

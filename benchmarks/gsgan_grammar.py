@@ -29,7 +29,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from genzoo.config import parse_override, resolve
+    from genzoo.presets import parse_override, resolve
     from genzoo.data.grammar import decode, grammar_metrics
     from genzoo.bench import train_timed, write_result
 

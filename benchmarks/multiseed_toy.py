@@ -47,7 +47,8 @@ import torch
 
 from genzoo.data import load_dataset, toy_modes
 from genzoo.metrics import mode_metrics
-from genzoo.config import build_config, to_dict
+from genzoo.presets import build_config
+from genzoo.typed import to_dict
 from genzoo.models.base import OptimConfig
 from genzoo.models.gan import GANConfig, GANNets
 from genzoo.training import Trainer
@@ -69,7 +70,7 @@ def toy_config(size: str, latent_dim: int, lr: float) -> GANConfig:
 
 def size_config(size: str, latent_dim: int, lr: float) -> GANConfig:
     if size == "gan-toy":  # the preset's own model config (its latent_dim and lr, not --latent-dim / --lr)
-        from genzoo.config import resolve
+        from genzoo.presets import resolve
         return resolve("gan-toy", overrides={"train.device": "cpu"}).model
     return toy_config(size, latent_dim, lr)
 

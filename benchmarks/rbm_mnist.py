@@ -25,7 +25,7 @@ import torch
 
 from genzoo.metrics.ais import rbm_log_likelihood
 from genzoo.bench import PrintMetrics, train_timed, write_result
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.training import Hook
 
 from common import Snapshots, add_likelihood_args, hardware, likelihood_setup, scored_snapshots

@@ -70,7 +70,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import reference_dcgan as reference  # noqa: E402
 
-from genzoo.config import list_presets, resolve  # noqa: E402
+from genzoo.presets import list_presets, resolve  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
 from genzoo.models import Optimizers  # noqa: E402
@@ -641,7 +641,7 @@ def main(argv=None) -> int:
     print(f"data: {ds.source}, {len(ds)} images {tuple(ds.shape)}" + (f" ({ds.notice})" if ds.notice else ""))
     out = {"machine": {"cpu": cpu_name(), "cores": n_cores(), "torch": torch.__version__, "threads": args.threads,
                        "native_bf16": bool(flags), "loadavg_start": os.getloadavg()},
-           "data": ds.source, "args": {k: v for k, v in vars(args).items()}}
+           "data": ds.source, "args": dict(vars(args))}
 
     if args.fd_steps:
         fd_mode(ds, root, args, out)

@@ -61,7 +61,7 @@ from genzoo.bench import command_line, cpu_name, write_json, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
-from genzoo.training.budget import clock_of
+from genzoo.training.hooks import clock_of
 
 from common import fixed_subsets, precision_name, with_earlier_rows
 from gan_mnist_fd import generate

@@ -109,7 +109,7 @@ def variant_steps(variant: str, dataset: str, steps: int, extra: dict | None = N
 
 
 def variant_config(variant: str, dataset: str, seed: int, steps: int, extra: dict):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
 
     preset, sets = VARIANTS[variant]
     if sets is None:  # the preset as it stands
@@ -344,7 +344,7 @@ def main(argv=None) -> dict:
                         "cross-entropy GANs without packing only")
     args = p.parse_args(argv)
 
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
     extra = dict(parse_override(s) for s in args.set)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]

@@ -42,7 +42,7 @@ QUIET = {"train.sample_every": 0, "train.checkpoint_every": 0, "train.log_every"
 def run_one(job: dict) -> dict:
     """Train one preset with one seed on the toy and score it with the PacGAN protocol."""
     torch.set_num_threads(job["threads"])
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.evaluation import evaluate_run
     from genzoo.training.trainer import train
 
@@ -61,7 +61,7 @@ def settings(preset: str, dataset: str, extra: dict) -> dict:
     """The resolved settings a user gets for the toy: nets, budget, loss, regularizer, optimizer."""
     from dataclasses import asdict
 
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     cfg = resolve(preset, overrides={"data.name": dataset, **extra})
     m = asdict(cfg.model)
     return {"steps": cfg.train.steps, "batch_size": cfg.train.batch_size, "precision": cfg.train.precision,
@@ -107,7 +107,7 @@ def main(argv=None) -> dict:
     p.add_argument("--out", default=str(RESULTS))
     args = p.parse_args(argv)
 
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
     extra = dict(parse_override(s) for s in args.set)
     presets = [x.strip() for x in args.presets.split(",") if x.strip()]
     jobs = [{"preset": pr, "dataset": args.dataset, "seed": s, "threads": args.threads, "extra": extra}

@@ -133,7 +133,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    from genzoo.config import parse_override
+    from genzoo.presets import parse_override
 
     out = args.run_dir or tempfile.mkdtemp(prefix="translation-digits-")
     common = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 500,

@@ -42,7 +42,7 @@ import time  # noqa: E402
 import torch  # noqa: E402
 
 from genzoo.bench import PrintMetrics, train_timed, write_result  # noqa: E402
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
 
 from common import binarized_once, hardware, load_mnist  # noqa: E402

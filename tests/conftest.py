@@ -24,6 +24,24 @@ def one_thread():
     torch.set_num_threads(n)
 
 
+#: what a test passes to train() to keep it silent: no progress bar, no log lines
+QUIET = {"progress": False, "log": lambda *_: None}
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """The one way a test trains a preset: tiny_run(preset, *sets, name=None, out=None, **train_kwargs)
+    resolves the preset with the override mappings `sets` ({dotted.key: value}, a later one wins) and
+    trains it quietly into tmp_path/NAME (default: the preset's name), or into `out`; it returns the Run."""
+    from genzoo.presets import resolve
+    from genzoo.training.trainer import train
+
+    def make(preset, *sets, name=None, out=None, **kwargs):
+        cfg = resolve(preset, overrides={k: v for overrides in sets for k, v in overrides.items()})
+        return train(cfg, out=out if out is not None else tmp_path / (name or preset), **{**QUIET, **kwargs})
+    return make
+
+
 EXTRACTOR_EPOCHS = 2
 
 

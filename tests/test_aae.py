@@ -7,12 +7,11 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.aae import gaussian_mixture_prior, random_affine, swiss_roll_prior
 from genzoo.models.base import Batch, DataSpec
-from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
 
@@ -65,6 +64,7 @@ def _changed(model, before):
     return {n.split(".")[0] for n, p in model.named_parameters() if not torch.equal(p, before[n])}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset,sets", [("aae", {}), ("aae-semi", {"model.labels": 20}),
                                          ("aae-semi", {"model.labels": 20, "model.norm": "batch",
                                                        "model.disc_noise": 0.3}),
@@ -226,12 +226,12 @@ def test_augmented_preset_is_aae_semi_with_the_benchmarked_recipe():
     assert augmented == semi
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset, sets", [("aae-semi", {}),
                                           ("aae-semi-augmented", {"model.label_shift": 1})])  # 8x8 digits: 1 px
-def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path, preset, sets):
-    run = train(resolve(preset, overrides={**QUICK, "train.steps": 150, "model.labels": 50,
-                                           "model.hidden": [64, 64], "model.input_noise": 0.0, **sets}),
-                out=tmp_path / "semi", progress=False, log=lambda *_: None)
+def test_semi_supervised_training_learns_to_classify_and_round_trips(tiny_run, preset, sets):
+    run = tiny_run(preset, QUICK, {"train.steps": 150, "model.labels": 50, "model.hidden": [64, 64],
+                                   "model.input_noise": 0.0}, sets, name="semi")
     m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert m[-1]["rec_loss"] < m[0]["rec_loss"] and m[-1]["sup_loss"] < m[0]["sup_loss"]
     loaded = genzoo.load(run.dir)
@@ -246,7 +246,7 @@ def test_semi_supervised_training_learns_to_classify_and_round_trips(tmp_path, p
     assert loaded.interpolate(test.x[0].float() / 255, test.x[1].float() / 255, steps=3, y=2).shape == (3, 1, 8, 8)
 
 
-def test_encoder_moving_average_follows_its_equation_and_classifies(tmp_path):
+def test_encoder_moving_average_follows_its_equation_and_classifies(tiny_run):
     torch.manual_seed(0)
     m = _model("aae-semi", **{"model.labels": 20, "model.ema": 0.5, "model.norm": "batch"})
     e0 = [p.detach().clone() for p in m.encoder.parameters()]
@@ -267,17 +267,16 @@ def test_encoder_moving_average_follows_its_equation_and_classifies(tmp_path):
     with pytest.raises(genzoo.errors.ConfigError, match=r"model.ema is a decay in \[0, 1\)"):
         _model("aae-semi", **{"model.ema": 1.0})
     # the average is part of the checkpoint
-    run = train(resolve("aae-semi", overrides={**QUICK, "train.steps": 3, "model.labels": 20, "model.ema": 0.9}),
-                out=tmp_path / "ema", progress=False, log=lambda *_: None)
+    run = tiny_run("aae-semi", QUICK, {"train.steps": 3, "model.labels": 20, "model.ema": 0.9}, name="ema")
     loaded = genzoo.load(run.dir)
     for a, b in zip(loaded.encoder_ema.state_dict().values(), run.model.cpu().encoder_ema.state_dict().values()):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["aae", "aae-mixture", "aae-swissroll", "aae-cluster"])
-def test_presets_train_and_round_trip(tmp_path, preset):
-    run = train(resolve(preset, overrides={**QUICK, "train.steps": 60}), out=tmp_path / preset, progress=False,
-                log=lambda *_: None)
+def test_presets_train_and_round_trip(tiny_run, preset):
+    run = tiny_run(preset, QUICK, {"train.steps": 60})
     m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert m[-1]["rec_loss"] < m[0]["rec_loss"]
     loaded = genzoo.load(run.dir)

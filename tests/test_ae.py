@@ -9,12 +9,11 @@ from scipy.linalg import subspace_angles
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.finetune import finetune, labelled_subset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
-from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
 
@@ -22,15 +21,11 @@ QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every
          "data.name": "digits", "train.batch_size": 64}
 
 
-def _run(preset, tmp_path, name=None, **sets):
-    return train(resolve(preset, overrides={**QUICK, **sets}), out=tmp_path / (name or preset), progress=False,
-                 log=lambda *_: None)
-
-
 def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_linear_autoencoder_spans_the_principal_subspace():
     """Identity activations + squared error: the decoder's columns span the top-3 principal
     components (Baldi & Hornik 1989). Data: 600 points in 16-D, three strong directions plus
@@ -77,9 +72,10 @@ def test_stacked_ae_pretrains_one_layer_at_a_time(tmp_path):
         assert changed == expected, (step, phase)
 
 
-def test_stacked_ae_training_lowers_each_layer_loss_and_transfers(tmp_path):
-    run = _run("stacked-ae", tmp_path, **{"train.steps": 160, "model.greedy_steps": 40, "model.hidden": [64, 32],
-                                          "model.latent_dim": 16})
+@pytest.mark.slow
+def test_stacked_ae_training_lowers_each_layer_loss_and_transfers(tiny_run):
+    run = tiny_run("stacked-ae", QUICK, {"train.steps": 160, "model.greedy_steps": 40, "model.hidden": [64, 32],
+                                         "model.latent_dim": 16})
     by_layer = {}
     for m in _metrics(run.dir):
         by_layer.setdefault(m["layer"], []).append(m["loss"])
@@ -134,8 +130,9 @@ def test_labelled_subset_is_class_balanced_and_seeded():
     ("conv-ae", {"model.width": 8}),
     ("linear-ae", {}),
 ])
-def test_presets_train_and_round_trip(tmp_path, preset, sets):
-    run = _run(preset, tmp_path, **{"train.steps": 40, **sets})
+@pytest.mark.slow
+def test_presets_train_and_round_trip(tiny_run, preset, sets):
+    run = tiny_run(preset, QUICK, {"train.steps": 40}, sets)
     m = _metrics(run.dir)
     assert m[-1]["loss"] < m[0]["loss"]
     loaded = genzoo.load(run.dir)

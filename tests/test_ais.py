@@ -106,6 +106,7 @@ def test_default_betas_follow_the_papers_schedule():
     assert len(short) == 1451 and (short <= 0.5).sum() == 51
 
 
+@pytest.mark.slow
 def test_ais_matches_enumeration_on_a_tiny_rbm():
     rbm = random_rbm()  # 10 visible, 8 hidden, W ~ N(0, 0.5^2)
     data = torch.bernoulli(torch.full((50, 10), 0.3), generator=torch.Generator().manual_seed(5))
@@ -116,6 +117,7 @@ def test_ais_matches_enumeration_on_a_tiny_rbm():
     assert res.n_runs == 100 and res.n_betas == 1001 and res.log_w.shape == (100,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("D,hidden", [(6, (4, 4)), (5, (4, 3, 3))])
 def test_ais_matches_enumeration_on_a_tiny_dbm(D, hidden):
     dbm = random_dbm(D, hidden)
@@ -123,6 +125,7 @@ def test_ais_matches_enumeration_on_a_tiny_dbm(D, hidden):
     assert abs(res.log_z - exact_log_z_dbm(dbm)) < 0.1
 
 
+@pytest.mark.slow
 def test_ais_matches_enumeration_on_a_tiny_gaussian_rbm():
     rbm = random_rbm(D=4, H=6, visible="gaussian")
     rbm.set_data_statistics(torch.randn(200, 4, generator=torch.Generator().manual_seed(1)) * 2 + 1)

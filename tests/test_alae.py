@@ -5,11 +5,10 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.models import Optimizers, get_algorithm
 from genzoo.models.base import Batch, DataSpec
-from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
 
@@ -50,10 +49,11 @@ def test_three_steps_update_their_own_networks_and_r1_is_present():
     assert model0.train_step(Batch(torch.rand(16, 1, 8, 8)), Optimizers(model0.configure_optimizers()), 0)["r1"] == 0
 
 
-def test_short_training_lowers_the_latent_reconstruction_and_round_trips(tmp_path):
+@pytest.mark.slow
+def test_short_training_lowers_the_latent_reconstruction_and_round_trips(tiny_run):
     sets = {**SMALL, "data.name": "digits", "train.steps": 150, "train.batch_size": 64, "train.log_every": 10,
             "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16, "model.optim.lr": 1e-3}
-    run = train(resolve("alae", overrides=sets), out=tmp_path / "alae", progress=False, log=lambda *_: None)
+    run = tiny_run("alae", sets)
     m = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert m[-1]["latent_rec"] < 0.8 * m[0]["latent_rec"]
     loaded = genzoo.load(run.dir)

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from common import Snapshots, scored_snapshots  # noqa: E402
 
 from genzoo.bench import train_timed  # noqa: E402
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood  # noqa: E402
 
 # a constant rate: the first 3 steps of a 6-step run are then exactly a 3-step run

@@ -1,7 +1,8 @@
 import pytest
 
 from genzoo.errors import ConfigError
-from genzoo.training.budget import BudgetTracker, TimeBudget, parse_time_budget
+from genzoo.config import TimeBudget, parse_time_budget
+from genzoo.training.budget import BudgetTracker
 
 
 @pytest.mark.parametrize("text, seconds, clock", [
@@ -65,7 +66,7 @@ import json  # noqa: E402
 import torch  # noqa: E402
 
 import genzoo  # noqa: E402
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.training import Trainer, budget as budget_module  # noqa: E402
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint  # noqa: E402
 
@@ -96,6 +97,7 @@ TEXT = {"data.name": "mnist-captions", "data.download": False, "data.n_samples":
     ("cyclegan", {**TRANSLATION, "data.name": "mnist-bold", "model.n_blocks": 1}),
     ("gan-int-cls", TEXT), ("stackgan", {**TEXT, "model.c_dim": 8, "model.stage1_steps": 2, "model.n_residual": 1}),
 ])
+@pytest.mark.slow
 def test_a_time_budget_stops_every_family_at_the_budget(tmp_path, one_thread, one_second_steps, model, sets):
     run = genzoo.train(model, overrides={**TINY, **sets, "train.time_budget": "4s"}, out=tmp_path / "run",
                        progress=False)
@@ -116,6 +118,7 @@ def _final_tensors(run_dir):
     return read_checkpoint(list_checkpoints(run_dir / "checkpoints")[-1][1])[0]
 
 
+@pytest.mark.slow
 def test_the_lr_decay_follows_the_budget_and_a_resumed_run_ends_bitwise_where_a_whole_one_does(
         tmp_path, one_second_steps):
     sets = {**TINY, "model.nets.width": 8, "train.time_budget": "12s", "train.lr_decay": 0.5}

@@ -27,6 +27,7 @@ def _steps(model, opt, n, seed=1):
         opt.step()
 
 
+@pytest.mark.slow
 def test_round_trip_restores_weights_optimizer_and_continues_identically(tmp_path):
     model, opt = _model_and_opt()
     _steps(model, opt, 5)

@@ -46,6 +46,7 @@ def test_argparse_errors_are_one_line(capsys):
     assert len(err.splitlines()) == 1 and "invalid int value" in err
 
 
+@pytest.mark.slow
 def test_corrupt_and_mismatching_mnist_files(capsys, tmp_path):
     images = np.zeros((60000, 28, 28), np.uint8)
     folder = tmp_path / "mnist"
@@ -69,6 +70,7 @@ def test_pickled_checkpoint_is_refused(capsys, tmp_path):
     assert "pickle" in _error_line(capsys, ["sample", str(tmp_path / "run")])
 
 
+@pytest.mark.slow
 def test_train_then_sample_writes_a_png(capsys, tmp_path):
     from PIL import Image
 
@@ -77,6 +79,7 @@ def test_train_then_sample_writes_a_png(capsys, tmp_path):
     assert Image.open(tmp_path / "g.png").size[0] > 8 * 3
 
 
+@pytest.mark.slow
 def test_precision_flag_is_recorded_in_the_run(capsys, tmp_path):
     import json
 
@@ -94,5 +97,3 @@ def test_list_shows_models_and_datasets(capsys):
     out = capsys.readouterr().out
     for word in ("dcgan", "vae", "ae", "mnist", "fashion-mnist", "ring8", "Radford"):
         assert word in out
-
-

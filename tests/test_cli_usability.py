@@ -10,7 +10,7 @@ import pytest
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,6 +27,7 @@ def test_version_flag_prints_the_package_version(capsys):
     assert capsys.readouterr().out.strip() == f"genzoo {_pyproject()['project']['version']}"
 
 
+@pytest.mark.slow
 def test_list_into_a_closed_pipe_ends_quietly():
     """`genzoo list | head`: the reader is gone before genzoo writes; no BrokenPipeError traceback."""
     proc = subprocess.Popen([sys.executable, "-m", "genzoo", "list"], stdout=subprocess.PIPE,
@@ -114,6 +115,7 @@ def cgan_run(tmp_path_factory):
     (["--mode", "steer", "--target", "-1"], "--target -1 is not a class of this run"),
     (["--cond", "10"], "--cond 10 is not a class of this run"),
 ])
+@pytest.mark.slow
 def test_sample_refuses_a_class_the_run_does_not_have(capsys, cgan_run, flags, message):
     assert message in _one_line_error(capsys, ["sample", str(cgan_run), *flags])
 
@@ -138,6 +140,7 @@ def rbm_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_eval_of_a_metric_that_does_not_apply_names_the_ones_that_do(capsys, rbm_run, cgan_run):
     err = _one_line_error(capsys, ["eval", str(rbm_run), "--metrics", "nll", "--n", "20"])
     assert "nll does not apply to rbm on digits; the metrics that do: fd, kid, prdc, cs, classes, " \
@@ -185,6 +188,7 @@ def test_translation_grids_show_pairs_of_every_class_of_a_class_sorted_split():
     assert len(ds.y[shown].unique()) >= 8
 
 
+@pytest.mark.slow
 def test_eval_prints_sample_counts_and_warns_beside_the_floor_when_few_real_images(capsys, cgan_run):
     import json
 
@@ -201,6 +205,7 @@ def test_eval_prints_sample_counts_and_warns_beside_the_floor_when_few_real_imag
     assert f"floor: {floor['fd']['value']:.4f}" in out
 
 
+@pytest.mark.slow
 def test_eval_quick_runs_a_cheaper_protocol_that_says_so_with_a_progress_bar(capsys, rbm_run):
     import json
 
@@ -254,6 +259,7 @@ def _completion(capsys, shell: str) -> str:
     ("genzoo eval runs/x --metrics log", {"loglik"}),
     ("genzoo show-config wgan", {"wgan", "wgan-gp"}),
 ])
+@pytest.mark.slow
 def test_bash_completion_completes_models_datasets_and_config_keys(capsys, tmp_path, line, expected):
     script = tmp_path / "genzoo.bash"
     script.write_text(_completion(capsys, "bash"))
@@ -299,14 +305,15 @@ def test_the_offline_notice_is_said_in_full_once_per_run(capsys, tmp_path, monke
                                      f"(the full notice is in {run / 'config.json'})"]
 
 
-def test_metrics_time_is_cumulative_across_resume(tmp_path):
+@pytest.mark.slow
+def test_metrics_time_is_cumulative_across_resume(tiny_run):
     import json
 
     from genzoo.training.trainer import train
 
     sets = {"data.name": "digits", "train.steps": 3, "train.log_every": 1, "train.batch_size": 16,
             "model.hidden": [8], "model.latent_dim": 2}
-    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    run = tiny_run("ae", sets)
     first = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     train(resume=run.dir, steps=5, progress=False, log=lambda *_: None)
     times = [json.loads(line)["time"] for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
@@ -314,13 +321,12 @@ def test_metrics_time_is_cumulative_across_resume(tmp_path):
     assert times[3] >= first[-1] and times == sorted(times)  # the resumed steps go on from the logged time
 
 
-def test_the_first_sample_grid_comes_early_and_its_path_is_printed(tmp_path):
-    from genzoo.training.trainer import train
-
+@pytest.mark.slow
+def test_the_first_sample_grid_comes_early_and_its_path_is_printed(tiny_run):
     said = []
     sets = {"data.name": "digits", "train.steps": 100, "train.sample_every": 1000, "train.batch_size": 16,
             "model.hidden": [8], "model.latent_dim": 2}
-    run = train(resolve("ae", overrides=sets), out=tmp_path / "run", progress=False, log=said.append)
+    run = tiny_run("ae", sets, log=said.append)
     grids = sorted(p.name for p in (run.dir / "samples").iterdir())
     assert grids[0] == "step-0000002.png"         # 2% of 100 steps, long before sample_every=1000
     assert f"genzoo: first samples at step 2: {run.dir / 'samples' / 'step-0000002.png'}" in said
@@ -389,6 +395,7 @@ def test_a_flag_and_a_set_of_the_same_key_are_refused(capsys, argv, message):
     assert message in _one_line_error(capsys, ["train", "ae", *argv])
 
 
+@pytest.mark.slow
 def test_report_to_a_path_that_cannot_be_written_is_one_line(capsys, cgan_run, tmp_path):
     (tmp_path / "afile").write_text("")
     err = _one_line_error(capsys, ["report", str(cgan_run), "--no-floor", "--out", str(tmp_path / "afile" / "r.html")])

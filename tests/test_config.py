@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from genzoo.config import list_presets, parse_override, preset_text, resolve
+from genzoo.presets import list_presets, parse_override, preset_text, resolve
 from genzoo.errors import ConfigError
 
 
@@ -211,19 +211,19 @@ def test_widths_of_every_model_are_checked():
     ({"config": {}, "dataset": {"size": 1}, "data_spec": {"kind": "points", "shape": [2]}}, "without its source"),
 ])
 def test_a_run_record_that_is_not_genzoos_is_refused(record, message):
-    from genzoo.config import check_run_record
+    from genzoo.training.rundir import check_run_record
     with pytest.raises(ConfigError, match=message):
         check_run_record(record, "run/config.json")
 
 
 def test_a_configuration_whose_algorithm_is_not_a_name_is_refused():
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
     with pytest.raises(ConfigError, match="names no model: give one, as in `genzoo train MODEL --config FILE`"):
         build_config({"algorithm": ["gan"]})
 
 
 def test_a_partial_config_file_without_a_model_says_to_name_one(tmp_path):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     partial = tmp_path / "partial.yaml"
     partial.write_text("train:\n  steps: 5\n")
     with pytest.raises(ConfigError, match=r"genzoo train MODEL --config FILE.*overrides MODEL's preset"):
@@ -231,7 +231,7 @@ def test_a_partial_config_file_without_a_model_says_to_name_one(tmp_path):
 
 
 def test_a_model_section_that_is_not_a_mapping_is_refused():
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
     with pytest.raises(ConfigError, match="model: expected a mapping of GANConfig fields, got \\[1, 'a'\\]"):
         build_config({"algorithm": "gan", "model": [1, "a"]})
 
@@ -255,7 +255,7 @@ def test_the_allowed_values_come_from_the_fields_type():
     accepts the new value, and the message lists it; a config built in Python is checked the same way."""
     import dataclasses
     import typing
-    from genzoo.config import check_literals, from_dict
+    from genzoo.typed import check_literals, from_dict
     from genzoo.losses import GAN_LOSSES, GanLossName
     from genzoo.models.gan import GANConfig, Penalty
     from genzoo.nets.layers import ACTIVATIONS, Activation

@@ -371,3 +371,19 @@ def test_fashion_mnist_from_debian_package():
     ds = load_dataset("fashion-mnist", "test", download=False)  # default root is empty: found in /usr/share
     assert str(DEBIAN_FASHION) in ds.source and ds.x.shape == (10000, 1, 28, 28)
     assert torch.bincount(ds.y).tolist() == [1000] * 10 and ds.class_names[9] == "Ankle boot"
+
+
+def test_every_source_file_registers_its_datasets_on_import_of_the_package():
+    """No list to keep: each module of genzoo.data that calls register() has its loaders registered
+    once the package is imported (as a new source file would)."""
+    import pkgutil
+    from pathlib import Path
+
+    import genzoo.data
+    from genzoo.data import base
+
+    folder = Path(genzoo.data.__file__).parent
+    registering = {info.name for info in pkgutil.iter_modules([str(folder)])
+                   if "register(" in (folder / f"{info.name}.py").read_text() and info.name != "base"}
+    loaded = {getattr(loader, "__module__", "").rsplit(".", 1)[-1] for loader in base._LOADERS.values()}
+    assert len(registering) >= 8 and registering <= loaded, registering - loaded

@@ -201,6 +201,7 @@ def test_load_rbms_checks_shapes():
         dbm.load_rbms([RBMLayer(5, 4)])
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_lowers_reconstruction_error():
     from genzoo.data import load_dataset
 
@@ -233,7 +234,7 @@ def test_config_is_validated():
 
 @pytest.mark.parametrize("preset", ["dbm", "dbm-3layer"])
 def test_presets_build(preset):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.models import get_algorithm
 
     cfg = resolve(preset)

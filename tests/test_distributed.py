@@ -11,9 +11,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.training.checkpoint import list_checkpoints
 from genzoo.training.trainer import train
+
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
 SETS = {"train.device": "cpu", "data.name": "digits", "train.steps": 20, "train.batch_size": 64, "train.log_every": 20,
         "train.sample_every": 0, "train.checkpoint_every": 10, "model.nets.width": 16, "train.seed": 3}
@@ -37,7 +39,7 @@ def _worker(rank, world, port, out, results, preset="dcgan", sets=SETS):
     dist.destroy_process_group()
 
 
-def test_two_processes_stay_identical_and_match_one_process(tmp_path):
+def test_two_processes_stay_identical_and_match_one_process(tiny_run, tmp_path):
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path / "ddp"), str(tmp_path)), nprocs=2, join=True)
     a, b = load_file(tmp_path / "rank0.safetensors"), load_file(tmp_path / "rank1.safetensors")
     assert a.keys() == b.keys()
@@ -47,7 +49,7 @@ def test_two_processes_stay_identical_and_match_one_process(tmp_path):
     assert [s for s, _ in list_checkpoints(tmp_path / "ddp" / "checkpoints")] == [10, 20]
     assert len((tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()) == 1
 
-    single = train(resolve("dcgan", overrides=SETS), out=tmp_path / "single", progress=False, log=lambda *_: None)
+    single = tiny_run("dcgan", SETS, name="single")
     ddp = json.loads((tmp_path / "metrics0.json").read_text())
     # Same global batch; the noise draws and per-shard batch statistics differ, so not bitwise. Measured:
     # |d_loss difference| ~4e-5, while a single-process run with another seed differs by ~4e-3.
@@ -107,13 +109,13 @@ def _resume_worker(rank, world, port, run_dir, steps, log_file):
     dist.destroy_process_group()
 
 
-def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch(tmp_path):
+def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch(tiny_run, tmp_path):
     """1 process to step 2, then 2 processes to step 4, then 1 process to step 6: each says what changed, and the
     weights are those of an unbroken 1-process run up to rounding. A global batch that changed with the number
     of processes (64 per process: 128 examples a step) would differ by 7e-3 (measured)."""
     from genzoo.training.checkpoint import read_checkpoint
     run, log = tmp_path / "run", tmp_path / "log.txt"
-    train(resolve("ae", overrides={**RESUME_SETS, "train.steps": 2}), out=run, progress=False, log=lambda *_: None)
+    tiny_run("ae", RESUME_SETS, {"train.steps": 2}, out=run)
     mp.spawn(_resume_worker, args=(2, _free_port(), str(run), 4, str(log)), nprocs=2, join=True)
     lines = []
     resumed = train(None, resume=run, steps=6, progress=False, log=lines.append)
@@ -126,8 +128,7 @@ def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch
     found = list_checkpoints(run / "checkpoints")
     assert [s for s, _ in found] == [2, 4, 6] and resumed.step == 6
     assert read_checkpoint(found[1][1])[1]["extra"]["processes"] == 2
-    unbroken = train(resolve("ae", overrides={**RESUME_SETS, "train.steps": 6}), out=tmp_path / "unbroken",
-                     progress=False, log=lambda *_: None)
+    unbroken = tiny_run("ae", RESUME_SETS, {"train.steps": 6}, name="unbroken")
     params = dict(resumed.model.named_parameters())
     for name, p in unbroken.model.named_parameters():
         assert torch.allclose(params[name], p, rtol=0, atol=1e-5), name

@@ -5,19 +5,16 @@ import math
 import pytest
 
 from genzoo.cli import main
-from genzoo.config import resolve
 from genzoo.errors import GenzooError
 from genzoo.evaluation import evaluate_run
-from genzoo.training.trainer import train
 
 
-def _run(model, out, **sets):
-    base = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4}
-    return train(resolve(model, overrides={**base, **sets}), out=out, progress=False, log=lambda *_: None).dir
+QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4}
 
 
-def test_vae_eval_writes_numbers_with_protocols(tmp_path, capsys):
-    run = _run("vae", tmp_path / "vae", **{"data.name": "digits", "train.steps": 60})
+@pytest.mark.slow
+def test_vae_eval_writes_numbers_with_protocols(tiny_run, capsys):
+    run = tiny_run("vae", QUICK, {"data.name": "digits", "train.steps": 60}).dir
     assert main(["eval", str(run), "--n", "200", "--k", "20", "--metrics", "fd,kid,nll,probe"]) == 0
     out = capsys.readouterr().out
     assert "nll" in out and "fd" in out
@@ -30,17 +27,18 @@ def test_vae_eval_writes_numbers_with_protocols(tmp_path, capsys):
     assert 0 <= saved["probe"]["raw_pixels"] <= 1 and 0 <= saved["probe"]["model_features"] <= 1
 
 
-def test_toy_eval_uses_the_pacgan_protocol(tmp_path):
-    run = _run("dcgan", tmp_path / "gan", **{"data.name": "ring8", "data.n_samples": 2000, "train.steps": 30,
-                                             "model.nets.generator": "mlp", "model.nets.discriminator": "mlp",
-                                             "model.nets.hidden": [32], "model.latent_dim": 2})
+@pytest.mark.slow
+def test_toy_eval_uses_the_pacgan_protocol(tiny_run):
+    run = tiny_run("dcgan", QUICK, {"data.name": "ring8", "data.n_samples": 2000, "train.steps": 30,
+                                    "model.nets.generator": "mlp", "model.nets.discriminator": "mlp",
+                                    "model.nets.hidden": [32], "model.latent_dim": 2}, name="gan").dir
     r = evaluate_run(run, n=2500, log=lambda *_: None)["toy"]
     assert r["num_modes"] == 8 and r["n_samples"] == 2500
     assert 0 <= r["modes_captured"] <= 8 and sum(r["mode_counts"]) <= 2500
 
 
-def test_unknown_metric_is_a_clear_error(tmp_path):
-    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+def test_unknown_metric_is_a_clear_error(tiny_run):
+    run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     with pytest.raises(GenzooError, match="unknown metric.*choose from"):
         evaluate_run(run, metrics=["fid"], log=lambda *_: None)
 
@@ -54,13 +52,14 @@ AAE_SMALL = {"data.name": "digits", "train.steps": 60, "train.batch_size": 64, "
              "model.disc_hidden": [32, 32]}
 
 
-def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tmp_path, capsys, one_thread):
+@pytest.mark.slow
+def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
     from genzoo.evaluation import Evaluation, default_metrics
     from genzoo.training.rundir import RunDir
 
-    run = _run("aae-semi", tmp_path / "semi", **AAE_SMALL, **{"model.labels": 50, "train.checkpoint_every": 30})
+    run = tiny_run("aae-semi", QUICK, AAE_SMALL, {"model.labels": 50, "train.checkpoint_every": 30}).dir
     assert "classify" in default_metrics(Evaluation(RunDir.open(run)))
     test = load_dataset("digits", "test")
     x, y = test.x.float().div(255), test.y
@@ -74,11 +73,12 @@ def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tmp_p
         assert "Table 2" in r["protocol"]
 
 
-def test_clustering_aae_eval_labels_its_clusters_both_ways(tmp_path, capsys, one_thread):
+@pytest.mark.slow
+def test_clustering_aae_eval_labels_its_clusters_both_ways(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
 
-    run = _run("aae-cluster", tmp_path / "cluster", **AAE_SMALL)
+    run = tiny_run("aae-cluster", QUICK, AAE_SMALL).dir
     assert main(["eval", str(run), "--metrics", "classify"]) == 0
     assert "with exemplar labels" in capsys.readouterr().out
     r = json.loads((run / "eval.json").read_text())["classify"]
@@ -100,8 +100,8 @@ def test_clustering_aae_eval_labels_its_clusters_both_ways(tmp_path, capsys, one
     assert r["clusters"] == 16 and r["clusters_used"] == len(set(assigned)) and r["n_train"] == len(train)
 
 
-def test_classify_needs_a_categorical_code_and_step_needs_a_run(tmp_path, capsys):
-    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+def test_classify_needs_a_categorical_code_and_step_needs_a_run(tiny_run, capsys):
+    run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     with pytest.raises(GenzooError, match="applies to an AAE with model.mode=semi or cluster"):
         evaluate_run(run, metrics=["classify"], log=lambda *_: None)
     assert main(["eval", str(run), "--step", "7"]) == 2
@@ -114,13 +114,14 @@ def test_classify_needs_a_categorical_code_and_step_needs_a_run(tmp_path, capsys
     ("rbm", {"model.hidden": 16}),
     ("dbm", {"model.hidden": [16, 8], "model.pretrain_steps": 10, "model.num_chains": 10}),
 ])
-def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tmp_path, one_thread, preset, sets):
+@pytest.mark.slow
+def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tiny_run, one_thread, preset, sets):
     import genzoo
     import torch
     from genzoo.data import load_dataset
     from genzoo.metrics.ais import dbm_lower_bound, rbm_log_likelihood
 
-    run = _run(preset, tmp_path / preset, **{"data.name": "digits", "train.steps": 30, **sets})
+    run = tiny_run(preset, QUICK, {"data.name": "digits", "train.steps": 30}, sets).dir
     r = evaluate_run(run, metrics=["loglik"], n=100, seed=3, ais_runs=4, ais_betas=50, log=lambda *_: None)["loglik"]
     # the dynamically binarized model is scored on binary images: x ~ Bernoulli(pixel), drawn once with the seed
     x = load_dataset("digits", "test").x[:100].float().div(255)
@@ -130,26 +131,29 @@ def test_boltzmann_eval_scores_one_seeded_binarization_of_the_test_images(tmp_pa
     assert "one Bernoulli draw per pixel with seed 3" in r["binarization"]
 
 
-def test_eval_refuses_a_sample_count_that_would_not_fit_in_memory(tmp_path):
-    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+@pytest.mark.slow
+def test_eval_refuses_a_sample_count_that_would_not_fit_in_memory(tiny_run):
+    run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     with pytest.raises(GenzooError, match="--n must be from 2 to 50,000 .* got 1,000,000,000"):
         evaluate_run(run, n=10**9, log=lambda *_: None)
 
 
-def test_eval_records_a_step_of_eight_digits_exactly(tmp_path):
+@pytest.mark.slow
+def test_eval_records_a_step_of_eight_digits_exactly(tiny_run):
     import os
 
     from genzoo.training.checkpoint import list_checkpoints
-    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+    run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     latest = list_checkpoints(run / "checkpoints")[-1][1]
     os.replace(latest, latest.with_name("step-12345678.safetensors"))
     evaluate_run(run, metrics=["probe"], n=100, log=lambda *_: None)
     assert json.loads((run / "eval.json").read_text())["probe"]["checkpoint_step"] == 12345678
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corrupt", [b'{"probe": {"value', b"[1, 2, 3]", b"\xff\xfe"])
-def test_a_corrupt_eval_json_is_moved_aside_and_the_new_results_kept(tmp_path, corrupt):
-    run = _run("ae", tmp_path / "ae", **{"data.name": "digits", "train.steps": 2})
+def test_a_corrupt_eval_json_is_moved_aside_and_the_new_results_kept(tiny_run, corrupt):
+    run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     (run / "eval.json").write_bytes(corrupt)
     notices = []
     results = evaluate_run(run, metrics=["probe"], n=100, log=notices.append)

@@ -8,7 +8,7 @@ from PIL import Image
 
 import genzoo.experiments as gx
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 from genzoo.experiments.checkerboard import checkerboard_share
 from genzoo.nets import DCGANGenerator
@@ -29,6 +29,7 @@ def test_list_names_every_experiment_with_its_claim_and_notes(capsys):
         assert source.startswith("  from:  ") and ":" in source[9:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", gx.names())
 def test_quick_run_writes_figure_and_numbers_with_a_computed_verdict(name, tmp_path):
     record = gx.run(name, quick=True, size=SMOKE, out=tmp_path)
@@ -40,6 +41,7 @@ def test_quick_run_writes_figure_and_numbers_with_a_computed_verdict(name, tmp_p
         assert png.size[0] == 800 and png.size[1] >= 350
 
 
+@pytest.mark.slow
 def test_cli_prints_a_three_line_summary(tmp_path, capsys):
     assert main(["experiment", "xy-game", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

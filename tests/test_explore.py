@@ -16,10 +16,8 @@ from PIL import Image
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
 from genzoo.errors import GenzooError
 from genzoo.explore.latent import LatentExplorer
-from genzoo.training.trainer import train
 
 CHROMIUM = os.environ.get("GENZOO_CHROMIUM", "/usr/bin/chromium")
 SETS = {"data.name": "digits", "model.nets.width": 8, "model.latent_dim": 8, "train.steps": 2,
@@ -28,8 +26,8 @@ SETS = {"data.name": "digits", "model.nets.width": 8, "model.latent_dim": 8, "tr
 
 
 @pytest.fixture
-def run_dir(tmp_path, one_thread):
-    return train(resolve("dcgan", overrides=SETS), out=tmp_path / "dcgan", progress=False, log=lambda *_: None).dir
+def run_dir(tiny_run, one_thread):
+    return tiny_run("dcgan", SETS).dir
 
 
 def test_sliders_move_z_along_the_priors_principal_axes(run_dir):
@@ -95,6 +93,7 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 240) -> None:
     raise AssertionError(f"genzoo explore did not answer at {url} within {seconds} s")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
 def test_browser_changes_the_seed_and_a_slider_and_sees_the_image_change(run_dir):
     from playwright.sync_api import sync_playwright
@@ -147,12 +146,12 @@ def test_without_gradio_explore_says_how_to_install_it(run_dir, monkeypatch, cap
     assert "pip install 'genzoo[explore]'" in capsys.readouterr().err
 
 
-def test_explorer_page_is_built_for_a_conditional_model(tmp_path, one_thread):
+@pytest.mark.slow
+def test_explorer_page_is_built_for_a_conditional_model(tiny_run, one_thread):
     pytest.importorskip("gradio")
     from genzoo.explore import build_app
     sets = {**SETS, "model.nets.hidden": [16], "model.nets.d_hidden": [16]}
-    model = genzoo.load(train(resolve("cgan", overrides=sets), out=tmp_path / "c", progress=False,
-                              log=lambda *_: None).dir)
+    model = genzoo.load(tiny_run("cgan", sets, name="c").dir)
     ex = LatentExplorer(model, k=2)
     assert ex.num_classes == 10
     assert not np.array_equal(np.asarray(ex.image(0, label=1)), np.asarray(ex.image(0, label=7)))
@@ -161,14 +160,13 @@ def test_explorer_page_is_built_for_a_conditional_model(tmp_path, one_thread):
     assert "class" in labels and "second seed" in labels
 
 
-def test_translation_models_translate_an_uploaded_image(tmp_path, one_thread):
+def test_translation_models_translate_an_uploaded_image(tiny_run, one_thread):
     from genzoo.explore.latent import translator
     sets = {**SETS, "data.name": "mnist-edges", "data.n_samples": 16, "data.image_size": 16, "train.batch_size": 4,
             "model.width": 8, "model.discriminator.width": 8, "model.discriminator.n_layers": 1}
     for key in ("model.nets.width", "model.latent_dim"):
         sets.pop(key)
-    model = genzoo.load(train(resolve("pix2pix", overrides=sets), out=tmp_path / "p", progress=False,
-                              log=lambda *_: None).dir)
+    model = genzoo.load(tiny_run("pix2pix", sets, name="p").dir)
     upload = np.zeros((40, 40, 3), np.uint8)   # any size and colour: resized to 16x16 grey
     upload[10:30, 18:22] = 255
     shown = translator(model)(upload)

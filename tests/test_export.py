@@ -6,9 +6,7 @@ import torch
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
 from genzoo.errors import GenzooError
-from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4,
          "train.steps": 2, "train.batch_size": 8, "data.name": "digits", "train.precision": "fp32"}
@@ -19,11 +17,6 @@ TINY = {
     "pix2pix": {"model.width": 8, "model.discriminator.width": 8, "model.discriminator.n_layers": 1,
                 "data.name": "mnist-edges", "data.n_samples": 16, "data.image_size": 16, "train.batch_size": 4},
 }
-
-
-def _run(preset, tmp_path):
-    cfg = resolve(preset, overrides={**QUICK, **TINY[preset]})
-    return train(cfg, out=tmp_path / preset, progress=False, log=lambda *_: None).dir
 
 
 def _inputs_and_reference(preset, model):
@@ -40,9 +33,10 @@ def _inputs_and_reference(preset, model):
     return (z,), model.generate(z)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["dcgan", "vae", "cgan", "pix2pix"])
-def test_exported_torchscript_and_onnx_reproduce_genzoos_outputs(preset, tmp_path, one_thread):
-    run_dir = _run(preset, tmp_path)
+def test_exported_torchscript_and_onnx_reproduce_genzoos_outputs(tiny_run, preset, tmp_path, one_thread):
+    run_dir = tiny_run(preset, QUICK, TINY[preset]).dir
     model = genzoo.load(run_dir)
     inputs, expected = _inputs_and_reference(preset, model)
     for fmt, suffix in (("torchscript", ".pt"), ("onnx", ".onnx")):
@@ -61,8 +55,8 @@ def test_exported_torchscript_and_onnx_reproduce_genzoos_outputs(preset, tmp_pat
             torch.testing.assert_close(torch.from_numpy(runtime.run(None, feed)[0]), expected, atol=1e-4, rtol=0)
 
 
-def test_sidecar_states_the_signature_and_sample_draws_from_the_prior(tmp_path, one_thread):
-    run_dir = _run("cgan", tmp_path)
+def test_sidecar_states_the_signature_and_sample_draws_from_the_prior(tiny_run, tmp_path, one_thread):
+    run_dir = tiny_run("cgan", QUICK, TINY["cgan"]).dir
     out = tmp_path / "g.onnx"
     assert main(["export", str(run_dir), "--format", "onnx", "--out", str(out)]) == 0
     side = json.loads((tmp_path / "g.onnx.json").read_text())
@@ -77,17 +71,16 @@ def test_sidecar_states_the_signature_and_sample_draws_from_the_prior(tmp_path, 
     assert x.shape == (4, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
 
 
-def test_models_without_a_feed_forward_sampler_are_refused(tmp_path, capsys):
-    sets = {**QUICK, "model.hidden": 8, "model.sample_steps": 2}
-    run_dir = train(resolve("rbm", overrides=sets), out=tmp_path / "rbm", progress=False, log=lambda *_: None).dir
+def test_models_without_a_feed_forward_sampler_are_refused(tiny_run, tmp_path, capsys):
+    run_dir = tiny_run("rbm", QUICK, {"model.hidden": 8, "model.sample_steps": 2}).dir
     assert main(["export", str(run_dir), "--out", str(tmp_path / "rbm.pt")]) == 2
     err = capsys.readouterr().err
     assert "rbm has no feed-forward sampler to export" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "rbm.pt").exists()
 
 
-def test_missing_sidecar_and_wrong_inputs_get_clear_errors(tmp_path, one_thread):
-    run_dir = _run("dcgan", tmp_path)
+def test_missing_sidecar_and_wrong_inputs_get_clear_errors(tiny_run, tmp_path, one_thread):
+    run_dir = tiny_run("dcgan", QUICK, TINY["dcgan"]).dir
     out = tmp_path / "g.pt"
     assert main(["export", str(run_dir), "--out", str(out)]) == 0
     with pytest.raises(GenzooError, match="takes 1 inputs"):

@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from genzoo.config import build_config, resolve
+from genzoo.presets import build_config, resolve
 from genzoo.errors import GenzooError
 from genzoo.models import Batch, DataSpec, Optimizers
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint, restore
@@ -149,6 +149,7 @@ def _resume_one_step(path, model, optimizers):
     model.train_step(Batch(torch.randn(32, 2)), Optimizers(optimizers), 2)
 
 
+@pytest.mark.slow
 def test_500_random_checkpoint_and_config_corruptions_each_load_or_fail_in_one_line(run, tmp_path, one_thread):
     rng = random.Random(0)
     ckpt = list_checkpoints(run / "checkpoints")[-1][1]

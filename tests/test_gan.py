@@ -6,12 +6,12 @@ import torch
 from torch import nn
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError
+from genzoo import losses
 from genzoo.losses import GanLoss, d_loss_minimax, g_loss_non_saturating
 from genzoo.models.base import Batch, DataSpec, Optimizers
 from genzoo.models.gan import GAN, InstanceNoise, TopK
-from genzoo.training.trainer import train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -35,19 +35,30 @@ def _digits(n=16, seed=0):
 
 
 @pytest.mark.parametrize("preset", IMAGE_PRESETS)
-def test_every_image_preset_trains_a_few_steps_and_samples(preset, tmp_path):
-    run = train(resolve(preset, overrides={**QUICK, **TINY, "data.name": "digits", "train.steps": 2}),
-                out=tmp_path / preset, progress=False, log=lambda *_: None)
+def test_every_image_preset_trains_a_few_steps_and_samples(preset, tiny_run):
+    run = tiny_run(preset, QUICK, TINY, {"data.name": "digits", "train.steps": 2})
     assert math.isfinite(run.last_metrics["d_loss"]) and math.isfinite(run.last_metrics["g_loss"])
     x = genzoo.load(run.dir).sample(4)
     assert x.shape == (4, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
 
 
-@pytest.mark.parametrize("loss", ["minimax", "non-saturating", "max-likelihood"])
+G_COSTS = {"minimax": losses.g_loss_minimax, "non-saturating": losses.g_loss_non_saturating,
+           "max-likelihood": losses.g_loss_max_likelihood}
+
+
+@pytest.mark.parametrize("loss", G_COSTS)
 def test_gan_generator_cost_is_selectable(loss):
+    """The logged g_loss is the chosen J(G) of D's logits on the G step's fakes, and no other cost's."""
     m = _model("gan", **{"model.loss": loss})
+    seen = []
+    discriminate = m.discriminate
+    m.discriminate = lambda x, **y: seen.append(discriminate(x, **y)) or seen[-1]
     logs = m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
-    assert math.isfinite(float(logs["g_loss"]))
+    logits = seen[-1].detach()   # the last call is the G step's D(G(z))
+    costs = {name: cost(logits).item() for name, cost in G_COSTS.items()}
+    assert float(logs["g_loss"]) == pytest.approx(costs[loss], rel=1e-6, abs=1e-7)
+    # the three costs differ by more than the tolerance on these logits, so a wrong choice fails
+    assert all(abs(costs[loss] - c) > 0.1 for name, c in costs.items() if name != loss), costs
 
 
 DIGITS_28 = ("mnist", "mnist5k", "fashion-mnist", "kmnist")   # the sets where dcgan and wgan depart from their papers
@@ -291,7 +302,7 @@ def test_instance_noise_is_annealed_linearly_to_zero_and_added_to_both_inputs():
     assert seen[2].std().item() == pytest.approx(0.25, rel=0.1)  # fakes of the generator step
 
 
-def test_ema_follows_its_equation_and_is_what_sampling_uses(tmp_path):
+def test_ema_follows_its_equation_and_is_what_sampling_uses(tiny_run):
     m = _model("gan", **{"model.ema": 0.5})
     g0 = [p.detach().clone() for p in m.G.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(m.G_ema.parameters(), g0))
@@ -307,9 +318,7 @@ def test_ema_follows_its_equation_and_is_what_sampling_uses(tmp_path):
     torch.testing.assert_close(m.generate(z), m.from_net(m.G_ema(z)))
     assert not torch.allclose(m.generate(z), m.from_net(m.G(z)))
     # the average is part of the checkpoint: a run saves and restores it
-    run = train(resolve("dcgan", overrides={**QUICK, **TINY, "data.name": "digits", "train.steps": 3,
-                                            "model.ema": 0.9}), out=tmp_path / "ema", progress=False,
-                log=lambda *_: None)
+    run = tiny_run("dcgan", QUICK, TINY, {"data.name": "digits", "train.steps": 3, "model.ema": 0.9}, name="ema")
     loaded = genzoo.load(run.dir)
     for a, b in zip(loaded.G_ema.state_dict().values(), run.model.cpu().G_ema.state_dict().values()):
         assert torch.equal(a, b)
@@ -326,7 +335,8 @@ def test_pacgan_packs_consecutive_samples_side_by_side():
     assert math.isfinite(float(logs["d_loss"]))
 
 
-def test_cgan_samples_land_on_the_mode_of_the_requested_class(tmp_path):
+@pytest.mark.slow
+def test_cgan_samples_land_on_the_mode_of_the_requested_class(tiny_run):
     """ring8's label is the mode: a conditional GAN must put cond=k samples near center k."""
     from genzoo.data import toy_modes
 
@@ -334,7 +344,7 @@ def test_cgan_samples_land_on_the_mode_of_the_requested_class(tmp_path):
             "train.log_every": 50, "model.latent_dim": 4, "model.nets.hidden": [32, 32], "model.nets.d_hidden": None,
             "model.nets.d_dropout": 0.0, "model.optim.name": "adam", "model.optim.lr": 3e-3,
             "model.optim.betas": [0.5, 0.999]}
-    run = train(resolve("cgan", overrides=sets), out=tmp_path / "cgan", progress=False, log=lambda *_: None)
+    run = tiny_run("cgan", sets)
     model = genzoo.load(run.dir)
     centers, _ = toy_modes("ring8")
     g = torch.Generator().manual_seed(0)
@@ -357,6 +367,7 @@ def test_conditional_sampling_defaults_to_a_class_grid_and_unconditional_refuses
         GAN(resolve("cgan").model, DataSpec("points", (2,)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["sngan", "wgan-gp"])
 def test_lipschitz_critics_score_the_ring_above_a_frozen_generator(preset):
     """benchmarks/toy_modes.py: the sngan and wgan-gp rows capture no mode of ring8, not for want of a working
@@ -395,8 +406,9 @@ def test_lipschitz_critics_score_the_ring_above_a_frozen_generator(preset):
         assert 0.6 < norms.mean() < 1.4, norms.mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["gan", "lsgan", "wgan", "wgan-gp", "sngan"])
-def test_gan_presets_keep_their_loss_and_regularizer_on_the_toys(tmp_path, preset):
+def test_gan_presets_keep_their_loss_and_regularizer_on_the_toys(tiny_run, preset):
     """`genzoo train PRESET --data ring8` takes the preset's per-dataset toy settings: MLP nets on 2-D
     latents in fp32, with the preset's own loss (SN-GAN: the paper's standard objective, the other one it
     reports, since a 1-Lipschitz D cannot reach the hinge margins between the toy's points), critic
@@ -408,7 +420,6 @@ def test_gan_presets_keep_their_loss_and_regularizer_on_the_toys(tmp_path, prese
     assert toy.model.nets.generator == toy.model.nets.discriminator == "mlp"
     assert toy.model.latent_dim == 2 and toy.train.precision == "fp32" and toy.model.ema > 0
     assert resolve(preset, overrides={"data.name": "ring8", "train.steps": 7}).train.steps == 7   # --set wins
-    run = train(resolve(preset, overrides={"data.name": "ring8", "data.n_samples": 500, "train.steps": 4,
-                                           "model.nets.hidden": [8], "model.nets.d_hidden": [8]}),
-                out=tmp_path / preset, progress=False, log=lambda *_: None)
+    run = tiny_run(preset, {"data.name": "ring8", "data.n_samples": 500, "train.steps": 4,
+                            "model.nets.hidden": [8], "model.nets.d_hidden": [8]})
     assert run.model.sample(5, generator=torch.Generator().manual_seed(0)).shape == (5, 2)

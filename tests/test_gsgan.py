@@ -3,11 +3,10 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.data.grammar import VOCAB, accepts, decode, encode, grammar_metrics
 from genzoo.nets.layers import gumbel_softmax
-from genzoo.training.trainer import train
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -68,14 +67,14 @@ def test_temperature_is_annealed_geometrically():
     assert m.temperature(100) == pytest.approx(0.5) and m.temperature(10_000) == pytest.approx(0.5)
 
 
-def test_a_short_run_raises_the_grammatical_share(tmp_path):
+@pytest.mark.slow
+def test_a_short_run_raises_the_grammatical_share(tiny_run):
     sets = {"train.log_every": 50, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
             "data.n_samples": 2000, "train.batch_size": 32, "model.nets.hidden": 64, "model.nets.d_hidden": [128],
             "model.latent_dim": 8, "model.tau_anneal_steps": 250, "model.optim.lr": 2e-3}
 
     def share(steps, name):
-        run = train(resolve("gsgan", overrides={**sets, "train.steps": steps}), out=tmp_path / name,
-                    progress=False, log=lambda *_: None)
+        run = tiny_run("gsgan", sets, {"train.steps": steps}, name=name)
         model = genzoo.load(run.dir)
         return run, grammar_metrics(model.sample(500, generator=torch.Generator().manual_seed(0)))["valid_fraction"]
 

@@ -13,7 +13,7 @@ import torch
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import list_presets, load_preset, resolve
+from genzoo.presets import list_presets, load_preset, resolve
 from genzoo import threads
 from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS, choose_wait_policy, set_threads
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint

@@ -64,6 +64,7 @@ class PixelFeatures:
         return {"test_accuracy": 0.5}
 
 
+@pytest.mark.slow
 def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path, monkeypatch):
     calls = []
     lucic_fid.reference.cache_clear()

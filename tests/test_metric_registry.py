@@ -26,6 +26,7 @@ def fraction_of_dark_pixels():
     del METRICS["dark_pixels"]
 
 
+@pytest.mark.slow
 def test_a_registered_metric_shows_in_genzoo_eval(vae_run, fraction_of_dark_pixels, capsys):
     import genzoo
     import torch
@@ -40,6 +41,7 @@ def test_a_registered_metric_shows_in_genzoo_eval(vae_run, fraction_of_dark_pixe
     assert saved["value"] == pytest.approx(dark) and saved["n"] == 20 and saved["checkpoint_step"] == 2
 
 
+@pytest.mark.slow
 def test_a_registered_metric_is_refused_where_it_does_not_apply(tmp_path, fraction_of_dark_pixels, capsys):
     run = tmp_path / "toy"
     assert main(["train", "gan-toy", "--steps", "2", "--quiet", "--set", "data.n_samples=400",

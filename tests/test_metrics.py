@@ -126,6 +126,7 @@ def test_prdc_disjoint_sets():
     assert (r.precision, r.recall, r.density, r.coverage) == (0.0, 0.0, 0.0, 0.0)
 
 
+@pytest.mark.slow
 def test_prdc_matches_reference_and_chunking():
     g = torch.Generator().manual_seed(2)
     real = torch.randn(150, 4, generator=g, dtype=torch.float64)
@@ -297,6 +298,7 @@ class PPCA:
         return fn
 
 
+@pytest.mark.slow
 def test_is_nll_exact_with_exact_posterior():
     torch.manual_seed(0)
     model = PPCA()
@@ -309,6 +311,7 @@ def test_is_nll_exact_with_exact_posterior():
     assert r.stderr > 0
 
 
+@pytest.mark.slow
 def test_is_nll_close_with_imperfect_posterior_k5000():
     torch.manual_seed(1)
     model = PPCA()

@@ -19,6 +19,7 @@ from conftest import EXTRACTOR_EPOCHS as EPOCHS
 FAST = dict(kid_subsets=20, kid_subset_size=250)
 
 
+@pytest.mark.slow
 def test_extractor_trained_recorded_and_cached(fx_cache, splits):
     fx, cache = fx_cache
     assert fx.dataset == "mnist5k" and fx.num_classes == 10 and fx.image_shape == (1, 28, 28)
@@ -34,6 +35,7 @@ def test_extractor_trained_recorded_and_cached(fx_cache, splits):
     assert not raw.startswith(b"\x80") and raw[8:9] == b"{"
 
 
+@pytest.mark.slow
 def test_cached_extractor_reloads_identically(fx_cache, splits):
     fx, cache = fx_cache
     F._MEMO.clear()
@@ -65,6 +67,7 @@ def test_missing_extractor_without_training_is_a_clear_error(tmp_path, splits):
                               train_if_missing=False)
 
 
+@pytest.mark.slow
 def test_features_probs_shapes_and_input_checks(fx_cache, splits):
     fx, _ = fx_cache
     x = splits.test_x[:10]
@@ -80,6 +83,7 @@ def test_features_probs_shapes_and_input_checks(fx_cache, splits):
         fx.features(torch.full((2, 1, 28, 28), -1.0))
 
 
+@pytest.mark.slow
 def test_calibration_ranking_on_offline_digits(fx_cache, splits):
     fx, _ = fx_cache
     table = real_floor("mnist5k", 500, extractor=fx, splits=splits, **FAST)
@@ -101,6 +105,7 @@ def test_calibration_ranking_on_offline_digits(fx_cache, splits):
     assert fx.id in text and "uniform" in text
 
 
+@pytest.mark.slow
 def test_evaluate_images_records_protocol(fx_cache, splits):
     fx, _ = fx_cache
     out = evaluate_images(splits.train_x[:300], "mnist5k", n=300, extractor=fx, splits=splits, **FAST)

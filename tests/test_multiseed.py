@@ -154,6 +154,7 @@ def test_weights_load_into_a_genzoo_gan():
     torch.testing.assert_close(x, run.samples[1], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_short_run_moves_samples_onto_the_ring():
     # ring8: 8 modes of std 0.01 at radius 1. Two seeds, 600 steps: the median sample sits
     # near the circle and most modes are reached, for both seeds (at init G's outputs sit near 0).

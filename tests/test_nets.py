@@ -145,6 +145,7 @@ def _sn_modules(net):
     return [m for m in net.modules() if parametrize.is_parametrized(m, "weight")]
 
 
+@pytest.mark.slow
 def test_spectral_norm_makes_each_weight_1_lipschitz_after_power_iterations():
     torch.manual_seed(0)
     D = DCGANDiscriminator((3, 32, 32), width=W, norm="none", num_classes=3, spectral_norm=True)
@@ -238,6 +239,7 @@ def test_generator_fc_layer_matches_infogan_mnist_generator_by_hand():
     assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28)
 
 
+@pytest.mark.slow
 def test_feature_projection_norm_is_infogans_batch_norm_of_each_projected_feature():
     G = DCGANGenerator(100, (1, 28, 28), width=64, fc_width=1024, projection_norm="feature")
     fc, norm, reshape, relu = list(G.net)[3:7]

@@ -110,6 +110,7 @@ def test_cd_k_approaches_the_exact_gradient_as_k_grows():
     assert errors[1] > 0.1 and errors[100] < 1e-3
 
 
+@pytest.mark.slow
 def test_implemented_cd_gradient_matches_its_expectation_and_improves_with_k():
     """The code's CD-k (Monte Carlo over 20,000 chains) agrees with the exact CD-k expectation,
     and CD-100's error to the exact gradient is well below CD-1's."""
@@ -219,6 +220,7 @@ def test_training_resumes_bitwise_from_state_dict_optimizer_and_rng():
         assert torch.equal(v, b.state_dict()[k]), k
 
 
+@pytest.mark.slow
 def test_short_training_on_digits_lowers_reconstruction_error():
     from genzoo.data import load_dataset
 
@@ -236,6 +238,7 @@ def test_short_training_on_digits_lowers_reconstruction_error():
     assert last < 0.75 * first  # (dynamic binarization keeps a noise floor in the error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persistent,k,lr", [(False, 3, 0.2), (True, 1, 0.1)])
 def test_bars_and_stripes_exact_log_likelihood_improves(persistent, k, lr):
     """3x3 bars and stripes: 14 patterns; the best possible mean log-likelihood is -log 14 = -2.64,
@@ -263,7 +266,7 @@ def test_config_is_validated():
 
 @pytest.mark.parametrize("preset", ["rbm", "rbm-pcd", "rbm-gaussian"])
 def test_presets_build(preset):
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.models import get_algorithm
 
     cfg = resolve(preset)
@@ -290,7 +293,7 @@ def test_momentum_switches_after_warmup_and_weight_decay_spares_the_biases():
 def test_boltzmann_presets_decay_their_learning_rate_to_zero(preset):
     """Algorithm 20.1 asks for momentum with a decaying learning rate; Salakhutdinov & Hinton (2009) take it
     gradually to 0. A DBM preset keeps its configured rate through pretraining and starts Algorithm 20.1 with it."""
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training.schedule import lr_factor
     cfg = resolve(preset)
     t = cfg.train

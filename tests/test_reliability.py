@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.training.trainer import train
 
 
@@ -30,6 +30,7 @@ def toy_run(tmp_path_factory):
     return train(cfg, out=tmp_path_factory.mktemp("toy") / "run", progress=False, log=lambda *_: None).dir
 
 
+@pytest.mark.slow
 def test_sample_out_that_is_a_directory_is_refused_before_sampling(toy_run, tmp_path, capsys):
     err = _error_line(capsys, ["sample", str(toy_run), "--out", str(tmp_path)])
     assert f"cannot write '{tmp_path}': it is a directory" in err
@@ -41,6 +42,7 @@ def test_sample_out_below_a_file_is_refused(toy_run, capsys):
     assert "config.json' is a file, not a folder" in err
 
 
+@pytest.mark.slow
 def test_sample_out_in_a_folder_that_cannot_be_created_is_one_line(toy_run, capsys):
     err = _error_line(capsys, ["sample", str(toy_run), "--out", "/proc/genzoo-samples.png"])
     assert "cannot write '/proc/genzoo-samples.png'" in err
@@ -90,6 +92,7 @@ def test_resuming_a_run_whose_checkpoints_link_into_another_run_is_refused(toy_r
     assert [(s, p.read_bytes()) for s, p in list_checkpoints(other / "checkpoints")] == before
 
 
+@pytest.mark.slow
 def test_a_second_training_into_a_locked_run_directory_is_refused(tmp_path):
     from genzoo.errors import GenzooError
     from genzoo.training.guards import lock_run_dir
@@ -119,6 +122,7 @@ def _files(folder: Path) -> dict:
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["--out", "--resume"])
 def test_a_second_genzoo_process_into_a_locked_run_directory_is_refused_naming_the_owner(how, tmp_path):
     """The second process changes nothing: not the lock file, and (resuming) not metrics.jsonl, which a resume
@@ -140,6 +144,7 @@ def test_a_second_genzoo_process_into_a_locked_run_directory_is_refused_naming_t
     assert first.run().step == 3
 
 
+@pytest.mark.slow
 def test_the_lock_of_a_killed_run_is_taken_over_with_a_note(tmp_path):
     run = tmp_path / "run"
     killed = _genzoo(*TOY_TRAIN, "--steps", "100000000", "--set", "train.checkpoint_every=0", "--out", str(run),
@@ -211,6 +216,7 @@ def test_a_checkpoints_folder_that_cannot_be_written_is_refused_before_training(
     assert not (out / "config.json").exists()       # refused before training began
 
 
+@pytest.mark.slow
 def test_sigterm_between_d_and_g_saves_a_whole_step_that_resumes_exactly(tmp_path, monkeypatch):
     """SIGTERM is treated as Ctrl-C, and only at a step boundary: sent during step 3's D update, the run
     finishes step 3 (its G update too), saves it, and says how to resume."""
@@ -270,6 +276,7 @@ def _full_disk(real_save_file, fails):
     return save_file
 
 
+@pytest.mark.slow
 def test_a_checkpoint_write_that_fails_once_is_retried(tmp_path, monkeypatch):
     from genzoo.training import checkpoint as ckpt
     from genzoo.training.checkpoint import list_checkpoints
@@ -284,6 +291,7 @@ def test_a_checkpoint_write_that_fails_once_is_retried(tmp_path, monkeypatch):
     assert not (tmp_path / "rescue").exists()
 
 
+@pytest.mark.slow
 def test_a_full_disk_saves_the_checkpoint_in_the_rescue_folder_and_the_run_continues_from_it(
         tmp_path, monkeypatch, capsys):
     """The disk stays full from step 4 on: one line says so, where the checkpoint went and how to continue;

@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from genzoo.cli import main
-from genzoo.config import resolve
 from genzoo.evaluation import evaluate_run
 from genzoo.report.runs import configured_rates, read_run
-from genzoo.training.trainer import train
+
+pytestmark = pytest.mark.slow  # every test here trains or starts processes
 
 SETS = {"data.name": "mnist", "data.n_samples": 200, "model.nets.width": 8, "model.latent_dim": 4,
         "train.steps": 6, "train.batch_size": 16, "train.log_every": 2, "train.sample_every": 2,
@@ -19,10 +19,10 @@ SETS = {"data.name": "mnist", "data.n_samples": 200, "model.nets.width": 8, "mod
 
 
 @pytest.fixture
-def run_dir(tmp_path, monkeypatch, fx_cache, one_thread):
+def run_dir(tiny_run, monkeypatch, fx_cache, one_thread):
     """A 6-step dcgan on MNIST digits with grids at steps 1 (the early first grid), 2, 4, 6, checkpoints at 3 and 6, and image metrics."""
     monkeypatch.setattr("genzoo.metrics.features.get_feature_extractor", lambda *a, **k: fx_cache[0])
-    run = train(resolve("dcgan", overrides=SETS), out=tmp_path / "dcgan", progress=False, log=lambda *_: None)
+    run = tiny_run("dcgan", SETS)
     evaluate_run(run.dir, n=40, metrics=["fd", "prdc"], log=lambda *_: None)
     return run.dir
 

@@ -162,7 +162,7 @@ def cells_not_filled(anchor: str, rows: dict | None = None, values: dict | None 
 
 def every_row(anchor: str, row: dict, *extra_keys: str) -> dict:
     """`row` as each of the table's rows (and rows its notes name), for checking one row-building function."""
-    return {key: row for key in [r.key for r in table(anchor).rows if r.source == "rows"] + list(extra_keys)}
+    return dict.fromkeys([r.key for r in table(anchor).rows if r.source == "rows"] + list(extra_keys), row)
 
 
 def test_each_result_file_a_command_wrote_fills_its_whole_table():
@@ -347,7 +347,7 @@ def test_the_engine_benchmarks_build_the_fields_of_their_tables(bench, tmp_path)
     measured = {"fd": {"value": 1.0}, "kid": {"value": 0.1, "std": 0.01},
                 "prdc": {"precision": 0.9, "recall": 0.8, "density": 1.0, "coverage": 0.9}}
     table_in = {"protocol": {"n_real": 10000, "real_split": "test"},
-                "rows": {k: measured for k in ("real", "noise", "blur", "uniform")}}
+                "rows": dict.fromkeys(("real", "noise", "blur", "uniform"), measured)}
     fx = SimpleNamespace(id="abc", test_accuracy=0.99)
     args = Namespace(n=10000, dataset="mnist", seed=0, noise_std=0.1, blur_sigma=1.0)
     assert cells_not_filled("calibration", calibration.calibration_result(table_in, fx, args)["rows"]) == []

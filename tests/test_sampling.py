@@ -7,7 +7,7 @@ from torch import nn
 
 from genzoo import sampling
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec
 from genzoo.models.gan import GAN
@@ -133,6 +133,7 @@ def test_sampling_never_changes_batch_norm_statistics_or_the_mode():
         assert torch.equal(v, before[k]), k
 
 
+@pytest.mark.slow
 def test_controllable_generation_raises_the_target_logit_and_leaves_the_generator_untouched():
     m = _gan()
     torch.manual_seed(1)
@@ -156,6 +157,7 @@ def test_models_without_a_latent_space_get_a_clear_error():
         sampling.sample_truncated(nn.Linear(2, 2), 4)
 
 
+@pytest.mark.slow
 def test_cli_sample_modes_write_files(tmp_path, capsys):
     run = tmp_path / "run"
     sets = ["--set", "model.nets.width=8", "--set", "train.sample_every=0", "--set", "model.latent_dim=8"]

@@ -14,6 +14,7 @@ ARGS = ["train", "dcgan", "--data", "digits", "--steps", "4", "--batch-size", "1
         "--set", "train.sample_every=2", "--set", "train.checkpoint_every=0", "--set", "train.grid_size=4"]
 
 
+@pytest.mark.slow
 def test_event_files_hold_the_metrics_the_sample_grids_and_the_config(tmp_path, one_thread):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -51,6 +52,7 @@ def test_without_the_extra_the_flag_gives_one_clear_line(tmp_path, monkeypatch, 
     assert not (run_dir / "checkpoints").exists()
 
 
+@pytest.mark.slow
 def test_tensorboard_is_off_by_default(tmp_path, one_thread):
     run_dir = tmp_path / "run"
     args = [a for a in ARGS if a != "--tensorboard"]

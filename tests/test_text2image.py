@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data.captions import CaptionError
 from genzoo.errors import ConfigError
 from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss
@@ -128,6 +128,7 @@ def runs(tmp_path_factory):
                               out=base / "sg", **QUIET)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["gan-int-cls", "stackgan"])
 def test_a_checkpoint_reloads_to_the_same_samples_for_typed_captions(runs, name):
     run = runs[name]
@@ -144,11 +145,13 @@ def test_a_checkpoint_reloads_to_the_same_samples_for_typed_captions(runs, name)
         int(torch.randint(2 ** 62, (2,), generator=torch.Generator().manual_seed(0))[0])))[0], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
     with pytest.raises(CaptionError, match="'purple'.*vocabulary"):
         runs["gan-int-cls"].model.sample(2, cond=["a purple 4 is above a big 9"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8),
                                                ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6),
                                                ("gan-int-cls", {**TINY, "model.ema": 0.9}, 6)])
@@ -171,12 +174,12 @@ def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
         assert torch.equal(a[k], b[k]), k
 
 
-def test_the_text_encoder_is_frozen_after_its_phase(runs):
+@pytest.mark.slow
+def test_the_text_encoder_is_frozen_after_its_phase(tiny_run, runs):
     run = runs["gan-int-cls"]
     first = load(run.dir, step=4)
     # steps 2 and 3 were GAN steps: the encoder's weights are those trained by steps 0 and 1
-    retrained = train(resolve("gan-int-cls", overrides={**TINY, "train.steps": 2}), out=run.dir.parent / "two",
-                      **QUIET)
+    retrained = tiny_run("gan-int-cls", TINY, {"train.steps": 2}, out=run.dir.parent / "two")
     for (k, v), (k2, v2) in zip(first.text_encoder.state_dict().items(), retrained.model.text_encoder.state_dict().items()):
         assert k == k2 and torch.equal(v, v2), k
 
@@ -192,6 +195,7 @@ def test_text_models_refuse_uncaptioned_data_and_bad_settings():
         train(resolve("stackgan", overrides={**TINY_STACK, "model.stage1_size": 12, "train.steps": 1}), **QUIET)
 
 
+@pytest.mark.slow
 def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path, capsys):
     from PIL import Image
 
@@ -217,6 +221,7 @@ def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path
     assert main(["sample", str(run), "--mode", "slerp"]) == 2
 
 
+@pytest.mark.slow
 def test_caption_scores_of_the_real_canvases_are_the_ceiling(runs, fx_cache):
     from genzoo.data import load_dataset
     from genzoo.metrics.captions import evaluate_captions

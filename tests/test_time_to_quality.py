@@ -18,7 +18,7 @@ import reference_wgan_gp  # noqa: E402
 import render_results  # noqa: E402
 import time_to_quality as ttq  # noqa: E402
 
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 from genzoo.models import DataSpec, get_algorithm  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -98,6 +98,7 @@ def test_budgets_are_genzoos_time_budget_strings():
         ttq.parse_args(["--minutes", "0", "1"])
 
 
+@pytest.mark.slow
 def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path, monkeypatch, fx_cache):
     monkeypatch.setattr(ttq, "get_feature_extractor", lambda *a, **k: fx_cache[0])   # the small cached classifier
     monkeypatch.setattr(sys, "argv", ["benchmarks/time_to_quality.py", "--quick"])

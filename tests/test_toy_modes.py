@@ -8,7 +8,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import toy_modes  # noqa: E402
 
-from genzoo.config import resolve  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
 
 
 def _run(**extra):
@@ -51,6 +51,7 @@ def test_every_row_builds_on_the_toy_nets(variant):
         assert cfg.train.lr_decay == 0.5 and cfg.train.batch_size == 100 * cfg.model.pack
 
 
+@pytest.mark.slow
 def test_the_preset_row_is_the_preset_as_it_stands():
     preset = resolve("gan-toy")
     row = toy_modes.variant_config("gan-toy", "ring8", 0, 123, {})

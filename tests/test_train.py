@@ -6,40 +6,39 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import ConfigError, GenzooError, TrainingDiverged
 from genzoo.models.base import Algorithm, OptimConfig, register
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import train
 
-QUICK = {"train.log_every": 5, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16}
+QUICK = {"train.log_every": 5, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
+         "data.name": "digits"}
 
 
 def _metrics(run_dir):
     return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-def _run(model, tmp_path, name="run", **sets):
-    overrides = {**QUICK, "data.name": "digits", **sets}
-    return train(resolve(model, overrides=overrides), out=tmp_path / name, progress=False, log=lambda *_: None)
-
-
-def test_ae_lowers_reconstruction_loss(tmp_path):
-    run = _run("ae", tmp_path, **{"train.steps": 150, "train.batch_size": 64})
+@pytest.mark.slow
+def test_ae_lowers_reconstruction_loss(tiny_run):
+    run = tiny_run("ae", QUICK, {"train.steps": 150, "train.batch_size": 64})
     m = _metrics(run.dir)
     assert m[-1]["loss"] < 0.7 * m[0]["loss"]
     assert genzoo.load(run.dir).sample(5).shape == (5, 1, 8, 8)
 
 
-def test_vae_raises_the_elbo(tmp_path):
-    run = _run("vae", tmp_path, **{"train.steps": 150, "train.batch_size": 64})
+@pytest.mark.slow
+def test_vae_raises_the_elbo(tiny_run):
+    run = tiny_run("vae", QUICK, {"train.steps": 150, "train.batch_size": 64})
     m = _metrics(run.dir)
     assert m[-1]["elbo"] > m[0]["elbo"] + 5  # nats per example
     x = genzoo.load(run.dir).sample(7)
     assert x.shape == (7, 1, 8, 8) and 0 <= x.min() and x.max() <= 1
 
 
-def test_gan_moves_samples_onto_the_data(tmp_path):
+@pytest.mark.slow
+def test_gan_moves_samples_onto_the_data(tiny_run):
     """An MLP GAN on the ring of 8 Gaussians: samples move from the origin onto the ring.
 
     (Covering all 8 modes is the toy benchmark's job: a short run may collapse onto a few.)"""
@@ -51,30 +50,35 @@ def test_gan_moves_samples_onto_the_data(tmp_path):
         x = genzoo.load(run.dir).sample(2000, generator=torch.Generator().manual_seed(0))
         return ((x.norm(dim=1) - 1).abs() < 0.3).float().mean().item()
 
-    before = near_ring(_run("dcgan", tmp_path, "before", **sets, **{"train.steps": 1}))
-    after = near_ring(_run("dcgan", tmp_path, "after", **sets, **{"train.steps": 400}))
+    before = near_ring(tiny_run("dcgan", QUICK, sets, {"train.steps": 1}, name="before"))
+    after = near_ring(tiny_run("dcgan", QUICK, sets, {"train.steps": 400}, name="after"))
     assert before < 0.2 and after > 0.5
 
 
-def test_dcgan_samples_approach_the_data(tmp_path):
+@pytest.mark.slow
+def test_dcgan_samples_approach_the_data(tiny_run):
     """DCGAN on 8x8 digits: after 150 steps the sample mean image is much closer to the data's."""
     from genzoo.data import load_dataset
 
     data_mean = load_dataset("digits").x.float().div(255).mean(0)
-    before = _run("dcgan", tmp_path, "before", **{"train.steps": 1, "model.nets.width": 16})
-    after = _run("dcgan", tmp_path, "after", **{"train.steps": 150, "model.nets.width": 16})
-    gap = lambda run: (genzoo.load(run.dir).sample(256).mean(0) - data_mean).abs().mean().item()
+    before = tiny_run("dcgan", QUICK, {"train.steps": 1, "model.nets.width": 16}, name="before")
+    after = tiny_run("dcgan", QUICK, {"train.steps": 150, "model.nets.width": 16}, name="after")
+
+    def gap(run):
+        return (genzoo.load(run.dir).sample(256).mean(0) - data_mean).abs().mean().item()
+
     assert gap(after) < 0.6 * gap(before)
     assert (after.dir / "samples").is_dir() and list((after.dir / "samples").glob("*.png"))
 
 
 # channels-last on 28x28 digits (the dcgan preset's setting): Adam's moments must keep the weights' layout
+@pytest.mark.slow
 @pytest.mark.parametrize("sets", [{}, {"train.channels_last": True, "data.name": "mnist5k"}])
-def test_resume_is_bitwise_identical(tmp_path, sets):
+def test_resume_is_bitwise_identical(tiny_run, sets):
     sets = {"train.steps": 30, "train.checkpoint_every": 10, "model.nets.width": 8, "train.batch_size": 32, **sets}
-    whole = _run("dcgan", tmp_path, "whole", **sets)
+    whole = tiny_run("dcgan", QUICK, sets, name="whole")
     # A run cut short at step 25 (as if killed): its last checkpoint is step 20.
-    cut = _run("dcgan", tmp_path, "cut", **{**sets, "train.steps": 25})
+    cut = tiny_run("dcgan", QUICK, sets, {"train.steps": 25}, name="cut")
     list_checkpoints(cut.dir / "checkpoints")[-1][1].unlink()
     resumed = train(resume=cut.dir, steps=30, progress=False, log=lambda *_: None)
     a, _ = read_checkpoint(list_checkpoints(whole.dir / "checkpoints")[-1][1])
@@ -86,12 +90,13 @@ def test_resume_is_bitwise_identical(tmp_path, sets):
     assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
 
 
-def test_resume_skips_a_truncated_newest_checkpoint_and_redoes_its_steps(tmp_path):
+@pytest.mark.slow
+def test_resume_skips_a_truncated_newest_checkpoint_and_redoes_its_steps(tiny_run):
     # A checkpoint cut short (full disk, interrupted copy) must not strand the run: resume reports it,
     # continues from the checkpoint before it, and ends bitwise where an uninterrupted run ends.
     sets = {"train.steps": 30, "train.checkpoint_every": 10, "model.nets.width": 8, "train.batch_size": 32}
-    whole = _run("dcgan", tmp_path, "whole", **sets)
-    cut = _run("dcgan", tmp_path, "cut", **{**sets, "train.steps": 25})   # checkpoints at 10, 20 and 25
+    whole = tiny_run("dcgan", QUICK, sets, name="whole")
+    cut = tiny_run("dcgan", QUICK, sets, {"train.steps": 25}, name="cut")   # checkpoints at 10, 20 and 25
     newest = list_checkpoints(cut.dir / "checkpoints")[-1][1]
     newest.write_bytes(newest.read_bytes()[:300])
     notes = []
@@ -105,10 +110,10 @@ def test_resume_skips_a_truncated_newest_checkpoint_and_redoes_its_steps(tmp_pat
     assert steps == sorted(steps) and steps[-1] == 30 and len(steps) == len(set(steps))
 
 
-def test_unreadable_checkpoints_and_a_checkpoint_file_for_a_run_dir_get_clear_errors(tmp_path):
+def test_unreadable_checkpoints_and_a_checkpoint_file_for_a_run_dir_get_clear_errors(tiny_run):
     from genzoo.errors import CheckpointError
 
-    run = _run("vae", tmp_path, **{"train.steps": 4, "train.checkpoint_every": 2})
+    run = tiny_run("vae", QUICK, {"train.steps": 4, "train.checkpoint_every": 2})
     found = list_checkpoints(run.dir / "checkpoints")
     assert [s for s, _ in found] == [2, 4]
     with pytest.raises(GenzooError, match=r"is a file; give the run directory .*'" + str(run.dir)):
@@ -122,8 +127,8 @@ def test_unreadable_checkpoints_and_a_checkpoint_file_for_a_run_dir_get_clear_er
         train(resume=run.dir, progress=False, log=lambda *_: None)
 
 
-def test_run_directory_records_what_was_used(tmp_path):
-    run = _run("vae", tmp_path, **{"train.steps": 3, "train.seed": 7})
+def test_run_directory_records_what_was_used(tiny_run):
+    run = tiny_run("vae", QUICK, {"train.steps": 3, "train.seed": 7})
     saved = json.loads((run.dir / "config.json").read_text())
     assert saved["config"]["train"]["seed"] == 7
     assert saved["dataset"]["name"] == "digits" and saved["dataset"]["size"] == 1500
@@ -172,7 +177,7 @@ class _Diverging(_Linear):
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
 
     cfg = build_config({"algorithm": "test-diverging", "data": {"name": "digits"},
                         "train": {"steps": 10, "checkpoint_every": 3, "batch_size": 8}})
@@ -189,10 +194,10 @@ def test_resume_without_checkpoint_and_missing_run_dir(tmp_path):
         genzoo.load(tmp_path / "empty")
 
 
-def test_out_refuses_to_overwrite_a_run(tmp_path):
-    _run("ae", tmp_path, "same", **{"train.steps": 2})
+def test_out_refuses_to_overwrite_a_run(tiny_run):
+    tiny_run("ae", QUICK, {"train.steps": 2}, name="same")
     with pytest.raises(ConfigError, match="already holds a run"):
-        _run("ae", tmp_path, "same", **{"train.steps": 2})
+        tiny_run("ae", QUICK, {"train.steps": 2}, name="same")
 
 
 def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
@@ -207,9 +212,10 @@ def test_genzoo_train_is_callable_again_after_the_trainer_is_imported(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     """10 steps with the last half decaying to 0: factors 1,1,1,1,1, 1,.8,.6,.4,.2, so w ends at -8."""
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
     from genzoo.training.schedule import lr_factor
 
     assert [round(lr_factor(s, 10, 0.5, 0.0), 6) for s in range(10)] == [1, 1, 1, 1, 1, 1, .8, .6, .4, .2]
@@ -249,7 +255,7 @@ class _DoubleBackward(_Linear):
 
 
 def test_compile_with_a_gradient_penalty_gets_a_clear_error(tmp_path):
-    from genzoo.config import build_config
+    from genzoo.presets import build_config
 
     def cfg(compile_):
         return build_config({"algorithm": "test-double-backward", "data": {"name": "digits"},
@@ -278,10 +284,10 @@ def test_auto_precision_is_bf16_only_for_images_on_cpus_with_native_bf16(monkeyp
         trainer_module.resolve_precision("fp16", cpu, "image")
 
 
-def test_ae_trains_under_bf16_autocast(tmp_path):
+def test_ae_trains_under_bf16_autocast(tiny_run):
     """Under bf16 autocast (what auto picks on CPUs with native bf16) the AE's codes are bf16; the
     fp32 moments it keeps for sampling must still update, not fail on the dtype."""
-    run = _run("ae", tmp_path, **{"train.steps": 5, "train.batch_size": 32, "train.precision": "bf16"})
+    run = tiny_run("ae", QUICK, {"train.steps": 5, "train.batch_size": 32, "train.precision": "bf16"})
     m = _metrics(run.dir)
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in m)
     model = genzoo.load(run.dir)

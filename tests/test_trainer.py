@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.errors import GenzooError
 from genzoo.training import Hook, TimeLimit, Trainer
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
@@ -20,6 +20,7 @@ def _last_checkpoint(run_dir):
     return read_checkpoint(list_checkpoints(run_dir / "checkpoints")[-1][1])[0]
 
 
+@pytest.mark.slow
 def test_ten_steps_from_python_then_save_and_resume_equal_genzoo_train_bitwise(tmp_path):
     whole = genzoo.train("dcgan", overrides=SETS, out=tmp_path / "whole", progress=False)
 
@@ -89,6 +90,7 @@ def test_a_stop_rule_ends_the_run_early_with_a_final_checkpoint_log_line_and_gri
     assert "trained for 7 steps (stopped early: it did 7 steps)" in notes[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset, d_steps, steps", [("vae", None, 46), ("dcgan", 1, 46), ("dcgan", 2, 23)])
 def test_an_epoch_is_one_pass_over_the_data_however_many_minibatches_a_step_takes(preset, d_steps, steps, tmp_path):
     """1,500 digits make 46 minibatches of 32; a GAN with k D steps per step takes k of them per step."""

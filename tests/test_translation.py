@@ -10,7 +10,7 @@ from PIL import Image
 
 import genzoo
 from genzoo.cli import main
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.evaluation import evaluate_run
 from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, DataSpec, Optimizers
@@ -122,6 +122,7 @@ def test_pix2pix_generator_descends_the_cgan_term_plus_100_l1():
     assert opt.losses["G"] == pytest.approx(float(logs["g_gan"]) + 100.0 * l1, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_pix2pix_learns_a_paired_translation():
     m = _model(Pix2Pix, "pix2pix", **{"model.dropout": 0.0, "model.optim.lr": 1e-3})  # a faster rate for a test
     batch = _pairs(16)
@@ -178,6 +179,7 @@ def test_translation_is_reproducible_with_a_generator_and_leaves_the_global_stre
 # ------------------------------------------------------------------ the trainer, checkpoints, errors
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset,tiny", [("pix2pix", TINY_P2P), ("cyclegan", TINY_CYCLE)])
 def test_presets_train_on_the_offline_digits_save_grids_and_round_trip(preset, tiny, tmp_path, capsys, monkeypatch,
                                                                       fx_cache):
@@ -259,6 +261,7 @@ def test_pix2pix_ablations_l1_alone_and_cgan_alone():
         resolve("pix2pix", overrides={"model.gan_weight": 0.0, "model.l1_weight": 0.0})
 
 
+@pytest.mark.slow
 def test_digit_scores_of_the_targets_themselves_and_of_noise(fx_cache, splits):
     fx = fx_cache[0]
     digits, labels = splits.test_x[:300].float().div(255), splits.test_y[:300]
@@ -270,6 +273,7 @@ def test_digit_scores_of_the_targets_themselves_and_of_noise(fx_cache, splits):
     assert noise["label_accuracy"] < 0.3 and noise["fd_to_targets"] > 10 * max(same["fd_to_targets"], 1.0)
 
 
+@pytest.mark.slow
 def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
     g = torch.Generator().manual_seed(0)
     for split, count in (("train", 8), ("test", 4)):
@@ -295,6 +299,7 @@ def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
     assert Image.open(tmp_path / "out" / "a.png").mode == "RGB"
 
 
+@pytest.mark.slow
 def test_cyclegan_resume_is_bitwise_identical_with_its_image_history(tmp_path):
     from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
     # lr_decay 0: the cut run below is a 3-step run, so under a decay its first steps would follow a

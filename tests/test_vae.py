@@ -7,22 +7,16 @@ import torch
 import torch.nn.functional as F
 
 import genzoo
-from genzoo.config import resolve
+from genzoo.presets import resolve
 from genzoo.data import load_dataset
 from genzoo.errors import ConfigError
 from genzoo.models import get_algorithm
 from genzoo.models.base import DataSpec
-from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest on a shared CPU
 
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,
          "data.name": "digits", "train.batch_size": 64}
-
-
-def _run(preset, tmp_path, **sets):
-    return train(resolve(preset, overrides={**QUICK, **sets}), out=tmp_path / preset, progress=False,
-                 log=lambda *_: None)
 
 
 def _metrics(run_dir):
@@ -139,11 +133,12 @@ def test_lognormal_latent_is_positive():
     assert torch.equal(model.latent.decoder_input(u), u.exp())
 
 
-def test_cvae_samples_by_class(tmp_path):
+@pytest.mark.slow
+def test_cvae_samples_by_class(tiny_run):
     """A short CVAE training on 8x8 digits: samples asked for class c look like class c to a
     nearest-class-mean classifier of the real digits."""
-    run = _run("cvae", tmp_path, **{"train.steps": 300, "model.hidden": [128], "model.latent_dim": 4,
-                                    "model.binarize": "none"})
+    run = tiny_run("cvae", QUICK, {"train.steps": 300, "model.hidden": [128], "model.latent_dim": 4,
+                                   "model.binarize": "none"})
     model = genzoo.load(run.dir)
     ds = load_dataset("digits")
     x = ds.x.float().div(255).flatten(1)
@@ -168,8 +163,9 @@ def test_cvae_samples_by_class(tmp_path):
     ("gumbel-vae", {"model.hidden": [64], "model.latent_dim": 8, "model.anneal_every": 10, "model.anneal_rate": 0.01}),
     ("lognormal-vae", {"model.hidden": [64]}),
 ])
-def test_presets_train_and_round_trip(tmp_path, preset, sets):
-    run = _run(preset, tmp_path, **{"train.steps": 60, **sets})
+@pytest.mark.slow
+def test_presets_train_and_round_trip(tiny_run, preset, sets):
+    run = tiny_run(preset, QUICK, {"train.steps": 60}, sets)
     m = _metrics(run.dir)
     key = "iwae" if preset == "iwae" else "elbo"
     assert m[-1][key] > m[0][key] + 3          # nats per example

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import resolve
+from .presets import resolve
 from .training.hooks import Hook, StopRule
 from .training.rundir import load
 from .training.trainer import Run, train as _train

@@ -3,7 +3,7 @@ order, learning-rate schedule and precision), under a stop rule (its step budget
 wall-clock seconds), timed, and a result JSON that records the hardware, the environment and the command.
 
     from genzoo.bench import train_timed, write_result
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training import TimeLimit
 
     timed = train_timed(resolve("dcgan", overrides={"train.steps": 100000}), stop_rules=[TimeLimit(600, "cpu")])

@@ -96,7 +96,7 @@ def _say_which_budget_applies(args) -> None:
 
 def _overrides(args) -> dict:
     """--set's overrides and the flags that set a config key, refusing a key given both ways."""
-    from .config import parse_override
+    from .presets import parse_override
 
     overrides = dict(parse_override(s) for s in args.set)
     for attr, (flag, key) in FLAG_KEYS.items():
@@ -109,7 +109,7 @@ def _overrides(args) -> dict:
 
 
 def _list(args) -> None:
-    from .config import load_preset, list_presets
+    from .presets import load_preset, list_presets
     from .data import list_datasets
 
     print("models:")
@@ -125,7 +125,7 @@ def _list(args) -> None:
 
 
 def _show_config(args) -> None:
-    from .config import preset_text
+    from .presets import preset_text
     sys.stdout.write(preset_text(args.model))
 
 

@@ -44,7 +44,7 @@ def _completions() -> dict[str, dict]:
     """What each argument (by its dest) completes to."""
     import shtab
 
-    from .config import list_presets
+    from .presets import list_presets
     from .data import list_datasets
     from .evaluation import METRICS
 

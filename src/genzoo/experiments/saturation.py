@@ -38,7 +38,7 @@ def probe_checkpoint(run_dir, step: int, scorer: ImageScorer, seed: int) -> dict
     model = genzoo.load(run_dir, step=step)
     z = model.prior(256, generator=torch.Generator().manual_seed(seed))
     logits = model.discriminate(model.to_net(model.generate(z)))
-    params = [p for p in model.G.parameters()]
+    params = list(model.G.parameters())
     norms = {}
     for name, cost in COSTS.items():
         grads = torch.autograd.grad(cost(logits), params, retain_graph=True)

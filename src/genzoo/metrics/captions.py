@@ -64,7 +64,10 @@ def caption_scores(fake: torch.Tensor, ds: CaptionedDataset, index: torch.Tensor
     from .fid import frechet_distance
 
     fields = layout_fields(ds, index)
-    classify = (lambda crops: extractor.probs(crops).argmax(1))
+
+    def classify(crops):
+        return extractor.probs(crops).argmax(1)
+
     fake_read, fake_crops = read_canvases(fake, fields, classify)
     real_read, real_crops = read_canvases(ds.x[index].float().div(255), fields, classify)
     fake_ok, real_ok = caption_accuracy(fake_read, fields["digits"]), caption_accuracy(real_read, fields["digits"])

@@ -13,7 +13,7 @@ from typing import Literal
 
 import torch
 
-from ..config import check_literal
+from ..typed import check_literal
 from ._common import MetricError, as_image_float
 from .classifier import class_histogram, classifier_score
 from .corruptions import gaussian_blur, gaussian_noise, uniform_noise_images

@@ -44,8 +44,10 @@ def digit_scores(fake: torch.Tensor, target: torch.Tensor, labels: torch.Tensor,
 
     fx = extractor or get_feature_extractor("mnist", root=root)
     size = fx.image_shape[1:]
-    resize = (lambda x: F.interpolate(x, size=size, mode="bilinear", antialias=True).clamp(0, 1)
-              if x.shape[2:] != size else x)
+
+    def resize(x):
+        return F.interpolate(x, size=size, mode="bilinear", antialias=True).clamp(0, 1) if x.shape[2:] != size else x
+
     if fake.shape[1] != fx.image_shape[0]:
         raise MetricError(f"the digits metrics need {fx.image_shape[0]}-channel images, got {fake.shape[1]}")
     f_fake, p_fake = fx.features_and_probs(resize(fake))

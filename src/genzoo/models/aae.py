@@ -46,7 +46,7 @@ from ..errors import ConfigError
 from ..losses import d_loss_minimax, g_loss_non_saturating
 from ..nets import mlp
 from ..nets.layers import Activation, Norm1d, moving_average_copy, update_moving_average
-from ..sampling import on_device, standard_normal
+from ..nets.random import on_device, standard_normal
 from ..nets.mlp import MLPDecoder, MLPEncoder
 from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register

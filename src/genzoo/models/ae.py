@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..nets.autoencoder import Arch, encoder_decoder
 from ..nets.layers import Activation
 from ..nets.mlp import mlp_layers
-from ..sampling import standard_normal
+from ..nets.random import standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 from .latent import LatentModelMixin
 

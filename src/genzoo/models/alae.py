@@ -22,7 +22,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..losses import r1_penalty
 from ..nets import mlp
-from ..sampling import standard_normal
+from ..nets.random import standard_normal
 from .latent import LatentModelMixin
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, register
 

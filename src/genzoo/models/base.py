@@ -13,7 +13,7 @@ from typing import Callable, ClassVar, Literal, get_args
 import torch
 from torch import nn
 
-from ..config import check_literals, choice_error
+from ..typed import check_literals, choice_error
 from ..errors import ConfigError
 
 

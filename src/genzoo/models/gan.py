@@ -37,7 +37,7 @@ from ..nets import DCGANDiscriminator, DCGANGenerator
 from ..nets.conv import ProjectionNorm, Upsample
 from ..nets.layers import Norm2d, moving_average_copy, update_moving_average
 from ..nets.mlp import MLPDiscriminator, MLPGenerator
-from ..sampling import eval_mode, standard_normal
+from ..nets.random import eval_mode, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the losses whose discriminator cost is the cross-entropy d_loss_minimax (label smoothing applies)

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import check_literal
+from ..typed import check_literal
 from ..errors import ConfigError
 from .base import Algorithm, Batch, Binarize, DataSpec, OptimConfig, Optimizers, register
 

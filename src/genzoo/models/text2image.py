@@ -36,7 +36,7 @@ from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturatin
 from ..nets import DCGANGenerator
 from ..nets.layers import moving_average_copy, update_moving_average
 from ..nets.text import ImageEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder
-from ..sampling import eval_mode, on_device, standard_normal
+from ..nets.random import eval_mode, on_device, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
 #: the captions of a sample grid when none are given (one row each)

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import ConfigError, GenzooError
 from ..losses import bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_normal_pdf
-from ..sampling import on_device, standard_normal
+from ..nets.random import on_device, standard_normal
 from ..nets.autoencoder import Arch, encoder_decoder
 from ..nets.layers import Activation, gumbel_softmax
 from .latent import LatentModelMixin

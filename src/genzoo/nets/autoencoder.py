@@ -5,7 +5,7 @@ from typing import Literal
 
 from torch import nn
 
-from ..config import check_literal
+from ..typed import check_literal
 from .conv import ConvDecoder, ConvEncoder
 from .mlp import MLPDecoder, MLPEncoder
 

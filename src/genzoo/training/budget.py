@@ -12,49 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import time
-from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
-from ..config import check_literal
-from ..errors import ConfigError
+from ..config import TimeBudget
 from .distributed import max_over_ranks
-from .hooks import StopRule
-
-#: what a time budget or limit counts: wall-clock time, or the CPU time this process used
-Clock = Literal["wall", "cpu"]
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|cpu)?\s*$")
-
-
-@dataclass(frozen=True)
-class TimeBudget:
-    """`seconds` of wall-clock time (`clock="wall"`) or of CPU time used by this process (`"cpu"`)."""
-
-    seconds: float
-    clock: Clock = "wall"
-
-    def __str__(self) -> str:
-        return f"{self.seconds:g}cpu" if self.clock == "cpu" else f"{self.seconds:g}s"
-
-
-def parse_time_budget(text: str) -> TimeBudget:
-    """'90s', '5m', '1h', '300cpu' (CPU-seconds); a bare number is seconds of wall time."""
-    match = _PATTERN.match(str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"time budget '{text}' is not understood; give a positive duration such as 90s, 5m, 1h "
-                          "or 300cpu (CPU-seconds)")
-    value, unit = float(match.group(1)), match.group(2) or "s"
-    if unit == "cpu":
-        return TimeBudget(value, "cpu")
-    return TimeBudget(value * _UNITS[unit], "wall")
-
-
-def clock_of(clock: Clock) -> Callable[[], float]:
-    """The timer of `clock`: time.perf_counter (wall) or time.process_time (this process's CPU time); the one
-    choice between them for time budgets and time limits."""
-    return {"wall": time.perf_counter, "cpu": time.process_time}[check_literal(clock, Clock, "clock")]
+from .hooks import StopRule, clock_of
 
 
 class BudgetTracker:

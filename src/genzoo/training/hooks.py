@@ -20,16 +20,22 @@ import json
 import math
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from ..config import check_literal
+from ..config import Clock
 from ..errors import ConfigError, TrainingDiverged
 from ..outputs import grid_reference, save_samples
+from ..typed import check_literal
 from .data import UNBOUNDED_STEPS
 
 if TYPE_CHECKING:
-    from .budget import Clock
     from .trainer import Trainer
+
+
+def clock_of(clock: Clock) -> Callable[[], float]:
+    """The timer of `clock`: time.perf_counter (wall) or time.process_time (this process's CPU time); the one
+    choice between them for time budgets and time limits."""
+    return {"wall": time.perf_counter, "cpu": time.process_time}[check_literal(clock, Clock, "clock")]
 
 
 class Hook:
@@ -58,8 +64,7 @@ class StopRule(Hook):
 class TimeLimit(StopRule):
     """Stop after `seconds` of wall-clock time or of this process's CPU time since the run (re)started."""
 
-    def __init__(self, seconds: float, clock: "Clock" = "wall"):
-        from .budget import Clock, clock_of   # here: budget imports this module (for StopRule)
+    def __init__(self, seconds: float, clock: Clock = "wall"):
         if not seconds > 0:
             raise ConfigError(f"a time limit must be a positive number of seconds, got {seconds}")
         self.seconds, self.clock = seconds, check_literal(clock, Clock, "a time limit's clock")

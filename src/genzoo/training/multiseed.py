@@ -60,7 +60,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from torch.nn.utils import parametrize
 
-from ..config import DataConfig, RunConfig, TrainConfig, check_literal
+from ..config import DataConfig, RunConfig, TrainConfig
+from ..typed import check_literal
 from ..data import Dataset
 from ..errors import ConfigError
 from ..losses import get_gan_loss, gradient_penalty_terms, r1_penalty_terms

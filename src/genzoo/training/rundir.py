@@ -14,18 +14,45 @@ import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .. import __version__
-from ..config import RunConfig, build_config, check_run_record
+from ..config import RunConfig
 from ..errors import CheckpointError, ConfigError, GenzooError
 from ..models import Algorithm, DataSpec
+from ..presets import build_config
+from ..typed import MAX_WIDTH
 from .checkpoint import list_checkpoints, load_model_state, read_checkpoint
 from .device import build_model, resolve_device
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
+#: the sections of a run directory's config.json that genzoo reads back
+RUN_RECORD_SECTIONS = ("config", "dataset", "data_spec")
+
+
+def check_run_record(record: Any, path: str | Path) -> dict:
+    """A run directory's config.json contents, refused in one line unless its sections have the right types
+    (a record edited by hand, or not genzoo's, must not reach the model builders)."""
+    if not isinstance(record, dict):
+        raise ConfigError(f"'{path}' holds a JSON {type(record).__name__}, not a genzoo run record (a JSON object "
+                          f"with {', '.join(RUN_RECORD_SECTIONS)})")
+    for section in RUN_RECORD_SECTIONS:
+        if not isinstance(record.get(section), dict):
+            raise ConfigError(f"'{path}' lacks its '{section}' section (or it is not a JSON object); "
+                              "was it edited by hand?")
+    spec, dataset = record["data_spec"], record["dataset"]
+    shape = spec.get("shape")
+    counts = [spec.get("num_classes"), spec.get("vocab_size")]
+    if not (isinstance(spec.get("kind"), str) and isinstance(shape, list) and 1 <= len(shape) <= 5
+            and all(type(d) is int and 1 <= d <= MAX_WIDTH for d in shape)
+            and all(c is None or (type(c) is int and 1 <= c <= MAX_WIDTH) for c in counts)):
+        raise ConfigError(f"'{path}' has a data_spec that no genzoo run writes ({spec}); was it edited by hand?")
+    if not (isinstance(dataset.get("source"), str) and type(dataset.get("size")) is int):
+        raise ConfigError(f"'{path}' has a dataset section without its source and size; was it edited by hand?")
+    return record
 
 
 def environment() -> dict:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..config import summary_writer_class
 from .hooks import Hook
 
 if TYPE_CHECKING:
@@ -20,17 +20,6 @@ if TYPE_CHECKING:
 
 EVENTS_DIR = "tensorboard"
 NOT_SCALARS = ("step", "epoch", "time")
-
-
-def summary_writer_class():
-    """torch's SummaryWriter, or one clear line saying what to install (it needs the tensorboard package)."""
-    try:
-        import tensorboard  # noqa: F401
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ConfigError("train.tensorboard=true needs the tensorboard package: pip install 'genzoo[tensorboard]' "
-                          "(or train without --tensorboard)") from None
-    return SummaryWriter
 
 
 class TensorBoardLog(Hook):

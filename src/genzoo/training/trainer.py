@@ -1,6 +1,6 @@
 """The trainer: everything that is not the algorithm, as an object that can be set up, stepped and run.
 
-    from genzoo.config import resolve
+    from genzoo.presets import resolve
     from genzoo.training import Trainer
 
     t = Trainer(resolve("vae", overrides={"train.steps": 100}), out="runs/vae")
@@ -25,10 +25,12 @@ from typing import Callable, Sequence
 
 import torch
 
-from ..config import RunConfig, build_config, to_dict
+from ..config import RunConfig
 from ..data import Dataset
 from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted
 from ..models import Algorithm, DataSpec, Optimizers
+from ..presets import build_config
+from ..typed import to_dict
 from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
     save_checkpoint, set_rng_state
 from .data import BatchSource, data_spec, load_data, total_steps
@@ -40,14 +42,14 @@ from .guards import DeferredInterrupt, claim_run_dir, release_run_dir
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
                      truncate_metrics, write_run_record)
-from .budget import TimeBudgetRule, parse_time_budget
+from .budget import TimeBudgetRule
 from .schedule import apply_lr_schedule
 
 # Where these lived before the trainer was split into modules: imports of them from here keep working.
 from ..outputs import grid_reference, save_samples  # noqa: E402,F401
-from .data import BatchSource, data_spec, load_data  # noqa: E402,F401
-from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision  # noqa: E402,F401
-from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E402,F401
+from .data import BatchSource, data_spec, load_data  # noqa: E402,F401,F811
+from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision  # noqa: E402,F401,F811
+from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E402,F401,F811
 from .schedule import lr_factor  # noqa: E402,F401
 
 
@@ -68,7 +70,7 @@ class Run:
 class Trainer:
     """One training run: `setup()`, then `step()` as often as you like, or `run()` to the end.
 
-    config: a RunConfig (genzoo.config.resolve), or None with resume=RUN_DIR to continue that run
+    config: a RunConfig (genzoo.presets.resolve), or None with resume=RUN_DIR to continue that run
     (steps: extend it to this many steps). data: a Dataset already in memory to train on instead of
     loading config.data (recorded in config.json as what was used). hooks: replace default_hooks(progress); extra_hooks: run
     after them; stop_rules: end the run early (e.g. TimeLimit(60, "cpu")); the step budget always applies.
@@ -118,8 +120,8 @@ class Trainer:
         self._use_threads(saved)
         if saved is not None:
             check_resumable(saved, self.world, self.cfg.train.batch_size, self.resume_from)
-        if self.cfg.train.time_budget:
-            self.stop_rules.append(TimeBudgetRule(parse_time_budget(self.cfg.train.time_budget)))
+        if self.cfg.train.budget is not None:
+            self.stop_rules.append(TimeBudgetRule(self.cfg.train.budget))
         torch.manual_seed(self.cfg.train.seed)
         self._load_data()
         run_path = self._run_path()   # after the data: a run is named after the data really used
