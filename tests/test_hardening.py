@@ -7,6 +7,7 @@ import tempfile
 
 import pytest
 
+from genzoo.cli import main
 from test_reliability import TOY_TRAIN, _error_line, toy_run  # noqa: F401  (toy_run is a fixture)
 
 
@@ -129,3 +130,99 @@ def test_a_rescue_dir_set_by_the_user_that_is_a_link_or_open_to_others_is_refuse
     assert f"nor into {chosen}" in err
     assert ("is a link" if kind == "link" else "others can write") in err
     assert list(target.iterdir()) == [] and (kind == "link" or list(chosen.iterdir()) == [])
+
+
+# ------------------------------------------------------------------------------------------ exports
+
+
+@pytest.fixture(scope="module")
+def exported(toy_run, tmp_path_factory):
+    """toy_run's sampler as TorchScript and ONNX."""
+    folder = tmp_path_factory.mktemp("exported")
+    for fmt, name in (("torchscript", "g.pt"), ("onnx", "g.onnx")):
+        assert main(["export", str(toy_run), "--format", fmt, "--out", str(folder / name)]) == 0
+    return folder
+
+
+def test_load_exported_refuses_torchscript_unless_trusted(exported, monkeypatch):
+    """TorchScript is code: a stranger's file must not be run by a plain load_exported."""
+    import torch
+
+    import genzoo
+    from genzoo.errors import GenzooError
+    real, calls = torch.jit.load, []
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with pytest.raises(GenzooError, match="TorchScript file, and TorchScript is code.*trusted=True"):
+        genzoo.load_exported(exported / "g.pt")
+    assert calls == []
+    trusted = genzoo.load_exported(exported / "g.pt", trusted=True)
+    assert len(calls) == 1 and trusted.sample(4, seed=0).shape == (4, 2)
+    safe = genzoo.load_exported(exported / "g.onnx")            # ONNX: no opt-in needed
+    torch.testing.assert_close(safe.sample(4, seed=0), trusted.sample(4, seed=0), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("sidecar", ["[]", '{"format": "genzoo-export", "version": 1, "format_of_file": "pickle"}'])
+def test_a_sidecar_that_is_not_a_genzoo_record_is_one_error(sidecar, exported, tmp_path):
+    import genzoo
+    from genzoo.errors import GenzooError
+    shutil.copy(exported / "g.onnx", tmp_path / "g.onnx")
+    (tmp_path / "g.onnx.json").write_text(sidecar)
+    with pytest.raises(GenzooError, match="not a genzoo export sidecar"):
+        genzoo.load_exported(tmp_path / "g.onnx")
+
+
+@pytest.mark.parametrize("planted", ["export folder", "export file"])
+def test_export_never_follows_a_link_in_the_runs_export_folder(planted, toy_run, tmp_path, victim, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)
+    if planted == "export folder":
+        (run / "export").symlink_to(victim.parent)
+    else:
+        (run / "export").mkdir()
+        (run / "export" / "model.pt").symlink_to(victim)
+    err = _error_line(capsys, ["export", str(run)])
+    assert "is a link" in err
+    assert [p.name for p in victim.parent.iterdir()] == ["thesis.txt"]
+    assert victim.read_text() == "four years of work\n"
+
+
+@pytest.mark.parametrize("command", ["export", "sample"])
+@pytest.mark.parametrize("part", ["checkpoints/step-0000003.safetensors", "config.json", "metrics.jsonl"])
+def test_export_and_sample_never_write_over_a_runs_own_files(command, part, toy_run, capsys):
+    before = {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()}
+    err = _error_line(capsys, [command, str(toy_run), "--out", str(toy_run / part)])
+    assert f"it is the run directory '{toy_run}''s own {part}" in err
+    assert {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()} == before
+
+
+def test_a_full_disk_during_export_keeps_the_earlier_export_and_leaves_no_temporary_file(
+        toy_run, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from genzoo import safe_write
+    out = tmp_path / "g.pt"
+    assert main(["export", str(toy_run), "--out", str(out)]) == 0
+    capsys.readouterr()
+    earlier = out.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(safe_write, "_sync", full)
+    err = _error_line(capsys, ["export", str(toy_run), "--out", str(out)])
+    assert f"cannot write '{out}' (No space left on device)" in err
+    assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
+
+
+def test_sigterm_during_export_keeps_the_earlier_export_and_leaves_no_temporary_file(toy_run, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "g.pt"
+    assert main(["export", str(toy_run), "--out", str(out)]) == 0
+    earlier = out.read_bytes()
+    script = ("import os, signal, sys\nfrom genzoo import safe_write\n"
+              "safe_write._sync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)\n"
+              "from genzoo.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "export", str(toy_run), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
