@@ -260,7 +260,9 @@ def _add_export(sub) -> None:
                        description="Export a run's sampler (generator, decoder or translator) with its input "
                                    "signature and a JSON sidecar (FILE.json: latent size, classes, image shape, "
                                    "value range, preprocessing). Run it with genzoo.load_exported(FILE), "
-                                   "torch.jit.load or onnxruntime, without genzoo's training code.")
+                                   "torch.jit.load or onnxruntime, without genzoo's training code. A TorchScript "
+                                   "file is code: load only your own (load_exported(FILE, trusted=True)); "
+                                   "share ONNX.")
     p.add_argument("run_dir")
     p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
     p.add_argument("--out", help="the file to write (default: RUN_DIR/export/model.pt or model.onnx)")

@@ -1,17 +1,20 @@
 """Export a trained generator, decoder or translator alone, as TorchScript or ONNX, with a JSON sidecar.
 
 The exported file runs without genzoo's training code: `torch.jit.load(FILE)` or an onnxruntime
-`InferenceSession(FILE)` is enough. The sidecar `FILE.json` says what goes in and comes out:
+`InferenceSession(FILE)` is enough. A TorchScript file is code (loading it runs what it holds): load only
+your own or trusted ones; ONNX is the format for files from others. The sidecar `FILE.json` says what goes in and comes out:
 
     sampler     z (N, latent_dim) float32 [, y (N,) int64 class labels]  ->  x (N, *shape)
     translator  x (N, C, H, W) float32 in [0, 1]                        ->  x (N, C, H, W) in [0, 1]
 
 and how to draw z (the model's prior), the classes, the image shape and the value range.
-`load_exported(FILE)` reads both back and samples: `load_exported("g.onnx").sample(16, seed=0)`.
+`load_exported(FILE)` reads both back and samples: `load_exported("g.onnx").sample(16, seed=0)`
+(a TorchScript file only with `trusted=True`).
 """
 from __future__ import annotations
 
 import copy
+import io
 import json
 import warnings
 from pathlib import Path
@@ -21,12 +24,14 @@ import torch
 from torch import nn
 
 from .errors import GenzooError
+from .safe_write import check_writable_file, write_bytes, write_text
 
 Format = Literal["torchscript", "onnx"]
 SUFFIXES: dict[str, str] = {"torchscript": ".pt", "onnx": ".onnx"}
 SIDECAR_FORMAT = "genzoo-export"
 SIDECAR_VERSION = 1
 ONNX_OPSET = 17
+MAX_SIDECAR_BYTES = 1 << 20
 
 
 class LatentSampler(nn.Module):
@@ -151,31 +156,35 @@ def export_run(run_dir: str | Path, fmt: Format = "torchscript", out: str | Path
         raise GenzooError(f"unknown export format '{fmt}'; choose torchscript or onnx")
     model = load(run_dir, step=step)
     module, example, side = export_spec(model)
-    path = Path(out) if out else default_path(run_dir, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path, inside = (Path(out), None) if out else (default_path(run_dir, fmt), Path(run_dir))
+    sidecar = Path(str(path) + ".json")
+    for file in (path, sidecar):   # before the work: a run's own file, a link, a folder
+        check_writable_file(file, inside=inside)
     names = [i["name"] for i in side["inputs"]]
+    buffer = io.BytesIO()   # made in memory, then written by Python: a full disk is an OSError, not an abort
     with torch.no_grad(), warnings.catch_warnings():
         # tracing warns that Python checks on tensor values are frozen: the checks of genzoo's own API, which
         # the exported graph does not need; and torch marks both exporters deprecated in favour of torch.export
         warnings.simplefilter("ignore")
         if fmt == "torchscript":
-            torch.jit.save(torch.jit.trace(module, example, check_trace=False), str(path))
+            torch.jit.save(torch.jit.trace(module, example, check_trace=False), buffer)
         else:
-            _export_onnx(module, example, names, [o["name"] for o in side["outputs"]], path)
+            _export_onnx(module, example, names, [o["name"] for o in side["outputs"]], buffer)
     side["file"] = path.name
     side["format_of_file"] = fmt
-    Path(str(path) + ".json").write_text(json.dumps(side, indent=2) + "\n")
+    write_bytes(path, buffer.getvalue(), inside=inside)
+    write_text(sidecar, json.dumps(side, indent=2) + "\n", inside=inside)
     return path
 
 
-def _export_onnx(module, example, input_names, output_names, path: Path) -> None:
+def _export_onnx(module, example, input_names, output_names, f) -> None:
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
         raise GenzooError("ONNX export needs the onnx package: pip install 'genzoo[export]' "
                           "(onnx and onnxruntime)") from None
     axes = {name: {0: "N"} for name in (*input_names, *output_names)}
-    torch.onnx.export(batch_statistics_as_ops(module), example, str(path), dynamo=False, input_names=input_names, output_names=output_names,
+    torch.onnx.export(batch_statistics_as_ops(module), example, f, dynamo=False, input_names=input_names, output_names=output_names,
                       dynamic_axes=axes, opset_version=ONNX_OPSET)
 
 
@@ -197,7 +206,7 @@ class ExportedModel:
             self._session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             self._module = None
         else:
-            self._module = torch.jit.load(str(path), map_location="cpu").eval()
+            self._module = torch.jit.load(str(path), map_location="cpu").eval()   # load_exported asked trusted=True
 
     def __call__(self, *inputs) -> torch.Tensor:
         if len(inputs) != len(self.meta["inputs"]):
@@ -240,18 +249,41 @@ def draw_prior(prior: dict, n: int, generator: torch.Generator) -> torch.Tensor:
                       "draw z yourself and call the model on it")
 
 
-def load_exported(path: str | Path) -> ExportedModel:
-    """An exported model and its sidecar (FILE.json beside FILE)."""
+def load_exported(path: str | Path, *, trusted: bool = False) -> ExportedModel:
+    """An exported model and its sidecar (FILE.json beside FILE).
+
+    A TorchScript file is code: loading and calling it runs whatever it holds, with the user's rights
+    (write files, for one). It is loaded only with trusted=True, for a file you exported yourself or got
+    from a source you trust. For files from others, use an ONNX export (run by onnxruntime, whose graph
+    cannot reach the file system) or a run's safetensors checkpoint with its config.json (genzoo.load)."""
     path = Path(path)
     side = Path(str(path) + ".json")
     if not path.is_file():
         raise GenzooError(f"exported model '{path}' does not exist; write one with `genzoo export RUN`")
     if not side.is_file():
         raise GenzooError(f"'{side}' is missing: an exported model needs its JSON sidecar to say what it takes")
-    try:
-        meta = json.loads(side.read_text())
-    except json.JSONDecodeError as e:
-        raise GenzooError(f"'{side}' is not valid JSON ({e})") from None
-    if meta.get("format") != SIDECAR_FORMAT or meta.get("version") != SIDECAR_VERSION:
-        raise GenzooError(f"'{side}' is not a genzoo export sidecar (format {meta.get('format')})")
+    meta = _read_sidecar(side)
+    if meta["format_of_file"] == "torchscript" and not trusted:
+        raise GenzooError(f"'{path}' is a TorchScript file, and TorchScript is code: loading it runs what it holds. "
+                          "Load it with load_exported(FILE, trusted=True) only if you made it or trust its source; "
+                          "for files from others use an ONNX export (genzoo export RUN --format onnx)")
     return ExportedModel(path, meta)
+
+
+def _read_sidecar(side: Path) -> dict:
+    """The sidecar as a dict with the fields ExportedModel uses, checked; GenzooError otherwise."""
+    if side.stat().st_size > MAX_SIDECAR_BYTES:
+        raise GenzooError(f"'{side}' is not a genzoo export sidecar (over {MAX_SIDECAR_BYTES:,} bytes)")
+    try:
+        meta = json.loads(side.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise GenzooError(f"'{side}' is not valid JSON ({e})") from None
+    fields = isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT and meta.get("version") == SIDECAR_VERSION
+    inputs = meta.get("inputs") if fields else None
+    if not (fields and meta.get("format_of_file") in SUFFIXES and meta.get("role") in ("sampler", "translator")
+            and isinstance(inputs, list) and inputs and all(isinstance(i, dict) and isinstance(i.get("name"), str)
+                                                          and i.get("dtype") in ("float32", "int64") for i in inputs)):
+        raise GenzooError(f"'{side}' is not a genzoo export sidecar (format "
+                          f"{meta.get('format') if isinstance(meta, dict) else type(meta).__name__}, or its "
+                          "format_of_file, role or inputs are missing or unknown); write it again with genzoo export")
+    return meta

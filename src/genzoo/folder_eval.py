@@ -188,6 +188,6 @@ def write_results(results: dict, out: str | Path) -> Path:
     if str(out) == "-":
         print(text, end="")
         return Path("-")
-    from .images import write_atomic
+    from .safe_write import write_atomic
 
     return write_atomic(out, lambda tmp: Path(tmp).write_text(text))

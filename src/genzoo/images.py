@@ -1,23 +1,18 @@
 """Sample grids as PNG files with Pillow, scatter plots of 2-D points with matplotlib (no torchvision),
 and a translation model applied to a folder of images.
 
-Files are written atomically: to a temporary file in the target folder, then renamed into
-place with os.replace, so a reader never sees a half-written image.
+Files are written by safe_write.write_atomic: never torn, never through a link.
 """
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .errors import GenzooError
-from .permissions import as_umask_allows
+from .safe_write import write_atomic
 
 
 def _to_numpy(a) -> np.ndarray:
@@ -51,37 +46,6 @@ def make_grid(images, nrow: int | None = None, padding: int = 2, pad_value: floa
         grid[top:top + h, left:left + w] = img.transpose(1, 2, 0)
     grid = np.nan_to_num(grid, nan=0.0)
     return np.rint(np.clip(grid, 0.0, 1.0) * 255).astype(np.uint8)
-
-
-def check_writable_file(path) -> Path:
-    """`path` if a file can be written there: refuse a directory, and a file where a folder must be."""
-    path = Path(path)
-    if path.is_dir():
-        raise GenzooError(f"cannot write '{path}': it is a directory; name a file, e.g. {path / 'samples.png'}")
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise GenzooError(f"cannot write '{path}': '{blocking}' is a file, not a folder; choose another path")
-    return path
-
-
-def write_atomic(path, write: Callable[[str], None]) -> Path:
-    """Call write(tmp_path) on a temporary file beside `path`, then rename it to `path`.
-    A path that cannot be written (a directory, a missing or read-only folder, a full disk) is a GenzooError."""
-    path = check_writable_file(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        write(tmp)
-        as_umask_allows(tmp)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise GenzooError(f"cannot write '{path}' ({e.strerror or e}); choose another file or folder") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 DISPLAY_SIZE = 64  # pixels: grids of smaller images are enlarged to about this size per image by default

@@ -9,6 +9,7 @@ import torch
 from .data import Dataset
 from .models import Algorithm
 from .models.base import IMAGE_KINDS, TRANSLATION_KINDS
+from .safe_write import write_text
 
 
 def write_samples(model: Algorithm, x: torch.Tensor, path: Path, *, nrow: int | None = None,
@@ -27,8 +28,7 @@ def write_samples(model: Algorithm, x: torch.Tensor, path: Path, *, nrow: int | 
         return save_points(x, path.with_suffix(".png"), reference=reference)
     path = path.with_suffix(".txt")
     lines = model.decode(x) if hasattr(model, "decode") else [str(row) for row in x.tolist()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 def save_samples(model: Algorithm, path: Path, n: int, seed: int, reference: torch.Tensor | None = None,

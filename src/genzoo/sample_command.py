@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .errors import GenzooError
+from .safe_write import check_writable_file, write_text
 
 
 #: the most samples `genzoo sample` draws at once (they are held in memory and drawn in one grid)
@@ -103,7 +104,7 @@ def _sample_from_text(args, model, out) -> None:
                           f"{args.mode}, --cond or --truncation")
     path = save_grid(x.detach().float().cpu(), out, nrow=nrow)
     if rows:
-        path.with_suffix(".txt").write_text("\n".join(rows) + "\n")
+        write_text(path.with_suffix(".txt"), "\n".join(rows) + "\n")
     print(f"genzoo: wrote {len(x)} samples ({args.mode}) to {path}" + (f" (captions in {path.with_suffix('.txt')})"
                                                                        if rows else ""))
 
@@ -157,8 +158,6 @@ def _checked_mode(args) -> str:
 
 def _output_file(args, mode: str) -> Path:
     """--out, or RUN_DIR/samples/MODE-seedS.png; checked writable before any sample is drawn."""
-    from .images import check_writable_file
-
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
     if args.input is None:
@@ -275,8 +274,7 @@ def _write(args, model, mode: str, x, nrow: int | None, out: Path) -> Path:
         return save_points(x.float(), out.with_suffix(".png"))
     path = out.with_suffix(".txt")
     lines = model.decode(x) if hasattr(model, "decode") else [str(r) for r in x.tolist()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 def add_sample_parser(sub) -> None:

@@ -38,7 +38,7 @@ def build_report(run_dirs: list[str | Path], out: str | Path | None = None, *, f
     """Write the HTML report of `run_dirs` to `out` (default: the first run's report.html) and return its path."""
     if not run_dirs:
         raise GenzooError("give at least one run directory")
-    from ..images import check_writable_file
+    from ..safe_write import check_writable_file
 
     runs = [read_run(d) for d in run_dirs]
     path = check_writable_file(Path(out) if out else runs[0].dir / "report.html")   # before the floors' work

@@ -175,6 +175,6 @@ def render(runs: list[RunRecord], floors: list[dict | None]) -> str:
 
 def write(html: str, out: str | Path) -> Path:
     """The page, written atomically; a path that cannot be written is one line (GenzooError)."""
-    from ..images import write_atomic
+    from ..safe_write import write_atomic
 
     return write_atomic(out, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))

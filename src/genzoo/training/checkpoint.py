@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -235,17 +236,32 @@ def _write_with_retry(tensors: dict[str, torch.Tensor], meta: dict, path: Path) 
 
 
 def rescue_root() -> Path:
-    """Where checkpoints go that their run directory cannot take: $GENZOO_RESCUE_DIR, else genzoo-rescue in
-    the system's temporary folder (often another disk)."""
-    return Path(os.environ.get(RESCUE_ENV) or Path(tempfile.gettempdir()) / "genzoo-rescue")
+    """Where checkpoints go that their run directory cannot take: $GENZOO_RESCUE_DIR (created 0700 if missing),
+    else a new folder of the user's alone (mode 0700, an unpredictable name) in the system's temporary folder,
+    often another disk. A fixed name in a shared folder would let another user create it first, to block the
+    rescue or to swap the rescued run. An OSError where the folder is not safe to write into."""
+    chosen = os.environ.get(RESCUE_ENV)
+    if not chosen:
+        return Path(tempfile.mkdtemp(prefix="genzoo-rescue-"))
+    root = Path(chosen)
+    with contextlib.suppress(FileExistsError):
+        root.mkdir(mode=0o700, parents=True)
+    info = os.lstat(root)
+    problem = ("it is a link, which genzoo does not follow" if stat.S_ISLNK(info.st_mode) else
+               "it is not a folder" if not stat.S_ISDIR(info.st_mode) else
+               "it belongs to another user" if info.st_uid != os.geteuid() else
+               "others can write into it" if info.st_mode & 0o022 else None)
+    if problem:
+        raise OSError(errno.EPERM, f"{problem}; name a folder of your own with mode 0700")
+    return root
 
 
 def _rescue(tensors: dict[str, torch.Tensor], meta: dict, step: int, run_dir: Path, failed: str) -> str:
     """Write the checkpoint into a new run directory under rescue_root(), with copies of the run's config.json
     and metrics.jsonl so that `genzoo train --resume` continues from it; the message that says so."""
-    root = rescue_root()
+    root = Path(os.environ.get(RESCUE_ENV) or tempfile.gettempdir())
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root = rescue_root()
         for i in itertools.count(1):   # a new folder each time: never mix with another rescue
             target = root / (run_dir.name if i == 1 else f"{run_dir.name}-{i}")
             with contextlib.suppress(FileExistsError):

@@ -2,9 +2,11 @@
 run-directory parts that stay inside the run directory."""
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import signal
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -29,11 +31,7 @@ def lock_run_dir(run_dir: Path, log=print):
     A second training into the same directory gets a GenzooError naming the holder's PID instead of
     interleaving its files. The lock file keeps its holder's PID until release_run_dir() empties it, so a
     PID found in a free lock is a run that was killed or crashed: its lock is taken over with a note."""
-    try:
-        handle = open(run_dir / LOCK_FILE, "a+")
-    except OSError as e:
-        raise GenzooError(f"cannot write into the run directory '{run_dir}' ({e.strerror or e}); "
-                          "fix its permissions or choose another --out") from None
+    handle = _open_lock_file(run_dir / LOCK_FILE)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -45,11 +43,38 @@ def lock_run_dir(run_dir: Path, log=print):
     if stale and stale != str(os.getpid()):
         log(f"genzoo: note: took over the lock of '{run_dir}' from PID {stale}, which ended without releasing it "
             "(killed or crashed); its checkpoints are kept")
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+    except OSError as e:   # a full disk at start
+        handle.close()
+        raise GenzooError(f"cannot write into the run directory '{run_dir}' ({e.strerror or e}); free space or "
+                          "choose another --out") from None
     return handle
+
+
+def _open_lock_file(path: Path):
+    """`path` opened for reading and writing, created if missing, but never through a link and only if it is a
+    regular file with no other name: a stranger's `.lock` that links (or is hard-linked) to a file of the
+    user's would otherwise be emptied when the lock is taken."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise GenzooError(f"'{path}' is a link; genzoo never locks a run through a link (it would empty the "
+                              "file it points to). Check who made it, remove it, and run again") from None
+        raise GenzooError(f"cannot write into the run directory '{path.parent}' ({e.strerror or e}); "
+                          "fix its permissions or choose another --out") from None
+    info = os.fstat(fd)
+    problem = ("is not a regular file" if not stat.S_ISREG(info.st_mode) else
+               "has other names (a hard link to another file)" if info.st_nlink != 1 else None)
+    if problem:
+        os.close(fd)
+        raise GenzooError(f"'{path}' {problem}; genzoo would empty it to lock the run. Check who made it, remove "
+                          "it, and run again")
+    return os.fdopen(fd, "r+")
 
 
 def release_run_dir(handle) -> None:

@@ -1,0 +1,228 @@
+"""Run directories and shared folders crafted by a stranger: genzoo never writes through their links, never
+empties a file outside the run, and says so in one line."""
+import os
+import shutil
+import stat
+import tempfile
+
+import pytest
+
+from genzoo.cli import main
+from test_reliability import TOY_TRAIN, _error_line, toy_run  # noqa: F401  (toy_run is a fixture)
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A file of the user's that a stranger would like emptied."""
+    path = tmp_path / "victim" / "thesis.txt"
+    path.parent.mkdir()
+    path.write_text("four years of work\n")
+    return path
+
+
+@pytest.mark.parametrize("how", ["--resume", "--out"])
+def test_a_lock_file_that_links_elsewhere_is_refused_and_its_target_kept(how, toy_run, tmp_path, victim, capsys):
+    """A stranger's run directory (shared, or unpacked from an archive) whose .lock links to the user's file."""
+    run = tmp_path / "run"
+    if how == "--resume":
+        shutil.copytree(toy_run, run)
+    else:
+        run.mkdir()
+    (run / ".lock").unlink(missing_ok=True)
+    (run / ".lock").symlink_to(victim)
+    argv = (["train", "--resume", str(run), "--steps", "4", "--quiet"] if how == "--resume" else
+            [*TOY_TRAIN, "--steps", "2", "--out", str(run)])
+    err = _error_line(capsys, argv)
+    assert f"'{run / '.lock'}' is a link" in err and "remove it" in err
+    assert victim.read_text() == "four years of work\n"
+    assert (run / ".lock").is_symlink()
+
+
+def test_a_lock_file_that_is_a_hard_link_or_a_fifo_is_refused(tmp_path, victim, capsys):
+    from genzoo.errors import GenzooError
+    from genzoo.training.guards import lock_run_dir
+    (tmp_path / "a").mkdir()
+    os.link(victim, tmp_path / "a" / ".lock")
+    with pytest.raises(GenzooError, match="has other names"):
+        lock_run_dir(tmp_path / "a")
+    assert victim.read_text() == "four years of work\n"
+    (tmp_path / "b").mkdir()
+    os.mkfifo(tmp_path / "b" / ".lock")
+    with pytest.raises(GenzooError, match="is not a regular file"):
+        lock_run_dir(tmp_path / "b")
+
+
+def _full_disk_in(run, monkeypatch):
+    """Checkpoint writes into `run` fail with ENOSPC; elsewhere they succeed."""
+    import errno
+
+    from genzoo.training import checkpoint as ckpt
+    real = ckpt.save_file
+
+    def save_file(tensors, name, metadata=None):
+        if name.startswith(str(run)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(tensors, name, metadata=metadata)
+    monkeypatch.setattr(ckpt, "save_file", save_file)
+    monkeypatch.setattr(ckpt, "RETRY_WAIT_S", 0.0)
+
+
+@pytest.fixture
+def shared_tmp(tmp_path, monkeypatch):
+    """A temporary folder that everyone can write, as /tmp is."""
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    monkeypatch.delenv("GENZOO_RESCUE_DIR", raising=False)
+    return shared
+
+
+def _rescued_folder(err):
+    """The rescue copy a full-disk message names (from 'Continue with: genzoo train --resume DIR ')."""
+    from pathlib import Path
+    return Path(err.split("genzoo train --resume ", 1)[1].split(" ", 1)[0])
+
+
+@pytest.mark.parametrize("planted", ["link", "foreign folder"])
+def test_the_rescue_folder_is_private_and_ignores_what_a_stranger_planted_at_the_old_shared_path(
+        planted, shared_tmp, tmp_path, monkeypatch, capsys):
+    """Another user who creates $TMPDIR/genzoo-rescue first (a folder of theirs, or a link to one) neither
+    blocks the rescue nor receives the checkpoint: it goes into a new folder only the user can enter."""
+    trap = tmp_path / "stranger"
+    trap.mkdir()
+    trap.chmod(0o777)
+    old = shared_tmp / "genzoo-rescue"
+    if planted == "link":
+        old.symlink_to(trap)
+    else:
+        old.mkdir()
+        old.chmod(0o777)
+        if os.geteuid() == 0:
+            os.chown(old, 65534, 65534)     # nobody's
+    run = tmp_path / "run"
+    _full_disk_in(run, monkeypatch)
+    err = _error_line(capsys, [*TOY_TRAIN, "--steps", "2", "--out", str(run)])
+    rescued = _rescued_folder(err)
+    assert list(trap.iterdir()) == [] and list(old.iterdir()) == []
+    root = rescued.parent
+    assert root.parent == shared_tmp and root.name.startswith("genzoo-rescue-") and root != old
+    info = root.lstat()
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.geteuid()
+    assert (rescued / "checkpoints" / "step-0000002.safetensors").is_file()
+
+
+@pytest.mark.parametrize("kind", ["link", "open to all"])
+def test_a_rescue_dir_set_by_the_user_that_is_a_link_or_open_to_others_is_refused(
+        kind, tmp_path, monkeypatch, capsys):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    chosen = tmp_path / "rescue"
+    if kind == "link":
+        chosen.symlink_to(target)
+    else:
+        chosen.mkdir()
+        chosen.chmod(0o777)
+    monkeypatch.setenv("GENZOO_RESCUE_DIR", str(chosen))
+    run = tmp_path / "run"
+    _full_disk_in(run, monkeypatch)
+    err = _error_line(capsys, [*TOY_TRAIN, "--steps", "2", "--out", str(run)])
+    assert f"nor into {chosen}" in err
+    assert ("is a link" if kind == "link" else "others can write") in err
+    assert list(target.iterdir()) == [] and (kind == "link" or list(chosen.iterdir()) == [])
+
+
+# ------------------------------------------------------------------------------------------ exports
+
+
+@pytest.fixture(scope="module")
+def exported(toy_run, tmp_path_factory):
+    """toy_run's sampler as TorchScript and ONNX."""
+    folder = tmp_path_factory.mktemp("exported")
+    for fmt, name in (("torchscript", "g.pt"), ("onnx", "g.onnx")):
+        assert main(["export", str(toy_run), "--format", fmt, "--out", str(folder / name)]) == 0
+    return folder
+
+
+def test_load_exported_refuses_torchscript_unless_trusted(exported, monkeypatch):
+    """TorchScript is code: a stranger's file must not be run by a plain load_exported."""
+    import torch
+
+    import genzoo
+    from genzoo.errors import GenzooError
+    real, calls = torch.jit.load, []
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with pytest.raises(GenzooError, match="TorchScript file, and TorchScript is code.*trusted=True"):
+        genzoo.load_exported(exported / "g.pt")
+    assert calls == []
+    trusted = genzoo.load_exported(exported / "g.pt", trusted=True)
+    assert len(calls) == 1 and trusted.sample(4, seed=0).shape == (4, 2)
+    safe = genzoo.load_exported(exported / "g.onnx")            # ONNX: no opt-in needed
+    torch.testing.assert_close(safe.sample(4, seed=0), trusted.sample(4, seed=0), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("sidecar", ["[]", '{"format": "genzoo-export", "version": 1, "format_of_file": "pickle"}'])
+def test_a_sidecar_that_is_not_a_genzoo_record_is_one_error(sidecar, exported, tmp_path):
+    import genzoo
+    from genzoo.errors import GenzooError
+    shutil.copy(exported / "g.onnx", tmp_path / "g.onnx")
+    (tmp_path / "g.onnx.json").write_text(sidecar)
+    with pytest.raises(GenzooError, match="not a genzoo export sidecar"):
+        genzoo.load_exported(tmp_path / "g.onnx")
+
+
+@pytest.mark.parametrize("planted", ["export folder", "export file"])
+def test_export_never_follows_a_link_in_the_runs_export_folder(planted, toy_run, tmp_path, victim, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)
+    if planted == "export folder":
+        (run / "export").symlink_to(victim.parent)
+    else:
+        (run / "export").mkdir()
+        (run / "export" / "model.pt").symlink_to(victim)
+    err = _error_line(capsys, ["export", str(run)])
+    assert "is a link" in err
+    assert [p.name for p in victim.parent.iterdir()] == ["thesis.txt"]
+    assert victim.read_text() == "four years of work\n"
+
+
+@pytest.mark.parametrize("command", ["export", "sample"])
+@pytest.mark.parametrize("part", ["checkpoints/step-0000003.safetensors", "config.json", "metrics.jsonl"])
+def test_export_and_sample_never_write_over_a_runs_own_files(command, part, toy_run, capsys):
+    before = {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()}
+    err = _error_line(capsys, [command, str(toy_run), "--out", str(toy_run / part)])
+    assert f"it is the run directory '{toy_run}''s own {part}" in err
+    assert {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()} == before
+
+
+def test_a_full_disk_during_export_keeps_the_earlier_export_and_leaves_no_temporary_file(
+        toy_run, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from genzoo import safe_write
+    out = tmp_path / "g.pt"
+    assert main(["export", str(toy_run), "--out", str(out)]) == 0
+    capsys.readouterr()
+    earlier = out.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(safe_write, "_sync", full)
+    err = _error_line(capsys, ["export", str(toy_run), "--out", str(out)])
+    assert f"cannot write '{out}' (No space left on device)" in err
+    assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
+
+
+def test_sigterm_during_export_keeps_the_earlier_export_and_leaves_no_temporary_file(toy_run, tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "g.pt"
+    assert main(["export", str(toy_run), "--out", str(out)]) == 0
+    earlier = out.read_bytes()
+    script = ("import os, signal, sys\nfrom genzoo import safe_write\n"
+              "safe_write._sync = lambda fd: os.kill(os.getpid(), signal.SIGTERM)\n"
+              "from genzoo.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "export", str(toy_run), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
