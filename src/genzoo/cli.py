@@ -109,19 +109,19 @@ def _overrides(args) -> dict:
 
 
 def _list(args) -> None:
-    from .presets import load_preset, list_presets
-    from .data import list_datasets
+    from . import catalog
+    from .presets import preset_summaries
 
     print("models:")
-    presets = [(name, load_preset(name)) for name in list_presets()]
-    width = max(len(n) for n, _ in presets)
-    for name, p in presets:
+    presets = preset_summaries()
+    width = max(map(len, presets))
+    for name, p in presets.items():
         print(f"  {name:<{width}}  {p.get('description', '')} [{p.get('paper', '')}]")
     print("datasets:")
-    infos = list_datasets()
-    width = max(len(i.name) for i in infos)
+    infos = catalog.read()["datasets"]   # not the registry: it imports PyTorch
+    width = max(len(i["name"]) for i in infos)
     for info in infos:
-        print(f"  {info.name:<{width}}  {info.description} [{info.reference}]")
+        print(f"  {info['name']:<{width}}  {info['description']} [{info['reference']}]")
 
 
 def _show_config(args) -> None:
@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "~/.bashrc; zsh: `genzoo completion zsh > ~/.zfunc/_genzoo` with ~/.zfunc in "
                                    "$fpath before compinit.")
     p.add_argument("shell", choices=("bash", "zsh"))
+    p.set_defaults(parser=parser)   # the script is made from this parser; building another costs start-up time
     _add_export(sub)
     _add_report(sub)
     _add_explore(sub)
@@ -335,16 +336,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {"eval": _eval, "train": _train, "list": _list, "show-config": _show_config, "sample": sample}
 COMMANDS["finetune"] = _finetune
-COMMANDS["completion"] = lambda args: sys.stdout.write(_completion_script(args.shell))
+COMMANDS["completion"] = lambda args: sys.stdout.write(_completion_script(args.parser, args.shell))
 COMMANDS["export"] = _export
 COMMANDS["report"] = _report
 COMMANDS["explore"] = _explore
 COMMANDS["experiment"] = _experiment
 
 
-def _completion_script(shell: str) -> str:
+def _completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     from .completion import script
-    return script(build_parser(), shell)
+    return script(parser, shell)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,33 +4,8 @@ model names, dataset names, metric names, run directories and the keys of `--set
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import typing
 
 SHELLS = ("bash", "zsh")
-
-
-def config_keys() -> list[str]:
-    """Every dotted key `--set` accepts, for any model: model.* of each algorithm's Config, data.*, train.*."""
-    from .config import DataConfig, TrainConfig
-    from .models import ALGORITHMS, load_all
-
-    load_all()
-
-    keys: set[str] = set()
-    for prefix, cls in [("data", DataConfig), ("train", TrainConfig)] + \
-            [("model", algo.Config) for algo in ALGORITHMS.values()]:
-        keys.update(_dotted(prefix, cls))
-    return sorted(keys)
-
-
-def _dotted(prefix: str, cls) -> list[str]:
-    hints = typing.get_type_hints(cls)
-    out = []
-    for f in dataclasses.fields(cls):
-        nested = [t for t in (hints[f.name], *typing.get_args(hints[f.name])) if dataclasses.is_dataclass(t)]
-        out += _dotted(f"{prefix}.{f.name}", nested[0]) if nested else [f"{prefix}.{f.name}"]
-    return out
 
 
 def _words(name: str, words: list[str], suffix: str = "") -> dict:
@@ -44,13 +19,13 @@ def _completions() -> dict[str, dict]:
     """What each argument (by its dest) completes to."""
     import shtab
 
+    from . import catalog
     from .presets import list_presets
-    from .data import list_datasets
-    from .evaluation import METRICS
 
-    datasets = _words("datasets", [d.name for d in list_datasets()])
+    names = catalog.read()   # not the registries: they import PyTorch, too slow for a shell's start-up
+    datasets = _words("datasets", [d["name"] for d in names["datasets"]])
     return {"model": _words("models", list_presets()), "data": datasets, "real": datasets,
-            "set": _words("config_keys", config_keys(), "="), "metrics": _words("metrics", list(METRICS)),
+            "set": _words("config_keys", names["config_keys"], "="), "metrics": _words("metrics", names["metrics"]),
             "run_dir": shtab.DIRECTORY, "run_dirs": shtab.DIRECTORY, "resume": shtab.DIRECTORY,
             "config": shtab.FILE, "input": shtab.DIRECTORY, "out": shtab.FILE}
 

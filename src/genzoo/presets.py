@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .config import DataConfig, RunConfig, TrainConfig
 from .errors import ConfigError, DataError
 from .typed import from_dict, read_yaml
@@ -27,6 +29,14 @@ def _preset_files() -> dict[str, Any]:
 
 def list_presets() -> list[str]:
     return sorted(_preset_files())
+
+
+def preset_summaries() -> dict[str, dict]:
+    """Each preset's top-level keys (description, paper, ...) for `genzoo list`. The files are the
+    package's own, so libyaml may read them, when installed: ten times faster than the bounded loader
+    that user configs need, which keeps `genzoo list` well under half a second."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return {name: yaml.load(path.read_text(), Loader=loader) for name, path in sorted(_preset_files().items())}
 
 
 def preset_text(name: str) -> str:

@@ -31,8 +31,8 @@ def _dataset_classifier(run_dir):
     from .training.rundir import read_run_config
 
     dataset = read_run_config(run_dir)["dataset"]["name"]
-    print(f"genzoo: classifier: genzoo's CNN for {dataset} (trained once, then cached)", file=sys.stderr)
-    net = get_feature_extractor(dataset).net.eval()
+    print(f"genzoo: classifier: genzoo's CNN for {dataset}", file=sys.stderr)
+    net = get_feature_extractor(dataset, progress=True).net.eval()   # trained on first use: says so, with a bar
     for p in net.parameters():
         p.requires_grad_(False)
     return net

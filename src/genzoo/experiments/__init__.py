@@ -18,8 +18,12 @@ import platform
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..errors import GenzooError
-from .base import Context, Experiment
+
+if TYPE_CHECKING:   # base imports torch; `genzoo experiment --help` and the CLI's parser do not need it
+    from .base import Experiment
 
 #: experiment name -> module (in the order of the gallery)
 MODULES = {
@@ -48,6 +52,8 @@ def run(name: str, *, quick: bool = False, seed: int = 0, out: str | Path | None
         run_dir: str | Path | None = None, progress: bool = False, size: float = 1.0) -> dict:
     """Run one experiment; return its record (claim, holds, rule, numbers, protocol). With `out`,
     also write out/NAME.json and out/NAME.png. run_dir: a trained run to use instead of training one."""
+    from .base import Context
+
     exp = get(name)
     if run_dir is not None and not exp.uses_run:
         raise GenzooError(f"{name} trains nothing, so it takes no --run")

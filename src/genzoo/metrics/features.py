@@ -40,6 +40,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,21 +263,24 @@ def auto_threads(image_shape, device="cpu") -> int | None:
 
 
 def train_classifier(train_x: torch.Tensor, train_y: torch.Tensor, num_classes: int, *, epochs: int = DEFAULT_EPOCHS,
-                     seed: int = 0, log=None, device=None, threads: int | None = None) -> ClassifierNet:
+                     seed: int = 0, log=None, device=None, threads: int | None = None,
+                     progress: bool = False) -> ClassifierNet:
     """Train a ClassifierNet with RECIPE on uint8 or [0, 1] float images. Deterministic given the seed (on CPU).
 
     device: "cpu", "cuda", ... (default: CUDA when available). threads: torch CPU threads during
-    training (default: auto_threads).
+    training (default: auto_threads). progress: a progress bar on stderr with the time left.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     x = as_image_float(train_x, "train_x")
     y = torch.as_tensor(train_y).long()
     with _threads(threads if threads is not None else auto_threads(x.shape, device.type)):
-        net = _train(x, y, num_classes, epochs, seed, log, device)
+        net = _train(x, y, num_classes, epochs, seed, log, device, progress)
     return net.cpu().eval()
 
 
-def _train(x, y, num_classes, epochs, seed, log, device) -> ClassifierNet:
+def _train(x, y, num_classes, epochs, seed, log, device, progress=False) -> ClassifierNet:
+    from tqdm.auto import tqdm
+
     x, y = x.to(device), y.to(device)
     torch.manual_seed(seed)
     net = ClassifierNet(x.shape[1], x.shape[2], x.shape[3], num_classes).to(device)
@@ -286,12 +290,15 @@ def _train(x, y, num_classes, epochs, seed, log, device) -> ClassifierNet:
     total = max(1, epochs * steps_per_epoch)
     fit = ClassifierFit(net, lr=RECIPE["lr"], lr_factor=lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     g = torch.Generator().manual_seed(seed)
+    bar = tqdm(total=total, desc="classifier", unit="step", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True, leave=False)
     for ep in range(epochs):
         perm = torch.randperm(n, generator=g).to(device)
         tot_loss = 0.0
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
             tot_loss += fit.step(x[idx], y[idx]) * len(idx)
+            bar.update()
         if log:
             log(f"feature extractor: epoch {ep + 1}/{epochs} loss {tot_loss / n:.4f}")
     net.eval()
@@ -299,6 +306,7 @@ def _train(x, y, num_classes, epochs, seed, log, device) -> ClassifierNet:
         raw = torch.cat([net.raw_features(x[s:s + 1000]) for s in range(0, n, 1000)]).double()
         net.feat_mean.copy_(raw.mean(0))
         net.feat_std.copy_(raw.std(0).clamp_min(1e-6))
+    bar.close()
     return net
 
 
@@ -356,7 +364,7 @@ _MEMO: dict[tuple[str, str], FeatureExtractor] = {}
 def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train_if_missing: bool = True,
                           epochs: int | None = None, min_steps: int = DEFAULT_MIN_STEPS, seed: int = 0,
                           verbose: bool = False, device=None, threads: int | None = None,
-                          splits: _Splits | None = None) -> FeatureExtractor:
+                          splits: _Splits | None = None, progress: bool = False) -> FeatureExtractor:
     """The feature extractor for an image dataset: from the cache, or trained (and cached) if missing.
 
     dataset_name: a genzoo.data name ("mnist", "fashion-mnist", "mnist5k", "digits", ...). The
@@ -368,6 +376,7 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     steps (small datasets: mnist5k, digits); the epochs actually run are recorded and hashed.
     device, threads: where to train if training is needed (default: CUDA if available; CPU threads
     see auto_threads). The extractor itself is returned on the CPU.
+    progress: if it must be trained, say so on stderr (once, then cached) and show a progress bar.
     """
     s = splits if splits is not None else load_splits(dataset_name, root=root)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -390,9 +399,12 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
         raise MetricError(f"no cached feature extractor for {s.name!r} (id {fid}) in {cache}; "
                           "call get_feature_extractor(..., train_if_missing=True) to train it (a few minutes on CPU)")
     log = print if verbose else None
+    if progress:
+        print(f"genzoo: training genzoo's classifier for {s.name} ({epochs} epoch{'s' * (epochs != 1)} of "
+              f"{s.train_x.shape[0]:,} images); done once, then cached in {cache}", file=sys.stderr, flush=True)
     t0, c0 = time.perf_counter(), time.process_time()
     net = train_classifier(s.train_x, s.train_y, s.num_classes, epochs=epochs, seed=seed, log=log, device=device,
-                           threads=threads)
+                           threads=threads, progress=progress)
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = accuracy(net, s.test_x, s.test_y)
     counts = torch.bincount(s.train_y, minlength=s.num_classes).double()
@@ -409,7 +421,8 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     }
     fx = FeatureExtractor(net, meta)
     save_extractor(fx, cache)
-    if log:
-        log(f"feature extractor {fx.describe()} trained in {train_s:.1f}s, saved to {wpath}")
+    if log or progress:
+        print(f"genzoo: classifier {fx.describe()} trained in {train_s:.0f} s, cached as {wpath}",
+              file=sys.stderr if progress else sys.stdout)
     _MEMO[memo_key] = fx
     return fx
