@@ -89,6 +89,18 @@ def _family_row(name: str, folder: Path, env: dict, steps: int) -> dict:
             "cpu_s": round(cpu, 1), "load_average_after": [round(v, 2) for v in os.getloadavg()]}
 
 
+def markdown_table(rows: dict) -> str:
+    """The rows as the table of docs/howto/evaluation.md: preset, data, default metrics, wall and CPU seconds."""
+    lines = ["| preset | data | metrics run by default (quick protocol) | wall | CPU |", "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        if name != "one_time":
+            lines.append(f"| `{name}` | {r['data']} | {', '.join(f'`{m}`' for m in r['metrics'])} | "
+                         f"{r['wall_s']:.0f} s | {r['cpu_s']:.0f} s |")
+    one = rows["one_time"]
+    lines.append(f"| once per dataset | mnist | {one['what']} | {one['wall_s']:.0f} s | {one['cpu_s']:.0f} s |")
+    return "\n".join(lines)
+
+
 def time_runs(args) -> int:
     """--runs: the one-time classifier row, then one row per family; printed and merged into the result file."""
     from genzoo.evaluation import PROTOCOLS
@@ -104,6 +116,7 @@ def time_runs(args) -> int:
             r = rows[name]
             print(f"{name:12s} {r['wall_s']:7.1f} s  (cpu {r['cpu_s']:.1f} s) on {r['data']}: "
                   f"{', '.join(r['metrics'])}", flush=True)
+    print(markdown_table(rows))
     if args.out:
         path = Path(args.out)
         record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "eval_speed"}

@@ -137,7 +137,8 @@ def evaluate_run(run_dir: str | Path, *, protocol: str = "quick", metrics: list[
     budget = {k: v for k, v in budget.items() if v is not None}
     unknown = sorted(set(budget) - set(PROTOCOLS[protocol]))
     if unknown:
-        raise GenzooError(f"unknown budget setting(s) {', '.join(unknown)}; choose from {', '.join(PROTOCOLS[protocol])}")
+        raise GenzooError(f"unknown budget setting(s) {', '.join(unknown)}; "
+                          f"choose from {', '.join(PROTOCOLS[protocol])}")
     n = budget.get("n", PROTOCOLS[protocol]["n"])
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} (the standard FID sample count), got {n:,}: "
