@@ -104,7 +104,7 @@ def main(argv=None) -> list[dict]:
         else:
             run = genzoo.train("aae-cluster", data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
                                progress=False)
-        r = evaluate_run(run.dir, metrics=["classify"], log=lambda *_: None)["classify"]
+        r = evaluate_run(run.dir, protocol="paper", metrics=["classify"], log=lambda *_: None)["classify"]
         runs.append({"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": training_minutes(run.dir),
                      **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")},
                      **discriminator_verdicts(run.model, train_x)})

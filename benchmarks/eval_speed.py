@@ -1,31 +1,134 @@
-"""Time genzoo's image evaluation: feature extraction + FD + KID + PRDC, 10,000 fake vs 10,000 real.
+"""Time genzoo's evaluation: the image metrics at 10,000 samples, and `genzoo eval RUN` of each family.
 
     python benchmarks/eval_speed.py            # full MNIST from $GENZOO_DATA/mnist if there, else offline
     python benchmarks/eval_speed.py --n 10000 --threads 2
+    nice -n 19 python benchmarks/eval_speed.py --runs --threads 1    # `genzoo eval RUN` of each family
 
-It times the whole evaluation for n = 10,000 (the extractor must already be cached, or is
-trained first and not counted). The "fake" images are MNIST-like: real training digits
-with Gaussian noise (std 0.1), so the numbers are realistic, not a degenerate case. Where a
+Image metrics: it times the whole evaluation for n = 10,000 (the extractor must already be
+cached, or is trained first and not counted). The "fake" images are MNIST-like: real training
+digits with Gaussian noise (std 0.1), so the numbers are realistic, not a degenerate case. Where a
 split has fewer than n images (offline mnist5k: 4,500 train, 500 test) its images are drawn with
 replacement to reach n, and the real side gets noise std 0.02 so that no two rows are equal:
-the timing is what this measures, and it says so. Writes benchmarks/results/eval_speed.json (or
---out; '' for none).
+the timing is what this measures, and it says so.
+
+--runs: for each family's preset (RBM, DBM, VAE, IWAE, GAN, DCGAN, AAE, GAN-INT-CLS, StackGAN) it
+trains a short run at the preset's own data and network (not timed: evaluation costs the same at any
+step), then times `genzoo eval RUN` with its default settings (the quick protocol) as a user runs it:
+a new process, every default metric that applies, with --threads torch threads. genzoo's classifiers
+(the feature space of the image and caption metrics) are trained once first into a fresh cache and
+that one-time cost is reported on its own row. Rows go to the same result file, beside the image
+metrics' values.
+
+Writes benchmarks/results/eval_speed.json (or --out; '' for none).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from genzoo.bench import write_result
+from genzoo.bench import command_line, folders_given, hardware, portable, write_json, write_result
 from genzoo.metrics import frechet_distance, gaussian_noise, get_feature_extractor, kid, prdc
 from genzoo.metrics.features import load_splits
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from metric_calibration import default_root  # noqa: E402
+
+
+#: the preset timed for each family, and what makes its short run shorter still (the text encoder's own steps)
+FAMILIES = {"rbm": [], "dbm": [], "vae": [], "iwae": [], "gan": [], "dcgan": [], "aae": [],
+            "gan-int-cls": ["--set", "model.text.steps=20"],
+            "stackgan": ["--set", "model.text.steps=20", "--set", "model.stage1_steps=25"]}
+
+
+def rows_held(out: str) -> dict:
+    """The family rows the result file holds (kept when the image metrics' values are written)."""
+    path = Path(out)
+    return {"rows": json.loads(path.read_text())["rows"]} if path.is_file() and "rows" in path.read_text() else {}
+
+
+def _timed_child(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child, its stdout) of a command run to completion; a failure stops the benchmark."""
+    before, t = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall, after = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, done.stdout
+
+
+def _one_time_row(env: dict) -> dict:
+    """genzoo's classifiers for MNIST (image metrics, caption reading) trained into the fresh cache, timed."""
+    cached = any((Path(env["GENZOO_CACHE"]) / "features").glob("mnist-*.json"))
+    code = "from genzoo.metrics import get_feature_extractor as g; print(g('mnist').describe())"
+    wall, cpu, out = _timed_child([sys.executable, "-c", code], env)
+    what = "already cached (not timed)" if cached else "trained once and cached"
+    return {"what": f"genzoo's MNIST classifier, {what}", "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1), "extractor": out.strip()}
+
+
+def _family_row(name: str, folder: Path, env: dict, steps: int) -> dict:
+    """Train a short run of the preset (not timed), then time `genzoo eval RUN` with its defaults."""
+    run = folder / name
+    gz = [sys.executable, "-m", "genzoo"]
+    _timed_child(gz + ["train", name, "--steps", str(steps), "--quiet", "--out", str(run)] + FAMILIES[name], env)
+    wall, cpu, _ = _timed_child(gz + ["eval", str(run)], env)
+    results = json.loads((run / "eval.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    first = next(iter(results.values()))
+    return {"preset": name, "data": config["dataset"]["name"], "metrics": list(results),
+            "protocol_level": first["protocol_level"], "budget": first["budget"], "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1), "load_average_after": [round(v, 2) for v in os.getloadavg()]}
+
+
+def markdown_table(rows: dict) -> str:
+    """The rows as the table of docs/howto/evaluation.md: preset, data, default metrics, wall and CPU seconds."""
+    lines = ["| preset | data | metrics run by default (quick protocol) | wall | CPU |", "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        if name != "one_time":
+            lines.append(f"| `{name}` | {r['data']} | {', '.join(f'`{m}`' for m in r['metrics'])} | "
+                         f"{r['wall_s']:.0f} s | {r['cpu_s']:.0f} s |")
+    one = rows["one_time"]
+    lines.append(f"| once per dataset | mnist | {one['what']} | {one['wall_s']:.0f} s | {one['cpu_s']:.0f} s |")
+    return "\n".join(lines)
+
+
+def time_runs(args) -> int:
+    """--runs: the one-time classifier row, then one row per family; printed and merged into the result file."""
+    from genzoo.evaluation import PROTOCOLS
+
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads or 1), "MKL_NUM_THREADS": str(args.threads or 1)}
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env["GENZOO_CACHE"] = args.cache_dir or str(Path(tmp) / "cache")
+        rows["one_time"] = _one_time_row(env)
+        print(f"{'one-time':12s} {rows['one_time']['wall_s']:7.1f} s  {rows['one_time']['what']}", flush=True)
+        for name in args.families.split(","):
+            rows[name] = _family_row(name, Path(tmp), env, args.steps)
+            r = rows[name]
+            print(f"{name:12s} {r['wall_s']:7.1f} s  (cpu {r['cpu_s']:.1f} s) on {r['data']}: "
+                  f"{', '.join(r['metrics'])}", flush=True)
+    print(markdown_table(rows))
+    if args.out:
+        path = Path(args.out)
+        record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "eval_speed"}
+        record["rows"] = {**record.get("rows", {}), **rows}
+        record["rows_protocol"] = (
+            f"`genzoo eval RUN` with its defaults (the quick protocol: {PROTOCOLS['quick']}; the paper protocol: "
+            f"{PROTOCOLS['paper']}), timed as a new process with {args.threads or 1} torch thread(s) after "
+            f"{args.steps} training steps of each preset at its own data; wall and CPU seconds of the process; "
+            "the classifiers trained once beforehand (row one_time)")
+        record["rows_made"] = {"hardware": hardware(), "nice": os.nice(0), "command": command_line(sys.argv)}
+        print(f"wrote {write_json(path, portable(record, folders_given(sys.argv)))}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -34,11 +137,20 @@ def main(argv=None) -> int:
     ap.add_argument("--root", default=None)
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--cache-dir", default=None, help="the feature extractor's folder; with --runs: $GENZOO_CACHE "
+                                                       "of the runs' processes (default: a fresh temporary one)")
     ap.add_argument("--out", default="benchmarks/results/eval_speed.json", help="the result JSON ('' for none)")
+    ap.add_argument("--runs", action="store_true", help="time `genzoo eval RUN` of a short run of each family")
+    ap.add_argument("--families", default=",".join(FAMILIES), help="with --runs: the presets to time")
+    ap.add_argument("--steps", type=int, default=50, help="with --runs: training steps of each run (default 50)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    return time_runs(args) if args.runs else time_image_metrics(args)
+
+
+def time_image_metrics(args) -> int:
+    """FD + KID + PRDC of 10,000 noisy training digits against 10,000 test digits, stage by stage."""
     root = args.root if args.root is not None else (default_root() if args.dataset == "mnist" else None)
     splits = load_splits(args.dataset, root=root)
     fx = get_feature_extractor(args.dataset, root=root, cache_dir=args.cache_dir, splits=splits, verbose=True)
@@ -92,7 +204,7 @@ def main(argv=None) -> int:
                                f"{torch.get_num_threads()} torch thread(s); wall and process CPU seconds"),
                   "values": {"wall_s": round(total), "cpu_s": round(total_cpu),
                              "stages": {k: {"wall_s": round(v, 2), "cpu_s": round(cpu[k], 2)} for k, v in times.items()}}}
-        print(f"wrote {write_result(args.out, result)}")
+        print(f"wrote {write_result(args.out, {**result, **rows_held(args.out)})}")
     return 0
 
 

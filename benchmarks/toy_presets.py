@@ -51,7 +51,7 @@ def run_one(job: dict) -> dict:
                                             **job["extra"]})
     with tempfile.TemporaryDirectory() as out:
         run = train(cfg, out=Path(out) / "run", progress=False, log=lambda *_: None)
-        toy = evaluate_run(run.dir, n=2500, metrics=["toy"], seed=0, log=lambda *_: None)["toy"]
+        toy = evaluate_run(run.dir, protocol="paper", n=2500, metrics=["toy"], seed=0, log=lambda *_: None)["toy"]
     keep = ("modes_captured", "num_modes", "high_quality_percent", "reverse_kl", "mode_counts")
     return {"preset": job["preset"], "seed": job["seed"], **{k: toy[k] for k in keep},
             "cpu_s": round(time.process_time() - start, 1)}

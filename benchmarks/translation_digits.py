@@ -67,7 +67,7 @@ def train_and_score(name: str, seed: int, args, common: dict, out: str) -> dict:
     else:
         run = genzoo.train(preset, steps=steps, seed=seed, overrides={**common, **sets}, out=run_dir, progress=False)
     minutes = (time.time() - t) / 60
-    r = evaluate_run(run.dir, n=args.n, metrics=["l1", "digits"], seed=seed)
+    r = evaluate_run(run.dir, protocol="paper", n=args.n, metrics=["l1", "digits"], seed=seed)
     saved = read_run_config(run.dir)
     batch = saved["config"]["train"]["batch_size"]
     print(f"{name}, seed {seed}: {run.step} steps x batch {batch} ({minutes:.1f} min this call, "

@@ -206,16 +206,81 @@ def test_eval_prints_sample_counts_and_warns_beside_the_floor_when_few_real_imag
 
 
 @pytest.mark.slow
-def test_eval_quick_runs_a_cheaper_protocol_that_says_so_with_a_progress_bar(capsys, rbm_run):
+def test_eval_runs_the_quick_protocol_by_default_with_a_standard_error_and_a_progress_bar(capsys, rbm_run):
     import json
 
-    assert main(["eval", str(rbm_run), "--metrics", "loglik", "--quick", "--n", "20"]) == 0
+    assert main(["eval", str(rbm_run), "--metrics", "loglik", "--n", "20"]) == 0
     captured = capsys.readouterr()
     assert "AIS log Z" in captured.err and "temperature/s]" in captured.err  # tqdm's bar: elapsed<ETA, rate
-    assert "--quick: a cheaper protocol" in captured.out
+    assert "the quick protocol: n 20, k 100, ais_runs 20, ais_betas 1000" in captured.out
+    assert "`--protocol paper` for the papers' budget" in captured.out
     loglik = json.loads((rbm_run / "eval.json").read_text())["loglik"]
-    assert (loglik["ais"]["n_runs"], loglik["ais"]["n_betas"]) == (20, 1001)  # QUICK_PROTOCOL: 1000 intervals
-    assert loglik["protocol_level"] == "quick" and "not comparable" in loglik["quick"]
+    assert (loglik["ais"]["n_runs"], loglik["ais"]["n_betas"]) == (20, 1001)  # 1000 intervals: 1001 temperatures
+    assert loglik["protocol_level"] == "quick" and "compare only with numbers of the same protocol" in loglik["quick"]
+    assert loglik["budget_changed"] == ["n"] and loglik["n_test"] == 20
+    # the test mean's and the log Z estimate's standard errors, added in quadrature
+    assert loglik["stderr"] ** 2 == pytest.approx(loglik["stderr_test"] ** 2 + loglik["stderr_log_z"] ** 2)
+    assert 0 < loglik["stderr_log_z"] and 0 < loglik["stderr_test"] < 100
+    assert f"{loglik['value']:.4f} +/- {loglik['stderr']:.4f} (std error)" in captured.out
+
+
+@pytest.mark.slow
+def test_eval_protocol_paper_runs_the_papers_ais_budget(capsys, rbm_run, monkeypatch):
+    import json
+
+    from genzoo.metrics import ais
+
+    asked, real_ais = [], ais.ais_log_z
+
+    def recorded(model, *, betas, n_runs, **kw):   # the paper's budget takes minutes: record it, run a small one
+        asked.append((betas, n_runs))
+        return real_ais(model, betas=10, n_runs=n_runs, **kw)
+
+    monkeypatch.setattr(ais, "ais_log_z", recorded)
+    assert main(["eval", str(rbm_run), "--metrics", "loglik", "--n", "20", "--protocol", "paper"]) == 0
+    assert asked == [(14500, 100)]   # Salakhutdinov & Murray 2008: 100 runs, 14,500 intervals
+    loglik = json.loads((rbm_run / "eval.json").read_text())["loglik"]
+    assert loglik["protocol_level"] == "paper" and "quick" not in loglik and loglik["ais"]["n_runs"] == 100
+    assert loglik["budget"] == {"n": 20, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000}
+    with pytest.raises(SystemExit):
+        main(["eval", str(rbm_run), "--protocol", "fast"])
+    assert "invalid choice: 'fast'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_two_protocols_budgets_are_the_papers_and_a_quick_one(rbm_run):
+    from genzoo.evaluation import Evaluation
+    from genzoo.training.rundir import RunDir
+
+    paper = Evaluation(RunDir.open(rbm_run), protocol="paper")
+    # 10,000 samples (Lucic et al.), k = 5,000 (Burda et al.), AIS 100 x 14,500 (Salakhutdinov & Murray)
+    assert (paper.n, paper.k, paper.ais_runs, paper.ais_betas, paper.inception_n) == (10000, 5000, 100, 14500, 10000)
+    quick = Evaluation(RunDir.open(rbm_run))
+    assert (quick.n, quick.k, quick.ais_runs, quick.ais_betas, quick.inception_n) == (2000, 100, 20, 1000, 500)
+    assert quick.common["protocol_level"] == "quick" and "budget_changed" not in quick.common
+
+
+@pytest.mark.slow
+def test_inception_fid_of_the_quick_protocol_uses_its_smaller_sample_count(capsys, cgan_run, monkeypatch):
+    from genzoo.metrics import inception
+
+    seen = []
+    monkeypatch.setattr(inception, "inception_fid", lambda fake, real, progress: seen.append((len(fake), len(real)))
+                        or {"value": 1.0})
+    assert main(["eval", str(cgan_run), "--metrics", "inception_fid", "--n", "600"]) == 0
+    assert seen[0] == (500, 297)   # the digits' test split holds 297 images; then the real-vs-real floor's
+    seen.clear()
+    assert main(["eval", str(cgan_run), "--metrics", "inception_fid", "--n", "600", "--protocol", "paper"]) == 0
+    assert seen[0] == (600, 297)
+
+
+def test_metrics_list_names_every_registered_metric(capsys):
+    from genzoo.metrics.registry import METRICS
+
+    assert main(["eval", "--metrics", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(METRICS)
+    assert any(line.split()[0] == "captions" and "captioned" in line for line in lines)
 
 
 def test_sample_grids_of_small_images_are_enlarged_and_scale_sets_it(cgan_run, tmp_path):

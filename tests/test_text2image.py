@@ -201,9 +201,15 @@ def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path
 
     from genzoo.cli import main
     run = runs["gan-int-cls"].dir
-    assert main(["sample", str(run), "--text", "a small 4 is above a big 9", "--n", "3", "--out",
+    assert main(["sample", str(run), "--text", "a small 4 is above a big 9", "--n", "3", "--scale", "3", "--out",
                  str(tmp_path / "one.png")]) == 0
-    assert Image.open(tmp_path / "one.png").size == (3 * 34 + 2, 34 + 2)   # one row of 3: 32 px + 2 px padding
+    grid = Image.open(tmp_path / "one.png")
+    # one row of 3: (32 px + 2 px padding) each, enlarged 3 times, after a margin that holds the caption
+    margin = grid.size[0] - 3 * (3 * 34 + 2)
+    assert grid.size[1] == 3 * (34 + 2) and margin > 100
+    assert min(grid.crop((0, 0, margin, grid.size[1])).getdata()) == 0   # the caption's black ink on white
+    out = capsys.readouterr().out
+    assert "spread between the samples of each caption" in out and "a small 4 is above a big 9" in out
     (tmp_path / "captions.txt").write_text("the digit 1 is at the top right\n\na big 2 is below a small 3\n")
     assert main(["sample", str(run), "--text-file", str(tmp_path / "captions.txt"), "--n", "2", "--out",
                  str(tmp_path / "file.png")]) == 0
@@ -214,11 +220,47 @@ def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path
                  str(tmp_path / "walk.png")]) == 0
     assert Image.open(tmp_path / "walk.png").size == (4 * 34 + 2, 2 * 34 + 2)
     capsys.readouterr()
+    (tmp_path / "latin1.txt").write_bytes("a big 2 is below a small 3 \u00e9\n".encode("latin-1"))
+    assert main(["sample", str(run), "--text-file", str(tmp_path / "latin1.txt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is not UTF-8 text (byte 0xe9 at position 27)" in err
     assert main(["sample", str(run), "--text", "a tiny 4 is above a big 9"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'tiny'" in err and "above below to of 0 1 2" in err
     assert main(["sample", str(run), "--mode", "interpolate-text", "--text", "a big 0 is at the top left"]) == 2
     assert main(["sample", str(run), "--mode", "slerp"]) == 2
+
+
+def test_the_spread_between_samples_is_their_mean_pixel_difference():
+    from genzoo.metrics.captions import sample_spread
+
+    black, white, grey = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.25)
+    assert sample_spread(torch.cat([black, white])) == pytest.approx(1.0)
+    # pairs: (black, black) 0, (black, grey) 0.25 twice -> 0.5 / 3
+    assert sample_spread(torch.cat([black, black, grey])) == pytest.approx(0.5 / 3)
+    assert sample_spread(torch.cat([grey] * 4)) == 0.0
+
+
+@pytest.mark.slow
+def test_genzoo_eval_of_a_text_to_image_run_reports_caption_accuracy(runs, fx_cache, capsys, monkeypatch):
+    import json
+
+    from genzoo import evaluation
+    from genzoo.cli import main
+
+    # genzoo's MNIST classifier (offline: mnist5k's), as the session's short-trained one
+    monkeypatch.setattr(evaluation, "dataset_classifier", lambda ev, dataset: fx_cache[0])
+    for name, stages in (("gan-int-cls", ["final"]), ("stackgan", ["final", "stage1"])):
+        run = runs[name].dir
+        assert main(["eval", str(run), "--n", "40"]) == 0
+        out = capsys.readouterr().out
+        saved = json.loads((run / "eval.json").read_text())
+        assert list(saved) == ["captions"] and saved["captions"]["protocol_level"] == "quick"
+        r = saved["captions"]
+        assert [s for s in ("final", "stage1") if s in r] == stages and r["n"] == 40
+        seen = r["final"]["seen"]
+        assert 0 <= seen["caption_accuracy"] <= 1 and seen["n"] + r["final"].get("held_out", {}).get("n", 0) == 40
+        assert f"seen {100 * seen['caption_accuracy']:.1f}% (real {100 * seen['real_caption_accuracy']:.1f}%)" in out
 
 
 @pytest.mark.slow

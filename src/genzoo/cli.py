@@ -166,8 +166,11 @@ def _finetune(args) -> None:
 
 
 def _eval(args) -> None:
-    from .evaluation import FULL_PROTOCOL, QUICK_PROTOCOL, evaluate_run, format_results
+    from .evaluation import PROTOCOLS, evaluate_run, format_results
 
+    if args.metrics == "list":
+        _list_metrics()
+        return
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     if args.images or args.against or args.features:
         _eval_folders(args, metrics)
@@ -180,20 +183,29 @@ def _eval(args) -> None:
             raise GenzooError("give either RUN_DIR or --real DATASET, not both")
         if args.step is not None:
             raise GenzooError("--step picks a checkpoint of RUN_DIR; it does not apply to --real")
-        n = args.n if args.n is not None else (QUICK_PROTOCOL if args.quick else FULL_PROTOCOL)["n"]
+        n = args.n if args.n is not None else PROTOCOLS[args.protocol]["n"]
         print(format_floor_table(real_floor(args.real, n, root=args.data_root, seed=args.seed)))
         return
     if not args.run_dir:
         raise GenzooError("give a run directory to evaluate, or --real DATASET for the real-vs-real floor")
-    results = evaluate_run(args.run_dir, n=args.n, metrics=metrics, k=args.k, seed=args.seed,
-                           ais_runs=args.ais_runs, ais_betas=args.ais_betas, step=args.step, quick=args.quick)
+    results = evaluate_run(args.run_dir, protocol=args.protocol, metrics=metrics, seed=args.seed, step=args.step,
+                           n=args.n, k=args.k, ais_runs=args.ais_runs, ais_betas=args.ais_betas)
     print(f"genzoo: evaluation of {args.run_dir} (details and protocols in {args.run_dir}/eval.json)")
     print(format_results(results))
 
 
+def _list_metrics() -> None:
+    """genzoo eval --metrics list: every registered metric, the data it applies to, and its protocol."""
+    from .evaluation import METRICS
+
+    width = max(len(name) for name in METRICS)
+    for name, m in METRICS.items():
+        print(f"  {name:<{width}}  {'/'.join(m.kinds)}{'' if m.default else ', on request'}: {m.protocol}")
+
+
 def _eval_folders(args, metrics: list[str] | None) -> None:
     """genzoo eval --images DIR --against DATASET|DIR2: a folder of images made by any tool."""
-    from .evaluation import FULL_PROTOCOL, QUICK_PROTOCOL, MAX_EVAL_SAMPLES, format_results
+    from .evaluation import MAX_EVAL_SAMPLES, PROTOCOLS, format_results
     from .folder_eval import default_out, evaluate_folders, write_results
 
     if not (args.images and args.against):
@@ -203,13 +215,13 @@ def _eval_folders(args, metrics: list[str] | None) -> None:
                                   ("--data-root", args.data_root)) if v is not None]
     if given:
         raise GenzooError(f"--images scores a folder of images; drop {', '.join(given)} (they are for a run)")
-    n = args.n if args.n is not None else (QUICK_PROTOCOL if args.quick else FULL_PROTOCOL)["n"]
+    n = args.n if args.n is not None else PROTOCOLS[args.protocol]["n"]
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} images, got {n:,}")
     to_stdout = args.out == "-"
     log = (lambda *a: print(*a, file=sys.stderr)) if to_stdout else print
     results = evaluate_folders(args.images, args.against, features=args.features, n=n, metrics=metrics,
-                               seed=args.seed, quick=args.quick, log=log)
+                               seed=args.seed, protocol=args.protocol, log=log)
     log(f"genzoo: evaluation of the images in {args.images} against {args.against}")
     log(format_results(results))
     path = write_results(results, args.out or default_out(args.images, args.against))
@@ -294,14 +306,15 @@ def _add_eval(sub) -> None:
     p.add_argument("--out", metavar="FILE", help="with --images: the JSON to write (default: beside the folder, "
                                                 "DIR-vs-AGAINST.eval.json; '-' for stdout)")
     p.add_argument("--real", metavar="DATASET", help="real-vs-real floor and two corruptions at the same --n")
-    p.add_argument("--n", type=int, help="samples (and real images) per metric (default 10000; --quick 2000)")
-    p.add_argument("--metrics", help="comma-separated: fd,kid,prdc,cs,classes,inception_fid,toy,nll,loglik,probe,"
-                                     "classify,samples,l1,digits,captions (default: every metric that applies to the model)")
-    p.add_argument("--k", type=int, help="importance samples per image for the NLL (default 5000; --quick 500)")
-    p.add_argument("--ais-runs", type=int, help="AIS runs (default 100; --quick 20)")
-    p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (default 14500; --quick 1000)")
-    p.add_argument("--quick", action="store_true",
-                   help="a cheaper, noisier protocol for a first look (the defaults above); eval.json says so")
+    p.add_argument("--protocol", choices=("quick", "paper"), default="quick",
+                   help="quick (default): a budget that takes about a minute on 2 CPU cores, with standard errors; "
+                        "paper: the papers' budget (hours for AIS on a CPU); eval.json records which")
+    p.add_argument("--n", type=int, help="samples (and real images) per metric (quick 2000; paper 10000)")
+    p.add_argument("--metrics", help="comma-separated metric names (default: every metric that applies to the "
+                                     "model); `--metrics list` lists the registered metrics with their protocols")
+    p.add_argument("--k", type=int, help="importance samples per image for the NLL (quick 100; paper 5000)")
+    p.add_argument("--ais-runs", type=int, help="AIS runs (quick 20; paper 100)")
+    p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (quick 1000; paper 14500)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--step", type=int, help="evaluate the checkpoint of this step (default: the latest)")
     p.add_argument("--data-root", help="with --real: the dataset's folder")

@@ -6,8 +6,9 @@ genzoo's own: image models are compared with the real test split in the feature 
 own classifier (FD, KID, PRDC, classifier score, classes; Inception-FID on request); toy 2-D models
 get the PacGAN mode metrics; VAE-family models an importance-sampled NLL; RBMs and DBMs an AIS
 log-likelihood (or its lower bound); models with features a linear probe; models with a
-categorical code q(y|x) (AAE semi and cluster) its test error; translation models L1 and digits.
-The results are merged into RUN_DIR/eval.json.
+categorical code q(y|x) (AAE semi and cluster) its test error; translation models L1 and digits;
+text-to-image models their caption accuracy. Each runs under a protocol (PROTOCOLS): the quick one by
+default, the papers' budget with protocol="paper". The results are merged into RUN_DIR/eval.json.
 """
 from __future__ import annotations
 
@@ -41,16 +42,18 @@ def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
 
 class Evaluation:
     """What a metric sees: the run (configuration, data splits loaded once), its model at the evaluated
-    checkpoint, and the options of `genzoo eval` (n, k, seed, AIS runs and temperatures)."""
+    checkpoint, and the options of `genzoo eval` (the protocol's name and budget: n, k, AIS runs and
+    temperatures, Inception-FID's sample count; the seed)."""
 
-    def __init__(self, run: RunDir, *, step: int | None = None, n: int = 10000, k: int = 5000, seed: int = 0,
-                 ais_runs: int = 100, ais_betas: int = 14500, metrics: tuple[str, ...] = (), quick: bool = False,
-                 progress: bool = True, log=print):
+    def __init__(self, run: RunDir, *, step: int | None = None, protocol: str = "quick", seed: int = 0,
+                 metrics: tuple[str, ...] = (), progress: bool = True, log=print, **budget: int):
         self.run, self.config = run, run.config
         self.step = run.checkpoint(step)[0]
         self.model = run.load_model(self.step)
-        self.n, self.k, self.seed, self.ais_runs, self.ais_betas, self.log = n, k, seed, ais_runs, ais_betas, log
-        self.metrics, self.quick, self.progress = metrics, quick, progress
+        self.protocol, self.budget = protocol, {**PROTOCOLS[protocol], **budget}
+        self.n, self.k, self.ais_runs, self.ais_betas, self.inception_n = (
+            self.budget[key] for key in ("n", "k", "ais_runs", "ais_betas", "inception_n"))
+        self.seed, self.log, self.metrics, self.progress = seed, log, metrics, progress
         self._splits: dict = {}
         self._cache: dict = {}
 
@@ -71,12 +74,14 @@ class Evaluation:
 
     @property
     def common(self) -> dict:
-        """What every result of this evaluation records: the checkpoint, the seed and the protocol level."""
-        out = {"checkpoint_step": self.step, "seed": self.seed, "protocol_level": "quick" if self.quick else "full"}
-        if self.quick:
-            out["quick"] = (f"--quick: a cheaper protocol ({self.n} samples, NLL k={self.k}, AIS {self.ais_runs} "
-                            f"runs x {self.ais_betas} temperatures); noisier, and not comparable with full-protocol "
-                            "numbers")
+        """What every result of this evaluation records: the checkpoint, the seed, the protocol's name and budget."""
+        out = {"checkpoint_step": self.step, "seed": self.seed, "protocol_level": self.protocol,
+               "budget": dict(self.budget)}
+        changed = sorted(k for k, v in self.budget.items() if v != PROTOCOLS[self.protocol][k])
+        if changed:
+            out["budget_changed"] = changed
+        if self.protocol == "quick":
+            out["quick"] = QUICK_NOTE
         return out
 
 
@@ -105,37 +110,45 @@ def check_metrics(ev: Evaluation, metrics: list[str]) -> None:
         raise GenzooError(next(iter(refusals.values())))
 
 
-# the papers' protocol, and a cheaper one for a first look (genzoo eval --quick)
-FULL_PROTOCOL = {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500}
-QUICK_PROTOCOL = {"n": 2000, "k": 500, "ais_runs": 20, "ais_betas": 1000}
+#: `genzoo eval --protocol`: "quick" (the default) finishes in about a minute on 2 CPU cores for every preset's
+#: run and reports standard errors; "paper" is the papers' budget: 10,000 samples (Lucic et al. 2018), k = 5,000
+#: importance samples (Burda et al. 2016), AIS with 100 runs x 14,500 temperatures (Salakhutdinov & Murray 2008)
+PROTOCOLS = {
+    "quick": {"n": 2000, "k": 100, "ais_runs": 20, "ais_betas": 1000, "inception_n": 500},
+    "paper": {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000},
+}
+QUICK_NOTE = ("the quick protocol: fewer samples, importance samples and AIS temperatures than the papers', so "
+              "noisier (read the standard errors) and biased toward worse likelihoods; compare only with numbers "
+              "of the same protocol (`genzoo eval --protocol paper` for the papers')")
 
 #: the most samples one evaluation draws (the standard FID protocol's count); more would only cost memory
 MAX_EVAL_SAMPLES = 50_000
 
 
-def evaluate_run(run_dir: str | Path, *, n: int | None = None, metrics: list[str] | None = None,
-                 k: int | None = None, seed: int = 0, ais_runs: int | None = None, ais_betas: int | None = None,
-                 step: int | None = None, quick: bool = False, progress: bool = True, log=print) -> dict:
+def evaluate_run(run_dir: str | Path, *, protocol: str = "quick", metrics: list[str] | None = None, seed: int = 0,
+                 step: int | None = None, progress: bool = True, log=print, **budget: int | None) -> dict:
     """Evaluate the run's latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
-    and merges it into eval.json (each entry records its checkpoint_step).
+    and merges it into eval.json (each entry records its checkpoint_step, protocol_level and budget).
 
-    n, k, ais_runs, ais_betas: as given, else FULL_PROTOCOL's (the papers'), or with quick=True
-    QUICK_PROTOCOL's, cheaper and noisier; each entry then says "protocol_level": "quick".
-    progress: progress bars with ETAs on stderr for the long estimates (AIS, importance-sampled NLL)."""
-    defaults = QUICK_PROTOCOL if quick else FULL_PROTOCOL
-    n, k = defaults["n"] if n is None else n, defaults["k"] if k is None else k
-    ais_runs = defaults["ais_runs"] if ais_runs is None else ais_runs
-    ais_betas = defaults["ais_betas"] if ais_betas is None else ais_betas
+    protocol: "quick" or "paper" (PROTOCOLS); budget: n, k, ais_runs, ais_betas, inception_n given here
+    replace the protocol's. progress: progress bars with ETAs on stderr for the long estimates."""
+    if protocol not in PROTOCOLS:
+        raise GenzooError(f"unknown protocol '{protocol}'; choose from {', '.join(PROTOCOLS)}")
+    budget = {k: v for k, v in budget.items() if v is not None}
+    unknown = sorted(set(budget) - set(PROTOCOLS[protocol]))
+    if unknown:
+        raise GenzooError(f"unknown budget setting(s) {', '.join(unknown)}; "
+                          f"choose from {', '.join(PROTOCOLS[protocol])}")
+    n = budget.get("n", PROTOCOLS[protocol]["n"])
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} (the standard FID sample count), got {n:,}: "
                           "the generated samples are held in memory")
     run = RunDir.open(run_dir)
-    ev = Evaluation(run, step=step, n=n, k=k, seed=seed, ais_runs=ais_runs, ais_betas=ais_betas, quick=quick,
-                    progress=progress, log=log)
+    ev = Evaluation(run, step=step, protocol=protocol, seed=seed, progress=progress, log=log, **budget)
     ev.metrics = tuple(metrics or default_metrics(ev))
     check_metrics(ev, list(ev.metrics))
-    if quick:
-        log(f"genzoo: {ev.common['quick']}")
+    log(f"genzoo: the {protocol} protocol: " + ", ".join(f"{k} {v}" for k, v in ev.budget.items())
+        + ("" if protocol == "paper" else " (`--protocol paper` for the papers' budget)"))
     results = {name: {**METRICS[name].compute(ev), **ev.common} for name in METRICS if name in ev.metrics}
     _merge_into_eval_json(run.path / "eval.json", results, log)
     return results
@@ -195,6 +208,21 @@ def score_images(evaluator, fake: torch.Tensor, log=print, *, real_floor=None) -
     return {name: {**value, "protocol": protocol} for name, value in r.items()}
 
 
+def dataset_classifier(ev: Evaluation, dataset: str):
+    """genzoo's classifier for `dataset` (the feature space of the image and caption metrics): from the cache,
+    or trained once, saying so first, since it takes a minute or more."""
+    from .metrics import MetricError, get_feature_extractor
+    from .metrics.features import default_cache_dir
+
+    root = ev.config.data.root
+    try:
+        return get_feature_extractor(dataset, root=root, train_if_missing=False)
+    except MetricError:
+        ev.log(f"genzoo: training genzoo's classifier for {dataset}, the feature space of its metrics (a one-time "
+               f"cost: it is cached in {default_cache_dir()} for every later evaluation)")
+        return get_feature_extractor(dataset, root=root, verbose=ev.progress)
+
+
 def _image_results(ev: Evaluation) -> dict:
     """Every requested image metric from one set of samples and one pass of the feature extractor."""
     def compute():
@@ -202,8 +230,9 @@ def _image_results(ev: Evaluation) -> dict:
         t = time.time()
         fake = ev.samples(ev.n)
         wanted = tuple(m for m in IMAGE_METRICS if m in ev.metrics)
+        fx = dataset_classifier(ev, ev.config.data.name)
         evaluator = ImageEvaluator(ev.config.data.name, n=ev.n, metrics=wanted, root=ev.config.data.root,
-                                   seed=ev.seed)
+                                   seed=ev.seed, inception_n=ev.inception_n, extractor=fx)
         scores = score_images(evaluator, fake, ev.log)
         ev.log(f"genzoo: image metrics took {time.time() - t:.0f} s")
         return scores
@@ -216,7 +245,9 @@ def _register_image_metric(name: str, protocol: str, format, default: bool = Tru
 
 
 def _value(r: dict) -> str:
-    return f"{r['value']:.4f}" + (f" +/- {r['std']:.4f}" if "std" in r else "")
+    spread = next((f" +/- {r[key]:.4f}" + (" (std error)" if key == "stderr" else "")
+                   for key in ("std", "stderr") if key in r), "")
+    return f"{r['value']:.4f}{spread}"
 
 
 _register_image_metric("fd", "Frechet distance in the features of genzoo's classifier for the dataset", _value)
@@ -286,15 +317,42 @@ def loglik(ev: Evaluation) -> dict:
     t = time.time()
     z = ais_log_z(model, data=train_x, betas=ev.ais_betas, n_runs=ev.ais_runs,
                   generator=torch.Generator().manual_seed(seed), progress=ev.progress)
-    est = rbm_log_likelihood(model, x, z) if model.name == "rbm" else dbm_lower_bound(model, x, z)
-    return {"value": est, "kind": "log-likelihood" if model.name == "rbm" else
-            "variational lower bound on log-likelihood", "ais": z.to_dict(),
-            "n_test": len(x), "seconds": round(time.time() - t, 1),
+    est = (rbm_log_likelihood if model.name == "rbm" else dbm_lower_bound)(model, x, z, per_example=True)
+    return {"value": est.mean().item(), "stderr": _loglik_stderr(est, z.log_z_stderr),
+            "stderr_test": est.std().item() / len(est) ** 0.5 if len(est) > 1 else float("nan"),
+            "stderr_log_z": z.log_z_stderr,
+            "kind": "log-likelihood" if model.name == "rbm" else "variational lower bound on log-likelihood",
+            "ais": z.to_dict(), "n_test": len(x), "seconds": round(time.time() - t, 1),
             "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if dynamic
             else f"the model's own (model.binarize={model.cfg.binarize})",
             "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
                         f"data, {ev.ais_runs} runs, {ev.ais_betas} temperatures; test split of {ds.source}"
-                        + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else "")}
+                        + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else "")
+                        + "; stderr combines the test images' standard error with AIS's of log Z (delta method)"}
+
+
+def _loglik_stderr(per_example: torch.Tensor, log_z_stderr: float) -> float:
+    """The standard error of mean log p(v) - log Z: the test mean's and the log Z estimate's, independent."""
+    test = per_example.var().item() / len(per_example) if len(per_example) > 1 else 0.0
+    return (test + log_z_stderr ** 2) ** 0.5
+
+
+def _format_captions(r: dict) -> str:
+    stages = [stage for stage in ("final", "stage1") if stage in r]
+    return "; ".join((f"{stage}: " if len(stages) > 1 else "") + "caption accuracy " + ", ".join(
+        f"{split.replace('_', ' ')} {100 * r[stage][split]['caption_accuracy']:.1f}% "
+        f"(real {100 * r[stage][split]['real_caption_accuracy']:.1f}%)"
+        for split in ("seen", "held_out") if split in r[stage]) + f", FD of the digits {r[stage]['fd_digits']:.2f}"
+        for stage in stages) + f" (n={r['n']})"
+
+
+@register_metric("captions", kinds=("captioned",),
+                 protocol="caption accuracy: one sample per test caption, each caption's digits cut out and read by "
+                          "genzoo's MNIST classifier, for seen and held-out combinations, beside the real canvases'",
+                 format=_format_captions)
+def captions(ev: Evaluation) -> dict:
+    from .metrics.captions import evaluate_captions
+    return evaluate_captions(ev.model, ev.split("test"), ev.n, ev.seed, extractor=dataset_classifier(ev, "mnist"))
 
 
 def model_features(model, x: torch.Tensor) -> torch.Tensor | None:

@@ -143,7 +143,7 @@ def check_image_metrics(metrics: list[str] | None) -> tuple[str, ...]:
 
 
 def evaluate_folders(images: str | Path, against: str, *, features: str | None = None, n: int = 10000,
-                     metrics: list[str] | None = None, seed: int = 0, quick: bool = False, log=print) -> dict:
+                     metrics: list[str] | None = None, seed: int = 0, protocol: str = "quick", log=print) -> dict:
     """{metric: result with its protocol} of the images in `images` against a dataset's test split or
     the images of another folder (see the module docstring)."""
     from .evaluation import score_images
@@ -171,7 +171,7 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
         scores = score_images(evaluator, fake.x, log, real_floor=lambda n_fake: ImageEvaluator(
             dataset, n=len(real.x), metrics=wanted, seed=seed, splits=splits, extractor=evaluator.fx
         ).real_vs_real(n_fake))
-    level = {"protocol_level": "quick" if quick else "full", "seed": seed}
+    level = {"protocol_level": protocol, "seed": seed}
     return {name: {**r, "protocol": {**r["protocol"], **inputs}, **level} for name, r in scores.items()}
 
 

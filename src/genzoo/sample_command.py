@@ -70,22 +70,28 @@ def _check_classes(model, **flags: int | None) -> None:
 
 
 def _typed_captions(args) -> list[str]:
-    """The captions of --text (repeatable) and --text-file (one per line), in that order."""
+    """The captions of --text (repeatable) and --text-file (one per line, UTF-8), in that order."""
     texts = list(args.text or [])
     if args.text_file:
         path = Path(args.text_file)
         if not path.is_file():
             raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
-        texts += [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        try:
+            lines = path.read_bytes().decode("utf-8").splitlines()
+        except UnicodeDecodeError as e:
+            raise GenzooError(f"--text-file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
+                              f"{e.start}); save it as UTF-8, one caption per line") from None
+        texts += [line.strip() for line in lines if line.strip()]
     return texts
 
 
 def _sample_from_text(args, model, out) -> None:
-    """Text-to-image models: --n images for each caption (one row each; the model's own grid of captions
-    when none is given), or --mode interpolate-text: --rows noise vectors x --cols steps between two captions."""
+    """Text-to-image models: --n images for each caption (one row each, labelled with its caption; the model's
+    own grid of captions when none is given), or --mode interpolate-text: --rows noise vectors x --cols steps
+    between two captions."""
     import torch
 
-    from .images import save_grid
+    from .images import display_scale, save_grid
 
     texts = _typed_captions(args)
     g = torch.Generator(device=model.device).manual_seed(args.seed)
@@ -102,11 +108,31 @@ def _sample_from_text(args, model, out) -> None:
         raise GenzooError(f"{model.name} samples from captions: --text CAPTION (repeatable) or --text-file FILE "
                           "with --n images each, or --mode interpolate-text --text A --text B; not --mode "
                           f"{args.mode}, --cond or --truncation")
-    path = save_grid(x.detach().float().cpu(), out, nrow=nrow)
+    x = x.detach().float().cpu()
+    labelled = rows if rows and args.mode != "interpolate-text" else None
+    path = save_grid(x, out, nrow=nrow, scale=args.scale or display_scale(x.shape[-2]), row_labels=labelled)
     if rows:
         write_text(path.with_suffix(".txt"), "\n".join(rows) + "\n")
     print(f"genzoo: wrote {len(x)} samples ({args.mode}) to {path}" + (f" (captions in {path.with_suffix('.txt')})"
                                                                        if rows else ""))
+    if labelled and args.n > 1:
+        _print_spread(x, labelled, args.n)
+
+
+def _print_spread(x, captions: list[str], n: int) -> None:
+    """How different the samples of each caption are: a grid with no variety shows as a spread near 0."""
+    from .metrics.captions import sample_spread
+
+    spreads = [sample_spread(x[i * n:(i + 1) * n]) for i in range(len(captions))]
+    print("genzoo: spread between the samples of each caption (mean absolute pixel difference of two samples, "
+          "0 = identical):")
+    for caption, spread in zip(captions, spreads):
+        print(f"  {spread:.3f}  {caption}" + ("  (almost no variety: the noise barely changes the picture)"
+                                             if spread < LOW_SPREAD else ""))
+
+
+#: below this mean pixel difference two samples of a caption look the same (a real canvas pair differs by ~0.1)
+LOW_SPREAD = 0.02
 
 
 def sample(args) -> None:

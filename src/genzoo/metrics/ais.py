@@ -186,7 +186,8 @@ def default_betas(n: int = 14500, dtype=torch.float64) -> torch.Tensor:
 @dataclass
 class AISResult:
     """log Z estimate = log Z_A + log mean(w); bounds log(Z^ -/+ 3 sigma^) as in Salakhutdinov &
-    Murray 2008, with sigma^ = std(Z_A w) / sqrt(M); log_w_std: the spread of the log weights."""
+    Murray 2008, with sigma^ = std(Z_A w) / sqrt(M); log_w_std: the spread of the log weights;
+    log_z_stderr: the standard error of the estimate of log Z, sigma^ / Z^ (the delta method)."""
 
     log_z: float
     log_z_low: float
@@ -196,11 +197,12 @@ class AISResult:
     n_runs: int
     n_betas: int
     log_w: torch.Tensor = field(repr=False)
+    log_z_stderr: float = float("nan")
 
     def to_dict(self) -> dict:
         return {"log_z": self.log_z, "log_z_low": self.log_z_low, "log_z_high": self.log_z_high,
                 "log_w_std": self.log_w_std, "log_z_base": self.log_z_base, "n_runs": self.n_runs,
-                "n_betas": self.n_betas}
+                "n_betas": self.n_betas, "log_z_stderr": self.log_z_stderr}
 
 
 def _base(model, lay: _Layered, data: torch.Tensor | None, eps: float) -> torch.Tensor:
@@ -316,30 +318,33 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
     low = log_z_base + m.item() + math.log(mean_w - 3 * se) if M > 1 and mean_w > 3 * se else float("-inf")
     return AISResult(log_z=log_z_base + log_mean, log_z_low=low, log_z_high=high,
                      log_w_std=log_w.std().item() if M > 1 else 0.0, log_z_base=log_z_base,
-                     n_runs=M, n_betas=len(bl), log_w=log_w.cpu())
+                     n_runs=M, n_betas=len(bl), log_w=log_w.cpu(),
+                     log_z_stderr=se / mean_w if M > 1 else float("nan"))
 
 
 # ----------------------------------------------------------------------------- log-likelihoods
 
 @torch.no_grad()
-def rbm_log_likelihood(rbm, x: torch.Tensor, log_z: float | AISResult) -> float:
+def rbm_log_likelihood(rbm, x: torch.Tensor, log_z: float | AISResult, *, per_example: bool = False):
     """Mean log p(v) = mean(-F(v)) - log Z over the examples x (binary data for Bernoulli RBMs;
-    for Gaussian units the density of the data, i.e. with the standardization's Jacobian)."""
+    for Gaussian units the density of the data, i.e. with the standardization's Jacobian);
+    per_example: each example's log p(v) instead (a float64 tensor on the CPU)."""
     log_z = log_z.log_z if isinstance(log_z, AISResult) else float(log_z)
     v = rbm.to_visible(x.to(rbm.device))
-    ll = (-rbm.free_energy(v).to(torch.float64)).mean().item() - log_z
+    ll = -rbm.free_energy(v).to(torch.float64).cpu() - log_z
     if rbm.gaussian:
         ll -= rbm.v_std.to(torch.float64).log().sum().item()
-    return ll
+    return ll if per_example else ll.mean().item()
 
 
 @torch.no_grad()
 def dbm_lower_bound(dbm, x: torch.Tensor, log_z: float | AISResult, mf_steps: int | None = None,
-                    tol: float | None = None) -> float:
+                    tol: float | None = None, *, per_example: bool = False):
     """Mean variational lower bound on log p(v) with the mean-field q(h|v) (Salakhutdinov & Hinton 2009):
 
         log p(v) >= E_q[-E(v, h)] + H(q) - log Z = -E(v, mu) + sum_l H(mu_l) - log Z
-    """
+
+    per_example: each example's bound instead (a float64 tensor on the CPU)."""
     log_z = log_z.log_z if isinstance(log_z, AISResult) else float(log_z)
     v = dbm.to_visible(x.to(dbm.device))
     mu, _ = dbm.mean_field(v, dbm.cfg.eval_mf_steps if mf_steps is None else mf_steps,
@@ -351,7 +356,8 @@ def dbm_lower_bound(dbm, x: torch.Tensor, log_z: float | AISResult, mf_steps: in
         neg_e = neg_e + ((states[l] @ W) * states[l + 1]).sum(-1)
     ent = sum(-(torch.special.xlogy(m, m) + torch.special.xlogy(1 - m, 1 - m)).sum(-1)
               for m in list(states.values())[1:])
-    return (neg_e + ent).mean().item() - log_z
+    bound = (neg_e + ent).cpu() - log_z
+    return bound if per_example else bound.mean().item()
 
 
 __all__ = ["AISResult", "AISError", "ais_log_z", "default_betas", "exact_log_z_rbm", "exact_log_z_dbm",

@@ -117,6 +117,16 @@ def evaluate_captions(model, test: CaptionedDataset, n: int, seed: int, root=Non
     return out
 
 
+def sample_spread(images: torch.Tensor) -> float:
+    """Mean over pairs i < j of the mean absolute pixel difference |x_i - x_j| of images (N, C, H, W) in [0, 1]:
+    0 when every sample is the same picture, 1 for a black and a white one."""
+    x = images.float().flatten(1)
+    if len(x) < 2:
+        raise ValueError("the spread between samples needs at least two of them")
+    d = torch.cdist(x.double(), x.double(), p=1) / x.shape[1]
+    return (d.sum() / (len(x) * (len(x) - 1))).item()
+
+
 def stage_shown_at(images: torch.Tensor, size: int) -> torch.Tensor:
     """Low-resolution canvases (N, C, h, w) in [0, 1] shown at size x size (bilinear), to score them like full ones."""
     return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)

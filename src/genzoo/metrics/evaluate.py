@@ -43,9 +43,11 @@ class ImageEvaluator:
     def __init__(self, dataset_name: str, *, n: int = 10000, split: Split = "test", root=None, seed: int = 0,
                  metrics=DEFAULT_METRICS, extractor: FeatureExtractor | None = None, cache_dir=None,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = 5, cs_splits: int = 10,
-                 splits=None, real_images: torch.Tensor | None = None, real_desc: str = "images given"):
+                 splits=None, real_images: torch.Tensor | None = None, real_desc: str = "images given",
+                 inception_n: int | None = None):
         """real_images: compare with these (uint8 or float (N, C, H, W) in the dataset's format, e.g. a folder's
-        images) instead of the dataset's `split`; `real_desc` names them in the protocol."""
+        images) instead of the dataset's `split`; `real_desc` names them in the protocol. inception_n: at most
+        this many fake and real images for Inception-FID (slow on a CPU; default n)."""
         bad = [m for m in metrics if m not in IMAGE_METRICS]
         if bad:
             raise MetricError(f"unknown image metric(s) {bad}; choose from {list(IMAGE_METRICS)}")
@@ -56,6 +58,7 @@ class ImageEvaluator:
         self.fx = extractor or get_feature_extractor(dataset_name, root=root, cache_dir=cache_dir,
                                                      splits=self.splits)
         self.metrics, self.n, self.seed, self.split = tuple(metrics), n, seed, split
+        self.inception_n = n if inception_n is None else min(n, inception_n)
         self.kid_subsets, self.kid_subset_size, self.prdc_k, self.cs_splits = (
             kid_subsets, kid_subset_size, prdc_k, cs_splits)
         pool = self.splits.test_x if split == "test" else self.splits.train_x
@@ -130,7 +133,8 @@ class ImageEvaluator:
         if "inception_fid" in self.metrics:
             from .inception import inception_fid
             t = time.perf_counter()
-            out["inception_fid"] = inception_fid(fake, self.real_images)
+            out["inception_fid"] = inception_fid(fake[:self.inception_n], self.real_images[:self.inception_n],
+                                                 progress=True)
             timings["inception_fid_s"] = time.perf_counter() - t
         out["timings"] = {k: round(v, 3) for k, v in timings.items()}
         return out
