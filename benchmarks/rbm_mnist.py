@@ -2,6 +2,8 @@
 
     python benchmarks/rbm_mnist.py                       # CD-25, the paper's setting (long)
     python benchmarks/rbm_mnist.py --steps 200 --ais-betas 500 --ais-runs 20 --test-n 1000   # a check
+    python benchmarks/rbm_mnist.py --keep-model rbm.safetensors                 # keep the trained RBM
+    python benchmarks/rbm_mnist.py --load-model rbm.safetensors                 # re-bracket it, no training
 
 Protocol (Salakhutdinov & Murray 2008, "On the quantitative analysis of deep belief networks"):
 500 hidden units; the test images binarized once, stochastically (pixel ~ Bernoulli(intensity),
@@ -12,6 +14,14 @@ CD-3 -106.63, CD-1 -125.53 (nats). Our training budget is printed with the resul
 RBMs trained for far longer, so short runs land well below it. The curve: the same AIS estimate at
 --curve-points evenly spaced steps of the one run, against the CPU time training had used by then
 (the points before the last are taken on the way, before the learning rate has decayed to zero).
+
+The bracket: forward AIS underestimates log Z in expectation, so its test log-likelihood is optimistic;
+RAISE (Burda, Grosse & Salakhutdinov 2015: the same anneal run in reverse from test images) is
+conservative (see genzoo.metrics.bdmc). Both run at --bracket-betas temperatures until forward AIS's
+log Z moves by less than 0.1 nats (the log Z convergence curve); RAISE on the first --raise-n test
+images gives the log Z it implies, and mean(-F) - that log Z over the whole test set is the bracket's
+conservative end. The row claims to beat the paper only if that end does. --load-model recomputes the
+bracket of a kept RBM and writes it into the existing result file, keeping the training run's numbers.
 
 Training is `genzoo train rbm`'s (genzoo.bench.train_timed: the same trainer, data order, dynamic
 binarization and precision), with the base-rate biases computed from the whole training set.
@@ -28,7 +38,8 @@ from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.presets import resolve
 from genzoo.training import Hook
 
-from common import Snapshots, add_likelihood_args, hardware, likelihood_setup, scored_snapshots
+from common import (Snapshots, add_bracket_args, add_likelihood_args, hardware, likelihood_setup, rbm_bracket,
+                    scored_snapshots)
 
 class WholeSetStatistics(Hook):
     """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
@@ -57,6 +68,10 @@ def main(argv=None) -> dict:
     p.add_argument("--ais-betas", type=int, default=14500)
     p.add_argument("--curve-points", type=int, default=6, help="points of the curve over training (the last: the end)")
     p.add_argument("--test-n", type=int, default=None, help="test images to evaluate (default all)")
+    p.add_argument("--keep-model", help="save the trained RBM's tensors here (safetensors)")
+    p.add_argument("--load-model", help="bracket the RBM saved here by --keep-model (same --hidden), without training, "
+                                        "and add the bracket to the existing result file")
+    add_bracket_args(p)
     add_likelihood_args(p, out="benchmarks/results/rbm_mnist.json")
     args = p.parse_args(argv)
     if args.curve_points < 1:
@@ -71,6 +86,8 @@ def main(argv=None) -> dict:
                  "model.optim.weight_decay": args.weight_decay, "model.initial_momentum": 0.5,
                  "model.momentum_warmup_steps": min(5 * len(x_train) // args.batch_size, args.steps // 4)}
     cfg = resolve("rbm", overrides=overrides)
+    if args.load_model:
+        return rebracket(cfg, train, x_train, x_test, args, device)
 
     method = f"{'PCD' if args.persistent else 'CD'}-{args.cd_k}"
     print(f"training RBM {train.shape} -> {args.hidden} with {method}, {args.steps} steps of {args.batch_size} "
@@ -80,6 +97,9 @@ def main(argv=None) -> dict:
     snapshots = Snapshots(args.steps * i // args.curve_points for i in range(1, args.curve_points + 1))
     timed = train_timed(cfg, hooks=[WholeSetStatistics(x_train), snapshots, PrintMetrics()], log=lambda *_: None)
     model, train_time = timed.model.eval(), timed.wall_seconds
+    if args.keep_model:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.keep_model)
 
     # the last snapshot is the trained model
     curve, ais, ais_time = scored_snapshots(
@@ -90,6 +110,7 @@ def main(argv=None) -> dict:
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     ll_train = rbm_log_likelihood(model, x_train_bin, ais)
 
+    bracket = rbm_bracket(model, x_train, x_test, args, PAPER.get(args.cd_k, PAPER[25]))
     epochs = args.steps * args.batch_size / len(x_train)
     result = {
         "benchmark": "rbm_mnist",
@@ -103,7 +124,8 @@ def main(argv=None) -> dict:
         "values": {"method": method, "epochs": round(epochs, 1), "test_ll": round(ll_test, 2),
                    "train_ll": round(ll_train, 2), "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "ais_s": round(ais_time), "train_minutes": round(train_time / 60),
-                   "steps": args.steps, "batch_size": args.batch_size, "test_n": len(x_test), "curve": curve},
+                   "steps": args.steps, "batch_size": args.batch_size, "test_n": len(x_test), "curve": curve,
+                   **bracket},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Murray 2008, Table 1 (CD-25(500): -86.34)",
     }
     print()
@@ -115,10 +137,41 @@ def main(argv=None) -> dict:
     print(f"test log-likelihood  ({len(x_test)} images): {ll_test:8.2f} nats   "
           f"paper ({method if args.cd_k in PAPER else 'CD-25'}(500)): {PAPER.get(args.cd_k, PAPER[25]):.2f}")
     print(f"train log-likelihood ({len(x_test)} images): {ll_train:8.2f} nats")
+    print_bracket(bracket)
     print(f"budget: {args.steps} steps x {args.batch_size} = {epochs:.2f} epochs, training {train_time:.0f}s, "
           f"AIS {ais_time:.0f}s, on {hardware(device)}")
     if args.out:
         print(f"wrote {write_result(args.out, result, device=device)}")
+    return result
+
+
+def print_bracket(bracket: dict) -> None:
+    if bracket:
+        print(f"bracket ({bracket['bracket_betas']:,} temperatures, RAISE on {bracket['raise_n']} images): "
+              f"[{bracket['bracket_low']:.2f}, {bracket['bracket_high']:.2f}]; it {bracket['verdict']}")
+
+
+def rebracket(cfg, train, x_train, x_test, args, device) -> dict:
+    """The bracket of the RBM saved at args.load_model, added to the result file's values."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from genzoo.training.data import data_spec
+    from genzoo.training.device import build_model
+
+    model = build_model(cfg, data_spec(train), device)
+    model.load_state_dict(load_file(args.load_model, device=str(device)))
+    bracket = rbm_bracket(model.eval(), x_train, x_test, args, PAPER.get(args.cd_k, PAPER[25]))
+    print_bracket(bracket)
+    path = Path(args.out) if args.out else None
+    result = json.loads(path.read_text()) if path and path.exists() else {"benchmark": "rbm_mnist", "values": {}}
+    result["values"].update(bracket)
+    result["training_command"] = result.get("training_command", result.get("command"))   # "command": this one
+    if path:
+        kept = {k: v for k, v in result.items() if k not in ("hardware", "environment", "command")}
+        print(f"wrote {write_result(path, kept, device=device)}")
     return result
 
 

@@ -1,12 +1,15 @@
 """AIS against exact enumeration on tiny RBMs and DBMs; the likelihood functions on hand-checkable facts."""
+import copy
 import itertools
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from genzoo.metrics.ais import (AISError, ais_log_z, dbm_lower_bound, default_betas, exact_log_z_dbm,
                                 exact_log_z_rbm, rbm_log_likelihood)
+from genzoo.metrics.bdmc import exact_samples, log_z_convergence, raise_log_likelihood, reverse_ais_log_z
 from genzoo.models.base import DataSpec
 from genzoo.models.dbm import DBM, DBMConfig
 from genzoo.models.rbm import RBM, RBMConfig
@@ -152,3 +155,136 @@ def test_ais_refuses_bad_arguments():
         ais_log_z(rbm, betas=torch.tensor([0.0, 0.7, 0.5, 1.0]))
     with pytest.raises(AISError, match="RBM or a DBM"):
         ais_log_z(torch.nn.Linear(2, 2))
+
+
+# ---- brackets: reverse AIS from exact samples (BDMC) and RAISE -------------------------------------
+
+def hard_rbm():
+    return random_rbm(std=1.0)   # 10 visible, 8 hidden: far enough from its base that a short anneal is biased
+
+
+def test_exact_samples_follow_the_models_distribution():
+    rbm = random_rbm(D=3, H=4, std=1.0)
+    v = exact_samples(rbm, 40000, torch.Generator().manual_seed(0))[0].double()
+    states = all_states(3)
+    p = torch.softmax(-rbm.double().free_energy(states), 0)
+    freq = (v[:, None, :] == states[None]).all(-1).double().mean(0)
+    assert (freq - p).abs().max() < 0.01   # 4 standard errors of a frequency near 0.25 with 40,000 draws
+    dbm = random_dbm(D=2, hidden=(3, 2), std=1.0).double()
+    s = exact_samples(dbm, 40000, torch.Generator().manual_seed(1))
+    assert sorted(s) == [0, 2]
+    joint = all_states(7)   # p(v, h2) by brute force, h1 summed out
+    e = dbm.energy([joint[:, :2], joint[:, 2:5], joint[:, 5:]])
+    logp = torch.logsumexp(-e, 0)
+    pv = torch.exp(torch.logsumexp(-e.view(4, 8, 4), (1, 2)) - logp)   # joint rows are ordered (v, h1, h2)
+    fv = (s[0][:, None, :] == all_states(2)[None]).all(-1).double().mean(0)
+    assert (fv - pv).abs().max() < 0.01
+
+
+def test_forward_and_reverse_ais_bracket_the_exact_log_z_of_a_tiny_rbm():
+    rbm = hard_rbm()
+    exact = exact_log_z_rbm(rbm)
+    data = exact_samples(rbm, 200, torch.Generator().manual_seed(9))[0]
+    gaps = []
+    for K in (10, 100, 1000):
+        fwd = ais_log_z(rbm, data=data, betas=K, n_runs=100, generator=torch.Generator().manual_seed(K))
+        start = exact_samples(rbm, 100, torch.Generator().manual_seed(K + 1))
+        rev = reverse_ais_log_z(rbm, start, data=data, betas=K, generator=torch.Generator().manual_seed(K + 2))
+        assert fwd.log_z <= exact <= rev.log_z
+        gaps.append(rev.log_z - fwd.log_z)
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.1
+
+
+def test_forward_and_reverse_ais_bracket_the_exact_log_z_of_a_tiny_dbm():
+    dbm = random_dbm(6, (4, 4), std=1.0)
+    exact = exact_log_z_dbm(dbm)
+    gaps = []
+    for K in (30, 1000):
+        fwd = ais_log_z(dbm, betas=K, n_runs=100, generator=torch.Generator().manual_seed(K))
+        rev = reverse_ais_log_z(dbm, exact_samples(dbm, 100, torch.Generator().manual_seed(K + 1)), betas=K,
+                                generator=torch.Generator().manual_seed(K + 2))
+        assert fwd.log_z <= exact <= rev.log_z
+        gaps.append(rev.log_z - fwd.log_z)
+    assert gaps[0] > gaps[1]
+
+
+def annealing_model_log_p(rbm, data, K):
+    """log p_ann(v) over all v of a tiny Bernoulli RBM, by propagating the distribution of the forward chain:
+    x_1 ~ p_0, x_(k+1) ~ T_k(. | x_k) with T_k the Gibbs sweep v -> h -> v at beta_k."""
+    W, b, c = (t.detach().double() for t in (rbm.W, rbm.b, rbm.c))
+    p = data.double().mean(0).clamp(1e-3, 1 - 1e-3)
+    b_a = torch.log(p) - torch.log1p(-p)
+    vs, hs = all_states(W.shape[0]), all_states(W.shape[1])
+
+    def bern(states, logits):   # rows: conditioning states; columns: the states' probabilities
+        return torch.exp(states @ F.logsigmoid(logits).t() + (1 - states) @ F.logsigmoid(-logits).t()).t()
+
+    pi = bern(vs, b_a[None])[0]
+    betas = default_betas(K).tolist()
+    for beta in betas[1:-1]:
+        p_h = bern(hs, beta * (vs @ W + c))                      # (v, h)
+        p_v = bern(vs, (1 - beta) * b_a + beta * (hs @ W.t() + b))   # (h, v)
+        pi = pi @ p_h @ p_v
+    return torch.log(pi)
+
+
+def test_raise_estimates_the_annealing_models_likelihood_from_below():
+    rbm = random_rbm(D=6, H=4, std=1.0)
+    data = exact_samples(rbm, 200, torch.Generator().manual_seed(2))[0]
+    log_p_ann = annealing_model_log_p(rbm, data, 20)
+    test, at = all_states(6)[::7].float(), log_p_ann[::7].mean().item()
+    many = raise_log_likelihood(rbm, test, data=data, betas=20, n_chains=2000, generator=torch.Generator().manual_seed(0))
+    assert many.log_likelihood == pytest.approx(at, abs=0.05)   # consistent as the chains grow
+    one = [raise_log_likelihood(rbm, test, data=data, betas=20, generator=torch.Generator().manual_seed(s)).log_likelihood
+           for s in range(20)]
+    assert sum(one) / len(one) < at   # one chain: Jensen's gap below the annealing model
+    log_p = -rbm.double().free_energy(all_states(6)) - exact_log_z_rbm(rbm)
+    assert (log_p.exp() * log_p_ann).sum() < (log_p.exp() * log_p).sum()   # on the model's own data p_ann fits worse
+
+
+def test_raise_and_forward_ais_bracket_the_exact_test_log_likelihood_of_a_tiny_rbm():
+    rbm = hard_rbm()
+    data = exact_samples(rbm, 200, torch.Generator().manual_seed(9))[0]
+    test = exact_samples(rbm, 100, torch.Generator().manual_seed(3))[0]
+    exact = rbm_log_likelihood(rbm, test, exact_log_z_rbm(rbm))
+    widths = []
+    for K in (10, 100, 1000):
+        fwd = ais_log_z(rbm, data=data, betas=K, n_runs=100, generator=torch.Generator().manual_seed(K))
+        optimistic = rbm_log_likelihood(rbm, test, fwd)
+        conservative = raise_log_likelihood(rbm, test, data=data, betas=K,
+                                            generator=torch.Generator().manual_seed(K + 3)).log_likelihood
+        assert conservative <= exact <= optimistic
+        widths.append(optimistic - conservative)
+    assert widths[0] > widths[1] > widths[2] and widths[2] < 0.2
+
+
+def test_raise_on_a_tiny_dbm_lies_below_its_exact_log_likelihood():
+    dbm = random_dbm(6, (4, 4), std=1.0)
+    test = exact_samples(dbm, 50, torch.Generator().manual_seed(4))[0]
+    log_z = exact_log_z_dbm(dbm)
+    hs, d64 = all_states(8), copy.deepcopy(dbm).double()
+    exact = sum(torch.logsumexp(-d64.energy([v.double().expand(256, -1), hs[:, :4], hs[:, 4:]]), 0).item()
+                for v in test) / len(test) - log_z
+    est = raise_log_likelihood(dbm, test, betas=1000, generator=torch.Generator().manual_seed(0))
+    assert exact - 0.3 < est.log_likelihood <= exact
+    assert dbm_lower_bound(dbm, test, log_z) <= exact
+
+
+def test_log_z_convergence_stops_once_the_estimate_settles():
+    rbm = hard_rbm()
+    data = exact_samples(rbm, 200, torch.Generator().manual_seed(9))[0]
+    rows = log_z_convergence(rbm, data=data, betas=(10, 100, 1000, 10000, 100000), n_runs=50, tol=0.1, exact=True,
+                             test=data, raise_n=20, log=lambda *_: None)
+    assert [r["betas"] for r in rows][:2] == [10, 100] and len(rows) < 5   # 100,000 temperatures never run
+    assert abs(rows[-1]["log_z"] - rows[-2]["log_z"]) < 0.1
+    assert all(r["log_z"] <= r["log_z_rev"] and r["raise_ll"] <= r["ais_ll"] for r in rows)
+
+
+def test_reverse_ais_and_exact_samples_refuse_bad_arguments():
+    rbm = random_rbm(D=3, H=2)
+    with pytest.raises(AISError, match="even layers"):
+        reverse_ais_log_z(random_dbm(), {0: torch.zeros(2, 6)}, betas=10)
+    with pytest.raises(AISError, match="2\\^"):
+        exact_samples(random_rbm(D=30, H=30), 2)
+    with pytest.raises(AISError, match="at least one example"):
+        raise_log_likelihood(rbm, torch.zeros(0, 3), betas=10)

@@ -9,6 +9,9 @@
   mean-field q(h|v);
 - `exact_log_likelihood_gradient`: d mean log p(v) / d theta of a tiny RBM by enumeration.
 
+AIS's Z^ is unbiased, so E[log Z^] <= log Z: a stochastic lower bound on log Z, and likelihoods computed
+with it are optimistic. genzoo.metrics.bdmc gives the other side (reverse AIS from exact samples, RAISE).
+
 AIS scheme. The states of a layered Boltzmann machine split into even layers (v, h2, h4, ...)
 and odd layers (h1, h3, ...); given the even layers the odd units are independent, so they are
 summed out in closed form and the annealing chain runs on the even layers only (for an RBM: on v,
@@ -108,26 +111,34 @@ def _log_f_given(lay: _Layered, states: dict[int, torch.Tensor], parity: int) ->
     return out
 
 
-def _exact_log_z(lay: _Layered, max_bits: int = 26, chunk: int = 1 << 16) -> float:
+def _enumeration(lay: _Layered, max_bits: int) -> tuple[int, list[int], int]:
+    """(parity, its layers, its number of units): the parity class with fewer units (the odd one for
+    Gaussian visible units), whose 2^n states are enumerated while the other class is summed out."""
     sizes = lay.sizes
-    L = len(sizes)
     bits = {p: sum(sizes[p::2]) for p in (0, 1)}
     parity = 1 if lay.gaussian or bits[1] <= bits[0] else 0
     n = bits[parity]
     if n > max_bits:
         raise AISError(f"exact enumeration needs 2^{n} states; use a model with at most {max_bits} units "
                        "in its smaller parity class, or AIS")
-    layers = list(range(parity, L, 2))
+    return parity, list(range(parity, len(sizes), 2)), n
+
+
+def _enumerated_states(lay: _Layered, layers: list[int], n: int, start: int, stop: int) -> dict[int, torch.Tensor]:
+    """States start..stop-1 of the enumerated layers (binary counting over their n units)."""
+    s = _bits(n, start, stop, lay.W[0].device, torch.float64)
+    states, off = {}, 0
+    for l in layers:
+        states[l] = s[:, off:off + lay.sizes[l]]
+        off += lay.sizes[l]
+    return states
+
+
+def _exact_log_z(lay: _Layered, max_bits: int = 26, chunk: int = 1 << 16) -> float:
+    parity, layers, n = _enumeration(lay, max_bits)
     total = 2 ** n
-    dev = lay.W[0].device
-    logs = []
-    for start in range(0, total, chunk):
-        s = _bits(n, start, min(total, start + chunk), dev, torch.float64)
-        states, off = {}, 0
-        for l in layers:
-            states[l] = s[:, off:off + sizes[l]]
-            off += sizes[l]
-        logs.append(_log_f_given(lay, states, parity))
+    logs = [_log_f_given(lay, _enumerated_states(lay, layers, n, start, min(total, start + chunk)), parity)
+            for start in range(0, total, chunk)]
     return torch.logsumexp(torch.cat(logs), 0).item()
 
 
@@ -228,20 +239,38 @@ def _checked_betas(betas: torch.Tensor | int | None) -> list[float]:
     return betas.tolist()
 
 
+def _log_z_base(lay: _Layered, base: torch.Tensor) -> float:
+    """log Z_A of the base model: its visible factor times 2 for every hidden unit."""
+    sizes = lay.sizes
+    vis = 0.5 * sizes[0] * math.log(2 * math.pi) if lay.gaussian else F.softplus(base).sum().item()
+    return vis + sum(sizes[1:]) * math.log(2)
+
+
 def _base_sample(lay: _Layered, base: torch.Tensor, M: int, generator) -> tuple[dict[int, torch.Tensor], float]:
     """x_1 ~ p_0 for M runs (the visible layer from the base model, the other even layers uniform), and log Z_A."""
     dev, dt, sizes = lay.W[0].device, lay.W[0].dtype, lay.sizes
     base_t = base.to(dt)
     if lay.gaussian:
         v = base_t + torch.randn(M, sizes[0], generator=generator, device=dev, dtype=dt)
-        log_z_base = 0.5 * sizes[0] * math.log(2 * math.pi) + sum(sizes[1:]) * math.log(2)
     else:
         v = torch.bernoulli(torch.sigmoid(base_t).expand(M, -1).contiguous(), generator=generator)
-        log_z_base = F.softplus(base).sum().item() + sum(sizes[1:]) * math.log(2)
     x = {0: v}
     for l in range(2, len(sizes), 2):
         x[l] = torch.bernoulli(torch.full((M, sizes[l]), 0.5, device=dev, dtype=dt), generator=generator)
-    return x, log_z_base
+    return x, _log_z_base(lay, base)
+
+
+def _log_f_ratio(lay: _Layered, x: dict[int, torch.Tensor], a: dict[int, torch.Tensor], base: torch.Tensor,
+                 b0: float, b1: float) -> torch.Tensor:
+    """log f_b1(x) - log f_b0(x) per run (float64), for the even layers x and the odd layers' inputs a."""
+    v64 = x[0].to(torch.float64)
+    base_term = -0.5 * ((v64 - base) ** 2).sum(-1) if lay.gaussian else v64 @ base
+    model_even = sum(lay.bias_term(x, l).to(torch.float64) for l in range(0, len(lay.sizes), 2))
+    out = (b1 - b0) * (model_even - base_term)
+    for l in range(1, len(lay.sizes), 2):
+        a64 = a[l].to(torch.float64)
+        out = out + (F.softplus(b1 * a64) - F.softplus(b0 * a64)).sum(-1)
+    return out
 
 
 def _transition(lay: _Layered, x: dict[int, torch.Tensor], a: dict[int, torch.Tensor], b1: float,
@@ -275,6 +304,8 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
     betas: the inverse temperatures (0 ... 1), or a number of intervals for `default_betas`;
     default the paper's 14,500. n_runs: M independent AIS runs (the paper: 100).
     progress: a progress bar over the temperatures, with its ETA, on stderr.
+    The estimate is a stochastic lower bound: E[log Z^] <= log Z (Jensen), the gap shrinking as the
+    temperatures grow; `genzoo.metrics.bdmc.reverse_ais_log_z` gives the upper side.
     """
     from tqdm.auto import tqdm
 
@@ -285,30 +316,24 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
     lay = _layered(model)
     bl = _checked_betas(betas)
     base = _base(model, lay, data, eps)
-    even, odd = list(range(0, len(lay.sizes), 2)), list(range(1, len(lay.sizes), 2))
-    M = n_runs
-    x, log_z_base = _base_sample(lay, base, M, generator)
+    odd = list(range(1, len(lay.sizes), 2))
+    x, log_z_base = _base_sample(lay, base, n_runs, generator)
     base_t = base.to(lay.W[0].dtype)
-
-    def base_term(v):
-        v64 = v.to(torch.float64)
-        return -0.5 * ((v64 - base) ** 2).sum(-1) if lay.gaussian else v64 @ base
-
-    log_w = torch.zeros(M, dtype=torch.float64, device=lay.W[0].device)
+    log_w = torch.zeros(n_runs, dtype=torch.float64, device=lay.W[0].device)
     K = len(bl) - 1
     for k in tqdm(range(1, K + 1), desc="AIS log Z", unit="temperature", disable=not progress, file=sys.stderr,
                   dynamic_ncols=True, leave=False):
-        b0, b1 = bl[k - 1], bl[k]
         a = {l: lay.layer_input(x, l) for l in odd}
-        model_even = sum(lay.bias_term(x, l).to(torch.float64) for l in even)
-        log_w += (b1 - b0) * (model_even - base_term(x[0]))
-        for l in odd:
-            a64 = a[l].to(torch.float64)
-            log_w += (F.softplus(b1 * a64) - F.softplus(b0 * a64)).sum(-1)
+        log_w += _log_f_ratio(lay, x, a, base, bl[k - 1], bl[k])
         if k == K:
             break
-        x = _transition(lay, x, a, b1, base_t, generator)
+        x = _transition(lay, x, a, bl[k], base_t, generator)
+    return _ais_result(log_w, log_z_base, len(bl))
 
+
+def _ais_result(log_w: torch.Tensor, log_z_base: float, n_betas: int) -> AISResult:
+    """log Z_A + log mean(w), with log(Z^ -/+ 3 sigma^) and the spread of log w."""
+    M = len(log_w)
     log_mean = (torch.logsumexp(log_w, 0) - math.log(M)).item()
     m = log_w.max()
     w = torch.exp(log_w - m)
@@ -318,7 +343,7 @@ def ais_log_z(model, *, data: torch.Tensor | None = None, betas: torch.Tensor | 
     low = log_z_base + m.item() + math.log(mean_w - 3 * se) if M > 1 and mean_w > 3 * se else float("-inf")
     return AISResult(log_z=log_z_base + log_mean, log_z_low=low, log_z_high=high,
                      log_w_std=log_w.std().item() if M > 1 else 0.0, log_z_base=log_z_base,
-                     n_runs=M, n_betas=len(bl), log_w=log_w.cpu(),
+                     n_runs=M, n_betas=n_betas, log_w=log_w.cpu(),
                      log_z_stderr=se / mean_w if M > 1 else float("nan"))
 
 
