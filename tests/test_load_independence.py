@@ -132,10 +132,10 @@ def _no_wait_settings(monkeypatch):
 
 
 @pytest.mark.parametrize("queue, chosen", [
-    (["1/140"] * 5, "GOMP_SPINCOUNT=10000"),                                   # only this process runs
-    (["1/140", "3/140", "1/140", "2/141", "1/140"], "GOMP_SPINCOUNT=10000"),  # a passing blip
-    (["2/140", "3/140", "1/140", "2/141", "5/140"], "OMP_WAIT_POLICY=PASSIVE"),  # another task holds a core
-    (["9/150"] * 5, "OMP_WAIT_POLICY=PASSIVE")])
+    (["1/140"] * 7, "GOMP_SPINCOUNT=10000"),                                   # only this process runs
+    (["1/140", "3/140", "2/140", "2/141", "1/140", "1/140", "1/140"], "GOMP_SPINCOUNT=10000"),  # 3 of 7: passing
+    (["2/140", "3/140", "1/140", "2/141", "5/140", "2/140", "1/140"], "OMP_WAIT_POLICY=PASSIVE"),  # 5 of 7: staying
+    (["9/150"] * 7, "OMP_WAIT_POLICY=PASSIVE")])
 def test_waiting_threads_sleep_at_once_on_a_busy_machine_and_spin_briefly_on_an_idle_one(monkeypatch, queue, chosen):
     _no_wait_settings(monkeypatch)
     readings = iter(f"0.5 0.4 0.3 {q} 4242\n" for q in queue)

@@ -27,13 +27,15 @@ USER_WAIT_SETTINGS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 CHOSEN_BY_GENZOO = "GENZOO_CHOSE_WAIT_POLICY"
 #: libgomp's spin count before a waiting thread sleeps, on an idle machine (about 0.1 ms)
 SHORT_SPIN = "10000"
-#: how often, and how far apart, the run queue is read to decide whether other work is running
-SAMPLES, SAMPLE_GAP_S = 5, 0.002
+#: the run queue is read SAMPLES times, SAMPLE_GAP_S apart; other work counts if QUORUM readings show it, so
+#: that a short-lived process (a shell prompt, `ps`) passing by does not
+SAMPLES, SAMPLE_GAP_S, QUORUM = 7, 0.005, 5
 
 
 def others_running() -> float:
-    """How many other tasks are running or waiting for a core right now: the median over a few readings of
-    /proc/loadavg's run queue, less this process; elsewhere the 1-minute load average."""
+    """How many other tasks hold or wait for a core as genzoo starts: the count that at least QUORUM of
+    SAMPLES readings of /proc/loadavg's run queue reach, less this process; elsewhere the 1-minute load
+    average."""
     if not os.path.exists("/proc/loadavg"):
         return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     counts = []
@@ -42,7 +44,7 @@ def others_running() -> float:
             counts.append(int(f.read().split()[3].split("/")[0]) - 1)
         if i + 1 < SAMPLES:
             time.sleep(SAMPLE_GAP_S)
-    return float(sorted(counts)[SAMPLES // 2])
+    return float(sorted(counts)[SAMPLES - QUORUM])
 
 
 def machine_is_busy() -> bool:
@@ -58,10 +60,15 @@ def choose_wait_policy() -> str:
         for name in USER_WAIT_SETTINGS:
             os.environ.pop(name, None)
     elif any(name in os.environ for name in USER_WAIT_SETTINGS):
-        return " ".join(f"{n}={os.environ[n]}" for n in USER_WAIT_SETTINGS if n in os.environ)
+        return thread_wait()
     name, value = ("OMP_WAIT_POLICY", "PASSIVE") if machine_is_busy() else ("GOMP_SPINCOUNT", SHORT_SPIN)
     os.environ[name], os.environ[CHOSEN_BY_GENZOO] = value, "1"
     return f"{name}={value}"
+
+
+def thread_wait() -> str:
+    """How OpenMP's waiting threads wait in this process, as set in its environment (for the run record)."""
+    return " ".join(f"{n}={os.environ[n]}" for n in USER_WAIT_SETTINGS if n in os.environ) or "OpenMP's default"
 
 
 def usable_cores() -> int:

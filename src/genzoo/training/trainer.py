@@ -30,6 +30,7 @@ from ..data import Dataset
 from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted
 from ..models import Algorithm, DataSpec, Optimizers
 from ..presets import build_config
+from ..threads import thread_wait
 from ..typed import to_dict
 from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
     save_checkpoint, set_rng_state
@@ -224,7 +225,7 @@ class Trainer:
         return {"config": to_dict(self.cfg), "dataset": dataset, "data_spec": self.spec.to_dict(),
                 "total_steps": self.total_steps, "processes": self.world.size,
                 "precision": str(self.autocast_dtype or "float32"), "device": str(device) + gpu,
-                "threads": self.threads,
+                "threads": self.threads, "thread_wait": thread_wait(),
                 "environment": environment(), "created": _dt.datetime.now().isoformat(timespec="seconds")}
 
     def _restore(self, saved: dict) -> None:
