@@ -5,7 +5,8 @@ precision `auto`, genzoo's default threads), no grids or checkpoints. The FLOPs 
 step are counted from the shapes of its convolutions, linear layers and matrix products, forward
 and backward (torch.utils.flop_counter). The step time is the median of --steps timed steps after
 5 warm-up steps. The peak is a `torch.matmul` of two N x N matrices on the same threads, in fp32
-and in bf16, the best of 5 after a warm-up. Then torch.profiler records 10 steps; each operator's
+and in bf16, the best of 5 after a warm-up (on a CPU without native bf16, where bf16 is emulated and
+slow, the bf16 matrices are 512 x 512). Then torch.profiler records 10 steps; each operator's
 self CPU time is counted as compute (convolutions, matrix products and their backward passes) or
 not, and the five largest non-compute costs are listed.
 
@@ -26,6 +27,7 @@ from genzoo.bench import write_result
 from genzoo.presets import resolve
 from genzoo.threads import set_threads
 from genzoo.training import Trainer
+from genzoo.training.device import cpu_has_native_bf16
 
 COMPUTE_OPS = ("conv", "mm", "addmm", "bmm", "matmul", "linear", "mkldnn_convolution", "convolution_backward")
 
@@ -93,11 +95,13 @@ def main() -> int:
     trainer = main_job_trainer()
     flops = flops_of_one_step(trainer)
     seconds = median_step_seconds(trainer, args.steps)
-    peaks = {"fp32": matmul_peak(torch.float32, args.n), "bf16": matmul_peak(torch.bfloat16, args.n)}
+    native = cpu_has_native_bf16()
+    peaks = {"fp32": matmul_peak(torch.float32, args.n), "bf16": matmul_peak(torch.bfloat16, args.n if native else 512)}
     precision = "bf16" if trainer.autocast_dtype == torch.bfloat16 else "fp32"
     compute_share, others = non_compute_costs(trainer)
     values = {"gflop_per_step": round(flops / 1e9, 3), "ms_per_step": round(1000 * seconds, 1),
               "achieved_gflops": round(flops / seconds / 1e9, 2), "precision": precision, "threads": threads,
+              "native_bf16": native,
               "peak_fp32_gflops": round(peaks["fp32"] / 1e9, 1), "peak_bf16_gflops": round(peaks["bf16"] / 1e9, 1),
               "utilization_pct": round(100 * flops / seconds / peaks[precision], 1),
               "compute_share_pct": round(100 * compute_share, 1)}

@@ -273,7 +273,7 @@ def test_auto_precision_is_bf16_only_for_images_on_cpus_with_native_bf16(monkeyp
     points and tokens always float32 (bf16's 0.008 steps near 1 are coarser than the toy modes)."""
     from genzoo.training import device as trainer_module
 
-    monkeypatch.setattr(trainer_module, "_cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(trainer_module, "cpu_has_native_bf16", lambda: native)
     cpu = torch.device("cpu")
     assert trainer_module.resolve_precision("auto", cpu, "image") == (torch.bfloat16 if native else None)
     assert trainer_module.resolve_precision("auto", cpu, "points") is None

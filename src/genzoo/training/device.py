@@ -22,7 +22,7 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"train.device: '{name}' is not a device; use auto, cpu, cuda or cuda:N") from None
 
 
-def _cpu_has_native_bf16() -> bool:
+def cpu_has_native_bf16() -> bool:
     try:
         flags = open("/proc/cpuinfo").read()
     except OSError:
@@ -40,7 +40,7 @@ def resolve_precision(name: str, device: torch.device, data_kind: str) -> torch.
     if name == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if _cpu_has_native_bf16() else None
+        return torch.bfloat16 if cpu_has_native_bf16() else None
     if name == "fp16" and device.type != "cuda":
         raise ConfigError("train.precision=fp16 needs CUDA (a gradient scaler); on CPU use bf16 or fp32")
     return torch.bfloat16 if name == "bf16" else torch.float16
