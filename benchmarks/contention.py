@@ -131,9 +131,11 @@ def measure_level(load: int, rounds: int, policies: list[str]) -> dict:
 
 
 def with_earlier_levels(path: str, levels: list[dict]) -> list[dict]:
-    """The cells just measured, and those of the result file at `path` that they do not replace."""
+    """The cells just measured, and those of the result file at `path` that they do not replace (of the cells
+    that MODELS still names)."""
     held = json.loads(Path(path).read_text()).get("levels", []) if path and Path(path).exists() else []
-    merged = {level["busy_processes"]: dict(level["cells"]) for level in held}
+    measurable = {f"{model} | {policy}" for model, policies in MODELS.items() for policy in policies}
+    merged = {level["busy_processes"]: {k: v for k, v in level["cells"].items() if k in measurable} for level in held}
     for level in levels:
         merged.setdefault(level["busy_processes"], {}).update(level["cells"])
     return [{"busy_processes": n, "cells": cells} for n, cells in sorted(merged.items())]

@@ -777,7 +777,8 @@ CONTENTION_TEXT = ("The step time of the main job (`dcgan`), of `vae` and of a p
                    "tasks were running or waiting for a core as genzoo started, and spin about 0.1 ms first "
                    "otherwise. The thread count is fixed, never chosen from the load, because another count "
                    "splits sums differently and changes the last bits of what a run computes; how threads wait "
-                   "changes only the speed ([speed settings](../howto/speed.md)).")
+                   "changes only the speed ([speed settings](../howto/speed.md)). The load average counts every "
+                   "task that runs or waits for a core, the measured one and any other work on the machine included.")
 
 FLOPS_TEXT = ("The FLOPs of one training step of the main job, counted from the shapes of its convolutions, linear "
               "layers and matrix products (forward and backward), divided by its measured time, against the "

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import shutil
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def command_line(argv: Sequence[str]) -> str:
     words = list(argv)
     for i, _, prefix in _folder_arguments(argv):
         words[i] = prefix + "DIR"
-    return " ".join(["python", *words])
+    return shlex.join(["python", *words])
 
 
 def folders_given(argv: Sequence[str]) -> list[str]:
