@@ -130,7 +130,8 @@ def _print_spread(x, captions: list[str], n: int) -> None:
                                              if spread < LOW_SPREAD else ""))
 
 
-#: below this mean pixel difference two samples of a caption look the same (a real canvas pair differs by ~0.1)
+#: below this mean pixel difference two samples of a caption look the same (two real canvases of one caption
+#: hold different handwritten digits and differ far more)
 LOW_SPREAD = 0.02
 
 
