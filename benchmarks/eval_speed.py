@@ -102,9 +102,8 @@ def markdown_table(rows: dict) -> str:
 
 
 def time_runs(args) -> int:
-    """--runs: the one-time classifier row, then one row per family; printed and merged into the result file."""
-    from genzoo.evaluation import PROTOCOLS
-
+    """--runs: the one-time classifier row, then one row per family; printed, and merged into the result file
+    after each row (a long benchmark stopped part way keeps the rows it measured)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads or 1), "MKL_NUM_THREADS": str(args.threads or 1)}
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,19 +115,27 @@ def time_runs(args) -> int:
             r = rows[name]
             print(f"{name:12s} {r['wall_s']:7.1f} s  (cpu {r['cpu_s']:.1f} s) on {r['data']}: "
                   f"{', '.join(r['metrics'])}", flush=True)
+            _write_rows(args, rows)
     print(markdown_table(rows))
-    if args.out:
-        path = Path(args.out)
-        record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "eval_speed"}
-        record["rows"] = {**record.get("rows", {}), **rows}
-        record["rows_protocol"] = (
-            f"`genzoo eval RUN` with its defaults (the quick protocol: {PROTOCOLS['quick']}; the paper protocol: "
-            f"{PROTOCOLS['paper']}), timed as a new process with {args.threads or 1} torch thread(s) after "
-            f"{args.steps} training steps of each preset at its own data; wall and CPU seconds of the process; "
-            "the classifiers trained once beforehand (row one_time)")
-        record["rows_made"] = {"hardware": hardware(), "nice": os.nice(0), "command": command_line(sys.argv)}
-        print(f"wrote {write_json(path, portable(record, folders_given(sys.argv)))}")
     return 0
+
+
+def _write_rows(args, rows: dict) -> None:
+    """Merge the family rows into the result file (beside the image metrics' values), with how they were made."""
+    from genzoo.evaluation import PROTOCOLS
+
+    if not args.out:
+        return
+    path = Path(args.out)
+    record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "eval_speed"}
+    record["rows"] = {**record.get("rows", {}), **rows}
+    record["rows_protocol"] = (
+        f"`genzoo eval RUN` with its defaults (the quick protocol: {PROTOCOLS['quick']}; the paper protocol: "
+        f"{PROTOCOLS['paper']}), timed as a new process with {args.threads or 1} torch thread(s) after "
+        f"{args.steps} training steps of each preset at its own data; wall and CPU seconds of the process; "
+        "the classifiers trained once beforehand (row one_time)")
+    record["rows_made"] = {"hardware": hardware(), "nice": os.nice(0), "command": command_line(sys.argv)}
+    write_json(path, portable(record, folders_given(sys.argv)))
 
 
 def main(argv=None) -> int:
