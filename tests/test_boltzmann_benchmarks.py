@@ -1,17 +1,21 @@
 """The Boltzmann benchmarks' curves over training: snapshots of one run, each scored as the model
 at that step would be scored."""
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from common import Snapshots, scored_snapshots  # noqa: E402
+from common import Snapshots, rbm_bracket, scored_snapshots  # noqa: E402
 
 from genzoo.bench import train_timed  # noqa: E402
 from genzoo.presets import resolve  # noqa: E402
-from genzoo.metrics.ais import ais_log_z, rbm_log_likelihood  # noqa: E402
+from genzoo.metrics.ais import ais_log_z, exact_log_z_rbm, rbm_log_likelihood  # noqa: E402
+from genzoo.metrics.bdmc import exact_samples  # noqa: E402
+from genzoo.models.base import DataSpec  # noqa: E402
+from genzoo.models.rbm import RBM, RBMConfig  # noqa: E402
 
 # a constant rate: the first 3 steps of a 6-step run are then exactly a 3-step run
 SETS = {"data.name": "digits", "train.batch_size": 16, "train.lr_decay": 0, "model.hidden": 8, "model.cd_k": 1}
@@ -48,3 +52,20 @@ def test_each_curve_point_is_the_score_of_a_run_stopped_at_that_step(one_thread)
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, full[key], rtol=0, atol=0)
     assert rbm_log_likelihood(model, x, ais) == pytest.approx(curve[6]["test_ll"], abs=0.005)
+
+
+def test_the_rbm_bracket_holds_the_exact_likelihood_and_judges_the_paper_by_its_conservative_end(one_thread):
+    torch.manual_seed(0)
+    rbm = RBM(RBMConfig(hidden=8), DataSpec("points", (10,)))
+    with torch.no_grad():
+        for p in (rbm.W, rbm.b, rbm.c):
+            p.normal_(0, 1.0)
+    data = exact_samples(rbm, 200, torch.Generator().manual_seed(9))[0]
+    test = exact_samples(rbm, 300, torch.Generator().manual_seed(3))[0]
+    exact = rbm_log_likelihood(rbm, test, exact_log_z_rbm(rbm))
+    args = SimpleNamespace(bracket_betas=[3000, 30, 300], ais_runs=100, raise_n=50, seed=0)
+    b = rbm_bracket(rbm, data, test, args, paper=exact)
+    assert [r["betas"] for r in b["log_z_curve"]][0] == 30   # the counts run in increasing order
+    assert b["bracket_low"] - 0.005 <= exact <= b["bracket_high"] + 0.005 and b["raise_n"] == 50
+    assert b["verdict"].startswith("does not beat")   # the paper's number lies inside the bracket
+    assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] - 0.1)["verdict"].startswith("beats")
