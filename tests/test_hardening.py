@@ -314,3 +314,19 @@ def test_eval_keeps_its_results_when_eval_json_is_not_a_file(kind, toy_run, tmp_
     else:
         assert "The results were not saved; here they are in full" in printed.out
         assert '"toy"' in printed.out and victim.read_text() == "four years of work\n"
+
+
+def test_eval_images_refuses_an_image_above_the_pixel_limit_before_decoding_any(tmp_path, monkeypatch):
+    """Legal PNGs of 5000 x 4000 (20 Mpx, a few kB each): refused from their headers, none decoded."""
+    from PIL import Image
+
+    from genzoo.data import folder
+    from genzoo.errors import GenzooError
+    from genzoo.folder_eval import read_folder
+    for i in range(3):
+        Image.new("L", (5000, 4000)).save(tmp_path / f"{i}.png")
+    decoded = []
+    monkeypatch.setattr(folder, "read_image", lambda *a, **k: decoded.append(a))
+    with pytest.raises(GenzooError, match="is 5000x4000 pixels, above the limit of 16,777,216 pixels"):
+        read_folder(tmp_path, (1, 28, 28), n=10, seed=0, flag="--images")
+    assert decoded == []
