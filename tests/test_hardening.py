@@ -192,7 +192,7 @@ def test_export_never_follows_a_link_in_the_runs_export_folder(planted, toy_run,
 def test_export_and_sample_never_write_over_a_runs_own_files(command, part, toy_run, capsys):
     before = {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()}
     err = _error_line(capsys, [command, str(toy_run), "--out", str(toy_run / part)])
-    assert f"it is the run directory '{toy_run}''s own {part}" in err
+    assert f"it is {part} of the run directory '{toy_run}', which only training writes" in err
     assert {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()} == before
 
 

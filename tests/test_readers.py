@@ -54,7 +54,8 @@ def test_report_embeds_only_regular_files_inside_the_run(run, tmp_path, capsys):
     os.mkfifo(run / "samples" / "step-2.png")
     (run / "samples" / "step-3.png").symlink_to("/dev/zero")
     html, said = _report(run, tmp_path, capsys)
-    assert base64.b64encode(key.read_bytes()).decode()[:40] not in html and "data:image/png" not in html
+    samples = html.split('id="samples-0"')[1].split('id="evaluation-0"')[0]
+    assert base64.b64encode(key.read_bytes()).decode()[:40] not in html and "data:image/png" not in samples
     assert "skipped" in said and "step-1.png" in said and "not a regular file" in said
 
 
@@ -63,7 +64,8 @@ def test_report_skips_a_sample_grid_above_the_size_limit(run, tmp_path, capsys, 
     monkeypatch.setattr(runs, "MAX_GRID_BYTES", 1000)
     (run / "samples" / "step-1.png").write_bytes(b"\x89PNG" + bytes(2000))
     html, said = _report(run, tmp_path, capsys)
-    assert "data:image/png" not in html.split('id="samples-0"')[1] and "over 1,000 bytes" in said
+    samples = html.split('id="samples-0"')[1].split('id="evaluation-0"')[0]
+    assert "data:image/png" not in samples and "over 1,000 bytes" in said
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", "{not json", '{"fd": {"value": 3.0, "n_real": "many"}}',

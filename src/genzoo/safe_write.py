@@ -65,8 +65,8 @@ def check_writable_file(path, *, inside: str | Path | None = None) -> Path:
                               f"writes only inside '{inside}'; replace the link with a folder")
     own = run_file_of(path)
     if own is not None:
-        raise GenzooError(f"cannot write '{path}': it is the run directory '{own[0]}''s own {own[1]}, which genzoo "
-                          "never overwrites; choose another path")
+        raise GenzooError(f"cannot write '{path}': it is {own[1]} of the run directory '{own[0]}', which only "
+                          "training writes; choose another path")
     return path
 
 
