@@ -60,7 +60,7 @@ def test_the_catalogue_matches_the_registries():
 
 def test_list_shows_every_registered_dataset_and_every_preset_with_its_paper(capsys):
     from genzoo.cli import main
-    from genzoo.config import list_presets, load_preset
+    from genzoo.presets import list_presets, load_preset
     from genzoo.data import list_datasets
 
     assert main(["list"]) == 0

@@ -142,10 +142,29 @@ def _model_and_optimizers(run_dir):
     return model, model.configure_optimizers()
 
 
+def _assert_loaded_as_saved(path, model, optimizers):
+    """A load that succeeds holds exactly the file's tensors, and they are of a state a run can reach."""
+    tensors, _ = read_checkpoint(path)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, tensors[f"model/{k}"]), k
+    for name, opt in optimizers.items():
+        for idx, entries in opt.state_dict()["state"].items():
+            for entry, value in entries.items():
+                if not torch.is_tensor(value):
+                    continue
+                assert torch.equal(value, tensors[f"optim/{name}/{idx}/{entry}"]), (name, idx, entry)
+                assert torch.isfinite(value).all(), (name, idx, entry)
+                if entry == "step":
+                    assert 0 <= value.item() == int(value.item()), value
+                if entry == "exp_avg_sq":
+                    assert (value >= 0).all(), (name, idx)
+
+
 def _resume_one_step(path, model, optimizers):
     """What `genzoo train --resume` does with a checkpoint, then one training step on the loaded state
     (the same model for every case: a load replaces all of its weights and optimizer state)."""
     restore(path, model, optimizers)
+    _assert_loaded_as_saved(path, model, optimizers)
     model.train_step(Batch(torch.randn(32, 2)), Optimizers(optimizers), 2)
 
 

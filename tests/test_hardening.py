@@ -1,5 +1,6 @@
 """Run directories and shared folders crafted by a stranger: genzoo never writes through their links, never
 empties a file outside the run, and says so in one line."""
+import json
 import os
 import shutil
 import stat
@@ -191,7 +192,7 @@ def test_export_never_follows_a_link_in_the_runs_export_folder(planted, toy_run,
 def test_export_and_sample_never_write_over_a_runs_own_files(command, part, toy_run, capsys):
     before = {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()}
     err = _error_line(capsys, [command, str(toy_run), "--out", str(toy_run / part)])
-    assert f"it is the run directory '{toy_run}''s own {part}" in err
+    assert f"it is {part} of the run directory '{toy_run}', which only training writes" in err
     assert {p: p.read_bytes() for p in toy_run.rglob("*") if p.is_file()} == before
 
 
@@ -226,3 +227,106 @@ def test_sigterm_during_export_keeps_the_earlier_export_and_leaves_no_temporary_
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
     assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
+
+
+# ------------------------------------------------------------------------------------------ explore
+
+
+def _free_port() -> str:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+@pytest.fixture
+def no_serving(monkeypatch):
+    """Record the page explore would serve instead of loading the model and serving it."""
+    from genzoo import explore
+    served = []
+    monkeypatch.setattr(explore, "_launch", lambda run_dir, **kw: served.append(kw))
+    return served
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20"])
+def test_explore_beyond_loopback_needs_allow_remote(host, no_serving, toy_run, capsys):
+    err = _error_line(capsys, ["explore", str(toy_run), "--host", host, "--port", _free_port()])
+    assert f"--host {host} would let other machines reach this page" in err and "--allow-remote" in err
+    assert no_serving == []
+    assert main(["explore", str(toy_run), "--host", host, "--port", _free_port(), "--allow-remote"]) == 0
+    assert "genzoo: warning: the page at" in capsys.readouterr().err and no_serving[0]["host"] == host
+
+
+def test_explore_on_loopback_serves_without_a_warning(no_serving, toy_run, capsys):
+    assert main(["explore", str(toy_run), "--port", _free_port()]) == 0
+    assert "warning" not in capsys.readouterr().err and no_serving[0]["host"] == "127.0.0.1"
+
+
+def test_explore_with_a_bad_or_busy_port_is_one_line(no_serving, toy_run, capsys):
+    import socket
+    err = _error_line(capsys, ["explore", str(toy_run), "--port", "99999"])
+    assert "--port must be from 1 to 65535" in err and "99999" in err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        err = _error_line(capsys, ["explore", str(toy_run), "--port", str(port)])
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert no_serving == []
+
+
+# ------------------------------------------------------------------------------------------ bounds
+
+
+def test_a_grid_of_rows_times_cols_is_bounded_like_n(toy_run, capsys):
+    err = _error_line(capsys, ["sample", str(toy_run), "--mode", "interpolate", "--rows", "1000", "--cols", "1000"])
+    assert "--rows 1,000 x --cols 1,000 would be 1,000,000 samples, more than 10,000" in err
+
+
+@pytest.mark.parametrize("content,n,says", [
+    ("a red bird\n" * 200, 100, "200 captions x --n 100 would be 20,000 samples"),
+    (None, 1, "cannot be read as UTF-8 text")])
+def test_captions_times_n_is_bounded_and_a_non_utf8_file_is_one_error(content, n, says, tmp_path):
+    import argparse
+
+    from genzoo.errors import GenzooError
+    from genzoo.sample_command import _typed_captions
+    path = tmp_path / "captions.txt"
+    path.write_bytes(content.encode() if content else b"a \xff\xfe bird\n")
+    with pytest.raises(GenzooError, match=says):
+        _typed_captions(argparse.Namespace(text=None, text_file=str(path), n=n))
+
+
+# ------------------------------------------------------------------------------------------ eval.json
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "link"])
+def test_eval_keeps_its_results_when_eval_json_is_not_a_file(kind, toy_run, tmp_path, victim, capsys):
+    """A folder or a link there: the results are printed in full. A FIFO: no hang; it is replaced by the file."""
+    run = tmp_path / "run"
+    shutil.copytree(toy_run, run)
+    (run / "eval.json").unlink(missing_ok=True)
+    {"folder": lambda p: p.mkdir(), "fifo": os.mkfifo, "link": lambda p: p.symlink_to(victim)}[kind](run / "eval.json")
+    assert main(["eval", str(run), "--metrics", "toy", "--n", "100"]) == 0
+    printed = capsys.readouterr()
+    if kind == "fifo":
+        assert "toy" in json.loads((run / "eval.json").read_text())
+    else:
+        assert "The results were not saved; here they are in full" in printed.out
+        assert '"toy"' in printed.out and victim.read_text() == "four years of work\n"
+
+
+def test_eval_images_refuses_an_image_above_the_pixel_limit_before_decoding_any(tmp_path, monkeypatch):
+    """Legal PNGs of 5000 x 4000 (20 Mpx, a few kB each): refused from their headers, none decoded."""
+    from PIL import Image
+
+    from genzoo.data import folder
+    from genzoo.errors import GenzooError
+    from genzoo.folder_eval import read_folder
+    for i in range(3):
+        Image.new("L", (5000, 4000)).save(tmp_path / f"{i}.png")
+    decoded = []
+    monkeypatch.setattr(folder, "read_image", lambda *a, **k: decoded.append(a))
+    with pytest.raises(GenzooError, match="is 5000x4000 pixels, above the limit of 16,777,216 pixels"):
+        read_folder(tmp_path, (1, 28, 28), n=10, seed=0, flag="--images")
+    assert decoded == []

@@ -256,6 +256,8 @@ def _add_explore(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host that other machines can reach (the page has no login)")
     p.add_argument("--directions", choices=("pca", "raw"), default="pca",
                    help="the sliders move z along the prior's principal axes (pca) or its first coordinates (raw)")
     p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
@@ -264,7 +266,8 @@ def _add_explore(sub) -> None:
 def _explore(args) -> None:
     from .explore import serve
 
-    serve(args.run_dir, port=args.port, host=args.host, directions=args.directions, step=args.step)
+    serve(args.run_dir, port=args.port, host=args.host, directions=args.directions, step=args.step,
+          allow_remote=args.allow_remote, log=lambda text: print(text, file=sys.stderr))
 
 
 def _add_export(sub) -> None:

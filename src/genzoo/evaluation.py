@@ -23,9 +23,11 @@ from .data import load_dataset
 from .errors import GenzooError
 from .metrics.registry import METRICS, register_metric
 from .models.base import TRANSLATION_KINDS
+from .safe_write import read_regular_file, write_text
 from .training.rundir import RunDir
 
 IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes", "inception_fid")
+MAX_EVAL_JSON_BYTES = 10 << 20   # results of every metric are a few kB
 
 
 def run_split(cfg, split="test"):
@@ -156,26 +158,39 @@ def evaluate_run(run_dir: str | Path, *, protocol: str = "quick", metrics: list[
 
 def _merge_into_eval_json(path: Path, results: dict, log) -> None:
     """Add `results` to eval.json. An eval.json that does not read back as a JSON object is moved aside
-    (eval.json.corrupt, then .corrupt-2, ...) with a notice, so the new results are never lost to it."""
-    previous = {}
-    if path.exists():
-        try:
-            previous = json.loads(path.read_bytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            previous = None
-        if not isinstance(previous, dict):
-            aside, i = path.with_name(path.name + ".corrupt"), 1
-            while aside.exists():
-                i += 1
-                aside = path.with_name(f"{path.name}.corrupt-{i}")
-            os.replace(path, aside)
-            log(f"genzoo: notice: {path} was not a JSON object of results; moved it to {aside} "
-                "and wrote the new results alone")
-            previous = {}
+    (eval.json.corrupt, then .corrupt-2, ...) with a notice, so the new results are never lost to it; one
+    that cannot be written (a folder, a link, a FIFO, a full disk) gets the results printed in full instead."""
+    previous = _previous_results(path, log)
     previous.update(results)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(previous, indent=2, default=float) + "\n")
-    os.replace(tmp, path)
+    try:
+        write_text(path, json.dumps(previous, indent=2, default=float) + "\n")
+    except GenzooError as e:
+        log(f"genzoo: notice: {e}. The results were not saved; here they are in full:\n"
+            + json.dumps(results, indent=2, default=float))
+
+
+def _previous_results(path: Path, log) -> dict:
+    """The results already in eval.json: {} when there is none, or when it is not a regular file (kept as it
+    is; the write then says why) or not a JSON object (moved aside with a notice)."""
+    if not path.exists() and not path.is_symlink():
+        return {}
+    data, why = read_regular_file(path, MAX_EVAL_JSON_BYTES)
+    if data is None and not why.startswith("over"):
+        return {}
+    try:
+        previous = json.loads(data.decode("utf-8")) if data is not None else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        previous = None
+    if isinstance(previous, dict):
+        return previous
+    aside, i = path.with_name(path.name + ".corrupt"), 1
+    while aside.exists():
+        i += 1
+        aside = path.with_name(f"{path.name}.corrupt-{i}")
+    os.replace(path, aside)
+    log(f"genzoo: notice: {path} was not a JSON object of results; moved it to {aside} "
+        "and wrote the new results alone")
+    return {}
 
 
 # ----------------------------------------------------------------------------------- image metrics

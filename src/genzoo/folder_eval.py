@@ -27,6 +27,9 @@ import torch
 from .errors import GenzooError
 
 DEFAULT_FEATURES = "mnist"
+#: the largest image `eval --images` decodes (4096 x 4096): generated samples are far smaller, and a small
+#: PNG can hold a 9000 x 9000 image that decodes to a quarter of a gigabyte
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 @dataclass
@@ -90,24 +93,33 @@ def _describe_conversion(modes: Counter, size: tuple[int, int], shape: tuple[int
 
 
 def read_folder(folder: str | Path, shape: tuple[int, ...], *, n: int, seed: int, flag: str) -> FolderImages:
-    """At most n of the folder's images (a seeded subset when it holds more), as uint8 in `shape` (C, H, W)."""
-    from .data.folder import image_mode, read_image
+    """At most n of the folder's images (a seeded subset when it holds more), as uint8 in `shape` (C, H, W).
+    Sizes come from the headers first: an image above MAX_IMAGE_PIXELS, or a folder of mixed sizes, is refused
+    before any pixel is decoded; then each image is decoded and brought to `shape` one at a time."""
+    from .data.folder import image_header, read_image
     from .data.images import resize_square, subset_indices
 
     path, files = _image_files(folder, flag)
     chosen = [files[i] for i in subset_indices(len(files), n, seed).tolist()] if len(files) > n else files
-    modes = Counter(image_mode(p) for p in chosen)
-    images = [read_image(p, shape[0]) for p in chosen]
-    sizes = Counter(tuple(x.shape[-2:]) for x in images)
+    headers = [image_header(p) for p in chosen]
+    big = next(((p, w, h) for p, (_, (w, h)) in zip(chosen, headers) if w * h > MAX_IMAGE_PIXELS), None)
+    if big is not None:
+        raise GenzooError(f"{flag} {folder}: {big[0].name} is {big[1]}x{big[2]} pixels, above the limit of "
+                          f"{MAX_IMAGE_PIXELS:,} pixels an image to score may have; samples are small images: "
+                          "resize it or move it out")
+    sizes = Counter((h, w) for _, (w, h) in headers)
     if len(sizes) > 1:
         (a, _), (b, _) = sizes.most_common(2)
-        odd = next(p for p, x in zip(chosen, images) if tuple(x.shape[-2:]) == b)
+        odd = next(p for p, (_, (w, h)) in zip(chosen, headers) if (h, w) == b)
         more = f" and {sizes[b] - 1} more" if sizes[b] > 1 else ""
         raise GenzooError(f"{flag} {folder} mixes image sizes ({sizes[a]} are {a[1]}x{a[0]}, {odd.name}{more} "
                           f"{'are' if more else 'is'} {b[1]}x{b[0]}); a folder of samples holds one size: move the "
                           "others (a sample grid?) out of it")
     size = next(iter(sizes))
-    x = resize_square(torch.stack(images), shape[1]) if size != tuple(shape[1:]) else torch.stack(images)
+    resize = size != tuple(shape[1:])
+    x = torch.stack([resize_square(read_image(p, shape[0]).unsqueeze(0), shape[1])[0] if resize
+                     else read_image(p, shape[0]) for p in chosen])
+    modes = Counter(mode for mode, _ in headers)
     return FolderImages(path, x, len(files), _describe_conversion(modes, size, shape))
 
 

@@ -2,12 +2,15 @@
 evaluation results): a temporary file in the same folder, synced to disk, then renamed into place. A
 reader, a full disk or a kill (SIGTERM) never sees, or leaves, a torn file, and an earlier file at the
 path stays whole until the new one replaces it. It never writes through a link, nor over a run
-directory's own files; what cannot be written is one line (GenzooError), never a traceback or abort."""
+directory's own files; what cannot be written is one line (GenzooError), never a traceback or abort.
+read_regular_file is its reader for files of run directories that may be a stranger's."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -62,8 +65,8 @@ def check_writable_file(path, *, inside: str | Path | None = None) -> Path:
                               f"writes only inside '{inside}'; replace the link with a folder")
     own = run_file_of(path)
     if own is not None:
-        raise GenzooError(f"cannot write '{path}': it is the run directory '{own[0]}''s own {own[1]}, which genzoo "
-                          "never overwrites; choose another path")
+        raise GenzooError(f"cannot write '{path}': it is {own[1]} of the run directory '{own[0]}', which only "
+                          "training writes; choose another path")
     return path
 
 
@@ -125,3 +128,21 @@ def write_text(path, text: str, *, inside: str | Path | None = None) -> Path:
 def write_bytes(path, data: bytes, *, inside: str | Path | None = None) -> Path:
     """write_atomic of bytes."""
     return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data), inside=inside)
+
+
+def read_regular_file(path, limit: int) -> tuple[bytes | None, str | None]:
+    """(contents, None) of `path` if it is a regular file (not a link, FIFO or device) of at most `limit`
+    bytes, else (None, why). A reader of a stranger's run directory neither follows a planted link to
+    another file nor blocks on a FIFO nor reads /dev/zero until memory runs out."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        return None, ("a link, not a regular file" if e.errno == errno.ELOOP else e.strerror or str(e))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a regular file"
+        if info.st_size > limit:
+            return None, f"over {limit:,} bytes"
+        data = f.read(limit + 1)
+    return (data, None) if len(data) <= limit else (None, f"over {limit:,} bytes")

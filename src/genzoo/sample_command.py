@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 from .errors import GenzooError
-from .safe_write import check_writable_file, write_text
+from .safe_write import check_writable_file, read_regular_file, write_text
 
 
 #: the most samples `genzoo sample` draws at once (they are held in memory and drawn in one grid)
 MAX_SAMPLES = 10_000
+MAX_TEXT_FILE_BYTES = 1 << 20   # captions: a megabyte of text is far more than MAX_SAMPLES of them
 SAMPLE_MODES = ("random", "truncated", "interpolate", "slerp", "class-grid", "steer", "arithmetic", "rejection",
                 "interpolate-text")
 
@@ -76,12 +77,19 @@ def _typed_captions(args) -> list[str]:
         path = Path(args.text_file)
         if not path.is_file():
             raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
+        data, why = read_regular_file(path, MAX_TEXT_FILE_BYTES)
+        if data is None:
+            raise GenzooError(f"--text-file {path} cannot be read as a text file of at most "
+                              f"{MAX_TEXT_FILE_BYTES:,} bytes ({why}); give one caption per line")
         try:
-            lines = path.read_bytes().decode("utf-8").splitlines()
+            lines = data.decode("utf-8").splitlines()
         except UnicodeDecodeError as e:
             raise GenzooError(f"--text-file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
                               f"{e.start}); save it as UTF-8, one caption per line") from None
         texts += [line.strip() for line in lines if line.strip()]
+    if len(texts) * args.n > MAX_SAMPLES:
+        raise GenzooError(f"{len(texts):,} captions x --n {args.n:,} would be {len(texts) * args.n:,} samples, "
+                          f"more than {MAX_SAMPLES:,}; give fewer captions or a smaller --n")
     return texts
 
 
@@ -177,6 +185,9 @@ def _checked_mode(args) -> str:
         raise GenzooError(f"--truncation must be a positive bound, got {args.truncation}")
     if args.rows <= 0 or args.cols < 2:
         raise GenzooError(f"--rows must be >= 1 and --cols >= 2, got {args.rows} and {args.cols}")
+    if args.rows * args.cols > MAX_SAMPLES:
+        raise GenzooError(f"--rows {args.rows:,} x --cols {args.cols:,} would be {args.rows * args.cols:,} samples, "
+                          f"more than {MAX_SAMPLES:,}; choose a smaller grid")
     mode = "truncated" if args.mode == "random" and args.truncation is not None else args.mode
     if mode == "rejection" and (args.cond is not None or args.truncation is not None):
         raise GenzooError("--mode rejection draws from an unconditional GAN's own prior; "

@@ -125,8 +125,13 @@ def _to_8bit(im: Image.Image) -> Image.Image:
 
 def image_mode(path: pathlib.Path) -> str:
     """The image's mode from its header only (no pixel decoding)."""
+    return image_header(path)[0]
+
+
+def image_header(path: pathlib.Path) -> tuple[str, tuple[int, int]]:
+    """(mode, (width, height)) of the image from its header only (no pixel decoding)."""
     with _open(path) as im:
-        return im.mode
+        return im.mode, im.size
 
 
 def read_image(path: pathlib.Path, channels: int, image_size: int | None = None) -> torch.Tensor:

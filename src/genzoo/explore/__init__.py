@@ -85,8 +85,42 @@ def build_app(model, directions: str = "pca", k: int = 6):
 
 
 def serve(run_dir: str | Path, *, port: int = 7860, host: str = "127.0.0.1", directions: str = "pca",
-          step: int | None = None) -> None:
-    """Load the run (the usual checkpoint checks), then serve its page until interrupted."""
+          step: int | None = None, allow_remote: bool = False, log=print) -> None:
+    """Check the address, load the run (the usual checkpoint checks), then serve its page until interrupted.
+    An address beyond this machine (loopback) needs allow_remote: the page runs the model for anyone who
+    reaches it, with no login."""
+    if not 1 <= port <= 65535:
+        raise GenzooError(f"--port must be from 1 to 65535, got {port}")
+    if not _is_loopback(host):
+        if not allow_remote:
+            raise GenzooError(f"--host {host} would let other machines reach this page, which has no login; "
+                              "add --allow-remote if that is what you want (default: 127.0.0.1, this machine only)")
+        log(f"genzoo: warning: the page at http://{host}:{port} can be reached from other machines, with no login")
+    _check_free(host, port)
+    _launch(run_dir, port=port, host=host, directions=directions, step=step)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _check_free(host: str, port: int) -> None:
+    """One line, before the model loads, when `host:port` cannot be listened on (in use, or no such address)."""
+    import socket
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.bind(infos[0][4])
+    except OSError as e:
+        raise GenzooError(f"cannot listen on {host}:{port} ({e.strerror or e}); choose another --port "
+                          "(or --host)") from None
+
+
+def _launch(run_dir: str | Path, *, port: int, host: str, directions: str, step: int | None) -> None:
     from ..api import load
 
     model = load(run_dir, step=step)   # refuses a run whose checkpoint fails its checks

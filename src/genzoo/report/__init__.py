@@ -22,15 +22,24 @@ def real_floor_for(run: RunRecord, cache: dict, log=print) -> dict | None:
     if not present:
         return None
     entry = run.evaluation[present[0]]
-    data = run.config["data"]
-    n = int(entry.get("n_real") or entry.get("n_fake") or 0)
-    key = (data["name"], n, int(entry.get("seed", 0)), tuple(present))
+    data = run.config.get("data")
+    n, seed = entry.get("n_real") or entry.get("n_fake"), entry.get("seed", 0)
+    if not (isinstance(data, dict) and isinstance(data.get("name"), str) and _whole(n, 1, 10**7) and _whole(seed, 0, 2**32 - 1)):
+        log(f"genzoo: notice: no real-vs-real floor for {run.dir}: its eval.json or config.json lacks a "
+            "valid sample count, seed or dataset")
+        return None
+    key = (data["name"], n, seed, tuple(present))
     if key not in cache:
         from ..metrics import real_floor
         log(f"genzoo: computing the real-vs-real floor of {data['name']} at n={n} for the report")
         cache[key] = real_floor(data["name"], n, metrics=tuple(present), root=data.get("root"),
                                 seed=key[2])["rows"]["real"]
     return cache[key]
+
+
+def _whole(value, low: int, high: int) -> bool:
+    """Whether `value` is a whole number from low to high (a sample count or seed from eval.json)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def build_report(run_dirs: list[str | Path], out: str | Path | None = None, *, floor: bool = True,
@@ -40,7 +49,7 @@ def build_report(run_dirs: list[str | Path], out: str | Path | None = None, *, f
         raise GenzooError("give at least one run directory")
     from ..safe_write import check_writable_file
 
-    runs = [read_run(d) for d in run_dirs]
+    runs = [read_run(d, log) for d in run_dirs]
     path = check_writable_file(Path(out) if out else runs[0].dir / "report.html")   # before the floors' work
     cache: dict = {}
     floors = [real_floor_for(run, cache, log) if floor else None for run in runs]

@@ -7,6 +7,11 @@ import math
 from .runs import RunRecord
 
 
+def _text(label: str) -> str:
+    """`label` shown as it is: a '$' would otherwise start matplotlib's mathtext, which fails on bad TeX."""
+    return str(label).replace("$", r"\$")
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
@@ -34,8 +39,8 @@ def curves_figure(runs: list[RunRecord]) -> bytes | None:
     for ax, key in zip(axes.flat, keys):
         for i, (run, c) in enumerate(zip(runs, curves)):
             if key in c:
-                ax.plot(*c[key], color=colors[i % len(colors)], lw=1.2, label=run.name)
-        ax.set_title(key, fontsize=10)
+                ax.plot(*c[key], color=colors[i % len(colors)], lw=1.2, label=_text(run.name))
+        ax.set_title(_text(key), fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         ax.grid(alpha=0.3)
     if any(rates):
@@ -43,7 +48,7 @@ def curves_figure(runs: list[RunRecord]) -> bytes | None:
         for i, (run, r) in enumerate(zip(runs, rates)):
             for j, (name, (steps, lrs)) in enumerate(r.items()):
                 ax.plot(steps, lrs, color=colors[i % len(colors)], ls=("-", "--", ":")[j % 3], lw=1.2,
-                        label=f"{run.name}: {name}" if len(runs) > 1 else name)
+                        label=_text(f"{run.name}: {name}" if len(runs) > 1 else name))
         ax.set_title("learning rate", fontsize=10)
         ax.set_xlabel("step", fontsize=8)
         ax.legend(fontsize=7)

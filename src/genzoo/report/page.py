@@ -102,11 +102,11 @@ def samples_strip(run: RunRecord) -> str:
     """The sample grids over time (the same latent points at every step): a strip, then the latest large."""
     if not run.grids:
         return '<p class="muted">No sample grids.</p>'
-    figures = "".join(f"<figure>{_img(p.read_bytes(), f'samples at step {s}')}<figcaption>step {s}"
-                      "</figcaption></figure>" for s, p in run.grids)
+    figures = "".join(f"<figure>{_img(png, f'samples at step {s}')}<figcaption>step {s}"
+                      "</figcaption></figure>" for s, png in run.grids)
     step, last = run.grids[-1]
     return (f'<div class="strip">{figures}</div><div class="latest"><p>Latest (step {step}):</p>'
-            f'{_img(last.read_bytes(), f"latest samples, step {step}")}</div>')
+            f'{_img(last, f"latest samples, step {step}")}</div>')
 
 
 def checkpoint_table(run: RunRecord) -> str:

@@ -35,6 +35,10 @@ TRANSIENT_ERRORS = {errno.EIO, errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.E
 RETRY_WAIT_S = 2.0
 #: the environment variable naming the folder of rescued checkpoints (see rescue_root)
 RESCUE_ENV = "GENZOO_RESCUE_DIR"
+#: optimizer state entries that are running means of squares: never negative in a real run
+SQUARES = ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta")
+#: an optimizer's step count far beyond any run's (Adam divides by 1 - beta ** step)
+MAX_OPTIMIZER_STEP = 2.0 ** 40
 
 
 def _flatten_optimizer(prefix: str, state: dict, tensors: dict) -> dict:
@@ -112,11 +116,15 @@ def _check_param_state(where: str, idx: int, entries: dict, param: torch.Tensor,
     for key, value in entries.items():
         if key == "step":
             fits = (torch.is_tensor(value) and value.shape == () and value.is_floating_point()
-                    and math.isfinite(value.item()) and value.item() >= 0)
-            want = "a finite scalar float tensor >= 0"
+                    and math.isfinite(value.item()) and 0 <= value.item() <= MAX_OPTIMIZER_STEP
+                    and value.item() == int(value.item()))
+            want = "a whole number from 0 to 2**40 in a scalar float tensor"
         else:
             fits = torch.is_tensor(value) and value.shape == param.shape and value.dtype == param.dtype
             want = f"a {param.dtype} tensor of shape {tuple(param.shape)} like the parameter"
+            if fits and value.is_floating_point():   # what no run reaches: the optimizer would divide by it
+                fits = bool(torch.isfinite(value).all()) and not (key in SQUARES and bool((value < 0).any()))
+                want = "finite values" + (", none negative (a running mean of squares)" if key in SQUARES else "")
         if not fits:
             raise CheckpointError(f"{where}: '{key}' of parameter {idx} is {_describe(value)}, expected {want}")
 
@@ -317,7 +325,7 @@ def _check_metadata(path: Path, meta_text: str) -> dict:
     """The checkpoint's JSON record, refused unless it has the sections genzoo reads, of the right types."""
     try:
         meta = json.loads(meta_text)
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:   # RecursionError: JSON nested thousands deep
         raise CheckpointError(f"checkpoint '{path}' has metadata that is not valid JSON ({e})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"checkpoint '{path}' has metadata that is not a JSON object ({_describe(meta)})")
