@@ -285,7 +285,7 @@ def test_a_grid_of_rows_times_cols_is_bounded_like_n(toy_run, capsys):
 
 @pytest.mark.parametrize("content,n,says", [
     ("a red bird\n" * 200, 100, "200 captions x --n 100 would be 20,000 samples"),
-    (None, 1, "cannot be read as UTF-8 text")])
+    (None, 1, "is not UTF-8 text")])
 def test_captions_times_n_is_bounded_and_a_non_utf8_file_is_one_error(content, n, says, tmp_path):
     import argparse
 
