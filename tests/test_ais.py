@@ -190,7 +190,8 @@ def test_forward_and_reverse_ais_bracket_the_exact_log_z_of_a_tiny_rbm():
         fwd = ais_log_z(rbm, data=data, betas=K, n_runs=100, generator=torch.Generator().manual_seed(K))
         start = exact_samples(rbm, 100, torch.Generator().manual_seed(K + 1))
         rev = reverse_ais_log_z(rbm, start, data=data, betas=K, generator=torch.Generator().manual_seed(K + 2))
-        assert fwd.log_z <= exact <= rev.log_z
+        # stochastic bounds: each side may cross the exact value by its own noise (3 standard errors of log Z^)
+        assert fwd.log_z - 3 * fwd.log_z_stderr <= exact <= rev.log_z + 3 * rev.log_w_std / math.sqrt(rev.n_runs)
         gaps.append(rev.log_z - fwd.log_z)
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.1
 
