@@ -192,7 +192,7 @@ def main() -> int:
 
     levels = with_earlier_levels(args.out, [measure_level(load, args.rounds, args.policies) for load in args.loads])
     commands = "; ".join(dict.fromkeys(f"`{made['command']}`" for level in levels for made in level["cells"].values()))
-    result = {"benchmark": "contention", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+    result = {"benchmark": "contention", "protocol": " ".join(__doc__.split("\n\n")[1].split()).removeprefix("Protocol: "),
               "policies": POLICIES, "adopted": ADOPTED, "levels": levels, "rows": table_rows(levels),
               "verdicts": verdicts(levels), "values": {"level_commands": commands}}
     print(json.dumps(result["verdicts"], indent=1))

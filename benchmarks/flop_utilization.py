@@ -111,7 +111,7 @@ def main() -> int:
     values["non_compute_text"] = "; ".join(f"`{o['operator']}` {o['ms_per_step']} ms ({o['share_pct']}%, "
                                            f"{o['calls_per_step']} calls)" for o in others)
     if args.out:
-        write_result(args.out, {"benchmark": "flop_utilization", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+        write_result(args.out, {"benchmark": "flop_utilization", "protocol": " ".join(__doc__.split("\n\n")[1].split()).removeprefix("Protocol: "),
                                 "values": values, "non_compute": others})
     return 0
 

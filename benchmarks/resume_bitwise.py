@@ -96,7 +96,8 @@ def main() -> None:
                for r in runs.values())
     print("bitwise identical" if same else "DIFFERENT")
     if args.out:
-        result = {"benchmark": "resume_bitwise", "protocol": " ".join(__doc__.split("\n\n")[1].split()),
+        protocol = " ".join(__doc__.split("\n\n")[1].split()).removeprefix("Protocol: ")
+        result = {"benchmark": "resume_bitwise", "protocol": protocol,
                   "steps": args.steps, "hogs": args.hogs, "rows": runs, "identical": same}
         print(f"wrote {write_result(args.out, result)}")
     raise SystemExit(0 if same else 1)

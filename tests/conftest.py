@@ -60,3 +60,14 @@ def fx_cache(tmp_path_factory, splits):
     fx = get_feature_extractor("mnist5k", cache_dir=cache, epochs=EXTRACTOR_EPOCHS, min_steps=0, splits=splits,
                                threads=1)
     return fx, cache
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """A 3-step GAN on the ring of 8 Gaussians: the cheapest run that samples (one per test module)."""
+    from genzoo.presets import resolve
+    from genzoo.training.trainer import train
+
+    cfg = resolve("gan", overrides={"data.name": "ring8", "data.n_samples": 512, "train.steps": 3,
+                                    "train.sample_every": 0, "train.batch_size": 64})
+    return train(cfg, out=tmp_path_factory.mktemp("toy") / "run", progress=False, log=lambda *_: None).dir

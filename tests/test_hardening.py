@@ -9,7 +9,7 @@ import tempfile
 import pytest
 
 from genzoo.cli import main
-from test_reliability import TOY_TRAIN, _error_line, toy_run  # noqa: F401  (toy_run is a fixture)
+from test_reliability import TOY_TRAIN, _error_line
 
 
 @pytest.fixture

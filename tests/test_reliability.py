@@ -22,14 +22,6 @@ def _error_line(capsys, argv):
     return err
 
 
-@pytest.fixture(scope="module")
-def toy_run(tmp_path_factory):
-    """A 3-step GAN on the ring of 8 Gaussians: the cheapest run that samples."""
-    cfg = resolve("gan", overrides={"data.name": "ring8", "data.n_samples": 512, "train.steps": 3,
-                                    "train.sample_every": 0, "train.batch_size": 64})
-    return train(cfg, out=tmp_path_factory.mktemp("toy") / "run", progress=False, log=lambda *_: None).dir
-
-
 @pytest.mark.slow
 def test_sample_out_that_is_a_directory_is_refused_before_sampling(toy_run, tmp_path, capsys):
     err = _error_line(capsys, ["sample", str(toy_run), "--out", str(tmp_path)])
