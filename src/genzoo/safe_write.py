@@ -138,10 +138,11 @@ def read_regular_file(path, limit: int) -> tuple[bytes | None, str | None]:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
         return None, ("a link, not a regular file" if e.errno == errno.ELOOP else e.strerror or str(e))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):   # before fdopen, which refuses a folder with an exception
+        os.close(fd)
+        return None, "not a regular file"
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None, "not a regular file"
         if info.st_size > limit:
             return None, f"over {limit:,} bytes"
         data = f.read(limit + 1)
