@@ -41,20 +41,6 @@ def test_quick_run_writes_figure_and_numbers_with_a_computed_verdict(name, tmp_p
         assert png.size[0] == 800 and png.size[1] >= 350
 
 
-#: claims that do not hold at their budget yet (docs/experiments.md says why); strict: a pass is news
-NOT_YET = {"dcgan-features", "wasserstein-estimate"}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="does not hold yet"))
-                                  if n in NOT_YET else n for n in gx.names()])
-def test_quick_form_holds(name):
-    """What a learner's first `genzoo experiment NAME --quick` does (the runs it trains are cached per
-    configuration, as `genzoo experiment all --quick` shares them): the claim must hold, as in the full run."""
-    record = gx.run(name, quick=True)
-    assert record["holds"], f"{name}: {record['measured']} (rule: {record['rule']})"
-
-
 @pytest.mark.slow
 def test_cli_prints_a_three_line_summary(tmp_path, capsys):
     assert main(["experiment", "xy-game", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
@@ -87,17 +73,10 @@ def _saturation(minimax_fd):
     return {"slopes": slopes, "runs": runs}
 
 
-def _modes(metz_covered, r1_covered, r1_kl=0.02):
-    """metz_covered: the modes covered at each of 4 checkpoints (the rule reads the last 2)."""
-    metz = [{"step": s, "covered": c} for s, c in zip((1, 2, 3, 4), metz_covered)]
-    return {"settings": {"metz": {"snapshots": metz},
-                         "r1": {"snapshots": [{"step": 4, "covered": r1_covered, "reverse_kl": r1_kl}]}}}
-
-
-def _board(uneven_init, uneven_trained, even_init, even_trained):
-    """Checkerboard shares; the resize generator's is 0.01 at init and after training."""
-    return {"data": 0.001, "init": {"transposed3": uneven_init, "transposed": even_init, "resize": 0.01},
-            "trained": {"transposed3": uneven_trained, "transposed": even_trained, "resize": 0.01}}
+def _modes(plain_kl, remedy_kl):
+    def v(kl, modes):
+        return {"seeds": {"seeds": [0, 1, 2], "reverse_kl": {"mean": kl}, "modes_captured": {"mean": modes}}}
+    return {"variants": {"plain": v(plain_kl, 6.0), "pacgan": v(remedy_kl, 8.0), "r1": v(remedy_kl, 8.0)}}
 
 
 def _probe(dcgan, kmeans):
@@ -132,14 +111,15 @@ CASES = {  # name: (numbers for which the claim holds, numbers that contradict i
     "optimal-discriminator": ({"max_abs_error": 0.01, "v_trained": -1.0, "v_theory": -1.005},
                               {"max_abs_error": 0.2, "v_trained": -1.0, "v_theory": -1.005}),
     "saturation": (_saturation((500, 400, 110, 90)), _saturation((300, 200, 100, 90))),
-    # hops: 1-2 modes at once late, 5 over training; counters: it covers 4 at once, it never moves, R1 misses one
-    "mode-collapse": (_modes([[0, 1, 2], [3], [4], [4, 5]], list(range(8))),
-                      _modes([[0, 1, 2], [3], [4], [4, 5, 6, 7]], list(range(8)))),
+    "mode-collapse": (_modes(0.8, 0.05), _modes(0.8, 0.75)),
     "linear-ae-pca": ({"max_angle_deg": 0.5, "mse_pca": 0.03, "mse_linear_ae": 0.03, "mse_nonlinear_ae": 0.01,
                        "components": 10},
                       {"max_angle_deg": 30.0, "mse_pca": 0.03, "mse_linear_ae": 0.05, "mse_nonlinear_ae": 0.01,
                        "components": 10}),
-    "checkerboard": (_board(0.3, 0.05, 0.2, 0.012), _board(0.3, 0.015, 0.2, 0.012)),   # counter: uneven fades
+    "checkerboard": ({"data": 0.01, "init": {"transposed": 0.3, "resize": 0.01}, "trained": {"transposed": 0.1,
+                                                                                          "resize": 0.01}},
+                     {"data": 0.01, "init": {"transposed": 0.3, "resize": 0.01}, "trained": {"transposed": 0.01,
+                                                                                          "resize": 0.01}}),
     "dcgan-features": (_probe(0.95, 0.90), _probe(0.85, 0.90)),
     "truncation": (_truncation(0.9, 0.1), _truncation(0.5, 0.1)),
     "latent-walk": (_walk(1.0), _walk(8.0)),
@@ -147,21 +127,6 @@ CASES = {  # name: (numbers for which the claim holds, numbers that contradict i
     "gumbel-temperature": (_gumbel((3.0, 0.1, 0.001)), _gumbel((0.001, 0.1, 3.0))),
     "ais-check": (_ais(0.01, (0.2, 0.02)), _ais(0.5, (0.2, 0.02))),
 }
-
-
-MORE_COUNTERS = [  # (name, numbers that contradict the claim in another way)
-    ("mode-collapse", _modes([[0], [0], [0], [0]], list(range(8)))),                    # collapses, never hops
-    ("mode-collapse", _modes([[0, 1, 2], [3], [4], [4, 5]], list(range(7)))),           # R1 misses a mode
-    ("mode-collapse", _modes([[0, 1, 2], [3], [4], [4, 5]], list(range(8)), 0.3)),      # R1 unbalanced
-    ("checkerboard", _board(0.3, 0.05, 0.2, 0.03)),        # the even overlap's artifact survives training too
-    ("checkerboard", _board(0.015, 0.05, 0.2, 0.012)),     # the uneven overlap starts without one
-    ("checkerboard", _board(0.3, 0.05, 0.015, 0.012)),     # the even overlap starts without one
-]
-
-
-@pytest.mark.parametrize("name, counter", MORE_COUNTERS)
-def test_checker_fails_for_each_way_a_two_sided_claim_can_break(name, counter):
-    assert gx.get(name).check(counter).holds is False
 
 
 def test_every_experiment_has_a_case_for_and_against():
@@ -192,17 +157,3 @@ def test_resize_generator_makes_the_same_images_shape_with_convolutions_only():
     assert resolve("dcgan", overrides={"model.nets.upsample": "resize"}).model.nets.upsample == "resize"
     with pytest.raises(ConfigError, match="upsample"):
         resolve("dcgan", overrides={"model.nets.upsample": "bilinear"})
-
-
-def test_uneven_overlap_turns_a_constant_into_a_checkerboard_and_an_even_overlap_does_not():
-    def up(kernel):   # a stride-2 transposed convolution of all-ones weights, from 4x4 ones to 8x8
-        conv = torch.nn.ConvTranspose2d(1, 1, kernel, 2, 1, output_padding=kernel % 2, bias=False)
-        torch.nn.init.ones_(conv.weight)
-        return conv(torch.ones(1, 1, 4, 4)).detach()[0, 0]
-    # output o = 2j - 1 + t for input j and tap t: with 3 taps an even o gets one (t = 1), an odd o two
-    # (t = 0, 2); with 4 taps every o gets two, but the border ones; a pixel's value is its row's count x its column's
-    assert up(3)[2:6, 2:6].tolist() == [[1, 2, 1, 2], [2, 4, 2, 4], [1, 2, 1, 2], [2, 4, 2, 4]]
-    assert up(4)[1:7, 1:7].tolist() == [[4.0] * 6] * 6
-    G = DCGANGenerator(16, (1, 28, 28), width=8, upsample="transposed3")
-    assert G(torch.randn(3, 16)).shape == (3, 1, 28, 28)
-    assert {m.kernel_size for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)} == {(3, 3)}
