@@ -2,6 +2,7 @@
 
     python benchmarks/experiment_times.py                   # every experiment's quick budget
     python benchmarks/experiment_times.py --full            # the full budgets too (many minutes)
+    python benchmarks/experiment_times.py mode-collapse     # these rows again; the file keeps the others
 
 Each experiment runs as a user starts it (`python -m genzoo experiment NAME --quick --quiet`, imports
 and data loading included), with GENZOO_CACHE pointing at a new empty folder, so that no model
@@ -11,12 +12,14 @@ are written to benchmarks/results/experiment_times.json with the machine's load 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from genzoo.bench import write_result
 from genzoo.experiments import names
@@ -44,24 +47,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="also time the full budgets")
     ap.add_argument("--out", default="benchmarks/results/experiment_times.json")
+    ap.add_argument("names", nargs="*", metavar="NAME", help="time only these experiments (default: every one)")
     args = ap.parse_args()
+    unknown = sorted(set(args.names) - set(names()))
+    if unknown:
+        raise SystemExit(f"unknown experiment(s) {', '.join(unknown)}; `genzoo experiment --list` names them")
     load_before = [round(x, 2) for x in os.getloadavg()]
     rows = {}
-    for name in names():
+    for name in args.names or names():
         rows[name] = {"quick": time_one(name, quick=True)}
         if args.full:
             rows[name]["full"] = time_one(name, quick=False)
         print(name, rows[name], flush=True)
-    quick = [r["quick"]["wall_s"] for r in rows.values()]
+    held = Path(args.out)
+    kept = json.loads(held.read_text())["rows"] if args.names and held.exists() else {}
+    quick = [r["quick"]["wall_s"] for r in {**kept, **rows}.values()]
     result = {"benchmark": "experiment_times",
               "protocol": ("each experiment started as `python -m genzoo experiment NAME --quick --quiet` (and "
                            "without --quick with --full) in a fresh process with an empty GENZOO_CACHE, so every "
                            "model it needs is trained; wall-clock seconds from start to exit, CPU seconds of the "
                            "child process (user + system)"),
               "values": {"quick_max_wall_s": max(quick), "quick_total_wall_s": round(sum(quick), 1),
-                         "load_average_before": load_before},
+                         "load_average_before": load_before, "measured_now": list(rows)},
               "rows": rows}
-    print(f"wrote {write_result(args.out, result)}")
+    print(f"wrote {write_result(args.out, result, keep_rows=bool(args.names))}")
 
 
 if __name__ == "__main__":
