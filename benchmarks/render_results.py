@@ -837,6 +837,9 @@ ENGINE = Page("engine.md", "Metrics, speed and runs", "The main job, time to qua
            ("CPU time in convolutions and matrix products", "{compute_share_pct}%")),
           text=FLOPS_TEXT, notes=("The largest costs outside convolutions and matrix products, per step: "
                                   "{non_compute_text}.",)),
+    Table("test-lanes", "How long the tests take", "test_lanes",
+          (Row("fast lane: `python -m pytest -m \"not slow\"`", "fast"), Row("full suite: `python -m pytest`", "full")),
+          (("lane", ""), ("wall time", "{minutes} min ({seconds} s)"), ("outcome", "{outcome}"))),
     Table("resume", "The same weights under load and after SIGKILL", "resume_bitwise",
           (Row("alone", "idle"), Row("beside busy processes", "busy"),
            Row("beside busy processes, killed with SIGKILL and resumed", "busy, killed")),

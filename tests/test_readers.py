@@ -11,7 +11,6 @@ import signal
 import pytest
 
 from genzoo.cli import main
-from test_reliability import toy_run  # noqa: F401  (a fixture)
 
 
 @contextlib.contextmanager

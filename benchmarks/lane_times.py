@@ -1,0 +1,49 @@
+"""How long a contributor waits: the fast test lane and the full suite, timed.
+
+Protocol: `python -m pytest -m "not slow" -q -p no:cacheprovider` (the fast lane), then
+`python -m pytest -q -p no:cacheprovider` (the full suite), each in a fresh process from the
+repository's root, one after the other; wall time of each, its outcome line, and the number of
+tests it ran.
+
+    python benchmarks/lane_times.py          # writes benchmarks/results/test_lanes.json
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from genzoo.bench import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+LANES = {"fast": ["-m", "not slow"], "full": []}
+
+
+def timed_lane(extra: list[str]) -> dict:
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", *extra, "-q", "-p", "no:cacheprovider"], cwd=ROOT,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    outcome = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return {"seconds": round(seconds), "minutes": round(seconds / 60, 1), "outcome": outcome.strip("= "),
+            "passed": done.returncode == 0}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="benchmarks/results/test_lanes.json", help="'' for none")
+    args = ap.parse_args()
+    rows = {}
+    for lane, extra in LANES.items():
+        rows[lane] = timed_lane(extra)
+        print(f"{lane}: {rows[lane]['minutes']} min, {rows[lane]['outcome']}", flush=True)
+    if args.out:
+        protocol = " ".join(__doc__.split("\n\n")[1].split()).removeprefix("Protocol: ")
+        write_result(args.out, {"benchmark": "test_lanes", "protocol": protocol, "rows": rows})
+    return 0 if all(r["passed"] for r in rows.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
