@@ -64,8 +64,12 @@ def test_the_rbm_bracket_holds_the_exact_likelihood_and_judges_the_paper_by_its_
     test = exact_samples(rbm, 300, torch.Generator().manual_seed(3))[0]
     exact = rbm_log_likelihood(rbm, test, exact_log_z_rbm(rbm))
     args = SimpleNamespace(bracket_betas=[3000, 30, 300], ais_runs=100, raise_n=50, seed=0)
-    b = rbm_bracket(rbm, data, test, args, paper=exact)
+    b = rbm_bracket(rbm, data, test, args, paper=exact)   # the same seeds give the same bracket each call
     assert [r["betas"] for r in b["log_z_curve"]][0] == 30   # the counts run in increasing order
-    assert b["bracket_low"] - 0.005 <= exact <= b["bracket_high"] + 0.005 and b["raise_n"] == 50
-    assert b["verdict"].startswith("does not beat")   # the paper's number lies inside the bracket
-    assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] - 0.1)["verdict"].startswith("beats")
+    neg_f, last = rbm_log_likelihood(rbm, test, 0.0), b["log_z_curve"][-1]   # the whole test set's mean(-F)
+    assert b["bracket_low"] == pytest.approx(neg_f - last["log_z_raise"], abs=0.006)
+    assert b["bracket_high"] == pytest.approx(neg_f - last["log_z"], abs=0.006) and b["raise_n"] == 50
+    assert abs(b["bracket_low"] - exact) < 0.1 and abs(b["bracket_high"] - exact) < 0.1
+    assert b["bracket_moved"] < 0.1 or len(b["log_z_curve"]) == 3
+    assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] + 0.01)["verdict"].startswith("does not beat")
+    assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] - 0.01)["verdict"].startswith("beats")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -94,6 +94,8 @@ class ReverseAIS:
     log_w_std: float
     n_runs: int
     n_betas: int
+    log_z_base: float = 0.0
+    log_w: torch.Tensor = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         return {"log_z": self.log_z, "log_w_std": self.log_w_std, "n_runs": self.n_runs, "n_betas": self.n_betas}
@@ -117,8 +119,10 @@ def reverse_ais_log_z(model, start: dict[int, torch.Tensor], *, data: torch.Tens
     x = {l: start[l].to(device=lay.W[0].device, dtype=lay.W[0].dtype) for l in even}
     log_w = _reverse_log_w(lay, base, x, bl, generator)
     M = len(log_w)
-    log_z = _log_z_base(lay, base) - (torch.logsumexp(-log_w, 0) - math.log(M)).item()
-    return ReverseAIS(log_z=log_z, log_w_std=log_w.std().item() if M > 1 else 0.0, n_runs=M, n_betas=len(bl))
+    log_z_base = _log_z_base(lay, base)
+    log_z = log_z_base - (torch.logsumexp(-log_w, 0) - math.log(M)).item()
+    return ReverseAIS(log_z=log_z, log_w_std=log_w.std().item() if M > 1 else 0.0, n_runs=M, n_betas=len(bl),
+                      log_z_base=log_z_base, log_w=log_w.cpu())
 
 
 @dataclass
