@@ -398,6 +398,16 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     if not train_if_missing:
         raise MetricError(f"no cached feature extractor for {s.name!r} (id {fid}) in {cache}; "
                           "call get_feature_extractor(..., train_if_missing=True) to train it (a few minutes on CPU)")
+    fx = _train_and_cache(s, dataset_name, cache, fid, epochs=epochs, min_steps=min_steps, seed=seed, device=device,
+                          threads=threads, verbose=verbose, progress=progress)
+    _MEMO[memo_key] = fx
+    return fx
+
+
+def _train_and_cache(s: _Splits, dataset_name: str, cache: Path, fid: str, *, epochs: int, min_steps: int, seed: int,
+                     device, threads: int | None, verbose: bool, progress: bool) -> FeatureExtractor:
+    """get_feature_extractor's training: the classifier, its record, and its files in `cache`."""
+    wpath, _ = _paths(cache, s.name, fid)
     log = print if verbose else None
     if progress:
         print(f"genzoo: training genzoo's classifier for {s.name} ({epochs} epoch{'s' * (epochs != 1)} of "
@@ -411,7 +421,7 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     meta = {
         "id": fid, "fx_version": FX_VERSION, "arch": ARCH, "recipe": RECIPE, "epochs": epochs,
         "min_steps": min_steps, "seed": seed,
-        "dataset": s.name, "requested_dataset": dataset_name, "source": s.source, "data_sha256": data_hash,
+        "dataset": s.name, "requested_dataset": dataset_name, "source": s.source, "data_sha256": _data_hash(s),
         "image_shape": list(s.train_x.shape[1:]), "num_classes": s.num_classes,
         "class_probs": (counts / counts.sum()).tolist(),
         "n_train": int(s.train_x.shape[0]), "n_test": int(s.test_x.shape[0]), "test_split": s.test_split,
@@ -424,5 +434,5 @@ def get_feature_extractor(dataset_name: str, *, root=None, cache_dir=None, train
     if log or progress:
         print(f"genzoo: classifier {fx.describe()} trained in {train_s:.0f} s, cached as {wpath}",
               file=sys.stderr if progress else sys.stdout)
-    _MEMO[memo_key] = fx
     return fx
+
