@@ -218,7 +218,8 @@ def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path
     assert main(["sample", str(run), "--mode", "interpolate-text", "--text", "a big 0 is at the top left",
                  "--text", "a big 8 is at the top left", "--rows", "2", "--cols", "4", "--out",
                  str(tmp_path / "walk.png")]) == 0
-    assert Image.open(tmp_path / "walk.png").size == (4 * 34 + 2, 2 * 34 + 2)
+    # 4 steps x 2 walks of 32 x 32 canvases with 2-pixel borders, enlarged twice as every grid of small images
+    assert Image.open(tmp_path / "walk.png").size == (2 * (4 * 34 + 2), 2 * (2 * 34 + 2))
     capsys.readouterr()
     (tmp_path / "latin1.txt").write_bytes("a big 2 is below a small 3 \u00e9\n".encode("latin-1"))
     assert main(["sample", str(run), "--text-file", str(tmp_path / "latin1.txt")]) == 2
