@@ -10,6 +10,7 @@ tests it ran.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -26,8 +27,10 @@ def timed_lane(extra: list[str]) -> dict:
     done = subprocess.run([sys.executable, "-m", "pytest", *extra, "-q", "-p", "no:cacheprovider"], cwd=ROOT,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    outcome = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    return {"seconds": round(seconds), "minutes": round(seconds / 60, 1), "outcome": outcome.strip("= "),
+    counts = [line.strip("= ") for line in done.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    outcome = counts[-1] if counts else (f"exit status {done.returncode}" + (": every test passed"
+                                                                             if done.returncode == 0 else ""))
+    return {"seconds": round(seconds), "minutes": round(seconds / 60, 1), "outcome": outcome,
             "passed": done.returncode == 0}
 
 
