@@ -3,10 +3,12 @@ likelihood model is scored on, the hardware line, snapshots for curves over trai
 whose rows several runs fill."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import time
 
@@ -166,3 +168,15 @@ def rbm_bracket(model, x_train, x_test, args, paper: float) -> dict:
             "bracket_low": round(low, 2), "bracket_high": round(high, 2), "raise_n": min(args.raise_n, len(x_test)),
             "verdict": ("beats the paper: the conservative end is above it" if low > paper else
                         "does not beat the paper: the conservative end is below it")}
+
+
+@contextlib.contextmanager
+def busy_processes(n: int):
+    """`n` Python loops that never sleep, running for as long as the block does: the load of a busy machine."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

@@ -39,6 +39,8 @@ from pathlib import Path
 from genzoo.bench import command_line, write_result
 from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS
 
+from common import busy_processes
+
 POLICIES = {
     "genzoo default": {},
     "openmp default": {"GOMP_SPINCOUNT": "300000"},
@@ -49,7 +51,6 @@ POLICIES = {
 ADOPTED = "genzoo default"
 MODELS = {"dcgan": tuple(POLICIES), "vae": tuple(POLICIES), "plain dcgan loop": ("openmp default", "genzoo default")}
 MIN_SECONDS, MIN_STEPS, WARMUP = 8.0, 5, 3
-HOG = "while True: pass"
 
 
 def worker(model: str) -> None:
@@ -65,9 +66,8 @@ def worker(model: str) -> None:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    wait = " ".join(f"{n}={os.environ[n]}" for n in USER_WAIT_SETTINGS if n in os.environ)
     print(json.dumps({"seconds_per_step": statistics.median(times), "steps": len(times), "threads": threads,
-                      "wait": wait}))
+                      "wait": genzoo.threads.thread_wait()}))
 
 
 def genzoo_step(preset: str):
@@ -109,8 +109,7 @@ def settle(load: int) -> None:
 def measure_level(load: int, rounds: int, policies: list[str]) -> dict:
     """The cells of `policies` at one load level, `rounds` times interleaved, with `load` busy processes running."""
     cells = [(model, p) for model, allowed in MODELS.items() for p in allowed if p in policies]
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(load)]
-    try:
+    with busy_processes(load):
         settle(load)
         samples: dict[str, list[float]] = {}
         for _ in range(rounds):
@@ -120,10 +119,6 @@ def measure_level(load: int, rounds: int, policies: list[str]) -> dict:
                 print(f"load {load}: {model:<16} {policy:<15} {cell['seconds_per_step'] * 1000:8.1f} ms/step  "
                       f"({cell['wait']}, load average {os.getloadavg()[0]:.1f})", flush=True)
         load_average = round(os.getloadavg()[0], 2)
-    finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
     made = {"load_average_1min": load_average, "command": command_line(sys.argv)}
     return {"busy_processes": load, "cells": {k: {"ms_per_step": round(1000 * statistics.median(v), 1),
                                                    "rounds": [round(1000 * x, 1) for x in v], **made}

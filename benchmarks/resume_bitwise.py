@@ -30,8 +30,7 @@ import torch
 from genzoo.bench import write_result
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
-HOG = "while True: pass"
-
+from common import busy_processes
 
 def train_command(steps: int, out: Path) -> list[str]:
     return [sys.executable, "-m", "genzoo", "train", "dcgan", "--steps", str(steps), "--seed", "1", "--quiet",
@@ -74,8 +73,7 @@ def main() -> None:
     t0 = time.time()
     subprocess.run(train_command(args.steps, work / "idle"), check=True)
     runs = {"idle": {"seconds": round(time.time() - t0), "load_average_1min": round(os.getloadavg()[0], 2)}}
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(args.hogs)]
-    try:   # the two busy runs side by side: each is also load for the other
+    with busy_processes(args.hogs):   # the two busy runs side by side: each is also load for the other
         t0 = time.time()
         busy = subprocess.Popen(train_command(args.steps, work / "busy"))
         killed_at = run_killed(args.steps, args.kill_after, work / "busy-killed")
@@ -84,9 +82,6 @@ def main() -> None:
         if busy.wait() != 0:
             raise SystemExit("the busy run failed")
         runs["busy"] = {"seconds": round(time.time() - t0), "load_average_1min": round(os.getloadavg()[0], 2)}
-    finally:
-        for h in hogs:
-            h.kill()
     _, reference = final_tensors(work / "idle")
     for name, folder in (("idle", "idle"), ("busy", "busy"), ("busy, killed", "busy-killed")):
         step, tensors = final_tensors(work / folder)

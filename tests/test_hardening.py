@@ -85,6 +85,15 @@ def _rescued_folder(err):
     return Path(err.split("genzoo train --resume ", 1)[1].split(" ", 1)[0])
 
 
+def _plant(path, kind: str, target):
+    """What a stranger leaves at `path`: a link to `target` ("link"), or a folder anyone may write to."""
+    if kind == "link":
+        path.symlink_to(target)
+    else:
+        path.mkdir()
+        path.chmod(0o777)
+
+
 @pytest.mark.parametrize("planted", ["link", "foreign folder"])
 def test_the_rescue_folder_is_private_and_ignores_what_a_stranger_planted_at_the_old_shared_path(
         planted, shared_tmp, tmp_path, monkeypatch, capsys):
@@ -94,13 +103,9 @@ def test_the_rescue_folder_is_private_and_ignores_what_a_stranger_planted_at_the
     trap.mkdir()
     trap.chmod(0o777)
     old = shared_tmp / "genzoo-rescue"
-    if planted == "link":
-        old.symlink_to(trap)
-    else:
-        old.mkdir()
-        old.chmod(0o777)
-        if os.geteuid() == 0:
-            os.chown(old, 65534, 65534)     # nobody's
+    _plant(old, planted, trap)
+    if planted != "link" and os.geteuid() == 0:
+        os.chown(old, 65534, 65534)     # nobody's
     run = tmp_path / "run"
     _full_disk_in(run, monkeypatch)
     err = _error_line(capsys, [*TOY_TRAIN, "--steps", "2", "--out", str(run)])
@@ -119,11 +124,7 @@ def test_a_rescue_dir_set_by_the_user_that_is_a_link_or_open_to_others_is_refuse
     target = tmp_path / "elsewhere"
     target.mkdir()
     chosen = tmp_path / "rescue"
-    if kind == "link":
-        chosen.symlink_to(target)
-    else:
-        chosen.mkdir()
-        chosen.chmod(0o777)
+    _plant(chosen, kind, target)
     monkeypatch.setenv("GENZOO_RESCUE_DIR", str(chosen))
     run = tmp_path / "run"
     _full_disk_in(run, monkeypatch)

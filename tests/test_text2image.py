@@ -249,7 +249,7 @@ def test_genzoo_eval_of_a_text_to_image_run_reports_caption_accuracy(runs, fx_ca
     from genzoo import evaluation
     from genzoo.cli import main
 
-    # genzoo's MNIST classifier (offline: mnist5k's), as the session's short-trained one
+    # genzoo's MNIST classifier (offline: mnist5k's), as the short-trained one of the fx_cache fixture
     monkeypatch.setattr(evaluation, "dataset_classifier", lambda ev, dataset: fx_cache[0])
     for name, stages in (("gan-int-cls", ["final"]), ("stackgan", ["final", "stage1"])):
         run = runs[name].dir
