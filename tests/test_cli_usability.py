@@ -241,7 +241,8 @@ def test_eval_protocol_paper_runs_the_papers_ais_budget(capsys, rbm_run, monkeyp
     assert asked == [(14500, 100)]   # Salakhutdinov & Murray 2008: 100 runs, 14,500 intervals
     loglik = json.loads((rbm_run / "eval.json").read_text())["loglik"]
     assert loglik["protocol_level"] == "paper" and "quick" not in loglik and loglik["ais"]["n_runs"] == 100
-    assert loglik["budget"] == {"n": 20, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000}
+    assert loglik["budget"] == {"n": 20, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000,
+                                "gibbs_sweeps": 0}
     with pytest.raises(SystemExit):
         main(["eval", str(rbm_run), "--protocol", "fast"])
     assert "invalid choice: 'fast'" in capsys.readouterr().err

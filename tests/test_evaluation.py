@@ -170,3 +170,27 @@ def test_toy_reverse_kl_without_high_quality_samples_reads_undefined_not_nan():
     assert METRICS["toy"].format(r) == ("modes 0/8, high quality 0.0%, reverse KL undefined (no high-quality "
                                         "sample), mean log-density -4177.80")
     assert "reverse KL 0.120," in METRICS["toy"].format({**r, "modes_captured": 8, "reverse_kl": 0.12})
+
+
+@pytest.mark.parametrize("preset, own_steps, protocol, expected", [
+    ("rbm", 1000, "quick", 200),    # the quick protocol cuts the preset's 1,000-step chains to 200
+    ("rbm", 7, "quick", 7),         # and never lengthens a shorter chain
+    ("rbm", 1000, "paper", 1000),   # the paper protocol runs the model's own length
+    ("dbm", 1000, "quick", 200),
+])
+def test_gibbs_chains_of_eval_samples_follow_the_protocol(tiny_run, preset, own_steps, protocol, expected):
+    import torch
+
+    from genzoo.evaluation import PROTOCOLS, _sample
+    from genzoo.training.rundir import RunDir
+
+    sets = {"data.name": "digits", "train.steps": 2, "model.sample_steps": own_steps,
+            "model.hidden": [8, 8] if preset == "dbm" else 8}
+    if preset == "dbm":
+        sets["model.pretrain_steps"] = 1
+    model = RunDir.open(tiny_run(preset, QUICK, sets).dir).load_model()
+    drawn = _sample(model, 3, seed=0, gibbs_sweeps=PROTOCOLS[protocol]["gibbs_sweeps"])
+    by_hand = model.sample(3, generator=torch.Generator().manual_seed(0), steps=expected)
+    assert torch.equal(drawn, by_hand.float())
+    one_more = model.sample(3, generator=torch.Generator().manual_seed(0), steps=expected + 1)
+    assert not torch.equal(drawn, one_more.float())

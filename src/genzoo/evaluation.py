@@ -22,7 +22,7 @@ import torch
 from .data import load_dataset
 from .errors import GenzooError
 from .metrics.registry import METRICS, register_metric
-from .models.base import TRANSLATION_KINDS
+from .models.base import TRANSLATION_KINDS, GibbsSampler
 from .safe_write import read_regular_file, write_text
 from .training.rundir import RunDir
 
@@ -37,9 +37,14 @@ def run_split(cfg, split="test"):
                         image_size=d.image_size, channels=d.channels)
 
 
-def _sample(model, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
+def _sample(model, n: int, seed: int, gibbs_sweeps: int = 0, batch: int = 1000) -> torch.Tensor:
+    """n samples in batches from one generator; a Gibbs sampler's chains are cut to gibbs_sweeps (0: its own length)."""
     g = torch.Generator(device=model.device).manual_seed(seed)
-    return torch.cat([model.sample(min(batch, n - i), generator=g).float().cpu() for i in range(0, n, batch)])
+    chain = {}
+    if gibbs_sweeps and isinstance(model, GibbsSampler):
+        chain = {"steps": min(gibbs_sweeps, model.sample_steps)}
+    return torch.cat([model.sample(min(batch, n - i), generator=g, **chain).float().cpu()
+                      for i in range(0, n, batch)])
 
 
 class Evaluation:
@@ -67,7 +72,7 @@ class Evaluation:
 
     def samples(self, n: int) -> torch.Tensor:
         """n samples of the model (float, CPU), drawn with the evaluation seed (the same for every metric)."""
-        return self._once(("samples", n), lambda: _sample(self.model, n, self.seed))
+        return self._once(("samples", n), lambda: _sample(self.model, n, self.seed, self.budget["gibbs_sweeps"]))
 
     def _once(self, key, compute):
         if key not in self._cache:
@@ -114,12 +119,15 @@ def check_metrics(ev: Evaluation, metrics: list[str]) -> None:
 
 #: `genzoo eval --protocol`: "quick" (the default) finishes in about a minute on 2 CPU cores for every preset's
 #: run and reports standard errors; "paper" is the papers' budget: 10,000 samples (Lucic et al. 2018), k = 5,000
-#: importance samples (Burda et al. 2016), AIS with 100 runs x 14,500 temperatures (Salakhutdinov & Murray 2008)
+#: importance samples (Burda et al. 2016), AIS with 100 runs x 14,500 temperatures (Salakhutdinov & Murray 2008).
+#: gibbs_sweeps: the Gibbs chains an RBM's or DBM's samples come from are cut to this length (0: the model's own,
+#: sample_steps, 1,000 in the presets); a DBM's 2,000 samples at 1,000 sweeps take over 2 minutes on 2 cores
 PROTOCOLS = {
-    "quick": {"n": 2000, "k": 100, "ais_runs": 20, "ais_betas": 1000, "inception_n": 500},
-    "paper": {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000},
+    "quick": {"n": 2000, "k": 100, "ais_runs": 20, "ais_betas": 1000, "inception_n": 500, "gibbs_sweeps": 200},
+    "paper": {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000, "gibbs_sweeps": 0},
 }
-QUICK_NOTE = ("the quick protocol: fewer samples, importance samples and AIS temperatures than the papers', so "
+QUICK_NOTE = ("the quick protocol: fewer samples, importance samples and AIS temperatures than the papers', and "
+              "shorter Gibbs chains for an RBM's or DBM's samples, so "
               "noisier (read the standard errors) and biased toward worse likelihoods; compare only with numbers "
               "of the same protocol (`genzoo eval --protocol paper` for the papers')")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, get_args
+from typing import Callable, ClassVar, Literal, Protocol, get_args, runtime_checkable
 
 import torch
 from torch import nn
@@ -115,6 +115,14 @@ class Optimizers:
             self.scaler.update()
         else:
             opt.step()
+
+
+@runtime_checkable
+class GibbsSampler(Protocol):
+    """A model whose `sample(n, steps=...)` runs Gibbs chains of a chosen length (RBM, DBM); `sample_steps`
+    is the length it runs by default."""
+
+    sample_steps: int
 
 
 class Algorithm(nn.Module):

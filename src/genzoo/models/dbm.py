@@ -294,6 +294,11 @@ class DBM(Algorithm):
             recon = ((V - torch.sigmoid(mu[0] @ self.W[0].t() + self.b[0])) ** 2).sum(-1).mean()
         return {"recon": recon.item(), "mf_iters": float(iters), "pretrain_layer": 0.0}
 
+    @property
+    def sample_steps(self) -> int:
+        """The Gibbs steps `sample` runs by default (the preset's chain length)."""
+        return self.cfg.sample_steps
+
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None,
                steps: int | None = None) -> torch.Tensor:

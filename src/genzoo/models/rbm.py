@@ -335,6 +335,11 @@ class RBM(Algorithm):
             logs["pll"] = self.pseudo_log_likelihood(v0).item()
         return logs
 
+    @property
+    def sample_steps(self) -> int:
+        """The Gibbs steps `sample` runs by default (the preset's chain length)."""
+        return self.cfg.sample_steps
+
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None,
                steps: int | None = None) -> torch.Tensor:
