@@ -43,16 +43,13 @@ Protocol (written with the numbers to benchmarks/results/text2image.json):
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import time
+from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 ROWS = {  # name: (preset, overrides)
     "gan-int-cls": ("gan-int-cls", {}),

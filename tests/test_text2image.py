@@ -303,5 +303,5 @@ def test_the_quick_preset_departs_from_gan_int_cls_only_where_it_says():
     quick, full = (dict(flat(to_dict(resolve(name)))) for name in ("gan-int-cls-quick", "gan-int-cls"))
     assert {k: (full[k], quick[k]) for k in full if quick[k] != full[k]} == {
         "name": ("gan-int-cls", "gan-int-cls-quick"), "description": (full["description"], quick["description"]),
-        "model.width": (32, 16), "model.optim.lr": (2e-4, 8e-4), "model.ema": (0.0, 0.99),
-        "model.text.steps": (1500, 500), "train.steps": (12000, 2800), "train.lr_decay": (0.3, 0.5)}
+        "model.width": (32, 16), "model.optim.lr": (2e-4, 1.2e-3), "model.ema": (0.0, 0.99),
+        "model.text.steps": (1500, 500), "train.steps": (12000, 2600), "train.lr_decay": (0.3, 0.5)}
