@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genzoo.bench import cpu_name
+from genzoo.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -124,62 +124,6 @@ def test_fill(template, fields, expected):
     assert render_results.fill(template, fields) == expected
 
 
-def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch):
-    from genzoo.bench import write_result
-
-    monkeypatch.setattr(sys, "argv", ["benchmarks/vae_nll.py", "--data-root", "/srv/data/mnist", "--k", "50",
-                                      "--out=/tmp/x.json", "--run-dir", "/tmp/runs"])
-    record = json.loads(write_result(tmp_path / "r.json", {"values": {"nll": 1.0}}).read_text())
-    assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR --run-dir DIR"
-    assert record["values"] == {"nll": 1.0} and record["hardware"]["cores"] >= 1
-    # a file of the repository, named from its root, is the same path on every machine; ../ and ~ are not
-    monkeypatch.setattr(sys, "argv", ["benchmarks/aae_semi.py", "--out", "benchmarks/results/aae_semi_merge.json",
-                                      "--data-root", "../shared/mnist", "--run-dir=~/runs"])
-    record = json.loads(write_result(tmp_path / "r.json", {"protocol": "p"}).read_text())
-    assert record["command"] == ("python benchmarks/aae_semi.py --out benchmarks/results/aae_semi_merge.json "
-                                 "--data-root DIR --run-dir=DIR")
-
-
-def test_a_result_file_is_standard_json_without_the_machines_folders(tmp_path, monkeypatch):
-    from genzoo.bench import write_result
-
-    monkeypatch.setattr(sys, "argv", ["benchmarks/rbm_mnist.py", "--data-root", "/srv/data/mnist/"])
-    result = {"protocol": "RBM on MNIST IDX files in /srv/data/mnist (60000 images)",
-              "values": {"lo": float("-inf"), "kl": float("nan"), "hi": 2.5, "runs": [1.0, float("inf")]}}
-    text = write_result(tmp_path / "r.json", result).read_text()
-    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not standard JSON"))
-    assert strict["values"] == {"lo": None, "kl": None, "hi": 2.5, "runs": [1.0, None]}
-    assert strict["protocol"] == "RBM on MNIST IDX files in DIR (60000 images)"
-
-
-def test_a_result_file_keeps_the_rows_another_command_wrote_meanwhile(tmp_path):
-    from genzoo.bench import write_result
-
-    path = tmp_path / "r.json"
-    write_result(path, {"rows": {"a": {"err": 1.0}, "b": {"err": 2.0}}})
-    # this command read the file before "b" was written; it replaces "a" and adds "c"
-    record = json.loads(write_result(path, {"rows": {"a": {"err": 3.0}, "c": {"err": 4.0}}}, keep_rows=True).read_text())
-    assert record["rows"] == {"b": {"err": 2.0}, "a": {"err": 3.0}, "c": {"err": 4.0}}
-    record = json.loads(write_result(path, {"rows": {"d": {"err": 5.0}}}).read_text())
-    assert record["rows"] == {"d": {"err": 5.0}}   # without keep_rows the file holds this command's rows only
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]   # no lock or temporary file left
-
-
-def test_a_result_file_is_written_only_while_no_other_writer_holds_its_folder(tmp_path):
-    import threading
-
-    from genzoo.bench import results_folder_lock, write_result
-
-    path = tmp_path / "r.json"
-    with results_folder_lock(tmp_path):
-        writer = threading.Thread(target=write_result, args=(path, {"rows": {"a": {}}}), kwargs={"keep_rows": True})
-        writer.start()
-        writer.join(timeout=1.0)
-        assert writer.is_alive() and not path.exists()   # waiting for the lock
-    writer.join(timeout=30)
-    assert not writer.is_alive() and json.loads(path.read_text())["rows"] == {"a": {}}
-
-
 # --- a benchmark's result file carries every field its table renders --------------------------------
 
 def table(anchor: str):
@@ -410,7 +354,7 @@ def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
     assert lever["settings"] == "model.nets.fc_width=0 model.optim.lr=0.0002" and lever["minutes"] == 2.3
     assert cells_not_filled("main-job-levers", every_row("main-job-levers", lever)) == []
 
-    speed = bench("throughput")
+    speed = bench("throughput_results")
     batches = (64, 128, 256)
     out = {"fp32": [{"runner": name, "batch": b, "images_per_s": 1234.4, "frac_peak": 0.5}
                     for name in speed.RUNNER_ROWS for b in batches],
