@@ -15,16 +15,18 @@ holds:
      "rows": {"dcgan": {"fd": 18.89, ...}, ...}}   # one entry per table row
 
 The text of each page is a Markdown template in benchmarks/templates/ (gans.md becomes
-docs/results/gans.md), copied as it stands except for these lines:
+docs/results/gans.md), copied as it stands except for its directives, each on a line of its own:
 
-    {{ table ANCHOR }}      the table of benchmarks/results_tables.py with that anchor, then its command,
-                            protocol, hardware and result file (or "Not measured" without a result file)
-    {{ table ANCHOR }}      the same, with notes below the table: paragraphs over the result file's
-    The floor is {floor:.2f}.    "values" (and "rows", as {rows[dcgan][fd]}), in str.format's syntax,
-    {{ end }}               shown only when the result file exists; a missing field reads "not measured"
+    {{ table ANCHOR }}
+        the table of benchmarks/results_tables.py with that anchor, then its command, protocol,
+        hardware and result file (or "Not measured" when the result file is missing). When the next
+        line is not blank, the lines up to a line `{{ end }}` are the table's notes: paragraphs over
+        the result file's "values" (and its "rows", as {rows[dcgan][fd]}) in str.format's syntax,
+        shown only when the result file exists; a note with a missing field reads "not measured".
+    {{ headlines }}, {{ pages }}   (index.md only)
+        the README's headlines, and each page's title and headings. headlines.md holds the headlines:
+        a line `{{ headline FILE PAGE#ANCHOR }}`, then the headline's text over that result file.
 
-index.md places `{{ headlines }}` (from headlines.md, where each `{{ headline FILE PAGE#ANCHOR }}` line
-is followed by its text over that result file) and `{{ pages }}` (each page's title and headings).
 benchmarks/results_tables.py says which rows and columns each table shows, so a table whose result
 file (or row, or field) is missing still appears, reading "not measured".
 """
