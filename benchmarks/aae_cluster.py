@@ -65,7 +65,7 @@ def cluster_result(runs: list[dict], summary: dict, cfg, args) -> dict:
             "rows": rows, "runs": [{k: v for k, v in r.items() if k != "run"} for r in runs]}
 
 
-def main(argv=None) -> list[dict]:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--clusters", type=int, default=16)
@@ -77,15 +77,42 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (train.device)")
     p.add_argument("--run-dir", default=None, help="where the runs go (default: a temporary folder)")
     p.add_argument("--out", default="benchmarks/results/aae_cluster.json", help="the result JSON ('' for none)")
-    args = p.parse_args(argv)
+    return p
+
+
+def train_and_score(seed: int, sets: dict, args, out: str, train_x):
+    """One seed of `aae-cluster` trained (or resumed) and its clusters scored on the test images: its record
+    and its run's configuration."""
+    import genzoo
+    from aae_semi import training_minutes   # this folder is on sys.path when a script here runs
+    from genzoo.evaluation import evaluate_run
+
+    run_dir = os.path.join(out, f"aae-cluster-seed{seed}")
+    if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+        run = genzoo.train(resume=run_dir, progress=False)
+    else:
+        run = genzoo.train("aae-cluster", data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
+                           progress=False)
+    r = evaluate_run(run.dir, protocol="paper", metrics=["classify"], log=lambda *_: None)["classify"]
+    record = {"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": training_minutes(run.dir),
+              **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")},
+              **discriminator_verdicts(run.model, train_x)}
+    print(f"seed {seed}: test error {r['exemplar_error_percent']:.2f} % (exemplar labels), "
+          f"{r['majority_error_percent']:.2f} % (majority labels); {r['clusters_used']} of {r['clusters']} "
+          f"clusters used; D_y gives prior samples {record['D_y_on_prior']:.2f} and codes "
+          f"{record['D_y_on_codes']:.2f} (5,000 training images); {run.step} steps, "
+          f"{record['minutes']:.1f} min of training", flush=True)
+    return record, run.config
+
+
+def main(argv=None) -> list[dict]:
+    args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import genzoo
-    from aae_semi import mean_std, training_minutes   # this folder is on sys.path when a script here runs
-    from genzoo.bench import write_result
+    from aae_semi import mean_std   # this folder is on sys.path when a script here runs
+    from result_files import write_result
     from genzoo.presets import parse_override
     from genzoo.data import load_dataset
-    from genzoo.evaluation import evaluate_run
 
     out = args.run_dir or tempfile.mkdtemp(prefix="aae-cluster-")
     os.makedirs(out, exist_ok=True)
@@ -96,25 +123,8 @@ def main(argv=None) -> list[dict]:
     sets.update(dict(parse_override(s) for s in args.set))
 
     train_x = load_dataset("mnist", "train", root=args.data_root).x.float().div(255)
-    runs = []
-    for seed in args.seeds:
-        run_dir = os.path.join(out, f"aae-cluster-seed{seed}")
-        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
-            run = genzoo.train(resume=run_dir, progress=False)
-        else:
-            run = genzoo.train("aae-cluster", data="mnist", steps=args.steps, seed=seed, overrides=sets, out=run_dir,
-                               progress=False)
-        r = evaluate_run(run.dir, protocol="paper", metrics=["classify"], log=lambda *_: None)["classify"]
-        runs.append({"seed": seed, "run": str(run.dir), "steps": run.step, "minutes": training_minutes(run.dir),
-                     **{k: r[k] for k in ("exemplar_error_percent", "majority_error_percent", "clusters_used")},
-                     **discriminator_verdicts(run.model, train_x)})
-        print(f"seed {seed}: test error {r['exemplar_error_percent']:.2f} % (exemplar labels), "
-              f"{r['majority_error_percent']:.2f} % (majority labels); {r['clusters_used']} of {r['clusters']} "
-              f"clusters used; D_y gives prior samples {runs[-1]['D_y_on_prior']:.2f} and codes "
-              f"{runs[-1]['D_y_on_codes']:.2f} (5,000 training images); {run.step} steps, "
-              f"{runs[-1]['minutes']:.1f} min of training", flush=True)
-
-    cfg = run.config
+    scored = [train_and_score(seed, sets, args, out, train_x) for seed in args.seeds]
+    runs, cfg = [record for record, _ in scored], scored[-1][1]
     summary = {name: mean_std([r[f"{name}_error_percent"] for r in runs]) for name in ("exemplar", "majority")}
     paper = PAPER.get(args.clusters)
     print(f"AAE clustering, MNIST, {args.clusters} clusters: test error {summary['exemplar'][0]:.2f} +- "

@@ -254,7 +254,7 @@ def error_without_average(run: dict) -> float | None:
 
 def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
     """--out's row (merged with what it held) and, with --eval-every, --curve-out's rows."""
-    from genzoo.bench import write_result
+    from result_files import write_result
     from genzoo.presets import parse_override
 
     scoring = (f"{args.labels} labels (the first {args.labels // 10} of each class in each seed's data order); "
@@ -280,7 +280,7 @@ def write_semi_results(runs: list[dict], cfg, saved: dict, args) -> None:
         print(f"wrote {write_result(args.curve_out, curve)}")
 
 
-def main(argv=None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="aae-semi", help="a semi-supervised AAE preset (model.mode=semi)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -302,14 +302,13 @@ def main(argv=None) -> dict:
     p.add_argument("--row", default=None, help="the row of --out the numbers go to (default: the preset's name)")
     p.add_argument("--curve-out", default="benchmarks/results/aae_semi_curve.json",
                    help="with --eval-every: the result JSON of the curves ('' for none)")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    return p
 
-    import genzoo
-    from genzoo.presets import build_config, parse_override, resolve
-    from genzoo.data import load_dataset
+
+def check_preset(args) -> None:
+    """End the command with one line unless --preset names a semi-supervised AAE (or the semi part is skipped)."""
     from genzoo.errors import ConfigError
-    from genzoo.training.rundir import read_run_config
+    from genzoo.presets import resolve
 
     try:
         mode = getattr(resolve(args.preset).model, "mode", None)
@@ -319,6 +318,91 @@ def main(argv=None) -> dict:
         raise SystemExit(f"--preset {args.preset} is not a semi-supervised AAE (model.mode=semi): use aae-semi or "
                          f"aae-semi-augmented")
 
+
+def seed_record(seed: int, run_dir: str, model, out, x_test, y_test) -> dict:
+    """A trained seed's test error, training time, confusions and the slants of its most confused pair."""
+    curve = read_curve(out, seed)
+    err, minutes, labelled = curve[-1]["test_error_percent"], training_minutes(run_dir), model.lab_count.tolist()
+    read = predictions(model, x_test)
+    record = {"seed": seed, "test_error_percent": err, "run": run_dir, "minutes": minutes,
+              "labelled_per_class": labelled, "curve": curve, "top_confusions": top_confusions(read, y_test)}
+    a, b, _ = record["top_confusions"][0]
+    record["slants"] = pair_slants(model, x_test, y_test, read, a, b)
+    print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
+          f"labelled per class {labelled}); most confused (digit, read as, count): "
+          f"{record['top_confusions']}; mean slant (columns per row, > 0: leaning right) of "
+          f"the most confused pair: {record['slants']}", flush=True)
+    return record
+
+
+def print_semi_summary(args, runs: list[dict], cfg, saved: dict) -> tuple[float, float]:
+    """Print the seeds' mean test error (and without the encoder's average) and the budget; return mean, std."""
+    mean, std = mean_std([r["test_error_percent"] for r in runs])
+    unaveraged = [error_without_average(r) for r in runs]
+    print(f"semi-supervised AAE ({args.preset}), MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
+          f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %")
+    if None not in unaveraged:
+        plain_mean, plain_std = mean_std(unaveraged)
+        print(f"  classified by the moving average of the encoder (model.ema {cfg.model.ema}); the same runs "
+              f"without it: {plain_mean:.2f} +- {plain_std:.2f} % ({', '.join(f'{e:.2f}' for e in unaveraged)})")
+    print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
+          f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
+          f"loss {cfg.model.loss}; norm {cfg.model.norm}; input noise {cfg.model.input_noise}; labelled "
+          f"images sheared {cfg.model.label_shear}, moved {cfg.model.label_shift} px; "
+          f"train.lr_decay {cfg.train.lr_decay}; "
+          f"precision {saved['precision']} ({cfg.train.precision}) on {saved.get('device', cfg.train.device)}")
+    return mean, std
+
+
+def semi_part(args, argv, out, base: dict, x_test, y_test) -> dict:
+    """Train (or collect) each seed of the semi-supervised preset, score it, print and write the table."""
+    import genzoo
+    from genzoo.presets import build_config, parse_override
+    from genzoo.training.rundir import read_run_config
+
+    sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
+    if args.jobs > 1:   # each seed trained and scored in a process of its own; the loop below collects them
+        run_seeds_in_parallel(args, argv, out)
+    runs = []
+    for seed in args.seeds:
+        if args.jobs > 1:
+            run_dir = seed_run_dir(out, args.preset, seed)
+            model = genzoo.load(run_dir)
+        else:
+            run, _ = train_seed(seed, sets, args, out, x_test, y_test)
+            run_dir, model = str(run.dir), run.model
+        runs.append(seed_record(seed, run_dir, model, out, x_test, y_test))
+    saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
+    cfg = build_config(saved["config"])
+    mean, std = print_semi_summary(args, runs, cfg, saved)
+    write_semi_results(runs, cfg, saved, args)
+    return {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
+            "config": cfg.to_dict(), "device": saved.get("device"), "environment": saved["environment"]}
+
+
+def mixture_part(args, out, base: dict, x_test, y_test) -> dict:
+    """The mixture-of-10-Gaussians AAE with 2-D codes, trained (or resumed) and its test codes plotted."""
+    import genzoo
+
+    t = time.time()
+    run_dir = os.path.join(out, "aae-mixture")
+    if os.path.isdir(os.path.join(run_dir, "checkpoints")):
+        run = genzoo.train(resume=run_dir, progress=False)
+    else:
+        run = genzoo.train("aae-mixture", data="mnist", steps=args.mixture_steps, overrides=base, out=run_dir,
+                           progress=False)
+    path = scatter_codes(run.model.eval(), x_test.to(run.model.device), y_test, run.dir / "test-codes.png")
+    print(f"mixture-of-10-Gaussians AAE (2-D codes, {run.step} steps, {(time.time() - t) / 60:.1f} min): "
+          f"test codes plotted in {path}")
+    return {"plot": path, "run": str(run.dir), "steps": run.step}
+
+
+def main(argv=None) -> dict:
+    args = parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from genzoo.data import load_dataset
+
+    check_preset(args)
     out = args.run_dir or tempfile.mkdtemp(prefix="aae-semi-")
     os.makedirs(out, exist_ok=True)
     test = load_dataset("mnist", "test", root=args.data_root)
@@ -329,66 +413,10 @@ def main(argv=None) -> dict:
     if args.hidden:
         base.update({"model.hidden": args.hidden, "model.disc_hidden": args.hidden})
     result = {"paper_percent": PAPER, "target": "<= 2.5 % with 100 labels"}
-
     if not args.skip_semi:
-        sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
-        if args.jobs > 1:   # each seed trained and scored in a process of its own; the loop below collects them
-            run_seeds_in_parallel(args, argv, out)
-        errors, runs = [], []
-        for seed in args.seeds:
-            if args.jobs > 1:
-                run_dir = seed_run_dir(out, args.preset, seed)
-                model = genzoo.load(run_dir)
-            else:
-                run, _ = train_seed(seed, sets, args, out, x_test, y_test)
-                run_dir, model = str(run.dir), run.model
-            curve = read_curve(out, seed)
-            err, minutes, labelled = curve[-1]["test_error_percent"], training_minutes(run_dir), model.lab_count.tolist()
-            read = predictions(model, x_test)
-            errors.append(err)
-            runs.append({"seed": seed, "test_error_percent": err, "run": run_dir, "minutes": minutes,
-                         "labelled_per_class": labelled, "curve": curve,
-                         "top_confusions": top_confusions(read, y_test)})
-            a, b, _ = runs[-1]["top_confusions"][0]
-            runs[-1]["slants"] = pair_slants(model, x_test, y_test, read, a, b)
-            print(f"seed {seed}: test error {err:.2f} % ({curve[-1]['step']} steps, {minutes:.1f} min of training, "
-                  f"labelled per class {labelled}); most confused (digit, read as, count): "
-                  f"{runs[-1]['top_confusions']}; mean slant (columns per row, > 0: leaning right) of "
-                  f"the most confused pair: {runs[-1]['slants']}", flush=True)
-        mean, std = mean_std(errors)
-        unaveraged = [error_without_average(r) for r in runs]
-        saved = read_run_config(runs[0]["run"])   # the run's config, and what train.precision resolved to here
-        cfg = build_config(saved["config"])
-        print(f"semi-supervised AAE ({args.preset}), MNIST, {args.labels} labels: test error {mean:.2f} +- {std:.2f} % "
-              f"(mean +- std over seeds {args.seeds}); paper 1.90 +- 0.10 %")
-        if None not in unaveraged:
-            plain_mean, plain_std = mean_std(unaveraged)
-            print(f"  classified by the moving average of the encoder (model.ema {cfg.model.ema}); the same runs "
-                  f"without it: {plain_mean:.2f} +- {plain_std:.2f} % ({', '.join(f'{e:.2f}' for e in unaveraged)})")
-        print(f"  budget: {cfg.train.steps} steps x batch {cfg.train.batch_size} per seed "
-              f"({cfg.train.steps * cfg.train.batch_size / 60000:.1f} epochs); nets {list(cfg.model.hidden)}; "
-              f"loss {cfg.model.loss}; norm {cfg.model.norm}; input noise {cfg.model.input_noise}; labelled "
-              f"images sheared {cfg.model.label_shear}, moved {cfg.model.label_shift} px; "
-              f"train.lr_decay {cfg.train.lr_decay}; "
-              f"precision {saved['precision']} ({cfg.train.precision}) on {saved.get('device', cfg.train.device)}")
-        result["semi"] = {"labels": args.labels, "mean_percent": mean, "std_percent": std, "runs": runs,
-                          "config": cfg.to_dict(), "device": saved.get("device"),
-                          "environment": saved["environment"]}
-        write_semi_results(runs, cfg, saved, args)
-
+        result["semi"] = semi_part(args, argv, out, base, x_test, y_test)
     if not args.skip_mixture:
-        t = time.time()
-        run_dir = os.path.join(out, "aae-mixture")
-        if os.path.isdir(os.path.join(run_dir, "checkpoints")):
-            run = genzoo.train(resume=run_dir, progress=False)
-        else:
-            run = genzoo.train("aae-mixture", data="mnist", steps=args.mixture_steps, overrides=base, out=run_dir,
-                               progress=False)
-        path = scatter_codes(run.model.eval(), x_test.to(run.model.device), y_test, run.dir / "test-codes.png")
-        print(f"mixture-of-10-Gaussians AAE (2-D codes, {run.step} steps, {(time.time() - t) / 60:.1f} min): "
-              f"test codes plotted in {path}")
-        result["mixture"] = {"plot": path, "run": str(run.dir), "steps": run.step}
-
+        result["mixture"] = mixture_part(args, out, base, x_test, y_test)
     return result
 
 

@@ -1,21 +1,39 @@
-"""What the benchmarks share: the MNIST data, the one fixed binarization of the test images every
-likelihood model is scored on, the hardware line, snapshots for curves over training, and result files
-whose rows several runs fill."""
+"""What the benchmarks share: training timed exactly as `genzoo train` trains, the MNIST data, the one
+fixed binarization of the test images every likelihood model is scored on, the hardware line, snapshots
+for curves over training, and result files whose rows several runs fill.
+
+    from common import train_timed
+    from genzoo.presets import resolve
+    from genzoo.training import TimeLimit
+
+    timed = train_timed(resolve("dcgan", overrides={"train.steps": 100000}), stop_rules=[TimeLimit(600, "cpu")])
+    timed.model.sample(64); timed.steps; timed.cpu_seconds
+"""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import platform
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
 import torch
 
+from genzoo.config import RunConfig
 from genzoo.data import load_dataset
+from genzoo.machine import hardware
+from genzoo.models import Algorithm
 from genzoo.training import Hook
+from genzoo.training.hooks import DivergenceGuard, MetricsLog, StopRule
+from genzoo.training.trainer import Run, Trainer
+from result_files import command_line
 
 BINARIZATION_SEED = 1234
 SUBSET_SEED = 12345
@@ -26,10 +44,60 @@ def precision_name(used: str | None) -> str:
     return {"torch.bfloat16": "bf16 autocast", "float32": "fp32"}.get(used, str(used))
 
 
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads of {os.cpu_count()} cores"
+def hardware_line(device: torch.device) -> str:
+    """The machine's hardware record in a line: the GPU's name, or the CPU's with the threads and cores."""
+    record = hardware(device)
+    return record["gpu"] or f"CPU {record['cpu']}, {record['torch_threads']} threads of {record['cores']} cores"
+
+
+@dataclass
+class Timed:
+    """A benchmark's training run: the finished Run, its trainer, and the time its steps took
+    (set-up excluded: data loading and model building are not training)."""
+
+    run: Run
+    trainer: Trainer
+    cpu_seconds: float
+    wall_seconds: float
+
+    @property
+    def model(self) -> Algorithm:
+        return self.run.model
+
+    @property
+    def steps(self) -> int:
+        return self.run.step
+
+
+class PrintMetrics(Hook):
+    """Print each metrics line (every train.log_every steps) as `prefix step N: name value ...`."""
+
+    def __init__(self, prefix: str = " "):
+        self.prefix, self._shown = prefix, None
+
+    def on_step_end(self, trainer: Trainer, values: dict[str, float]) -> None:
+        m = trainer.last_metrics
+        if m and m is not self._shown:
+            self._shown = m
+            shown = " ".join(f"{k} {v:.4g}" for k, v in m.items() if k not in ("step", "epoch"))
+            print(f"{self.prefix} step {m['step']:>7}  {shown}", flush=True)
+
+
+def train_timed(cfg: RunConfig, *, out: str | Path | None = None, stop_rules: Sequence[StopRule] = (),
+                hooks: Sequence[Hook] = (), log=print) -> Timed:
+    """Train `cfg` with the divergence guard, the metrics log and `hooks` (no grids, no checkpoints)
+    until its step budget or a stop rule ends it. out: keep the run directory there (default: a
+    temporary one, removed afterwards; the model stays in memory)."""
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="genzoo-bench-")) / "run"
+    try:
+        trainer = Trainer(cfg, out=folder, hooks=[DivergenceGuard(), MetricsLog(), *hooks], stop_rules=stop_rules,
+                          log=log).setup()
+        c0, w0 = time.process_time(), time.perf_counter()
+        run = trainer.run()
+        return Timed(run, trainer, time.process_time() - c0, time.perf_counter() - w0)
+    finally:
+        if out is None:
+            shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 class Snapshots(Hook):
@@ -67,6 +135,17 @@ def scored_snapshots(model, snapshots: Snapshots, data: torch.Tensor, *, betas: 
     return curve, ais, ais_seconds
 
 
+def print_log_z(ais, args) -> None:
+    """The AIS estimate of log Z with its spread, and a warning when it used fewer temperatures or runs than the
+    papers (AIS then tends to underestimate log Z)."""
+    print()
+    print(f"log Z (AIS, M={ais.n_runs}, {ais.n_betas} betas): {ais.log_z:.2f}  "
+          f"[{ais.log_z_low:.2f}, {ais.log_z_high:.2f}] (log Z^ -/+ 3 sigma^), std log w {ais.log_w_std:.2f}")
+    if args.ais_betas < 14500 or args.ais_runs < 100:
+        print("NOTE: fewer AIS temperatures/runs than the paper's 14,500 x 100: AIS then tends to underestimate "
+              "log Z, which inflates the likelihood numbers below; use the defaults for reportable results")
+
+
 def load_mnist(root: str | None):
     """MNIST's train and test splits, with a line naming where they came from."""
     train = load_dataset("mnist", "train", root=root)
@@ -92,6 +171,15 @@ def add_likelihood_args(p, out: str) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log-every", type=int, default=1000)
     p.add_argument("--out", default=out, help="the result JSON ('' for none)")
+
+
+def likelihood_args(p, argv, least_points: int, points: str):
+    """The likelihood benchmark's arguments, refusing fewer than `least_points` points of its curve (`points`
+    says which ones it needs) with argparse's one-line error."""
+    args = p.parse_args(argv)
+    if args.curve_points < least_points:
+        p.error(f"--curve-points must be at least {least_points} ({points}), got {args.curve_points}")
+    return args
 
 
 def likelihood_setup(args):
@@ -129,8 +217,6 @@ def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
     file's command and, from a transcribed file, its "source", protocol and hardware, which the new run's
     file no longer holds. Write them with write_result(..., keep_rows=True), which also keeps the rows
     that another command wrote after this read."""
-    from genzoo.bench import command_line
-
     earlier = json.loads(open(path).read()) if path and os.path.exists(path) else {}
     kept_keys = ("command", "source", "protocol", "hardware") if "source" in earlier else ("command",)
     provenance = {k: earlier[k] for k in kept_keys if k in earlier}  # a transcribed file's rows keep how they were made

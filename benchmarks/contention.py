@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-from genzoo.bench import command_line, write_result
+from result_files import command_line, write_result
 from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS
 
 from common import busy_processes

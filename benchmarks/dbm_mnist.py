@@ -28,12 +28,12 @@ from pathlib import Path
 
 import torch
 
+from common import (PrintMetrics, Snapshots, add_likelihood_args, hardware_line, likelihood_args, likelihood_setup,
+                    print_log_z, scored_snapshots, train_timed)
 from genzoo.metrics.ais import ais_log_z, dbm_lower_bound
-from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.presets import resolve
 from genzoo.training import Hook
-
-from common import Snapshots, add_likelihood_args, hardware, likelihood_setup, scored_snapshots
+from result_files import write_result
 
 PAPER_BOUND = -84.62   # Salakhutdinov & Hinton 2009, 2-layer DBM 784-500-1000, test set
 
@@ -97,7 +97,7 @@ def raise_check(model, x_train, x_test, ais, args, device) -> dict:
     return {"raise_ll": round(est.log_likelihood, 2), "raise_n": len(sub), "raise_bound": round(bound, 2)}
 
 
-def main(argv=None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hidden", type=int, nargs="+", default=[500, 1000])
     p.add_argument("--pretrain-steps", type=int, default=30000, help="CD steps per layer RBM")
@@ -121,15 +121,13 @@ def main(argv=None) -> dict:
     p.add_argument("--test-n", type=int, default=None, help="test images for the bound (default all)")
     p.add_argument("--probe-n", type=int, default=10000, help="training images for the linear probe")
     add_likelihood_args(p, out="benchmarks/results/dbm_mnist.json")
-    args = p.parse_args(argv)
-    if args.curve_points < 2:
-        p.error(f"--curve-points must be at least 2 (the end of pretraining and the end), got {args.curve_points}")
+    return p
 
-    device, (train, test), x_train, x_test, g = likelihood_setup(args)
 
-    L = len(args.hidden)
-    warm = min(5 * len(x_train) // args.batch_size, max(args.pretrain_steps, 1) // 4)
-    total = L * args.pretrain_steps + args.steps
+def dbm_config(args, n_train: int):
+    """The `dbm` preset with this command's pretraining, Algorithm 20.1 and SGD settings."""
+    warm = min(5 * n_train // args.batch_size, max(args.pretrain_steps, 1) // 4)
+    total = len(args.hidden) * args.pretrain_steps + args.steps
     sgd = {"name": "sgd", "momentum": 0.9, "weight_decay": 2e-4}
     overrides = {"train.seed": args.seed, "train.device": args.device, "train.steps": total,
                  "train.batch_size": args.batch_size, "train.log_every": args.log_every, "data.root": args.data_root,
@@ -138,11 +136,57 @@ def main(argv=None) -> dict:
                  "model.optim": {**sgd, "lr": args.lr}, "model.initial_momentum": 0.5,
                  "model.momentum_warmup_steps": warm, "model.gibbs_steps": args.gibbs_steps,
                  "model.mf_steps": args.mf_steps, "model.num_chains": args.num_chains}
-    cfg = resolve("dbm", overrides=overrides)
+    return resolve("dbm", overrides=overrides)
+
+
+def probe_errors(model, train, test, x_train, args, device) -> tuple[int, float, float]:
+    """The linear probe's test error on the DBM's mean-field posteriors and on raw pixels, and its training images."""
+    n = min(args.probe_n, len(x_train))
+    f_train = model.hidden_features(x_train[:n]).cpu().numpy()
+    f_test = model.hidden_features((test.x.float() / 255).to(device)).cpu().numpy()
+    y_train, y_test = train.y[:n].numpy(), test.y.numpy()
+    err_dbm = probe_error(f_train, y_train, f_test, y_test, args.seed)
+    err_pix = probe_error(train.x[:n].reshape(n, -1).float().numpy() / 255, y_train,
+                          test.x.reshape(len(test), -1).float().numpy() / 255, y_test, args.seed)
+    return n, err_dbm, err_pix
+
+
+def dbm_protocol(args, train, n_test: int, n_probe: int) -> str:
+    return (f"DBM {'-'.join(map(str, [train.x[0].numel(), *args.hidden]))} on dynamically binarized MNIST "
+            f"({train.source}): greedy pretraining with doubled-weight RBMs (CD-{args.pretrain_cd_k}, "
+            f"{args.pretrain_steps:,} steps per layer, lr {args.pretrain_lr}), then {args.steps:,} steps of "
+            f"Algorithm 20.1 (mean field with {args.mf_steps} iterations, {args.num_chains} persistent chains, "
+            f"{args.gibbs_steps} Gibbs sweeps, SGD lr {args.lr} decayed as `genzoo train` does), batch "
+            f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on "
+            f"log p(v) with log Z by AIS ({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over "
+            f"{n_test:,} test images "
+            f"binarized once (seed 1234)" + (f"; as a check, log Z again by AIS with {args.check_betas:,} "
+                                        "temperatures and new runs" if args.check_betas else "") +
+            f"; a logistic-regression probe on the mean-field posteriors of {n_probe:,} "
+            "training images, scored on the 10,000 test images")
+
+
+def print_report(args, values: dict, ais, n_test: int, n_probe: int, epochs: float, train_time: float,
+                 phase_t: dict, device) -> None:
+    print_log_z(ais, args)
+    print(f"test lower bound  ({n_test} images): {values['bound_test']:8.2f} nats   paper: {PAPER_BOUND:.2f}")
+    print(f"train lower bound ({n_test} images): {values['bound_train']:8.2f} nats")
+    print(f"logistic regression on {n_probe} training images, test error: DBM mean-field features "
+          f"{values['err_dbm']:.2f}%, raw pixels {values['err_pix']:.2f}%")
+    print(f"budget: {len(args.hidden)} x {args.pretrain_steps} pretraining + {args.steps} DBM steps of {args.batch_size} "
+          f"({epochs:.0f} epochs), training {train_time:.0f}s "
+          f"({', '.join(f'{k} {v:.0f}s' for k, v in phase_t.items())}), AIS {values['ais_time']:.0f}s, "
+          f"on {hardware_line(device)}")
+
+
+def main(argv=None) -> dict:
+    args = likelihood_args(parser(), argv, 2, "the end of pretraining and the end")
+    device, (train, test), x_train, x_test, g = likelihood_setup(args)
+    cfg = dbm_config(args, len(x_train))
     print(f"training DBM {'-'.join(map(str, [train.x[0].numel(), *args.hidden]))}: {args.pretrain_steps} pretraining "
           f"steps per layer, then {args.steps} steps of Algorithm 20.1, batches of {args.batch_size}, "
-          f"on {hardware(device)}")
-    phases, pretrained = PhaseTimes(), L * args.pretrain_steps
+          f"on {hardware_line(device)}")
+    phases, pretrained = PhaseTimes(), len(args.hidden) * args.pretrain_steps
     snapshots = Snapshots(pretrained + args.steps * i // (args.curve_points - 1) for i in range(args.curve_points))
     timed = train_timed(cfg, hooks=[phases, snapshots, PrintMetrics()], log=lambda *_: None)  # genzoo train's loop
     model, train_time, phase_t = timed.model.eval(), timed.wall_seconds, phases.seconds
@@ -160,30 +204,11 @@ def main(argv=None) -> dict:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.keep_model)
     x_train_bin = torch.bernoulli(x_train[: len(x_test)].cpu(), generator=g).to(device)
     bound_train = dbm_lower_bound(model, x_train_bin, ais)
+    n, err_dbm, err_pix = probe_errors(model, train, test, x_train, args, device)
 
-    n = min(args.probe_n, len(x_train))
-    f_train = model.hidden_features(x_train[:n]).cpu().numpy()
-    f_test = model.hidden_features((test.x.float() / 255).to(device)).cpu().numpy()
-    y_train, y_test = train.y[:n].numpy(), test.y.numpy()
-    err_dbm = probe_error(f_train, y_train, f_test, y_test, args.seed)
-    err_pix = probe_error(train.x[:n].reshape(n, -1).float().numpy() / 255, y_train,
-                          test.x.reshape(len(test), -1).float().numpy() / 255, y_test, args.seed)
-
-    epochs = total * args.batch_size / len(x_train)
+    epochs = cfg.train.steps * args.batch_size / len(x_train)
     result = {
-        "benchmark": "dbm_mnist",
-        "protocol": (f"DBM {'-'.join(map(str, [train.x[0].numel(), *args.hidden]))} on dynamically binarized MNIST "
-                     f"({train.source}): greedy pretraining with doubled-weight RBMs (CD-{args.pretrain_cd_k}, "
-                     f"{args.pretrain_steps:,} steps per layer, lr {args.pretrain_lr}), then {args.steps:,} steps of "
-                     f"Algorithm 20.1 (mean field with {args.mf_steps} iterations, {args.num_chains} persistent chains, "
-                     f"{args.gibbs_steps} Gibbs sweeps, SGD lr {args.lr} decayed as `genzoo train` does), batch "
-                     f"{args.batch_size}, {args.threads} CPU thread(s), seed {args.seed}; the variational lower bound on "
-                     f"log p(v) with log Z by AIS ({args.ais_betas:,} inverse temperatures, {args.ais_runs} runs) over "
-                     f"{len(x_test):,} test images "
-                     f"binarized once (seed 1234)" + (f"; as a check, log Z again by AIS with {args.check_betas:,} "
-                                                 "temperatures and new runs" if args.check_betas else "") +
-                     f"; a logistic-regression probe on the mean-field posteriors of {n:,} "
-                     "training images, scored on the 10,000 test images"),
+        "benchmark": "dbm_mnist", "protocol": dbm_protocol(args, train, len(x_test), n),
         "values": {"epochs": round(epochs), "test_bound": round(bound_test, 2), "train_bound": round(bound_train, 2),
                    "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "train_minutes": round(train_time / 60),
@@ -192,19 +217,8 @@ def main(argv=None) -> dict:
                    "curve": curve, **check},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Hinton 2009 (DBM 784-500-1000: test bound -84.62)",
     }
-    print()
-    print(f"log Z (AIS, M={ais.n_runs}, {ais.n_betas} betas): {ais.log_z:.2f}  "
-          f"[{ais.log_z_low:.2f}, {ais.log_z_high:.2f}] (log Z^ -/+ 3 sigma^), std log w {ais.log_w_std:.2f}")
-    if args.ais_betas < 14500 or args.ais_runs < 100:
-        print("NOTE: fewer AIS temperatures/runs than the paper's 14,500 x 100: AIS then tends to underestimate "
-              "log Z, which inflates the likelihood numbers below; use the defaults for reportable results")
-    print(f"test lower bound  ({len(x_test)} images): {bound_test:8.2f} nats   paper: {PAPER_BOUND:.2f}")
-    print(f"train lower bound ({len(x_test)} images): {bound_train:8.2f} nats")
-    print(f"logistic regression on {n} training images, test error: DBM mean-field features {err_dbm:.2f}%, "
-          f"raw pixels {err_pix:.2f}%")
-    print(f"budget: {L} x {args.pretrain_steps} pretraining + {args.steps} DBM steps of {args.batch_size} "
-          f"({epochs:.0f} epochs), training {train_time:.0f}s "
-          f"({', '.join(f'{k} {v:.0f}s' for k, v in phase_t.items())}), AIS {ais_time:.0f}s, on {hardware(device)}")
+    print_report(args, {"bound_test": bound_test, "bound_train": bound_train, "err_dbm": err_dbm, "err_pix": err_pix,
+                        "ais_time": ais_time}, ais, len(x_test), n, epochs, train_time, phase_t, device)
     if args.out:
         print(f"wrote {write_result(args.out, result, device=device)}")
         from genzoo.outputs import save_samples  # Gibbs samples of this DBM, beside the JSON

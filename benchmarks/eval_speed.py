@@ -35,7 +35,8 @@ from pathlib import Path
 
 import torch
 
-from genzoo.bench import command_line, folders_given, hardware, portable, write_json, write_result
+from result_files import command_line, folders_given, portable, write_json, write_result
+from genzoo.machine import hardware
 from genzoo.metrics import frechet_distance, gaussian_noise, get_feature_extractor, kid, prdc
 from genzoo.metrics.features import load_splits
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from genzoo.bench import write_result
+from result_files import write_result
 from genzoo.experiments import names
 
 

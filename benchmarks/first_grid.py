@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -52,7 +51,9 @@ def main() -> None:
     ap.add_argument("--out", default="benchmarks/results/first_grid.json")
     args = ap.parse_args()
     result = measure(args.model, args.timeout)
-    result["hardware"] = f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    # imported after the measurement: loading torch first would warm the disk cache for the measured process
+    from genzoo.machine import hardware
+    result["hardware"] = hardware()
     result["command"] = f"genzoo train {args.model} --out RUN --quiet (fresh process), then Ctrl-C"
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

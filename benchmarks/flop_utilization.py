@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from genzoo.bench import write_result
+from result_files import write_result
 from genzoo.presets import resolve
 from genzoo.threads import set_threads
 from genzoo.training import Trainer

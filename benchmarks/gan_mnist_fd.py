@@ -39,7 +39,9 @@ from genzoo.presets import resolve
 from genzoo.metrics.classifier import class_histogram, classifier_score
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
-from genzoo.bench import PrintMetrics, cpu_name, train_timed, write_result
+from common import PrintMetrics, train_timed
+from genzoo.machine import cpu_name
+from result_files import write_result
 from genzoo.training import TimeLimit
 
 from common import cpus_of, fixed_subsets, with_earlier_rows

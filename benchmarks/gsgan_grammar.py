@@ -31,7 +31,8 @@ def main(argv=None) -> dict:
 
     from genzoo.presets import parse_override, resolve
     from genzoo.data.grammar import decode, grammar_metrics
-    from genzoo.bench import train_timed, write_result
+    from common import train_timed
+    from result_files import write_result
 
     sets = dict(parse_override(s) for s in args.set)
     results = []

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from genzoo.bench import write_result
+from result_files import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 LANES = {"fast": ["-m", "not slow"], "full": []}

@@ -26,6 +26,24 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
+def compare_with_pca(model, x, shape, components: int):
+    """The principal angles (degrees, largest first) between the span of the linear AE's decoder weights and
+    PCA's components on the same images, the reconstruction MSE per pixel of each, and PCA's seconds."""
+    from scipy.linalg import subspace_angles
+    from sklearn.decomposition import PCA
+
+    w_dec = model.decoder[0][0].weight.detach().double().cpu().numpy()     # (784, k)
+    t1 = time.time()
+    pca = PCA(components, svd_solver="full").fit(x.double().numpy())
+    pca_s = time.time() - t1
+    angles = np.degrees(subspace_angles(w_dec, pca.components_.T))
+    with torch.no_grad():
+        ae_mse = float(model.reconstruction_loss(x.view(-1, *shape))[0]) / x.shape[1]
+    pca_rec = pca.inverse_transform(pca.transform(x.double().numpy()))
+    pca_mse = float(((pca_rec - x.double().numpy()) ** 2).mean())
+    return sorted(angles.tolist(), reverse=True), ae_mse, pca_mse, pca_s
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--components", type=int, default=10)
@@ -40,10 +58,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     import genzoo
-    from scipy.linalg import subspace_angles
-    from sklearn.decomposition import PCA
-
-    from genzoo.bench import write_result
+    from result_files import write_result
     from genzoo.data import load_dataset
 
     ds = load_dataset("mnist5k")
@@ -58,17 +73,7 @@ def main(argv=None) -> dict:
                        out=os.path.join(out, "run"), progress=False)
     train_s = time.time() - t0
     model = run.model.eval()
-    w_dec = model.decoder[0][0].weight.detach().double().cpu().numpy()     # (784, k)
-
-    t1 = time.time()
-    pca = PCA(args.components, svd_solver="full").fit(x.double().numpy())
-    pca_s = time.time() - t1
-    angles = np.degrees(subspace_angles(w_dec, pca.components_.T))
-    with torch.no_grad():
-        ae_mse = float(model.reconstruction_loss(x.view(-1, *ds.shape))[0]) / x.shape[1]
-    pca_rec = pca.inverse_transform(pca.transform(x.double().numpy()))
-    pca_mse = float(((pca_rec - x.double().numpy()) ** 2).mean())
-    angles = sorted(angles.tolist(), reverse=True)
+    angles, ae_mse, pca_mse, pca_s = compare_with_pca(model, x, ds.shape, args.components)
     result = {
         "benchmark": "linear_ae_pca",
         "protocol": (f"the linear-ae preset with {args.components} components on the {len(ds):,} training digits of "

@@ -43,7 +43,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import genzoo
-from genzoo.bench import command_line, cpu_name, write_result
+from result_files import command_line, write_result
+from genzoo.machine import cpu_name
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance

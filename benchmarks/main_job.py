@@ -30,7 +30,8 @@ from pathlib import Path
 import torch
 
 import genzoo
-from genzoo.bench import cpu_name, write_result
+from genzoo.machine import cpu_name
+from result_files import write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.training.checkpoint import list_checkpoints

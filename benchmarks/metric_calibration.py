@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from genzoo.bench import write_result
+from result_files import write_result
 from genzoo.metrics import format_floor_table, get_feature_extractor, real_floor
 from genzoo.metrics.evaluate import DEFAULT_BLUR_SIGMA, DEFAULT_NOISE_STD
 from genzoo.metrics.features import load_splits

@@ -150,7 +150,7 @@ def per_step(cfg, ds, args, size) -> dict:
         print(f"  {n:34s} {1e3 * med[n]:8.2f} ms/step   x{paired[n]:5.2f} of one seed (median of the per-round "
               f"ratios {', '.join(f'{p:.2f}' for p in rounds)})")
     print(f"  [{load_note()}]")
-    from throughput import count_flops, matmul_gflops  # the same FLOP counter and peak as benchmarks/throughput.py
+    from speed_runners import count_flops, matmul_gflops  # the same FLOP counter and peak as benchmarks/throughput.py
     flops = count_flops(runners[names[2]])
     peak = max(matmul_gflops(512, torch.float32)["best"], matmul_gflops(1024, torch.float32)["best"])
     floor = flops / (peak * 1e9) / one
@@ -245,7 +245,7 @@ def main(argv=None) -> int:
                       f"arithmetic floor {r['floor_ratio']:.2f}x" for r in results))
     print(f"total {time.perf_counter() - t0:.0f} s; {load_note()}")
     if args.out:
-        from genzoo.bench import write_result
+        from result_files import write_result
         print(f"wrote {write_result(args.out, multiseed_result(results, e2e, threads, args))}")
     return 0
 

@@ -23,7 +23,7 @@ images gives the log Z it implies, and mean(-F) - that log Z over the whole test
 conservative end. The row claims to beat the paper only if that end does. --load-model recomputes the
 bracket of a kept RBM and writes it into the existing result file, keeping the training run's numbers.
 
-Training is `genzoo train rbm`'s (genzoo.bench.train_timed: the same trainer, data order, dynamic
+Training is `genzoo train rbm`'s (common.train_timed: the same trainer, data order, dynamic
 binarization and precision), with the base-rate biases computed from the whole training set.
 """
 from __future__ import annotations
@@ -33,13 +33,13 @@ import sys
 
 import torch
 
+from common import (PrintMetrics, Snapshots, add_bracket_args, add_likelihood_args, hardware_line, likelihood_args,
+                    likelihood_setup, print_log_z, rbm_bracket, scored_snapshots, train_timed)
 from genzoo.metrics.ais import rbm_log_likelihood
-from genzoo.bench import PrintMetrics, train_timed, write_result
 from genzoo.presets import resolve
 from genzoo.training import Hook
+from result_files import write_result
 
-from common import (Snapshots, add_bracket_args, add_likelihood_args, hardware, likelihood_setup, rbm_bracket,
-                    scored_snapshots)
 
 class WholeSetStatistics(Hook):
     """Before the first step: the model's data statistics (base-rate visible biases) from all of `x`."""
@@ -54,7 +54,7 @@ class WholeSetStatistics(Hook):
 PAPER = {25: -86.34, 3: -106.63, 1: -125.53}   # Salakhutdinov & Murray 2008, Table 1, CD-k RBMs with 500 units
 
 
-def main(argv=None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=60000, help="training steps (minibatches of --batch-size)")
     p.add_argument("--batch-size", type=int, default=100)
@@ -73,25 +73,40 @@ def main(argv=None) -> dict:
                                         "and add the bracket to the existing result file")
     add_bracket_args(p)
     add_likelihood_args(p, out="benchmarks/results/rbm_mnist.json")
-    args = p.parse_args(argv)
-    if args.curve_points < 1:
-        p.error(f"--curve-points must be at least 1 (the end of the run), got {args.curve_points}")
+    return p
 
-    device, (train, _), x_train, x_test, g = likelihood_setup(args)
 
+def rbm_config(args, n_train: int):
+    """The `rbm` preset with this command's CD and SGD settings."""
     overrides = {"train.seed": args.seed, "train.device": args.device, "train.steps": args.steps,
                  "train.batch_size": args.batch_size, "train.log_every": args.log_every, "data.root": args.data_root,
                  "model.hidden": args.hidden, "model.cd_k": args.cd_k, "model.persistent": args.persistent,
                  "model.num_chains": args.batch_size, "model.optim.lr": args.lr, "model.optim.momentum": args.momentum,
                  "model.optim.weight_decay": args.weight_decay, "model.initial_momentum": 0.5,
-                 "model.momentum_warmup_steps": min(5 * len(x_train) // args.batch_size, args.steps // 4)}
-    cfg = resolve("rbm", overrides=overrides)
+                 "model.momentum_warmup_steps": min(5 * n_train // args.batch_size, args.steps // 4)}
+    return resolve("rbm", overrides=overrides)
+
+
+def rbm_protocol(args, method: str, source: str, epochs: float, n_test: int) -> str:
+    return (f"RBM with {args.hidden} hidden units, {method} on dynamically binarized MNIST ({source}); "
+            f"SGD lr {args.lr} (decayed as `genzoo train` does), momentum {args.momentum}, weight decay "
+            f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), "
+            f"{args.threads} CPU thread(s), seed "
+            f"{args.seed}; log Z by AIS from the base-rate model with {args.ais_betas:,} inverse temperatures "
+            f"and {args.ais_runs} runs; the test images binarized once (seed 1234); test log-likelihood = "
+            f"mean(-F(v)) - log Z over {n_test:,} test images")
+
+
+def main(argv=None) -> dict:
+    args = likelihood_args(parser(), argv, 1, "the end of the run")
+    device, (train, _), x_train, x_test, g = likelihood_setup(args)
+    cfg = rbm_config(args, len(x_train))
     if args.load_model:
         return rebracket(cfg, train, x_train, x_test, args, device)
 
     method = f"{'PCD' if args.persistent else 'CD'}-{args.cd_k}"
     print(f"training RBM {train.shape} -> {args.hidden} with {method}, {args.steps} steps of {args.batch_size} "
-          f"on {hardware(device)}")
+          f"on {hardware_line(device)}")
     # genzoo train's loop (its data order, dynamic binarization and precision), with base-rate visible
     # biases from the whole training set rather than from the first batch
     snapshots = Snapshots(args.steps * i // args.curve_points for i in range(1, args.curve_points + 1))
@@ -113,14 +128,7 @@ def main(argv=None) -> dict:
     bracket = rbm_bracket(model, x_train, x_test, args, PAPER.get(args.cd_k, PAPER[25]))
     epochs = args.steps * args.batch_size / len(x_train)
     result = {
-        "benchmark": "rbm_mnist",
-        "protocol": (f"RBM with {args.hidden} hidden units, {method} on dynamically binarized MNIST ({train.source}); "
-                     f"SGD lr {args.lr} (decayed as `genzoo train` does), momentum {args.momentum}, weight decay "
-                     f"{args.weight_decay}, batch {args.batch_size}, {args.steps:,} steps ({epochs:.0f} epochs), "
-                     f"{args.threads} CPU thread(s), seed "
-                     f"{args.seed}; log Z by AIS from the base-rate model with {args.ais_betas:,} inverse temperatures "
-                     f"and {args.ais_runs} runs; the test images binarized once (seed 1234); test log-likelihood = "
-                     f"mean(-F(v)) - log Z over {len(x_test):,} test images"),
+        "benchmark": "rbm_mnist", "protocol": rbm_protocol(args, method, train.source, epochs, len(x_test)),
         "values": {"method": method, "epochs": round(epochs, 1), "test_ll": round(ll_test, 2),
                    "train_ll": round(ll_train, 2), "log_z": round(ais.log_z, 2), "log_w_std": round(ais.log_w_std, 2),
                    "log_z_hi": round(ais.log_z_high, 2), "ais_s": round(ais_time), "train_minutes": round(train_time / 60),
@@ -128,18 +136,13 @@ def main(argv=None) -> dict:
                    **bracket},
         "ais": ais.to_dict(), "paper": "Salakhutdinov & Murray 2008, Table 1 (CD-25(500): -86.34)",
     }
-    print()
-    print(f"log Z (AIS, M={ais.n_runs}, {ais.n_betas} betas): {ais.log_z:.2f}  "
-          f"[{ais.log_z_low:.2f}, {ais.log_z_high:.2f}] (log Z^ -/+ 3 sigma^), std log w {ais.log_w_std:.2f}")
-    if args.ais_betas < 14500 or args.ais_runs < 100:
-        print("NOTE: fewer AIS temperatures/runs than the paper's 14,500 x 100: AIS then tends to underestimate "
-              "log Z, which inflates the likelihood numbers below; use the defaults for reportable results")
+    print_log_z(ais, args)
     print(f"test log-likelihood  ({len(x_test)} images): {ll_test:8.2f} nats   "
           f"paper ({method if args.cd_k in PAPER else 'CD-25'}(500)): {PAPER.get(args.cd_k, PAPER[25]):.2f}")
     print(f"train log-likelihood ({len(x_test)} images): {ll_train:8.2f} nats")
     print_bracket(bracket)
     print(f"budget: {args.steps} steps x {args.batch_size} = {epochs:.2f} epochs, training {train_time:.0f}s, "
-          f"AIS {ais_time:.0f}s, on {hardware(device)}")
+          f"AIS {ais_time:.0f}s, on {hardware_line(device)}")
     if args.out:
         print(f"wrote {write_result(args.out, result, device=device)}")
     return result

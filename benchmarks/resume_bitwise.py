@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from genzoo.bench import write_result
+from result_files import write_result
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 
 from common import busy_processes

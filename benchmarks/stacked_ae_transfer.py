@@ -115,7 +115,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
 
     from common import with_earlier_rows
-    from genzoo.bench import write_result
+    from result_files import write_result
 
     out = args.run_dir or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
     rows, corruption = {}, {}

@@ -168,7 +168,7 @@ def score_rows(args) -> None:
     """Score every row's run and write RESULTS."""
     from common import with_earlier_rows
 
-    from genzoo.bench import write_result
+    from result_files import write_result
     from genzoo.data import load_dataset
     from genzoo.metrics.features import get_feature_extractor
 

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
@@ -66,219 +65,16 @@ from pathlib import Path
 
 import torch
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import reference_dcgan as reference  # noqa: E402
-
-from genzoo.presets import list_presets, resolve  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import fixed_subsets  # noqa: E402
 from genzoo.data import load_dataset  # noqa: E402
 from genzoo.experiments.base import DCGAN_PAPER  # noqa: E402
-from genzoo.models import Optimizers  # noqa: E402
-from genzoo.training.device import autocast  # noqa: E402
-from genzoo.bench import command_line, cpu_name  # noqa: E402
-from common import fixed_subsets  # noqa: E402
-from genzoo.training import Trainer  # noqa: E402
-
-WGAN_GP_OVERRIDES = {  # the wgan-gp preset, for checkouts that do not have it yet
-    "name": "wgan-gp", "model.loss": "wasserstein", "model.penalty.kind": "gradient", "model.penalty.weight": 10.0,
-    "model.nets.discriminator_norm": "none", "model.d_steps": 5, "model.optim.lr": 1.0e-4,
-    "model.optim.betas": [0.0, 0.9]}
-REUSE = {"model.reuse_fakes": True}
-FAST = {"channels_last": True, "extra": REUSE}  # dcgan's fast settings, as GenzooRunner arguments
-FAST_DCGAN = "genzoo dcgan, fast settings"
-
-
-#: the papers' settings where a preset departs from them on 28x28 digits: dcgan's nets, rates and step, as the
-#: reference has them; wgan-gp's DCGAN nets and 5 critic batches per step, as its row says
-PAPER_SETTINGS = {"dcgan": DCGAN_PAPER,
-                  "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0, "model.nets.projection_norm": "channel"}}
-
-
-def model_preset(name: str) -> tuple[str, dict]:
-    if name == "wgan-gp" and "wgan-gp" not in list_presets():
-        return "dcgan", dict(WGAN_GP_OVERRIDES)
-    return name, dict(PAPER_SETTINGS.get(name, {}))
-
-
-# ------------------------------------------------------------------------------------------ machine
-
-def native_bf16_flags() -> list[str]:
-    try:
-        flags = set(open("/proc/cpuinfo").read().split())
-    except OSError:
-        return []
-    return sorted(f for f in ("avx512_bf16", "amx_bf16") if f in flags)
-
-
-def n_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def auto_threads() -> int:
-    """All cores when the machine is idle; on a shared machine, the cores the load leaves free (>= 1)."""
-    cores = n_cores()
-    return max(1, min(cores, round(cores - os.getloadavg()[0])))
-
-
-def load_note() -> str:
-    la = os.getloadavg()
-    shared = la[0] > 2
-    return (f"load average {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} on {n_cores()} cores"
-            + (" -- the machine was SHARED with other work during this run; absolute numbers are "
-               "depressed and noisy, the interleaved ratios are the meaningful ones" if shared else ""))
-
-
-def matmul_gflops(n: int, dtype: torch.dtype, reps: int = 3) -> dict:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    rates = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        a @ b
-        rates.append(2 * n ** 3 / (time.perf_counter() - t) / 1e9)
-    return {"n": n, "dtype": str(dtype).replace("torch.", ""), "best": max(rates), "median": statistics.median(rates)}
-
-
-# ------------------------------------------------------------------------------------------ runners
-
-class GenzooRunner:
-    """One genzoo model wired as `genzoo.train` wires it; `step()` is one iteration of its loop."""
-
-    def __init__(self, ds, preset: str, batch_size: int, *, precision: str = "fp32", channels_last: bool = False,
-                 compile: bool = False, seed: int = 0, extra: dict | None = None, foreach_adam: bool = False):
-        name, ovr = model_preset(preset)
-        ovr.update({"train.batch_size": batch_size, "train.precision": precision, "train.seed": seed,
-                    "train.channels_last": channels_last, "train.compile": compile})
-        ovr.update(extra or {})
-        ovr["train.steps"], ovr["train.epochs"] = 10**9, None   # stepped from outside, never to the end
-        ovr["train.time_budget"] = None
-        self.cfg = cfg = resolve(name, overrides=ovr)
-        self._folder = tempfile.TemporaryDirectory(prefix="genzoo-throughput-")
-        self.trainer = Trainer(cfg, out=Path(self._folder.name) / "run", data=ds, hooks=[], log=lambda *_: None).setup()
-        self.model = self.trainer.model
-        if foreach_adam:  # genzoo before fused Adam became its default (models/base.py make_optimizer)
-            self.trainer.optimizers = {k: foreach_copy(o) for k, o in self.trainer.optimizers.items()}
-            self.trainer.opt = Optimizers(self.trainer.optimizers)
-        self.images_per_step = self.trainer.batches.batch_size
-        self.dtype = self.trainer.autocast_dtype
-        self.last = {}
-
-    def step(self) -> None:
-        self.last = self.trainer.step()   # genzoo train's step: lr schedule, autocast, train_step
-
-    @torch.no_grad()
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        self.model.eval()
-        try:
-            return self.model.sample(n, generator=torch.Generator().manual_seed(seed))
-        finally:
-            self.model.train()
-
-
-def foreach_copy(opt: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """The same Adam (one parameter group, as genzoo's make_optimizer builds) with foreach=True."""
-    if not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
-        return opt
-    g = opt.param_groups[0]
-    return torch.optim.Adam(g["params"], lr=g["lr"], betas=g["betas"], eps=g["eps"],
-                            weight_decay=g["weight_decay"], foreach=True)
-
-
-class ReferenceRunner:
-    """benchmarks/reference_dcgan.py: per-sample Dataset + DataLoader(shuffle=True), PyTorch-examples loop."""
-
-    def __init__(self, ds, batch_size: int, *, seed: int = 0, precision: str = "fp32"):
-        self.ref = reference.ReferenceDCGAN(seed)
-        self.batches = reference.batches(reference.make_loader(ds.x, batch_size=batch_size, seed=seed))
-        self.images_per_step = batch_size
-        self.dtype = torch.bfloat16 if precision == "bf16" else None
-
-    def step(self) -> None:
-        with autocast(torch.device("cpu"), self.dtype):
-            self.last = self.ref.step(next(self.batches))
-
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return self.ref.sample(n, generator=torch.Generator().manual_seed(seed))
-
-
-class _GlobalOnly:
-    """Stands in for FlopCounterMode's ModuleTracker: everything is counted under 'Global'. (The
-    tracker's backward hooks raise inside autograd.grad(create_graph=True), i.e. in WGAN-GP's penalty.)"""
-
-    parents = {"Global"}
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-
-def count_flops(runner) -> int:
-    """FLOPs of one whole training step, by torch.utils.flop_counter.FlopCounterMode (also a warm-up step)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    fc = FlopCounterMode(display=False)
-    fc.mod_tracker = _GlobalOnly()
-    with fc:
-        runner.step()
-    return int(fc.get_total_flops())
-
-
-def timed(fn, k: int) -> float:
-    t = time.perf_counter()
-    for _ in range(k):
-        fn()
-    return (time.perf_counter() - t) / k
-
-
-def interleaved(runners: dict, rounds: int, round_seconds: float, *, budget_s: float = float("inf"),
-                min_rounds: int = 2, calibration: dict | None = None, threads: dict | None = None) -> dict:
-    """Median seconds per step of each runner, measured in alternating rounds.
-
-    runners: name -> object with .step(), already warmed up. Each round runs every runner for k
-    steps (k such that k steps last >= round_seconds, from `calibration` (name -> seconds of one
-    step) or one timed step), the order rotated each round. Stops after `rounds` rounds, or after
-    `min_rounds` once `budget_s` seconds are spent. threads: name -> torch threads for its turn.
-    Returns name -> {"s_per_step", "rounds": [...], "steps_per_round"}.
-    """
-    def use(name):
-        if threads:
-            torch.set_num_threads(threads[name])
-
-    names = list(runners)
-    deadline = time.perf_counter() + budget_s
-    k = {}
-    for name in names:
-        use(name)
-        one = (calibration or {}).get(name)
-        if one is None or one < round_seconds:
-            one = timed(runners[name].step, 1)
-        k[name] = max(1, math.ceil(round_seconds / one))
-    samples = {n: [] for n in names}
-    for r in range(rounds):
-        if r >= min_rounds and time.perf_counter() > deadline:
-            break
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            use(name)
-            samples[name].append(timed(runners[name].step, k[name]))
-    return {n: {"s_per_step": statistics.median(samples[n]), "rounds": samples[n], "steps_per_round": k[n]}
-            for n in names}
-
-
-def warm_up(runners: dict, flops: bool = True) -> tuple[dict, dict]:
-    """One step of each runner (counting its FLOPs): returns (flops, seconds of that step)."""
-    counts, seconds = {}, {}
-    for n, r in runners.items():
-        t = time.perf_counter()
-        counts[n] = count_flops(r) if flops else None
-        if not flops:
-            r.step()
-        seconds[n] = time.perf_counter() - t
-    return counts, seconds
-
+from genzoo.machine import cpu_name  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
+from speed_runners import (FAST, FAST_DCGAN, REUSE, GenzooRunner, ReferenceRunner, auto_threads,  # noqa: E402
+                           count_flops, interleaved, load_note, matmul_gflops, n_cores, native_bf16_flags, timed,
+                           warm_up)
+from throughput_results import write_results  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ sections
 
@@ -581,7 +377,7 @@ def default_root() -> str | None:
     return None
 
 
-def main(argv=None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--quick", action="store_true",
@@ -603,6 +399,16 @@ def main(argv=None) -> int:
     ap.add_argument("--profile-steps", type=int, default=3)
     ap.add_argument("--root", default=None,
                     help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else genzoo's lookup)")
+    add_fd_args(ap)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", default=None, help="write all numbers to this file")
+    ap.add_argument("--out", default=None, help="the result JSON (default: benchmarks/results/ throughput.json, "
+                    "throughput_bf16.json with --quick, precision_equal_steps.json with --fd-steps; '' for none)")
+    return ap
+
+
+def add_fd_args(ap: argparse.ArgumentParser) -> None:
+    """The arguments of the equal-quality mode (--fd-steps)."""
     ap.add_argument("--fd-steps", type=int, default=0, help="equal-quality mode: train both N steps, compare FD")
     ap.add_argument("--fd-samples", type=int, default=2000)
     ap.add_argument("--fd-fast", action="store_true",
@@ -611,11 +417,12 @@ def main(argv=None) -> int:
                     help="in --fd-steps mode, genzoo's train.precision (the reference stays fp32)")
     ap.add_argument("--fd-batch", type=int, default=64)
     ap.add_argument("--fd-chunk", type=int, default=25, help="steps per alternating chunk in --fd-steps mode")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", default=None, help="write all numbers to this file")
-    ap.add_argument("--out", default=None, help="the result JSON (default: benchmarks/results/ throughput.json, "
-                    "throughput_bf16.json with --quick, precision_equal_steps.json with --fd-steps; '' for none)")
-    args = ap.parse_args(argv)
+
+
+def parse_args(argv=None) -> tuple[argparse.Namespace, bool]:
+    """The arguments, with the defaults that depend on --quick filled in and the threads resolved; and
+    whether the thread count was chosen automatically."""
+    args = parser().parse_args(argv)
     q = args.quick
     args.batches = args.batches or ([64] if q else [64, 128, 256])
     args.rounds = args.rounds or (3 if q else 5)
@@ -625,6 +432,33 @@ def main(argv=None) -> int:
     args.compile = args.compile and not q
     threads_auto = args.threads == "auto"
     args.threads = auto_threads() if threads_auto else int(args.threads)
+    return args, threads_auto
+
+
+def speed_sections(ds, root, args, out) -> None:
+    """The default run's tables, between two measurements of the matmul peak."""
+    q = args.quick
+    peaks = {"fp32_2048": matmul_gflops(2048, torch.float32), "fp32_512": matmul_gflops(512, torch.float32, 5),
+             "bf16_512": matmul_gflops(512, torch.bfloat16)}
+    print("matmul peak: " + ", ".join(f"{k} {v['best']:.1f} GFLOP/s (median {v['median']:.1f})"
+                                      for k, v in peaks.items()))
+    peak = peaks["fp32_2048"]["best"]
+    out["peaks"] = peaks
+    section_fp32(ds, args.models, args.batches, args, peak, out)
+    section_bf16(ds, args.models, args.batches, args, peaks, out)
+    section_settings(ds, ["dcgan"] if q else args.models, args.settings_batch, args, out)
+    if not q:
+        section_threads(ds, args.settings_batch, args, out)
+        section_profile(ds, args.settings_batch, args, out)
+        section_end_to_end(root, args.settings_batch, args, out)
+    again = matmul_gflops(2048, torch.float32)
+    print(f"\nmatmul fp32 2048 at the end: {again['best']:.1f} GFLOP/s (start {peaks['fp32_2048']['best']:.1f}); "
+          "fractions of peak above use the best seen at the start")
+    out["peaks"]["fp32_2048_end"] = again
+
+
+def main(argv=None) -> int:
+    args, threads_auto = parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -642,27 +476,10 @@ def main(argv=None) -> int:
     out = {"machine": {"cpu": cpu_name(), "cores": n_cores(), "torch": torch.__version__, "threads": args.threads,
                        "native_bf16": bool(flags), "loadavg_start": os.getloadavg()},
            "data": ds.source, "args": dict(vars(args))}
-
     if args.fd_steps:
         fd_mode(ds, root, args, out)
     else:
-        peaks = {"fp32_2048": matmul_gflops(2048, torch.float32), "fp32_512": matmul_gflops(512, torch.float32, 5),
-                 "bf16_512": matmul_gflops(512, torch.bfloat16)}
-        print("matmul peak: " + ", ".join(f"{k} {v['best']:.1f} GFLOP/s (median {v['median']:.1f})"
-                                          for k, v in peaks.items()))
-        peak = peaks["fp32_2048"]["best"]
-        out["peaks"] = peaks
-        section_fp32(ds, args.models, args.batches, args, peak, out)
-        section_bf16(ds, args.models, args.batches, args, peaks, out)
-        section_settings(ds, ["dcgan"] if q else args.models, args.settings_batch, args, out)
-        if not q:
-            section_threads(ds, args.settings_batch, args, out)
-            section_profile(ds, args.settings_batch, args, out)
-            section_end_to_end(root, args.settings_batch, args, out)
-        again = matmul_gflops(2048, torch.float32)
-        print(f"\nmatmul fp32 2048 at the end: {again['best']:.1f} GFLOP/s (start {peaks['fp32_2048']['best']:.1f}); "
-              "fractions of peak above use the best seen at the start")
-        out["peaks"]["fp32_2048_end"] = again
+        speed_sections(ds, root, args, out)
     out["machine"]["loadavg_end"] = os.getloadavg()
     out["wall_s"] = time.perf_counter() - t0
     print(f"\ntotal {out['wall_s']:.0f} s; {load_note()}")
@@ -671,90 +488,6 @@ def main(argv=None) -> int:
         print(f"wrote {args.json}")
     write_results(out, args)
     return 0
-
-
-def write_results(out: dict, args) -> None:
-    """The result file of this mode (see the module's docstring)."""
-    from genzoo.bench import write_result
-
-    name = "precision_equal_steps" if args.fd_steps else "throughput_bf16" if args.quick else "throughput"
-    path = f"benchmarks/results/{name}.json" if args.out is None else args.out
-    if not path:
-        return
-    result = equal_steps_result(out, path) if args.fd_steps else bf16_result(out, args) if args.quick \
-        else throughput_result(out, args)
-    print(f"wrote {write_result(path, result)}")
-
-
-RUNNER_ROWS = {"genzoo dcgan": "dcgan", FAST_DCGAN: "dcgan_fast", "reference dcgan (plain)": "reference",
-               "genzoo wgan-gp": "wgan-gp", "genzoo vae": "vae"}
-
-
-def throughput_result(out: dict, args) -> dict:
-    rows: dict = {}
-    for r in out["fp32"]:
-        if r["runner"] in RUNNER_ROWS:
-            rows.setdefault(RUNNER_ROWS[r["runner"]], {})[f"b{r['batch']}"] = \
-                f"{r['images_per_s']:,.0f} ({100 * r['frac_peak']:.0f}%)"
-    for r in out.get("dcgan_vs_reference", []):
-        key = "ratio" if r["runner"] == "genzoo dcgan" else "ratio_fast"
-        rows.setdefault(key, {})[f"b{r['batch']}"] = f"{r['ratio']:.2f}×"
-    peaks = out["peaks"]
-    return {"benchmark": "throughput",
-            "protocol": (f"MNIST, fp32, genzoo's defaults; genzoo's trainer pieces and a plain single-file PyTorch "
-                         "DCGAN (benchmarks/reference_dcgan.py: the PyTorch-examples loop with a per-sample "
-                         f"DataLoader) in the same interleaved rounds, {args.rounds} rounds per batch size, medians, "
-                         f"{args.threads} torch thread(s); % of the fp32 matmul peak measured at the start "
-                         f"({peaks['fp32_2048']['best']:.0f} GFLOP/s; {peaks['fp32_2048_end']['best']:.0f} at the end)"),
-            "rows": rows}
-
-
-def bf16_result(out: dict, args) -> dict:
-    rows = {r["model"]: {"speedup": round(r["bf16_over_fp32"], 2)} for r in out["bf16"]["rows"]
-            if r["batch"] == args.batches[0] and "bf16_over_fp32" in r}
-    for r in out.get("dcgan_vs_reference", []):
-        if r["batch"] == args.batches[0]:
-            rows["fp32_vs_ref" if r["runner"] == "genzoo dcgan" else "fast_vs_ref"] = {"speedup": round(r["ratio"], 2)}
-    native = "native" if out["bf16"]["native_bf16"] else "emulated"
-    return {"benchmark": "throughput",
-            "protocol": (f"{args.rounds} interleaved rounds at batch {args.batches[0]}, MNIST, {args.threads} torch "
-                         f"thread(s); bf16 autocast ({native} on this CPU) against fp32 for each of genzoo's presets, "
-                         "and genzoo against the plain reference DCGAN in fp32; images per second"),
-            "rows": rows}
-
-
-def equal_steps_result(out: dict, path: str) -> dict:
-    """This run (a seed and a precision) beside the runs already in the file; rows: mean and sd over them."""
-    fd = out["fd"]
-    precision = "bf16" if (fd["precision"] == "bf16" or (fd["precision"] == "auto" and out["machine"]["native_bf16"])) \
-        else "fp32"
-    earlier = json.loads(Path(path).read_text()).get("runs", {}) if Path(path).exists() else {}
-    runs = {**earlier, f"{precision}/seed{fd['seed']}": {
-        "precision": precision, "seed": fd["seed"], "genzoo": round(fd["fd"]["genzoo dcgan"], 3),
-        "reference": round(fd["fd"]["reference dcgan"], 3), "floor": round(fd["fd"]["real train vs real test (floor)"], 3),
-        "steps": fd["steps"], "batch": fd["batch"], "samples": fd["samples"], "command": command_line(sys.argv)}}
-
-    def mean_sd(values):
-        return {"fd": round(statistics.mean(values), 2),
-                "sd": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0, "n": len(values)}
-
-    by = {p: {r["seed"]: r for r in runs.values() if r["precision"] == p} for p in ("bf16", "fp32")}
-    rows = {p: mean_sd([r["genzoo"] for r in by[p].values()]) for p in by if by[p]}
-    if by["fp32"]:
-        rows["reference"] = mean_sd([r["reference"] for r in by["fp32"].values()])
-    values = {"floor": round(statistics.mean(r["floor"] for r in runs.values()), 2)}
-    paired = [by["bf16"][s]["genzoo"] - by["fp32"][s]["genzoo"] for s in by["bf16"] if s in by["fp32"]]
-    if len(paired) > 1:
-        values.update(paired_diff=round(statistics.mean(paired), 2),
-                      paired_diff_se=round(statistics.stdev(paired) / math.sqrt(len(paired)), 2))
-    seeds = sorted({r["seed"] for r in runs.values()})
-    return {"benchmark": "throughput",
-            "protocol": (f"genzoo's dcgan (bf16 autocast or fp32) and the fp32 reference each train {fd['steps']:,} "
-                         f"steps at batch {fd['batch']} on MNIST, seeds {', '.join(map(str, seeds))}; FD of "
-                         f"{fd['samples']:,} samples of each against as many test images in genzoo's classifier "
-                         "features; mean ± sd over the seeds (the reference's over the fp32 runs); each seed and "
-                         "precision is a run of its own, whose command the file's runs name"),
-            "values": values, "rows": rows, "runs": runs}
 
 
 if __name__ == "__main__":

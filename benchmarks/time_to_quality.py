@@ -57,7 +57,8 @@ from pathlib import Path
 import torch
 
 import genzoo
-from genzoo.bench import command_line, cpu_name, write_json, write_result
+from result_files import command_line, write_json, write_result
+from genzoo.machine import cpu_name
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance

@@ -15,7 +15,7 @@ Protocol (Lin et al. 2018, PacGAN, sec. 5.1 and their code; genzoo.metrics.toy):
   (genzoo.training.multiseed, --engine vectorized, the default): each seed has the initial
   weights, minibatch order, learning-rate schedule, EMA and sample noise of the seed-by-seed
   trainer, and its own training noise z; --seed-groups N splits a row into N such processes for
-  --workers cores; --engine per-seed runs genzoo train's Trainer (genzoo.bench), one process per seed.
+  --workers cores; --engine per-seed runs genzoo train's Trainer (common.train_timed), one process per seed.
   CPU-s per run = a group's CPU time / its seeds.
 Architecture as in PacGAN's code: G = MLP z (2-d N(0, I)) -> 4 x 400 (batch norm, ReLU) -> 2;
 D = MLP 2m -> 3 x 200 -> 1 (PacGAN: maxout with 5 pieces; genzoo: LeakyReLU 0.2); 100 (packed)
@@ -65,7 +65,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from genzoo.bench import write_result
+from result_files import write_result
 
 PACGAN = {  # Lin et al. 2018, Table 1: modes captured / % high-quality samples / reverse KL (nats)
     "ring8": {"GAN": (6.3, 98.2, 0.45), "PacGAN2": (7.9, 95.6, 0.07)},
@@ -208,7 +208,7 @@ def run_jobs(job: dict) -> list[dict]:
 
 def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
-    from genzoo.bench import train_timed
+    from common import train_timed
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
 
@@ -313,7 +313,7 @@ def split_seeds(seeds: list[int], groups: int) -> list[list[int]]:
     return [seeds[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def main(argv=None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--variants", default=DEFAULT_VARIANTS,
                    help=f"comma-separated, from: {', '.join(VARIANTS)}")
@@ -342,9 +342,17 @@ def main(argv=None) -> dict:
                    help="also score samples drawn by discriminator rejection sampling from each trained G and D, "
                         "gamma at each percentile P of F (or 'none': exact rejection), e.g. --rejection none,95; "
                         "cross-entropy GANs without packing only")
-    args = p.parse_args(argv)
+    return p
 
+
+def checked_args(argv=None):
+    """The arguments, the overrides of --set, and the lists of variants, datasets and rejection percentiles;
+    a wrong one ends the command with argparse's one-line error."""
     from genzoo.presets import parse_override
+    from genzoo.sampling import parse_percentile
+
+    p = parser()
+    args = p.parse_args(argv)
     extra = dict(parse_override(s) for s in args.set)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in variants if v not in VARIANTS]
@@ -353,18 +361,20 @@ def main(argv=None) -> dict:
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
     if args.seed_groups < 1:
         p.error(f"--seed-groups must be at least 1, got {args.seed_groups}")
-    from genzoo.sampling import parse_percentile
     rejection = [q.strip() for q in args.rejection.split(",") if q.strip()]
     for q in rejection:
         try:
             parse_percentile(q)
         except ValueError as e:
             p.error(f"--rejection: {e}")
-    row_steps = {(v, d): variant_steps(v, d, args.steps, extra) for d in datasets for v in variants}
-    torch.set_num_threads(args.threads)  # the runs' threads, which the result's hardware record reports
-    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": row_steps[v, d], "n_samples": args.n_samples,
-             "threads": args.threads, "extra": extra, "rejection": rejection}
-            for d in datasets for v in variants for s in range(args.seeds)]
+    if args.row and (len(variants) != 1 or rejection):
+        p.error("--row names the row of one variant (one --variants, no --rejection)")
+    if rejection and len(variants) != 1:
+        p.error("--rejection writes the rows of one variant's samples: give one --variants")
+    return args, extra, variants, datasets, rejection
+
+
+def print_protocol(args, extra: dict, rejection: list[str]) -> None:
     print(f"protocol: PacGAN (Lin et al. 2018): {args.n_samples} samples; high quality = within 3 std of the "
           f"nearest mode; a mode is captured with >= 1 high-quality sample; reverse KL of the high-quality mode "
           f"histogram to uniform (nats); mean +- standard error over {args.seeds} seeds; {args.steps} generator steps "
@@ -377,92 +387,127 @@ def main(argv=None) -> dict:
              f"of F ('none': exact)" if rejection else ""))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; {args.workers} "
           f"worker(s) x {args.threads} thread(s); torch {torch.__version__}", flush=True)
-    t0 = time.perf_counter()
-    results = []
-    if args.row and (len(variants) != 1 or rejection):
-        p.error("--row names the row of one variant (one --variants, no --rejection)")
-    if rejection and len(variants) != 1:
-        p.error("--rejection writes the rows of one variant's samples: give one --variants")
-    if args.resume and args.runs and os.path.exists(args.runs):
-        with open(args.runs) as f:
-            results = [r for r in json.load(f)["results"] if r.get("extra", {}) == extra]
-        done = {(r["variant"], r["dataset"], r["seed"], r["steps"]) for r in results}
-        jobs = [j for j in jobs if (j["variant"], j["dataset"], j["seed"], j["steps"]) not in done]
-        print(f"resuming: {len(results)} runs kept from {args.runs}, {len(jobs)} to do")
 
-    def save():
-        if args.runs:
-            tmp = args.runs + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump({"results": results, "args": vars(args)}, f, indent=2)
-            os.replace(tmp, args.runs)
 
-    if args.engine == "vectorized":  # one job per row for the rows the batched engine can run
-        rows: dict = {}
-        for j in jobs:
-            rows.setdefault((j["variant"], j["dataset"], j["steps"]), []).append(j)
-        jobs = []
-        for row in rows.values():
-            if vectorizable(row[0]):
-                jobs.extend({**row[0], "seeds": group}
-                            for group in split_seeds([j["seed"] for j in row], args.seed_groups))
-            else:
-                jobs.extend(row)
-    ctx = mp.get_context("spawn")
+def kept_runs(args, extra: dict, jobs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """With --resume, the runs already in --runs (with these overrides) and the jobs not among them."""
+    if not (args.resume and args.runs and os.path.exists(args.runs)):
+        return [], jobs
+    with open(args.runs) as f:
+        results = [r for r in json.load(f)["results"] if r.get("extra", {}) == extra]
+    done = {(r["variant"], r["dataset"], r["seed"], r["steps"]) for r in results}
+    jobs = [j for j in jobs if (j["variant"], j["dataset"], j["seed"], j["steps"]) not in done]
+    print(f"resuming: {len(results)} runs kept from {args.runs}, {len(jobs)} to do")
+    return results, jobs
+
+
+def batched_jobs(jobs: list[dict], seed_groups: int) -> list[dict]:
+    """One job per group of a row's seeds for the rows the batched engine can run; the others seed by seed."""
+    rows: dict = {}
+    for j in jobs:
+        rows.setdefault((j["variant"], j["dataset"], j["steps"]), []).append(j)
+    batched = []
+    for row in rows.values():
+        if vectorizable(row[0]):
+            batched.extend({**row[0], "seeds": group} for group in split_seeds([j["seed"] for j in row], seed_groups))
+        else:
+            batched.extend(row)
+    return batched
+
+
+def save_runs(args, results: list[dict]) -> None:
+    """Every run's numbers so far in --runs (replaced atomically), for --resume."""
+    if args.runs:
+        tmp = args.runs + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"results": results, "args": vars(args)}, f, indent=2)
+        os.replace(tmp, args.runs)
+
+
+def print_run(r: dict) -> None:
+    print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
+          f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  misses near {r.get('near_miss', math.nan):.1f}% "
+          f"far {r.get('far_miss', math.nan):.1f}%  spread {r.get('spread', math.nan):.2f}  "
+          f"smallest mode {min(r['mode_counts'])}  ({r['cpu_seconds']:.0f} CPU-s, "
+          f"{r['wall_seconds']:.0f} s{', ' + r['engine'] if 'engine' in r else ''})", flush=True)
+    for q, m in r.get("rejection", {}).items():
+        print(f"  {'':>6} {'+ DRS ' + q:>8}: modes {m['modes']:>2}  hq {m['hq']:5.1f}%  rKL "
+              f"{m['rkl']:.3f}  misses near {m['near_miss']:.1f}% far {m['far_miss']:.1f}%  spread "
+              f"{m['spread']:.2f}  smallest mode {min(m['mode_counts'])}  (kept "
+              f"{100 * m['acceptance']:.1f}% of the proposals)", flush=True)
+
+
+def run_all(jobs: list[dict], args, extra: dict, results: list[dict]) -> None:
+    """Run the jobs in --workers processes, adding each run to `results` (and to --runs) as it ends."""
     try:
-        with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn")) as pool:
             for fut in as_completed([pool.submit(run_jobs, j) for j in jobs]):
                 for r in fut.result():
                     r["extra"] = extra
                     results.append(r)
-                    print(f"  {r['dataset']:>6} {r['variant']:>8} seed {r['seed']}: modes {r['modes']:>2}  "
-                          f"hq {r['hq']:5.1f}%  rKL {r['rkl']:.3f}  misses near {r.get('near_miss', math.nan):.1f}% "
-                          f"far {r.get('far_miss', math.nan):.1f}%  spread {r.get('spread', math.nan):.2f}  "
-                          f"smallest mode {min(r['mode_counts'])}  ({r['cpu_seconds']:.0f} CPU-s, "
-                          f"{r['wall_seconds']:.0f} s{', ' + r['engine'] if 'engine' in r else ''})", flush=True)
-                    for q, m in r.get("rejection", {}).items():
-                        print(f"  {'':>6} {'+ DRS ' + q:>8}: modes {m['modes']:>2}  hq {m['hq']:5.1f}%  rKL "
-                              f"{m['rkl']:.3f}  misses near {m['near_miss']:.1f}% far {m['far_miss']:.1f}%  spread "
-                              f"{m['spread']:.2f}  smallest mode {min(m['mode_counts'])}  (kept "
-                              f"{100 * m['acceptance']:.1f}% of the proposals)", flush=True)
-                save()
+                    print_run(r)
+                save_runs(args, results)
     except BrokenProcessPool:
-        save()
+        save_runs(args, results)
         sys.exit(f"a worker process died (killed?); {len(results)} runs are saved in {args.runs}: "
                  "run the same command with --resume to do the rest")
 
+
+def variant_summary(d: str, v: str, rs: list[dict], n_steps: int, rejection: list[str], table: dict) -> None:
+    """Print a variant's rows on dataset `d` (its seeds' mean +- s.e., misses, DRS rows) and add them to `table`."""
+    stats = {k: _mean_se([r[k] for r in rs]) for k in ("modes", "hq", "rkl")}
+    cpu = sum(r["cpu_seconds"] for r in rs) / len(rs)
+    table[f"{d}/{v}"] = {**stats, "steps": n_steps, "cpu_seconds_per_run": cpu, "n": len(rs)}
+    print(f"  {v:>10} | {stats['modes'][0]:5.1f} +- {stats['modes'][1]:3.1f} | {stats['hq'][0]:6.1f} +- "
+          f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {n_steps:5d} | {cpu:.0f}")
+    if all("spread" in r for r in rs):
+        miss = {k: _mean_se([r[k] for r in rs])[0] for k in ("near_miss", "far_miss", "spread")}
+        table[f"{d}/{v}"].update(miss)
+        print(f"  {'':>10}   misses: {miss['near_miss']:.1f}% near a mode (3-6 std; exact samples: 1.1%), "
+              f"{miss['far_miss']:.1f}% far (6+ std); spread {miss['spread']:.2f} std (exact: 1.00)")
+    for q in rejection:
+        ms = [r["rejection"][q] for r in rs if q in r.get("rejection", {})]
+        if not ms:
+            continue
+        st = {k: _mean_se([m[k] for m in ms]) for k in ("modes", "hq", "rkl", "acceptance", "far_miss")}
+        table[f"{d}/{v}+drs{q}"] = {**st, "steps": n_steps, "n": len(ms)}
+        print(f"  {'+ DRS ' + q:>10} | {st['modes'][0]:5.1f} +- {st['modes'][1]:3.1f} | {st['hq'][0]:6.1f} +- "
+              f"{st['hq'][1]:4.1f} | {st['rkl'][0]:6.3f} +- {st['rkl'][1]:5.3f} | kept "
+              f"{100 * st['acceptance'][0]:.0f}% of the proposals; far misses {st['far_miss'][0]:.1f}%")
+
+
+def summary(results: list[dict], datasets, variants, rejection, row_steps: dict, seeds: int) -> dict:
+    """Print each dataset's table beside PacGAN's and return its rows by "dataset/variant"."""
     table = {}
     for d in datasets:
         print(f"\n{d}: modes captured (of {8 if d == 'ring8' else 25}) / % high quality / reverse KL, "
-              f"mean +- s.e. over {args.seeds} seeds; CPU-s per run")
+              f"mean +- s.e. over {seeds} seeds; CPU-s per run")
         print(f"  {'':>10} | {'modes':>12} | {'% high quality':>14} | {'reverse KL':>14} | steps | CPU-s")
         for v in variants:
             n_steps = row_steps[v, d]
-            rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < args.seeds
+            rs = [r for r in results if r["dataset"] == d and r["variant"] == v and r["seed"] < seeds
                   and r["steps"] == n_steps]
-            if not rs:
-                continue
-            stats = {k: _mean_se([r[k] for r in rs]) for k in ("modes", "hq", "rkl")}
-            cpu = sum(r["cpu_seconds"] for r in rs) / len(rs)
-            table[f"{d}/{v}"] = {**stats, "steps": n_steps, "cpu_seconds_per_run": cpu, "n": len(rs)}
-            print(f"  {v:>10} | {stats['modes'][0]:5.1f} +- {stats['modes'][1]:3.1f} | {stats['hq'][0]:6.1f} +- "
-                  f"{stats['hq'][1]:4.1f} | {stats['rkl'][0]:6.3f} +- {stats['rkl'][1]:5.3f} | {n_steps:5d} | {cpu:.0f}")
-            if all("spread" in r for r in rs):
-                miss = {k: _mean_se([r[k] for r in rs])[0] for k in ("near_miss", "far_miss", "spread")}
-                table[f"{d}/{v}"].update(miss)
-                print(f"  {'':>10}   misses: {miss['near_miss']:.1f}% near a mode (3-6 std; exact samples: 1.1%), "
-                      f"{miss['far_miss']:.1f}% far (6+ std); spread {miss['spread']:.2f} std (exact: 1.00)")
-            for q in rejection:
-                ms = [r["rejection"][q] for r in rs if q in r.get("rejection", {})]
-                if not ms:
-                    continue
-                st = {k: _mean_se([m[k] for m in ms]) for k in ("modes", "hq", "rkl", "acceptance", "far_miss")}
-                table[f"{d}/{v}+drs{q}"] = {**st, "steps": n_steps, "n": len(ms)}
-                print(f"  {'+ DRS ' + q:>10} | {st['modes'][0]:5.1f} +- {st['modes'][1]:3.1f} | {st['hq'][0]:6.1f} +- "
-                      f"{st['hq'][1]:4.1f} | {st['rkl'][0]:6.3f} +- {st['rkl'][1]:5.3f} | kept "
-                      f"{100 * st['acceptance'][0]:.0f}% of the proposals; far misses {st['far_miss'][0]:.1f}%")
+            if rs:
+                variant_summary(d, v, rs, n_steps, rejection, table)
         for name, (mo, hq, kl) in PACGAN[d].items():
             print(f"  {'PacGAN ' + name:>10} | {mo:12.1f} | {hq:14.1f} | {kl:14.2f} |  400k | (paper)")
+    return table
+
+
+def main(argv=None) -> dict:
+    args, extra, variants, datasets, rejection = checked_args(argv)
+    row_steps = {(v, d): variant_steps(v, d, args.steps, extra) for d in datasets for v in variants}
+    torch.set_num_threads(args.threads)  # the runs' threads, which the result's hardware record reports
+    jobs = [{"variant": v, "dataset": d, "seed": s, "steps": row_steps[v, d], "n_samples": args.n_samples,
+             "threads": args.threads, "extra": extra, "rejection": rejection}
+            for d in datasets for v in variants for s in range(args.seeds)]
+    print_protocol(args, extra, rejection)
+    t0 = time.perf_counter()
+    results, jobs = kept_runs(args, extra, jobs)
+    if args.engine == "vectorized":  # one job per row for the rows the batched engine can run
+        jobs = batched_jobs(jobs, args.seed_groups)
+    run_all(jobs, args, extra, results)
+    table = summary(results, datasets, variants, rejection, row_steps, args.seeds)
     total = time.perf_counter() - t0
     print(f"\ntotal wall time {total:.0f} s")
     out = {"results": results, "table": table, "args": vars(args), "total_wall_seconds": round(total, 1)}

@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import hardware  # noqa: E402
-from genzoo.bench import command_line, write_result  # noqa: E402
+from common import hardware_line  # noqa: E402
+from result_files import command_line, write_result  # noqa: E402
 
 PRESETS = ("gan", "lsgan", "wgan", "wgan-gp", "sngan")
 RESULTS = Path(__file__).resolve().parent / "results" / "toy_presets.json"
@@ -129,7 +129,7 @@ def main(argv=None) -> dict:
     earlier = json.loads(out.read_text()) if out.exists() else {}
     if earlier.get("dataset") == args.dataset and earlier.get("overrides") == extra:  # rows of other presets stay
         rows = {**{k: v for k, v in earlier["rows"].items() if k not in rows}, **rows}
-    machine = (hardware(torch.device("cpu")) + f" per run, {args.workers} runs in parallel; load average "
+    machine = (hardware_line(torch.device("cpu")) + f" per run, {args.workers} runs in parallel; load average "
                f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (the machine's other work)")
     for pr in presets:  # how each row was made
         rows[pr].update(hardware=machine, wall_s=round(time.time() - t0), torch=torch.__version__,

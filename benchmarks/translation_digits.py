@@ -153,7 +153,7 @@ def main(argv=None) -> dict:
         print(f"{name:20s} {runs[0]['steps']:6d} {cols[0]:>15s} {runs[0]['l1']['l1_of_the_source']:7.4f} "
               f"{cols[1]:>13s} {100 * runs[0]['digits']['label_accuracy_of_real_targets']:7.1f} {cols[2]:>13s}")
     if args.out:
-        from genzoo.bench import write_result
+        from result_files import write_result
         print(f"wrote {write_result(args.out, translation_result(results, args), keep_rows=True)}")
     return results
 

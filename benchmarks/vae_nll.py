@@ -14,7 +14,7 @@ Protocol (stated with the result):
 - model: --preset vae (default) trains the `vae` preset with the network given by --hidden,
   --activation, --latent, --objective and --k-train (written to vae_nll.json); --preset iwae trains
   the `iwae` preset as it stands, its nets, k = 50 and batch 20 (written to iwae_nll.json);
-- training budget: CPU minutes of `genzoo train vae --time-budget` (genzoo.bench.train_timed; Adam,
+- training budget: CPU minutes of `genzoo train vae --time-budget` (common.train_timed; Adam,
   batch 100) on --threads CPU threads (one by default, so that the budget reads the same on a busy
   machine), printed with the throughput; the learning rate decays linearly to 10 % over the last
   30 % of the budget (of --steps, when given).
@@ -41,17 +41,16 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from genzoo.bench import PrintMetrics, train_timed, write_result  # noqa: E402
+from common import PrintMetrics, binarized_once, hardware_line, load_mnist, train_timed  # noqa: E402
 from genzoo.presets import resolve  # noqa: E402
 from genzoo.training.checkpoint import save_checkpoint  # noqa: E402
-
-from common import binarized_once, hardware, load_mnist  # noqa: E402
+from result_files import write_result  # noqa: E402
 
 PAPER = {"VAE k=1": 86.76, "VAE k=50": 86.35, "IWAE k=50": 84.78}
 RESULTS = {"vae": "benchmarks/results/vae_nll.json", "iwae": "benchmarks/results/iwae_nll.json"}
 
 
-def main(argv=None) -> dict:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=30.0, help="training budget in CPU minutes of this process")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps instead (or earlier)")
@@ -72,14 +71,11 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="the result JSON ('' for none; default benchmarks/results/PRESET_nll.json)")
     p.add_argument("--weights", default=None, help="also save the trained VAE here (safetensors)")
-    args = p.parse_args(argv)
+    return p
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    device = torch.device(args.device)
-    train, test = load_mnist(args.data_root)
-    x_test = binarized_once(test.x, args.test_n)[0].to(device)
 
+def vae_config(args):
+    """The preset with this command's budget (CPU minutes or steps) and, for `vae`, its network and objective."""
     overrides = {"train.seed": args.seed, "train.device": args.device, "train.log_every": 1000,
                  "data.root": args.data_root, "train.lr_decay": 0.3, "train.lr_final": 0.1, "model.optim.lr": args.lr}
     if args.preset == "vae":
@@ -91,17 +87,11 @@ def main(argv=None) -> dict:
         overrides["train.steps"] = args.steps
     else:
         overrides["train.time_budget"] = f"{args.minutes * 60:g}cpu"
-    cfg = resolve(args.preset, overrides=overrides)
-    m = cfg.model
-    print(f"model: {cfg.model}")
-    print(f"hardware: {hardware(device)}")
+    return resolve(args.preset, overrides=overrides)
 
-    timed = train_timed(cfg, hooks=[PrintMetrics()], log=lambda *_: None)
-    model, optimizers, step, train_s = timed.model, timed.trainer.optimizers, timed.steps, timed.wall_seconds
-    steps_per_epoch = timed.trainer.batches.steps_per_epoch
-    print(f"trained {step} steps ({step / steps_per_epoch:.1f} epochs) in {train_s / 60:.1f} min "
-          f"({step / train_s:.1f} steps/s)")
 
+def scored(model, x_test, train, test, args):
+    """The test -ELBO and the importance-sampled NLL of the trained model, and the seconds they took."""
     from genzoo.metrics.likelihood import importance_sampled_nll
 
     model.eval()
@@ -114,17 +104,40 @@ def main(argv=None) -> dict:
                 "train": f"{train.source}, {len(train)} images, dynamic binarization every step"}
     res = importance_sampled_nll(model.log_importance_weights, x_test, k=args.k, batch_size=100,
                                  chunk=max(1, min(500, args.k)), protocol=protocol)
-    eval_s = time.time() - t1
+    return elbo, res, time.time() - t1
+
+
+def vae_protocol(args, cfg, budget: str, n_test: int) -> str:
+    m = cfg.model
+    return (f"the {args.preset} preset: a VAE with {m.latent_dim} latent units, "
+            f"{'-'.join(map(str, [784, *m.hidden]))} {m.activation} encoder and decoder, Bernoulli likelihood, "
+            f"objective {m.objective} (k={m.k}); dynamically binarized MNIST, Adam {args.lr}, "
+            f"batch {cfg.train.batch_size}, "
+            f"{budget} of training on {args.threads} CPU thread(s) (`genzoo train`'s loop, the rate "
+            f"decayed linearly to 10% over the last 30%), seed {args.seed}; test NLL by importance sampling "
+            f"with k={args.k} samples per image over {n_test:,} test images binarized once (seed 1234)")
+
+
+def main(argv=None) -> dict:
+    args = parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    train, test = load_mnist(args.data_root)
+    x_test = binarized_once(test.x, args.test_n)[0].to(device)
+    cfg = vae_config(args)
+    print(f"model: {cfg.model}")
+    print(f"hardware: {hardware_line(device)}")
+
+    timed = train_timed(cfg, hooks=[PrintMetrics()], log=lambda *_: None)
+    model, optimizers, step, train_s = timed.model, timed.trainer.optimizers, timed.steps, timed.wall_seconds
+    steps_per_epoch = timed.trainer.batches.steps_per_epoch
+    print(f"trained {step} steps ({step / steps_per_epoch:.1f} epochs) in {train_s / 60:.1f} min "
+          f"({step / train_s:.1f} steps/s)")
+    elbo, res, eval_s = scored(model, x_test, train, test, args)
     budget = f"{step:,} steps" if args.steps is not None else f"{args.minutes:g} CPU-minutes"
     result = {
-        "benchmark": "vae_nll",
-        "protocol": (f"the {args.preset} preset: a VAE with {m.latent_dim} latent units, "
-                     f"{'-'.join(map(str, [784, *m.hidden]))} {m.activation} encoder and decoder, Bernoulli likelihood, "
-                     f"objective {m.objective} (k={m.k}); dynamically binarized MNIST, Adam {args.lr}, "
-                     f"batch {cfg.train.batch_size}, "
-                     f"{budget} of training on {args.threads} CPU thread(s) (`genzoo train`'s loop, the rate "
-                     f"decayed linearly to 10% over the last 30%), seed {args.seed}; test NLL by importance sampling "
-                     f"with k={args.k} samples per image over {len(x_test):,} test images binarized once (seed 1234)"),
+        "benchmark": "vae_nll", "protocol": vae_protocol(args, cfg, budget, len(x_test)),
         "values": {"nll": round(res.nll, 2), "nll_se": round(res.stderr, 2), "neg_elbo": round(-elbo, 2),
                    "steps": step, "epochs": round(step / steps_per_epoch, 1),
                    "train_minutes": round(train_s / 60, 1), "train_cpu_minutes": round(timed.cpu_seconds / 60, 1),

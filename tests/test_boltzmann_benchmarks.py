@@ -10,7 +10,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from common import Snapshots, rbm_bracket, scored_snapshots  # noqa: E402
 
-from genzoo.bench import train_timed  # noqa: E402
+from common import train_timed  # noqa: E402
 from genzoo.presets import resolve  # noqa: E402
 from genzoo.metrics.ais import ais_log_z, exact_log_z_rbm, rbm_log_likelihood  # noqa: E402
 from genzoo.metrics.bdmc import exact_samples  # noqa: E402

@@ -1,14 +1,18 @@
-"""The shape of the code: no function of genzoo (the trainer, the evaluation, the command line, the models,
-metrics and data included) is longer than 60 lines."""
+"""The shape of the code: no function of the repository (genzoo itself, its benchmarks, tests and documentation
+examples) is longer than 60 lines, and no file longer than 600."""
 import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "genzoo"
-SHORT = sorted(SRC.rglob("*.py"))
-CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "bench.py", SRC / "outputs.py",
-        SRC / "models" / "gan.py", SRC / "metrics" / "registry.py", SRC / "data" / "base.py", SRC / "cli.py",
-        SRC / "sample_command.py", SRC / "folder_eval.py"]
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "genzoo"
+FOLDERS = [SRC, ROOT / "benchmarks", ROOT / "tests", ROOT / "docs"]
+SHORT = sorted(p for folder in FOLDERS for p in folder.rglob("*.py"))
+CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "outputs.py", SRC / "models" / "gan.py",
+        SRC / "metrics" / "registry.py", SRC / "data" / "base.py", SRC / "cli.py", SRC / "sample_command.py",
+        SRC / "folder_eval.py", ROOT / "benchmarks" / "throughput.py", ROOT / "benchmarks" / "render_results.py",
+        ROOT / "benchmarks" / "toy_modes.py"]
 MAX_LINES = 60
+MAX_FILE_LINES = 600
 
 
 def _functions(path: Path):
@@ -17,9 +21,14 @@ def _functions(path: Path):
             yield node.name, node.end_lineno - node.lineno + 1
 
 
-def test_no_function_of_genzoo_is_longer_than_60_lines():
+def test_no_function_is_longer_than_60_lines():
     assert all(p in SHORT for p in CORE) and all(p.is_file() for p in CORE)
-    long = [f"{p.relative_to(SRC)}:{name} ({n} lines)" for p in SHORT for name, n in _functions(p) if n > MAX_LINES]
+    long = [f"{p.relative_to(ROOT)}:{name} ({n} lines)" for p in SHORT for name, n in _functions(p) if n > MAX_LINES]
+    assert long == []
+
+
+def test_no_file_is_longer_than_600_lines():
+    long = [f"{p.relative_to(ROOT)} ({n} lines)" for p in SHORT if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES]
     assert long == []
 
 

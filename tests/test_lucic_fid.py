@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from genzoo.bench import cpu_name
+from genzoo.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -105,7 +105,7 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     assert both["seeds"] == f"{fids[0]:.2f}, {fids[1]:.2f}"
 
     results = render_results.load_results(ROOT / "benchmarks" / "results")
-    table = next(t for t in render_results.GANS.tables if t.anchor == "lucic")
+    table = next(t for page in render_results.PAGES for t in page.tables if t.anchor == "lucic")
     text = render_results.render_table(table, {**results, "lucic_fid": saved})
     assert f"| MNIST, NS-GAN (`dcgan`) | 6.8 | **{both['fid']:.2f}** | {both['gap']:+.2f} |" in text
     assert f"CPU-minutes on {short_cpu(cpu_name())} |" in text  # the CPU the row's runs trained on

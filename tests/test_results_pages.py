@@ -25,6 +25,42 @@ def test_committed_pages_equal_their_rendering():
         assert (ROOT / path).read_text() == text, f"{path} is stale: run python benchmarks/render_results.py"
 
 
+def test_every_table_is_placed_once_by_a_page_template():
+    placed = [t.anchor for page in render_results.PAGES for t in page.tables]
+    assert sorted(placed) == sorted(render_results.TABLES)
+
+
+PAGE = "# P\n\nWords {not filled}.\n\n{{ table t }}\nFloor {floor:.1f}.\n\nSecond {gone}.\n{{ end }}\n\nAfter.\n"
+
+
+def test_a_page_template_is_copied_with_its_tables_and_their_notes_in_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(render_results, "TEMPLATES", tmp_path)
+    (tmp_path / "p.md").write_text(PAGE)
+    table = render_results.Table("t", "f", (render_results.Row("a", "a"),), (("row", ""), ("fd", "{fd:.2f}")))
+    page = render_results.read_page("p.md", {"t": table})
+    assert page.title == "P" and page.tables[0].notes == ("Floor {floor:.1f}.", "Second {gone}.")
+    result = {"command": "c", "protocol": "p", "hardware": "h", "values": {"floor": 0.31}, "rows": {"a": {"fd": 1.234}}}
+    head = render_results.GENERATED + "\n\n# P\n\nWords {not filled}.\n\n| row | fd |\n|---|---|\n"
+    assert render_results.render_page(page, {"f": result}) == head + (
+        "| a | 1.23 |\n\nFloor 0.3.\n\nnot measured\n\n- **Command:** `c`\n- **Protocol:** p\n- **Hardware:** h\n"
+        "- **Result file:** `benchmarks/results/f.json` (written by the command)\n\nAfter.\n")
+    assert render_results.render_page(page, {}) == head + (   # no result file: no notes
+        "| a | not measured |\n\n**Not measured:** there is no result file `benchmarks/results/f.json`.\n\nAfter.\n")
+
+
+@pytest.mark.parametrize("template, message", [
+    ("# B\n\n{{ table t }}\nA note without its end.\n", r"b.md:3: the notes under a \{\{ table ANCHOR \}\} line end"),
+    ("# B\n\n{{ table nope }}\n", r"b.md:3: '\{\{ table nope \}\}' is not \{\{ table ANCHOR \}\}"),
+    ("No title.\n", "b.md: a page's template starts with its title"),
+])
+def test_a_broken_template_is_named_with_its_line(tmp_path, monkeypatch, template, message):
+    monkeypatch.setattr(render_results, "TEMPLATES", tmp_path)
+    (tmp_path / "b.md").write_text(template)
+    table = render_results.Table("t", "f", (), (("row", ""),))
+    with pytest.raises(SystemExit, match=message):
+        render_results.read_page("b.md", {"t": table})
+
+
 def test_every_table_names_a_result_file_that_exists_or_that_a_benchmark_writes():
     files = {p.stem for p in (ROOT / "benchmarks" / "results").glob("*.json")}
     scripts = " ".join(p.read_text() for p in (ROOT / "benchmarks").glob("*.py"))
@@ -86,62 +122,6 @@ def test_a_deleted_result_reads_not_measured_in_the_readme(tmp_path):
 ])
 def test_fill(template, fields, expected):
     assert render_results.fill(template, fields) == expected
-
-
-def test_a_result_files_command_names_no_machines_folders(tmp_path, monkeypatch):
-    from genzoo.bench import write_result
-
-    monkeypatch.setattr(sys, "argv", ["benchmarks/vae_nll.py", "--data-root", "/srv/data/mnist", "--k", "50",
-                                      "--out=/tmp/x.json", "--run-dir", "/tmp/runs"])
-    record = json.loads(write_result(tmp_path / "r.json", {"values": {"nll": 1.0}}).read_text())
-    assert record["command"] == "python benchmarks/vae_nll.py --data-root DIR --k 50 --out=DIR --run-dir DIR"
-    assert record["values"] == {"nll": 1.0} and record["hardware"]["cores"] >= 1
-    # a file of the repository, named from its root, is the same path on every machine; ../ and ~ are not
-    monkeypatch.setattr(sys, "argv", ["benchmarks/aae_semi.py", "--out", "benchmarks/results/aae_semi_merge.json",
-                                      "--data-root", "../shared/mnist", "--run-dir=~/runs"])
-    record = json.loads(write_result(tmp_path / "r.json", {"protocol": "p"}).read_text())
-    assert record["command"] == ("python benchmarks/aae_semi.py --out benchmarks/results/aae_semi_merge.json "
-                                 "--data-root DIR --run-dir=DIR")
-
-
-def test_a_result_file_is_standard_json_without_the_machines_folders(tmp_path, monkeypatch):
-    from genzoo.bench import write_result
-
-    monkeypatch.setattr(sys, "argv", ["benchmarks/rbm_mnist.py", "--data-root", "/srv/data/mnist/"])
-    result = {"protocol": "RBM on MNIST IDX files in /srv/data/mnist (60000 images)",
-              "values": {"lo": float("-inf"), "kl": float("nan"), "hi": 2.5, "runs": [1.0, float("inf")]}}
-    text = write_result(tmp_path / "r.json", result).read_text()
-    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is not standard JSON"))
-    assert strict["values"] == {"lo": None, "kl": None, "hi": 2.5, "runs": [1.0, None]}
-    assert strict["protocol"] == "RBM on MNIST IDX files in DIR (60000 images)"
-
-
-def test_a_result_file_keeps_the_rows_another_command_wrote_meanwhile(tmp_path):
-    from genzoo.bench import write_result
-
-    path = tmp_path / "r.json"
-    write_result(path, {"rows": {"a": {"err": 1.0}, "b": {"err": 2.0}}})
-    # this command read the file before "b" was written; it replaces "a" and adds "c"
-    record = json.loads(write_result(path, {"rows": {"a": {"err": 3.0}, "c": {"err": 4.0}}}, keep_rows=True).read_text())
-    assert record["rows"] == {"b": {"err": 2.0}, "a": {"err": 3.0}, "c": {"err": 4.0}}
-    record = json.loads(write_result(path, {"rows": {"d": {"err": 5.0}}}).read_text())
-    assert record["rows"] == {"d": {"err": 5.0}}   # without keep_rows the file holds this command's rows only
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]   # no lock or temporary file left
-
-
-def test_a_result_file_is_written_only_while_no_other_writer_holds_its_folder(tmp_path):
-    import threading
-
-    from genzoo.bench import results_folder_lock, write_result
-
-    path = tmp_path / "r.json"
-    with results_folder_lock(tmp_path):
-        writer = threading.Thread(target=write_result, args=(path, {"rows": {"a": {}}}), kwargs={"keep_rows": True})
-        writer.start()
-        writer.join(timeout=1.0)
-        assert writer.is_alive() and not path.exists()   # waiting for the lock
-    writer.join(timeout=30)
-    assert not writer.is_alive() and json.loads(path.read_text())["rows"] == {"a": {}}
 
 
 # --- a benchmark's result file carries every field its table renders --------------------------------
@@ -374,7 +354,7 @@ def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
     assert lever["settings"] == "model.nets.fc_width=0 model.optim.lr=0.0002" and lever["minutes"] == 2.3
     assert cells_not_filled("main-job-levers", every_row("main-job-levers", lever)) == []
 
-    speed = bench("throughput")
+    speed = bench("throughput_results")
     batches = (64, 128, 256)
     out = {"fp32": [{"runner": name, "batch": b, "images_per_s": 1234.4, "frac_peak": 0.5}
                     for name in speed.RUNNER_ROWS for b in batches],
@@ -413,8 +393,8 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
                            "hardware": "h"}
     assert rows["dcgan"] == {"fd": 5.0, "command": "python benchmarks/gan_mnist_fd.py --presets dcgan"}
 
-    table = render_results.Table("t", "T", "gan_mnist_fd", (render_results.Row("`gan`", "gan"),
-                                                             render_results.Row("`dcgan`", "dcgan")),
+    table = render_results.Table("t", "gan_mnist_fd", (render_results.Row("`gan`", "gan"),
+                                                        render_results.Row("`dcgan`", "dcgan")),
                                  (("preset", ""), ("FD", "{fd}")))
     result = {**earlier, "command": rows["dcgan"]["command"], "rows": rows}
     result.pop("source")
@@ -422,7 +402,7 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
     assert lines == ["- **Command of the row gan:** `python benchmarks/gan_mnist_fd.py --cpu-seconds 300` "
                      "(numbers as printed by the command; protocol: p; hardware: h)"]
 
-    two = render_results.Table("t", "T", "gan_mnist_fd", (*table.rows, render_results.Row("`wgan`", "wgan")),
+    two = render_results.Table("t", "gan_mnist_fd", (*table.rows, render_results.Row("`wgan`", "wgan")),
                                table.columns)
     result["rows"]["wgan"] = {"fd": 40.0, "command": earlier["command"], "source": earlier["source"], "protocol": "p",
                               "hardware": "h"}
@@ -433,8 +413,8 @@ def test_a_row_kept_from_an_earlier_run_keeps_its_command_and_source_on_the_page
 
 def test_a_row_whose_seeds_ran_in_separate_commands_names_each_command(bench):
     render_results = bench("render_results")
-    table = render_results.Table("t", "T", "lucic_fid", (render_results.Row("NS-GAN", "ns"),
-                                                         render_results.Row("VAE", "vae")), (("model", ""),))
+    table = render_results.Table("t", "lucic_fid", (render_results.Row("NS-GAN", "ns"),
+                                                    render_results.Row("VAE", "vae")), (("model", ""),))
     seed = "python benchmarks/lucic_fid.py --models NS-GAN --seeds {}".format
     result = {"command": seed(2), "rows": {
         "ns": {"command": seed(2), "runs": [{"seed": s, "command": seed(s)} for s in (0, 1, 2)]},
@@ -463,8 +443,8 @@ def test_every_table_row_of_the_written_pages_has_as_many_cells_as_its_header():
 
 def test_a_row_shown_from_another_result_file_reads_that_files_row_and_names_it():
     Row = render_results.Row
-    t = render_results.Table("recipes", "Recipes", "recipes", (Row("the preset", "aae-semi", file="semi"),
-                                                               Row("slower", "slow")), (("recipe", ""), ("err", "{err}%")))
+    t = render_results.Table("recipes", "recipes", (Row("the preset", "aae-semi", file="semi"), Row("slower", "slow")),
+                             (("recipe", ""), ("err", "{err}%")))
     semi = {"command": "python benchmarks/aae_semi.py", "rows": {"aae-semi": {"err": 3.43}}}
     recipes = {"command": "python benchmarks/aae_semi.py --row slow", "protocol": "p", "hardware": "h",
                "rows": {"slow": {"err": 3.26}}}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -80,9 +79,8 @@ def _command(name: str, quick: bool, seed: int, run_dir) -> str:
 
 
 def _hardware() -> dict:
-    import os
-
+    """The machine's record, with the version of PyTorch that computed on it."""
     import torch
-    return {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+    from ..machine import hardware
+    return {**hardware("cuda" if torch.cuda.is_available() else "cpu"), "torch": torch.__version__}

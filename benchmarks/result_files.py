@@ -1,108 +1,25 @@
-"""The benchmark harness: train a configuration exactly as `genzoo train` does (the same Trainer, data
-order, learning-rate schedule and precision), under a stop rule (its step budget, CPU seconds or
-wall-clock seconds), timed, and a result JSON that records the hardware, the environment and the command.
+"""A benchmark's result file: standard JSON with the numbers, the hardware, the environment and the
+command that made them, written atomically under a lock so that commands filling rows of one file side
+by side keep each other's rows. The command and the strings in the file name no machine's folders.
 
-    from genzoo.bench import train_timed, write_result
-    from genzoo.presets import resolve
-    from genzoo.training import TimeLimit
-
-    timed = train_timed(resolve("dcgan", overrides={"train.steps": 100000}), stop_rules=[TimeLimit(600, "cpu")])
-    timed.model.sample(64); timed.steps; timed.cpu_seconds
-    write_result("benchmarks/results/dcgan-600cpu-s.json", {"fd": ..., "steps": timed.steps})
+    from result_files import write_result
+    write_result("benchmarks/results/dcgan-600cpu-s.json", {"protocol": "...", "rows": {"dcgan": {"fd": 18.9}}})
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import platform
 import shlex
-import shutil
 import sys
-import tempfile
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import torch
 
-from .config import RunConfig
-from .models import Algorithm
-from .training.hooks import DivergenceGuard, Hook, MetricsLog, StopRule
-from .training.rundir import environment
-from .training.trainer import Run, Trainer
-
-
-@dataclass
-class Timed:
-    """A benchmark's training run: the finished Run, its trainer, and the time its steps took
-    (set-up excluded: data loading and model building are not training)."""
-
-    run: Run
-    trainer: Trainer
-    cpu_seconds: float
-    wall_seconds: float
-
-    @property
-    def model(self) -> Algorithm:
-        return self.run.model
-
-    @property
-    def steps(self) -> int:
-        return self.run.step
-
-
-class PrintMetrics(Hook):
-    """Print each metrics line (every train.log_every steps) as `prefix step N: name value ...`."""
-
-    def __init__(self, prefix: str = " "):
-        self.prefix, self._shown = prefix, None
-
-    def on_step_end(self, trainer: Trainer, values: dict[str, float]) -> None:
-        m = trainer.last_metrics
-        if m and m is not self._shown:
-            self._shown = m
-            shown = " ".join(f"{k} {v:.4g}" for k, v in m.items() if k not in ("step", "epoch"))
-            print(f"{self.prefix} step {m['step']:>7}  {shown}", flush=True)
-
-
-def train_timed(cfg: RunConfig, *, out: str | Path | None = None, stop_rules: Sequence[StopRule] = (),
-                hooks: Sequence[Hook] = (), log=print) -> Timed:
-    """Train `cfg` with the divergence guard, the metrics log and `hooks` (no grids, no checkpoints)
-    until its step budget or a stop rule ends it. out: keep the run directory there (default: a
-    temporary one, removed afterwards; the model stays in memory)."""
-    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="genzoo-bench-")) / "run"
-    try:
-        trainer = Trainer(cfg, out=folder, hooks=[DivergenceGuard(), MetricsLog(), *hooks], stop_rules=stop_rules,
-                          log=log).setup()
-        c0, w0 = time.process_time(), time.perf_counter()
-        run = trainer.run()
-        return Timed(run, trainer, time.process_time() - c0, time.perf_counter() - w0)
-    finally:
-        if out is None:
-            shutil.rmtree(folder.parent, ignore_errors=True)
-
-
-def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo where there is one)."""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def hardware(device: torch.device | str = "cpu") -> dict:
-    """The machine a number was measured on: CPU model and cores, torch threads, GPU, load."""
-    device = torch.device(device)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu_name(), "cores": cores, "torch_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-            "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None}
+from genzoo.machine import hardware
+from genzoo.training.rundir import environment
 
 
 # their values name one machine's folders, not the protocol

@@ -1,0 +1,124 @@
+"""The figures of the results pages, drawn from the result files into docs/assets/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from results_tables import TTQ_MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def time_to_quality_figure(result: dict):
+    """FD against minutes of training (both axes log), one panel per measured model: each contestant's
+    median over the seeds as a line, each seed's point faint, the target as a dashed line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    models = [(key, name) for key, name in TTQ_MODELS if key in result.get("models", {})]
+    fig, axes = plt.subplots(1, len(models), figsize=(4.4 * len(models), 3.8), squeeze=False)
+    for ax, (key, name) in zip(axes[0], models):
+        entry = result["models"][key]
+        for who, label, color in (("genzoo", f"genzoo {key}", "C0"), ("reference", f"plain {name} loop", "0.45")):
+            curve = entry["contestants"][who]["curve"]
+            ax.plot([c["minutes"] for c in curve], [c["fd"] for c in curve], "o-", color=color, label=label)
+            seeds = [p for c in curve for p in c["seeds"]]
+            ax.scatter([p["minutes"] for p in seeds], [p["fd"] for p in seeds], s=12, color=color, alpha=0.3)
+        last = entry["contestants"]["reference"]["curve"][-1]["budget_minutes"]
+        ax.axhline(entry["target_fd"], color="k", linestyle="--", linewidth=0.8,
+                   label=f"target: the plain loop at {last:.3g} min")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        budgets = sorted({c["budget_minutes"] for who in ("genzoo", "reference")
+                          for c in entry["contestants"][who]["curve"]})
+        ax.set_xticks(budgets)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))   # 1, 2, 5, 10, 20, ...: labels that do not crowd
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        seeds = len(entry["settings"]["seeds"])
+        ax.set_title(f"{name}: median of {seeds} seed{'s' if seeds > 1 else ''}\n{entry['cpu']}", fontsize=10)
+        ax.set_xlabel(f"minutes of training ({entry['settings']['clock']} clock)")
+        ax.set_ylabel("FD in classifier features")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def boltzmann_curve_figure(result: dict, published: dict):
+    """A Boltzmann machine's test log-likelihood (or bound) against the CPU minutes training had used,
+    with the paper's number as a dashed line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = result["values"]
+    name, paper, ylabel = (("test_ll", "sm_rbm_cd25", "test log-likelihood (nats)") if "test_ll" in values
+                           else ("test_bound", "sh_dbm", "test lower bound on log p(v) (nats)"))
+    # the DBM's end-of-pretraining point lies hundreds of nats below: it would flatten the rest (it is in the table)
+    points = sorted((c for c in values["curve"].values() if c.get("dbm_steps", 1) > 0), key=lambda c: c["cpu_minutes"])
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    ax.plot([c["cpu_minutes"] for c in points], [c[name] for c in points], "o-", label="genzoo")
+    if "check_test_bound" in values:   # the trained model's bound under the second, slower AIS estimate
+        ax.plot([points[-1]["cpu_minutes"]], [values["check_test_bound"]], "s", color="C3",
+                label=f"the same model, log Z with {values['check_betas']:,} temperatures")
+    cited = published["rows"][paper]
+    ax.axhline(cited["ll"], color="k", linestyle="--", linewidth=0.8, label=cited["cite"])
+    ax.set_xlabel(f"CPU minutes of training ({result['hardware']['cpu']}, "
+                  f"{result['hardware']['torch_threads']} thread)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def log_z_curve_figure(result: dict):
+    """log Z against the number of AIS temperatures: forward AIS (a stochastic lower bound) and the log Z that
+    RAISE implies (conservative), the bracket shaded between them."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["values"]["log_z_curve"]
+    k = [r["betas"] for r in rows]
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    ax.plot(k, [r["log_z"] for r in rows], "o-", label="forward AIS (E[log Ẑ] ≤ log Z)")
+    if all("log_z_raise" in r for r in rows):
+        ax.plot(k, [r["log_z_raise"] for r in rows], "s-", color="C3", label="implied by RAISE (conservative)")
+        ax.fill_between(k, [r["log_z"] for r in rows], [r["log_z_raise"] for r in rows], color="C3", alpha=0.12)
+    ax.set_xscale("log")
+    ax.set_xlabel("inverse temperatures")
+    ax.set_ylabel("log Z (nats)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+
+TTQ_PLOT = "time-to-quality.png"    # drawn from time_to_quality.json
+RBM_PLOT, DBM_PLOT = "rbm-curve.png", "dbm-curve.png"
+RBM_LOG_Z_PLOT = "rbm-log-z.png"
+#: plots under docs/assets/: {file name: (the result file it is drawn from, how)}
+PLOTS = {TTQ_PLOT: ("time_to_quality", lambda results: time_to_quality_figure(results["time_to_quality"])),
+         RBM_PLOT: ("rbm_mnist", lambda results: boltzmann_curve_figure(results["rbm_mnist"], results["published"])),
+         DBM_PLOT: ("dbm_mnist", lambda results: boltzmann_curve_figure(results["dbm_mnist"], results["published"])),
+         RBM_LOG_Z_PLOT: ("rbm_mnist", lambda results: log_z_curve_figure(results["rbm_mnist"]))}
+PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",)}   # a plot drawn only once its result file's values hold these
+
+
+def plot_paths(results: dict[str, dict]) -> list[Path]:
+    """The plots whose result file (and the values they need in it) exist."""
+    def drawable(name: str, file: str) -> bool:
+        return file in results and all(need in results[file].get("values", {}) for need in PLOT_NEEDS.get(name, ()))
+    return [ROOT / "docs" / "assets" / name for name, (file, _) in PLOTS.items() if drawable(name, file)]
+
+
+def plots(results: dict[str, dict]) -> dict[Path, object]:
+    """{path: figure} for each plot whose result file exists."""
+    return {path: PLOTS[path.name][1](results) for path in plot_paths(results)}
+

@@ -1,0 +1,388 @@
+"""The tables of the results pages: for each one, its result file, its rows and its columns.
+
+A table's prose (its heading, the text above it and the notes below it) lives in the page's template under
+benchmarks/templates/, which places the table with `{{ table ANCHOR }}`. A cell is a template over a row's
+fields ("{fd:.2f}"); a field the result file lacks reads "not measured". Nothing here carries a number that
+was measured: every number is a field of a result file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genzoo.experiments import names as experiment_names
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row: its label, and where its fields come from: a result file's "rows" entry
+    `key`, its "values", or `published.json`'s row `key` (a paper's number)."""
+    label: str
+    key: str = ""
+    source: str = "rows"  # "rows" | "values" | "published"
+    cells: tuple[str, ...] = ()  # this row's own templates, instead of the table's columns
+    beside: str = ""      # a published.json row shown with this one, its fields as {published_FIELD}
+    file: str = ""        # the row `key` of this other result file: one run shown in two tables
+
+
+@dataclass(frozen=True)
+class Table:
+    anchor: str                                # where its page's template places it: {{ table ANCHOR }}
+    file: str                                  # benchmarks/results/<file>.json
+    rows: tuple[Row, ...]
+    columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
+    filled_row_by_row: bool = False            # rows measured by separate commands: only measured rows must be full
+    notes: tuple[str, ...] = ()                # from the template: over the file's "values" (and "rows"), below it
+
+
+TOY_COLUMNS = (("", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
+               ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("CPU-s per run", "{cpu_s:,}"))
+PUBLISHED_TOY = ("{modes}", "{hq}", "{kl}", "")
+SEEDS = "{seeds}"
+ERR_SD = "{err:.2f} ± {sd:.2f}%"
+LUCIC_MODELS = (("NS-GAN", "dcgan"), ("LSGAN", "lsgan"), ("WGAN", "wgan"), ("WGAN-GP", "wgan-gp"), ("VAE", "conv-vae"))
+TOY_MODELS = ("gan", "pacgan2", "wgan-gp", "sngan", "gan-toy")
+
+
+def toy_table(anchor: str, file: str, *papers: str) -> Table:
+    """A mode-collapse table: each toy model's row, then the papers' rows of published.json."""
+    return Table(anchor, file, (*(Row(f"`{k}`", k) for k in TOY_MODELS),
+                                *(Row("{cite}", paper, "published", PUBLISHED_TOY) for paper in papers)), TOY_COLUMNS)
+
+
+GANS = (
+    Table("lucic", "lucic_fid",
+          tuple(Row(f"{names[0]}, {model} (`{preset}`)", f"{dataset}-{model}", beside=f"lucic_{dataset}-{model}")
+                for dataset, names in (("mnist", ("MNIST",)), ("fashion-mnist", ("Fashion-MNIST",)))
+                for model, preset in LUCIC_MODELS),
+          (("data, model (preset)", ""), ("paper's best FID", "{published_fid}"),
+           ("genzoo Inception-FID@10k", "**{fid:.2f}**"), ("gap", "{gap:+.2f}"), ("classifier FD", "{classifier_fd:.2f}"),
+           ("seeds (FID of each)", "{seeds}"),
+           ("training", "{steps:,} steps, {trained_on}")),
+          filled_row_by_row=True),
+    Table("gan-mnist-fd", "gan_mnist_fd",
+          tuple(Row(f"`{k}`", k) for k in ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")),
+          (("preset", ""), ("steps in the budget", "{steps:,}"), ("FD", "{fd:.2f}"), ("classifier score", "{score:.2f}"),
+           ("classes covered", "{classes}"), ("CPU", "{cpu}"))),
+    toy_table("toy-ring8", "toy_modes_ring8", "pacgan_ring8_gan", "pacgan_ring8_pac2"),
+    Table("toy-presets", "toy_presets",
+          tuple(Row(f"`{k}`", k) for k in ("gan", "lsgan", "wgan", "wgan-gp", "sngan")),
+          (("preset", ""), *TOY_COLUMNS[1:], ("% high quality, seed by seed", SEEDS))),
+    toy_table("toy-grid25", "toy_modes_grid25", "pacgan_grid25_gan", "pacgan_grid25_pac4"),
+    Table("toy-grid25-variants", "toy_modes_grid25_variants",
+          (Row("**the preset: batch 200, R1 γ 1.0, decay over the last 30%, 60,000 steps**", "gan-toy",
+               file="toy_modes_grid25"),
+           Row("the same for 30,000 steps", "plain", file="toy_modes_drs"),
+           Row("30,000 steps, batch 100, decay over the last half (the preset's schedule on the ring)", "earlier"),
+           Row("30,000 steps, 8-d latent", "latent8"),
+           Row("30,000 steps, R1 γ 0.5", "r1_05")),
+          TOY_COLUMNS),
+    Table("toy-drs", "toy_modes_drs",
+          (Row("plain samples", "plain"), Row("+ DRS, exact (γ = 0)", "exact"),
+           Row("+ DRS, γ at the 50th percentile of F", "p50"), Row("+ DRS, γ at the 80th percentile of F", "p80")),
+          (("samples", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
+           ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("proposals kept", "{kept}%"), ("far misses", "{far}%"))),
+    Table("gsgan-grammar", "gsgan_grammar",
+          tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
+          (("seed", ""), ("grammatical", "{grammatical_pct}%"), ("distinct grammatical", "{distinct}"),
+           ("of those, not in the training data", "{novel}"))),
+)
+
+AUTOENCODERS = (
+    Table("linear-ae-pca", "linear_ae_pca",
+          (Row("largest principal angle to PCA's subspace", source="values", cells=("{angle_deg:.3f}°",)),
+           Row("reconstruction MSE per pixel, linear AE", source="values", cells=("{mse_ae:.6f}",)),
+           Row("reconstruction MSE per pixel, PCA", source="values", cells=("{mse_pca:.6f}",))),
+          (("quantity", ""), ("value", ""))),
+    Table("stacked-ae", "stacked_ae_transfer",
+          (Row("`stacked-dae` (masking noise 0.3)", "stacked-dae"), Row("`stacked-ae` (no noise)", "stacked-ae")),
+          (("encoder", ""), ("frozen, head only", "{frozen:.2f} ± {frozen_sd:.2f}%"),
+           ("fine-tuned", "{tuned:.2f} ± {tuned_sd:.2f}%"), ("from scratch", "{scratch:.2f} ± {scratch_sd:.2f}%"))),
+    Table("vae-nll", "vae_nll",
+          (Row("genzoo `vae`, {train_cpu_minutes:g} CPU-minutes on 1 thread", source="values", cells=("**{nll:.2f}**",)),
+           Row("{cite}", "burda_vae_k1", "published"), Row("{cite}", "burda_vae_k50", "published"),
+           Row("{cite}", "burda_iwae_k50", "published")),
+          (("model", ""), ("test NLL (nats)", "{nll:.2f}"))),
+    Table("iwae-nll", "iwae_nll",
+          (Row("genzoo `iwae` (k = 50), {train_cpu_minutes:g} CPU-minutes on 1 thread", source="values",
+               cells=("**{nll:.2f}**", "{epochs}")),
+           Row("{cite}", "burda_iwae_k50", "published")),
+          (("model", ""), ("test NLL (nats)", "{nll:.2f}"), ("epochs of training", "{epochs:,}"))),
+)
+
+SEMI_RECIPE_COLUMNS = (("recipe", ""), ("epochs", "{epochs:g}"), ("test error", ERR_SD), ("per seed", SEEDS))
+
+AAE = (
+    Table("aae-semi", "aae_semi",
+          (Row("`aae-semi-augmented`: labelled images sheared and moved (not permutation invariant)",
+               "aae-semi-augmented"),
+           Row("`aae-semi`: the paper's permutation-invariant setting", "aae-semi"),
+           Row("{cite}", "makhzani_semi", "published")),
+          (("preset", ""), ("test error", ERR_SD), ("per seed", SEEDS), ("budget", "{budget}"))),
+    Table("aae-semi-curve", "aae_semi_curve",
+          tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
+          (("epoch", ""), *((str(e), "{e%d:.2f}%%" % e) for e in (15, 30, 45, 60, 75, 90)))),
+    Table("aae-semi-recipes", "aae_semi_recipes",
+          (Row("squared-error reconstruction, rates decayed over the second half (`aae-semi`)", "aae-semi",
+               file="aae_semi"),
+           Row("the same, discriminator and generator Adam 1e-4 (was 2e-4)", "mse_decay_slow_adv"),
+           Row("the same, supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
+           Row("squared error, constant rates", "mse_const"),
+           Row("squared error, supervised phase Adam 3e-3", "mse_sup3e3")),
+          SEMI_RECIPE_COLUMNS),
+    Table("aae-semi-bce", "aae_semi_bce", (Row("binary cross-entropy", "bce"),), SEMI_RECIPE_COLUMNS),
+    Table("aae-semi-half-width", "aae_semi_half_width_screen",
+          (Row("no change", "none"), *(Row(label, key, cells=("{s0:.2f}%", "not run")) for label, key in (
+               ("`model.latent_dim=5`", "latent5"), ("`model.latent_dim=20`", "latent20"))),
+           Row("`model.input_noise=0.5`", "noise05"), Row("`model.input_noise=0.7`", "noise07"),
+           Row("`model.input_noise=0.5`, discriminator and generator Adam 1e-4", "noise05_slow_adv"),
+           Row("`model.ema=0.999`: q(y|x) from a moving average of the encoder", "ema"),
+           Row("the same runs, classified by the encoder itself", "ema", cells=("{encoder_s0:.2f}%", "{encoder_s1:.2f}%")),
+           Row("supervised phase SGD 0.1 with momentum 0.9 (the paper's optimizer)", "sgd01"),
+           Row("the same with SGD 0.01", "sgd001")),
+          (("change", ""), ("seed 0", "{s0:.2f}%"), ("seed 1", "{s1:.2f}%"))),
+    Table("aae-semi-merge-screen", "aae_semi_merge_screen",
+          (Row("`model.latent_dim=5`", "latent5"), Row("`model.g_optim.lr=1e-3 model.d_optim.lr=1e-3`", "fast_adv"),
+           *(Row(label, key, cells=("{s2:.2f}%", "not run", "{confusions_s2}")) for label, key in (
+               ("the two together", "both"), ("`model.g_optim.lr=5e-4 model.d_optim.lr=5e-4`", "adv5e4"),
+               ("`model.input_noise=0.3`", "noise03"), ("`model.s_optim.lr=1e-4`", "sup1e4"),
+               ("`model.disc_noise=0.3` (10 epochs)", "disc_noise"))),
+           Row("`model.label_shear=0.3`", "shear03")),
+          (("change", ""), ("seed 2", "{s2:.2f}%"), ("seed 0", "{s0:.2f}%"), ("largest confusions of seed 2", "{confusions_s2}"))),
+    Table("aae-semi-merge", "aae_semi_merge",
+          (Row("no change", "none", cells=("seed 2 only", "{s2:.2f}%", "{confusions_s2}")),
+           Row("`model.latent_dim=5`", "latent5"), Row("`model.g_optim.lr=1e-3 model.d_optim.lr=1e-3`", "fast_adv"),
+           Row("`model.label_shear=0.3`", "shear03")),
+          (("change", ""), ("test error", ERR_SD), ("per seed", SEEDS),
+           ("seed 2's largest confusions", "{confusions_s2}"))),
+    Table("aae-semi-augment", "aae_semi_augment_screen",
+          (Row("no change", "none"), Row("`model.label_shear=0.3`", "shear03"), Row("`model.label_shear=0.5`", "shear05"),
+           Row("`model.label_shear=0.5 model.label_shift=1`", "shear05_shift1"),
+           Row("`model.label_shear=0.5 model.label_shift=2`", "shear05_shift2"),
+           Row("`model.label_shear=0.5 model.label_shift=3`", "shear05_shift3"),
+           Row("`model.label_shear=0.8 model.label_shift=2`", "shear08_shift2")),
+          (("change", ""), ("seed 0", "{s0:.2f}%"), ("seed 2", "{s2:.2f}%"))),
+    Table("aae-cluster", "aae_cluster",
+          (Row("exemplar labels (the paper's protocol)", "exemplar"), Row("majority labels", "majority"),
+           Row("{cite}", "makhzani_cluster16", "published"), Row("{cite}", "makhzani_cluster30", "published")),
+          (("labels of the clusters", ""), ("test error", "{err:.2f}%"), ("sd over seeds", "{sd:.2f}"),
+           ("per seed", SEEDS))),
+)
+
+TRANSLATION = (
+    Table("translation-digits", "translation_digits",
+          (Row("edges -> digits, L1 + cGAN", "pix2pix"), Row("edges -> digits, L1 alone", "pix2pix-l1-alone"),
+           Row("edges -> digits, cGAN alone", "pix2pix-cgan-alone"), Row("7x7 -> 28x28, L1 + cGAN", "lowres"),
+           Row("7x7 -> 28x28, L1 alone", "lowres-l1-alone"), Row("CycleGAN, digits -> bold (unpaired)", "cyclegan")),
+          (("task, losses", ""), ("L1", "{l1:.4f} ± {l1_sd:.4f}"), ("L1 of the source", "{l1_src:.4f}"),
+           ("read as the source's digit", "{digit:.1f} ± {digit_sd:.1f}%"), ("real targets", "{real:.1f}%"),
+           ("FD to the targets", "{fd:.2f} ± {fd_sd:.2f}"))),
+)
+
+
+def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)"):
+    """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result."""
+    return ("{steps_trained:,} / {steps_planned:,}", f"{{{stage}[seen][caption_accuracy]:.1%}}",
+            f"{{{stage}[seen][one_digit_accuracy]:.1%}}", f"{{{stage}[seen][two_digit_accuracy]:.1%}}",
+            f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
+
+
+T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
+
+
+def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS) -> tuple[str, ...]:
+    """A text-to-image row's caption accuracy at each curve checkpoint, then at the end of its run
+    ("" where the run has no such checkpoint)."""
+    return tuple(f"{{curve[{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
+        f"{{{stage}[{split}][caption_accuracy]:.1%}}",)
+
+
+GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
+LONG_STEPS = tuple(range(2000, 16000, 2000))     # the 16,000-step rows' checkpoints before their end
+STACK_STEPS = tuple(range(2000, 19500, 2000))    # StackGAN's checkpoints before the end of its 19,500 steps
+
+TEXT_TO_IMAGE = (
+    Table("text2image", "text2image",
+          (Row("real test canvases (the ceiling)", "gan-int-cls",
+               cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
+                      "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
+           Row("GAN-INT-CLS", "gan-int-cls", cells=t2i_cells("final")),
+           Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
+               "gan-int-cls-other-captions", cells=t2i_cells("final")),
+           Row("GAN baseline: D without the mismatched-text term", "gan-int", cells=t2i_cells("final")),
+           Row("GAN-INT-CLS, hard_mismatch 0.5, constant rate", "gan-int-cls-mismatch-0.5", cells=t2i_cells("final")),
+           Row("GAN-INT-CLS, hard_mismatch 0.75 (the preset's), constant rate", "gan-int-cls-mismatch-0.75",
+               cells=t2i_cells("final")),
+           Row("GAN-INT-CLS, hard_mismatch 1.0, constant rate", "gan-int-cls-20k", cells=t2i_cells("final")),
+           Row("StackGAN Stage I (16x16 shown at 32x32)", "stackgan", cells=t2i_cells("stage1")),
+           Row("StackGAN Stage II (32x32)", "stackgan", cells=t2i_cells("final"))),
+          (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
+           ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
+           ("FD of the digit cuts", ""), ("training", ""))),
+    Table("text2image-text-encoder", "text2image",
+          (Row("the preset's: 1,500 steps, swapped captions among the negatives", "text-encoder"),
+           Row("the paper's loss, 1,500 steps", "text-encoder-paper"),
+           Row("the paper's loss, 500 steps", "text-encoder-paper-500")),
+          (("text encoder", ""), ("two-digit test captions", "{n_captions:,}"),
+           ("cosine of phi(t) and phi(t with the digits swapped)", "{cosine_swapped:.2f}"),
+           ("image scores its caption above the swapped one", "{own_over_swapped:.1%}"),
+           ("above its caption with other digits", "{own_over_other_digits:.1%}"))),
+    Table("text2image-curve", "text2image",
+          (Row("GAN-INT-CLS, seen", "gan-int-cls", cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("GAN-INT-CLS, held out", "gan-int-cls", cells=t2i_curve("final", "held_out", GIC_STEPS)),
+           Row("with the paper's mismatched texts only, seen", "gan-int-cls-other-captions",
+               cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("GAN baseline, seen", "gan-int", cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("hard_mismatch 0.5, seen", "gan-int-cls-mismatch-0.5", cells=t2i_curve("final", "seen", LONG_STEPS)),
+           Row("hard_mismatch 0.75 (the preset's), seen", "gan-int-cls-mismatch-0.75",
+               cells=t2i_curve("final", "seen", LONG_STEPS)),
+           Row("hard_mismatch 0.75 (the preset's), held out", "gan-int-cls-mismatch-0.75",
+               cells=t2i_curve("final", "held_out", LONG_STEPS)),
+           Row("hard_mismatch 1.0, seen", "gan-int-cls-20k", cells=t2i_curve("final", "seen")),
+           Row("hard_mismatch 1.0, held out", "gan-int-cls-20k", cells=t2i_curve("final", "held_out")),
+           Row("StackGAN Stage I, seen", "stackgan", cells=t2i_curve("stage1", "seen", STACK_STEPS)),
+           Row("StackGAN Stage II, seen", "stackgan", cells=t2i_curve("final", "seen", STACK_STEPS))),
+          (("model", ""),) + tuple((f"{k:,}", "") for k in T2I_STEPS) + (("end of the run", ""),)),
+)
+
+RBM_CURVE = tuple(range(10000, 60001, 10000))           # the benchmark's snapshots (steps)
+DBM_CURVE = tuple(range(60000, 120001, 12000))
+
+
+def curve_rows(steps: tuple[int, ...], *fields: str) -> tuple[Row, ...]:
+    """One row per snapshot of a result file's values["curve"]: its step, then `fields` ("name:format")."""
+    def cell(k: int, field: str) -> str:
+        name, spec = field.split(":", 1)
+        return f"{{curve[{k}][{name}]:{spec}}}"
+    return tuple(Row(f"{k:,}", source="values", cells=tuple(cell(k, f) for f in fields)) for k in steps)
+
+
+BOLTZMANN = (
+    Table("rbm-mnist", "rbm_mnist",
+          (Row("genzoo `rbm`, {method}, {epochs:g} epochs", source="values",
+               cells=("{test_ll:.2f} (forward AIS alone)",)),
+           Row("{cite}", "sm_rbm_cd25", "published"),
+           Row("{cite}", "sm_rbm_cd3", "published"), Row("{cite}", "sm_rbm_cd1", "published")),
+          (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}"))),
+    Table("rbm-curve", "rbm_mnist", curve_rows(RBM_CURVE, "epochs:g", "cpu_minutes:g", "test_ll:.2f"),
+          (("step", ""), ("epochs", ""), ("CPU minutes", ""), ("test log-likelihood (nats)", ""))),
+    Table("dbm-mnist", "dbm_mnist",
+          (Row("genzoo `dbm`, {epochs} epochs, log Z by AIS with the paper's temperatures", source="values",
+               cells=("{test_bound:.2f}",)),
+           Row("the same model, log Z by AIS with {check_betas:,} temperatures", source="values",
+               cells=("{check_test_bound:.2f}",)),
+           Row("{cite}", "sh_dbm", "published")),
+          (("model", ""), ("test lower bound on log p(v) (nats)", "{ll:.2f}"))),
+    Table("dbm-curve", "dbm_mnist",
+          curve_rows(DBM_CURVE, "dbm_steps:,", "epochs:g", "cpu_minutes:g", "test_bound:.2f"),
+          (("step", ""), ("steps of Algorithm 20.1", ""), ("epochs", ""), ("CPU minutes", ""),
+           ("test lower bound (nats)", ""))),
+)
+
+TTQ_MODELS = (("dcgan", "DCGAN"), ("vae", "VAE"), ("wgan-gp", "WGAN-GP"))
+
+MAIN_JOB_LEVERS = (
+    ("DCGAN's nets, without InfoGAN's 1024-unit layer", "model.nets.fc_width=0"),
+    ("one Adam rate 2e-4 for G and D, as DCGAN", "model.optim.lr=0.0002 model.d_optim=null"),
+    ("both: DCGAN's own nets and rates", "model.nets.fc_width=0 model.optim.lr=0.0002 model.d_optim=null"),
+    ("fresh noise for G's step, NCHW layout", "model.reuse_fakes=false train.channels_last=false"),
+    ("learning rates falling linearly to 0 over the last half of the run", "train.lr_decay=0.5"),
+    ("samples from an exponential moving average of G's weights (0.995)", "model.ema=0.995"),
+    ("batch 32 instead of 64", "train.batch_size=32"),
+    ("the two time-scale update rule: Adam 1e-4 for G, 4e-4 for D",
+     "model.optim.lr=0.0001 model.d_optim.lr=0.0004"),
+    ("resize-convolutions in G instead of transposed convolutions", "model.nets.upsample=resize"),
+    ("bf16 autocast on a CPU without native bf16", "train.precision=bf16"),
+    ("`torch.compile`", "train.compile=true"),
+)
+CONTENTION_POLICIES = ("genzoo default", "openmp default", "passive", "short spin", "1 thread")
+
+ENGINE_RUNS = (
+    Table("main-job", "main_job",
+          (Row("native bf16 (AVX512-BF16)", "bf16"), Row("AVX2, no native bf16", "avx2")),
+          (("CPU kind", ""), ("CPU", "{cpu}"), ("precision", "{precision}"), ("wall time", "{minutes} min ({seconds} s)"),
+           ("steps trained", "{steps}"),
+           ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"),
+           ("real digits with p > 0.9", "{real_confident_pct}%"), ("classifier accuracy", "{classifier_acc}%"))),
+    Table("main-job-levers", "main_job_levers",
+          tuple(Row(label, key) for label, key in MAIN_JOB_LEVERS),
+          (("the preset with", ""), ("settings", "`{settings}`"), ("CPU", "{cpu}"), ("wall time", "{minutes} min ({seconds} s)"),
+           ("steps trained", "{steps}"),
+           ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"))),
+    Table("time-to-quality", "time_to_quality",
+          tuple(Row(f"`{key}`", key) for key, _ in TTQ_MODELS),
+          (("model", ""), ("target FD", "{target}"), ("plain loop reaches it", "{reference}"),
+           ("genzoo reaches it", "{genzoo}"), ("speed-up", "**{speedup}**"),
+           ("speed-up at genzoo's longest-budget FD", "{at_last_fd}"),
+           ("genzoo's runs past their budget, at most", "{past_budget}"), ("seeds", "{seeds}"), ("clock", "{clock}"),
+           ("CPU", "{cpu}"))),
+    Table("time-to-quality-curves", "time_to_quality",
+          tuple(Row(label, f"{key}-{who}") for key, name in TTQ_MODELS
+                for label, who in ((f"genzoo `{key}`", "genzoo"), (f"plain {name} loop", "reference"))),
+          (("runner", ""), ("median FD at each checkpoint (minutes: FD)", "{fd}"),
+           ("samples read as a digit with p > 0.9", "{confident}"), ("fewest classes", "{classes}"),
+           ("precision", "{precision}"))),
+    Table("resume", "resume_bitwise",
+          (Row("alone", "idle"), Row("beside busy processes", "busy"),
+           Row("beside busy processes, killed with SIGKILL and resumed", "busy, killed")),
+          (("run", ""), ("steps trained", "{steps}"), ("wall time", "{seconds} s"),
+           ("1-minute load average at its end", "{load_average_1min}"),
+           ("tensors equal to the run alone", "{identical_to_idle} of {tensors}"))),
+    Table("contention", "contention",
+          tuple(Row(f"{model}, {policy}", f"{model} | {policy}") for model in ("dcgan", "vae", "plain dcgan loop")
+                for policy in CONTENTION_POLICIES
+                if model != "plain dcgan loop" or policy in ("genzoo default", "openmp default")),
+          (("model, policy", ""), *((f"{n} busy processes (load average)", f"{{busy{n}}} ms ({{load{n}}})")
+                                    for n in (0, 2, 4, 8)),
+           ("time over the best policy at 0 / 2 / 4 / 8 busy", "{over_best0} / {over_best2} / {over_best4} / {over_best8}"))),
+    Table("flops", "flop_utilization",
+          (Row("`dcgan` training step, batch 64", source="values"),),
+          (("step", ""), ("FLOPs per step", "{gflop_per_step} GFLOP"), ("time per step", "{ms_per_step} ms"),
+           ("achieved", "{achieved_gflops} GFLOP/s ({precision}, {threads} threads)"),
+           ("matmul peak fp32 / bf16", "{peak_fp32_gflops} / {peak_bf16_gflops} GFLOP/s"),
+           ("share of the peak", "**{utilization_pct}%**"),
+           ("CPU time in convolutions and matrix products", "{compute_share_pct}%"))),
+    Table("test-lanes", "test_lanes",
+          (Row("fast lane: `python -m pytest -m \"not slow\"`", "fast"), Row("full suite: `python -m pytest`", "full")),
+          (("lane", ""), ("wall time", "{minutes} min ({seconds} s)"), ("outcome", "{outcome}"))),
+)
+
+ENGINE_SPEED = (
+    Table("calibration", "metric_calibration",
+          (Row("real train images", "real"), Row("+ Gaussian noise, std 0.1", "noise"),
+           Row("blurred, sigma 1 px", "blur"), Row("uniform noise", "uniform")),
+          (("compared with the test set", ""), ("FD", "{fd:.4g}"), ("KID", "{kid:.4g}"), ("precision", "{precision:.3f}"),
+           ("recall", "{recall:.3f}"))),
+    Table("eval-speed", "eval_speed", (Row("FD + KID + PRDC, 10,000 against 10,000", source="values"),),
+          (("what", ""), ("wall", "{wall_s} s"), ("CPU", "{cpu_s} s"))),
+    Table("throughput", "throughput",
+          (Row("genzoo `dcgan`", "dcgan"),
+           Row("genzoo `dcgan`, fast settings (`train.channels_last`, `model.reuse_fakes`)", "dcgan_fast"),
+           Row("reference DCGAN", "reference"), Row("genzoo / reference, median of per-round ratios", "ratio"),
+           Row("genzoo fast settings / reference", "ratio_fast"),
+           Row("genzoo `wgan-gp` (5 critic batches per step)", "wgan-gp"), Row("genzoo `vae` (MLP)", "vae")),
+          (("runner", ""), ("batch 64: images/s (% peak)", "{b64}"), ("batch 128", "{b128}"), ("batch 256", "{b256}"))),
+    Table("bf16-speed", "throughput_bf16",
+          (Row("`dcgan`, bf16 / fp32", "dcgan"), Row("`wgan-gp`, bf16 / fp32", "wgan-gp"), Row("`vae`, bf16 / fp32", "vae"),
+           Row("`dcgan` fp32 / reference", "fp32_vs_ref"), Row("`dcgan` fast settings / reference", "fast_vs_ref")),
+          (("ratio of images per second", ""), ("speed-up", "{speedup:.2f}×"))),
+    Table("precision-steps", "precision_equal_steps",
+          (Row("genzoo `dcgan`, bf16 autocast", "bf16"), Row("genzoo `dcgan`, fp32", "fp32"),
+           Row("reference DCGAN, fp32", "reference")),
+          (("runner", ""), ("FD after 1,000 steps", "{fd:.2f} ± {sd:.2f}"))),
+    Table("precision-budget", "precision_fixed_budget",
+          (Row("`dcgan`, bf16 autocast", "bf16"), Row("`dcgan`, fp32", "fp32")),
+          (("precision", ""), ("steps in 120 CPU-s", "{steps}"), ("FD", "{fd:.2f} ± {sd:.2f}"), ("per seed", SEEDS))),
+    Table("multiseed", "multiseed_toy",
+          (Row("small nets (MLP 128-128, batch 100)", "small"),
+           Row("PacGAN's toy nets (G 4x400 with batch norm, D 3x200, batch 100)", "pacgan"),
+           Row("the `gan-toy` preset (the same nets, no batch norm, R1, EMA)", "gan-toy")),
+          (("5 seeds / one seed, time per step", ""), ("2 threads", "{t2:.2f}×"), ("its arithmetic floor", "{f2:.2f}×"),
+           ("1 thread", "{t1:.2f}×"), ("its floor", "{f1:.2f}×"))),
+    Table("experiment-times", "experiment_times",
+          tuple(Row(f"[{name}](../experiments.md#{name})", name) for name in experiment_names()),   # `--list` order
+          (("experiment", ""), ("wall clock", "{quick[wall_s]} s"), ("CPU", "{quick[cpu_s]} s"))),
+)
+
+#: every table, by the anchor its page's template places it with
+TABLES = {t.anchor: t for t in (*GANS, *AUTOENCODERS, *AAE, *TRANSLATION, *TEXT_TO_IMAGE, *BOLTZMANN, *ENGINE_RUNS,
+                                *ENGINE_SPEED)}
