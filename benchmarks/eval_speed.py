@@ -16,8 +16,8 @@ trains a short run at the preset's own data and network (not timed: evaluation c
 step), then times `genzoo eval RUN` with its default settings (the quick protocol) as a user runs it:
 a new process, every default metric that applies, with --threads torch threads. genzoo's classifiers
 (the feature space of the image and caption metrics) are trained once first into a fresh cache and
-that one-time cost is reported on its own row. Rows go to the same result file, beside the image
-metrics' values.
+that one-time cost is reported on its own row. Rows go to benchmarks/results/eval_run_speed.json
+(or --runs-out).
 
 Writes benchmarks/results/eval_speed.json (or --out; '' for none).
 """
@@ -35,8 +35,7 @@ from pathlib import Path
 
 import torch
 
-from result_files import command_line, folders_given, portable, write_json, write_result
-from genzoo.machine import hardware
+from result_files import write_result
 from genzoo.metrics import frechet_distance, gaussian_noise, get_feature_extractor, kid, prdc
 from genzoo.metrics.features import load_splits
 
@@ -48,12 +47,6 @@ from metric_calibration import default_root  # noqa: E402
 FAMILIES = {"rbm": [], "dbm": [], "vae": [], "iwae": [], "gan": [], "dcgan": [], "aae": [],
             "gan-int-cls": ["--set", "model.text.steps=20"],
             "stackgan": ["--set", "model.text.steps=20", "--set", "model.stage1_steps=25"]}
-
-
-def rows_held(out: str) -> dict:
-    """The family rows the result file holds (kept when the image metrics' values are written)."""
-    path = Path(out)
-    return {"rows": json.loads(path.read_text())["rows"]} if path.is_file() and "rows" in path.read_text() else {}
 
 
 def _timed_child(cmd: list[str], env: dict) -> tuple[float, float, str]:
@@ -122,21 +115,17 @@ def time_runs(args) -> int:
 
 
 def _write_rows(args, rows: dict) -> None:
-    """Merge the family rows into the result file (beside the image metrics' values), with how they were made."""
+    """Write the family rows to their own result file (--runs-out), with their protocol and how they were made."""
     from genzoo.evaluation import PROTOCOLS
 
-    if not args.out:
+    if not args.runs_out:
         return
-    path = Path(args.out)
-    record = json.loads(path.read_text()) if path.is_file() else {"benchmark": "eval_speed"}
-    record["rows"] = {**record.get("rows", {}), **rows}
-    record["rows_protocol"] = (
+    protocol = (
         f"`genzoo eval RUN` with its defaults (the quick protocol: {PROTOCOLS['quick']}; the paper protocol: "
         f"{PROTOCOLS['paper']}), timed as a new process with {args.threads or 1} torch thread(s) after "
         f"{args.steps} training steps of each preset at its own data; wall and CPU seconds of the process; "
         "the classifiers trained once beforehand (row one_time)")
-    record["rows_made"] = {"hardware": hardware(), "nice": os.nice(0), "command": command_line(sys.argv)}
-    write_json(path, portable(record, folders_given(sys.argv)))
+    write_result(args.runs_out, {"benchmark": "eval_run_speed", "protocol": protocol, "rows": rows}, keep_rows=True)
 
 
 def main(argv=None) -> int:
@@ -149,6 +138,8 @@ def main(argv=None) -> int:
                                                        "of the runs' processes (default: a fresh temporary one)")
     ap.add_argument("--out", default="benchmarks/results/eval_speed.json", help="the result JSON ('' for none)")
     ap.add_argument("--runs", action="store_true", help="time `genzoo eval RUN` of a short run of each family")
+    ap.add_argument("--runs-out", default="benchmarks/results/eval_run_speed.json",
+                    help="with --runs: the result JSON ('' for none)")
     ap.add_argument("--families", default=",".join(FAMILIES), help="with --runs: the presets to time")
     ap.add_argument("--steps", type=int, default=50, help="with --runs: training steps of each run (default 50)")
     args = ap.parse_args(argv)
@@ -212,7 +203,7 @@ def time_image_metrics(args) -> int:
                                f"{torch.get_num_threads()} torch thread(s); wall and process CPU seconds"),
                   "values": {"wall_s": round(total), "cpu_s": round(total_cpu),
                              "stages": {k: {"wall_s": round(v, 2), "cpu_s": round(cpu[k], 2)} for k, v in times.items()}}}
-        print(f"wrote {write_result(args.out, {**result, **rows_held(args.out)})}")
+        print(f"wrote {write_result(args.out, result)}")
     return 0
 
 

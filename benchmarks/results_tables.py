@@ -186,6 +186,7 @@ def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s,
             f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
 
 
+WALL_TRAINING = "{train_time[wall_seconds]:,.0f} s wall, {train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} threads"
 T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
 
 
@@ -218,6 +219,16 @@ TEXT_TO_IMAGE = (
           (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
            ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", ""))),
+    Table("text2image-offline", "text2image_offline",
+          (Row("real test canvases (the ceiling)", "gan-int-cls-quick",
+               cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
+                      "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
+           Row("`gan-int-cls-quick`", "gan-int-cls-quick", cells=t2i_cells("final", WALL_TRAINING)),
+           Row("`gan-int-cls`", "gan-int-cls", cells=t2i_cells("final", WALL_TRAINING)),
+           Row("`stackgan` Stage II", "stackgan", cells=t2i_cells("final", WALL_TRAINING))),
+          (("preset", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
+           ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
+           ("FD of the digit cuts", ""), ("training", "")), filled_row_by_row=True),
     Table("text2image-text-encoder", "text2image",
           (Row("the preset's: 1,500 steps, swapped captions among the negatives", "text-encoder"),
            Row("the paper's loss, 1,500 steps", "text-encoder-paper"),
@@ -346,6 +357,8 @@ ENGINE_RUNS = (
           (("lane", ""), ("wall time", "{minutes} min ({seconds} s)"), ("outcome", "{outcome}"))),
 )
 
+EVAL_FAMILIES = ("rbm", "dbm", "vae", "iwae", "gan", "dcgan", "aae", "gan-int-cls", "stackgan")
+
 ENGINE_SPEED = (
     Table("calibration", "metric_calibration",
           (Row("real train images", "real"), Row("+ Gaussian noise, std 0.1", "noise"),
@@ -354,6 +367,12 @@ ENGINE_SPEED = (
            ("recall", "{recall:.3f}"))),
     Table("eval-speed", "eval_speed", (Row("FD + KID + PRDC, 10,000 against 10,000", source="values"),),
           (("what", ""), ("wall", "{wall_s} s"), ("CPU", "{cpu_s} s"))),
+    Table("eval-run-speed", "eval_run_speed",
+          tuple(Row(f"`{name}`", name) for name in EVAL_FAMILIES)
+          + (Row("genzoo's MNIST classifier, trained once and cached", "one_time",
+                 cells=("mnist", "{wall_s:.0f} s", "{cpu_s:.0f} s")),),
+          (("`genzoo eval RUN` of a run of", ""), ("data", "{data}"), ("wall", "{wall_s:.0f} s"),
+           ("CPU", "{cpu_s:.0f} s"))),
     Table("throughput", "throughput",
           (Row("genzoo `dcgan`", "dcgan"),
            Row("genzoo `dcgan`, fast settings (`train.channels_last`, `model.reuse_fakes`)", "dcgan_fast"),
