@@ -56,7 +56,8 @@ AAE_SMALL = {"data.name": "digits", "train.steps": 60, "train.batch_size": 64, "
 def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
-    from genzoo.evaluation import Evaluation, default_metrics
+    from genzoo.metrics.context import Evaluation
+    from genzoo.metrics.registry import default_metrics
     from genzoo.training.rundir import RunDir
 
     run = tiny_run("aae-semi", QUICK, AAE_SMALL, {"model.labels": 50, "train.checkpoint_every": 30}).dir
