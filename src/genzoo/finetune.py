@@ -83,7 +83,7 @@ class Classifier(nn.Module):
 def reset_parameters_(module: nn.Module) -> nn.Module:
     """Re-initialize every layer that knows how (the 'from scratch' baseline)."""
     for m in module.modules():
-        if hasattr(m, "reset_parameters") and m is not module:
+        if hasattr(m, "reset_parameters") and m is not module:   # a layer, not a model: activations have none
             m.reset_parameters()
     return module
 
