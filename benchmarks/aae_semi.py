@@ -55,7 +55,7 @@ PAPER = {"100 labels": (1.90, 0.10), "1000 labels": (1.60, 0.08), "all labels": 
 def predictions(model, x, averaged=True) -> torch.Tensor:
     """argmax_y q(y|x) for each row of x, on the CPU (the encoder's moving average when model.ema > 0,
     unless averaged=False)."""
-    from genzoo.evaluation import class_probabilities
+    from genzoo.metrics.clustering import class_probabilities
 
     model.eval()
     return class_probabilities(model, x, averaged=averaged).argmax(1).cpu()

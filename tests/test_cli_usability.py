@@ -250,7 +250,7 @@ def test_eval_protocol_paper_runs_the_papers_ais_budget(capsys, rbm_run, monkeyp
 
 @pytest.mark.slow
 def test_the_two_protocols_budgets_are_the_papers_and_a_quick_one(rbm_run):
-    from genzoo.evaluation import Evaluation
+    from genzoo.metrics.context import Evaluation
     from genzoo.training.rundir import RunDir
 
     paper = Evaluation(RunDir.open(rbm_run), protocol="paper")

@@ -56,7 +56,8 @@ AAE_SMALL = {"data.name": "digits", "train.steps": 60, "train.batch_size": 64, "
 def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_run, capsys, one_thread):
     import genzoo
     from genzoo.data import load_dataset
-    from genzoo.evaluation import Evaluation, default_metrics
+    from genzoo.metrics.context import Evaluation
+    from genzoo.metrics.registry import default_metrics
     from genzoo.training.rundir import RunDir
 
     run = tiny_run("aae-semi", QUICK, AAE_SMALL, {"model.labels": 50, "train.checkpoint_every": 30}).dir
@@ -181,7 +182,7 @@ def test_toy_reverse_kl_without_high_quality_samples_reads_undefined_not_nan():
 def test_gibbs_chains_of_eval_samples_follow_the_protocol(tiny_run, preset, own_steps, protocol, expected):
     import torch
 
-    from genzoo.evaluation import PROTOCOLS, _sample
+    from genzoo.metrics.context import PROTOCOLS, _sample
     from genzoo.training.rundir import RunDir
 
     sets = {"data.name": "digits", "train.steps": 2, "model.sample_steps": own_steps,

@@ -246,11 +246,11 @@ def test_the_spread_between_samples_is_their_mean_pixel_difference():
 def test_genzoo_eval_of_a_text_to_image_run_reports_caption_accuracy(runs, fx_cache, capsys, monkeypatch):
     import json
 
-    from genzoo import evaluation
     from genzoo.cli import main
+    from genzoo.metrics import captions
 
     # genzoo's MNIST classifier (offline: mnist5k's), as the short-trained one of the fx_cache fixture
-    monkeypatch.setattr(evaluation, "dataset_classifier", lambda ev, dataset: fx_cache[0])
+    monkeypatch.setattr(captions, "dataset_classifier", lambda ev, dataset: fx_cache[0])
     for name, stages in (("gan-int-cls", ["final"]), ("stackgan", ["final", "stage1"])):
         run = runs[name].dir
         assert main(["eval", str(run), "--n", "40"]) == 0

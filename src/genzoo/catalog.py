@@ -25,7 +25,7 @@ def read() -> dict:
 def build() -> dict:
     """The catalogue computed from the registries themselves (imports PyTorch and every model)."""
     from .data import list_datasets
-    from .evaluation import METRICS
+    from .metrics import METRICS
 
     return {"datasets": [{"name": d.name, "description": d.description, "reference": d.reference}
                          for d in list_datasets()],

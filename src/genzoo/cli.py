@@ -196,7 +196,7 @@ def _eval(args) -> None:
 
 def _list_metrics() -> None:
     """genzoo eval --metrics list: every registered metric, the data it applies to, and its protocol."""
-    from .evaluation import METRICS
+    from .metrics import METRICS
 
     width = max(len(name) for name in METRICS)
     for name, m in METRICS.items():
@@ -313,8 +313,10 @@ def _add_eval(sub) -> None:
                    help="quick (default): a budget that takes about a minute on 2 CPU cores, with standard errors; "
                         "paper: the papers' budget (hours for AIS on a CPU); eval.json records which")
     p.add_argument("--n", type=int, help="samples (and real images) per metric (quick 2000; paper 10000)")
-    p.add_argument("--metrics", help="comma-separated metric names (default: every metric that applies to the "
-                                     "model); `--metrics list` lists the registered metrics with their protocols")
+    from . import catalog
+    names = ", ".join(catalog.read()["metrics"])   # the registry's names, read without importing PyTorch
+    p.add_argument("--metrics", help=f"comma-separated metric names ({names}; default: every metric that applies "
+                                     "to the model); `--metrics list` lists them with their protocols")
     p.add_argument("--k", type=int, help="importance samples per image for the NLL (quick 100; paper 5000)")
     p.add_argument("--ais-runs", type=int, help="AIS runs (quick 20; paper 100)")
     p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (quick 1000; paper 14500)")

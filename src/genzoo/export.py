@@ -24,6 +24,9 @@ import torch
 from torch import nn
 
 from .errors import GenzooError
+from .models.base import IMAGE_KINDS
+from .models.capabilities import LatentPrior, class_count
+from .models import capabilities
 from .safe_write import check_writable_file, write_bytes, write_text
 
 Format = Literal["torchscript", "onnx"]
@@ -83,35 +86,14 @@ def batch_statistics_as_ops(module: nn.Module) -> nn.Module:
     return module
 
 
-def describe_prior(model) -> dict:
-    """How to draw the sampler's z without genzoo: a normal with per-dimension mean and std, or one-hot
-    categories (Gumbel-softmax VAE). Priors with no such closed form (an AAE's mixture or swiss roll)
-    are described by name only: pass z yourself."""
-    from .models.vae import GumbelLatent
-
-    latent = getattr(model, "latent", None)
-    if isinstance(latent, GumbelLatent):
-        return {"kind": "categorical", "variables": latent.dim, "categories": latent.K}
-    if hasattr(model, "code_mean"):   # an AE's Gaussian fitted to its training codes
-        return {"kind": "normal", "mean": model.code_mean.tolist(), "std": model.code_var.sqrt().tolist()}
-    prior = getattr(model.cfg, "prior", "gaussian")
-    if prior != "gaussian":
-        return {"kind": prior}
-    std = float(getattr(model.cfg, "prior_std", 1.0))
-    return {"kind": "normal", "mean": [0.0] * model.latent_dim, "std": [std] * model.latent_dim}
-
-
 def export_spec(model) -> tuple[nn.Module, tuple[torch.Tensor, ...], dict]:
     """(the module to export, example inputs, sidecar) for a loaded genzoo model; GenzooError if it has
     no feed-forward sampler."""
-    from .models.base import IMAGE_KINDS, TRANSLATION_KINDS
-
     data = model.data
-    run_config = getattr(model, "run_config", None)
     base = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "algorithm": model.name,
-            "model": run_config.name if run_config is not None else model.name}
-    if data.kind in TRANSLATION_KINDS:
-        net = model.G if model.name == "pix2pix" or model.cfg.direction == "AtoB" else model.F
+            "model": model.run_config.name if model.run_config is not None else model.name}
+    if isinstance(model, capabilities.Translator):
+        net = model.translation_net()
         shape = list(data.shape[1:])
         side = {**base, "role": "translator", "inputs": [{"name": "x", "shape": ["N", *shape], "dtype": "float32"}],
                 "outputs": [{"name": "x_out", "shape": ["N", *shape], "dtype": "float32"}],
@@ -121,12 +103,12 @@ def export_spec(model) -> tuple[nn.Module, tuple[torch.Tensor, ...], dict]:
                 "dropout": "off (genzoo's translate keeps pix2pix's dropout on at test time when "
                            "model.test_dropout=true; the export is deterministic)"}
         return Translator(net).eval(), (torch.rand(2, *shape),), side
-    if not hasattr(model, "generate") or not hasattr(model, "latent_dim") or data.kind not in IMAGE_KINDS + ("points",):
+    if not isinstance(model, LatentPrior) or data.kind not in IMAGE_KINDS + ("points",):
         raise GenzooError(f"{model.name} has no feed-forward sampler to export (a generator or decoder from a "
                           "latent z to images or points); RBMs and DBMs sample by Gibbs chains and token models "
                           "by discrete steps. Use `genzoo sample` instead")
-    k = int(getattr(model, "num_classes", 0) or 0)
-    z = describe_prior(model)
+    k = class_count(model)
+    z = model.describe_prior()
     inputs = [{"name": "z", "shape": ["N", model.latent_dim], "dtype": "float32", "prior": z}]
     example: tuple[torch.Tensor, ...] = (torch.randn(2, model.latent_dim),)
     if k:

@@ -24,6 +24,7 @@ from torch import nn
 
 from .errors import GenzooError
 from .metrics.classifier import ClassifierFit, accuracy
+from .models.capabilities import EncoderNetwork
 
 
 def labelled_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -48,13 +49,9 @@ def labelled_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
 
 def encoder_of(model: nn.Module) -> nn.Module:
     """The network x -> features of a trained model (AE / VAE / AAE: `encoder`; ALAE: `E`)."""
-    for name in ("encoder", "E"):
-        net = getattr(model, name, None)
-        if isinstance(net, nn.Module):
-            if getattr(net, "num_classes", 0):
-                raise GenzooError("this encoder is conditional on labels; it cannot be the base of a classifier")
-            return net
-    raise GenzooError(f"{type(model).__name__} has no encoder to reuse")
+    if not isinstance(model, EncoderNetwork):
+        raise GenzooError(f"{type(model).__name__} has no encoder to reuse")
+    return model.encoder_net()
 
 
 def lower_layers(encoder: nn.Module, n: int | None) -> nn.Module:
@@ -86,7 +83,7 @@ class Classifier(nn.Module):
 def reset_parameters_(module: nn.Module) -> nn.Module:
     """Re-initialize every layer that knows how (the 'from scratch' baseline)."""
     for m in module.modules():
-        if hasattr(m, "reset_parameters") and m is not module:
+        if hasattr(m, "reset_parameters") and m is not module:   # a layer, not a model: activations have none
             m.reset_parameters()
     return module
 
@@ -195,7 +192,7 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
                          num_classes=num_classes, feature_dim=feature_dim, batch_size=batch_size,
                          weight_decay=weight_decay, frozen_steps=frozen_steps, unfrozen_steps=unfrozen_steps,
                          lr=lr, unfrozen_lr=unfrozen_lr)
-    run_dir = run.path if run is not None else getattr(model, "run_dir", None)
+    run_dir = run.path if run is not None else model.run_dir
     if run_dir is not None:
         protocol["run"] = str(run_dir)
     return FinetuneResult(labels=labels, seed=seed, frozen_accuracy=frozen_acc, finetuned_accuracy=finetuned_acc,
@@ -213,7 +210,7 @@ def _model_and_splits(model, run, train_data, test_data, device):
         run = RunDir.open(model)
         model = run.load_model(device=device or "cpu")
     if train_data is None or test_data is None:
-        cfg = run.config if run is not None else getattr(model, "run_config", None)
+        cfg = run.config if run is not None else model.run_config
         if cfg is None:
             raise GenzooError("pass train_data and test_data, or a model loaded with genzoo.load(run_dir)")
         train_data = train_data or load_data(cfg, "train")

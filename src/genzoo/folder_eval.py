@@ -140,17 +140,17 @@ def _against(against: str) -> tuple[Path | None, str | None]:
 
 def check_image_metrics(metrics: list[str] | None) -> tuple[str, ...]:
     """The metrics of a folder evaluation: the image metrics asked for (default: those of a run's eval)."""
-    from .metrics.evaluate import DEFAULT_METRICS, IMAGE_METRICS
-    from .metrics.registry import METRICS
+    from .metrics import METRICS
+    from .metrics.registry import image_metrics
 
     if not metrics:
-        return DEFAULT_METRICS
-    other = [m for m in metrics if m not in IMAGE_METRICS]
+        return image_metrics(defaults=True)
+    other = [m for m in metrics if m not in image_metrics()]
     if other:
         known = [m for m in other if m in METRICS]
         why = (f"{', '.join(known)} need{'s' if len(known) == 1 else ''} a trained run" if known
                else f"unknown metric(s) {', '.join(other)}")
-        raise GenzooError(f"{why}; a folder of images is scored with {', '.join(IMAGE_METRICS)}")
+        raise GenzooError(f"{why}; a folder of images is scored with {', '.join(image_metrics())}")
     return tuple(metrics)
 
 
@@ -158,8 +158,8 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
                      metrics: list[str] | None = None, seed: int = 0, protocol: str = "quick", log=print) -> dict:
     """{metric: result with its protocol} of the images in `images` against a dataset's test split or
     the images of another folder (see the module docstring)."""
-    from .evaluation import score_images
     from .metrics import ImageEvaluator
+    from .metrics.evaluate import score_images
     from .metrics.features import load_splits
 
     wanted = check_image_metrics(metrics)

@@ -9,6 +9,7 @@ import torch
 from .data import Dataset
 from .models import Algorithm
 from .models.base import IMAGE_KINDS, TRANSLATION_KINDS
+from .models.capabilities import Detokenizer
 from .safe_write import write_text
 
 
@@ -27,7 +28,7 @@ def write_samples(model: Algorithm, x: torch.Tensor, path: Path, *, nrow: int | 
     if model.data.kind == "points":
         return save_points(x, path.with_suffix(".png"), reference=reference)
     path = path.with_suffix(".txt")
-    lines = model.decode(x) if hasattr(model, "decode") else [str(row) for row in x.tolist()]
+    lines = model.detokenize(x) if isinstance(model, Detokenizer) else [str(row) for row in x.tolist()]
     return write_text(path, "\n".join(lines) + "\n")
 
 

@@ -115,7 +115,7 @@ def build_config(raw: dict) -> RunConfig:
         data=from_dict(DataConfig, raw.get("data") or {}, "data"),
         train=from_dict(TrainConfig, raw.get("train") or {}, "train"),
     )
-    if cfg.train.compile and getattr(cfg.model, "differentiates_gradients", False):
+    if cfg.train.compile and algo.double_backward(cfg.model):
         raise ConfigError(f"{cfg.name} takes the gradient of a gradient (a gradient penalty or R1), which "
                           "torch.compile does not support; train it without --compile (train.compile=false)")
     return cfg

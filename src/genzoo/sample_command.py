@@ -51,7 +51,7 @@ def _positive_int(text: str) -> int:
 
 def _class_labels(model) -> list[str]:
     """The names of the run's classes, one per row of a class grid (their numbers when the data has none)."""
-    from .evaluation import run_split
+    from .metrics.context import run_split
 
     names = run_split(model.run_config).class_names
     k = model.data.num_classes
@@ -223,8 +223,8 @@ def _refuse_flags_of_other_kinds(args, model, mode: str) -> None:
 
 def _translate(args, model, mode: str, out: Path) -> None:
     """Translation models: every image of --input into a folder, or a grid of --n test pairs."""
-    from .evaluation import run_split
     from .images import translate_folder
+    from .metrics.context import run_split
     from .outputs import save_samples
 
     if args.input is not None:
@@ -302,6 +302,7 @@ def _arithmetic_classes(args) -> tuple[int, ...]:
 def _write(args, model, mode: str, x, nrow: int | None, out: Path) -> Path:
     """An image grid (class rows labelled), a scatter plot of points, or one text line per sample."""
     from .images import display_scale, save_grid, save_points
+    from .models.capabilities import Detokenizer
 
     out.parent.mkdir(parents=True, exist_ok=True)
     kind = model.data.kind
@@ -312,7 +313,7 @@ def _write(args, model, mode: str, x, nrow: int | None, out: Path) -> Path:
     if kind == "points":
         return save_points(x.float(), out.with_suffix(".png"))
     path = out.with_suffix(".txt")
-    lines = model.decode(x) if hasattr(model, "decode") else [str(r) for r in x.tolist()]
+    lines = model.detokenize(x) if isinstance(model, Detokenizer) else [str(r) for r in x.tolist()]
     return write_text(path, "\n".join(lines) + "\n")
 
 

@@ -1,19 +1,16 @@
 """Sampling tools for every model with a latent space: truncation, interpolation, arithmetic, class
 grids and controllable generation.
 
-The protocol (all a model needs; GANs implement it, and so can a VAE or an AAE):
+The protocols (genzoo.models.capabilities; GANs implement them, and so do the VAEs, AEs and AAEs):
 
-    model.latent_dim: int                       the size of z
-    model.generate(z, cond=None) -> x           decode/generate from z (N, latent_dim), in data
-                                                space (images in [0, 1], points, token ids);
-                                                differentiable in z where the data are continuous
-    model.prior(n, generator=None, truncation=None) -> z
-                                                optional; default z ~ N(0, I). With truncation=b
-                                                the model's own prior truncated (the truncation
-                                                trick in that prior), or a GenzooError where
-                                                truncation has no meaning
-    model.num_classes: int                      optional; > 0 for a conditional model, whose
-                                                generate takes cond = class labels (N,)
+    LatentModel    model.latent_dim: int, the size of z; model.generate(z, cond=None) -> x,
+                   decode/generate from z (N, latent_dim), in data space (images in [0, 1],
+                   points, token ids); differentiable in z where the data are continuous
+    LatentPrior    model.prior(n, generator=None, truncation=None) -> z; without it z ~ N(0, I).
+                   With truncation=b the model's own prior truncated (the truncation trick in
+                   that prior), or a GenzooError where truncation has no meaning
+    Conditional    model.num_classes > 0: generate takes cond = class labels (N,)
+    DensityRatio   model.log_density_ratio(x): D's estimate, for rejection sampling
 
 Nothing here changes a model's weights: every tool runs the model in eval mode (batch norm uses
 its running statistics and no buffer is updated) and restores its mode afterwards, and the
@@ -35,29 +32,22 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol, runtime_checkable
+from typing import Callable, Literal
 
 import torch
 from torch import nn
 
 from .errors import GenzooError
+from .models.capabilities import DensityRatio, LatentModel, LatentPrior, class_count, model_name
 from .nets.random import eval_mode, on_device, standard_normal, truncated_normal  # noqa: F401  (part of this API)
 from .typed import check_literal
 
 
-@runtime_checkable
-class LatentModel(Protocol):
-    latent_dim: int
-
-    def generate(self, z: torch.Tensor, cond=None) -> torch.Tensor: ...
-
-
 def check_latent_model(model) -> LatentModel:
     """`model` if it implements the latent protocol, else a GenzooError saying what is missing."""
-    missing = [a for a in ("latent_dim", "generate") if not hasattr(model, a)]
-    if missing:
-        raise GenzooError(f"{getattr(model, 'name', type(model).__name__)} has no latent space to sample from "
-                          f"(it lacks {' and '.join(missing)}); use plain sampling")
+    if not isinstance(model, LatentModel):
+        raise GenzooError(f"{model_name(model)} has no latent space to sample from (it lacks latent_dim and "
+                          "generate(z)); use plain sampling")
     return model
 
 
@@ -71,7 +61,7 @@ def _device(model) -> torch.device:
 def prior(model, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """n latents from the model's prior (N(0, I) when the model does not say)."""
     check_latent_model(model)
-    if hasattr(model, "prior"):
+    if isinstance(model, LatentPrior):
         return model.prior(n, generator=generator)
     return on_device(torch.randn, n, model.latent_dim, generator=generator, device=_device(model))
 
@@ -88,7 +78,7 @@ def sample_truncated(model, n: int, bound: float = 0.5, *, cond=None,
     """n samples generated from latents of the model's own prior truncated at `bound`
     (model.prior(n, truncation=bound); N(0, I) truncated by truncated_normal when the model has no prior)."""
     check_latent_model(model)
-    if hasattr(model, "prior"):
+    if isinstance(model, LatentPrior):
         if bound <= 0:
             raise ValueError(f"the truncation bound must be positive, got {bound}")
         z = model.prior(n, generator=generator, truncation=bound)
@@ -178,9 +168,9 @@ def class_grid(model, n_per_class: int = 8, *, classes=None,
     same z in every row, so a row shows a class and a column a "style". Returns
     (K * n_per_class, ...) in row-major order."""
     check_latent_model(model)
-    k = int(getattr(model, "num_classes", 0) or 0)
+    k = class_count(model)
     if k <= 0:
-        raise GenzooError(f"{getattr(model, 'name', type(model).__name__)} is not conditional: a class grid "
+        raise GenzooError(f"{model_name(model)} is not conditional: a class grid "
                           "needs a model trained with labels (e.g. cgan, or --set model.conditional=true)")
     classes = list(range(k)) if classes is None else [int(c) for c in classes]
     z = prior(model, n_per_class, generator)
@@ -299,9 +289,8 @@ def discriminator_rejection_sample(model, n: int, *, percentile: float | None = 
     highest ratios. percentile=None: gamma = 0. The generator's and D's weights do not change.
     """
     check_latent_model(model)
-    if not hasattr(model, "log_density_ratio"):
-        raise GenzooError(f"discriminator rejection sampling needs a GAN's discriminator; "
-                          f"{getattr(model, 'name', type(model).__name__)} has none")
+    if not isinstance(model, DensityRatio):
+        raise GenzooError(f"discriminator rejection sampling needs a GAN's discriminator; {model_name(model)} has none")
     if n < 1 or burn_in < 1 or batch_size < 1:
         raise ValueError(f"n, burn_in and batch_size must be >= 1, got {n}, {burn_in} and {batch_size}")
     if percentile is not None and not 0.0 <= percentile <= 100.0:

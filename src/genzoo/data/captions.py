@@ -44,7 +44,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError, GenzooError
-from .base import Dataset, DatasetInfo, Request, load_dataset, register
+from .base import Dataset, DatasetInfo, Request, register
+from .load import load_dataset
 from .images import subset_indices
 
 CANVAS = 32

@@ -39,7 +39,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DataError
-from .base import Dataset, DatasetInfo, Request, add_notice, load_dataset, register
+from .base import Dataset, DatasetInfo, Request, add_notice, register
+from .load import load_dataset
 from .folder import (EXTENSIONS, check_same_size, detect_channels, fixed_split, image_files, read_image,
                      require_root, sample)
 from .images import resize_square

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import GenzooError
+from ..models.capabilities import Translator
 from .latent import LatentExplorer, translator
 
 __all__ = ["LatentExplorer", "build_app", "serve"]
@@ -68,12 +69,11 @@ def _latent_page(gr, explorer: LatentExplorer, directions: str):
 def build_app(model, directions: str = "pca", k: int = 6):
     """The Gradio Blocks page for a loaded genzoo model."""
     gr = _gradio()
-    run_config = getattr(model, "run_config", None)
-    name = run_config.name if run_config is not None else model.name
-    title = f"genzoo explore: {name} ({getattr(model, 'run_dir', '')})"
+    name = model.run_config.name if model.run_config is not None else model.name
+    title = f"genzoo explore: {name} ({model.run_dir or ''})"
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(f"## {title}")
-        if hasattr(model, "translate"):
+        if isinstance(model, Translator):
             src = gr.Image(label="image to translate", type="numpy", elem_id="upload")
             out = gr.Image(label="source and translation", type="pil", elem_id="translation", format="png")
             src.change(translator(model), src, out)

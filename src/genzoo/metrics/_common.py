@@ -56,3 +56,8 @@ def as_image_float(x, name: str = "images") -> torch.Tensor:
                 f"{name} must be in [0, 1] (or uint8 0..255); got values in [{lo:.3g}, {hi:.3g}]"
                 " - map tanh outputs with (x + 1) / 2 first")
     return x.clamp(0.0, 1.0)
+
+
+def binarized(x: torch.Tensor, seed: int) -> torch.Tensor:
+    """One Bernoulli draw per pixel of x in [0, 1], seeded: test images scored by a model of binary pixels."""
+    return torch.bernoulli(x, generator=torch.Generator().manual_seed(seed))

@@ -32,12 +32,20 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from ..errors import GenzooError
+from ..models.capabilities import AISModel
+from ._common import binarized
+from .registry import register_metric, value_text
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 
 class AISError(GenzooError):
@@ -383,6 +391,42 @@ def dbm_lower_bound(dbm, x: torch.Tensor, log_z: float | AISResult, mf_steps: in
               for m in list(states.values())[1:])
     bound = (neg_e + ent).cpu() - log_z
     return bound if per_example else bound.mean().item()
+
+
+# ----------------------------------------------------------------------------- genzoo eval's loglik metric
+
+@register_metric("loglik", kinds=("image",), protocol="AIS estimate of log Z, then the test log-likelihood "
+                                                     "(RBM) or its variational lower bound (DBM)",
+                 needs=(AISModel,), format=value_text)
+def loglik(ev: Evaluation) -> dict:
+    model, ds, seed = ev.model, ev.split("test"), ev.seed
+    train_x = ev.split("train").x.float().div(255)
+    x = ds.x[:ev.n].float().div(255)
+    dynamic = model.cfg.binarize == "dynamic"  # trained on Bernoulli draws: scored on one fixed draw
+    x = binarized(x, seed) if dynamic else x
+    t = time.time()
+    z = ais_log_z(model, data=train_x, betas=ev.ais_betas, n_runs=ev.ais_runs,
+                  generator=torch.Generator().manual_seed(seed), progress=ev.progress)
+    est = (dbm_lower_bound if model.likelihood_bound else rbm_log_likelihood)(model, x, z, per_example=True)
+    return {"value": est.mean().item(), "stderr": _loglik_stderr(est, z.log_z_stderr),
+            "stderr_test": est.std().item() / len(est) ** 0.5 if len(est) > 1 else float("nan"),
+            "stderr_log_z": z.log_z_stderr,
+            "kind": "variational lower bound on log-likelihood" if model.likelihood_bound else "log-likelihood",
+            "ais": z.to_dict(), "n_test": len(x), "seconds": round(time.time() - t, 1),
+            "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}" if dynamic
+            else f"the model's own (model.binarize={model.cfg.binarize})",
+            "protocol": f"AIS (Salakhutdinov & Murray 2008), base-rate model from the training "
+                        f"data, {ev.ais_runs} runs, {ev.ais_betas} temperatures; test split of {ds.source}"
+                        + (f", binarized once (x ~ Bernoulli(pixel), seed {seed})" if dynamic else "")
+                        + "; stderr combines the test images' standard error with AIS's of log Z (delta method)"}
+
+
+def _loglik_stderr(per_example: torch.Tensor, log_z_stderr: float) -> float:
+    """The standard error of mean log p(v) - log Z: the test mean's and the log Z estimate's, independent."""
+    test = per_example.var().item() / len(per_example) if len(per_example) > 1 else 0.0
+    return (test + log_z_stderr ** 2) ** 0.5
+
+
 
 
 __all__ = ["AISResult", "AISError", "ais_log_z", "default_betas", "exact_log_z_rbm", "exact_log_z_dbm",

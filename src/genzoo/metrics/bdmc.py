@@ -36,10 +36,15 @@ from .ais import (AISError, _base, _checked_betas, _enumerated_states, _enumerat
                   _log_f_given, _log_f_ratio, _log_z_base, _transition, ais_log_z)
 
 
-def _gaussian_unready(model) -> bool:
+def _gaussian(model) -> bool:
+    """Whether `model` is an RBM with Gaussian visible units (standardized data)."""
     from ..models.rbm import RBM
 
-    return isinstance(model, RBM) and model.gaussian and not bool(model.initialized)
+    return isinstance(model, RBM) and model.gaussian
+
+
+def _gaussian_unready(model) -> bool:
+    return _gaussian(model) and not bool(model.initialized)
 
 
 def _sample_given(lay: _Layered, states: dict[int, torch.Tensor], parity: int, generator) -> dict[int, torch.Tensor]:
@@ -177,7 +182,7 @@ def raise_log_likelihood(model, x: torch.Tensor, *, data: torch.Tensor | None = 
         logs.append(log_f - log_q - _reverse_log_w(lay, base, dict(start), bl, generator))
     log_w = torch.cat(logs).view(len(x), n_chains) - _log_z_base(lay, base)
     per = torch.logsumexp(log_w, 1) - math.log(n_chains)
-    if getattr(model, "gaussian", False):
+    if _gaussian(model):   # the density of the data: the standardization's Jacobian
         per = per - model.v_std.to(torch.float64).log().sum()
     return RAISEResult(log_likelihood=per.mean().item(), per_example=per.cpu(),
                        log_w_std=log_w.std().item() if log_w.numel() > 1 else 0.0, n_chains=n_chains,

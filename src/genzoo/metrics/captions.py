@@ -11,12 +11,18 @@
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
 
 from ..data.captions import SLOT_NAMES, CaptionedDataset, Digit
+from ..models.capabilities import StagedSampler
+from .context import dataset_classifier
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 READ_SIZE = 28  # the MNIST classifier's input size
 
@@ -103,7 +109,7 @@ def evaluate_captions(model, test: CaptionedDataset, n: int, seed: int, root=Non
     fx = extractor or get_feature_extractor("mnist", root=root)
     index = torch.arange(min(n, len(test)))
     out = {"final": caption_scores(generate_for_captions(model.sample, test.y[index], seed), test, index, fx)}
-    if hasattr(model, "sample_stage1"):
+    if isinstance(model, StagedSampler):
         low = generate_for_captions(model.sample_stage1, test.y[index], seed)
         shown = stage_shown_at(low, test.shape[-1])
         out["stage1"] = {**caption_scores(shown, test, index, fx), "resolution": list(low.shape[-2:])}
@@ -130,3 +136,22 @@ def sample_spread(images: torch.Tensor) -> float:
 def stage_shown_at(images: torch.Tensor, size: int) -> torch.Tensor:
     """Low-resolution canvases (N, C, h, w) in [0, 1] shown at size x size (bilinear), to score them like full ones."""
     return F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+# ----------------------------------------------------------------------------- genzoo eval's captions metric
+
+def _format_captions(r: dict) -> str:
+    stages = [stage for stage in ("final", "stage1") if stage in r]
+    return "; ".join((f"{stage}: " if len(stages) > 1 else "") + "caption accuracy " + ", ".join(
+        f"{split.replace('_', ' ')} {100 * r[stage][split]['caption_accuracy']:.1f}% "
+        f"(real {100 * r[stage][split]['real_caption_accuracy']:.1f}%)"
+        for split in ("seen", "held_out") if split in r[stage]) + f", FD of the digits {r[stage]['fd_digits']:.2f}"
+        for stage in stages) + f" (n={r['n']})"
+
+
+@register_metric("captions", kinds=("captioned",),
+                 protocol="caption accuracy: one sample per test caption, each caption's digits cut out and read by "
+                          "genzoo's MNIST classifier, for seen and held-out combinations, beside the real canvases'",
+                 format=_format_captions)
+def captions(ev: Evaluation) -> dict:
+    return evaluate_captions(ev.model, ev.split("test"), ev.n, ev.seed, extractor=dataset_classifier(ev, "mnist"))

@@ -13,9 +13,16 @@ Protocols (Makhzani et al. 2015):
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from ._common import MetricError
+from ..models.capabilities import CategoricalCode
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 
 def _check(probs: torch.Tensor, labels: torch.Tensor, name: str) -> None:
@@ -73,3 +80,49 @@ def cluster_error(train_probs, train_labels, test_probs, test_labels) -> dict:
             "majority_error_percent": error_percent(majority[assigned], test_labels),
             "clusters": train_probs.shape[1], "clusters_used": int(assigned.unique().numel()),
             "exemplar_labels": exemplar.tolist(), "majority_labels": majority.tolist()}
+
+
+# ----------------------------------------------------------------------------- genzoo eval's classify metric
+
+def class_probabilities(model, x: torch.Tensor, *, averaged: bool = True, batch: int = 2000) -> torch.Tensor:
+    """q(y|x) of a model with a categorical code, (N, K) on the CPU; x in batches on the model's device."""
+    return torch.cat([model.class_probabilities(b.to(model.device), averaged).float().cpu() for b in x.split(batch)])
+
+
+NO_CODE = "the classify metric reads a categorical code q(y|x): it applies to an AAE with model.mode=semi or cluster"
+
+
+def _format_classify(r: dict) -> str:
+    if "error_percent" in r:
+        return f"{r['error_percent']:.2f}% test error (n={r['n_test']}, labels used: {r['labels_used']})"
+    return (f"{r['exemplar_error_percent']:.2f}% test error with exemplar labels, "
+            f"{r['majority_error_percent']:.2f}% with majority labels; "
+            f"{r['clusters_used']} of {r['clusters']} clusters used (n={r['n_test']})")
+
+
+@register_metric("classify", kinds=("image",), protocol="test error of the categorical code q(y|x) (AAE semi-"
+                                                       "supervised, or clusters labelled from the training set)",
+                 needs=(CategoricalCode,), lacking=NO_CODE,
+                 applies=lambda ev: None if ev.model.classifies else NO_CODE, format=_format_classify)
+def classify(ev: Evaluation) -> dict:
+    """The `classify` metric: semi-supervised test error, or the cluster error under both labellings."""
+    model, test, n = ev.model, ev.split("test"), ev.n
+    if test.y is None:
+        raise MetricError(f"the classify metric needs labels and {test.source} has none")
+    x, y = test.x[:n].float().div(255), test.y[:n].long()
+    probs = class_probabilities(model, x)
+    q_from = f"the encoder's moving average (model.ema={model.cfg.ema})" if model.encoder_ema is not None \
+        else "the encoder"
+    split = f"{test.source}, test split, first {len(x)} images; q(y|x) from {q_from}"
+    if model.cfg.mode == "semi":
+        used = int(model.lab_count.sum()) if len(model.lab_y) else "every training label"
+        return {"error_percent": error_percent(probs.argmax(1), y), "n_test": len(x), "labels_used": used,
+                "protocol": f"argmax_y q(y|x) against the label (Makhzani et al. 2015, Table 2); {split}"}
+    train = ev.split("train")
+    if train.y is None:
+        raise MetricError(f"labelling the clusters needs training labels and {train.source} has none")
+    r = cluster_error(class_probabilities(model, train.x.float().div(255)), train.y.long(), probs, y)
+    return {**r, "n_train": len(train), "n_test": len(x),
+            "protocol": f"each test image takes its cluster's label: exemplar = the label of the training image "
+                        f"with the largest q(y_i|x) (Makhzani et al. 2015, section 6), majority = the most common "
+                        f"label of the cluster's {len(train)} training images; {split}"}

@@ -9,7 +9,7 @@ noise images. A model's numbers mean something only next to that floor.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
@@ -20,9 +20,12 @@ from .corruptions import gaussian_blur, gaussian_noise, uniform_noise_images
 from .features import FeatureExtractor, get_feature_extractor, load_splits
 from .fid import frechet_distance, kid
 from .prdc import prdc
+from .context import dataset_classifier
+from .registry import image_metrics, register_metric, value_text
 
-IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes", "inception_fid")
-DEFAULT_METRICS = ("fd", "kid", "prdc", "cs", "classes")
+if TYPE_CHECKING:
+    from .context import Evaluation
+
 #: which split of a dataset provides the real images
 Split = Literal["train", "test"]
 DEFAULT_NOISE_STD = 0.1
@@ -41,16 +44,17 @@ class ImageEvaluator:
     """Real-image statistics computed once, then any number of fake sets evaluated against them."""
 
     def __init__(self, dataset_name: str, *, n: int = 10000, split: Split = "test", root=None, seed: int = 0,
-                 metrics=DEFAULT_METRICS, extractor: FeatureExtractor | None = None, cache_dir=None,
+                 metrics=None, extractor: FeatureExtractor | None = None, cache_dir=None,
                  kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = 5, cs_splits: int = 10,
                  splits=None, real_images: torch.Tensor | None = None, real_desc: str = "images given",
                  inception_n: int | None = None):
         """real_images: compare with these (uint8 or float (N, C, H, W) in the dataset's format, e.g. a folder's
         images) instead of the dataset's `split`; `real_desc` names them in the protocol. inception_n: at most
         this many fake and real images for Inception-FID (slow on a CPU; default n)."""
-        bad = [m for m in metrics if m not in IMAGE_METRICS]
+        metrics = image_metrics(defaults=True) if metrics is None else metrics
+        bad = [m for m in metrics if m not in image_metrics()]
         if bad:
-            raise MetricError(f"unknown image metric(s) {bad}; choose from {list(IMAGE_METRICS)}")
+            raise MetricError(f"unknown image metric(s) {bad}; choose from {list(image_metrics())}")
         check_literal(split, Split, "split", MetricError)
         if n < 2:
             raise MetricError(f"n must be at least 2; got {n}")
@@ -140,7 +144,7 @@ class ImageEvaluator:
         return out
 
 
-def evaluate_images(fake_images, real_dataset_name: str, *, n: int = 10000, metrics=DEFAULT_METRICS, root=None,
+def evaluate_images(fake_images, real_dataset_name: str, *, n: int = 10000, metrics=None, root=None,
                     seed: int = 0, split: str = "test", extractor: FeatureExtractor | None = None,
                     cache_dir=None, **kw) -> dict:
     """Evaluate generated images (N, C, H, W; uint8 or float in [0, 1]) against a real dataset.
@@ -154,7 +158,7 @@ def evaluate_images(fake_images, real_dataset_name: str, *, n: int = 10000, metr
     return ev.evaluate(fake_images)
 
 
-def real_floor(dataset_name: str, n: int = 10000, *, metrics=DEFAULT_METRICS, root=None, seed: int = 0,
+def real_floor(dataset_name: str, n: int = 10000, *, metrics=None, root=None, seed: int = 0,
                noise_std: float = DEFAULT_NOISE_STD, blur_sigma: float = DEFAULT_BLUR_SIGMA,
                extractor: FeatureExtractor | None = None, cache_dir=None, **kw) -> dict:
     """The calibration table at sample count n, all against n real test images:
@@ -198,3 +202,64 @@ def format_floor_table(table: dict) -> str:
                      f"{g('prdc', 'coverage'):6.3f} {g('cs'):6.2f} "
                      f"{(r['classes']['classes_covered'] if 'classes' in r else 0):7d}")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- genzoo eval's image metrics
+
+# below this many real images, FD and KID are far from their large-sample values: say so, beside the floor
+SMALL_COMPARISON = 2000
+
+
+def score_images(evaluator, fake: torch.Tensor, log=print, *, real_floor=None) -> dict:
+    """{metric: result with its protocol} of `fake` against the evaluator's real images. The sample counts
+    are printed; against fewer than SMALL_COMPARISON real images a warning says so, and each metric carries
+    `real_floor`, the real-vs-real value at the same counts, the number to read it next to. real_floor(n_fake):
+    that value, when the evaluator's real images are not the dataset's (default: evaluator.real_vs_real)."""
+    r = evaluator.evaluate(fake)
+    protocol = r.pop("protocol")
+    r.pop("timings", None)
+    n_fake, n_real = min(len(fake), evaluator.n), protocol["n_real"]
+    real = protocol["real_split"] if real_floor else f"{protocol['real_split']} of {protocol['dataset']}"
+    log(f"genzoo: comparing {n_fake} samples with {n_real} real images ({real}) in the features of genzoo's "
+        f"classifier {evaluator.fx.id}")
+    if n_real < SMALL_COMPARISON:
+        floor = (real_floor or evaluator.real_vs_real)(n_fake)
+        for name, value in r.items():
+            if name in floor:
+                value["real_floor"] = {k: v for k, v in floor[name].items() if isinstance(v, (int, float))}
+        log(f"genzoo: warning: only {n_real} real images to compare with (fewer than {SMALL_COMPARISON}): FD and "
+            f"KID are biased at this size and differ between runs; read each number next to its real-vs-real "
+            f"floor at the same size (shown as 'floor'; `genzoo eval --real {protocol['dataset']} --n {n_real}` "
+            "gives the whole table)")
+    return {name: {**value, "protocol": protocol} for name, value in r.items()}
+
+
+def _image_results(ev: Evaluation) -> dict:
+    """Every requested image metric from one set of samples and one pass of the feature extractor."""
+    def compute():
+        t = time.time()
+        fake = ev.samples(ev.n)
+        wanted = tuple(m for m in image_metrics() if m in ev.metrics)
+        fx = dataset_classifier(ev, ev.config.data.name)
+        evaluator = ImageEvaluator(ev.config.data.name, n=ev.n, metrics=wanted, root=ev.config.data.root,
+                                   seed=ev.seed, inception_n=ev.inception_n, extractor=fx)
+        scores = score_images(evaluator, fake, ev.log)
+        ev.log(f"genzoo: image metrics took {time.time() - t:.0f} s")
+        return scores
+    return ev._once("image metrics", compute)
+
+
+def _register_image_metric(name: str, protocol: str, format, default: bool = True) -> None:
+    register_metric(name, kinds=("image",), protocol=protocol, default=default, format=format, images=True)(
+        lambda ev: _image_results(ev)[name])
+
+
+_register_image_metric("fd", "Frechet distance in the features of genzoo's classifier for the dataset", value_text)
+_register_image_metric("kid", "kernel inception distance (cubic kernel) in the same features", value_text)
+_register_image_metric("prdc", "improved precision/recall, density/coverage (k = 5) in the same features",
+                       lambda r: ", ".join(f"{k} {r[k]:.3f}" for k in ("precision", "recall", "density", "coverage")))
+_register_image_metric("cs", "classifier score (the Inception Score computed with genzoo's classifier)", value_text)
+_register_image_metric("classes", "histogram of the classifier's labels of the samples against the data's",
+                       lambda r: f"{r['classes_covered']} classes covered, KL to data {r['kl_to_data']:.3f}")
+_register_image_metric("inception_fid", "FID in the standard Inception features (needs their weights)", value_text,
+                       default=False)

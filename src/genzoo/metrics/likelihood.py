@@ -16,11 +16,16 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from ._common import MetricError
+from ._common import MetricError, binarized
+from ..models.capabilities import ImportanceWeighted
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 
 @dataclass
@@ -86,3 +91,23 @@ def importance_sampled_nll(log_weights_fn: Callable[[torch.Tensor, int], torch.T
              "units": "nats"}
     proto.update(protocol or {})
     return NLLResult(nll=float(-ll.mean()), stderr=se, k=k, n=n, protocol=proto)
+
+
+# ----------------------------------------------------------------------------- genzoo eval's nll metric
+
+@register_metric("nll", kinds=("image",), protocol="importance-sampled negative log-likelihood (k samples per image)",
+                 needs=(ImportanceWeighted,),
+                 format=lambda r: f"{r['nll']:.2f} +/- {r['stderr']:.2f} nats (k={r['k']}, n={r['n']})")
+def nll(ev: Evaluation) -> dict:
+    model, ds, seed = ev.model, ev.split("test"), ev.seed
+    x = ds.x[:ev.n].float().div(255)
+    bernoulli = model.likelihood == "bernoulli"
+    x = binarized(x, seed) if bernoulli else x
+    if ds.y is not None and model.num_classes:
+        raise MetricError("the NLL of a conditional model needs labels; not supported by genzoo eval yet")
+    torch.manual_seed(seed)
+    r = importance_sampled_nll(lambda xb, kc: model.log_importance_weights(xb.to(model.device), kc), x, k=ev.k,
+                               progress=ev.progress, protocol={"split": f"{ds.source}, test split, first {len(x)} images",
+                                         "binarization": f"stochastic, one Bernoulli draw per pixel with seed {seed}"
+                                         if bernoulli else "none (Gaussian likelihood on [0, 1] pixels)"})
+    return r.to_dict()

@@ -15,10 +15,17 @@ Representations compared (DCGAN paper, Radford et al. 2015, section 5.1):
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from ._common import MetricError
+from ..models.capabilities import FeatureEncoder
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 PROBE_PROTOCOL = {"scaler": "StandardScaler (fit on train)", "classifier": "LogisticRegression(lbfgs)",
                   "C": 1.0, "max_iter": 1000}
@@ -103,3 +110,29 @@ def kmeans_features(train_x, test_x, *, k: int = 256, seed: int = 0) -> tuple[np
     """Fit k-means on train_x (raw pixels) and return triangle-encoded (train, test) features (N, k)."""
     enc = KMeansEncoder(k, seed=seed).fit(train_x)
     return enc.transform(train_x), enc.transform(test_x)
+
+
+# ----------------------------------------------------------------------------- genzoo eval's probe metric
+
+@register_metric("probe", kinds=("image",), protocol="linear probe: logistic regression on the model's features, "
+                                                    "raw pixels and K-means features", needs=(FeatureEncoder,),
+                 applies=lambda ev: None if ev.model.has_features else "",
+                 format=lambda r: ", ".join(f"{k} {r[k]:.4f}" for k in ("model_features", "raw_pixels",
+                                                                          "kmeans_features")))
+def probe(ev: Evaluation) -> dict:
+    model, train, ds, seed = ev.model, ev.split("train"), ev.split("test"), ev.seed
+    if train.y is None:
+        raise MetricError(f"the linear probe needs labels and {train.source} has none")
+    m = min(ev.n, len(train))
+    xtr, ytr = train.x[:m].float().div(255), train.y[:m]
+    xte, yte = ds.x.float().div(255), ds.y
+    with torch.no_grad():
+        ftr, fte = (torch.cat([model.features(b.to(model.device)).flatten(1).cpu()
+                               for b in xs.split(1000)]) for xs in (xtr, xte))
+    centroids = min(256, m // 2)  # the DCGAN paper's K-means baseline, capped for small sets
+    ktr, kte = kmeans_features(xtr.flatten(1), xte.flatten(1), k=centroids, seed=seed)
+    return {"model_features": linear_probe(ftr, ytr, fte, yte, seed=seed),
+            "raw_pixels": linear_probe(xtr.flatten(1), ytr, xte.flatten(1), yte, seed=seed),
+            "kmeans_features": linear_probe(ktr, ytr, kte, yte, seed=seed),
+            "protocol": f"logistic regression on standardized features; {m} training images, "
+                        f"{len(xte)} test images of {ds.source}; K-means with {centroids} centroids"}

@@ -16,12 +16,18 @@ The design asks for 2,500 samples per evaluation and the mean and standard error
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
 
 from ._common import MetricError
+from .registry import register_metric
+from ..data import toy_modes
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 
 @dataclass
@@ -121,3 +127,21 @@ def aggregate_over_seeds(results: list[dict], keys=("modes_captured", "high_qual
         se = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
         out[k] = {"mean": float(v.mean()), "stderr": se}
     return out
+
+
+# ----------------------------------------------------------------------------- genzoo eval's toy metric
+
+def _format_toy(r: dict) -> str:
+    kl = r["reverse_kl"]   # NaN when no sample is of high quality: the mode histogram is empty
+    kl = "undefined (no high-quality sample)" if kl != kl else f"{kl:.3f}"
+    return (f"modes {r['modes_captured']}/{r['num_modes']}, high quality {r['high_quality_percent']:.1f}%, "
+            f"reverse KL {kl}, mean log-density {r['mean_log_density']:.2f}")
+
+
+@register_metric("toy", kinds=("points",), protocol="PacGAN mode metrics of 2,500 samples", format=_format_toy)
+def toy(ev: Evaluation) -> dict:
+    centers, std = toy_modes(ev.config.data.name)
+    m = min(ev.n, 2500)  # the PacGAN protocol draws 2,500 samples
+    return {**toy_metrics(ev.samples(m), centers, std), "n_samples": m,
+            "protocol": "PacGAN: high quality = within 3 std of the nearest mode; a mode is "
+                        "captured with >= 1 high-quality sample; reverse KL of the mode histogram"}

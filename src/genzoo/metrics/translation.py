@@ -9,10 +9,18 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from ._common import MetricError
+from ..models.base import TRANSLATION_KINDS
+from ..models.capabilities import Translator
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import Evaluation
 
 #: translation sets made from MNIST, with the directions whose targets are digits genzoo's MNIST
 #: classifier can read (edge maps are not)
@@ -56,3 +64,47 @@ def digit_scores(fake: torch.Tensor, target: torch.Tensor, labels: torch.Tensor,
             "label_accuracy_of_real_targets": (p_real.argmax(1) == labels).float().mean().item(),
             "fd_to_targets": frechet_distance(f_fake, f_real), "n": len(fake),
             "extractor": fx.describe(), "extractor_id": fx.id}
+
+
+# ----------------------------------------------------------------------------- genzoo eval's l1 and digits metric
+
+def _translations(ev: Evaluation):
+    return ev._once("translations", lambda: translations(ev.model, ev.split("test"), ev.n, ev.seed))
+
+
+def _translation_split(ev: Evaluation, fake) -> str:
+    return f"{ev.split('test').source}, test split, first {len(fake)} pairs, {ev.model.cfg.direction}"
+
+
+def _aligned_pairs(ev: Evaluation) -> str | None:
+    ds = ev.split("test")
+    return None if ds.kind == "pair" else (f"the l1 metric compares translations with their targets, and the test "
+                                           f"split of {ds.source} has no aligned pairs")
+
+
+@register_metric("l1", kinds=TRANSLATION_KINDS, protocol="mean absolute error of translations against their "
+                                                         "aligned targets", needs=(Translator,), applies=_aligned_pairs,
+                 format=lambda r: f"{r['l1']:.4f} per pixel (the untranslated source: {r['l1_of_the_source']:.4f})")
+def l1(ev: Evaluation) -> dict:
+    source, fake, target = _translations(ev)
+    return {**l1_scores(source, fake, target), "split": _translation_split(ev, fake)}
+
+
+def _digit_direction(ev: Evaluation) -> str | None:
+    data, direction = ev.config.data.name, ev.model.cfg.direction
+    if direction in DIGIT_SETS.get(data, ()):
+        return None
+    applies = ", ".join(f"{name} ({' or '.join(dirs)})" for name, dirs in DIGIT_SETS.items())
+    return (f"the digits metric reads translated digits with genzoo's MNIST classifier: it applies to {applies}, "
+            f"not {data} ({direction})")
+
+
+@register_metric("digits", kinds=TRANSLATION_KINDS, protocol="translated digits read by genzoo's MNIST classifier",
+                 needs=(Translator,), applies=_digit_direction,
+                 format=lambda r: (f"{100 * r['label_accuracy']:.1f}% read as the source's digit (real targets "
+                                   f"{100 * r['label_accuracy_of_real_targets']:.1f}%), FD to the targets "
+                                   f"{r['fd_to_targets']:.2f}"))
+def digits(ev: Evaluation) -> dict:
+    source, fake, target = _translations(ev)
+    return {**digit_scores(fake, target, ev.split("test").y[:ev.n], root=ev.config.data.root),
+            "split": _translation_split(ev, fake)}

@@ -269,6 +269,13 @@ class AAE(LatentModelMixin, Algorithm):
             return gaussian_mixture_prior(n, d, c.components, labels, **kw)
         return swiss_roll_prior(n, d, c.components, labels, **kw)
 
+    def describe_prior(self) -> dict:
+        """N(0, prior_std^2 I) for the Gaussian prior; the mixture and the swiss roll by name only."""
+        if self.cfg.prior != "gaussian":
+            return {"kind": self.cfg.prior}
+        std = float(self.cfg.prior_std)
+        return {"kind": "normal", "mean": [0.0] * self.latent_dim, "std": [std] * self.latent_dim}
+
     def categorical_prior(self, n: int, generator=None) -> torch.Tensor:
         """y ~ Cat(1/K, ..., 1/K), one-hot: the prior of the categorical code."""
         c = on_device(torch.randint, self.K, (n,), generator=generator, device=self.device)

@@ -169,6 +169,10 @@ class AE(LatentModelMixin, Algorithm):
         z = standard_normal(n, self.cfg.latent_dim, truncation=truncation, generator=generator, device=self.device)
         return self.code_mean + z * self.code_var.sqrt()
 
+    def describe_prior(self) -> dict:
+        """The Gaussian fitted to the training codes (see prior)."""
+        return {"kind": "normal", "mean": self.code_mean.tolist(), "std": self.code_var.sqrt().tolist()}
+
     @torch.no_grad()
     def sample(self, n: int, *, cond=None, generator=None) -> torch.Tensor:
         return self.generate(self.prior(n, generator=generator))

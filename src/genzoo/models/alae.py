@@ -75,6 +75,10 @@ class ALAE(LatentModelMixin, Algorithm):
         """z ~ N(0, I); with truncation=b every |z_i| <= b."""
         return standard_normal(n, self.cfg.latent_dim, truncation=truncation, generator=generator, device=self.device)
 
+    def encoder_net(self) -> nn.Module:
+        """E, the encoder x -> w (EncoderNetwork)."""
+        return self.E
+
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """The GAN's discriminator D o E: a logit per example."""
         return self.D(self.E(x))

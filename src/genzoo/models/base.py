@@ -8,13 +8,17 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Protocol, get_args, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, ClassVar, Literal, get_args
 
 import torch
 from torch import nn
 
 from ..typed import check_literals, choice_error
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import RunConfig
 
 
 #: the data kinds of translation models: two domains of images per example
@@ -117,14 +121,6 @@ class Optimizers:
             opt.step()
 
 
-@runtime_checkable
-class GibbsSampler(Protocol):
-    """A model whose `sample(n, steps=...)` runs Gibbs chains of a chosen length (RBM, DBM); `sample_steps`
-    is the length it runs by default."""
-
-    sample_steps: int
-
-
 class Algorithm(nn.Module):
     """Base class of every genzoo algorithm.
 
@@ -133,10 +129,30 @@ class Algorithm(nn.Module):
       train_step(batch, opt, step) -> {"loss_name": value}   # the paper's algorithm box
       sample(n, cond=None, generator=None) -> Tensor         # images in [0, 1] / points / tokens
     Persistent state that must survive a checkpoint (e.g. Gibbs chains) is kept in buffers.
+
+    What a model can do beyond this contract it declares by implementing the protocols of
+    genzoo.models.capabilities, which the rest of genzoo checks with isinstance:
+      LatentModel, LatentPrior   latent_dim, generate(z, cond); prior(n, ...), describe_prior()
+      Conditional                num_classes > 0: cond picks a class
+      FeatureEncoder             features(x): the representation a linear probe reads (has_features)
+      EncoderNetwork             encoder_net(): the encoder, to fine-tune as a classifier's base
+      ImportanceWeighted         log_importance_weights(x, k): importance-sampled log p(x)
+      AISModel                   a Boltzmann machine whose log Z AIS estimates (likelihood_bound)
+      DensityRatio               log_density_ratio(x): D's estimate of log p_data / p_G
+      Translator                 translate(x), example_rows(pairs), translation_net()
+      CategoricalCode            class_probabilities(x): q(y|x) (classifies: this instance has one)
+      StagedSampler              sample_stage1(n, cond): a two-stage generator's first stage
+      Detokenizer                detokenize(x): token ids -> text
+    Where some instances of a class lack a capability, its protocol has a flag that says so.
     """
 
     name: ClassVar[str] = ""
     Config: ClassVar[type] = object
+    #: the data kinds the algorithm says it learns from (): it does not say; translation data need a model that does
+    data_kinds: ClassVar[tuple[str, ...]] = ()
+    #: the run directory and configuration of a model loaded with genzoo.load (None for one built in Python)
+    run_dir: Path | None = None
+    run_config: "RunConfig | None" = None
     #: minibatches consumed per train_step (e.g. k discriminator steps each on a fresh minibatch);
     #: the trainer hands over batch_size * batches_per_step examples and `Batch.split` divides them.
     batches_per_step: int = 1
@@ -152,6 +168,12 @@ class Algorithm(nn.Module):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
+
+    @classmethod
+    def double_backward(cls, cfg) -> bool:
+        """Whether training with the model config `cfg` takes the gradient of a gradient (a gradient penalty,
+        R1), which torch.compile does not support; configs that can say so define differentiates_gradients."""
+        return bool(getattr(cfg, "differentiates_gradients", False))
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -104,6 +104,10 @@ class DBM(Algorithm):
 
     name = "dbm"
     Config = DBMConfig
+    #: log Z gives the mean-field variational lower bound on log p(v) (genzoo.models.capabilities.AISModel)
+    #: the hidden posteriors are a representation of x (FeatureEncoder)
+    has_features = True
+    likelihood_bound = True
 
     def __init__(self, cfg: DBMConfig, data: DataSpec):
         super().__init__(cfg, data)
@@ -210,6 +214,10 @@ class DBM(Algorithm):
         or only hidden layer `layer` (1..L)."""
         mu, _ = self.mean_field(self.to_visible(x), self.cfg.eval_mf_steps, self.cfg.eval_mf_tol)
         return mu[layer - 1] if layer is not None else torch.cat(mu, dim=1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Every hidden layer's mean-field posterior (`hidden_features`): the representation a linear probe reads."""
+        return self.hidden_features(x)
 
     # -- greedy pretraining
     @torch.no_grad()

@@ -351,6 +351,19 @@ class GAN(Algorithm):
     def sample(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.generate(self.prior(n, generator), cond=cond)
 
+    def describe_prior(self) -> dict:
+        """z ~ N(0, I), as export writes it down."""
+        return {"kind": "normal", "mean": [0.0] * self.latent_dim, "std": [1.0] * self.latent_dim}
+
+    @property
+    def has_features(self) -> bool:
+        """Whether D has a feature layer (a conv D does, an MLP D does not)."""
+        return hasattr(self.D, "features")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """D's penultimate layer for x in data space (where has_features)."""
+        return self.D.features(self.to_net(x))
+
     @torch.no_grad()
     def log_density_ratio(self, x: torch.Tensor) -> torch.Tensor:
         """D's logit D~(x) for samples x in data space, (N,). For the cross-entropy losses the optimal

@@ -162,7 +162,7 @@ class GSGAN(GAN):
         self.labels(n, cond)
         return self.from_net(self.sampling_net(self.prior(n, generator), hard=True, generator=generator))
 
-    def decode(self, x: torch.Tensor) -> list[str]:
+    def detokenize(self, x: torch.Tensor) -> list[str]:
         """Token ids (N, L) -> strings (the vocabulary of genzoo.data.grammar)."""
         from ..data.grammar import VOCAB, decode
         if self.data.vocab_size != len(VOCAB):

@@ -1,7 +1,11 @@
-"""What every model with a latent space shares: the sampling protocol of genzoo.sampling."""
+"""What every model with an encoder and a latent space shares: the sampling protocol of genzoo.sampling
+(genzoo.models.capabilities.LatentPrior) and the encoder's features (FeatureEncoder)."""
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+from ..errors import GenzooError
 
 
 class LatentModelMixin:
@@ -10,6 +14,8 @@ class LatentModelMixin:
     `num_classes` > 0 when it is conditional on labels."""
 
     num_classes: int = 0
+    #: the encoder's code is a representation of x (FeatureEncoder)
+    has_features = True
 
     def class_labels(self, n: int, cond=None) -> torch.Tensor | None:
         """Labels for n conditional samples: `cond` (a class or n labels), or the classes in turn 0, 1, ...
@@ -30,6 +36,20 @@ class LatentModelMixin:
         model. Differentiable in z (genzoo.sampling.steer); wrap in torch.no_grad() to just draw."""
         x = self.decode(z, self.class_labels(len(z), cond))
         return x.clamp(0, 1) if self.data.kind == "image" else x
+
+    def describe_prior(self) -> dict:
+        """The prior as export writes it down (genzoo.models.capabilities.LatentPrior): N(0, I) unless the model says."""
+        return {"kind": "normal", "mean": [0.0] * self.latent_dim, "std": [1.0] * self.latent_dim}
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's code of x (`encode_mean`): the representation a linear probe reads."""
+        return self.encode_mean(x)
+
+    def encoder_net(self) -> nn.Module:
+        """The encoder network (EncoderNetwork), unless it takes labels."""
+        if getattr(self.encoder, "num_classes", 0):
+            raise GenzooError("this encoder is conditional on labels; it cannot be the base of a classifier")
+        return self.encoder
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

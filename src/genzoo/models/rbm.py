@@ -195,6 +195,10 @@ class RBM(Algorithm):
 
     name = "rbm"
     Config = RBMConfig
+    #: the hidden units sum out: log p(v) = -F(v) - log Z exactly (genzoo.models.capabilities.AISModel)
+    #: the hidden posteriors are a representation of x (FeatureEncoder)
+    has_features = True
+    likelihood_bound = False
 
     def __init__(self, cfg: RBMConfig, data: DataSpec):
         super().__init__(cfg, data)
@@ -269,6 +273,10 @@ class RBM(Algorithm):
         """p(h = 1 | v) for data x (probabilities as input for dynamic binarization): features
         for downstream classifiers."""
         return self.layer.p_h(self.to_visible(x))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden posteriors p(h = 1 | v) (`hidden_features`): the representation a linear probe reads."""
+        return self.hidden_features(x)
 
     @torch.no_grad()
     def gibbs(self, v: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -142,6 +142,10 @@ class _Translation(Algorithm):
                              "or run `genzoo sample RUN`, which translates the test split")
         return self.translate(cond[:n], generator=generator)
 
+    def translation_net(self) -> nn.Module:
+        """The network of the configured direction, images in [-1, 1] to [-1, 1] (what export writes)."""
+        raise NotImplementedError
+
     def example_rows(self, pairs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Rows for a sample grid from pairs (k, 2, C, H, W) in [0, 1]: (k, m, C, H, W), one row per pair."""
         raise NotImplementedError
@@ -220,6 +224,10 @@ class Pix2Pix(_Translation):
             raise ValueError("pix2pix learns one direction only; train a second model with model.direction swapped")
         # training mode only switches dropout on: G's batch norm uses batch statistics in either mode
         return self._run(self.G, x, generator, training=self.cfg.test_dropout)
+
+    def translation_net(self) -> nn.Module:
+        """G, the one direction pix2pix learns (model.direction orders the pairs)."""
+        return self.G
 
     def example_rows(self, pairs, generator=None):
         """(source, G(source), target) per pair."""
@@ -337,6 +345,10 @@ class CycleGAN(_Translation):
     def translate(self, x, *, reverse=False, generator=None):
         forward = (self.cfg.direction == "AtoB") != reverse
         return self._run(self.G if forward else self.F, x, generator)
+
+    def translation_net(self) -> nn.Module:
+        """The generator of the configured direction: G for AtoB, F for BtoA."""
+        return self.G if self.cfg.direction == "AtoB" else self.F
 
     def example_rows(self, pairs, generator=None):
         """(a, G(a), F(G(a)), b, F(b), G(F(b))): both translations and both cycles, per pair."""

@@ -316,6 +316,17 @@ class VAE(LatentModelMixin, Algorithm):
         """n draws of the protocol z ~ p(z); truncation=b: of N(0, I) truncated to |z_i| <= b (Gaussian families)."""
         return self.latent.prior(n, self.device, generator, truncation)
 
+    def describe_prior(self) -> dict:
+        """One-hot categories for the gumbel latent, else N(0, I)."""
+        if isinstance(self.latent, GumbelLatent):
+            return {"kind": "categorical", "variables": self.latent.dim, "categories": self.latent.K}
+        return super().describe_prior()
+
+    @property
+    def likelihood(self) -> str:
+        """The family of p(x|z): "bernoulli" or "gaussian" (genzoo.models.capabilities.ImportanceWeighted)."""
+        return self.cfg.likelihood
+
     @torch.no_grad()
     def latent_sample(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """One z ~ q(z|x) as the decoder receives it (log-normal: positive; gumbel: on the simplex)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GenzooError
-from .page import IMAGE_METRICS, render, write
+from .page import render, write
 from .runs import RunRecord, read_run
 
 __all__ = ["build_report", "read_run", "RunRecord"]
@@ -18,7 +18,10 @@ __all__ = ["build_report", "read_run", "RunRecord"]
 def real_floor_for(run: RunRecord, cache: dict, log=print) -> dict | None:
     """{metric: entry} of real training images against the real test images, with the dataset, sample
     count and seed of the run's image metrics (None when it has none)."""
-    present = [m for m in IMAGE_METRICS if m in run.evaluation]
+    from ..metrics import real_floor
+    from ..metrics.registry import image_metrics
+
+    present = [m for m in image_metrics(defaults=True) if m in run.evaluation]   # the floor's metrics
     if not present:
         return None
     entry = run.evaluation[present[0]]
@@ -30,7 +33,6 @@ def real_floor_for(run: RunRecord, cache: dict, log=print) -> dict | None:
         return None
     key = (data["name"], n, seed, tuple(present))
     if key not in cache:
-        from ..metrics import real_floor
         log(f"genzoo: computing the real-vs-real floor of {data['name']} at n={n} for the report")
         cache[key] = real_floor(data["name"], n, metrics=tuple(present), root=data.get("root"),
                                 seed=key[2])["rows"]["real"]

@@ -14,7 +14,6 @@ from .runs import RunRecord
 #: eval.json fields that describe how a number was measured rather than being one
 BOOKKEEPING = ("n_fake", "n_real", "seed", "checkpoint_step", "k", "subsets", "subset_size", "splits",
                "shuffle_seed", "max", "n", "n_train", "n_test", "extractor_id", "seconds")
-IMAGE_METRICS = ("fd", "kid", "prdc", "cs", "classes")
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1200px;color:#222;padding:0 16px}

@@ -54,7 +54,7 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
 def build_model(cfg: RunConfig, spec: DataSpec, device: torch.device) -> Algorithm:
     """The configured algorithm, built for data described by `spec`, on `device`."""
     algo_cls = get_algorithm(cfg.algorithm)
-    if spec.kind in TRANSLATION_KINDS and not set(TRANSLATION_KINDS) & set(getattr(algo_cls, "data_kinds", ())):
+    if spec.kind in TRANSLATION_KINDS and not set(TRANSLATION_KINDS) & set(algo_cls.data_kinds):
         raise ConfigError(f"{cfg.name} learns from single images, and {cfg.data.name} holds pairs of images for "
                           "translation models (pix2pix, cyclegan); choose other data with --data")
     try:
