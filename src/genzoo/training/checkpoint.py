@@ -419,6 +419,9 @@ def checkpoint_path(folder: Path, step: int) -> Path:
 def list_checkpoints(folder: str | Path) -> list[tuple[int, Path]]:
     """(step, path) of the complete checkpoints in `folder`, oldest first."""
     folder = Path(folder)
+    if folder.is_symlink() and not folder.exists():
+        raise CheckpointError(f"'{folder}' is a link that leads nowhere or to itself; replace it with the run's "
+                              "checkpoints folder")
     if not folder.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]

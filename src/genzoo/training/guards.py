@@ -108,7 +108,11 @@ def check_run_dir(run_dir: Path) -> None:
         _check_writable(run_dir)
     root = run_dir.resolve()
     for part in WRITTEN_PARTS:
-        path, target = run_dir / part, (run_dir / part).resolve()
+        path = run_dir / part
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):   # a link that loops
+            raise GenzooError(f"'{path}' is a link that loops; replace it with the run's {part}") from None
         if path.is_symlink() and root not in target.parents:
             raise GenzooError(f"'{path}' is a link to '{target}', outside the run directory; genzoo "
                               "writes and prunes there, so it refuses. Replace the link with a folder")
