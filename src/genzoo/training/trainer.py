@@ -319,10 +319,16 @@ class Trainer:
                     if self._stop_signalled(interrupt):
                         self._save_and_stop()
                     self.step()
-        except InterruptNow:
-            self.close()
-            raise Interrupted(f"stopped at once by a second signal, during step {self.steps_done + 1}; the run keeps "
-                              f"its earlier checkpoints. Continue with: {self._resume_command()}") from None
+        except KeyboardInterrupt as e:
+            if isinstance(e, InterruptNow) or self.world.distributed:   # in the middle of a step: nothing to save
+                self.close()
+                how = "by a second signal" if isinstance(e, InterruptNow) else "in one process"
+                raise Interrupted(f"stopped at once {how}, during step {self.steps_done + 1}; the run keeps its "
+                                  f"earlier checkpoints. Continue with: {self._resume_command()}") from None
+            try:   # raised by code (the signals' handler only notes them): the steps done are whole
+                self._save_and_stop()
+            finally:
+                self.close()
         except BaseException as e:
             self.close()
             if (lost := lost_peer(e, self.world, self.rundir.path)) is not None:
