@@ -19,6 +19,8 @@ from genzoo.models import Batch, DataSpec, Optimizers
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint, restore
 from genzoo.training.trainer import build_model, load, train
 
+from fuzzing import mutate_json
+
 CHECKPOINT_CASES = 400
 CONFIG_CASES = 150
 
@@ -65,30 +67,6 @@ def _with_header(header: dict, body: bytes) -> bytes:
     return struct.pack("<Q", len(text)) + text + body
 
 
-def _random_value(rng):
-    return rng.choice([None, True, -1, 0, 2**70, float("nan"), float("inf"), -0.5, "x", [], [1, "a"], {}, {"a": [1]},
-                       [[0.9, 0.999]], 1e308])
-
-
-def _mutate_json(node, rng):
-    """Replace one randomly chosen node of a JSON tree with a value of a random type (in place when possible)."""
-    path, cur = [], node
-    while isinstance(cur, (dict, list)) and cur and rng.random() < 0.8:
-        key = rng.choice(list(cur)) if isinstance(cur, dict) else rng.randrange(len(cur))
-        path.append(key)
-        cur = cur[key]
-    if not path:
-        return _random_value(rng)
-    parent = node
-    for key in path[:-1]:
-        parent = parent[key]
-    if isinstance(parent, dict) and rng.random() < 0.2:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = _random_value(rng)
-    return node
-
-
 def _corrupt_bytes(data: bytes, rng) -> bytes:
     kind = rng.choice(["flip", "flip", "truncate", "swap", "shape", "dtype", "meta"])
     if kind == "flip":
@@ -110,7 +88,7 @@ def _corrupt_bytes(data: bytes, rng) -> bytes:
         header[a]["dtype"] = rng.choice(["I32", "F16", "BF16", "F64", "U8", "BOOL", "I64", "F8_E4M3", "Q4"])
     else:
         meta = json.loads(header["__metadata__"]["genzoo"])
-        header["__metadata__"]["genzoo"] = json.dumps(_mutate_json(meta, rng))
+        header["__metadata__"]["genzoo"] = json.dumps(mutate_json(meta, rng))
     return _with_header(header, body)
 
 
@@ -184,7 +162,7 @@ def test_500_random_checkpoint_and_config_corruptions_each_load_or_fail_in_one_l
     shutil.copytree(run, copy_dir)
     record = json.loads((run / "config.json").read_text())
     for _ in range(CONFIG_CASES):
-        (copy_dir / "config.json").write_text(json.dumps(_mutate_json(copy.deepcopy(record), rng)))
+        (copy_dir / "config.json").write_text(json.dumps(mutate_json(copy.deepcopy(record), rng)))
         outcomes.append(_outcome(lambda: load(copy_dir).sample(4)))
     torch.set_rng_state(rng_before)
     assert len(outcomes) == CHECKPOINT_CASES + CONFIG_CASES >= 500

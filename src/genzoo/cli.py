@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .errors import GenzooError, Interrupted
+from .errors import GenzooError, Interrupted, StoppedTogether
 from .experiments.command import add_parser as _add_experiment, run_command as _experiment
 from .sample_command import add_sample_parser, sample
 
@@ -78,10 +78,16 @@ def _train(args) -> None:
         if extra:
             raise GenzooError(f"--resume continues a run with its saved configuration; drop {', '.join(extra)} "
                               "(only --steps may extend it; a time budget continues with the time it has left)")
-        train(resume=args.resume, steps=args.steps, progress=not args.quiet)
-    else:
-        train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-              seed=args.seed, config=args.config, overrides=_overrides(args), out=args.out, progress=not args.quiet)
+    try:
+        if args.resume:
+            train(resume=args.resume, steps=args.steps, progress=not args.quiet)
+        else:
+            train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
+                  seed=args.seed, config=args.config, overrides=_overrides(args), out=args.out,
+                  progress=not args.quiet)
+    except StoppedTogether:   # every process stopped at the same step and saved it: they leave together too
+        leave_process_group()
+        raise
     leave_process_group()   # under torchrun: every process is done before rank 0, which hosts the group's store, exits
 
 
@@ -372,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         COMMANDS[args.command](args)
         sys.stdout.flush()  # inside the try: a reader that went away is noticed here, not at exit
     except Interrupted as e:
-        print(f"genzoo: {e}", file=sys.stderr)
+        if str(e):   # under torchrun, process 0 alone says where the run was saved
+            print(f"genzoo: {e}", file=sys.stderr)
         return 130
     except GenzooError as e:
         print(f"genzoo: error: {e}", file=sys.stderr)

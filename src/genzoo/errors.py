@@ -25,5 +25,9 @@ class Interrupted(GenzooError):
     """The user pressed Ctrl-C; the run was saved. The CLI prints the message calmly and exits 130."""
 
 
+class StoppedTogether(Interrupted):
+    """A stop signal took effect at the same step on every process of a run, which saved it together."""
+
+
 class TrainingDiverged(GenzooError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""

@@ -66,6 +66,10 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
     except GenzooError as e:
         log(f"genzoo: notice: {e}. The results were not saved; here they are in full:\n"
             + json.dumps(results, indent=2, default=float))
+    except KeyboardInterrupt:   # Ctrl-C or SIGTERM while writing: eval.json is as it was; keep the results
+        log(f"genzoo: notice: interrupted while writing {path}, which is kept as it was; the results in full:\n"
+            + json.dumps(results, indent=2, default=float))
+        raise
 
 
 def _previous_results(path: Path, log) -> dict:
@@ -86,7 +90,11 @@ def _previous_results(path: Path, log) -> dict:
     while aside.exists():
         i += 1
         aside = path.with_name(f"{path.name}.corrupt-{i}")
-    os.replace(path, aside)
+    try:
+        os.replace(path, aside)
+    except OSError as e:   # a run directory this user cannot write: the write fails next and prints the results
+        log(f"genzoo: notice: {path} is not a JSON object of results and cannot be moved aside ({e.strerror or e})")
+        return {}
     log(f"genzoo: notice: {path} was not a JSON object of results; moved it to {aside} "
         "and wrote the new results alone")
     return {}

@@ -141,7 +141,7 @@ def export_run(run_dir: str | Path, fmt: Format = "torchscript", out: str | Path
     path, inside = (Path(out), None) if out else (default_path(run_dir, fmt), Path(run_dir))
     sidecar = Path(str(path) + ".json")
     for file in (path, sidecar):   # before the work: a run's own file, a link, a folder
-        check_writable_file(file, inside=inside)
+        check_writable_file(file, inside=inside, results=True)
     names = [i["name"] for i in side["inputs"]]
     buffer = io.BytesIO()   # made in memory, then written by Python: a full disk is an OSError, not an abort
     with torch.no_grad(), warnings.catch_warnings():

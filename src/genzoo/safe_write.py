@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import stat
 import tempfile
@@ -30,25 +31,32 @@ def _is_run_dir(folder: Path) -> bool:
                                                 or (folder / "metrics.jsonl").is_file())
 
 
-def run_file_of(path: Path) -> tuple[Path, str] | None:
+def _own_part(part: tuple[str, ...], results: bool) -> bool:
+    if part and (part[0] in RUN_OWN_FOLDERS or (len(part) == 1 and part[0] in RUN_OWN_FILES)):
+        return True
+    return results and (part == ("eval.json",) or (len(part) == 2 and part[0] == "samples"
+                                                     and re.fullmatch(r"step-\d+\.png", part[1]) is not None))
+
+
+def run_file_of(path: Path, results: bool = False) -> tuple[Path, str] | None:
     """(run directory, part) when `path` is one of a run directory's own files (see RUN_OWN_FILES and
-    RUN_OWN_FOLDERS), else None; links on the way are resolved, so a path by another name is caught."""
+    RUN_OWN_FOLDERS; with `results`, also its eval.json and training's sample grids), else None; links on
+    the way are resolved, so a path by another name is caught."""
     path = Path(os.path.abspath(path))
     folder = path.parent.resolve() if path.parent.exists() else path.parent
     target = folder / path.name
     for run in (folder, *folder.parents):
         if _is_run_dir(run):
             part = target.relative_to(run).parts
-            if part and (part[0] in RUN_OWN_FOLDERS or (len(part) == 1 and part[0] in RUN_OWN_FILES)):
-                return run, "/".join(part)
-            return None
+            return (run, "/".join(part)) if _own_part(part, results) else None
     return None
 
 
-def check_writable_file(path, *, inside: str | Path | None = None) -> Path:
+def check_writable_file(path, *, inside: str | Path | None = None, results: bool = False) -> Path:
     """`path` if genzoo may write a file there: not a directory, no file where a folder must be, not a link,
-    not a run directory's own file and, given `inside` (a folder genzoo chose, e.g. RUN/export), with no
-    link between `inside` and the file."""
+    not a run directory's own file (with `results`, as for export and sample, not its eval.json nor a sample
+    grid of training's either) and, given `inside` (a folder genzoo chose, e.g. RUN/export), with no link
+    between `inside` and the file."""
     path = Path(path)
     if path.is_symlink():
         raise GenzooError(f"cannot write '{path}': it is a link (to '{os.readlink(path)}'), and genzoo never writes "
@@ -63,10 +71,11 @@ def check_writable_file(path, *, inside: str | Path | None = None) -> Path:
         if link is not None:
             raise GenzooError(f"cannot write '{path}': '{link}' is a link (to '{os.readlink(link)}'), and genzoo "
                               f"writes only inside '{inside}'; replace the link with a folder")
-    own = run_file_of(path)
+    own = run_file_of(path, results)
     if own is not None:
+        writer = "genzoo eval" if own[1] == "eval.json" else "training"
         raise GenzooError(f"cannot write '{path}': it is {own[1]} of the run directory '{own[0]}', which only "
-                          "training writes; choose another path")
+                          f"{writer} writes; choose another path")
     return path
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import GenzooError
+from ..safe_write import write_text
 
 if TYPE_CHECKING:   # base imports torch; `genzoo experiment --help` and the CLI's parser do not need it
     from .base import Experiment
@@ -56,6 +57,8 @@ def run(name: str, *, quick: bool = False, seed: int = 0, out: str | Path | None
     exp = get(name)
     if run_dir is not None and not exp.uses_run:
         raise GenzooError(f"{name} trains nothing, so it takes no --run")
+    if out is not None:   # before the work: a file where the folder goes
+        _check_out_folder(Path(out))
     ctx = Context(quick=quick, seed=seed, run_dir=Path(run_dir) if run_dir else None, progress=progress, size=size)
     t0, c0 = time.time(), time.process_time()
     measured = exp.measure(ctx)
@@ -66,11 +69,26 @@ def run(name: str, *, quick: bool = False, seed: int = 0, out: str | Path | None
               "cpu_seconds": round(time.process_time() - c0, 1),
               "hardware": _hardware(), "command": _command(name, quick, seed, run_dir)}
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = _make_out_folder(Path(out))
         exp.plot(measured.numbers, measured.images, out / f"{name}.png")
-        (out / f"{name}.json").write_text(json.dumps(record, indent=2, default=float) + "\n")
+        write_text(out / f"{name}.json", json.dumps(record, indent=2, default=float) + "\n")
     return record
+
+
+def _check_out_folder(out: Path) -> None:
+    blocking = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise GenzooError(f"'{blocking}' is a file; --out names the folder for the experiment's figure and "
+                          "numbers: choose a folder")
+
+
+def _make_out_folder(out: Path) -> Path:
+    _check_out_folder(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GenzooError(f"cannot create the folder '{out}' ({e.strerror or e}); choose another --out") from None
+    return out
 
 
 def _command(name: str, quick: bool, seed: int, run_dir) -> str:

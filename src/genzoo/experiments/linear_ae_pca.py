@@ -25,6 +25,23 @@ def _mse(model, x: torch.Tensor) -> float:
         return float(model.reconstruction_loss(x)[0]) / x[0].numel()
 
 
+def _check_given_run(run_dir, ds, k: int) -> None:
+    """--run must be what the experiment would train: a linear-ae run with a code of k on images of ds's shape."""
+    from ..errors import GenzooError
+    from ..training.rundir import read_run_config
+
+    record = read_run_config(run_dir)
+    config = record["config"]
+    name = config.get("name")
+    latent = config.get("model", {}).get("latent_dim") if isinstance(config.get("model"), dict) else None
+    shape = record["data_spec"].get("shape")
+    if name != "linear-ae" or latent != k or list(shape or []) != list(ds.shape):
+        raise GenzooError(f"linear-ae-pca takes a linear-ae run with model.latent_dim={k} on {ds.name} images of "
+                          f"shape {tuple(ds.shape)}; '{run_dir}' is a {name} run with latent_dim={latent} on images "
+                          f"of shape {tuple(shape or ())}. Train one with: genzoo train linear-ae --data {ds.name} "
+                          f"--set model.latent_dim={k}")
+
+
 def measure(ctx: Context) -> Measured:
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
@@ -37,6 +54,8 @@ def measure(ctx: Context) -> Measured:
                    "model.latent_dim": k, "model.optim.lr": ctx.pick(1e-2, 3e-3)}
     deep_sets = {**quiet_run_overrides(ctx.steps(300, 3000), 256, ctx.seed), "data.name": dataset,
                  "model.latent_dim": k, "model.loss": "mse", "model.hidden": ctx.pick([128], [512, 256])}
+    if ctx.run_dir:
+        _check_given_run(ctx.run_dir, ds, k)
     runs = {}
     for name, preset, sets in ctx.bar([("linear", "linear-ae", linear_sets), ("nonlinear", "ae", deep_sets)], "runs"):
         runs[name] = genzoo.load(ctx.run_dir if ctx.run_dir and name == "linear" else ctx.train(preset, sets))

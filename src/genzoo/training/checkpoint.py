@@ -419,6 +419,9 @@ def checkpoint_path(folder: Path, step: int) -> Path:
 def list_checkpoints(folder: str | Path) -> list[tuple[int, Path]]:
     """(step, path) of the complete checkpoints in `folder`, oldest first."""
     folder = Path(folder)
+    if folder.is_symlink() and not folder.exists():
+        raise CheckpointError(f"'{folder}' is a link that leads nowhere or to itself; replace it with the run's "
+                              "checkpoints folder")
     if not folder.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
@@ -428,3 +431,25 @@ def list_checkpoints(folder: str | Path) -> list[tuple[int, Path]]:
 def prune_checkpoints(folder: Path, keep: int) -> None:
     for _, path in list_checkpoints(folder)[:-keep]:
         path.unlink(missing_ok=True)
+
+
+def _leaves(node, prefix: str = "") -> dict:
+    if isinstance(node, dict):
+        return {k: v for key, value in node.items() for k, v in _leaves(value, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: node}
+
+
+def check_same_model(saved, configured: dict, source) -> None:
+    """Refuse to resume a checkpoint under another model's configuration (config.json replaced by another
+    preset's, e.g. lsgan's over a dcgan run: the same networks, another loss), which would train a hybrid.
+    Learning rates may differ (editing them between resumes is how a run's rate is changed); a checkpoint
+    written before its model was recorded is not checked."""
+    if not isinstance(saved, dict):
+        return
+    before, now = _leaves(saved), _leaves(json.loads(json.dumps(configured)))   # tuples as JSON keeps them
+    for key in sorted(before.keys() | now.keys()):
+        if key.rsplit(".", 1)[-1] != "lr" and before.get(key) != now.get(key):
+            name = key if key == "algorithm" else f"model.{key.removeprefix('model.')}"
+            raise CheckpointError(f"{source} was trained with {name}={before.get(key)!r} but config.json says "
+                                  f"{now.get(key)!r}; resuming would train a mix of two models. Put back the run's "
+                                  "own config.json, or start a new run")

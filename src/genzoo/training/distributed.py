@@ -10,6 +10,7 @@ Only rank 0 logs and writes files.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import time
@@ -19,8 +20,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, GenzooError
 
+#: seconds a process waits in a collective for the others (GENZOO_DIST_TIMEOUT); the longest rank 0 may spend alone
+#: between two steps (a checkpoint, a sample grid), so that a process that hangs ends the others instead of
+#: holding them forever
+DEFAULT_TIMEOUT = 600
 
 @dataclass(frozen=True)
 class World:
@@ -44,8 +49,43 @@ def init_from_env(device: torch.device) -> World:
         return World()
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                timeout=datetime.timedelta(seconds=collective_timeout()))
     return World(rank=rank, size=size, local_rank=local_rank)
+
+
+def collective_timeout() -> float:
+    text = os.environ.get("GENZOO_DIST_TIMEOUT", str(DEFAULT_TIMEOUT))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 86_400:
+        raise ConfigError(f"GENZOO_DIST_TIMEOUT must be a number of seconds from 1 to 86400, got {text!r}")
+    return seconds
+
+
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """True on every process when `flag` is true on any: one tiny all-reduce, so that all processes act at the
+    same step (a stop signal that reached one of them, or reached them at different steps)."""
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def lost_peer(error: BaseException, world: World, run_dir) -> GenzooError | None:
+    """The one line for a collective that failed because another process died, hung past the timeout or
+    stopped at once (None for any other error)."""
+    if not world.distributed or not isinstance(error, RuntimeError):
+        return None
+    text = str(error)
+    signs = ("Connection closed", "Connection reset", "Broken pipe", "Timed out", "timed out", "timeout", "gloo")
+    if not (isinstance(error, dist.DistError) or any(s in text for s in signs)):
+        return None
+    first = text.strip().splitlines()[0][:200] if text.strip() else type(error).__name__
+    return GenzooError(f"process {world.rank} lost the other processes ({first}): one of them was killed, stopped "
+                       f"at once or waited over {collective_timeout():g} s (GENZOO_DIST_TIMEOUT). The run keeps its "
+                       f"checkpoints; continue with {resume_command(world.size, run_dir)}")
 
 
 def leave_process_group() -> None:
@@ -144,10 +184,14 @@ def broadcast_string(text: str | None, world: World) -> str:
 # stream (noise, dropout) and, without sync_batchnorm, the batch-norm statistics of its shard.
 
 
-def _resume_command(processes: int, run_dir) -> str:
+def resume_command(processes: int, run_dir) -> str:
     if processes == 1:
-        return f"one process: genzoo train --resume {run_dir}"
+        return f"genzoo train --resume {run_dir}"
     return f"torchrun --nproc-per-node {processes} -m genzoo train --resume {run_dir}"
+
+
+def _resume_command(processes: int, run_dir) -> str:
+    return ("one process: " if processes == 1 else "") + resume_command(processes, run_dir)
 
 
 def check_resumable(record: dict, world: World, batch_size: int, run_dir) -> None:

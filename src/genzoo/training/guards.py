@@ -9,6 +9,7 @@ import signal
 import stat
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from ..errors import ConfigError, GenzooError
@@ -107,7 +108,11 @@ def check_run_dir(run_dir: Path) -> None:
         _check_writable(run_dir)
     root = run_dir.resolve()
     for part in WRITTEN_PARTS:
-        path, target = run_dir / part, (run_dir / part).resolve()
+        path = run_dir / part
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):   # a link that loops
+            raise GenzooError(f"'{path}' is a link that loops; replace it with the run's {part}") from None
         if path.is_symlink() and root not in target.parents:
             raise GenzooError(f"'{path}' is a link to '{target}', outside the run directory; genzoo "
                               "writes and prunes there, so it refuses. Replace the link with a folder")
@@ -129,30 +134,36 @@ def claim_run_dir(run_dir: Path, log=print):
     return lock_run_dir(run_dir, log)
 
 
+class InterruptNow(KeyboardInterrupt):
+    """A second stop signal: the user wants the run to end at once, in the middle of a step."""
+
+
 class DeferredInterrupt:
-    """Ctrl-C (SIGINT) and SIGTERM (what schedulers and `kill` send) take effect only between steps:
-    `check()` raises KeyboardInterrupt at a step boundary once one arrived, so a checkpoint never holds
-    half a step (a GAN's D update without its G update). A second signal interrupts at once."""
+    """Ctrl-C (SIGINT) and SIGTERM (what schedulers and `kill` send) take effect only between steps: the
+    handler only records the signal, and the trainer stops at the next step boundary, so a checkpoint never
+    holds half a step (a GAN's D update without its G update). A second signal interrupts at once
+    (InterruptNow). Under several processes, signals within `same_stop` seconds of the first are that same
+    stop: Ctrl-C reaches every process from the terminal and again from torchrun, which forwards it, and an
+    interrupt in the middle of a step would leave the other processes waiting for this one."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
+    def __init__(self, same_stop: float = 0.0):
         self.received: int | None = None
+        self.same_stop = same_stop
+        self._first_at = 0.0
         self._previous: dict = {}
 
     def _handle(self, signum, frame):
-        if self.received is not None:
-            raise KeyboardInterrupt
-        self.received = signum
+        if self.received is None:
+            self.received, self._first_at = signum, time.monotonic()
+        elif time.monotonic() - self._first_at >= self.same_stop:
+            raise InterruptNow
 
     def __enter__(self) -> "DeferredInterrupt":
         if threading.current_thread() is threading.main_thread():   # handlers can only be set there
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
-
-    def check(self) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt
 
     def __exit__(self, *exc) -> None:
         for s, handler in self._previous.items():

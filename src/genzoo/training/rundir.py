@@ -23,11 +23,13 @@ from ..config import RunConfig
 from ..errors import CheckpointError, ConfigError, GenzooError
 from ..models import Algorithm, DataSpec
 from ..presets import build_config
+from ..safe_write import read_regular_file
 from ..typed import MAX_WIDTH
 from .checkpoint import list_checkpoints, load_model_state, read_checkpoint
 from .device import build_model, resolve_device
 
 CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 16 << 20   # a run's record is a few kB
 METRICS_FILE = "metrics.jsonl"
 #: the sections of a run directory's config.json that genzoo reads back
 RUN_RECORD_SECTIONS = ("config", "dataset", "data_spec")
@@ -89,10 +91,14 @@ def read_run_config(run_dir: str | Path) -> dict:
     if not run_dir.is_dir():
         raise GenzooError(f"run directory '{run_dir}' does not exist")
     path = run_dir / CONFIG_FILE
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         raise GenzooError(f"'{run_dir}' is not a genzoo run directory (no {CONFIG_FILE})")
+    data, why = read_regular_file(path, MAX_CONFIG_BYTES)   # a stranger's link, FIFO or huge file: not read
+    if data is None:
+        raise GenzooError(f"'{path}' cannot be read as a run's record ({why}); genzoo reads config.json only as "
+                          f"a regular file of at most {MAX_CONFIG_BYTES >> 20} MB inside the run")
     try:
-        return check_run_record(json.loads(path.read_bytes().decode("utf-8")), path)
+        return check_run_record(json.loads(data.decode("utf-8")), path)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
         raise GenzooError(f"'{path}' is not valid JSON ({e}); was it edited by hand?") from None
 

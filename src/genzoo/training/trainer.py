@@ -27,19 +27,20 @@ import torch
 
 from ..config import RunConfig
 from ..data import Dataset
-from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted
+from ..errors import CheckpointError, ConfigError, GenzooError, Interrupted, StoppedTogether
 from ..models import Algorithm, DataSpec, Optimizers
 from ..presets import build_config
 from ..threads import thread_wait
 from ..typed import to_dict
-from .checkpoint import checkpoint_path, load_model_state, load_optimizer_states, prune_checkpoints, \
-    save_checkpoint, set_rng_state
+from .checkpoint import check_same_model, checkpoint_path, load_model_state, load_optimizer_states, \
+    prune_checkpoints, save_checkpoint, set_rng_state
 from .data import BatchSource, data_spec, load_data, total_steps
 from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision
-from .distributed import (broadcast_norm_statistics, broadcast_parameters, broadcast_string, check_resumable,
-                          checkpoint_processes, gather_rng_states, gradient_averager, init_from_env, local_device,
-                          mean_over_ranks, process_count_note, restore_process_rng)
-from .guards import DeferredInterrupt, claim_run_dir, release_run_dir
+from .distributed import (any_rank, broadcast_norm_statistics, broadcast_parameters, broadcast_string,
+                          check_resumable, checkpoint_processes, gather_rng_states, gradient_averager, init_from_env,
+                          local_device, lost_peer, mean_over_ranks, process_count_note, restore_process_rng,
+                          resume_command)
+from .guards import DeferredInterrupt, InterruptNow, claim_run_dir, release_run_dir
 from .hooks import Hook, StopRule, default_hooks
 from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
                      truncate_metrics, write_run_record)
@@ -55,6 +56,9 @@ from .schedule import lr_factor  # noqa: E402,F401
 
 
 MAX_THREADS = 4096   # more compute threads than any machine genzoo runs on has cores
+#: under torchrun, stop signals within this many seconds of the first are one stop (the terminal and torchrun
+#: both deliver Ctrl-C); torchrun kills its processes 30 s after forwarding a signal, so a stop must fit in that
+SAME_STOP = 10.0
 
 
 @dataclass
@@ -238,6 +242,8 @@ class Trainer:
         start, path, tensors, meta = newest_readable_checkpoint(self.rundir.checkpoints(), self.log)
         load_model_state(self.model, tensors, source=str(path))
         load_optimizer_states(self.optimizers, tensors, meta)
+        check_same_model(meta["extra"].get("model_config"), {"algorithm": self.cfg.algorithm,
+                                                             "model": to_dict(self.cfg.model)}, path)
         set_rng_state(tensors)
         trained_by = checkpoint_processes(meta, tensors)    # another number of processes: see the note below
         restore_process_rng(tensors, self.world, trained_by, self.cfg.train.seed, start)
@@ -307,21 +313,44 @@ class Trainer:
         if not self.is_set_up:
             self.setup()
         try:
-            with DeferredInterrupt() as interrupt:   # Ctrl-C and SIGTERM act between steps only
+            # Ctrl-C and SIGTERM act between steps only, at the same step on every process
+            with DeferredInterrupt(same_stop=SAME_STOP if self.world.distributed else 0.0) as interrupt:
                 while (reason := self.stop_reason()) is None:
-                    interrupt.check()
+                    if self._stop_signalled(interrupt):
+                        self._save_and_stop()
                     self.step()
-        except KeyboardInterrupt:
-            try:
-                path = self.save()  # `steps_done` steps are complete: a consistent state
+        except KeyboardInterrupt as e:
+            if isinstance(e, InterruptNow) or self.world.distributed:   # in the middle of a step: nothing to save
+                self.close()
+                how = "by a second signal" if isinstance(e, InterruptNow) else "in one process"
+                raise Interrupted(f"stopped at once {how}, during step {self.steps_done + 1}; the run keeps its "
+                                  f"earlier checkpoints. Continue with: {self._resume_command()}") from None
+            try:   # raised by code (the signals' handler only notes them): the steps done are whole
+                self._save_and_stop()
             finally:
                 self.close()
-            raise Interrupted(f"interrupted at step {self.steps_done}; saved {path}. "
-                              f"Continue with: genzoo train --resume {self.rundir.path}") from None
-        except BaseException:
+        except BaseException as e:
             self.close()
+            if (lost := lost_peer(e, self.world, self.rundir.path)) is not None:
+                raise lost from None
             raise
         return self.finish(reason)
+
+    def _stop_signalled(self, interrupt: DeferredInterrupt) -> bool:
+        """Whether a stop signal reached this process, or under torchrun any process (all agree on this step)."""
+        signalled = interrupt.received is not None
+        return any_rank(signalled, self.device) if self.world.distributed else signalled
+
+    def _save_and_stop(self) -> None:
+        """Save the `steps_done` complete steps (every process takes part) and raise Interrupted."""
+        path = self.save()
+        if not self.world.is_main:   # process 0 says it, once
+            raise StoppedTogether("")
+        raise StoppedTogether(f"interrupted at step {self.steps_done}; saved {path}. "
+                          f"Continue with: {self._resume_command()}")
+
+    def _resume_command(self) -> str:
+        return resume_command(self.world.size, self.rundir.path)
 
     def finish(self, reason: str | None = None) -> Run:
         """End the run: every hook's on_end (final grid, checkpoint, log line), then close."""
@@ -361,14 +390,30 @@ class Trainer:
 
     def save(self) -> Path | None:
         """A checkpoint of the current step: weights, optimizers, every process's random state and the
-        gradient scaler; keeps the newest train.keep_checkpoints. Call it on every process (None off rank 0)."""
-        world, ckpt_dir = self.world, self.rundir.checkpoint_dir
-        rng = {}
-        if world.distributed:  # every process's random state, so each resumes its own stream
-            rng = {f"rng/rank{r}/torch": s for r, s in enumerate(gather_rng_states(world, torch.get_rng_state()))}
+        gradient scaler; keeps the newest train.keep_checkpoints. Call it on every process (None off rank 0);
+        under torchrun each returns once process 0 has written it, so that none leaves before it is on disk."""
+        world = self.world
+        if not world.distributed:
+            return self._write_checkpoint({})
+        # every process's random state, so each resumes its own stream
+        rng = {f"rng/rank{r}/torch": s for r, s in enumerate(gather_rng_states(world, torch.get_rng_state()))}
         if not world.is_main:
+            if broadcast_string(None, world) != "saved":
+                raise GenzooError(f"process {world.rank} stops: process 0 could not save the checkpoint of step "
+                                  f"{self.steps_done} (its line says why)")
             return None
-        extra = {"total_steps": self.total_steps, "processes": world.size,
+        try:
+            path = self._write_checkpoint(rng)
+        except GenzooError:
+            broadcast_string("failed", world)
+            raise
+        broadcast_string("saved", world)
+        return path
+
+    def _write_checkpoint(self, rng: dict) -> Path:
+        ckpt_dir = self.rundir.checkpoint_dir
+        extra = {"total_steps": self.total_steps, "processes": self.world.size,
+                 "model_config": {"algorithm": self.cfg.algorithm, "model": to_dict(self.cfg.model)},
                  "grad_scaler": self.scaler.state_dict() if self.scaler else None,
                  "hook_states": {h.state_key: h.state_dict() for h in [*self.hooks, *self.stop_rules]
                                  if hasattr(h, "state_key")}}
