@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -76,6 +77,16 @@ ROWS.update(TEXT_ROWS)
 CURVE_CHECKPOINTS = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
 RESULTS = Path(__file__).parent / "results" / "text2image.json"
 RESULTS_OFFLINE = RESULTS.with_name("text2image_offline.json")
+
+
+def without_paths(value):
+    """`value` with every parenthesized absolute path removed from its strings (a dataset's source names the
+    file it was read from on this machine)."""
+    if isinstance(value, dict):
+        return {k: without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_paths(v) for v in value]
+    return re.sub(r" \(/[^()]*\)", "", value) if isinstance(value, str) else value
 
 
 def data_sets(args) -> dict:
@@ -182,8 +193,8 @@ def score_rows(args) -> None:
         save_grids(name, args)
     items = " ".join(__doc__.split("text2image.json):")[1].split()).removeprefix("- ").split(" - ")
     protocol = "; ".join(items)   # the protocol's list, as one paragraph
-    write_result(results, {"benchmark": "text2image", "protocol": protocol,
-                           "test_split": test.source, "rows": rows}, keep_rows=True)
+    write_result(results, without_paths({"benchmark": "text2image", "protocol": protocol,
+                                         "test_split": test.source, "rows": rows}), keep_rows=True)
     for name, r in ((name, rows[name]) for name in args.rows):
         if name in TEXT_ROWS:
             print(f"{name}: cos(phi(t), phi(swapped t)) {r['cosine_swapped']:.3f}, own caption above the swapped "

@@ -203,7 +203,8 @@ def test_a_checkpoints_folder_that_cannot_be_written_is_refused_before_training(
         ckpts.symlink_to(out / "gone")
     with bind:
         err = _error_line(capsys, [*TOY_TRAIN, "--steps", "3", "--out", str(out)])
-    expected = "cannot write into" if kind == "read-only folder" else f"is a {kind} where the run writes its checkpoints"
+    expected = {"read-only folder": "cannot write into", "file": "is a file where the run writes its checkpoints",
+                "broken link": "is a link that leads nowhere or to itself"}[kind]
     assert f"'{ckpts}'" in err and expected in err, err
     assert not (out / "config.json").exists()       # refused before training began
 
