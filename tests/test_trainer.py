@@ -64,6 +64,34 @@ def test_an_extra_hook_sees_every_step_with_its_logged_values(tmp_path):
                          ("step", 3, ["elbo", "kl", "loss"]), ("end", 3), ("close", 3)]
 
 
+class _StepCounter(Hook):
+    """A hook with state: the steps it has seen, over every process that ran the run."""
+    state_key = "step_counter"
+
+    def __init__(self):
+        self.seen, self.seen_at_start = 0, None
+
+    def on_start(self, trainer):
+        self.seen_at_start = self.seen
+
+    def on_step_end(self, trainer, values):
+        self.seen += 1
+
+    def state_dict(self):
+        return {"seen": self.seen}
+
+    def load_state_dict(self, state):
+        self.seen = state["seen"]
+
+
+def test_a_hooks_state_travels_in_the_checkpoint_and_comes_back_on_resume(tmp_path):
+    first = _StepCounter()
+    genzoo.train("vae", overrides={**VAE, "train.steps": 3}, out=tmp_path / "run", progress=False, hooks=[first])
+    again = _StepCounter()
+    Trainer.resume(tmp_path / "run", steps=5, extra_hooks=[again], **QUIET).run()
+    assert (first.seen, again.seen_at_start, again.seen) == (3, 3, 5)
+
+
 class _StopAfter(TimeLimit):
     """A stop rule that ends the run after a number of steps (a clock would make the test timed)."""
 

@@ -70,11 +70,12 @@ class TimeBudgetRule(StopRule):
         self.tracker = BudgetTracker(budget)
         self.estimates: list[list[int]] = []     # [step, estimated total steps], every log interval
 
+    def load_state_dict(self, state: dict) -> None:
+        self.tracker.load_state_dict(state)
+        self.estimates = state.get("estimates", [])
+
     def on_start(self, trainer) -> None:
-        saved = trainer.resumed_state.get(self.state_key)
-        if saved:
-            self.tracker.load_state_dict(saved)
-            self.estimates = [e for e in saved.get("estimates", []) if e[0] <= trainer.steps_done]
+        self.estimates = [e for e in self.estimates if e[0] <= trainer.steps_done]
         self.tracker.start()
 
     def on_step_end(self, trainer, values) -> None:

@@ -39,7 +39,17 @@ def clock_of(clock: Clock) -> Callable[[], float]:
 
 
 class Hook:
-    """Base class of hooks: every callback does nothing."""
+    """Base class of hooks: every callback does nothing. A hook whose state must survive a checkpoint
+    names it with `state_key`; the trainer saves its `state_dict()` and, on resume, hands it back to
+    `load_state_dict` before `on_start`."""
+
+    state_key: str | None = None
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
     def on_start(self, trainer: "Trainer") -> None:
         pass

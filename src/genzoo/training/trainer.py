@@ -104,7 +104,7 @@ class Trainer:
         self.last_metrics: dict = {}      # the latest metrics line (running means, see MetricsLog)
         self.last_values: dict = {}       # the latest step's logged values
         self.stopped_because: str | None = None
-        self.resumed_state: dict = {}     # hooks' and stop rules' saved states (their `state_key`s)
+        self.resumed_state: dict = {}     # hooks' and stop rules' saved states, by `state_key`
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None, **kwargs) -> "Trainer":
@@ -143,6 +143,8 @@ class Trainer:
             self.model.train()
             self.started_at = time.time()
             for hook in [*self.hooks, *self.stop_rules]:
+                if self.resumed_state.get(hook.state_key):
+                    hook.load_state_dict(self.resumed_state[hook.state_key])
                 hook.on_start(self)
         except BaseException:
             self._release_lock()
@@ -416,7 +418,7 @@ class Trainer:
                  "model_config": {"algorithm": self.cfg.algorithm, "model": to_dict(self.cfg.model)},
                  "grad_scaler": self.scaler.state_dict() if self.scaler else None,
                  "hook_states": {h.state_key: h.state_dict() for h in [*self.hooks, *self.stop_rules]
-                                 if hasattr(h, "state_key")}}
+                                 if h.state_key}}
         path = save_checkpoint(checkpoint_path(ckpt_dir, self.steps_done), model=self.model,
                                optimizers=self.optimizers, step=self.steps_done, extra=extra, extra_tensors=rng,
                                rescue_run=self.rundir.path)   # a failed write saves it elsewhere and stops
