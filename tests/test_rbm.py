@@ -302,3 +302,31 @@ def test_boltzmann_presets_decay_their_learning_rate_to_zero(preset):
     assert factor(start) == 1.0
     assert factor(t.steps) == 0.0
     assert 0.0 < factor(t.steps - 1) < factor((start + 3 * t.steps) // 4) < 1.0
+
+
+@pytest.mark.parametrize("preset, sets", [("rbm", {}), ("dbm", {"model.pretrain_steps": 0}),
+                                          ("dbm", {"model.pretrain_steps": 2})])
+def test_the_trainer_sets_visible_biases_from_the_first_batch_once(preset, sets, tmp_path):
+    from genzoo.presets import resolve
+    from genzoo.training import Trainer
+    from genzoo.models.rbm import base_rate_logits
+
+    frozen = {"data.name": "digits", "train.steps": 2, "train.batch_size": 50, "train.sample_every": 0,
+              "train.checkpoint_every": 0, "model.optim.lr": 1e-9, "model.pretrain_optim.lr": 1e-9, **sets}
+    if preset == "rbm":
+        frozen = {k: v for k, v in frozen.items() if "pretrain" not in k}
+    t = Trainer(resolve(preset, overrides=frozen), out=tmp_path / "run", progress=False, log=lambda *_: None)
+    t.setup()
+    first, second = t.batches.batch(0).x, t.batches.batch(1).x
+    pretrained = sets.get("model.pretrain_steps", 0) > 0
+    bias = t.model.rbms[0].b if pretrained else t.model.b[0] if preset == "dbm" else t.model.b
+    assert not bias.any()
+    t.step()
+    t.step()
+    p = first.reshape(len(first), -1).mean(0).clamp(1e-3, 1 - 1e-3)   # the marginals, by hand
+    if pretrained:   # the binarized batch of the first CD step: within sampling noise of p
+        assert (bias - torch.log(p / (1 - p))).abs().mean() < 0.5
+    else:
+        assert torch.allclose(bias, torch.log(p / (1 - p)), atol=1e-4)
+    assert not torch.allclose(bias, base_rate_logits(second.reshape(len(second), -1)))
+    t.close()

@@ -128,6 +128,8 @@ class Algorithm(nn.Module):
       configure_optimizers() -> {name: optimizer}
       train_step(batch, opt, step) -> {"loss_name": value}   # the paper's algorithm box
       sample(n, cond=None, generator=None) -> Tensor         # images in [0, 1] / points / tokens
+    and may implement
+      start_from_data(batch)   # a data-dependent initialization, before the first step of a fresh run
     Persistent state that must survive a checkpoint (e.g. Gibbs chains) is kept in buffers.
 
     What a model can do beyond this contract it declares by implementing the protocols of
@@ -185,6 +187,11 @@ class Algorithm(nn.Module):
 
     def train_step(self, batch: Batch, opt: Optimizers, step: int) -> dict[str, torch.Tensor | float]:
         raise NotImplementedError
+
+    def start_from_data(self, batch: Batch) -> None:
+        """Set what is initialized from the data (e.g. visible biases from the first batch's marginals).
+        The trainer calls it with the first step's batch, once, before that step; a resumed run has it
+        in its checkpoint. Default: nothing."""
 
     @torch.no_grad()
     def sample(self, n: int, *, cond: torch.Tensor | None = None,

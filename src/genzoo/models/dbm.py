@@ -245,16 +245,26 @@ class DBM(Algorithm):
         with torch.no_grad():
             for below in self.rbms[:l]:
                 x = sample_bernoulli(below.p_h(x))
-            if l == 0 and not bool(self.initialized):
-                if cfg.base_rate_init:
-                    self.rbms[0].b.copy_(base_rate_logits(x))
-                self.initialized.fill_(True)
             rbm = self.rbms[l]
             vk, _, first = rbm.gibbs(x, cfg.pretrain_cd_k)
         name = f"pretrain{l}"
         set_momentum(opt[name], self.momentum_at(step - l * cfg.pretrain_steps, cfg.pretrain_optim.momentum))
         opt.step(name, rbm.cd_loss(x, vk))
         return {"recon": ((x - first) ** 2).sum(-1).mean().item(), "mf_iters": 0.0, "pretrain_layer": l + 1.0}
+
+    @torch.no_grad()
+    def start_from_data(self, batch: Batch) -> None:
+        """Visible biases log(p / (1 - p)) of the first batch's marginals (cfg.base_rate_init): those of the
+        bottom pretraining RBM, from the very binarization its first CD step trains on, or, without
+        pretraining, the DBM's own from the batch's intensities."""
+        if self.cfg.base_rate_init and not bool(self.initialized):
+            if self.cfg.pretrain_steps:
+                cuda = [batch.x.device.index or 0] if batch.x.is_cuda else []
+                with torch.random.fork_rng(devices=cuda):   # the random numbers the first step then draws
+                    self.rbms[0].b.copy_(base_rate_logits(self.to_visible(batch.x, stochastic=True)))
+            else:
+                self.b[0].copy_(base_rate_logits(self.to_visible(batch.x)))
+        self.initialized.fill_(True)
 
     # -- training
     def momentum_at(self, phase_step: int, final: float | None = None) -> float:
@@ -276,12 +286,6 @@ class DBM(Algorithm):
             return self._pretrain_step(batch, opt, step // cfg.pretrain_steps, step)
         if cfg.pretrain_steps and not bool(self.pretrained):
             self.load_rbms(self.rbms)
-            self.initialized.fill_(True)
-        if not bool(self.initialized):
-            if cfg.base_rate_init:
-                with torch.no_grad():
-                    self.b[0].copy_(base_rate_logits(self.to_visible(batch.x)))
-            self.initialized.fill_(True)
         V = self.to_visible(batch.x, stochastic=True)
         mu, iters = self.mean_field(V)
         with torch.no_grad():

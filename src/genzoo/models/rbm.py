@@ -247,10 +247,14 @@ class RBM(Algorithm):
         x = v.reshape(len(v), *self.data.shape)
         return x.clamp(0, 1) if self.data.kind == "image" else x
 
+    def start_from_data(self, batch: Batch) -> None:
+        if not bool(self.initialized):   # a model built with set_data_statistics already has them
+            self.set_data_statistics(batch.x)
+
     @torch.no_grad()
     def set_data_statistics(self, x: torch.Tensor) -> None:
-        """Data-dependent initialization from a sample of the training data (done from the first
-        batch when not called): Gaussian units: per-unit mean and std for standardization, and
+        """Data-dependent initialization from a sample of the training data (the trainer's first batch
+        when not called before training): Gaussian units: per-unit mean and std for standardization, and
         b = 0; Bernoulli units: b = log(p / (1 - p)) of the marginals (if base_rate_init)."""
         v = x.reshape(len(x), -1).to(self.v_mean.dtype)
         if self.gaussian:
@@ -321,8 +325,6 @@ class RBM(Algorithm):
             dW = <v p(h|v)^T>_data - <v p(h|v)^T>_{v_k}, etc.  (as -grad of mean F(v0) - mean F(v_k))
         """
         cfg = self.cfg
-        if not bool(self.initialized):
-            self.set_data_statistics(batch.x)
         v0 = self.to_visible(batch.x, stochastic=True)
         with torch.no_grad():
             if cfg.persistent:

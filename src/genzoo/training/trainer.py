@@ -275,6 +275,8 @@ class Trainer:
         with self._clear_compile_errors(), autocast(self.device, self.autocast_dtype):
             with torch.profiler.record_function("data"):
                 batch = self.batches.batch(i)
+            if i == 0:
+                self.model.start_from_data(batch)
             logs = self.model.train_step(batch, self.opt, i)
         values = {k: float(v) for k, v in logs.items()}
         if self.world.distributed:
