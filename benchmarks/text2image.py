@@ -91,7 +91,15 @@ def without_paths(value):
 
 def data_sets(args) -> dict:
     """The data overrides of every row: the MNIST files in --data-root, or with --offline the bundled digits."""
-    return {"data.download": False} if args.offline else {"data.root": args.data_root}
+    return {"data.download": False, "data.root": offline_root(args)} if args.offline else {"data.root": args.data_root}
+
+
+def offline_root(args) -> str:
+    """An empty data folder beside the runs: with no MNIST files there (and no download) genzoo falls back
+    to the bundled digits, whatever $GENZOO_DATA or the cache holds."""
+    root = Path(args.out) / "no-mnist-files"
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)
 
 
 def train_row(name: str, args) -> Path:
@@ -183,7 +191,7 @@ def score_rows(args) -> None:
     from genzoo.data import load_dataset
     from genzoo.metrics.features import get_feature_extractor
 
-    test = load_dataset("mnist-captions", "test", root=None if args.offline else args.data_root,
+    test = load_dataset("mnist-captions", "test", root=offline_root(args) if args.offline else args.data_root,
                         download=not args.offline)
     results = RESULTS_OFFLINE if args.offline else RESULTS
     # the offline default's classifier (mnist5k, cached); its own errors show in the real canvases' score
