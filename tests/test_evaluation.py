@@ -8,6 +8,8 @@ from genzoo.cli import main
 from genzoo.errors import GenzooError
 from genzoo.evaluation import evaluate_run
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 
 QUICK = {"train.log_every": 10, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4}
 

@@ -12,6 +12,8 @@ from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, condit
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import Trainer, load, train
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 TINY = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
         "model.text.steps": 2, "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
         "train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4,
