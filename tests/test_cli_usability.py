@@ -13,8 +13,6 @@ from genzoo.cli import main
 from genzoo.presets import resolve
 from genzoo.errors import ConfigError
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 

@@ -14,8 +14,6 @@ from genzoo.cli import main
 from genzoo.presets import resolve
 from genzoo.training.trainer import train
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
-
 
 def _error_line(capsys, argv):
     code = main(argv)

@@ -12,8 +12,6 @@ from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, condit
 from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import Trainer, load, train
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
-
 TINY = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
         "model.text.steps": 2, "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
         "train.log_every": 1, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4,
@@ -84,6 +82,7 @@ def test_symmetric_matching_loss_on_a_hand_computed_case():
     assert symmetric_matching_loss(eye, eye, temperature=1.0).item() == pytest.approx(math.log(1 + math.exp(-1)))
 
 
+@pytest.mark.usefixtures("one_thread")   # tiny nets: one thread is fastest
 def test_the_generators_moving_average_follows_its_equation_and_samples():
     from genzoo.data.captions import VOCAB, encode
     from genzoo.models import DataSpec

@@ -10,8 +10,6 @@ import toy_modes  # noqa: E402
 
 from genzoo.presets import resolve  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
-
 
 def _run(**extra):
     torch.set_num_threads(1)
