@@ -22,16 +22,26 @@ ROOT = Path(__file__).resolve().parents[1]
 LANES = {"fast": ["-m", "not slow"], "full": []}
 
 
+def lane_outcome(stdout: str, returncode: int) -> dict:
+    """What a lane's quiet pytest output says: the tests it ran (the progress lines' marks), the failing
+    and erroring tests by name (the short summary's FAILED/ERROR lines, message cut off), and one line."""
+    ran = sum(len(m.group(1)) for m in re.finditer(r"^([.sSxXFE]+) *\[ *\d+%\]$", stdout, re.M))
+    failed = [m.group(2) for m in re.finditer(r"^(FAILED|ERROR) (\S+)", stdout, re.M)]
+    if returncode == 0:
+        outcome = f"{ran} tests, every test passed"
+    elif failed:
+        outcome = f"{len(failed)} of {ran} tests failed: " + ", ".join(name.removeprefix("tests/") for name in failed)
+    else:
+        outcome = f"exit status {returncode} after {ran} tests"
+    return {"outcome": outcome, "passed": returncode == 0, "tests": ran, "failed": failed}
+
+
 def timed_lane(extra: list[str]) -> dict:
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", *extra, "-q", "-p", "no:cacheprovider"], cwd=ROOT,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - t0
-    counts = [line.strip("= ") for line in done.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-    outcome = counts[-1] if counts else (f"exit status {done.returncode}" + (": every test passed"
-                                                                             if done.returncode == 0 else ""))
-    return {"seconds": round(seconds), "minutes": round(seconds / 60, 1), "outcome": outcome,
-            "passed": done.returncode == 0}
+    return {"seconds": round(seconds), "minutes": round(seconds / 60, 1), **lane_outcome(done.stdout, done.returncode)}
 
 
 def main() -> int:

@@ -15,6 +15,8 @@ import wae  # noqa: E402  (registers the "wae" algorithm)
 
 import genzoo  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 
 # --8<-- [start:mmd]
 def test_imq_mmd_of_two_point_sets_by_hand():

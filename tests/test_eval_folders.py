@@ -9,6 +9,8 @@ from genzoo.cli import main
 from genzoo.data import load_dataset
 from genzoo.folder_eval import read_folder
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 
 def _digits_folder(folder, start, n=30, size=8):
     """n of the 8x8 test digits as PNG files (enlarged to size x size)."""

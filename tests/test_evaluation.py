@@ -179,6 +179,7 @@ def test_toy_reverse_kl_without_high_quality_samples_reads_undefined_not_nan():
     ("rbm", 1000, "paper", 1000),   # the paper protocol runs the model's own length
     ("dbm", 1000, "quick", 200),
 ])
+@pytest.mark.usefixtures("one_thread")   # thousands of Gibbs steps on tiny matrices: one thread is fastest
 def test_gibbs_chains_of_eval_samples_follow_the_protocol(tiny_run, preset, own_steps, protocol, expected):
     import torch
 

@@ -11,6 +11,8 @@ import pytest
 from genzoo.cli import main
 from test_reliability import TOY_TRAIN, _error_line
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 
 @pytest.fixture
 def victim(tmp_path):

@@ -48,3 +48,25 @@ def test_the_lane_reader_sees_marks_on_functions_and_modules(tmp_path):
     (tmp_path / "test_c.py").write_text("import pytest\n\n@pytest.mark.slowish\ndef test_w():\n    pass\n")
     assert lanes(tmp_path) == {"slow": ["test_a.py::test_x", "test_b.py::test_z"],
                                "fast": ["test_a.py::test_y", "test_c.py::test_w"]}
+
+
+def test_lane_times_keeps_the_names_of_failing_tests():
+    import sys
+    sys.path.insert(0, str(TESTS.parent / "benchmarks"))
+    from lane_times import lane_outcome
+
+    failing = ("..F.s..E [ 50%]\n"
+               "x.....   [100%]\n"
+               "=================================== FAILURES ===================================\n"
+               "___ test_b ___\n"
+               "E   assert 1 == 2\n"
+               "=========================== short test summary info ============================\n"
+               "FAILED tests/test_a.py::test_b - assert 1 == 2\n"
+               "ERROR tests/test_c.py::test_d[x-1] - RuntimeError: boom\n")
+    assert lane_outcome(failing, 1) == {
+        "outcome": "2 of 14 tests failed: test_a.py::test_b, test_c.py::test_d[x-1]", "passed": False, "tests": 14,
+        "failed": ["tests/test_a.py::test_b", "tests/test_c.py::test_d[x-1]"]}
+    assert lane_outcome("....s [100%]\n", 0) == {"outcome": "5 tests, every test passed", "passed": True,
+                                                 "tests": 5, "failed": []}
+    # interrupted before a summary: the exit status says so
+    assert lane_outcome("... [ 30%]\n", 2)["outcome"] == "exit status 2 after 3 tests"

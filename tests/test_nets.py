@@ -8,6 +8,8 @@ from genzoo.losses import g_loss_non_saturating
 from genzoo.nets import (ConvDecoder, ConvEncoder, DCGANDiscriminator, DCGANGenerator, conv_out_size, conv_plan,
                          conv_transpose_out_size, dcgan_init_, mlp)
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 SHAPES = [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 8, 8)]
 NORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d, nn.LayerNorm)
 W = 8  # narrow nets keep the tests fast; the layout does not depend on the width

@@ -12,6 +12,8 @@ import pytest
 
 from genzoo.cli import main
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny nets: one thread is fastest, and spares a busy CPU
+
 
 @contextlib.contextmanager
 def _deadline(seconds=120):

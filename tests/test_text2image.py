@@ -82,6 +82,7 @@ def test_symmetric_matching_loss_on_a_hand_computed_case():
     assert symmetric_matching_loss(eye, eye, temperature=1.0).item() == pytest.approx(math.log(1 + math.exp(-1)))
 
 
+@pytest.mark.usefixtures("one_thread")   # tiny nets: one thread is fastest
 def test_the_generators_moving_average_follows_its_equation_and_samples():
     from genzoo.data.captions import VOCAB, encode
     from genzoo.models import DataSpec
