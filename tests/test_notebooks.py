@@ -63,7 +63,9 @@ def kernel_env(tmp_path_factory):
         mp.setenv("GENZOO_QUICK", "1")
         mp.setenv("GENZOO_CACHE", str(tmp_path_factory.mktemp("cache")))
         mp.setenv("OMP_NUM_THREADS", "1")   # one thread: a shared CI machine never makes threads wait on each other
-        yield tmp_path_factory.mktemp("cwd")
+        cwd = tmp_path_factory.mktemp("cwd")
+        mp.setenv("TMPDIR", str(cwd))         # the notebooks' run folders go where pytest cleans up
+        yield cwd
 
 
 def execute(path: Path, cwd: Path, **parameters) -> list[dict]:
