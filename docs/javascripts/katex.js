@@ -3,14 +3,19 @@
 // licence, from the npm package `katex`), so the site shows them without a network.
 // pymdownx.arithmatex (generic mode) wraps each formula in an element of class "arithmatex"
 // with \( \) or \[ \] delimiters; only those elements are typeset, as prose may hold a "$".
-document$.subscribe(({ body }) => {
-  for (const element of body.querySelectorAll(".arithmatex")) {
-    renderMathInElement(element, {
-      delimiters: [
-        { left: "\\(", right: "\\)", display: false },
-        { left: "\\[", right: "\\]", display: true }
-      ],
-      throwOnError: false
-    })
+// The course's notebooks (mkdocs-jupyter) keep Jupyter's $ and $$ delimiters in their Markdown cells.
+const typeset = (body, selector, delimiters) => {
+  for (const element of body.querySelectorAll(selector)) {
+    renderMathInElement(element, { delimiters, throwOnError: false })
   }
+}
+document$.subscribe(({ body }) => {
+  typeset(body, ".arithmatex", [
+    { left: "\\(", right: "\\)", display: false },
+    { left: "\\[", right: "\\]", display: true }
+  ])
+  typeset(body, ".jp-MarkdownCell .jp-RenderedMarkdown", [
+    { left: "$$", right: "$$", display: true },
+    { left: "$", right: "$", display: false }
+  ])
 })
