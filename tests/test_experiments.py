@@ -139,6 +139,13 @@ def _clipping(clip_end, penalty_end):
     return {"steps": 100, "runs": {"clipping": run(clip_end), "penalty": run(penalty_end)}}
 
 
+def _jsd(apart_jsd):
+    import math
+    rows = [{"theta": 0.05, "jsd": 0.1, "w1": 0.05, "d_jsd": 1.0, "d_w1": 1.0},
+            {"theta": 2.0, "jsd": apart_jsd, "w1": 2.0, "d_jsd": 0.0, "d_w1": 1.0}]
+    return {"rows": [{**r, "jsd": math.log(2) if r["jsd"] is None else r["jsd"]} for r in rows]}
+
+
 CASES = {  # name: (numbers for which the claim holds, numbers that contradict it)
     "xy-game": (_xy(3.0, (0.95, 1.05)), _xy(0.5, (0.95, 1.05))),       # counter: simultaneous steps converge
     "optimal-discriminator": ({"max_abs_error": 0.01, "v_trained": -1.0, "v_theory": -1.005},
@@ -164,6 +171,7 @@ CASES = {  # name: (numbers for which the claim holds, numbers that contradict i
     "spectral-norm": (_sn(1.05, [4.0, 4.0, 2.0]), _sn(1.4, [4.0, 4.0, 2.0])),   # counter: a layer at 1.4
     "starved-generator": (_starved(0.01, 20.0), _starved(0.2, 20.0)),   # counter: the minimax gradient survives
     "weight-clipping": (_clipping(0.9, 0.001), _clipping(0.9, 0.3)),    # counter: the penalty piles weights up too
+    "jsd-saturation": (_jsd(None), _jsd(0.5)),                          # counter: JSD still moving when apart
 }
 
 
@@ -216,7 +224,7 @@ def test_enumerated_rbm_matches_a_one_unit_rbm_worked_by_hand():
     assert exact.index(torch.tensor([[1.0], [0.0]])).tolist() == [1, 0]
 
 
-@pytest.mark.parametrize("name", ["gibbs-mixing", "cd-k-bias", pytest.param("optimal-discriminator", marks=pytest.mark.slow),
+@pytest.mark.parametrize("name", ["gibbs-mixing", "cd-k-bias", "jsd-saturation", pytest.param("optimal-discriminator", marks=pytest.mark.slow),
                                   pytest.param("spectral-norm", marks=pytest.mark.slow),
                                   pytest.param("starved-generator", marks=pytest.mark.slow),
                                   pytest.param("weight-clipping", marks=pytest.mark.slow)])

@@ -33,7 +33,7 @@ MODULES = {
     "wasserstein-estimate": "wasserstein_estimate", "gumbel-temperature": "gumbel_temperature",
     "ais-check": "ais_check", "gibbs-mixing": "gibbs_mixing", "cd-k-bias": "cd_k_bias",
     "spectral-norm": "spectral_norm", "starved-generator": "starved_generator",
-    "weight-clipping": "weight_clipping",
+    "weight-clipping": "weight_clipping", "jsd-saturation": "jsd_saturation",
 }
 
 
