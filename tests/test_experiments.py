@@ -106,6 +106,52 @@ def _ais(last_error, spreads):
                                           {"betas": 1000, "mean_error": last_error, "spread": spreads[1]}]}
 
 
+def _tv_runs(weak_rate, strong_rate, gap=0.005):
+    def run(rate):
+        return {"tv": [0.9 * rate ** t for t in range(301)], "lambda2": rate,
+                "sampler_mean_gap": {"1": gap, "10": gap, "100": gap}}
+    return {"rbms": {"weak": run(weak_rate), "strong": run(strong_rate)}}
+
+
+def _cd(weak_cd1, strong_cd1, sampled=0.01):
+    ks = [1, 2, 5, 10, 1000]
+    def run(cd1):
+        return {"bias": [cd1 / k for k in ks[:-1]] + [1e-6], "sampled_cd1_error": sampled}
+    return {"ks": ks, "rbms": {"weak": run(weak_cd1), "strong": run(strong_cd1)}}
+
+
+def _sn(sn_sigma, plain_end):
+    sn = [{"step": s, "sigma": [1.0, sn_sigma, 1.0]} for s in (0, 100)]
+    plain = [{"step": 0, "sigma": [2.0, 1.0, 0.5]}, {"step": 100, "sigma": plain_end}]
+    return {"steps": 100, "runs": {"spectral norm": sn, "no normalization": plain}}
+
+
+def _starved(minimax_end, ns_end):
+    rows = [{"step": s, "minimax log(1 - D(G(z)))": m, "non-saturating -log D(G(z))": n, "d_fake": 0.01}
+            for s, m, n in ((0, 0.1, 0.1), (10, 0.5, 1.0), (1000, minimax_end, ns_end))]
+    return {"steps": 1000, "rows": rows}
+
+
+def _clipping(clip_end, penalty_end):
+    def run(end):
+        return {"snapshots": [{"step": 0, "at_edge": 0.01, "max_abs": 0.01}, {"step": 100, "at_edge": end,
+                                                                            "max_abs": 0.5}]}
+    return {"steps": 100, "runs": {"clipping": run(clip_end), "penalty": run(penalty_end)}}
+
+
+def _jsd(apart_jsd):
+    import math
+    rows = [{"theta": 0.05, "jsd": 0.1, "w1": 0.05, "d_jsd": 1.0, "d_w1": 1.0},
+            {"theta": 2.0, "jsd": apart_jsd, "w1": 2.0, "d_jsd": 0.0, "d_w1": 1.0}]
+    return {"rows": [{**r, "jsd": math.log(2) if r["jsd"] is None else r["jsd"]} for r in rows]}
+
+
+def _iwae(l1, l5000):
+    bounds = {"mismatched encoder": [l1, -7.0, -6.8, -6.76, l5000], "exact posterior": [-6.75] * 5}
+    return {"log_p": -6.75, "ks": [1, 5, 50, 500, 5000],
+            "encoders": {n: [{"k": k, "bound": b} for k, b in zip((1, 5, 50, 500, 5000), v)] for n, v in bounds.items()}}
+
+
 CASES = {  # name: (numbers for which the claim holds, numbers that contradict it)
     "xy-game": (_xy(3.0, (0.95, 1.05)), _xy(0.5, (0.95, 1.05))),       # counter: simultaneous steps converge
     "optimal-discriminator": ({"max_abs_error": 0.01, "v_trained": -1.0, "v_theory": -1.005},
@@ -126,6 +172,13 @@ CASES = {  # name: (numbers for which the claim holds, numbers that contradict i
     "wasserstein-estimate": ({"rho_critic": 0.9, "rho_gan_d_loss": -0.2}, {"rho_critic": 0.2, "rho_gan_d_loss": -0.2}),
     "gumbel-temperature": (_gumbel((3.0, 0.1, 0.001)), _gumbel((0.001, 0.1, 3.0))),
     "ais-check": (_ais(0.01, (0.2, 0.02)), _ais(0.5, (0.2, 0.02))),
+    "gibbs-mixing": (_tv_runs(0.5, 0.999), _tv_runs(0.5, 0.9)),       # counter: the strong RBM mixes fast too
+    "cd-k-bias": (_cd(0.02, 0.5), _cd(0.2, 0.5)),                     # counter: CD-1 as biased on the weak RBM
+    "spectral-norm": (_sn(1.05, [4.0, 4.0, 2.0]), _sn(1.4, [4.0, 4.0, 2.0])),   # counter: a layer at 1.4
+    "starved-generator": (_starved(0.01, 20.0), _starved(0.2, 20.0)),   # counter: the minimax gradient survives
+    "weight-clipping": (_clipping(0.9, 0.001), _clipping(0.9, 0.3)),    # counter: the penalty piles weights up too
+    "jsd-saturation": (_jsd(None), _jsd(0.5)),                          # counter: JSD still moving when apart
+    "iwae-bound": (_iwae(-8.5, -6.755), _iwae(-8.5, -6.9)),             # counter: k = 5000 still 0.15 nats short
 }
 
 
@@ -157,3 +210,32 @@ def test_resize_generator_makes_the_same_images_shape_with_convolutions_only():
     assert resolve("dcgan", overrides={"model.nets.upsample": "resize"}).model.nets.upsample == "resize"
     with pytest.raises(ConfigError, match="upsample"):
         resolve("dcgan", overrides={"model.nets.upsample": "bilinear"})
+
+
+# ------------------------------------------------------------------ exact enumeration of a tiny RBM
+
+def test_enumerated_rbm_matches_a_one_unit_rbm_worked_by_hand():
+    import math
+    from genzoo.experiments.tiny_rbm import Enumerated, random_rbm
+    rbm = random_rbm(1, 1, 1.0, 0)
+    with torch.no_grad():
+        rbm.W.fill_(2.0), rbm.b.fill_(0.5), rbm.c.fill_(-1.0)
+    exact = Enumerated(rbm)
+    # p(v, h) is proportional to exp(0.5 v - h + 2 v h): 1, e^-1 for v = 0 and e^0.5, e^1.5 for v = 1
+    p1 = (math.exp(0.5) + math.exp(1.5)) / (1 + math.exp(-1) + math.exp(0.5) + math.exp(1.5))
+    assert exact.p.tolist() == pytest.approx([1 - p1, p1])
+    sig = lambda a: 1 / (1 + math.exp(-a))  # noqa: E731
+    # from v = 0: h = 1 with probability sigmoid(-1), then v = 1 with sigmoid(0.5) or sigmoid(2.5)
+    assert float(exact.T[0, 1]) == pytest.approx((1 - sig(-1)) * sig(0.5) + sig(-1) * sig(2.5))
+    assert exact.stats[1].tolist() == pytest.approx([sig(1), 1.0, sig(1)])   # (v p(h|v), v, p(h|v)) at v = 1
+    assert exact.index(torch.tensor([[1.0], [0.0]])).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name", ["cd-k-bias", "jsd-saturation", pytest.param("gibbs-mixing", marks=pytest.mark.slow),
+                                  pytest.param("optimal-discriminator", marks=pytest.mark.slow),
+                                  pytest.param("spectral-norm", marks=pytest.mark.slow),
+                                  pytest.param("starved-generator", marks=pytest.mark.slow),
+                                  pytest.param("weight-clipping", marks=pytest.mark.slow),
+                                  pytest.param("iwae-bound", marks=pytest.mark.slow)])
+def test_quick_form_holds(name):
+    assert gx.run(name, quick=True)["holds"] is True

@@ -31,7 +31,10 @@ MODULES = {
     "mode-collapse": "mode_collapse", "linear-ae-pca": "linear_ae_pca", "checkerboard": "checkerboard",
     "dcgan-features": "dcgan_features", "truncation": "truncation", "latent-walk": "latent_walk",
     "wasserstein-estimate": "wasserstein_estimate", "gumbel-temperature": "gumbel_temperature",
-    "ais-check": "ais_check",
+    "ais-check": "ais_check", "gibbs-mixing": "gibbs_mixing", "cd-k-bias": "cd_k_bias",
+    "spectral-norm": "spectral_norm", "starved-generator": "starved_generator",
+    "weight-clipping": "weight_clipping", "jsd-saturation": "jsd_saturation",
+    "iwae-bound": "iwae_bound",
 }
 
 
