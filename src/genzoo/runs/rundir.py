@@ -21,6 +21,7 @@ class RunDir:
         run = RunDir.open("runs/dcgan-mnist-20261121-101500")
         run.config.train.steps, run.dataset["name"], run.checkpoints()
         model = run.load_model(step=500)
+        loaded = run.load()          # LoadedRun: the latest checkpoint's step and model, with this RunDir
     """
 
     path: Path
