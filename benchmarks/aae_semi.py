@@ -138,7 +138,7 @@ def train_seed(seed, sets, args, out, x_test, y_test):
     <out>/curves.jsonl."""
     import genzoo
     from genzoo.presets import resolve
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs.checkpoint import list_checkpoints
 
     run_dir = seed_run_dir(out, args.preset, seed)
     cfg = resolve(args.preset, overrides={**sets, "train.steps": args.steps} if args.steps else sets)
@@ -358,7 +358,7 @@ def semi_part(args, argv, out, base: dict, x_test, y_test) -> dict:
     """Train (or collect) each seed of the semi-supervised preset, score it, print and write the table."""
     import genzoo
     from genzoo.presets import build_config, parse_override
-    from genzoo.training.rundir import read_run_config
+    from genzoo.runs import read_run_config
 
     sets = {**base, "model.labels": args.labels, **dict(parse_override(s) for s in args.set)}
     if args.jobs > 1:   # each seed trained and scored in a process of its own; the loop below collects them

@@ -221,7 +221,7 @@ def main(argv=None) -> dict:
                         "ais_time": ais_time}, ais, len(x_test), n, epochs, train_time, phase_t, device)
     if args.out:
         print(f"wrote {write_result(args.out, result, device=device)}")
-        from genzoo.outputs import save_samples  # Gibbs samples of this DBM, beside the JSON
+        from genzoo.runs import save_samples  # Gibbs samples of this DBM, beside the JSON
         grid = save_samples(model, Path(args.out).with_suffix(".gibbs-samples.png"), 64, seed=args.seed)
         print(f"Gibbs samples ({model.cfg.sample_steps} sweeps, started from the visible biases): {grid}")
     return result

@@ -34,7 +34,7 @@ from genzoo.machine import cpu_name
 from result_files import write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
-from genzoo.training.checkpoint import list_checkpoints
+from genzoo.runs.checkpoint import list_checkpoints
 
 from common import precision_name, with_earlier_rows
 

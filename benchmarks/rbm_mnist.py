@@ -162,7 +162,7 @@ def rebracket(cfg, train, x_train, x_test, args, device) -> dict:
     from safetensors.torch import load_file
 
     from genzoo.training.data import data_spec
-    from genzoo.training.device import build_model
+    from genzoo.runs.build import build_model
 
     model = build_model(cfg, data_spec(train), device)
     model.load_state_dict(load_file(args.load_model, device=str(device)))

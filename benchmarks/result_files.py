@@ -19,7 +19,7 @@ from typing import Sequence
 import torch
 
 from genzoo.machine import hardware
-from genzoo.training.rundir import environment
+from genzoo.runs.record import environment
 
 
 # their values name one machine's folders, not the protocol

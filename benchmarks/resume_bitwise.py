@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from result_files import write_result
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 
 from common import busy_processes
 

@@ -56,30 +56,31 @@ def pretrained(preset: str, args, out: str):
 
     t0 = time.time()
     if args.run:
-        return genzoo.load(args.run), 0.0
+        return genzoo.load_run(args.run), 0.0
     sets = {"data.root": args.data_root, "train.sample_every": 0, "train.checkpoint_every": 0}
     if args.greedy_steps is not None:
         sets["model.greedy_steps"] = args.greedy_steps
     run = genzoo.train(preset, data="mnist", steps=args.steps, overrides=sets, out=os.path.join(out, preset),
                        progress=False)
-    return genzoo.load(run.dir), time.time() - t0
+    return genzoo.load_run(run.dir), time.time() - t0
 
 
 def transfer(preset: str, args, out: str) -> tuple[dict, object, tuple[int, int]]:
-    """One preset's row (see transfer_row), its model, and the sizes of the training and test splits."""
+    """One preset's row (see transfer_row), the loaded run, and the sizes of the training and test splits."""
     from genzoo.finetune import finetune
-    from genzoo.training.data import load_data
+    from genzoo.runs import run_split
 
-    model, ae_s = pretrained(preset, args, out)
-    train, test = load_data(model.run_config, "train"), load_data(model.run_config, "test")
+    loaded, ae_s = pretrained(preset, args, out)
+    model = loaded.model
+    train, test = run_split(loaded.config, "train"), run_split(loaded.config, "test")
     print(f"data: {train.source}: train {len(train)}, test {len(test)}")
-    print(f"autoencoder ({model.run_config.name}: {list(model.cfg.hidden)} -> {model.cfg.latent_dim}, "
+    print(f"autoencoder ({loaded.config.name}: {list(model.cfg.hidden)} -> {model.cfg.latent_dim}, "
           f"greedy {model.cfg.greedy_steps} steps/layer, corruption {model.cfg.corruption}, "
-          f"{model.run_config.train.steps} steps), {ae_s / 60:.1f} min")
+          f"{loaded.config.train.steps} steps), {ae_s / 60:.1f} min")
     rows = []
     for seed in args.seeds:
         t = time.time()
-        r = finetune(model, labels=args.labels, seed=seed, frozen_steps=args.frozen_steps,
+        r = finetune(loaded, labels=args.labels, seed=seed, frozen_steps=args.frozen_steps,
                      unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
                      layers=args.layers, train_data=train, test_data=test)
         rows.append(r)
@@ -90,7 +91,7 @@ def transfer(preset: str, args, out: str) -> tuple[dict, object, tuple[int, int]
                         ("scratch", "same network from scratch")):
         print(f"  {label:<32} {row[name]:6.2f} +- {row[name + '_sd']:.2f} % test accuracy (mean +- std over "
               f"{len(rows)} label draws)")
-    return row, model, (len(train), len(test))
+    return row, loaded, (len(train), len(test))
 
 
 def main(argv=None) -> dict:
@@ -120,9 +121,9 @@ def main(argv=None) -> dict:
     out = args.run_dir or tempfile.mkdtemp(prefix="stacked-ae-transfer-")
     rows, corruption = {}, {}
     for preset in args.presets:
-        rows[preset], model, (n_train, n_test) = transfer(preset, args, out)
-        corruption[preset] = model.cfg.corruption
-    cfg, train_steps = model.cfg, model.run_config.train.steps
+        rows[preset], loaded, (n_train, n_test) = transfer(preset, args, out)
+        corruption[preset] = loaded.model.cfg.corruption
+    cfg, train_steps = loaded.model.cfg, loaded.config.train.steps
     result = {
         "benchmark": "stacked_ae_transfer",
         "protocol": (f"encoder {'-'.join(map(str, [784, *cfg.hidden, cfg.latent_dim]))} of each preset "

@@ -144,7 +144,7 @@ def score_row(name: str, args, test, extractor) -> dict:
     if name in TEXT_ROWS:
         return score_text_encoder(name, args, test)
     from genzoo.metrics.captions import evaluate_captions
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs import list_checkpoints
     from genzoo.training.trainer import load, read_run_config
 
     run_dir = Path(args.out) / name

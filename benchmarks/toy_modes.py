@@ -145,11 +145,11 @@ def run_seeds_at_once(job: dict) -> list[dict]:
     from genzoo.data import toy_modes
     from genzoo.metrics.toy import toy_metrics
     from genzoo.training.multiseed import train_gan_seeds
-    from genzoo.training.data import load_data
+    from genzoo.runs import run_split
 
     seeds = job["seeds"]
     cfg = variant_config(job["variant"], job["dataset"], seeds[0], job["steps"], job["extra"])
-    ds = load_data(cfg)
+    ds = run_split(cfg)
     c0, w0 = time.process_time(), time.perf_counter()
     run = train_gan_seeds(cfg.model, ds.x, seeds, cfg.train.steps, cfg.train.batch_size, n_samples=job["n_samples"],
                           sample_seed=10_000, log_every=max(1, cfg.train.steps), lr_decay=cfg.train.lr_decay,
@@ -170,7 +170,7 @@ def run_seeds_at_once(job: dict) -> list[dict]:
 def seed_model(cfg, ds, run, i: int):
     """Seed i of a multi-seed run as an ordinary genzoo GAN: its sampling generator and its D."""
     from genzoo.training.data import data_spec
-    from genzoo.training.device import build_model
+    from genzoo.runs.build import build_model
 
     model = build_model(cfg, data_spec(ds), torch.device("cpu"))
     model.sampling_net.load_state_dict(run.generators[i])

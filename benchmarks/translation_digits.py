@@ -56,7 +56,7 @@ def train_and_score(name: str, seed: int, args, common: dict, out: str) -> dict:
     """Train (or continue) one row's run for one seed, then score it with genzoo eval's l1 and digits."""
     import genzoo
     from genzoo.evaluation import evaluate_run
-    from genzoo.training.rundir import read_run_config
+    from genzoo.runs import read_run_config
 
     preset, sets = ROWS[name]
     steps = args.pix2pix_steps if preset == "pix2pix" else args.cyclegan_steps

@@ -84,7 +84,7 @@ def test_stacked_ae_training_lowers_each_layer_loss_and_transfers(tiny_run):
         if layer < 3:  # each greedy phase lowers its own loss
             assert losses[-1] < losses[0], (layer, losses)
 
-    result = finetune(genzoo.load(run.dir), labels=30, frozen_steps=20, unfrozen_steps=20)
+    result = finetune(genzoo.load_run(run.dir), labels=30, frozen_steps=20, unfrozen_steps=20)
     assert result.base_change["frozen"] == 0.0          # phase 1 leaves the encoder's weights alone
     assert result.base_change["unfrozen"] > 0.0         # phase 2 trains them
     for acc in (result.frozen_accuracy, result.finetuned_accuracy, result.scratch_accuracy):

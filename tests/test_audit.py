@@ -209,7 +209,7 @@ def test_a_second_signal_stops_at_once_and_saves_no_half_step(tmp_path, monkeypa
 
     from genzoo.errors import GenzooError
     from genzoo.models import Optimizers
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs.checkpoint import list_checkpoints
     from test_reliability import _quiet, _toy_config
 
     calls, original = [], Optimizers.step

@@ -68,7 +68,7 @@ import torch  # noqa: E402
 import genzoo  # noqa: E402
 from genzoo.presets import resolve  # noqa: E402
 from genzoo.training import Trainer, budget as budget_module  # noqa: E402
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint  # noqa: E402
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint  # noqa: E402
 
 TINY = {"data.name": "digits", "train.batch_size": 32, "train.log_every": 2, "train.sample_every": 0,
         "train.checkpoint_every": 0, "train.seed": 3}

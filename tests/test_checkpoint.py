@@ -6,8 +6,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from genzoo.errors import CheckpointError
-from genzoo.training.checkpoint import (list_checkpoints, load_model_state, load_optimizer_states, prune_checkpoints,
-                                     read_checkpoint, save_checkpoint)
+from genzoo.runs.checkpoint import list_checkpoints, load_model_state, prune_checkpoints, read_checkpoint
+from genzoo.training.checkpoint import load_optimizer_states, save_checkpoint
 
 
 def _model_and_opt():
@@ -249,7 +249,7 @@ def test_weights_holding_nan_or_inf_are_refused_on_load(tmp_path):
 def test_a_failed_checkpoint_write_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     import errno
 
-    from genzoo.training import checkpoint as ckpt
+    from genzoo.runs import checkpoint as ckpt
 
     def full_disk(tensors, filename, metadata=None):
         open(filename, "wb").write(b"partial")

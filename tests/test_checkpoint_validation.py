@@ -7,7 +7,8 @@ import torch
 from safetensors.torch import save_file
 
 from genzoo.errors import CheckpointError
-from genzoo.training.checkpoint import read_checkpoint, restore, save_checkpoint
+from genzoo.runs.checkpoint import read_checkpoint
+from genzoo.training.checkpoint import restore, save_checkpoint
 
 
 def _saved(tmp_path, optim=torch.optim.Adam, **kw):

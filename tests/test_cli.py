@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from genzoo.cli import main
-from genzoo.training.checkpoint import list_checkpoints
+from genzoo.runs.checkpoint import list_checkpoints
 
 
 def _error_line(capsys, argv):

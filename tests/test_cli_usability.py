@@ -179,7 +179,7 @@ def test_translation_grids_show_pairs_of_every_class_of_a_class_sorted_split():
     import torch
 
     from genzoo.data import load_dataset
-    from genzoo.outputs import grid_reference
+    from genzoo.runs import grid_reference
 
     ds = load_dataset("mnist-edges", "test")  # offline: built from mnist5k, whose rows are sorted by class
     assert ds.y[:21].tolist() == [0] * 21
@@ -251,7 +251,7 @@ def test_eval_protocol_paper_runs_the_papers_ais_budget(capsys, rbm_run, monkeyp
 @pytest.mark.slow
 def test_the_two_protocols_budgets_are_the_papers_and_a_quick_one(rbm_run):
     from genzoo.metrics.context import Evaluation
-    from genzoo.training.rundir import RunDir
+    from genzoo.runs import RunDir
 
     paper = Evaluation(RunDir.open(rbm_run), protocol="paper")
     # 10,000 samples (Lucic et al.), k = 5,000 (Burda et al.), AIS 100 x 14,500 (Salakhutdinov & Murray)

@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "genzoo"
 FOLDERS = [SRC, ROOT / "benchmarks", ROOT / "tests", ROOT / "docs"]
 SHORT = sorted(p for folder in FOLDERS for p in folder.rglob("*.py"))
-CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "outputs.py", SRC / "models" / "gan.py",
+CORE = [SRC / "training" / "trainer.py", SRC / "evaluation.py", SRC / "runs" / "samples.py", SRC / "models" / "gan.py",
         SRC / "metrics" / "registry.py", SRC / "data" / "base.py", SRC / "cli.py", SRC / "sample_command.py",
         SRC / "folder_eval.py", ROOT / "benchmarks" / "throughput.py", ROOT / "benchmarks" / "render_results.py",
         ROOT / "benchmarks" / "toy_modes.py"]

@@ -211,7 +211,7 @@ def test_widths_of_every_model_are_checked():
     ({"config": {}, "dataset": {"size": 1}, "data_spec": {"kind": "points", "shape": [2]}}, "without its source"),
 ])
 def test_a_run_record_that_is_not_genzoos_is_refused(record, message):
-    from genzoo.training.rundir import check_run_record
+    from genzoo.runs.record import check_run_record
     with pytest.raises(ConfigError, match=message):
         check_run_record(record, "run/config.json")
 

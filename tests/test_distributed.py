@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 from genzoo.presets import resolve
-from genzoo.training.checkpoint import list_checkpoints
+from genzoo.runs.checkpoint import list_checkpoints
 from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
@@ -113,7 +113,7 @@ def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch
     """1 process to step 2, then 2 processes to step 4, then 1 process to step 6: each says what changed, and the
     weights are those of an unbroken 1-process run up to rounding. A global batch that changed with the number
     of processes (64 per process: 128 examples a step) would differ by 7e-3 (measured)."""
-    from genzoo.training.checkpoint import read_checkpoint
+    from genzoo.runs.checkpoint import read_checkpoint
     run, log = tmp_path / "run", tmp_path / "log.txt"
     tiny_run("ae", RESUME_SETS, {"train.steps": 2}, out=run)
     mp.spawn(_resume_worker, args=(2, _free_port(), str(run), 4, str(log)), nprocs=2, join=True)

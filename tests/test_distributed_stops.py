@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genzoo.training.checkpoint import list_checkpoints
+from genzoo.runs.checkpoint import list_checkpoints
 
 pytestmark = pytest.mark.slow  # every test here starts torchrun and its 2 processes
 

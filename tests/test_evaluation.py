@@ -58,7 +58,7 @@ def test_semi_supervised_aae_eval_reports_its_test_error_at_any_checkpoint(tiny_
     from genzoo.data import load_dataset
     from genzoo.metrics.context import Evaluation
     from genzoo.metrics.registry import default_metrics
-    from genzoo.training.rundir import RunDir
+    from genzoo.runs import RunDir
 
     run = tiny_run("aae-semi", QUICK, AAE_SMALL, {"model.labels": 50, "train.checkpoint_every": 30}).dir
     assert "classify" in default_metrics(Evaluation(RunDir.open(run)))
@@ -143,7 +143,7 @@ def test_eval_refuses_a_sample_count_that_would_not_fit_in_memory(tiny_run):
 def test_eval_records_a_step_of_eight_digits_exactly(tiny_run):
     import os
 
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs.checkpoint import list_checkpoints
     run = tiny_run("ae", QUICK, {"data.name": "digits", "train.steps": 2}).dir
     latest = list_checkpoints(run / "checkpoints")[-1][1]
     os.replace(latest, latest.with_name("step-12345678.safetensors"))
@@ -184,7 +184,7 @@ def test_gibbs_chains_of_eval_samples_follow_the_protocol(tiny_run, preset, own_
     import torch
 
     from genzoo.metrics.context import PROTOCOLS, _sample
-    from genzoo.training.rundir import RunDir
+    from genzoo.runs import RunDir
 
     sets = {"data.name": "digits", "train.steps": 2, "model.sample_steps": own_steps,
             "model.hidden": [8, 8] if preset == "dbm" else 8}

@@ -16,7 +16,8 @@ from safetensors.torch import save_file
 from genzoo.presets import build_config, resolve
 from genzoo.errors import GenzooError
 from genzoo.models import Batch, DataSpec, Optimizers
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint, restore
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.training.checkpoint import restore
 from genzoo.training.trainer import build_model, load, train
 
 from fuzzing import mutate_json

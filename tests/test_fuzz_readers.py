@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from genzoo.cli import main
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import load
 
 from fuzzing import fuzz_seed, mutate_json, random_value

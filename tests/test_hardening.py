@@ -59,7 +59,7 @@ def _full_disk_in(run, monkeypatch):
     """Checkpoint writes into `run` fail with ENOSPC; elsewhere they succeed."""
     import errno
 
-    from genzoo.training import checkpoint as ckpt
+    from genzoo.runs import checkpoint as ckpt
     real = ckpt.save_file
 
     def save_file(tensors, name, metadata=None):

@@ -16,7 +16,7 @@ from genzoo.cli import main
 from genzoo.presets import list_presets, load_preset, resolve
 from genzoo import threads
 from genzoo.threads import CHOSEN_BY_GENZOO, USER_WAIT_SETTINGS, choose_wait_policy, set_threads
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 
 HOG = "while True: pass"
 TINY = ["dcgan", "--data", "digits", "--steps", "60", "--seed", "1", "--quiet", "--set", "train.checkpoint_every=10",

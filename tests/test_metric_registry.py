@@ -53,7 +53,7 @@ def test_a_registered_metric_is_refused_where_it_does_not_apply(tmp_path, fracti
 def test_eval_defaults_come_from_the_registry(vae_run, fraction_of_dark_pixels):
     from genzoo.metrics.context import Evaluation
     from genzoo.metrics.registry import default_metrics
-    from genzoo.training.rundir import RunDir
+    from genzoo.runs import RunDir
 
     ev = Evaluation(RunDir.open(vae_run))
     assert default_metrics(ev) == ["fd", "kid", "prdc", "cs", "classes", "nll", "probe", "dark_pixels"]

@@ -73,7 +73,7 @@ def test_resuming_a_run_whose_checkpoints_link_into_another_run_is_refused(toy_r
     import shutil
 
     from genzoo.errors import GenzooError
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs.checkpoint import list_checkpoints
     other, mine = tmp_path / "other", tmp_path / "mine"
     shutil.copytree(toy_run, other)
     shutil.copytree(toy_run, mine, ignore=shutil.ignore_patterns("checkpoints"))
@@ -220,7 +220,7 @@ def test_sigterm_between_d_and_g_saves_a_whole_step_that_resumes_exactly(tmp_pat
 
     from genzoo.errors import GenzooError
     from genzoo.models import Optimizers
-    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+    from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 
     whole = _quiet(_toy_config(10, **{"train.checkpoint_every": 3, "train.keep_checkpoints": 5}), out=tmp_path / "whole")
     calls = []
@@ -271,8 +271,8 @@ def _full_disk(real_save_file, fails):
 
 @pytest.mark.slow
 def test_a_checkpoint_write_that_fails_once_is_retried(tmp_path, monkeypatch):
-    from genzoo.training import checkpoint as ckpt
-    from genzoo.training.checkpoint import list_checkpoints
+    from genzoo.runs import checkpoint as ckpt
+    from genzoo.runs.checkpoint import list_checkpoints
     calls = []
     first_call_fails = lambda name: calls.append(name) or len(calls) == 1  # noqa: E731
     monkeypatch.setattr(ckpt, "save_file", _full_disk(ckpt.save_file, first_call_fails))
@@ -291,8 +291,8 @@ def test_a_full_disk_saves_the_checkpoint_in_the_rescue_folder_and_the_run_conti
     the earlier checkpoint stays, and continuing from the rescued one ends exactly as an unbroken run."""
     import torch
 
-    from genzoo.training import checkpoint as ckpt
-    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+    from genzoo.runs import checkpoint as ckpt
+    from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
     args = [*TOY_TRAIN, "--steps", "6", "--set", "train.checkpoint_every=2"]
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
     run, rescued = tmp_path / "run", tmp_path / "rescue" / "run"

@@ -9,7 +9,7 @@ from genzoo.data.captions import CaptionError
 from genzoo.errors import ConfigError
 from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss
 from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, conditioning_kl
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import Trainer, load, train
 
 TINY = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,

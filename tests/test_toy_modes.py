@@ -104,11 +104,11 @@ def test_every_row_trains_its_seeds_at_once(variant):
 
 def test_a_seed_of_a_batched_run_is_an_ordinary_gan_with_its_g_and_d():
     from genzoo.training.multiseed import train_gan_seeds
-    from genzoo.training.data import load_data
+    from genzoo.runs import run_split
 
     torch.set_num_threads(1)
     cfg = toy_modes.variant_config("gan-toy", "ring8", 0, 3, {"train.steps": 3})
-    ds = load_data(cfg)
+    ds = run_split(cfg)
     run = train_gan_seeds(cfg.model, ds.x, [0, 1], 3, 50, n_samples=20, sample_seed=10_000)
     model = toy_modes.seed_model(cfg, ds, run, 1)
     torch.testing.assert_close(model.sample(20, generator=torch.Generator().manual_seed(10_001)), run.samples[1])

@@ -9,7 +9,7 @@ import genzoo
 from genzoo.presets import resolve
 from genzoo.errors import ConfigError, GenzooError, TrainingDiverged
 from genzoo.models.base import Algorithm, OptimConfig, register
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import train
 
 QUICK = {"train.log_every": 5, "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 16,

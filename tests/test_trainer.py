@@ -8,7 +8,7 @@ import genzoo
 from genzoo.presets import resolve
 from genzoo.errors import GenzooError
 from genzoo.training import Hook, TimeLimit, Trainer
-from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 
 SETS = {"data.name": "digits", "train.steps": 20, "train.batch_size": 32, "train.log_every": 5,
         "train.sample_every": 0, "train.checkpoint_every": 0, "model.nets.width": 8, "train.seed": 5}

@@ -16,7 +16,7 @@ from genzoo.errors import ConfigError, GenzooError
 from genzoo.models.base import Batch, DataSpec, Optimizers
 from genzoo.metrics.translation import digit_scores
 from genzoo.models.translation import TRANSLATION_LOSSES, CycleGAN, ImagePool, Pix2Pix
-from genzoo.training.device import build_model
+from genzoo.runs.build import build_model
 from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -302,7 +302,7 @@ def test_pix2pix_on_a_folder_of_rgb_pairs_trains_and_is_scored(tmp_path):
 
 @pytest.mark.slow
 def test_cyclegan_resume_is_bitwise_identical_with_its_image_history(tmp_path):
-    from genzoo.training.checkpoint import list_checkpoints, read_checkpoint
+    from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
     # lr_decay 0: the cut run below is a 3-step run, so under a decay its first steps would follow a
     # 3-step schedule (the decay's own resume is checked in test_train)
     sets = {**QUICK, **TINY_CYCLE, "model.pool_size": 4, "train.steps": 6, "train.checkpoint_every": 3,

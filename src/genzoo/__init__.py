@@ -9,14 +9,14 @@ from .threads import choose_wait_policy
 choose_wait_policy()   # before PyTorch loads OpenMP: how waiting threads wait, for a busy or an idle machine
 
 __version__ = "0.1.0"
-__all__ = ["train", "load", "load_exported", "__version__"]
+__all__ = ["train", "load", "load_run", "load_exported", "__version__"]
 
 
 def __getattr__(name: str):
-    """genzoo.train, genzoo.load and genzoo.load_exported are the API's own functions (their signatures and
-    docstrings show in help()), imported on first use so that `import genzoo` and `genzoo --version` do not
+    """genzoo.train, genzoo.load, genzoo.load_run and genzoo.load_exported are the API's own functions (their
+    signatures and docstrings show in help()), imported on first use so that `import genzoo` and `genzoo --version` do not
     load PyTorch."""
-    if name in ("train", "load"):
+    if name in ("train", "load", "load_run"):
         from . import api
         return getattr(api, name)
     if name == "load_exported":

@@ -1,4 +1,5 @@
-"""The Python API: `genzoo.train(...)` and `genzoo.load(run_dir)`."""
+"""The Python API: `genzoo.train(...)`, `genzoo.load(run_dir)` (the model) and `genzoo.load_run(run_dir)` (the model
+with its run: configuration, dataset, checkpoint step)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,10 +7,10 @@ from typing import Any, Sequence
 
 from .presets import resolve
 from .training.hooks import Hook, StopRule
-from .training.rundir import load
+from .runs.rundir import LoadedRun, RunDir, load, load_run
 from .training.trainer import Run, train as _train
 
-__all__ = ["train", "load", "Run"]
+__all__ = ["train", "load", "load_run", "LoadedRun", "Run", "RunDir"]
 
 
 def train(model: str | None = None, *, data: str | None = None, steps: int | None = None,

@@ -156,16 +156,16 @@ def _finetune(args) -> None:
     from pathlib import Path
 
     from .finetune import finetune, write_result
-    from .training.rundir import RunDir
+    from .runs import RunDir
 
     for flag in ("labels", "frozen_steps", "unfrozen_steps"):
         if getattr(args, flag) < (1 if flag == "labels" else 0):
             raise GenzooError(f"--{flag.replace('_', '-')} must be {'positive' if flag == 'labels' else '>= 0'}, "
                               f"got {getattr(args, flag)}")
     run = RunDir.open(args.run_dir)
-    result = finetune(run.load_model(args.step), labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
+    result = finetune(run.load(args.step), labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
                       unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
-                      layers=args.layers, run=run)
+                      layers=args.layers)
     print(result.summary())
     out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
     print(f"genzoo: wrote {write_result(result, out)}")

@@ -19,16 +19,16 @@ from .errors import GenzooError
 from .metrics.context import PROTOCOLS, Evaluation
 from .metrics.registry import METRICS, check_metrics, default_metrics, value_text
 from .safe_write import read_regular_file, write_text
-from .training.rundir import RunDir
+from .runs import RunDir
 
 MAX_EVAL_JSON_BYTES = 10 << 20   # results of every metric are a few kB
 #: the most samples one evaluation draws (the standard FID protocol's count); more would only cost memory
 MAX_EVAL_SAMPLES = 50_000
 
 
-def evaluate_run(run_dir: str | Path, *, protocol: str = "quick", metrics: list[str] | None = None, seed: int = 0,
+def evaluate_run(run_dir: "str | Path | RunDir", *, protocol: str = "quick", metrics: list[str] | None = None, seed: int = 0,
                  step: int | None = None, progress: bool = True, log=print, **budget: int | None) -> dict:
-    """Evaluate the run's latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
+    """Evaluate the run's (a RunDir or its path) latest checkpoint (or that of `step`); returns {metric: {value..., protocol...}}
     and merges it into eval.json (each entry records its checkpoint_step, protocol_level and budget).
 
     protocol: "quick" or "paper" (PROTOCOLS); budget: n, k, ais_runs, ais_betas, inception_n given here

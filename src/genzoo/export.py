@@ -18,7 +18,7 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
@@ -28,6 +28,9 @@ from .models.base import IMAGE_KINDS
 from .models.capabilities import LatentPrior, class_count
 from .models import capabilities
 from .safe_write import check_writable_file, write_bytes, write_text
+
+if TYPE_CHECKING:
+    from .runs import RunDir
 
 Format = Literal["torchscript", "onnx"]
 SUFFIXES: dict[str, str] = {"torchscript": ".pt", "onnx": ".onnx"}
@@ -86,12 +89,12 @@ def batch_statistics_as_ops(module: nn.Module) -> nn.Module:
     return module
 
 
-def export_spec(model) -> tuple[nn.Module, tuple[torch.Tensor, ...], dict]:
-    """(the module to export, example inputs, sidecar) for a loaded genzoo model; GenzooError if it has
-    no feed-forward sampler."""
+def export_spec(model, preset: str | None = None) -> tuple[nn.Module, tuple[torch.Tensor, ...], dict]:
+    """(the module to export, example inputs, sidecar) for a genzoo model, trained as the named `preset` (the
+    sidecar's "model"; default: the algorithm's name); GenzooError if it has no feed-forward sampler."""
     data = model.data
     base = {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "algorithm": model.name,
-            "model": model.run_config.name if model.run_config is not None else model.name}
+            "model": preset or model.name}
     if isinstance(model, capabilities.Translator):
         net = model.translation_net()
         shape = list(data.shape[1:])
@@ -129,16 +132,17 @@ def default_path(run_dir: str | Path, fmt: str) -> Path:
     return Path(run_dir) / "export" / f"model{SUFFIXES[fmt]}"
 
 
-def export_run(run_dir: str | Path, fmt: Format = "torchscript", out: str | Path | None = None,
+def export_run(run_dir: "str | Path | RunDir", fmt: Format = "torchscript", out: str | Path | None = None,
                step: int | None = None) -> Path:
-    """Export the sampler of a run directory (its latest checkpoint, or `step`) to `out`; write `out`.json."""
-    from .api import load
+    """Export the sampler of a run (a RunDir or its path; its latest checkpoint, or `step`) to `out`;
+    write `out`.json."""
+    from .runs import RunDir
 
     if fmt not in SUFFIXES:
         raise GenzooError(f"unknown export format '{fmt}'; choose torchscript or onnx")
-    model = load(run_dir, step=step)
-    module, example, side = export_spec(model)
-    path, inside = (Path(out), None) if out else (default_path(run_dir, fmt), Path(run_dir))
+    loaded = RunDir.open(run_dir).load(step)
+    module, example, side = export_spec(loaded.model, loaded.config.name)
+    path, inside = (Path(out), None) if out else (default_path(loaded.path, fmt), loaded.path)
     sidecar = Path(str(path) + ".json")
     for file in (path, sidecar):   # before the work: a run's own file, a link, a folder
         check_writable_file(file, inside=inside, results=True)

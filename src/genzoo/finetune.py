@@ -141,18 +141,18 @@ class FinetuneResult:
 def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500, unfrozen_steps: int = 500,
              lr: float = 1e-3, unfrozen_lr: float = 1e-4, head_hidden=(), batch_size: int = 100,
              weight_decay: float = 0.0, layers: int | None = None, train_data=None, test_data=None,
-             device: str | None = None, run=None) -> FinetuneResult:
-    """Frozen-then-unfrozen transfer of `model`'s encoder (a model or a run directory) vs from scratch.
+             device: str | None = None) -> FinetuneResult:
+    """Frozen-then-unfrozen transfer of `model`'s encoder vs from scratch.
 
-    run: the RunDir the model was loaded from (genzoo finetune passes it; a run directory given as
-    `model`, or a model from genzoo.load, is found by itself).
+    model: a run (a LoadedRun from genzoo.load_run, a RunDir, or a run directory's path: its latest checkpoint),
+    or a model built in Python, which needs train_data and test_data.
     layers: reuse only the encoder's first `layers` layers (MLP encoders; default: all of them).
     train_data / test_data: genzoo Datasets (default: the run's dataset, its train and test splits).
     Phase 1 trains only the head, so the base's weights and batch-norm statistics do not move
     (base_change['frozen'] == 0);
     phase 2 trains everything. Returns a FinetuneResult (accuracies on the test split).
     """
-    model, run, train_data, test_data = _model_and_splits(model, run, train_data, test_data, device)
+    model, run, train_data, test_data = _model_and_splits(model, train_data, test_data, device)
     dev = model.device
     x_l, y_l = _examples(train_data, dev, labelled_subset(train_data.y, labels, seed))
     x_t, y_t = _examples(test_data, dev)
@@ -192,29 +192,29 @@ def finetune(model, labels: int = 100, *, seed: int = 0, frozen_steps: int = 500
                          num_classes=num_classes, feature_dim=feature_dim, batch_size=batch_size,
                          weight_decay=weight_decay, frozen_steps=frozen_steps, unfrozen_steps=unfrozen_steps,
                          lr=lr, unfrozen_lr=unfrozen_lr)
-    run_dir = run.path if run is not None else model.run_dir
-    if run_dir is not None:
-        protocol["run"] = str(run_dir)
+    if run is not None:
+        protocol["run"] = str(run.path)
     return FinetuneResult(labels=labels, seed=seed, frozen_accuracy=frozen_acc, finetuned_accuracy=finetuned_acc,
                           scratch_accuracy=scratch_acc,
                           base_change={"frozen": change_frozen, "unfrozen": change_unfrozen}, protocol=protocol)
 
 
-def _model_and_splits(model, run, train_data, test_data, device):
-    """The model (loaded when `model` is a run directory), its RunDir, and the labelled train and test splits
-    (given, or the run's dataset's)."""
-    from .training.data import load_data
-    from .training.rundir import RunDir
+def _model_and_splits(model, train_data, test_data, device):
+    """The model (loaded when `model` is a run), its RunDir (None for a model built in Python), and the labelled
+    train and test splits (given, or the run's dataset's, its n_samples subset as the run trained on it)."""
+    from .runs import LoadedRun, RunDir, run_split
 
-    if isinstance(model, (str, Path)):
+    run = None
+    if isinstance(model, LoadedRun):
+        run, model = model.run, model.model
+    elif isinstance(model, (str, Path, RunDir)):
         run = RunDir.open(model)
         model = run.load_model(device=device or "cpu")
     if train_data is None or test_data is None:
-        cfg = run.config if run is not None else model.run_config
-        if cfg is None:
-            raise GenzooError("pass train_data and test_data, or a model loaded with genzoo.load(run_dir)")
-        train_data = train_data or load_data(cfg, "train")
-        test_data = test_data or load_data(cfg, "test")
+        if run is None:
+            raise GenzooError("pass train_data and test_data, or a run: genzoo.load_run(run_dir) or its path")
+        train_data = train_data or run_split(run.config, "train")
+        test_data = test_data or run_split(run.config, "test")
     if train_data.y is None or test_data.y is None:
         raise GenzooError(f"{train_data.name} has no labels: nothing to classify")
     return model, run, train_data, test_data

@@ -26,12 +26,11 @@ def _percentile(text: str) -> float | None:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _dataset_classifier(run_dir):
-    """Logits of genzoo's classifier for the data a run was trained on (trained and cached on first use)."""
+def _dataset_classifier(run):
+    """Logits of genzoo's classifier for the data the RunDir `run` was trained on (trained and cached on first use)."""
     from .metrics.features import get_feature_extractor
-    from .training.rundir import read_run_config
 
-    dataset = read_run_config(run_dir)["dataset"]["name"]
+    dataset = run.dataset["name"]
     print(f"genzoo: classifier: genzoo's CNN for {dataset}", file=sys.stderr)
     net = get_feature_extractor(dataset, progress=True).net.eval()   # trained on first use: says so, with a bar
     for p in net.parameters():
@@ -47,15 +46,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
     return value
-
-
-def _class_labels(model) -> list[str]:
-    """The names of the run's classes, one per row of a class grid (their numbers when the data has none)."""
-    from .metrics.context import run_split
-
-    names = run_split(model.run_config).class_names
-    k = model.data.num_classes
-    return [f"{c} {names[c]}" if names and names[c] != str(c) else str(c) for c in range(k)]
 
 
 def _check_classes(model, **flags: int | None) -> None:
@@ -99,7 +89,7 @@ def _sample_from_text(args, model, out) -> None:
     between two captions."""
     import torch
 
-    from .images import display_scale, save_grid
+    from .runs import write_samples
 
     texts = _typed_captions(args)
     g = torch.Generator(device=model.device).manual_seed(args.seed)
@@ -118,7 +108,7 @@ def _sample_from_text(args, model, out) -> None:
                           f"{args.mode}, --cond or --truncation")
     x = x.detach().float().cpu()
     labelled = rows if rows and args.mode != "interpolate-text" else None
-    path = save_grid(x, out, nrow=nrow, scale=args.scale or display_scale(x.shape[-2]), row_labels=labelled)
+    path = write_samples(model, x, out, nrow=nrow, scale=args.scale, row_labels=labelled)
     if rows:
         write_text(path.with_suffix(".txt"), "\n".join(rows) + "\n")
     print(f"genzoo: wrote {len(x)} samples ({args.mode}) to {path}" + (f" (captions in {path.with_suffix('.txt')})"
@@ -153,11 +143,12 @@ def sample(args) -> None:
     conditional model: one row per class, one z per column); rejection (a GAN's samples kept with
     probabilities from its discriminator, Azadi et al. 2019).
     """
-    from .api import load
     from .models.base import TRANSLATION_KINDS
+    from .runs import load_run, save_samples
 
     mode = _checked_mode(args)
-    model = load(args.run_dir, step=args.step)
+    loaded = load_run(args.run_dir, step=args.step)
+    model = loaded.model
     _check_classes(model, cond=args.cond, target=args.target if mode == "steer" else None)
     out = _output_file(args, mode)
     if model.data.kind == "captioned":
@@ -165,15 +156,24 @@ def sample(args) -> None:
         return
     _refuse_flags_of_other_kinds(args, model, mode)
     if model.data.kind in TRANSLATION_KINDS:
-        _translate(args, model, mode, out)
+        _translate(args, loaded, out)
     elif mode == "random" and args.cond is None:
-        from .outputs import save_samples
         path = save_samples(model, out, args.n, seed=args.seed, scale=args.scale)
         print(f"genzoo: wrote {args.n} samples to {path}")
     else:
-        x, nrow = _latent_samples(args, model, mode)
-        path = _write(args, model, mode, x.detach().cpu(), nrow, out)
-        print(f"genzoo: wrote {len(x)} samples ({mode}) to {path}")
+        _write_latent_samples(args, loaded, mode, out)
+
+
+def _write_latent_samples(args, loaded, mode: str, out: Path) -> None:
+    """The samples of a latent-space mode, written by the one sample writer (a class grid's rows labelled)."""
+    from .runs import class_row_labels, write_samples
+
+    model = loaded.model
+    x, nrow = _latent_samples(args, loaded, mode)
+    grid = mode == "class-grid" and model.data.kind == "image"   # points and tokens have no rows to label
+    labels = class_row_labels(loaded.config, model.data.num_classes) if grid else None
+    path = write_samples(model, x.detach().cpu(), out, nrow=nrow, scale=args.scale, row_labels=labels)
+    print(f"genzoo: wrote {len(x)} samples ({mode}) to {path}")
 
 
 def _checked_mode(args) -> str:
@@ -221,11 +221,12 @@ def _refuse_flags_of_other_kinds(args, model, mode: str) -> None:
                           "--truncation (in Python: model.translate(images))")
 
 
-def _translate(args, model, mode: str, out: Path) -> None:
+def _translate(args, loaded, out: Path) -> None:
     """Translation models: every image of --input into a folder, or a grid of --n test pairs."""
     from .images import translate_folder
-    from .metrics.context import run_split
-    from .outputs import save_samples
+    from .runs import run_split, save_samples
+
+    model = loaded.model
 
     if args.input is not None:
         out_dir = Path(args.out) if args.out else Path(args.run_dir) / "translations"
@@ -235,17 +236,19 @@ def _translate(args, model, mode: str, out: Path) -> None:
             raise GenzooError(str(e)) from None
         print(f"genzoo: translated {len(written)} images from {args.input} into {out_dir}")
         return
-    test = run_split(model.run_config)
+    test = run_split(loaded.config, "test", subset=False)
     pairs = test.x[test.display_indices(args.n)]
     path = save_samples(model, out, args.n, seed=args.seed, reference=pairs, scale=args.scale)
     print(f"genzoo: wrote the translations of {len(pairs)} test pairs to {path} (each row: {model.grid_columns})")
 
 
-def _latent_samples(args, model, mode: str):
+def _latent_samples(args, loaded, mode: str):
     """The samples of a latent-space mode, and the grid's row length (None: square)."""
     import torch
 
     from . import sampling
+
+    model = loaded.model
 
     try:
         sampling.check_latent_model(model)
@@ -264,14 +267,16 @@ def _latent_samples(args, model, mode: str):
         if mode == "truncated":
             bound = args.truncation if args.truncation is not None else 0.5
             return sampling.sample_truncated(model, args.n, bound, cond=args.cond, generator=g), None
-        return _latent_grid(args, model, mode, g), args.cols
+        return _latent_grid(args, loaded, mode, g), args.cols
     except ValueError as e:  # e.g. a class out of range, or cond for an unconditional model
         raise GenzooError(str(e)) from None
 
 
-def _latent_grid(args, model, mode: str, g):
+def _latent_grid(args, loaded, mode: str, g):
     """--rows x --cols grids: interpolations, a class grid, steering, class arithmetic."""
     from . import sampling
+
+    model = loaded.model
 
     if mode in ("interpolate", "slerp"):
         return sampling.interpolation_grid(model, args.rows, args.cols, cond=args.cond, generator=g,
@@ -281,10 +286,10 @@ def _latent_grid(args, model, mode: str, g):
     if mode == "steer":
         if args.target is None:
             raise GenzooError("--mode steer needs --target CLASS: the class to steer the samples toward")
-        return sampling.steer_grid(model, _dataset_classifier(args.run_dir), args.target, args.rows, args.cols,
+        return sampling.steer_grid(model, _dataset_classifier(loaded.run), args.target, args.rows, args.cols,
                                    cond=args.cond, generator=g)
     abc = _arithmetic_classes(args)   # before the classifier loads
-    return sampling.arithmetic_by_class(model, _dataset_classifier(args.run_dir), abc, args.cols, cond=args.cond,
+    return sampling.arithmetic_by_class(model, _dataset_classifier(loaded.run), abc, args.cols, cond=args.cond,
                                        generator=g)
 
 
@@ -297,24 +302,6 @@ def _arithmetic_classes(args) -> tuple[int, ...]:
     if len(abc) != 3:
         raise GenzooError(f"--mode arithmetic needs --classes A,B,C (three class numbers: A - B + C), got '{classes}'")
     return abc
-
-
-def _write(args, model, mode: str, x, nrow: int | None, out: Path) -> Path:
-    """An image grid (class rows labelled), a scatter plot of points, or one text line per sample."""
-    from .images import display_scale, save_grid, save_points
-    from .models.capabilities import Detokenizer
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    kind = model.data.kind
-    if kind == "image":
-        labels = _class_labels(model) if mode == "class-grid" else None
-        return save_grid(x.float(), out, nrow=nrow, scale=args.scale or display_scale(x.shape[-2]),
-                         row_labels=labels)
-    if kind == "points":
-        return save_points(x.float(), out.with_suffix(".png"))
-    path = out.with_suffix(".txt")
-    lines = model.detokenize(x) if isinstance(model, Detokenizer) else [str(r) for r in x.tolist()]
-    return write_text(path, "\n".join(lines) + "\n")
 
 
 def add_sample_parser(sub) -> None:

@@ -97,7 +97,7 @@ class Context:
         import genzoo
 
         from ..presets import resolve
-        from ..training.checkpoint import list_checkpoints
+        from ..runs import list_checkpoints
 
         cfg = resolve(preset, overrides=overrides)
         key = json.dumps({"preset": preset, "config": cfg.to_dict()}, sort_keys=True, default=str)
@@ -242,14 +242,14 @@ def describe_source(text: str) -> str:
 
 def checkpoint_steps(run_dir: Path) -> list[int]:
     """The steps at which a run kept a checkpoint, oldest first."""
-    from ..training.checkpoint import list_checkpoints
+    from ..runs import list_checkpoints
     return [step for step, _ in list_checkpoints(Path(run_dir) / "checkpoints")]
 
 
 def trained_dataset(run_dir: Path) -> str:
     """The dataset a run was trained on, as genzoo.data names it."""
-    from ..training.rundir import read_run_config
-    return read_run_config(run_dir)["config"]["data"]["name"]
+    from ..runs import RunDir
+    return RunDir.open(run_dir).record["config"]["data"]["name"]
 
 
 class ImageScorer:

@@ -39,20 +39,21 @@ def d_features(model, images: torch.Tensor) -> torch.Tensor:
     return torch.cat([model.D.features(x[i:i + 500]) for i in range(0, len(x), 500)])
 
 
-def untrained_twin(model, seed: int):
-    """The same architecture at initialization (seeded like the run)."""
+def untrained_twin(loaded, seed: int):
+    """The same architecture as the LoadedRun's model, at initialization (seeded like the run)."""
     torch.manual_seed(seed)
-    return get_algorithm(model.run_config.algorithm)(model.run_config.model, model.data).eval()
+    return get_algorithm(loaded.config.algorithm)(loaded.config.model, loaded.model.data).eval()
 
 
 def measure(ctx: Context) -> Measured:
     run_dir = dcgan_run(ctx)
-    model = genzoo.load(run_dir)
+    loaded = genzoo.load_run(run_dir)
+    model = loaded.model
     s = load_splits(trained_dataset(run_dir))
     per_class, k = ctx.pick(20, 100), ctx.pick(32, 256)
     pick = labelled_subset(s.train_y, per_class, ctx.seed)
     km_train, km_test = kmeans_features(s.train_x, s.test_x, k=k, seed=ctx.seed)
-    twin = untrained_twin(model, ctx.seed)
+    twin = untrained_twin(loaded, ctx.seed)
     reps = {"DCGAN discriminator": (d_features(model, s.train_x[pick]), d_features(model, s.test_x)),
             "K-means": (km_train[pick.numpy()], km_test),
             "raw pixels": (s.train_x[pick].flatten(1), s.test_x.flatten(1)),

@@ -28,9 +28,9 @@ def _mse(model, x: torch.Tensor) -> float:
 def _check_given_run(run_dir, ds, k: int) -> None:
     """--run must be what the experiment would train: a linear-ae run with a code of k on images of ds's shape."""
     from ..errors import GenzooError
-    from ..training.rundir import read_run_config
+    from ..runs import RunDir
 
-    record = read_run_config(run_dir)
+    record = RunDir.open(run_dir).record
     config = record["config"]
     name = config.get("name")
     latent = config.get("model", {}).get("latent_dim") if isinstance(config.get("model"), dict) else None

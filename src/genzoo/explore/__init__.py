@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import GenzooError
 from ..models.capabilities import Translator
 from .latent import LatentExplorer, translator
+
+if TYPE_CHECKING:
+    from ..runs import RunDir
 
 __all__ = ["LatentExplorer", "build_app", "serve"]
 
@@ -66,11 +70,14 @@ def _latent_page(gr, explorer: LatentExplorer, directions: str):
     return [(draw, inputs, image), (interpolate, path_inputs, path)]
 
 
-def build_app(model, directions: str = "pca", k: int = 6):
-    """The Gradio Blocks page for a loaded genzoo model."""
+def build_app(run, directions: str = "pca", k: int = 6):
+    """The Gradio Blocks page for a run loaded with genzoo.load_run (titled with its preset and directory),
+    or for a genzoo model alone."""
+    from ..runs import LoadedRun
+
     gr = _gradio()
-    name = model.run_config.name if model.run_config is not None else model.name
-    title = f"genzoo explore: {name} ({model.run_dir or ''})"
+    model, name, where = (run.model, run.config.name, run.path) if isinstance(run, LoadedRun) else (run, run.name, "")
+    title = f"genzoo explore: {name} ({where})"
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(f"## {title}")
         if isinstance(model, Translator):
@@ -84,7 +91,7 @@ def build_app(model, directions: str = "pca", k: int = 6):
     return app
 
 
-def serve(run_dir: str | Path, *, port: int = 7860, host: str = "127.0.0.1", directions: str = "pca",
+def serve(run_dir: "str | Path | RunDir", *, port: int = 7860, host: str = "127.0.0.1", directions: str = "pca",
           step: int | None = None, allow_remote: bool = False, log=print) -> None:
     """Check the address, load the run (the usual checkpoint checks), then serve its page until interrupted.
     An address beyond this machine (loopback) needs allow_remote: the page runs the model for anyone who
@@ -120,12 +127,12 @@ def _check_free(host: str, port: int) -> None:
                           "(or --host)") from None
 
 
-def _launch(run_dir: str | Path, *, port: int, host: str, directions: str, step: int | None) -> None:
-    from ..api import load
+def _launch(run_dir: "str | Path | RunDir", *, port: int, host: str, directions: str, step: int | None) -> None:
+    from ..runs import RunDir
 
-    model = load(run_dir, step=step)   # refuses a run whose checkpoint fails its checks
+    loaded = RunDir.open(run_dir).load(step)   # refuses a run whose checkpoint fails its checks
     gr = _gradio()
-    app = build_app(model, directions=directions)
+    app = build_app(loaded, directions=directions)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"])  # no web fonts
     print(f"genzoo: exploring {run_dir} at http://{host}:{port} (Ctrl-C to stop)", flush=True)
     app.launch(server_name=host, server_port=port, share=False, inbrowser=False, theme=theme, quiet=True,

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..data import load_dataset
 from ..models.capabilities import GibbsSampler
+from ..runs.splits import run_split
 from ._common import MetricError
 from .features import default_cache_dir, get_feature_extractor
 
 if TYPE_CHECKING:
-    from ..training.rundir import RunDir
+    from ..runs import RunDir
 
 
 #: `genzoo eval --protocol`: "quick" (the default) finishes in about a minute on 2 CPU cores for every preset's
@@ -28,13 +28,6 @@ QUICK_NOTE = ("the quick protocol: fewer samples, importance samples and AIS tem
               "shorter Gibbs chains for an RBM's or DBM's samples, so "
               "noisier (read the standard errors) and biased toward worse likelihoods; compare only with numbers "
               "of the same protocol (`genzoo eval --protocol paper` for the papers')")
-
-
-def run_split(cfg, split="test"):
-    """The run's dataset, `split` (test by default), as the run saw it (its image size and channels)."""
-    d = cfg.data
-    return load_dataset(d.name, split, root=d.root, download=d.download, verify=d.verify,
-                        image_size=d.image_size, channels=d.channels)
 
 
 def _sample(model, n: int, seed: int, gibbs_sweeps: int = 0, batch: int = 1000) -> torch.Tensor:
@@ -67,7 +60,7 @@ class Evaluation:
     def split(self, name: str = "test"):
         """The run's data split `name`, as the run saw it (loaded once)."""
         if name not in self._splits:
-            self._splits[name] = run_split(self.config, name)
+            self._splits[name] = run_split(self.config, name, subset=False)
         return self._splits[name]
 
     def samples(self, n: int) -> torch.Tensor:

@@ -180,7 +180,9 @@ def _load_dataset(name, split, root):
 
 
 def load_splits(dataset_name: str, *, root=None, holdout_seed: int = 0) -> _Splits:
-    """Train and test images (uint8) and labels of an image dataset, through genzoo.data."""
+    """Train and test images (uint8) and labels of an image dataset by name, as stored (genzoo's classifier and
+    the real statistics are of the dataset, not of a run); a run's own split, with its image size, channels
+    and subset, is genzoo.runs.run_split's."""
     from ..errors import DataError
 
     tr = _load_dataset(dataset_name, "train", root)

@@ -8,17 +8,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Literal, get_args
+from typing import Callable, ClassVar, Literal, get_args
 
 import torch
 from torch import nn
 
 from ..typed import check_literals, choice_error
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from ..config import RunConfig
 
 
 #: the data kinds of translation models: two domains of images per example
@@ -152,9 +148,6 @@ class Algorithm(nn.Module):
     Config: ClassVar[type] = object
     #: the data kinds the algorithm says it learns from (): it does not say; translation data need a model that does
     data_kinds: ClassVar[tuple[str, ...]] = ()
-    #: the run directory and configuration of a model loaded with genzoo.load (None for one built in Python)
-    run_dir: Path | None = None
-    run_config: "RunConfig | None" = None
     #: minibatches consumed per train_step (e.g. k discriminator steps each on a fresh minibatch);
     #: the trainer hands over batch_size * batches_per_step examples and `Batch.split` divides them.
     batches_per_step: int = 1

@@ -44,9 +44,10 @@ def _whole(value, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def build_report(run_dirs: list[str | Path], out: str | Path | None = None, *, floor: bool = True,
+def build_report(run_dirs: list, out: str | Path | None = None, *, floor: bool = True,
                  log=print) -> Path:
-    """Write the HTML report of `run_dirs` to `out` (default: the first run's report.html) and return its path."""
+    """Write the HTML report of `run_dirs` (RunDirs or their paths) to `out` (default: the first run's report.html)
+    and return its path."""
     if not run_dirs:
         raise GenzooError("give at least one run directory")
     from ..safe_write import check_writable_file

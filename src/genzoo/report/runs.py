@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..safe_write import read_regular_file
-from ..training.checkpoint import list_checkpoints
-from ..training.rundir import METRICS_FILE, read_run_config
+from ..runs import RunDir
 from ..training.schedule import lr_factor
 
 _GRID = re.compile(r"^step-(\d+)\.png$")
@@ -156,12 +155,11 @@ def _read_evaluation(path: Path, log) -> dict:
     return kept
 
 
-def read_run(run_dir: str | Path, log=print) -> RunRecord:
-    """Everything a report shows of one run (GenzooError if it is not a run directory); a part that is
-    malformed, too large, or not a regular file inside the run is skipped and named through `log`."""
-    run_dir = Path(run_dir)
-    record = read_run_config(run_dir)
-    return RunRecord(dir=run_dir, record=record, log=_read_log(run_dir / METRICS_FILE, log),
-                     grids=_read_grids(run_dir / "samples", log),
-                     evaluation=_read_evaluation(run_dir / "eval.json", log),
-                     checkpoints=list_checkpoints(run_dir / "checkpoints"))
+def read_run(run_dir: "str | Path | RunDir", log=print) -> RunRecord:
+    """Everything a report shows of one run (a RunDir or its path; GenzooError if it is not a run directory); a
+    part that is malformed, too large, or not a regular file inside the run is skipped and named through `log`."""
+    run = RunDir.open(run_dir)
+    return RunRecord(dir=run.path, record=run.record, log=_read_log(run.metrics_file, log),
+                     grids=_read_grids(run.path / "samples", log),
+                     evaluation=_read_evaluation(run.path / "eval.json", log),
+                     checkpoints=run.checkpoints())

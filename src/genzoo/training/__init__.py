@@ -1,4 +1,5 @@
-"""The trainer (set up, step, run), its hooks and stop rules, run directories and load(), checkpoints."""
+"""The trainer (set up, step, run), its hooks and stop rules, and what it puts in checkpoints; the run directory it
+writes is genzoo.runs's."""
 from .hooks import Hook, StopRule, TimeLimit, default_hooks
 from .trainer import Run, Trainer, train
 

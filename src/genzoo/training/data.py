@@ -7,17 +7,11 @@ import math
 import torch
 
 from ..config import RunConfig
-from ..data import Dataset, load_dataset
+from ..data import Dataset
 from ..errors import ConfigError
 from ..models import Batch, DataSpec
 from ..models.base import IMAGE_KINDS
 from .distributed import World
-
-
-def load_data(cfg: RunConfig, split: str = "train") -> Dataset:
-    d = cfg.data
-    return load_dataset(d.name, split, root=d.root, download=d.download, verify=d.verify,
-                        n_samples=d.n_samples, image_size=d.image_size, channels=d.channels)
 
 
 def data_spec(ds: Dataset) -> DataSpec:

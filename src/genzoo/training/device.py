@@ -1,25 +1,14 @@
-"""Where and how a model runs: the device, the autocast precision, and the model built and prepared
-for them (memory format, synchronized batch norm, TF32, compilation)."""
+"""How a model trains on its device: the autocast precision, and the model prepared for it (memory format,
+synchronized batch norm, TF32, compilation). Choosing the device and building the model are genzoo.runs.build's."""
 from __future__ import annotations
 
 import torch
 
 from ..config import RunConfig
 from ..errors import ConfigError
-from ..models import Algorithm, DataSpec, get_algorithm
-from ..models.base import IMAGE_KINDS, TRANSLATION_KINDS
+from ..models import Algorithm
+from ..models.base import IMAGE_KINDS
 from .distributed import World
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={name} but CUDA is not available here; use --set train.device=cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"train.device: '{name}' is not a device; use auto, cpu, cuda or cuda:N") from None
 
 
 def cpu_has_native_bf16() -> bool:
@@ -49,19 +38,6 @@ def resolve_precision(name: str, device: torch.device, data_kind: str) -> torch.
 def autocast(device: torch.device, dtype: torch.dtype | None):
     """The autocast context for resolve_precision's dtype on `device` (None: float32, autocast off)."""
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
-
-
-def build_model(cfg: RunConfig, spec: DataSpec, device: torch.device) -> Algorithm:
-    """The configured algorithm, built for data described by `spec`, on `device`."""
-    algo_cls = get_algorithm(cfg.algorithm)
-    if spec.kind in TRANSLATION_KINDS and not set(TRANSLATION_KINDS) & set(algo_cls.data_kinds):
-        raise ConfigError(f"{cfg.name} learns from single images, and {cfg.data.name} holds pairs of images for "
-                          "translation models (pix2pix, cyclegan); choose other data with --data")
-    try:
-        model = algo_cls(cfg.model, spec)
-    except ValueError as e:  # e.g. an image size the networks cannot be built for
-        raise ConfigError(f"cannot build {cfg.name} for data of shape {spec.shape}: {e}") from None
-    return model.to(device)
 
 
 def prepare_model(model: Algorithm, cfg: RunConfig, device: torch.device, world: World) -> Algorithm:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..config import Clock
 from ..errors import ConfigError, TrainingDiverged
-from ..outputs import grid_reference, save_samples
+from ..runs.samples import grid_reference, save_samples
 from ..typed import check_literal
 from .data import UNBOUNDED_STEPS
 

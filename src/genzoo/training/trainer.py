@@ -32,26 +32,27 @@ from ..models import Algorithm, DataSpec, Optimizers
 from ..presets import build_config
 from ..threads import thread_wait
 from ..typed import to_dict
-from .checkpoint import check_same_model, checkpoint_path, load_model_state, load_optimizer_states, \
-    prune_checkpoints, save_checkpoint, set_rng_state
-from .data import BatchSource, data_spec, load_data, total_steps
-from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision
+from ..runs.build import build_model, resolve_device
+from ..runs.checkpoint import checkpoint_path, load_model_state, newest_readable_checkpoint, prune_checkpoints
+from ..runs.record import environment, new_run_path, read_run_config, truncate_metrics, write_run_record
+from ..runs.rundir import RunDir
+from ..runs.splits import run_split
+from .checkpoint import check_same_model, load_optimizer_states, save_checkpoint, set_rng_state
+from .data import BatchSource, data_spec, total_steps
+from .device import autocast, prepare_model, resolve_precision
 from .distributed import (any_rank, broadcast_norm_statistics, broadcast_parameters, broadcast_string,
                           check_resumable, checkpoint_processes, gather_rng_states, gradient_averager, init_from_env,
                           local_device, lost_peer, mean_over_ranks, process_count_note, restore_process_rng,
                           resume_command)
 from .guards import DeferredInterrupt, InterruptNow, claim_run_dir, release_run_dir
 from .hooks import Hook, StopRule, default_hooks
-from .rundir import (RunDir, environment, new_run_path, newest_readable_checkpoint, read_run_config,
-                     truncate_metrics, write_run_record)
 from .budget import TimeBudgetRule
 from .schedule import apply_lr_schedule
 
 # Where these lived before the trainer was split into modules: imports of them from here keep working.
-from ..outputs import grid_reference, save_samples  # noqa: E402,F401
-from .data import BatchSource, data_spec, load_data  # noqa: E402,F401,F811
-from .device import autocast, build_model, prepare_model, resolve_device, resolve_precision  # noqa: E402,F401,F811
-from .rundir import CONFIG_FILE, METRICS_FILE, load, read_run_config  # noqa: E402,F401,F811
+from ..runs.record import CONFIG_FILE, METRICS_FILE  # noqa: E402,F401
+from ..runs.rundir import load  # noqa: E402,F401
+from ..runs.samples import grid_reference, save_samples  # noqa: E402,F401
 from .schedule import lr_factor  # noqa: E402,F401
 
 
@@ -189,7 +190,7 @@ class Trainer:
 
     def _load_data(self) -> None:
         """The training split (unless given), with its notice: in full when a run begins, short on resume."""
-        self.dataset = ds = self.dataset if self.dataset is not None else load_data(self.cfg)
+        self.dataset = ds = self.dataset if self.dataset is not None else run_split(self.cfg)
         if ds.notice and self.resume_from is None:
             self.log(f"genzoo: notice: {ds.notice}")
         elif ds.notice:  # said in full when the run began; config.json keeps it

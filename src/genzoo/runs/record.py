@@ -1,4 +1,5 @@
-"""Run directories: creating and opening them, reading config.json, choosing a checkpoint, `load()`.
+"""A run's record: config.json (the resolved configuration and what the run really used: data, devices,
+versions), its check when read back, and the run directory's other files by name.
 
 A run directory holds
     config.json      the resolved configuration and what the run really used (data, devices, versions)
@@ -12,7 +13,6 @@ import datetime as _dt
 import json
 import os
 import platform
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,10 @@ import torch
 
 from .. import __version__
 from ..config import RunConfig
-from ..errors import CheckpointError, ConfigError, GenzooError
-from ..models import Algorithm, DataSpec
-from ..presets import build_config
+from ..errors import ConfigError, GenzooError
 from ..safe_write import read_regular_file
 from ..typed import MAX_WIDTH
-from .checkpoint import list_checkpoints, load_model_state, read_checkpoint
-from .device import build_model, resolve_device
+from .checkpoint import list_checkpoints
 
 CONFIG_FILE = "config.json"
 MAX_CONFIG_BYTES = 16 << 20   # a run's record is a few kB
@@ -117,23 +114,6 @@ def write_run_record(run_dir: Path, record: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def newest_readable_checkpoint(found: list[tuple[int, Path]], log=print) -> tuple[int, Path, dict, dict]:
-    """(step, path, tensors, metadata) of the newest checkpoint that reads back. A newer one that does not
-    (truncated by a full disk or an interrupted copy) is reported and skipped: training resumes from the
-    one before it and redoes the lost steps, exactly as it first ran them."""
-    errors = []
-    for step, path in reversed(found):
-        try:
-            tensors, meta = read_checkpoint(path)
-        except CheckpointError as e:
-            errors.append(str(e))
-            continue
-        for e in errors:
-            log(f"genzoo: notice: skipped an unreadable checkpoint: {e}")
-        return step, path, tensors, meta
-    raise CheckpointError("no checkpoint of this run can be read:\n  " + "\n  ".join(errors))
-
-
 def truncate_metrics(path: Path, step: int) -> None:
     """On resume, drop log lines written after the checkpoint we continue from."""
     if not path.exists():
@@ -146,85 +126,3 @@ def truncate_metrics(path: Path, step: int) -> None:
         except json.JSONDecodeError:
             continue  # a line cut by a crash
     path.write_text("".join(k + "\n" for k in keep))
-
-
-@dataclass
-class RunDir:
-    """An existing run directory: its recorded configuration and data, its checkpoints, its model.
-
-        run = RunDir.open("runs/dcgan-mnist-20261121-101500")
-        run.config.train.steps, run.dataset["name"], run.checkpoints()
-        model = run.load_model(step=500)
-    """
-
-    path: Path
-    record: dict = field(repr=False)
-
-    @classmethod
-    def open(cls, path: str | Path) -> "RunDir":
-        return cls(Path(path), read_run_config(path))
-
-    @property
-    def config(self) -> RunConfig:
-        return build_config(self.record["config"])
-
-    @property
-    def data_spec(self) -> DataSpec:
-        return DataSpec.from_dict(self.record["data_spec"])
-
-    @property
-    def dataset(self) -> dict:
-        """What the run trained on: name, source, split, size, shape, notice."""
-        return self.record["dataset"]
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / METRICS_FILE
-
-    def checkpoints(self) -> list[tuple[int, Path]]:
-        """(step, path) of the run's complete checkpoints, oldest first."""
-        return list_checkpoints(self.checkpoint_dir)
-
-    def checkpoint(self, step: int | None = None) -> tuple[int, Path]:
-        """The checkpoint of `step`, or the latest one."""
-        found = dict(self.checkpoints())
-        if not found:
-            raise CheckpointError(f"'{self.path}' has no checkpoint yet")
-        if step is not None and step not in found:
-            raise CheckpointError(f"'{self.path}' has no checkpoint at step {step}; it has steps {sorted(found)}")
-        chosen = step if step is not None else max(found)
-        return chosen, found[chosen]
-
-    def load_model(self, step: int | None = None, device: str = "cpu") -> Algorithm:
-        """The model of the checkpoint of `step` (default: the latest), in eval mode."""
-        chosen, path = self.checkpoint(step)
-        model = build_model(self.config, self.data_spec, resolve_device(device))
-        try:
-            tensors, _ = read_checkpoint(path)
-        except CheckpointError as e:
-            others = sorted({s for s, _ in self.checkpoints()} - {chosen})
-            raise CheckpointError(f"{e}" + (f". This run also has checkpoints at steps {others}: pick one with "
-                                            "--step (or step= in Python)" if others else "")) from None
-        load_model_state(model, tensors, source=str(path))
-        return model.eval()
-
-
-def load(run_dir: str | Path, *, step: int | None = None, device: str = "cpu") -> Algorithm:
-    """The trained model of a run directory, in eval mode, ready to sample.
-
-    run_dir: a directory written by `genzoo.train` or `genzoo train`.
-    step: the checkpoint to load (default: the latest).
-    device: where to put the model, e.g. "cpu" or "cuda".
-
-    Example:
-        >>> model = genzoo.load("runs/dcgan-mnist5k-20261121-101500")
-        >>> images = model.sample(64)      # (64, 1, 28, 28), values in [0, 1]
-    """
-    run = RunDir.open(run_dir)
-    model = run.load_model(step, device)
-    model.run_dir, model.run_config = run.path, run.config
-    return model
