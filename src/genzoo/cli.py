@@ -156,6 +156,7 @@ def _finetune(args) -> None:
     from pathlib import Path
 
     from .finetune import finetune, write_result
+    from .safe_write import check_writable_file
     from .training.rundir import RunDir
 
     for flag in ("labels", "frozen_steps", "unfrozen_steps"):
@@ -163,11 +164,12 @@ def _finetune(args) -> None:
             raise GenzooError(f"--{flag.replace('_', '-')} must be {'positive' if flag == 'labels' else '>= 0'}, "
                               f"got {getattr(args, flag)}")
     run = RunDir.open(args.run_dir)
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
+    check_writable_file(out, results=True)   # before the training, which a bad path would waste
     result = finetune(run.load_model(args.step), labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
                       unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
                       layers=args.layers, run=run)
     print(result.summary())
-    out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
     print(f"genzoo: wrote {write_result(result, out)}")
 
 
@@ -213,6 +215,7 @@ def _eval_folders(args, metrics: list[str] | None) -> None:
     """genzoo eval --images DIR --against DATASET|DIR2: a folder of images made by any tool."""
     from .evaluation import MAX_EVAL_SAMPLES, PROTOCOLS, format_results
     from .folder_eval import default_out, evaluate_folders, write_results
+    from .safe_write import check_writable_file
 
     if not (args.images and args.against):
         raise GenzooError("give --images DIR and --against DATASET or --against DIR2 (e.g. --against mnist)")
@@ -225,12 +228,15 @@ def _eval_folders(args, metrics: list[str] | None) -> None:
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} images, got {n:,}")
     to_stdout = args.out == "-"
+    out = args.out or default_out(args.images, args.against)
+    if not to_stdout:   # before the work, which a bad path would waste; never over a run's own files
+        check_writable_file(out, results=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if to_stdout else print
     results = evaluate_folders(args.images, args.against, features=args.features, n=n, metrics=metrics,
                                seed=args.seed, protocol=args.protocol, log=log)
     log(f"genzoo: evaluation of the images in {args.images} against {args.against}")
     log(format_results(results))
-    path = write_results(results, args.out or default_out(args.images, args.against))
+    path = write_results(results, out)
     if not to_stdout:
         print(f"genzoo: wrote {path} (the numbers with their protocols: counts, conversion, features)")
 

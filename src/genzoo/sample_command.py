@@ -199,8 +199,8 @@ def _output_file(args, mode: str) -> Path:
     """--out, or RUN_DIR/samples/MODE-seedS.png; checked writable before any sample is drawn."""
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
-    if args.input is None:   # never over a run's own files, its eval.json or training's grids
-        check_writable_file(out, results=True)
+    if args.input is None:   # never over a run's own files, its eval.json or training's grids; the default
+        check_writable_file(out, results=True, inside=None if args.out else args.run_dir)   # stays in the run
     return out
 
 
