@@ -345,3 +345,26 @@ def test_sample_never_follows_a_samples_link_out_of_the_run(run, tmp_path, capsy
     (run / "samples").symlink_to(outside)
     err = _error_line(capsys, ["sample", str(run)])
     assert f"'{run / 'samples'}' is a link" in err and _files(outside) == []
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--seed", str(2 ** 70)], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["--seed", "-1"], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["--truncation", "nan"], "--truncation must be a positive, finite bound"),
+    (["--truncation", "inf"], "--truncation must be a positive, finite bound")])
+def test_sample_refuses_seeds_bounds_and_scales_it_cannot_honour_in_one_line(flags, says, run, tmp_path, capsys):
+    err = _error_line(capsys, ["sample", str(run), "--out", str(tmp_path / "s.png"), *flags])
+    assert says in err and not (tmp_path / "s.png").exists()
+
+
+def test_a_grid_is_bounded_by_the_pixels_pillow_reads_back(tmp_path):
+    """64 images of 8 x 8 with padding 2 make a 82 x 82 grid: scale 115 gives 9430**2 = 88.9 M pixels (allowed),
+    116 gives 9512**2 = 90.5 M (over Pillow's 89,478,485)."""
+    import torch
+
+    from genzoo.errors import GenzooError
+    from genzoo.images import save_grid
+    x = torch.zeros(64, 1, 8, 8)
+    with pytest.raises(GenzooError, match="a grid of 9,512 x 9,512 pixels"):
+        save_grid(x, tmp_path / "g.png", scale=116)
+    assert not (tmp_path / "g.png").exists()
