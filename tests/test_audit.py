@@ -87,6 +87,30 @@ def test_a_full_disk_when_the_lock_names_its_owner_is_one_line(tmp_path, monkeyp
     assert "cannot write into the run directory" in err and "No space left on device" in err
 
 
+def test_a_full_disk_that_refuses_the_buffered_pid_of_the_lock_is_one_line(tmp_path, monkeypatch, capsys):
+    """As a real full disk does: the PID's write fills a buffer, and both its flush and the close that flushes
+    again fail."""
+    from genzoo.training import guards
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def close(self):
+            self.handle.close()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+    opened = guards._open_lock_file
+    monkeypatch.setattr(guards, "_open_lock_file", lambda path: Full(opened(path)))
+    err = _error_line(capsys, [*TOY_TRAIN, "--steps", "2", "--out", str(tmp_path / "run")])
+    assert "cannot write into the run directory" in err and "No space left on device" in err
+
+
 def test_resuming_with_the_config_of_another_preset_is_refused(tmp_path, capsys):
     """lsgan is dcgan's networks with another loss: a dcgan run whose config.json says lsgan's loss (as when
     lsgan's config.json is copied over it) would resume as a hybrid of the two."""
