@@ -69,39 +69,24 @@ def test_a_checkpoints_link_that_loops_is_one_line(command, run, capsys):
     assert "checkpoints" in err
 
 
-def test_a_full_disk_when_the_lock_names_its_owner_is_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("fails_at", ["write", "flush"])
+def test_a_full_disk_when_the_lock_names_its_owner_is_one_line(fails_at, tmp_path, monkeypatch, capsys):
+    """The PID's write fails, or (as on a real full disk) it fills a buffer, and both its flush and the close
+    that flushes again fail."""
     from genzoo.training import guards
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     class Full:
         def __init__(self, handle):
             self.handle = handle
-
-        def write(self, text):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-        def __getattr__(self, name):
-            return getattr(self.handle, name)
-    opened = guards._open_lock_file
-    monkeypatch.setattr(guards, "_open_lock_file", lambda path: Full(opened(path)))
-    err = _error_line(capsys, [*TOY_TRAIN, "--steps", "2", "--out", str(tmp_path / "run")])
-    assert "cannot write into the run directory" in err and "No space left on device" in err
-
-
-def test_a_full_disk_that_refuses_the_buffered_pid_of_the_lock_is_one_line(tmp_path, monkeypatch, capsys):
-    """As a real full disk does: the PID's write fills a buffer, and both its flush and the close that flushes
-    again fail."""
-    from genzoo.training import guards
-
-    class Full:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def flush(self):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            setattr(self, fails_at, full)
 
         def close(self):
             self.handle.close()
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            if fails_at == "flush":
+                full()
 
         def __getattr__(self, name):
             return getattr(self.handle, name)
