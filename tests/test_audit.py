@@ -377,3 +377,20 @@ def test_a_grid_is_bounded_by_the_pixels_pillow_reads_back(tmp_path):
     with pytest.raises(GenzooError, match="a grid of 9,512 x 9,512 pixels"):
         save_grid(x, tmp_path / "g.png", scale=116)
     assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["eval", "RUN", "--seed", str(2 ** 70)], "argument --seed: must be from 0 to 4,294,967,295"),
+    (["eval", "RUN", "--seed", "-1"], "argument --seed: must be from 0 to 4,294,967,295"),
+    (["eval", "RUN", "--k", "0"], "argument --k: must be from 1 to 100,000"),
+    (["eval", "RUN", "--ais-runs", "1000000000"], "argument --ais-runs: must be from 1 to 10,000"),
+    (["eval", "RUN", "--ais-betas", "1"], "argument --ais-betas: must be from 2 to 1,000,000"),
+    (["finetune", "RUN", "--seed", str(2 ** 70)], "argument --seed: must be from 0"),
+    (["finetune", "RUN", "--lr", "nan"], "argument --lr: must be a positive, finite number, got 'nan'"),
+    (["finetune", "RUN", "--unfrozen-lr", "-1"], "argument --unfrozen-lr: must be a positive, finite number"),
+    (["finetune", "RUN", "--layers", "-2"], "argument --layers: must be from 1 to 1,000, got -2")])
+def test_eval_and_finetune_refuse_seeds_and_budgets_they_cannot_honour_in_one_line(argv, says, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and says in err, err
