@@ -394,3 +394,10 @@ def test_eval_and_finetune_refuse_seeds_and_budgets_they_cannot_honour_in_one_li
         main(argv)
     err = capsys.readouterr().err.strip()
     assert stop.value.code == 2 and len(err.splitlines()) == 1 and says in err, err
+
+
+def test_resuming_a_run_whose_log_is_a_fifo_is_one_line_not_a_hang(run, capsys):
+    (run / "metrics.jsonl").unlink()
+    os.mkfifo(run / "metrics.jsonl")
+    err = _error_line(capsys, ["train", "--resume", str(run), "--steps", "4", "--quiet"])
+    assert f"'{run / 'metrics.jsonl'}' is not a regular file (a FIFO or a device)" in err

@@ -122,6 +122,9 @@ def check_run_dir(run_dir: Path) -> None:
             kind = "a broken link" if not path.exists() else "a folder" if path.is_dir() else "a file"
             raise GenzooError(f"'{path}' is {kind} where the run writes its {part}; move it away or choose "
                               "another --out")
+        if part not in FOLDERS and path.exists() and not path.is_file():   # reading a FIFO would block
+            raise GenzooError(f"'{path}' is not a regular file (a FIFO or a device) where the run writes its {part}; "
+                              "move it away or choose another --out")
         if part in FOLDERS and path.is_dir():
             _check_writable(path)
 
