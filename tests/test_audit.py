@@ -71,15 +71,24 @@ def test_a_checkpoints_link_that_loops_is_one_line(command, run, capsys):
     assert "checkpoints" in err
 
 
-def test_a_full_disk_when_the_lock_names_its_owner_is_one_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("fails_at", ["write", "flush"])
+def test_a_full_disk_when_the_lock_names_its_owner_is_one_line(fails_at, tmp_path, monkeypatch, capsys):
+    """The PID's write fails, or (as on a real full disk) it fills a buffer, and both its flush and the close
+    that flushes again fail."""
     from genzoo.training import guards
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     class Full:
         def __init__(self, handle):
             self.handle = handle
+            setattr(self, fails_at, full)
 
-        def write(self, text):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        def close(self):
+            self.handle.close()
+            if fails_at == "flush":
+                full()
 
         def __getattr__(self, name):
             return getattr(self.handle, name)
@@ -238,3 +247,159 @@ def test_every_test_that_docs_reliability_names_exists():
     missing = [f"{f}::{t}" for f, t in named
                if not re.search(rf"^def {t}\(", (root / "tests" / f).read_text(), re.MULTILINE)]
     assert not missing, missing
+
+
+# ------------------------------------------------------------------------------------------ writers outside the run
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A file of the user's that a planted link points to."""
+    path = tmp_path / "thesis.txt"
+    path.write_text("four years of work\n")
+    return path
+
+
+@pytest.mark.parametrize("out", ["a link", "config.json", "eval.json", "the default, a link"])
+def test_finetune_never_writes_through_a_link_nor_over_a_runs_files_and_says_so_before_training(
+        out, run, victim, capsys):
+    (run / "eval.json").write_text("{}")
+    path = {"a link": run.parent / "f.json", "config.json": run / "config.json", "eval.json": run / "eval.json",
+            "the default, a link": run / "finetune-labels20-seed0.json"}[out]
+    if "link" in out:
+        path.symlink_to(victim)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    argv = ["finetune", str(run), "--labels", "20"] + ([] if "default" in out else ["--out", str(path)])
+    err = _error_line(capsys, argv)   # the toy run has no encoder: refused for its path first, before any work
+    assert f"cannot write '{path}'" in err
+    assert victim.read_text() == "four years of work\n"
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_finetune_result_on_a_full_disk_is_one_line_and_keeps_the_earlier_file(tmp_path, monkeypatch):
+    from genzoo import safe_write
+    from genzoo.errors import GenzooError
+    from genzoo.finetune import write_result
+
+    class Result:
+        def to_dict(self):
+            return {"finetuned_accuracy": 0.5}
+    path = tmp_path / "f.json"
+    path.write_text("earlier\n")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(safe_write, "_sync", full)
+    with pytest.raises(GenzooError, match="No space left on device"):
+        write_result(Result(), path)
+    assert path.read_text() == "earlier\n" and _files(tmp_path) == ["f.json"]
+
+
+@pytest.mark.parametrize("command", ["report", "eval --images"])
+@pytest.mark.parametrize("part", ["eval.json", "samples/step-0000003.png"])
+def test_report_and_eval_images_never_write_over_a_runs_results(command, part, run, capsys):
+    (run / "samples").mkdir(exist_ok=True)
+    for name, data in (("eval.json", b"{}"), ("samples/step-0000003.png", b"grid")):
+        (run / name).write_bytes(data)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    argv = (["report", str(run), "--no-floor"] if command == "report" else
+            ["eval", "--images", str(run / "samples"), "--against", str(run / "samples")]) + ["--out", str(run / part)]
+    err = _error_line(capsys, argv)
+    assert f"it is {part} of the run directory '{run}'" in err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_resume_rewrites_a_log_whose_rows_are_not_records_keeping_the_records(tmp_path):
+    """Lines that are lists, numbers, not UTF-8, nested 100,000 deep or whose step is not a number are
+    dropped (their steps are unknown); records up to the checkpoint's step are kept in order."""
+    from genzoo.training.hooks import logged_time
+    from genzoo.runs.record import truncate_metrics
+    log = tmp_path / "metrics.jsonl"
+    lines = [b'{"step": 1, "time": 0.5}', b"[1, 2]", b"7", b"\xff\xfe", b'{"step": "abc"}',
+             b'{"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", b'{"step": 2, "time": 1.5}',
+             b'{"step": 3, "time": 2.5}', b'{"step": true}', b'{"time": 0.25}']
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    assert logged_time(log) == 0.25   # the last line with a time
+    truncate_metrics(log, 2)
+    assert log.read_text() == '{"step": 1, "time": 0.5}\n{"step": 2, "time": 1.5}\n{"time": 0.25}\n'
+    assert _files(tmp_path) == ["metrics.jsonl"]
+
+
+def test_the_time_budget_record_is_never_written_through_a_planted_link(tmp_path, victim, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "time_budget.json.tmp").symlink_to(victim)   # the fixed temporary name it used
+    assert main([*TOY_TRAIN, "--steps", "2", "--time-budget", "300cpu", "--out", str(run)]) == 0
+    assert victim.read_text() == "four years of work\n"
+    assert json.loads((run / "time_budget.json").read_text())["steps"] == 2
+
+
+def test_an_experiment_figure_is_never_written_through_a_planted_link(tmp_path, victim):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from genzoo.experiments.base import save_figure
+    (tmp_path / ".xy.png.tmp").symlink_to(victim)   # the fixed temporary name it used
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, 1], [1, 0])
+    save_figure(fig, tmp_path / "xy.png")
+    assert victim.read_text() == "four years of work\n"
+    assert (tmp_path / "xy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sample_never_follows_a_samples_link_out_of_the_run(run, tmp_path, capsys):
+    """A crafted run whose samples/ links elsewhere: the default output path would leave the run."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(run / "samples", ignore_errors=True)
+    (run / "samples").symlink_to(outside)
+    err = _error_line(capsys, ["sample", str(run)])
+    assert f"'{run / 'samples'}' is a link" in err and _files(outside) == []
+
+
+@pytest.mark.parametrize("flags, says", [
+    (["--seed", str(2 ** 70)], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["--seed", "-1"], "--seed must be a whole number from 0 to 2**32 - 1"),
+    (["--truncation", "nan"], "--truncation must be a positive, finite bound"),
+    (["--truncation", "inf"], "--truncation must be a positive, finite bound")])
+def test_sample_refuses_seeds_bounds_and_scales_it_cannot_honour_in_one_line(flags, says, run, tmp_path, capsys):
+    err = _error_line(capsys, ["sample", str(run), "--out", str(tmp_path / "s.png"), *flags])
+    assert says in err and not (tmp_path / "s.png").exists()
+
+
+def test_a_grid_is_bounded_by_the_pixels_pillow_reads_back(tmp_path):
+    """64 images of 8 x 8 with padding 2 make a 82 x 82 grid: scale 115 gives 9430**2 = 88.9 M pixels (allowed),
+    116 gives 9512**2 = 90.5 M (over Pillow's 89,478,485)."""
+    import torch
+
+    from genzoo.errors import GenzooError
+    from genzoo.images import save_grid
+    x = torch.zeros(64, 1, 8, 8)
+    with pytest.raises(GenzooError, match="a grid of 9,512 x 9,512 pixels"):
+        save_grid(x, tmp_path / "g.png", scale=116)
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["eval", "RUN", "--seed", str(2 ** 70)], "argument --seed: must be from 0 to 4,294,967,295"),
+    (["eval", "RUN", "--seed", "-1"], "argument --seed: must be from 0 to 4,294,967,295"),
+    (["eval", "RUN", "--k", "0"], "argument --k: must be from 1 to 100,000"),
+    (["eval", "RUN", "--ais-runs", "1000000000"], "argument --ais-runs: must be from 1 to 10,000"),
+    (["eval", "RUN", "--ais-betas", "1"], "argument --ais-betas: must be from 2 to 1,000,000"),
+    (["finetune", "RUN", "--seed", str(2 ** 70)], "argument --seed: must be from 0"),
+    (["finetune", "RUN", "--lr", "nan"], "argument --lr: must be a positive, finite number, got 'nan'"),
+    (["finetune", "RUN", "--unfrozen-lr", "-1"], "argument --unfrozen-lr: must be a positive, finite number"),
+    (["finetune", "RUN", "--layers", "-2"], "argument --layers: must be from 1 to 1,000, got -2")])
+def test_eval_and_finetune_refuse_seeds_and_budgets_they_cannot_honour_in_one_line(argv, says, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and says in err, err
+
+
+def test_resuming_a_run_whose_log_is_a_fifo_is_one_line_not_a_hang(run, capsys):
+    (run / "metrics.jsonl").unlink()
+    os.mkfifo(run / "metrics.jsonl")
+    err = _error_line(capsys, ["train", "--resume", str(run), "--steps", "4", "--quiet"])
+    assert f"'{run / 'metrics.jsonl'}' is not a regular file (a FIFO or a device)" in err

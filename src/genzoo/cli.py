@@ -18,6 +18,33 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def _whole(low: int, high: int):
+    """An argparse type: a whole number from `low` to `high` (a seed a generator takes, a count that fits)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got '{text}'") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {value:,}")
+        return value
+    return parse
+
+
+def _rate(text: str) -> float:
+    """An argparse type: a learning rate, positive and finite (nan would train nothing, silently)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, got '{text}'")
+    return value
+
+
+SEED = _whole(0, 2**32 - 1)
+
+
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train a model", description="Train a model into a run directory.")
     p.add_argument("model", nargs="?", help="a model from `genzoo list` (omit with --resume or --config)")
@@ -142,12 +169,12 @@ def _add_finetune(sub) -> None:
                                    "compared with the same classifier trained from scratch on the same labels.")
     p.add_argument("run_dir")
     p.add_argument("--labels", type=int, default=100, help="labelled training examples, class-balanced (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the labelled subset and of the heads")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the labelled subset and of the heads")
     p.add_argument("--frozen-steps", type=int, default=500, help="phase 1 steps: head only (default 500)")
     p.add_argument("--unfrozen-steps", type=int, default=500, help="phase 2 steps: whole network (default 500)")
-    p.add_argument("--lr", type=float, default=1e-3, help="phase 1 and from-scratch learning rate")
-    p.add_argument("--unfrozen-lr", type=float, default=1e-4, help="phase 2 learning rate")
-    p.add_argument("--layers", type=int, help="reuse only the encoder's first N layers (MLP; default: all)")
+    p.add_argument("--lr", type=_rate, default=1e-3, help="phase 1 and from-scratch learning rate")
+    p.add_argument("--unfrozen-lr", type=_rate, default=1e-4, help="phase 2 learning rate")
+    p.add_argument("--layers", type=_whole(1, 1000), help="reuse only the encoder's first N layers (MLP; default: all)")
     p.add_argument("--step", type=int, help="use the checkpoint of this step (default: the latest)")
     p.add_argument("--out", help="write the result as JSON here (default: RUN_DIR/finetune-labelsN-seedS.json)")
 
@@ -157,17 +184,19 @@ def _finetune(args) -> None:
 
     from .finetune import finetune, write_result
     from .runs import RunDir
+    from .safe_write import check_writable_file
 
     for flag in ("labels", "frozen_steps", "unfrozen_steps"):
         if getattr(args, flag) < (1 if flag == "labels" else 0):
             raise GenzooError(f"--{flag.replace('_', '-')} must be {'positive' if flag == 'labels' else '>= 0'}, "
                               f"got {getattr(args, flag)}")
     run = RunDir.open(args.run_dir)
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
+    check_writable_file(out, results=True)   # before the training, which a bad path would waste
     result = finetune(run.load(args.step), labels=args.labels, seed=args.seed, frozen_steps=args.frozen_steps,
                       unfrozen_steps=args.unfrozen_steps, lr=args.lr, unfrozen_lr=args.unfrozen_lr,
                       layers=args.layers)
     print(result.summary())
-    out = Path(args.out) if args.out else Path(args.run_dir) / f"finetune-labels{args.labels}-seed{args.seed}.json"
     print(f"genzoo: wrote {write_result(result, out)}")
 
 
@@ -213,6 +242,7 @@ def _eval_folders(args, metrics: list[str] | None) -> None:
     """genzoo eval --images DIR --against DATASET|DIR2: a folder of images made by any tool."""
     from .evaluation import MAX_EVAL_SAMPLES, PROTOCOLS, format_results
     from .folder_eval import default_out, evaluate_folders, write_results
+    from .safe_write import check_writable_file
 
     if not (args.images and args.against):
         raise GenzooError("give --images DIR and --against DATASET or --against DIR2 (e.g. --against mnist)")
@@ -225,12 +255,15 @@ def _eval_folders(args, metrics: list[str] | None) -> None:
     if not 2 <= n <= MAX_EVAL_SAMPLES:
         raise GenzooError(f"--n must be from 2 to {MAX_EVAL_SAMPLES:,} images, got {n:,}")
     to_stdout = args.out == "-"
+    out = args.out or default_out(args.images, args.against)
+    if not to_stdout:   # before the work, which a bad path would waste; never over a run's own files
+        check_writable_file(out, results=True)
     log = (lambda *a: print(*a, file=sys.stderr)) if to_stdout else print
     results = evaluate_folders(args.images, args.against, features=args.features, n=n, metrics=metrics,
                                seed=args.seed, protocol=args.protocol, log=log)
     log(f"genzoo: evaluation of the images in {args.images} against {args.against}")
     log(format_results(results))
-    path = write_results(results, args.out or default_out(args.images, args.against))
+    path = write_results(results, out)
     if not to_stdout:
         print(f"genzoo: wrote {path} (the numbers with their protocols: counts, conversion, features)")
 
@@ -323,10 +356,12 @@ def _add_eval(sub) -> None:
     names = ", ".join(catalog.read()["metrics"])   # the registry's names, read without importing PyTorch
     p.add_argument("--metrics", help=f"comma-separated metric names ({names}; default: every metric that applies "
                                      "to the model); `--metrics list` lists them with their protocols")
-    p.add_argument("--k", type=int, help="importance samples per image for the NLL (quick 100; paper 5000)")
-    p.add_argument("--ais-runs", type=int, help="AIS runs (quick 20; paper 100)")
-    p.add_argument("--ais-betas", type=int, help="AIS intermediate temperatures (quick 1000; paper 14500)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=_whole(1, 100_000),
+                   help="importance samples per image for the NLL (quick 100; paper 5000)")
+    p.add_argument("--ais-runs", type=_whole(1, 10_000), help="AIS runs (quick 20; paper 100)")
+    p.add_argument("--ais-betas", type=_whole(2, 1_000_000),
+                   help="AIS intermediate temperatures (quick 1000; paper 14500)")
+    p.add_argument("--seed", type=SEED, default=0)
     p.add_argument("--step", type=int, help="evaluate the checkpoint of this step (default: the latest)")
     p.add_argument("--data-root", help="with --real: the dataset's folder")
 

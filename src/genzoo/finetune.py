@@ -25,6 +25,7 @@ from torch import nn
 from .errors import GenzooError
 from .metrics.classifier import ClassifierFit, accuracy
 from .models.capabilities import EncoderNetwork
+from .safe_write import write_text
 
 
 def labelled_subset(y: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
@@ -243,7 +244,5 @@ def _protocol(train_data, test_data, *, labels, seed, layers, head_hidden, num_c
 
 
 def write_result(result: FinetuneResult, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return path
+    """The result as JSON at `path`, by the safe writer: never through a link nor over a run's own files."""
+    return write_text(path, json.dumps(result.to_dict(), indent=2) + "\n")

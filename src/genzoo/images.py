@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import GenzooError
 from .safe_write import write_atomic
 
 
@@ -67,6 +68,9 @@ def save_grid(images, path, nrow: int | None = None, scale: int = 1, padding: in
         raise ValueError(f"scale must be a positive integer, got {scale}")
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=pad_value)
     img = Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid)  # uint8 (H, W) -> 'L', (H, W, 3) -> 'RGB'
+    if img.width * img.height * int(scale) ** 2 > Image.MAX_IMAGE_PIXELS:   # one Pillow would refuse to read
+        raise GenzooError(f"a grid of {img.width * int(scale):,} x {img.height * int(scale):,} pixels is more than "
+                          f"{Image.MAX_IMAGE_PIXELS:,} pixels; choose a smaller --scale or fewer samples")
     if scale > 1:
         img = img.resize((img.width * int(scale), img.height * int(scale)), Image.Resampling.NEAREST)
     if row_labels:

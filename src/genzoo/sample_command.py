@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+from .config import MAX_SEED
 from .errors import GenzooError
 from .safe_write import check_writable_file, read_regular_file, write_text
 
@@ -181,8 +183,10 @@ def _checked_mode(args) -> str:
     if not 1 <= args.n <= MAX_SAMPLES:
         raise GenzooError(f"--n must be from 1 to {MAX_SAMPLES:,} samples (a {int(MAX_SAMPLES ** 0.5)} x "
                           f"{int(MAX_SAMPLES ** 0.5)} grid), got {args.n:,}; for more, call model.sample() in batches")
-    if args.truncation is not None and args.truncation <= 0:
-        raise GenzooError(f"--truncation must be a positive bound, got {args.truncation}")
+    if args.truncation is not None and not 0 < args.truncation < math.inf:   # nan too: no z would be redrawn
+        raise GenzooError(f"--truncation must be a positive, finite bound, got {args.truncation}")
+    if not 0 <= args.seed <= MAX_SEED:   # what a random generator takes
+        raise GenzooError(f"--seed must be a whole number from 0 to 2**32 - 1, got {args.seed}")
     if args.rows <= 0 or args.cols < 2:
         raise GenzooError(f"--rows must be >= 1 and --cols >= 2, got {args.rows} and {args.cols}")
     if args.rows * args.cols > MAX_SAMPLES:
@@ -199,8 +203,8 @@ def _output_file(args, mode: str) -> Path:
     """--out, or RUN_DIR/samples/MODE-seedS.png; checked writable before any sample is drawn."""
     tag = {"random": "sample", "truncated": f"truncated{args.truncation or 0.5:g}"}.get(mode, mode)
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"{tag}-seed{args.seed}.png"
-    if args.input is None:   # never over a run's own files, its eval.json or training's grids
-        check_writable_file(out, results=True)
+    if args.input is None:   # never over a run's own files, its eval.json or training's grids; the default
+        check_writable_file(out, results=True, inside=None if args.out else args.run_dir)   # stays in the run
     return out
 
 

@@ -204,14 +204,17 @@ def figure(ncols: int, claim: str, verdict: Verdict, *, height: float = 5.2, nro
 
 def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
+    from ..safe_write import write_atomic
+
+    def write(tmp: str) -> None:
+        fig.savefig(tmp, format="png", dpi=FIG_DPI)
+        with Image.open(tmp) as png:            # a 256-colour palette: a third of the bytes, no visible change
+            png.convert("RGB").quantize(256).save(tmp, format="png", optimize=True)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=FIG_DPI)
-    plt.close(fig)
-    with Image.open(tmp) as png:            # a 256-colour palette: a third of the bytes, no visible change
-        png.convert("RGB").quantize(256).save(tmp, format="png", optimize=True)
-    os.replace(tmp, path)
+    try:   # the one writer: a temporary name of its own, never through a link, a full disk one line
+        write_atomic(path, write)
+    finally:
+        plt.close(fig)
 
 
 def show_grid(ax, grid: np.ndarray, title: str) -> None:

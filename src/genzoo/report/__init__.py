@@ -53,7 +53,8 @@ def build_report(run_dirs: list, out: str | Path | None = None, *, floor: bool =
     from ..safe_write import check_writable_file
 
     runs = [read_run(d, log) for d in run_dirs]
-    path = check_writable_file(Path(out) if out else runs[0].dir / "report.html")   # before the floors' work
+    # before the floors' work; never over a run's own files, its eval.json or training's grids
+    path = check_writable_file(Path(out) if out else runs[0].dir / "report.html", results=True)
     cache: dict = {}
     floors = [real_floor_for(run, cache, log) if floor else None for run in runs]
     return write(render(runs, floors), path)

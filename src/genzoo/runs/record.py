@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +115,35 @@ def write_run_record(run_dir: Path, record: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def log_row(line: str) -> dict | None:
+    """A line of metrics.jsonl as a record, or None for one that is not (cut by a crash, edited by hand: not
+    JSON, a list or a number, nested too deep)."""
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def truncate_metrics(path: Path, step: int) -> None:
-    """On resume, drop log lines written after the checkpoint we continue from."""
+    """On resume, drop log lines written after the checkpoint we continue from, and lines that are not records
+    (their steps are unknown); the log is replaced atomically, so a kill never leaves half of it."""
     if not path.exists():
         return
     keep = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line).get("step", 0) <= step:
-                keep.append(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash
-    path.write_text("".join(k + "\n" for k in keep))
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        row = log_row(line)
+        at = row.get("step", 0) if row is not None else None
+        if isinstance(at, (int, float)) and not isinstance(at, bool) and at <= step:
+            keep.append(line)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(k + "\n" for k in keep))
+        os.replace(tmp, path)
+    except OSError as e:   # a full disk: one line, the log as it was
+        raise GenzooError(f"cannot rewrite {path} ({e.strerror or e}); free space and resume again") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from typing import Callable
 
 from ..config import TimeBudget
@@ -90,8 +91,11 @@ class TimeBudgetRule(StopRule):
         if trainer.world.is_main:
             record = {**self.state_dict(), "steps": trainer.steps_done, "stopped": trainer.stopped_because}
             path = trainer.rundir.path / "time_budget.json"
-            path.with_suffix(".json.tmp").write_text(json.dumps(record, indent=2) + "\n")
-            os.replace(path.with_suffix(".json.tmp"), path)
+            # a temporary name of its own: a link planted at a fixed one would be written through
+            fd, tmp = tempfile.mkstemp(prefix=".time_budget.json.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps(record, indent=2) + "\n")
+            os.replace(tmp, path)
 
     def state_dict(self) -> dict:
         return {**self.tracker.state_dict(), "estimates": self.estimates}

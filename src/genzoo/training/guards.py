@@ -2,6 +2,7 @@
 run-directory parts that stay inside the run directory."""
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -50,7 +51,8 @@ def lock_run_dir(run_dir: Path, log=print):
         handle.write(f"{os.getpid()}\n")
         handle.flush()
     except OSError as e:   # a full disk at start
-        handle.close()
+        with contextlib.suppress(OSError):   # closing flushes the same buffered PID again, and fails again
+            handle.close()
         raise GenzooError(f"cannot write into the run directory '{run_dir}' ({e.strerror or e}); free space or "
                           "choose another --out") from None
     return handle
@@ -120,6 +122,9 @@ def check_run_dir(run_dir: Path) -> None:
             kind = "a broken link" if not path.exists() else "a folder" if path.is_dir() else "a file"
             raise GenzooError(f"'{path}' is {kind} where the run writes its {part}; move it away or choose "
                               "another --out")
+        if part not in FOLDERS and path.exists() and not path.is_file():   # reading a FIFO would block
+            raise GenzooError(f"'{path}' is not a regular file (a FIFO or a device) where the run writes its {part}; "
+                              "move it away or choose another --out")
         if part in FOLDERS and path.is_dir():
             _check_writable(path)
 

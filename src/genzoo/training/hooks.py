@@ -181,11 +181,11 @@ FIRST_GRID_FRACTION = 0.02
 def logged_time(path) -> float:
     """The training time metrics.jsonl last recorded (seconds; 0 for a new run)."""
     last = 0.0
-    if path.exists():
-        for line in path.read_text().splitlines():
+    if path.exists():   # bytes that are not UTF-8 or lines nested too deep are not records: skipped
+        for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
             try:
                 last = float(json.loads(line).get("time", last))
-            except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+            except (TypeError, ValueError, AttributeError, RecursionError):
                 continue
     return last
 
