@@ -21,8 +21,9 @@ can be scored by cutting it at those boxes and reading each cut with a classifie
 the same canvas; the data use both phrasings.
 
 Why 32x32: two digits side by side need at least two 16x16 slots, and each doubling of the
-canvas multiplies a GAN step's cost by about four on a CPU; 32x32 keeps the models trainable in
-minutes on two cores (Mansimov et al. used 60x60 canvases with 28x28 digits).
+canvas multiplies a GAN step's cost by about four on a CPU; 32x32 keeps the models trainable on
+a laptop's CPU (Mansimov et al. used 60x60 canvases with 28x28 digits; the runs' CPU time is on
+docs/results/text-to-image.md).
 
 Held-out combinations (compositional generalization, as alignDRAW's banned captions): each digit
 d is never drawn in one slot, BANNED_SLOT[d] (e.g. no 3 at the top right, no 4 at the top), in

@@ -70,7 +70,7 @@ class Experiment:
 
 @dataclass
 class Context:
-    """Where and how an experiment runs. quick: the small budget (< 1 minute on 2 CPU cores);
+    """Where and how an experiment runs. quick: the small budget (its times: docs/results/engine.md#experiment-times);
     size: a multiplier some experiments apply to their quick budget (tests pass < 1)."""
 
     quick: bool = False

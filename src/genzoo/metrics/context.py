@@ -15,11 +15,12 @@ if TYPE_CHECKING:
     from ..runs import RunDir
 
 
-#: `genzoo eval --protocol`: "quick" (the default) finishes in about a minute on 2 CPU cores for every preset's
-#: run and reports standard errors; "paper" is the papers' budget: 10,000 samples (Lucic et al. 2018), k = 5,000
-#: importance samples (Burda et al. 2016), AIS with 100 runs x 14,500 temperatures (Salakhutdinov & Murray 2008).
+#: `genzoo eval --protocol`: "quick" (the default) is sized for a CPU (its time for each family's run:
+#: docs/results/engine.md#eval-run-speed) and reports standard errors; "paper" is the papers' budget: 10,000
+#: samples (Lucic et al. 2018), k = 5,000 importance samples (Burda et al. 2016), AIS with 100 runs x 14,500
+#: temperatures (Salakhutdinov & Murray 2008).
 #: gibbs_sweeps: the Gibbs chains an RBM's or DBM's samples come from are cut to this length (0: the model's own,
-#: sample_steps, 1,000 in the presets); a DBM's 2,000 samples at 1,000 sweeps take over 2 minutes on 2 cores
+#: sample_steps, 1,000 in the presets): a DBM's 2,000 samples at 1,000 sweeps each are slow on a CPU
 PROTOCOLS = {
     "quick": {"n": 2000, "k": 100, "ais_runs": 20, "ais_betas": 1000, "inception_n": 500, "gibbs_sweeps": 200},
     "paper": {"n": 10000, "k": 5000, "ais_runs": 100, "ais_betas": 14500, "inception_n": 10000, "gibbs_sweeps": 0},

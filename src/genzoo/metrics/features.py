@@ -22,9 +22,9 @@ batch norm's backward pass dominated CPU training time.
 Training recipe (RECIPE): Adam (lr 2e-3, cosine decay to 0 over all steps), batch 128, cross
 entropy, `epochs` epochs (4 by default, 8 for Fashion-MNIST and KMNIST; more on small datasets,
 so that there are at least `min_steps` = 300 steps), torch.manual_seed(seed) before init and a
-seeded shuffle. Measured (shared 2-core CPU, 1 thread): MNIST 4 epochs 99.02% test accuracy,
-~100 s of CPU; Fashion-MNIST 8 epochs 91.25%; mnist5k 9 epochs 96.4%; digits 25 epochs 93.6%.
-The accuracy on the dataset's test split is measured after training and stored. When
+seeded shuffle. The accuracy on the dataset's test split is measured after training and stored
+with the weights; every result's protocol line names the classifier and its accuracy (e.g.
+docs/results/engine.md#eval-speed; its training time: #eval-run-speed). When
 a dataset has no test split, the last 1/6 of a seeded permutation of the training split is held
 out for the accuracy (and the classifier is trained on the rest); this is recorded.
 
@@ -58,7 +58,7 @@ ARCH = ("2x-1 | conv5x5/2(C,32)-ReLU | conv5x5/2(32,64)-ReLU | flatten-dropout0.
         "=features(pre-ReLU, standardized per dim with train-split mean/std) | ReLU-dropout0.5-linear(128,K)")
 FEATURE_DIM = 128
 DEFAULT_EPOCHS = 4
-# Harder datasets train longer by default (4 epochs of Fashion-MNIST reach 89.7%, below the 90% aimed at).
+# Harder datasets train longer by default (4 epochs of Fashion-MNIST stay below the 90% test accuracy aimed at).
 DATASET_EPOCHS = {"fashion-mnist": 8, "kmnist": 8, "cifar10": 10}
 DEFAULT_MIN_STEPS = 300
 RECIPE = {"optimizer": "Adam", "lr": 2e-3, "schedule": "cosine-to-0 per step", "batch_size": 128,

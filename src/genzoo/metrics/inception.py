@@ -14,7 +14,7 @@ resample_mode "nv_bilinear_float"):
   -> the model's 2048-d output.
 A result is named with its sample count, e.g. "inception_fid@10k": FID is biased upward at
 small sample counts, so numbers with different counts are not comparable.
-Slow on CPU (roughly 5-20 images per second on 2 cores): use a GPU (device="cuda") for 10k.
+Slow on CPU (a deep network at 299x299 per image): use a GPU (device="cuda") for 10k.
 """
 from __future__ import annotations
 
