@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
                                   "trainer a run already there is continued")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a config value of every run")
     p.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE", help="a metric's setting")
-    p.add_argument("--threads", type=int, help="CPU threads (default: torch's)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: the spec's, else torch's)")
     p.add_argument("--device", help="train.device of every run (default: the spec's, else genzoo's choice)")
     p.add_argument("--dry-run", action="store_true", help="print the runs, resolved, and stop")
     step = p.add_mutually_exclusive_group()
@@ -114,6 +114,7 @@ def main(argv=None) -> dict:
     print("\n".join(lines))
     if args.dry_run:
         return {}
+    args.threads = args.threads or spec.threads
     if args.threads:
         torch.set_num_threads(args.threads)
     return run_all(spec, runs, settings, args)

@@ -78,6 +78,8 @@ class Spec:
     shared: overrides of every row, before the row's own (the device, the log interval).
     data_root: where --data-root leads a row: "{root}" or "{root}/{data}" (a folder per dataset).
     settings: the metrics' settings (sample counts, AIS temperatures), each changeable with --setting.
+    threads: the CPU threads of the command unless --threads says (None: torch's); one makes CPU time read the
+      same on a busy machine.
     layout: "rows" (the file's rows, one per spec row, kept across commands) or "values" (one row's
       numbers as the file's values).
     make_row(row, runs, settings): the file's row from the runs of one row (one per seed); the default
@@ -95,6 +97,7 @@ class Spec:
     data_root: str = "{root}"
     settings: Mapping[str, Any] = field(default_factory=dict)
     layout: Literal["rows", "values"] = "rows"
+    threads: int | None = None
     make_row: Callable[[Row, list, dict], dict] | None = None
 
     def row(self, name: str) -> Row:

@@ -1,7 +1,7 @@
 """DBM 784-500-1000 on binarized MNIST: variational lower bound on the test log-likelihood (AIS for log Z) beside
 Salakhutdinov & Hinton (2009), and linear-probe test error of the mean-field features.
 
-    python benchmarks/run.py dbm_mnist --threads 1 --data-root DIR      # long run
+    python benchmarks/run.py dbm_mnist --data-root DIR                # long run
     python benchmarks/run.py dbm_mnist --set model.pretrain_steps=100 --set train.steps=300 \\
         --setting ais_betas=500 --setting ais_runs=20 --setting test_n=1000 --setting probe_n=2000 \\
         --setting check_betas=0 --out ''                                  # a check (steps: 2 x 100 + 100)
@@ -36,7 +36,7 @@ VALUES = ("epochs", "test_bound", "train_bound", "log_z", "log_w_std", "log_z_hi
 CHECKS = ("check_betas", "check_log_z", "check_log_w_std", "check_test_bound", "raise_ll", "raise_n", "raise_bound")
 
 
-SPEC = Spec("dbm_mnist", "benchmarks/results/dbm_mnist.json", layout="values",
+SPEC = Spec("dbm_mnist", "benchmarks/results/dbm_mnist.json", layout="values", threads=1,
             shared={"train.log_every": 1000},
             rows=(Row("dbm", "dbm", overrides=OVERRIDES, stop=Stop(steps=len(HIDDEN) * PRETRAIN_STEPS + STEPS),
                       metrics=("dbm_ais",)),),

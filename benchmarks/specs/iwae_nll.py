@@ -1,7 +1,7 @@
 """The `iwae` preset as it stands (its nets, k = 50, batch 20), trained and scored as the `vae_nll` spec's row:
 30 CPU-minutes, then the importance-sampled test NLL with k = 5000 (see specs/vae_nll.py).
 
-    python benchmarks/run.py iwae_nll --threads 1 --data-root DIR
+    python benchmarks/run.py iwae_nll --data-root DIR
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """RBM-500 on binarized MNIST: test log-likelihood by AIS, beside Salakhutdinov & Murray (2008).
 
-    python benchmarks/run.py rbm_mnist --threads 1 --data-root DIR          # CD-25, the paper's setting (long)
+    python benchmarks/run.py rbm_mnist --data-root DIR                    # CD-25, the paper's setting (long)
     python benchmarks/run.py rbm_mnist --set train.steps=200 --setting ais_betas=500 --setting ais_runs=20 \\
         --setting test_n=1000 --setting bracket_betas=[] --out ''             # a check
 
@@ -35,7 +35,7 @@ VALUES = ("method", "epochs", "test_ll", "train_ll", "log_z", "log_w_std", "log_
 BRACKET = ("log_z_curve", "bracket_betas", "bracket_moved", "bracket_low", "bracket_high", "raise_n", "verdict")
 
 
-SPEC = Spec("rbm_mnist", "benchmarks/results/rbm_mnist.json", layout="values",
+SPEC = Spec("rbm_mnist", "benchmarks/results/rbm_mnist.json", layout="values", threads=1,
             shared={"train.log_every": 1000},
             rows=(Row("rbm", "rbm", overrides=OVERRIDES, stop=Stop(steps=STEPS), metrics=("rbm_ais",)),),
             settings={"ais_betas": 14500, "ais_runs": 100, "curve_points": 6, "test_n": None,

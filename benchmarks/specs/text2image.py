@@ -88,7 +88,7 @@ def result(rows: dict, settings: dict, records: dict) -> dict:
 
 
 SPEC = Spec(
-    "text2image", "benchmarks/results/text2image.json", trainer="genzoo.train", shared=CURVE_CHECKPOINTS,
+    "text2image", "benchmarks/results/text2image.json", trainer="genzoo.train", shared=CURVE_CHECKPOINTS, threads=2,
     rows=tuple(Row(name, preset, overrides=sets, metrics=("captions",)) for name, (preset, sets) in ROWS.items())
     + tuple(Row(name, preset, overrides=sets, metrics=("text_encoder",)) for name, (preset, sets) in TEXT_ROWS.items()),
     settings={"n": 1000, "grids": None}, make_row=make_row, result=result)

@@ -1,8 +1,8 @@
 """VAE test NLL on MNIST by importance sampling (k = 5000), beside Burda et al. (2016).
 
-    python benchmarks/run.py vae_nll --threads 1 --data-root DIR       # 30 CPU-minutes of training, full protocol
+    python benchmarks/run.py vae_nll --data-root DIR                 # 30 CPU-minutes of training, full protocol
     python benchmarks/run.py vae_nll --set train.time_budget=120cpu --setting test_n=500 --setting k=500 --out ''
-    python benchmarks/run.py iwae_nll --threads 1 --data-root DIR      # the iwae preset, same budget and estimator
+    python benchmarks/run.py iwae_nll --data-root DIR                # the iwae preset, same budget and estimator
 
 Protocol (stated with the result):
 - data: MNIST (IDX files) 60,000 training images, dynamically binarized at every step (the VAE's
@@ -46,6 +46,6 @@ def result(rows: dict, settings: dict, records: dict) -> dict:
             "estimator": runs[0]["estimator"], "paper": PAPER}
 
 
-SPEC = Spec("vae_nll", "benchmarks/results/vae_nll.json", layout="values",
+SPEC = Spec("vae_nll", "benchmarks/results/vae_nll.json", layout="values", threads=1,
             rows=(Row("vae", "vae", overrides={**TRAINING, **NETWORK}, stop=BUDGET, metrics=("importance_nll",)),),
             settings={"k": 5000, "test_n": None}, result=result)
