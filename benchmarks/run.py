@@ -99,8 +99,9 @@ def main(argv=None) -> dict:
     if args.list or not args.spec:
         return list_specs() if args.list else p.error("name a spec (--list names them)")
     spec = load_spec(args.spec)
-    if (args.train_only or args.score_only) and not args.runs:
-        p.error("--train-only and --score-only need --runs, the folder the runs are kept in")
+    if (args.train_only or args.score_only) and not (args.runs and spec.trainer == "genzoo.train"):
+        p.error("--train-only and --score-only need --runs, the folder the runs are kept in, and a spec whose "
+                f"trainer keeps checkpoints there (genzoo.train); {spec.name}'s trainer is {spec.trainer}")
     sets = {**({"train.device": args.device} if args.device else {}), **key_values(args.set, "--set")}
     settings = {**spec.settings, **key_values(args.setting, "--setting")}
     unknown = sorted(set(settings) - set(spec.settings))

@@ -125,6 +125,24 @@ def test_bad_names_are_refused_in_one_line():
         driver.main(["vae_nll", "--dry-run", "--set", "train.steps"])
 
 
+def test_train_only_needs_a_spec_that_keeps_its_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        driver.main(["rbm_mnist", "--train-only", "--runs", str(tmp_path)])
+    assert "rbm_mnist's trainer is trainer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        driver.main(["text2image", "--score-only"])
+    assert "--train-only and --score-only need --runs" in capsys.readouterr().err
+
+
+def test_a_folder_given_to_a_setting_is_written_as_dir():
+    from result_files import command_line
+
+    argv = ["benchmarks/run.py", "lucic_fid", "--setting", "cache=/home/me/cache", "--setting", "n_samples=40",
+            "--set", "data.root=~/data", "--set", "train.steps=5", "--setting", "grids=docs/assets"]
+    assert command_line(argv) == ("python benchmarks/run.py lucic_fid --setting cache=DIR --setting n_samples=40 "
+                                  "--set data.root=DIR --set train.steps=5 --setting grids=docs/assets")
+
+
 def test_a_stop_rule_sets_one_budget():
     assert Stop(steps=50).overrides() == {"train.steps": 50}
     assert Stop(epochs=2.5).overrides() == {"train.time_budget": None, "train.epochs": 2.5}
