@@ -23,14 +23,11 @@ Writes benchmarks/results/aae_cluster.json (or --out; '' for none); --run-dir ke
 """
 from __future__ import annotations
 
+import argparse
 import os
+import tempfile
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
-
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 PAPER = {16: 9.55, 30: 4.10}
 

@@ -36,18 +36,15 @@ per command, fill one table.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
+import statistics
+import tempfile
+import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 PAPER = {"100 labels": (1.90, 0.10), "1000 labels": (1.60, 0.08), "all labels": (0.85, 0.02)}
 

@@ -136,14 +136,14 @@ def scored_snapshots(model, snapshots: Snapshots, data: torch.Tensor, *, betas: 
 
 
 def print_log_z(ais, args) -> None:
-    """The AIS estimate of log Z with its spread, and a warning when it used fewer temperatures or runs than the
-    papers (AIS then tends to underestimate log Z)."""
+    """The AIS estimate of log Z with its spread, and a warning when `args` (ais_betas, ais_runs) asked for
+    fewer temperatures or runs than the papers (AIS then tends to underestimate log Z)."""
     print()
     print(f"log Z (AIS, M={ais.n_runs}, {ais.n_betas} betas): {ais.log_z:.2f}  "
           f"[{ais.log_z_low:.2f}, {ais.log_z_high:.2f}] (log Z^ -/+ 3 sigma^), std log w {ais.log_w_std:.2f}")
     if args.ais_betas < 14500 or args.ais_runs < 100:
         print("NOTE: fewer AIS temperatures/runs than the paper's 14,500 x 100: AIS then tends to underestimate "
-              "log Z, which inflates the likelihood numbers below; use the defaults for reportable results")
+              "log Z, which inflates the likelihood numbers below; use the spec's settings for reportable results")
 
 
 def load_mnist(root: str | None):
@@ -160,38 +160,6 @@ def binarized_once(images: torch.Tensor, n: int | None = None) -> tuple[torch.Te
     BINARIZATION_SEED; the generator is returned so that later draws continue its stream."""
     g = torch.Generator().manual_seed(BINARIZATION_SEED)
     return torch.bernoulli(images.float() / 255, generator=g)[:n], g
-
-
-def add_likelihood_args(p, out: str) -> None:
-    """The arguments of the likelihood benchmarks (RBM, DBM): data, device, threads, seed, log interval, result file."""
-    p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, else ~/.cache/genzoo/data/mnist)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads (one, so that CPU time reads the same on a busy machine)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--log-every", type=int, default=1000)
-    p.add_argument("--out", default=out, help="the result JSON ('' for none)")
-
-
-def likelihood_args(p, argv, least_points: int, points: str):
-    """The likelihood benchmark's arguments, refusing fewer than `least_points` points of its curve (`points`
-    says which ones it needs) with argparse's one-line error."""
-    args = p.parse_args(argv)
-    if args.curve_points < least_points:
-        p.error(f"--curve-points must be at least {least_points} ({points}), got {args.curve_points}")
-    return args
-
-
-def likelihood_setup(args):
-    """Seed and threads from `args`, then MNIST on `args.device`: the splits, the training images as
-    intensities in [0, 1] and the first `args.test_n` test images binarized once, with the generator
-    whose stream later draws continue."""
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    train, test = load_mnist(args.data_root)
-    x_test, g = binarized_once(test.x, args.test_n)
-    return device, (train, test), (train.x.float() / 255).to(device), x_test.to(device), g
 
 
 def short_cpu(name: str) -> str:
@@ -223,14 +191,6 @@ def with_earlier_rows(path: str, rows: dict[str, dict]) -> dict[str, dict]:
     stamped = {key: {**row, "command": command_line(sys.argv)} for key, row in rows.items()}
     kept = {k: {**provenance, **v} for k, v in earlier.get("rows", {}).items() if k not in stamped}
     return {**kept, **stamped}
-
-
-def add_bracket_args(p, betas=(1000, 3000, 10000, 30000)) -> None:
-    """The arguments of the likelihood bracket: the temperatures of the log Z convergence curve, RAISE's images."""
-    p.add_argument("--bracket-betas", type=int, nargs="*", default=list(betas),
-                   help="log Z by forward AIS and by RAISE at these numbers of temperatures, until forward AIS moves "
-                        "by less than 0.1 nats (none: no bracket)")
-    p.add_argument("--raise-n", type=int, default=100, help="test images RAISE runs on, at each number of temperatures")
 
 
 def rbm_bracket(model, x_train, x_test, args, paper: float) -> dict:

@@ -45,6 +45,7 @@ from result_files import write_result
 from genzoo.training import TimeLimit
 
 from common import cpus_of, fixed_subsets, with_earlier_rows
+from measures import generate
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 
@@ -63,18 +64,6 @@ def train_for_budget(preset: str, cpu_seconds: float, max_steps: int, seed: int,
     dtype = timed.trainer.autocast_dtype
     precision = f"{cfg.train.precision} -> {'bf16 autocast' if dtype == torch.bfloat16 else 'fp32'}"
     return timed.model, timed.trainer.dataset, timed.steps, timed.cpu_seconds, timed.wall_seconds, precision
-
-
-@torch.no_grad()
-def generate(model, n: int, seed: int, batch: int = 500) -> torch.Tensor:
-    model.eval()
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for s in range(0, n, batch):
-        k = min(batch, n - s)
-        cond = (torch.arange(s, s + k) % model.num_classes) if getattr(model, "num_classes", 0) else None
-        out.append(model.sample(k, cond=cond, generator=g).float().cpu())
-    return torch.cat(out)
 
 
 def preset_row(runs: list[dict]) -> dict:

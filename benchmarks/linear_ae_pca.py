@@ -14,16 +14,13 @@ subspace, not its basis). The AE's and PCA's reconstruction errors are printed s
 """
 from __future__ import annotations
 
+import argparse
 import os
+import tempfile
+import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
-
-import argparse  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def compare_with_pca(model, x, shape, components: int):

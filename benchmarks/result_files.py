@@ -27,13 +27,22 @@ PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run-dir", "
                 "--grids")
 
 
+# their values are KEY=VALUE pairs, a VALUE of which may name a folder (--setting cache=DIR)
+PAIR_OPTIONS = ("--set", "--setting")
+
+
 def _folder_arguments(argv: Sequence[str]):
     """(index, folder, prefix) for each machine's folder given to PATH_OPTIONS in `argv`: `--out DIR` or
-    `--out=DIR`. A path relative to the repository (benchmarks/results/x.json) reads the same anywhere."""
+    `--out=DIR`, or as the value of a KEY=VALUE pair of PAIR_OPTIONS. A path relative to the repository
+    (benchmarks/results/x.json) reads the same anywhere."""
     for i, word in enumerate(argv):
         option, has_value, value = word.partition("=")
-        if word in PATH_OPTIONS and i + 1 < len(argv) and _names_a_machines_folder(argv[i + 1]):
-            yield i + 1, argv[i + 1], ""
+        following = argv[i + 1] if i + 1 < len(argv) else ""
+        key, _, pair_value = following.partition("=")
+        if word in PATH_OPTIONS and following and _names_a_machines_folder(following):
+            yield i + 1, following, ""
+        elif word in PAIR_OPTIONS and pair_value and _names_a_machines_folder(pair_value):
+            yield i + 1, pair_value, key + "="
         elif has_value and option in PATH_OPTIONS and _names_a_machines_folder(value):
             yield i, value, option + "="
 

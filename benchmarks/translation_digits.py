@@ -25,16 +25,13 @@ tasks already there; --run-dir keeps the runs.
 """
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import tempfile
+import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads crawl on a shared CPU
-
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-
-import torch  # noqa: E402
+import torch
 
 ROWS = {  # name: (preset, overrides)
     "pix2pix": ("pix2pix", {}),

@@ -1,5 +1,6 @@
-"""benchmarks/lucic_fid.py: the paper's numbers beside genzoo's, the row arithmetic, and a tiny run end to end
-(Inception and the classifier replaced by cheap stand-ins) that the results page renders."""
+"""The lucic_fid spec (benchmarks/specs/lucic_fid.py, run by benchmarks/run.py): the paper's numbers beside
+genzoo's, the row arithmetic, and a tiny run end to end (Inception and the classifier replaced by cheap
+stand-ins) that the results page renders."""
 from __future__ import annotations
 
 import json
@@ -13,9 +14,11 @@ from genzoo.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import lucic_fid  # noqa: E402
-from common import short_cpu  # noqa: E402
+import measures_images  # noqa: E402
 import render_results  # noqa: E402
+import run as driver  # noqa: E402
+from common import short_cpu  # noqa: E402
+from specs import lucic_fid  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -30,7 +33,7 @@ def test_a_row_holds_the_median_over_seeds_and_its_gap_to_the_paper():
     runs = [{"seed": s, "steps": 100, "train_cpu_minutes": m, "inception_fid": f, "classifier_fd": c, "cpu": cpu}
             for s, m, f, c, cpu in ((0, 3.0, 10.0, 2.0, "Intel(R) Xeon(R) Processor"), (1, 5.0, 7.0, 4.0, "AMD EPYC"),
                                        (2, 4.0, 8.5, 3.0, "AMD EPYC"))]
-    row = lucic_fid.make_row("mnist", "NS-GAN", runs)
+    row = lucic_fid.make_row(lucic_fid.SPEC.row("mnist-NS-GAN"), runs, {})
     # median of 10, 7, 8.5 is 8.5; the paper's 6.8 -> gap 8.5 - 6.8 = 1.7
     assert (row["fid"], row["paper"], row["gap"]) == (8.5, 6.8, 1.7)
     assert (row["classifier_fd"], row["train_cpu_minutes"], row["preset"]) == (3.0, 4.0, "dcgan")
@@ -42,13 +45,14 @@ def test_a_row_trained_on_a_cpu_and_a_gpu_names_each_and_counts_only_the_cpu_min
     def run(seed, fid, minutes, gpu=None):
         return {"seed": seed, "steps": 100, "train_cpu_minutes": minutes, "inception_fid": fid, "classifier_fd": 1.0,
                 "cpu": "AMD EPYC", **({"gpu": gpu} if gpu else {})}
-    row = lucic_fid.make_row("mnist", "WGAN", [run(2, 7.6, 11.3, "NVIDIA H100"), run(0, 7.9, 43.4),
-                                               run(1, 7.4, 11.4, "NVIDIA H100")])
+    wgan = lucic_fid.SPEC.row("mnist-WGAN")
+    row = lucic_fid.make_row(wgan, [run(2, 7.6, 11.3, "NVIDIA H100"), run(0, 7.9, 43.4),
+                                    run(1, 7.4, 11.4, "NVIDIA H100")], {})
     # median of 7.9, 7.4, 7.6 is 7.6; the paper's 6.7 -> gap 0.9; a GPU run's 11.3 host CPU-minutes are left out
     assert (row["fid"], row["gap"], row["seeds"], row["train_cpu_minutes"]) == (7.6, 0.9, "7.90, 7.40, 7.60", 43.4)
     assert row["cpu"] == "AMD EPYC and NVIDIA H100"
     assert row["trained_on"] == "seed 0: 43.4 CPU-minutes on AMD EPYC; seeds 1, 2 on an NVIDIA H100"
-    only_gpu = lucic_fid.make_row("mnist", "WGAN", [run(0, 7.9, 11.0, "NVIDIA H100")])
+    only_gpu = lucic_fid.make_row(wgan, [run(0, 7.9, 11.0, "NVIDIA H100")], {})
     assert (only_gpu["train_cpu_minutes"], only_gpu["trained_on"]) == (None, "seed 0 on an NVIDIA H100")
 
 
@@ -67,19 +71,18 @@ class PixelFeatures:
 @pytest.mark.slow
 def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path, monkeypatch):
     calls = []
-    lucic_fid.reference.cache_clear()
 
     def inception(images):
         calls.append(len(images))
         return PixelFeatures().features(images)
 
-    monkeypatch.setattr(lucic_fid, "inception_features", inception)
-    monkeypatch.setattr(lucic_fid, "get_feature_extractor", lambda *a, **k: PixelFeatures())
+    monkeypatch.setattr(measures_images, "inception_features", inception)
+    monkeypatch.setattr(measures_images, "get_feature_extractor", lambda *a, **k: PixelFeatures())
     out, cache = tmp_path / "lucic_fid.json", tmp_path / "cache"
-    argv = ["--datasets", "mnist", "--models", "NS-GAN", "--epochs", "0.01", "--n-samples", "40",
-            "--cache", str(cache), "--out", str(out)]
-    monkeypatch.setattr(sys, "argv", ["benchmarks/lucic_fid.py", *argv])
-    rows = lucic_fid.main(argv)
+    argv = ["lucic_fid", "--rows", "mnist-NS-GAN", "--set", "train.epochs=0.01", "--setting", "n_samples=40",
+            "--setting", f"cache={cache}", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", ["benchmarks/run.py", *argv])
+    rows = driver.main(argv)
     row = rows["mnist-NS-GAN"]
     assert row["preset"] == "dcgan" and row["steps"] >= 1 and row["fid"] >= 0
     assert row["gap"] == pytest.approx(row["fid"] - 6.8, abs=0.011)
@@ -89,14 +92,12 @@ def test_a_tiny_run_writes_its_row_caches_the_test_features_and_renders(tmp_path
     assert saved["rows"]["mnist-NS-GAN"]["fid"] == row["fid"] and "20 epochs" not in saved["protocol"]
     assert saved["rows"]["mnist-NS-GAN"]["runs"][0]["classifier_test_accuracy"] == 0.5
 
-    lucic_fid.reference.cache_clear()                 # as a new run would start
-    lucic_fid.main(argv)                              # the cached test features are read, not recomputed
+    driver.main(argv)                                 # a new command reads the cached test features
     assert calls == [40, 40, 40]
     seed0 = json.loads(out.read_text())["rows"]["mnist-NS-GAN"]["runs"]
     assert [r["seed"] for r in seed0] == [0]          # seed 0 measured again replaces its run
 
-    lucic_fid.reference.cache_clear()
-    lucic_fid.main([*argv, "--seeds", "1"])           # another command adds seed 1 to the row
+    driver.main([*argv, "--seeds", "1"])              # another command adds seed 1 to the row
     saved = json.loads(out.read_text())
     both = saved["rows"]["mnist-NS-GAN"]
     fids = [r["inception_fid"] for r in both["runs"]]

@@ -1,0 +1,238 @@
+"""benchmarks/run.py and the specs of benchmarks/specs/: each spec resolves to the configurations its benchmark
+trained before it was a spec (the overrides below are written out by hand from those scripts), --dry-run prints
+the runs, and a tiny spec runs end to end into a result file."""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run as driver  # noqa: E402
+from genzoo.presets import resolve  # noqa: E402
+from spec import Row, Spec, Stop, median_and_range, plan  # noqa: E402
+
+MODELS = {"NS-GAN": "dcgan", "LSGAN": "lsgan", "WGAN": "wgan", "WGAN-GP": "wgan-gp", "VAE": "conv-vae"}
+
+
+def configs(name: str, **kw) -> dict:
+    """{(row, seed): resolved config} of the spec `name`."""
+    return {(p.row.name, p.seed): p.config() for p in plan(driver.load_spec(name), **kw)}
+
+
+def test_the_lucic_rows_train_each_preset_unchanged_for_20_epochs_on_its_dataset():
+    got = configs("lucic_fid", seeds=[0, 2], data_root="/data")
+    assert len(got) == 2 * 5 * 2
+    for dataset in ("mnist", "fashion-mnist"):
+        for model, preset in MODELS.items():
+            for seed in (0, 2):
+                # the old script: genzoo.train(preset, data=dataset, epochs=20.0, seed=seed,
+                #                             overrides={"train.time_budget": None, "data.root": ROOT/dataset})
+                old = resolve(preset, overrides={"train.time_budget": None, "data.root": f"/data/{dataset}",
+                                                 "data.name": dataset, "train.epochs": 20.0, "train.seed": seed})
+                assert got[(f"{dataset}-{model}", seed)] == old
+    cfg = got[("mnist-WGAN", 2)]
+    assert (cfg.train.epochs, cfg.train.steps, cfg.train.time_budget, cfg.data.root) == (20.0, None, None, "/data/mnist")
+
+
+def test_the_rbm_row_is_cd25_with_500_units_for_60000_steps():
+    got = configs("rbm_mnist", extra={"train.device": "cpu"})
+    # the old script's rbm_config with its defaults (n_train = 60,000: warm-up min(3000, 15000))
+    old = {"train.seed": 0, "train.device": "cpu", "train.steps": 60000, "train.batch_size": 100,
+           "train.log_every": 1000, "data.root": None, "model.hidden": 500, "model.cd_k": 25, "model.persistent": False,
+           "model.num_chains": 100, "model.optim.lr": 0.05, "model.optim.momentum": 0.9,
+           "model.optim.weight_decay": 2e-4, "model.initial_momentum": 0.5, "model.momentum_warmup_steps": 3000}
+    assert got == {("rbm", 0): resolve("rbm", overrides=old)}
+
+
+def test_the_dbm_row_pretrains_two_layers_then_runs_algorithm_20_1():
+    got = configs("dbm_mnist", extra={"train.device": "cpu"})
+    sgd = {"name": "sgd", "momentum": 0.9, "weight_decay": 2e-4}
+    # the old script's dbm_config with its defaults: 2 x 30,000 + 60,000 steps, warm-up min(3000, 7500)
+    old = {"train.seed": 0, "train.device": "cpu", "train.steps": 120000, "train.batch_size": 100,
+           "train.log_every": 1000, "data.root": None, "model.hidden": [500, 1000], "model.pretrain_steps": 30000,
+           "model.pretrain_cd_k": 1, "model.pretrain_optim": {**sgd, "lr": 0.05}, "model.optim": {**sgd, "lr": 0.005},
+           "model.initial_momentum": 0.5, "model.momentum_warmup_steps": 3000, "model.gibbs_steps": 5,
+           "model.mf_steps": 10, "model.num_chains": 100}
+    assert got == {("dbm", 0): resolve("dbm", overrides=old)}
+    assert got[("dbm", 0)].model.pretrain_optim.lr == 0.05 and got[("dbm", 0)].model.optim.lr == 0.005
+
+
+def test_the_vae_nll_rows_train_burdas_network_and_the_iwae_preset_for_30_cpu_minutes():
+    common = {"train.seed": 0, "train.device": "cpu", "train.log_every": 1000, "data.root": None,
+              "train.lr_decay": 0.3, "train.lr_final": 0.1, "model.optim.lr": 1e-3, "train.time_budget": "1800cpu"}
+    network = {"train.batch_size": 100, "model.arch": "mlp", "model.latent_dim": 50, "model.hidden": [500, 500],
+               "model.activation": "tanh", "model.likelihood": "bernoulli", "model.binarize": "dynamic",
+               "model.objective": "elbo", "model.k": 1}
+    vae = configs("vae_nll", extra={"train.device": "cpu"})[("vae", 0)]
+    assert vae == resolve("vae", overrides={**common, **network})
+    assert (vae.train.steps, vae.train.epochs, vae.train.time_budget) == (None, None, "1800cpu")
+    assert configs("iwae_nll", extra={"train.device": "cpu"}) == {("iwae", 0): resolve("iwae", overrides=common)}
+
+
+TEXT2IMAGE = {  # the old script's rows: (preset, overrides)
+    "gan-int-cls": ("gan-int-cls", {}),
+    "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
+    "gan-int-cls-other-captions": ("gan-int-cls", {"model.hard_mismatch": 0.0}),
+    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.5, "train.lr_decay": 0.0}),
+    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.75,
+                                                  "train.lr_decay": 0.0}),
+    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000, "model.hard_mismatch": 1.0, "train.lr_decay": 0.0}),
+    "stackgan": ("stackgan", {}),
+    "gan-int-cls-quick": ("gan-int-cls-quick", {}),
+    "text-encoder": ("gan-int-cls", {"train.steps": 1500, "train.lr_decay": 0.0}),
+    "text-encoder-paper": ("gan-int-cls", {"train.steps": 1500, "train.lr_decay": 0.0,
+                                           "model.text.swapped_negatives": False}),
+    "text-encoder-paper-500": ("gan-int-cls", {"train.steps": 500, "train.lr_decay": 0.0, "model.text.steps": 500,
+                                               "model.text.swapped_negatives": False}),
+}
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
+    curve = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
+    data = {"data.download": False} if offline else {"data.root": "/data"}
+    got = configs("text2image_offline" if offline else "text2image", data_root=None if offline else "/data")
+    assert [name for name, _ in got] == list(TEXT2IMAGE)
+    for name, (preset, sets) in TEXT2IMAGE.items():
+        assert got[(name, 0)] == resolve(preset, overrides={**sets, **data, "train.seed": 0, **curve}), name
+    assert got[("gan-int-cls-20k", 0)].train.steps == 20000 and got[("text-encoder-paper-500", 0)].model.text.steps == 500
+
+
+def test_dry_run_prints_each_run_resolved_and_trains_nothing(capsys):
+    assert driver.main(["lucic_fid", "--dry-run", "--rows", "mnist-NS-GAN", "fashion-mnist-VAE", "--seeds", "0", "1",
+                        "--data-root", "/data"]) == {}
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["mnist-NS-GAN seed 0", "mnist-NS-GAN seed 1",
+                                                      "fashion-mnist-VAE seed 0", "fashion-mnist-VAE seed 1"]
+    assert lines[3].startswith("fashion-mnist-VAE seed 1: conv-vae on fashion-mnist, 20 epochs; metrics inception_fid, "
+                               "classifier_fd; overrides data.name='fashion-mnist' data.root='/data/fashion-mnist' ")
+    assert "train.seed=1" in lines[3]
+
+
+def test_the_offline_spec_reads_an_empty_folder_whatever_genzoo_data_holds(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GENZOO_DATA", str(tmp_path))   # where a user's MNIST files would be found
+    driver.main(["text2image_offline", "--dry-run", "--rows", "gan-int-cls-quick"])
+    root = capsys.readouterr().out.split("data.root='")[1].split("'")[0]
+    assert root != str(tmp_path) and os.path.isdir(root) and not os.listdir(root)
+    with pytest.raises(SystemExit):
+        driver.main(["text2image_offline", "--dry-run", "--data-root", str(tmp_path)])
+    assert "text2image_offline trains on genzoo's bundled data only" in capsys.readouterr().err
+
+
+def test_bad_names_are_refused_in_one_line():
+    with pytest.raises(SystemExit, match="no spec 'lucic'; the specs: dbm_mnist, iwae_nll, lucic_fid"):
+        driver.main(["lucic", "--dry-run"])
+    with pytest.raises(SystemExit, match="lucic_fid has no row 'mnist-BEGAN'; its rows: mnist-NS-GAN, "):
+        driver.main(["lucic_fid", "--dry-run", "--rows", "mnist-BEGAN"])
+    with pytest.raises(SystemExit):
+        driver.main(["vae_nll", "--dry-run", "--setting", "kk=5"])
+    with pytest.raises(SystemExit, match="--set takes KEY=VALUE, got 'train.steps'"):
+        driver.main(["vae_nll", "--dry-run", "--set", "train.steps"])
+
+
+def test_train_only_needs_a_spec_that_keeps_its_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        driver.main(["rbm_mnist", "--train-only", "--runs", str(tmp_path)])
+    assert "rbm_mnist's trainer is trainer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        driver.main(["text2image", "--score-only"])
+    assert "--train-only and --score-only need --runs" in capsys.readouterr().err
+
+
+def test_a_folder_given_to_a_setting_is_written_as_dir():
+    from result_files import command_line
+
+    argv = ["benchmarks/run.py", "lucic_fid", "--setting", "cache=/srv/cache", "--setting", "n_samples=40",
+            "--set", "data.root=~/data", "--set", "train.steps=5", "--setting", "grids=docs/assets"]
+    assert command_line(argv) == ("python benchmarks/run.py lucic_fid --setting cache=DIR --setting n_samples=40 "
+                                  "--set data.root=DIR --set train.steps=5 --setting grids=docs/assets")
+
+
+def test_a_stop_rule_sets_one_budget():
+    assert Stop(steps=50).overrides() == {"train.steps": 50}
+    assert Stop(epochs=2.5).overrides() == {"train.time_budget": None, "train.epochs": 2.5}
+    assert Stop(time_budget="60cpu").overrides() == {"train.time_budget": "60cpu"}
+    assert Stop(cpu_seconds=30, steps=400).overrides() == {"train.steps": 400, "train.epochs": None,
+                                                           "train.time_budget": None}
+    assert [rule.seconds for rule in Stop(cpu_seconds=30).stop_rules()] == [30] and Stop(steps=5).stop_rules() == []
+
+
+def test_seeds_aggregate_to_their_median_and_range():
+    runs = [{"seed": 2, "fd": 4.0, "steps": 10, "note": "x"}, {"seed": 0, "fd": 1.0, "steps": 10},
+            {"seed": 1, "fd": 10.0, "steps": 12}]
+    row = median_and_range(runs)
+    assert (row["fd"], row["fd_range"], row["steps"], row["steps_range"], row["n_seeds"]) == (4.0, [1.0, 10.0], 10,
+                                                                                              [10, 12], 3)
+    assert [r["seed"] for r in row["runs"]] == [0, 1, 2] and "note" not in row
+    assert "fd_range" not in median_and_range(runs[:1])
+
+
+TINY = '''
+from spec import Row, Spec, Stop
+
+def result(rows, settings, records):
+    return {"benchmark": "tiny", "protocol": f"{settings['n']} samples", "rows": rows}
+
+SPEC = Spec("tiny", "unused.json", result=result, settings={"n": 32},
+            rows=(Row("vae", "vae", data="digits", stop=Stop(steps=20), seeds=(0, 1), metrics=("sample_mean",),
+                      overrides={"model.hidden": [16], "model.latent_dim": 2, "train.batch_size": 32}),))
+'''
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_tiny_spec_trains_scores_and_writes_its_result_file(tmp_path, monkeypatch):
+    import torch
+
+    import genzoo
+    from measures import METRICS, Metric
+
+    def sample_mean(ctx):
+        g = torch.Generator().manual_seed(ctx.planned.seed)
+        return {"sample_mean": ctx.model.eval().sample(ctx.settings["n"], generator=g).mean().item()}
+
+    monkeypatch.setitem(METRICS, "sample_mean", Metric(sample_mean))
+    (tmp_path / "tiny.py").write_text(TINY)
+    out = tmp_path / "tiny.json"
+    monkeypatch.chdir(tmp_path)
+    argv = ["tiny.py", "--out", str(out), "--setting", "n=16"]
+    monkeypatch.setattr(sys, "argv", ["benchmarks/run.py", *argv])
+    rows = driver.main(argv)
+    saved = json.loads(out.read_text())
+    assert saved["rows"]["vae"] == {**json.loads(json.dumps(rows["vae"])), "command": saved["command"]}
+    assert saved["protocol"] == "16 samples"
+    assert saved["command"] == "python benchmarks/run.py tiny.py --out DIR --setting n=16"
+    row = saved["rows"]["vae"]
+    assert [r["seed"] for r in row["runs"]] == [0, 1] and [r["steps"] for r in row["runs"]] == [20, 20]
+    assert (row["steps"], row["steps_range"]) == (20, [20, 20])
+    means = [r["sample_mean"] for r in row["runs"]]
+    assert row["sample_mean"] == pytest.approx(statistics.median(means), abs=1e-4)
+    assert row["sample_mean_range"] == pytest.approx([min(means), max(means)], abs=1e-4)
+    assert (row["preset"], row["n_seeds"], row["command"]) == ("vae", 2, saved["command"])
+    # seed 1's number is that of the same run trained by genzoo.train and scored by hand
+    again = genzoo.train("vae", data="digits", steps=20, seed=1, progress=False, out=tmp_path / "again",
+                         overrides={"model.hidden": [16], "model.latent_dim": 2, "train.batch_size": 32})
+    x = again.model.eval().sample(16, generator=torch.Generator().manual_seed(1))
+    assert row["runs"][1]["sample_mean"] == pytest.approx(x.mean().item(), abs=1e-6)
+
+    driver.main([*argv, "--seeds", "2"])   # another command adds seed 2 to the row
+    joined = json.loads(out.read_text())["rows"]["vae"]
+    assert [r["seed"] for r in joined["runs"]] == [0, 1, 2] and joined["runs"][:2] == row["runs"]
+    assert joined["n_seeds"] == 3
+
+
+def test_every_spec_names_registered_metrics_and_a_results_file_the_tables_read():
+    from measures import METRICS
+    from results_tables import TABLES
+
+    files = {t.file for t in TABLES.values()}
+    for name in driver.spec_names():
+        spec = driver.load_spec(name)
+        assert isinstance(spec, Spec) and Path(spec.results).stem in files, name
+        assert all(m in METRICS for row in spec.rows for m in row.metrics), name
+        assert all(isinstance(row, Row) for row in spec.rows)
