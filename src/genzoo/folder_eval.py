@@ -190,7 +190,7 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
 def default_out(images: str | Path, against: str) -> Path:
     """Beside the folder: DIR-vs-AGAINST.eval.json (e.g. samples-vs-mnist.eval.json)."""
     folder = Path(images).resolve()
-    other = Path(against).resolve().name if Path(against).is_dir() else against
+    other = Path(against).resolve().name if Path(against).is_dir() else Path(against).name  # a dataset: its name
     return folder.with_name(f"{folder.name}-vs-{other}.eval.json")
 
 
