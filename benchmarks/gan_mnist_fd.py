@@ -45,7 +45,7 @@ from result_files import write_result
 from genzoo.training import TimeLimit
 
 from common import cpus_of, fixed_subsets, with_earlier_rows
-from measures import generate
+from measuring import generate
 
 PRESETS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan")
 

@@ -15,7 +15,7 @@ import torch
 from common import Snapshots, binarized_once, load_mnist, print_log_z, rbm_bracket, scored_snapshots
 from genzoo.metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
 from genzoo.training import Hook
-from measures import Context, metric
+from measuring import Context, metric
 
 RBM_PAPER = {25: -86.34, 3: -106.63, 1: -125.53}   # Salakhutdinov & Murray 2008, Table 1, CD-k RBMs, 500 units
 

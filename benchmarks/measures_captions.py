@@ -9,7 +9,7 @@ import json
 
 import torch
 
-from measures import Context, metric
+from measuring import Context, metric
 
 
 def captions_test(ctx: Context) -> tuple:

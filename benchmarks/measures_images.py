@@ -17,7 +17,7 @@ from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.metrics.inception import WEIGHTS_SHA1, inception_features
-from measures import Context, generate, metric
+from measuring import Context, generate, metric
 
 
 def test_images(dataset: str, n: int, root: str | None) -> torch.Tensor:

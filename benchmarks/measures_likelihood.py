@@ -10,7 +10,7 @@ import time
 import torch
 
 from common import binarized_once, load_mnist
-from measures import Context, metric
+from measuring import Context, metric
 
 
 def binarized_test(ctx: Context) -> tuple:

@@ -65,7 +65,7 @@ from genzoo.metrics.fid import frechet_distance
 from genzoo.training.hooks import clock_of
 
 from common import fixed_subsets, precision_name, with_earlier_rows
-from measures import generate
+from measuring import generate
 from main_job import summary
 
 MODELS = ("dcgan", "vae", "wgan-gp")

@@ -190,7 +190,7 @@ def test_a_tiny_spec_trains_scores_and_writes_its_result_file(tmp_path, monkeypa
     import torch
 
     import genzoo
-    from measures import METRICS, Metric
+    from measuring import METRICS, Metric
 
     def sample_mean(ctx):
         g = torch.Generator().manual_seed(ctx.planned.seed)
