@@ -8,16 +8,15 @@ The RBM itself is genzoo's RBMLayer (models.rbm), whose conditionals these enume
 """
 from __future__ import annotations
 
-import itertools
-
 import torch
 
+from ..metrics.ais import _bits
 from ..models.rbm import RBMLayer
 
 
 def binary_states(n: int) -> torch.Tensor:
-    """All 2^n binary vectors of length n, (2^n, n) float64, in counting order."""
-    return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=torch.float64)
+    """All 2^n binary vectors of length n, (2^n, n) float64, in counting order (AIS's exact enumeration's)."""
+    return _bits(n, 0, 2 ** n, "cpu", torch.float64)
 
 
 def bernoulli_probs(p: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
