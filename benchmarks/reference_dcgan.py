@@ -172,7 +172,7 @@ class ReferenceDCGAN:
         """n images in [0, 1] (eval mode: batch norm with running statistics, like genzoo's sample)."""
         self.netG.eval()
         try:
-            z = torch.randn(n, NZ, device=self.device, generator=generator)
+            z = torch.randn(n, NZ, generator=generator).to(self.device)   # the same draws on any device
             return ((self.netG(z) + 1) / 2).clamp(0, 1)
         finally:
             self.netG.train()
@@ -192,9 +192,10 @@ def batches(loader: DataLoader):
             yield data[0]
 
 
-def trainer(images_uint8: torch.Tensor, batch_size: int = 64, seed: int = 0, num_workers: int = 0):
+def trainer(images_uint8: torch.Tensor, batch_size: int = 64, seed: int = 0, num_workers: int = 0,
+            device: str = "cpu"):
     """The reference, and a function that runs one iteration of its loop on the next minibatch."""
-    model = ReferenceDCGAN(seed)
+    model = ReferenceDCGAN(seed, device)
     it = batches(make_loader(images_uint8, batch_size=batch_size, seed=seed, num_workers=num_workers))
     return model, lambda: model.step(next(it))
 

@@ -108,13 +108,14 @@ class ReferenceVAE:
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images in [0, 1]: the decoder's Bernoulli means at z ~ N(0, I), as genzoo's `vae` samples."""
         self.model.eval()
-        z = torch.randn(n, NZ, device=self.device, generator=generator)
+        z = torch.randn(n, NZ, generator=generator).to(self.device)   # the same draws on any device
         return self.model.decode(z).view(n, 1, 28, 28)
 
 
-def trainer(images_uint8: torch.Tensor, batch_size: int = 100, seed: int = 0, num_workers: int = 0):
+def trainer(images_uint8: torch.Tensor, batch_size: int = 100, seed: int = 0, num_workers: int = 0,
+            device: str = "cpu"):
     """The reference, and a function that runs one iteration of its loop on the next minibatch."""
-    model = ReferenceVAE(seed)
+    model = ReferenceVAE(seed, device)
     loader = DataLoader(BinarizedMNIST(images_uint8), batch_size=batch_size, shuffle=True, drop_last=True,
                         num_workers=num_workers, generator=torch.Generator().manual_seed(seed))
     it = batches(loader)

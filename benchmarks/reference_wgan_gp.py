@@ -97,10 +97,11 @@ class ReferenceWGANGP(ReferenceDCGAN):
         return {"Loss_D": errD.item(), "Loss_G": errG.item(), "Wasserstein_D": (D_real - D_fake).item()}
 
 
-def trainer(images_uint8: torch.Tensor, batch_size: int = 64, seed: int = 0, num_workers: int = 0):
+def trainer(images_uint8: torch.Tensor, batch_size: int = 64, seed: int = 0, num_workers: int = 0,
+            device: str = "cpu"):
     """The reference, and a function that runs one generator iteration of its loop (its critic takes the next
     CRITIC_ITERS minibatches)."""
-    model = ReferenceWGANGP(seed)
+    model = ReferenceWGANGP(seed, device)
     it = batches(make_loader(images_uint8, batch_size=batch_size, seed=seed, num_workers=num_workers))
     return model, lambda: model.step(it)
 

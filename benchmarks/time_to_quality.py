@@ -7,6 +7,9 @@ single-file PyTorch loop of the same networks reaches in its longest run.
     python benchmarks/time_to_quality.py --data-root DIR --clock cpu            # CPU-seconds, on a shared machine
     python benchmarks/time_to_quality.py --quick --out ''                       # seconds: a check that it runs
     python benchmarks/time_to_quality.py --rows-only                            # the table rows from the curves
+    python benchmarks/time_to_quality.py --merge A.json B.json --out C.json     # seeds measured apart, as one
+    python benchmarks/time_to_quality.py --device cuda --minutes 0.0625 0.125 0.25 0.5 --seeds 0 \
+        --models dcgan vae wgan-gp --out benchmarks/results/time_to_quality_gpu.json       # on a GPU
 
 Protocol:
 - genzoo: the preset as `genzoo train MODEL --time-budget T --seed S` trains it (genzoo.train with
@@ -46,6 +49,7 @@ import importlib
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -93,22 +97,29 @@ class Scorer:
 class ReferenceRun:
     """The reference loop of one seed, trained on in segments: `train_until(seconds)` of its clock."""
 
-    def __init__(self, model: str, images_uint8: torch.Tensor, seed: int, clock: str):
+    def __init__(self, model: str, images_uint8: torch.Tensor, seed: int, clock: str, device: str):
         self.module = importlib.import_module(REFERENCES[model])
-        self.model, self.step = self.module.trainer(images_uint8, seed=seed)
+        self.model, self.step = self.module.trainer(images_uint8, seed=seed, device=device)
         self.clock, self.used, self.steps = clock_of(clock), 0.0, 0
+        self.sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
     def train_until(self, seconds: float) -> None:
         while self.used < seconds:
             start = self.clock()
             self.step()
+            self.sync()   # a GPU step is timed when it has run, not when it was queued
             self.used += self.clock() - start
             self.steps += 1
 
     @torch.no_grad()
     def samples(self, n: int, seed: int, batch: int = 500) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
-        return torch.cat([self.model.sample(min(batch, n - s), generator=g) for s in range(0, n, batch)])
+        return torch.cat([self.model.sample(min(batch, n - s), generator=g).cpu() for s in range(0, n, batch)])
+
+
+def device_name(device: str) -> str:
+    """The CPU's name, or the GPU's as CUDA reports it ('NVIDIA H200')."""
+    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else cpu_name()
 
 
 def budget_string(seconds: float, clock: str) -> str:
@@ -119,7 +130,7 @@ def budget_string(seconds: float, clock: str) -> str:
 def genzoo_point(model: str, minutes: float, seed: int, args, score: Scorer) -> dict:
     """Train genzoo's preset for a budget of `minutes` as `genzoo train` does, and score its samples."""
     work = Path(tempfile.mkdtemp(prefix="genzoo-ttq-"))
-    overrides = {"train.time_budget": budget_string(60 * minutes, args.clock),
+    overrides = {"train.time_budget": budget_string(60 * minutes, args.clock), "train.device": args.device,
                  **({"data.root": args.data_root} if args.data_root else {})}
     try:
         start = time.perf_counter()
@@ -147,7 +158,7 @@ def schedule(reference_minutes: list[float], genzoo_minutes: list[float]) -> lis
 
 def measure_seed(model: str, seed: int, train_x: torch.Tensor, score: Scorer, args) -> dict[str, list[dict]]:
     """One seed's points of both contestants, in interleaved segments."""
-    reference = ReferenceRun(model, train_x, seed, args.clock)
+    reference = ReferenceRun(model, train_x, seed, args.clock, args.device)
     points = {"reference": [], "genzoo": []}
     for who, minutes in schedule(args.minutes, args.genzoo_minutes):
         with torch.random.fork_rng(devices=[]):   # the reference's random stream goes on as if uninterrupted
@@ -200,10 +211,16 @@ def speedup(reference: dict, genzoo: dict) -> dict:
 
 def model_entry(model: str, per_seed: list[dict], score: Scorer, args) -> dict:
     """One model's result: both curves, the target, each contestant's time to it, the speed-up."""
-    entry = {"target_fd": None, "contestants": {}, "floor": round(score.floor, 3), "cpu": cpu_name(),
-             "settings": {"minutes": args.minutes, "genzoo_minutes": args.genzoo_minutes, "seeds": args.seeds,
-                          "n_samples": score.n, "clock": args.clock, "torch_threads": torch.get_num_threads()}}
-    curves = {who: curve([p for seed in per_seed for p in seed[who]]) for who in ("reference", "genzoo")}
+    settings = {"minutes": args.minutes, "genzoo_minutes": args.genzoo_minutes, "seeds": args.seeds,
+                "n_samples": score.n, "clock": args.clock, "torch_threads": torch.get_num_threads()}
+    points = {who: [p for seed in per_seed for p in seed[who]] for who in ("reference", "genzoo")}
+    return entry_from_points(model, points, settings, round(score.floor, 3), device_name(args.device))
+
+
+def entry_from_points(model: str, points: dict[str, list[dict]], settings: dict, floor: float, device: str) -> dict:
+    """A model's entry from every seed's points of both contestants."""
+    entry = {"target_fd": None, "contestants": {}, "floor": floor, "cpu": device, "settings": settings}
+    curves = {who: curve(points[who]) for who in ("reference", "genzoo")}
     entry["target_fd"] = curves["reference"][-1]["fd"]
     for who, points in curves.items():
         reach = time_to_reach([c["minutes"] for c in points], [c["fd"] for c in points], entry["target_fd"])
@@ -216,6 +233,42 @@ def model_entry(model: str, per_seed: list[dict], score: Scorer, args) -> dict:
                                entry["contestants"]["genzoo"]["reaches_target"])
     entry["past_budget_pct_max"] = max(p["past_budget_pct"] for p in genzoo_runs)
     return entry
+
+
+def merged_entry(model: str, entries: list[dict]) -> dict:
+    """One entry from entries of one model that measured different seeds with the same settings."""
+    first = entries[0]
+    same = lambda e: ({**e["settings"], "seeds": None}, e["floor"], e["cpu"])  # noqa: E731
+    if any(same(e) != same(first) for e in entries):
+        raise SystemExit(f"time_to_quality: the files measured {model} with different settings or on different "
+                         "hardware; only seeds may differ")
+    seeds = [s for e in entries for s in e["settings"]["seeds"]]
+    if len(set(seeds)) < len(seeds):
+        raise SystemExit(f"time_to_quality: seed {seeds} of {model} is measured in more than one file")
+    points = {who: [p for e in entries for c in e["contestants"][who]["curve"] for p in c["seeds"]]
+              for who in ("reference", "genzoo")}
+    entry = entry_from_points(model, points, {**first["settings"], "seeds": sorted(seeds)}, first["floor"],
+                              first["cpu"])
+    return {**entry, "command": " && ".join(e["command"] for e in entries)}
+
+
+def merge_files(paths: list[str], out: str) -> dict:
+    """One result file from several with the same protocol and hardware that measured different seeds."""
+    files = [json.loads(Path(p).read_text()) for p in paths]
+    if any(f["hardware"].get("gpu") != files[0]["hardware"].get("gpu") for f in files):
+        raise SystemExit("time_to_quality: the files were measured on different devices")
+    by_model: dict[str, list[dict]] = {}
+    for f in files:
+        for model, entry in f["models"].items():
+            by_model.setdefault(model, []).append(entry)
+    models = {model: merged_entry(model, entries) for model, entries in by_model.items()}
+    rows = {key: {**row, "command": entry["command"]}
+            for model, entry in models.items() for key, row in table_rows(model, entry).items()}
+    protocol = re.sub(r"; seeds [0-9, ]+;", "; seeds as each model's row says;", files[0]["protocol"])
+    result = {**files[0], "protocol": protocol, "models": models, "rows": rows,
+              "command": command_line(sys.argv), "merged_from": [f["command"] for f in files]}
+    print(f"merged {len(paths)} files into {write_json(out, result)}")
+    return models
 
 
 def at_genzoos_last_fd(entry: dict) -> dict:
@@ -281,7 +334,8 @@ def protocol(fx, n: int, args) -> str:
             f"preset adds InfoGAN's 1024-unit layer and learning rates, the wgan-gp preset that layer and InfoGAN's per-feature "
             f"projection norm), one run per seed scored "
             f"at {', '.join(map(minutes_text, args.minutes))} min of training; interleaved segment by segment within "
-            f"each seed; {args.clock} clock, training time only; {torch.get_num_threads()} torch thread(s); seeds "
+            f"each seed; on {device_name(args.device)}; {args.clock} clock, training time only; "
+            f"{torch.get_num_threads()} torch thread(s); seeds "
             f"{seeds}; medians over the seeds; FD of {n:,} samples against as many test images in the "
             f"features of {fx.describe()}; confident: the share of samples read as a digit with p > 0.9; target: "
             f"the reference's FD at its last checkpoint; time to reach it interpolated in log-time between the "
@@ -306,7 +360,7 @@ def write(path: str, model: str, entry: dict, score: Scorer, args) -> None:
         rows.update(not_run_rows(other))
     result = {"benchmark": "time_to_quality", "protocol": protocol(score.fx, score.n, args), "models": models,
               "rows": rows}
-    print(f"wrote {write_result(path, result, keep_rows=True)}")
+    print(f"wrote {write_result(path, result, keep_rows=True, device=args.device)}")
 
 
 def rebuild_rows(path: str) -> dict:
@@ -326,6 +380,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--genzoo-minutes", nargs="+", type=float, help="genzoo's budgets (default: --minutes)")
     p.add_argument("--seeds", nargs="+", type=int)
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N: where both contestants train")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
     p.add_argument("--n-samples", type=int, help="samples scored at each checkpoint (default 5000)")
     p.add_argument("--data", choices=("mnist", "mnist5k"), default="mnist",
@@ -333,6 +388,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-root", help="folder with the MNIST IDX files (default: $GENZOO_DATA/mnist, genzoo's lookup)")
     p.add_argument("--out", help="the result JSON ('' for none; default benchmarks/results/time_to_quality.json, "
                                  "none with --quick)")
+    p.add_argument("--merge", nargs="+", metavar="FILE",
+                   help="write --out from result files of the same protocol and device that measured different seeds")
     p.add_argument("--rows-only", action="store_true",
                    help="rebuild the result file's table rows from the curves it holds, without training")
     p.add_argument("--quick", action="store_true", help="seconds-long checkpoints, 200 samples, one seed: a check")
@@ -343,6 +400,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             setattr(args, key, value)
     args.genzoo_minutes = sorted(args.genzoo_minutes or args.minutes)
     args.minutes = sorted(args.minutes)
+    if args.merge and not args.out:
+        p.error("--merge writes the file that --out names: give it")
     if args.out is None:
         args.out = "" if args.quick else "benchmarks/results/time_to_quality.json"
     if min(args.minutes + args.genzoo_minutes) <= 0 or args.n_samples < 2:
@@ -354,6 +413,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.rows_only:
         return rebuild_rows(args.out)["models"]
+    if args.merge:
+        return merge_files(args.merge, args.out)
     if args.threads:
         torch.set_num_threads(args.threads)
     train = load_dataset(args.data, "train", root=args.data_root)

@@ -3,7 +3,8 @@ eval` and `genzoo export` read them: each command succeeds, or exits with status
 never a traceback, a crash or a hang (each case has an alarm). A command that succeeds on a corrupted config.json
 has loaded exactly the checkpoint's weights.
 
-The random cases are drawn afresh each run from a seed the test prints; GENZOO_FUZZ_SEED=N replays them."""
+The random cases are drawn from a seed the test prints (fixed by default); GENZOO_FUZZ_SEED=N replays seed N,
+GENZOO_FUZZ_SEED=new draws fresh ones."""
 import json
 import os
 import random

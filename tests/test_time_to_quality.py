@@ -92,6 +92,52 @@ def test_a_curve_takes_medians_over_the_seeds_and_the_fewest_classes():
     assert (second["budget_minutes"], second["fd"], len(first["seeds"])) == (2, 20.0, 3)
 
 
+def _seed_points(seed: int, reference_fds, genzoo_fds) -> dict:
+    """One seed's points at checkpoints of 1 and 2 minutes."""
+    def points(fds, extra):
+        return [{"seed": seed, "budget_minutes": m, "minutes": m, "steps": 10 * m, "fd": fd, "confident_pct": 50.0,
+                 "classes": 10, **extra} for m, fd in zip((1, 2), fds)]
+    return {"reference": points(reference_fds, {}),
+            "genzoo": points(genzoo_fds, {"past_budget_pct": 0.5, "precision": "fp32 (auto)"})}
+
+
+def _result_file(path: Path, seeds: dict, settings: dict) -> str:
+    points = {who: [p for s in seeds.values() for p in s[who]] for who in ("reference", "genzoo")}
+    entry = ttq.entry_from_points("dcgan", points, {**settings, "seeds": sorted(seeds)}, 0.5, "NVIDIA H200")
+    path.write_text(json.dumps({"protocol": "...; seeds 0;", "hardware": {"gpu": "NVIDIA H200"},
+                                "command": f"measure {sorted(seeds)}",
+                                "models": {"dcgan": {**entry, "command": f"measure {sorted(seeds)}"}}}))
+    return str(path)
+
+
+def test_seeds_measured_by_two_commands_merge_into_the_entry_of_all_seeds(tmp_path):
+    settings = {"minutes": [1, 2], "genzoo_minutes": [1, 2], "n_samples": 100, "clock": "wall", "torch_threads": 16}
+    seeds = {0: _seed_points(0, (60, 20), (30, 10)), 1: _seed_points(1, (50, 24), (34, 12)),
+             2: _seed_points(2, (70, 18), (28, 9))}
+    a = _result_file(tmp_path / "a.json", {0: seeds[0]}, settings)
+    b = _result_file(tmp_path / "b.json", {1: seeds[1], 2: seeds[2]}, settings)
+    merged = ttq.merge_files([a, b], str(tmp_path / "ab.json"))["dcgan"]
+    # target: the median of the plain loops' last FDs (20, 24, 18); genzoo's medians 30 at 1 min, 10 at 2 min
+    # reach it at log t = (30 - 20) / (30 - 10) * log 2, t = sqrt(2); the plain loop at its checkpoint, 2 min
+    assert merged["target_fd"] == 20 and merged["settings"]["seeds"] == [0, 1, 2]
+    assert merged["contestants"]["genzoo"]["reaches_target"]["minutes"] == pytest.approx(math.sqrt(2))
+    assert merged["speedup"]["ratio"] == pytest.approx(2 / math.sqrt(2))
+    assert merged["command"] == "measure [0] && measure [1, 2]"
+    written = json.loads((tmp_path / "ab.json").read_text())
+    assert written["rows"]["dcgan"]["seeds"] == 3 and "seeds as each model's row says" in written["protocol"]
+
+
+def test_files_measured_with_other_settings_or_the_same_seed_are_not_merged(tmp_path):
+    settings = {"minutes": [1, 2], "genzoo_minutes": [1, 2], "n_samples": 100, "clock": "wall", "torch_threads": 16}
+    a = _result_file(tmp_path / "a.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
+    other = _result_file(tmp_path / "b.json", {1: _seed_points(1, (60, 20), (30, 10))}, {**settings, "n_samples": 50})
+    again = _result_file(tmp_path / "c.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
+    for second in (other, again):
+        with pytest.raises(SystemExit):
+            ttq.merge_files([a, second], str(tmp_path / "out.json"))
+    assert not (tmp_path / "out.json").exists()
+
+
 def test_budgets_are_genzoos_time_budget_strings():
     assert ttq.budget_string(90.0, "wall") == "90s" and ttq.budget_string(319.8, "cpu") == "319.8cpu"
     with pytest.raises(SystemExit):
@@ -124,7 +170,7 @@ def test_quick_run_end_to_end_writes_a_result_the_results_page_renders(tmp_path,
     assert {k: v for k, v in rebuilt.items() if k != "rows"} == {k: v for k, v in result.items() if k != "rows"}
 
     page = render_results.render_all(results)["docs/results/engine.md"]
-    section = page.split('<a id="time-to-quality"></a>')[1].split('<a id="resume"></a>')[0]
+    section = page.split('<a id="time-to-quality"></a>')[1].split('<a id="time-to-quality-gpu"></a>')[0]
     dcgan_rows = [line for line in section.splitlines() if "dcgan" in line.lower() and line.startswith("|")]
     assert len(dcgan_rows) == 3 and not any("not measured" in line for line in dcgan_rows)
     assert "| `vae` | not run |" in section and "time-to-quality.png" in section

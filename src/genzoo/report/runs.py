@@ -23,6 +23,10 @@ MAX_LOG_BYTES = 256 << 20
 MAX_LOG_ROWS = 200_000
 MAX_ROW_KEYS = 200
 MAX_CURVES = 24
+#: the largest step and |value| a curve plots (a float holds steps exactly up to 2^53; a plot's ticks
+#: cannot span values near the float's limit, 1e308)
+MAX_STEP = 2**53
+MAX_PLOTTED = 1e100
 
 
 @dataclass
@@ -48,7 +52,8 @@ class RunRecord:
         for row in self.log:
             for key, value in row.items():
                 if (key not in NOT_CURVES and isinstance(value, (int, float)) and not isinstance(value, bool)
-                        and math.isfinite(value) and (key in out or len(out) < MAX_CURVES)):
+                        and math.isfinite(value) and abs(value) <= MAX_PLOTTED
+                        and (key in out or len(out) < MAX_CURVES)):
                     steps, values = out.setdefault(key, ([], []))
                     steps.append(row["step"])
                     values.append(float(value))
@@ -85,7 +90,7 @@ def configured_rates(model_cfg: dict, prefix: str = "model") -> list[tuple[str, 
 
 
 def _read_log(path: Path, log) -> list[dict]:
-    """The rows of metrics.jsonl that are records of a step (a JSON object with an integer step), each with at
+    """The rows of metrics.jsonl that are records of a step (a JSON object with an integer step up to 2^53), each with at
     most MAX_ROW_KEYS values; the others (a line cut by a crash, a list, a number) are skipped and counted."""
     if not path.exists() and not path.is_symlink():
         return []
@@ -100,7 +105,7 @@ def _read_log(path: Path, log) -> list[dict]:
         except (json.JSONDecodeError, RecursionError):
             row = None
         step = row.get("step") if isinstance(row, dict) else None
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= MAX_STEP:
             bad += 1
             continue
         rows.append(dict(list(row.items())[:MAX_ROW_KEYS]))

@@ -15,6 +15,8 @@ import os
 import tempfile
 from typing import Callable
 
+import torch
+
 from ..config import TimeBudget
 from .distributed import max_over_ranks
 from .hooks import StopRule, clock_of
@@ -80,6 +82,8 @@ class TimeBudgetRule(StopRule):
         self.tracker.start()
 
     def on_step_end(self, trainer, values) -> None:
+        if trainer.device.type == "cuda":   # the budget counts the GPU's finished work, not what was queued
+            torch.cuda.synchronize(trainer.device)
         self.tracker.step_done()
         if trainer.world.distributed:  # every process must stop at the same step with the same schedule
             self.tracker.used = max_over_ranks(self.tracker.used, trainer.device)
