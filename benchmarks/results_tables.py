@@ -381,7 +381,7 @@ ENGINE_RUNS = (
            ("share of the peak", "**{utilization_pct}%**"),
            ("CPU time in convolutions and matrix products", "{compute_share_pct}%"))),
     Table("test-lanes", "test_lanes",
-          (Row("fast lane: `python -m pytest -m \"not slow\"`", "fast"), Row("full suite: `python -m pytest`", "full")),
+          (Row("fast lane: `python -m pytest -m \"not slow\" -n 2`", "fast"), Row("full suite: `python -m pytest`", "full")),
           (("lane", ""), ("wall time", "{minutes} min ({seconds} s)"), ("outcome", "{outcome}"))),
 )
 

@@ -3,8 +3,9 @@ import os
 import pytest
 import torch
 
-# The suite runs on 2 cores next to other work: keep torch from oversubscribing them.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# The suite runs on 2 cores next to other work: keep torch from oversubscribing them. Under pytest-xdist
+# (`-n 2`) each worker process takes one core.
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture(autouse=True)

@@ -115,7 +115,7 @@ def _setup_lines(page: Path) -> list[str]:
 def test_the_readme_has_two_set_up_commands_and_contributing_repeats_the_tests_one():
     main_job, tests = _setup_lines(ROOT / "README.md")
     assert main_job.endswith("pip install torch==2.13.0 -e . && genzoo train dcgan")
-    assert tests.endswith('-e ".[test]" && python -m pytest -m "not slow"')   # the fast lane first
+    assert tests.endswith('-e ".[test]" && python -m pytest -m "not slow" -n 2')   # the fast lane first, in two processes
     assert _setup_lines(ROOT / "CONTRIBUTING.md") == [tests]
     for page in (ROOT / "README.md", ROOT / "CONTRIBUTING.md"):
         lanes = [line for block in FENCE.findall(page.read_text()) for line in block.splitlines()
