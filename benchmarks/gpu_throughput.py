@@ -23,7 +23,7 @@ import torch
 
 from genzoo.data import load_dataset
 from genzoo.machine import cpu_name
-from result_files import write_result
+from result_files import command_line, write_result
 from speed_runners import GenzooRunner, interleaved
 
 REFERENCES = {"dcgan": "reference_dcgan", "vae": "reference_vae", "wgan-gp": "reference_wgan_gp"}
@@ -109,8 +109,9 @@ def main(argv=None) -> dict:
     rows = {}
     for batch in args.batches:
         for model in args.models:
-            rows[f"{model}-{batch}" + ("-compile" if args.compile else "")] = {"model": model, "batch": batch, "device": device_name,
-                                        **measure(model, ds, batch, args)}
+            name = f"{model}-{batch}" + ("-compile" if args.compile else "")
+            rows[name] = {"model": model, "batch": batch, "device": device_name, **measure(model, ds, batch, args),
+                          "command": command_line(sys.argv)}
         if args.out:
             protocol = " ".join(__doc__.split("Protocol: ")[1].split("\nWrites")[0].split())
             write_result(args.out, {"benchmark": "gpu_throughput", "protocol": protocol, "rows": rows},
