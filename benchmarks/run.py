@@ -109,7 +109,14 @@ def main(argv=None) -> dict:
     if spec.data_root is None:
         if args.data_root:
             p.error(f"{spec.name} trains on genzoo's bundled data only; it takes no --data-root")
-        args.data_root = tempfile.mkdtemp(prefix="genzoo-bundled-data-only-")   # an empty folder: no data files
+        with tempfile.TemporaryDirectory(prefix="genzoo-bundled-data-only-") as empty:   # no data files in it
+            args.data_root = empty
+            return plan_and_run(p, spec, args, sets, settings, unknown)
+    return plan_and_run(p, spec, args, sets, settings, unknown)
+
+
+def plan_and_run(p: argparse.ArgumentParser, spec: Spec, args, sets: dict, settings: dict, unknown: list) -> dict:
+    """Print the planned runs, then train and score them."""
     try:
         runs = plan(spec, args.rows, args.seeds, args.data_root, sets)
         lines = [planned.line() for planned in runs]   # resolving each config checks its values

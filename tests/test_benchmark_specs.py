@@ -119,7 +119,8 @@ def test_the_offline_spec_reads_an_empty_folder_whatever_genzoo_data_holds(tmp_p
     monkeypatch.setenv("GENZOO_DATA", str(tmp_path))   # where a user's MNIST files would be found
     driver.main(["text2image_offline", "--dry-run", "--rows", "gan-int-cls-quick"])
     root = capsys.readouterr().out.split("data.root='")[1].split("'")[0]
-    assert root != str(tmp_path) and os.path.isdir(root) and not os.listdir(root)
+    # a fresh temporary folder (empty when made), removed when the command ends
+    assert root != str(tmp_path) and "genzoo-bundled-data-only-" in root and not os.path.exists(root)
     with pytest.raises(SystemExit):
         driver.main(["text2image_offline", "--dry-run", "--data-root", str(tmp_path)])
     assert "text2image_offline trains on genzoo's bundled data only" in capsys.readouterr().err
