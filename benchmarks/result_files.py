@@ -23,7 +23,7 @@ from genzoo.runs.record import environment
 
 
 # their values name one machine's folders, not the protocol
-PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run-dir", "--runs", "--curve-out", "--json",
+PATH_OPTIONS = ("--data-root", "--root", "--mnist-root", "--out", "--run", "--run-dir", "--runs", "--curve-out", "--json",
                 "--grids")
 
 
