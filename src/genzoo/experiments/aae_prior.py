@@ -64,7 +64,7 @@ def measure(ctx: Context) -> Measured:
         run_dir = ctx.train(preset, overrides(ctx, preset))
         with torch.no_grad():
             z = genzoo.load(run_dir).eval().encode_mean(x).double().numpy()
-        stats[preset], runs[preset], codes[preset] = distance_to_prior(z), describe_run(run_dir), z.tolist()
+        stats[preset], runs[preset], codes[preset] = distance_to_prior(z), describe_run(run_dir), z.round(4).tolist()
     protocol = {"presets": {p: overrides(ctx, p) for p in MODELS}, "runs": runs,
                 "codes": f"encoder outputs of the {held_out.split} split of {dataset}, {len(x)} images",
                 "fd": "genzoo.metrics.frechet_distance_from_stats(codes' mean and covariance, 0, I)",
