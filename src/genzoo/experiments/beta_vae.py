@@ -10,8 +10,11 @@ and then D_a <= D_b. Training only approaches the optimum, so the rule asks for 
 The `vae` preset (Gaussian encoder, Bernoulli decoder, one hidden layer) trained by genzoo.train at
 beta = 0.25, 1 and 4, the rest of the configuration the same, on binarized pixels (> 0.5): the 8x8
 digits, 128 hidden units, 8 latent dimensions, 1,500 steps (quick); MNIST-5k, the preset's 500
-units and 20 dimensions, 4,000 steps (full); batch 100. Rate and distortion are measured on the held-out split:
-the KL in closed form, the distortion with 16 samples of z per image.
+units and 20 dimensions, 4,000 steps (full); batch 100. Rate (the KL in closed form) and distortion
+(16 samples of z per image) are judged on the images trained on, where the optimality argument
+applies; the held-out split is shown beside them. There the ordering can break: on MNIST-5k the
+beta = 0.25 model, whose code carries the most nats, fits its 4,500 images more closely than
+beta = 1 and reconstructs held-out digits worse.
 """
 from __future__ import annotations
 
@@ -53,23 +56,24 @@ def reconstructions(model, x: torch.Tensor) -> torch.Tensor:
 
 def measure(ctx: Context) -> Measured:
     dataset = ctx.pick("digits", "mnist5k")
-    held_out = load_dataset(dataset, split="test")
-    x = held_out.x.float().div(255)
-    rows, runs, shown = [], {}, [x[:SHOWN].gt(0.5).float()]
+    x, x_held = (load_dataset(dataset, split=split).x.float().div(255) for split in ("train", "test"))
+    rows, runs, shown = [], {}, [x_held[:SHOWN].gt(0.5).float()]
     for beta in ctx.bar(BETAS, "betas"):
         run_dir = ctx.train("vae", overrides(ctx, beta))
         model = genzoo.load(run_dir).eval()
-        rate, distortion = rate_distortion(model, x)
-        rows.append({"beta": beta, "rate": rate, "distortion": distortion})
+        (rate, distortion), (held_rate, held_distortion) = rate_distortion(model, x), rate_distortion(model, x_held)
+        rows.append({"beta": beta, "rate": rate, "distortion": distortion, "held_out_rate": held_rate,
+                     "held_out_distortion": held_distortion})
         runs[str(beta)] = describe_run(run_dir)
-        shown.append(reconstructions(model, x[:SHOWN]))
+        shown.append(reconstructions(model, x_held[:SHOWN]))
     protocol = {"preset": "vae", "overrides": {**overrides(ctx, BETAS[0]), "model.beta": list(BETAS)},
                 "runs": runs, "data": f"{dataset}, pixels > 0.5 (model.binarize=fixed)",
-                "measured on": f"the {held_out.split} split, {len(x)} images",
+                "measured on": f"the train split ({len(x)} images) the rule judges; the test split "
+                               f"({len(x_held)}) shown beside it",
                 "rate": "mean closed-form KL(q(z|x) || N(0, I)), nats", "distortion":
                 f"mean -log p(x|z), {SAMPLES} samples z ~ q(z|x) per image, nats"}
     grid = image_grid(torch.cat(shown), nrow=SHOWN)
-    return Measured({"rows": rows, "held_out": len(x)}, protocol, {"reconstructions": grid})
+    return Measured({"rows": rows, "train": len(x), "held_out": len(x_held)}, protocol, {"reconstructions": grid})
 
 
 def check(numbers: dict) -> Verdict:
@@ -78,8 +82,8 @@ def check(numbers: dict) -> Verdict:
     distortion_rises = all(b["distortion"] > a["distortion"] for a, b in zip(rows, rows[1:]))
     betas = ", ".join(f"{r['beta']:g}" for r in rows)
     return Verdict(rate_falls and distortion_rises,
-                   f"on held-out images, as beta rises through {betas} the rate falls strictly at every step "
-                   f"and the distortion rises strictly at every step",
+                   f"on the images trained on, as beta rises through {betas} the rate falls strictly at every "
+                   f"step and the distortion rises strictly at every step",
                    "; ".join(f"beta {r['beta']:g}: rate {r['rate']:.2f}, distortion {r['distortion']:.2f} nats"
                              for r in rows))
 
@@ -89,15 +93,18 @@ def plot(numbers: dict, images: dict, path) -> None:
     rows = sorted(numbers["rows"], key=lambda r: r["beta"])
     ax = axes[0][0]
     rate, dist = [r["rate"] for r in rows], [r["distortion"] for r in rows]
-    ax.plot(rate, dist, "o-", color="#1f77b4")
+    ax.plot(rate, dist, "o-", color="#1f77b4", label="images trained on (the rule)")
+    if "held_out_rate" in rows[0]:
+        ax.plot([r["held_out_rate"] for r in rows], [r["held_out_distortion"] for r in rows], "s:", color="#ff7f0e",
+                label="held-out images")
     for r in rows:
         ax.annotate(f"beta = {r['beta']:g}", (r["rate"], r["distortion"]), textcoords="offset points",
                     xytext=(6, 6))
     elbo = min(d + r for d, r in zip(dist, rate))
-    span = max(rate) * 1.1
+    span = max(rate + [r.get("held_out_rate", 0) for r in rows]) * 1.1
     ax.plot([0, span], [elbo, elbo - span], ls="--", color="0.6", label="D + R (= -ELBO): the three's lowest")
     ax.set(xlabel="rate R: KL(q(z|x) || p(z)) (nats)", ylabel="distortion D: -log p(x|z) (nats)",
-           title="held-out rate and distortion", xlim=(0, span))
+           title="rate and distortion", xlim=(0, span))
     ax.legend()
     if "reconstructions" in images:
         labels = ", ".join(f"{r['beta']:g}" for r in rows)
@@ -105,7 +112,7 @@ def plot(numbers: dict, images: dict, path) -> None:
     save_figure(fig, path)
 
 
-CLAIM = ("Weighting the VAE's KL term by beta trades rate for distortion: as beta rises the code carries fewer "
-         "nats about x (rate falls) and reconstructions get worse (distortion rises)")
+CLAIM = ("Weighting the VAE's KL term by beta trades rate for distortion on the data it is trained on: as beta "
+         "rises the code carries fewer nats about x (rate falls) and reconstructions get worse (distortion rises)")
 EXPERIMENT = Experiment("beta-vae", CLAIM, "notes", "Variational auto-encoder (VAE): Hyper parameters (regularization)",
                         measure, check, plot)
