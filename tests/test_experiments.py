@@ -152,6 +152,22 @@ def _iwae(l1, l5000):
             "encoders": {n: [{"k": k, "bound": b} for k, b in zip((1, 5, 50, 500, 5000), v)] for n, v in bounds.items()}}
 
 
+def _beta_vae(distortions):
+    rows = [{"beta": b, "rate": r, "distortion": d} for b, r, d in zip((0.25, 1.0, 4.0), (12.0, 6.0, 0.1), distortions)]
+    return {"rows": rows, "held_out": 297}
+
+
+def _smoothing(smoothed_d_real):
+    end = {"target 1 (no smoothing)": (0.9999, 9.7), "target 0.9 (one-sided smoothing)": (smoothed_d_real, 2.2)}
+    runs = {name: [{"step": 0, "d_real": 0.5, "d_fake": 0.5, "logit_real": 0.0},
+                   {"step": 1000, "d_real": d, "d_fake": 0.001, "logit_real": logit}] for name, (d, logit) in end.items()}
+    return {"steps": 1000, "runs": runs, "fakes_on_data": 0.0}
+
+
+def _aae(aae_fd):
+    return {"stats": {"aae": {"fd": aae_fd, "ks": 0.07}, "ae": {"fd": 17.0, "ks": 0.6}}}
+
+
 CASES = {  # name: (numbers for which the claim holds, numbers that contradict it)
     "xy-game": (_xy(3.0, (0.95, 1.05)), _xy(0.5, (0.95, 1.05))),       # counter: simultaneous steps converge
     "optimal-discriminator": ({"max_abs_error": 0.01, "v_trained": -1.0, "v_theory": -1.005},
@@ -180,6 +196,9 @@ CASES = {  # name: (numbers for which the claim holds, numbers that contradict i
     "weight-clipping": (_clipping(0.9, 0.001), _clipping(0.9, 0.3)),    # counter: the penalty piles weights up too
     "jsd-saturation": (_jsd(None), _jsd(0.5)),                          # counter: JSD still moving when apart
     "iwae-bound": (_iwae(-8.5, -6.755), _iwae(-8.5, -6.9)),             # counter: k = 5000 still 0.15 nats short
+    "beta-vae": (_beta_vae((9.0, 12.0, 24.0)), _beta_vae((9.0, 12.0, 11.0))),   # counter: beta 4 reconstructs better
+    "label-smoothing": (_smoothing(0.91), _smoothing(0.99)),            # counter: the smoothed D saturates too
+    "aae-prior": (_aae(0.08), _aae(0.8)),                               # counter: the AAE's codes off the prior
 }
 
 
@@ -238,7 +257,10 @@ def test_enumerated_rbm_matches_a_one_unit_rbm_worked_by_hand():
                                   pytest.param("starved-generator", marks=pytest.mark.slow),
                                   pytest.param("weight-clipping", marks=pytest.mark.slow),
                                   pytest.param("iwae-bound", marks=pytest.mark.slow),
-                                  pytest.param("wasserstein-estimate", marks=pytest.mark.slow)])
+                                  pytest.param("wasserstein-estimate", marks=pytest.mark.slow),
+                                  pytest.param("beta-vae", marks=pytest.mark.slow),
+                                  pytest.param("label-smoothing", marks=pytest.mark.slow),
+                                  pytest.param("aae-prior", marks=pytest.mark.slow)])
 def test_quick_form_holds(name):
     assert gx.run(name, quick=True)["holds"] is True
 
@@ -261,3 +283,46 @@ def test_a_fresh_critic_estimates_the_wasserstein_distance_of_two_gaussians():
     with torch.no_grad():
         assert 1.8 < float(critic(real).mean() - critic(fake).mean()) < 2.3
     assert all(torch.equal(p, b) for p, b in zip(net.parameters(), before))   # the model's own D is left as it was
+
+
+# ------------------------------------------------------------------ the new computations, by hand
+
+def test_prior_distances_of_codes_worked_by_hand():
+    import math
+    import numpy as np
+    from genzoo.experiments.aae_prior import distance_to_prior, ks_chi2
+    a = math.sqrt(1.5)   # four points (3 +- a, 4), (3, 4 +- a): mean (3, 4), covariance 2a^2/3 I = I (ddof 1)
+    z = np.array([[3 + a, 4], [3 - a, 4], [3, 4 + a], [3, 4 - a]])
+    assert distance_to_prior(z)["fd"] == pytest.approx(25.0)          # |mean|^2 + tr(I + I - 2 I)
+    assert distance_to_prior(3 * (z - [3, 4]))["fd"] == pytest.approx(8.0)   # 2 (3 - 1)^2
+    # |z|^2 ~ chi-square(2) has CDF 1 - exp(-r/2): radii at the quartiles 1/4 and 3/4 are 1/4 from the
+    # two-step empirical CDF at its worst, a single radius at the median 1/2
+    quartiles = np.array([[math.sqrt(-2 * math.log(0.75)), 0], [0, math.sqrt(2 * math.log(4))]])
+    assert ks_chi2(quartiles) == pytest.approx(0.25)
+    assert ks_chi2(np.array([[math.sqrt(2 * math.log(2)), 0]])) == pytest.approx(0.5)
+
+
+def test_smoothed_cross_entropy_is_lowest_at_d_equal_to_the_real_target():
+    import math
+    from genzoo.losses import d_loss_minimax
+    # with no fakes near a real point, D* = 0.9 there: the loss's slope in the real logit is 0 at log 9
+    logit = torch.tensor([math.log(9)], requires_grad=True)
+    d_loss_minimax(logit, torch.tensor([-50.0]), real_target=0.9).backward()
+    assert float(logit.grad) == pytest.approx(0.0, abs=1e-6)
+    assert float(d_loss_minimax(torch.tensor([math.log(9)]), torch.tensor([-50.0]), real_target=0.9)) == \
+        pytest.approx(-(0.9 * math.log(0.9) + 0.1 * math.log(0.1)), abs=1e-6)
+
+
+def test_rate_and_distortion_of_a_vae_with_a_known_encoder_and_decoder():
+    import math
+    from genzoo.experiments.beta_vae import rate_distortion
+    from genzoo.models.base import DataSpec
+    from genzoo.models.vae import VAE, VAEConfig
+    vae = VAE(VAEConfig(hidden=(3,), latent_dim=1, binarize="fixed"), DataSpec("image", (1, 2, 2)))
+    with torch.no_grad():   # q(z|x) = N(1, e^0) for every x; the decoder ignores z: every pixel's logit 0
+        for last, bias in ((vae.encoder[1][2], [1.0, 0.0]), (vae.decoder[0][2], [0.0] * 4)):
+            last.weight.zero_()
+            last.bias.copy_(torch.tensor(bias))
+    rate, distortion = rate_distortion(vae, torch.ones(3, 1, 2, 2), samples=2)
+    assert rate == pytest.approx(0.5)                      # KL(N(1, 1) || N(0, 1)) = mu^2 / 2
+    assert distortion == pytest.approx(4 * math.log(2))    # 4 pixels, each at probability 1/2

@@ -34,7 +34,8 @@ MODULES = {
     "ais-check": "ais_check", "gibbs-mixing": "gibbs_mixing", "cd-k-bias": "cd_k_bias",
     "spectral-norm": "spectral_norm", "starved-generator": "starved_generator",
     "weight-clipping": "weight_clipping", "jsd-saturation": "jsd_saturation",
-    "iwae-bound": "iwae_bound",
+    "iwae-bound": "iwae_bound", "beta-vae": "beta_vae", "label-smoothing": "label_smoothing",
+    "aae-prior": "aae_prior",
 }
 
 
