@@ -1,0 +1,55 @@
+"""Files that are not what they claim (a link to /dev/zero, a FIFO, a folder) get one clear line naming what
+they are, never a misleading one or a hang."""
+import os
+
+import pytest
+
+import genzoo
+from genzoo.errors import GenzooError
+from genzoo.safe_write import read_regular_file
+
+
+def _model(tmp_path):
+    model = tmp_path / "g.onnx"
+    model.write_bytes(b"not read before the sidecar is checked")
+    return model
+
+
+@pytest.mark.parametrize("kind", ["devzero", "fifo", "folder"])
+def test_export_sidecar_that_is_not_a_regular_file_is_named_so(tmp_path, kind):
+    model = _model(tmp_path)
+    side = tmp_path / "g.onnx.json"
+    {"devzero": lambda: side.symlink_to("/dev/zero"), "fifo": lambda: os.mkfifo(side),
+     "folder": side.mkdir}[kind]()
+    with pytest.raises(GenzooError, match=r"g\.onnx\.json' cannot be read as a genzoo export sidecar "
+                                          r"\(not a regular file\)") as e:
+        genzoo.load_exported(model)
+    assert "missing" not in str(e.value) and "\n" not in str(e.value)
+
+
+def test_export_sidecar_missing_or_dangling_is_missing(tmp_path):
+    model = _model(tmp_path)
+    with pytest.raises(GenzooError, match="is missing: an exported model needs its JSON sidecar"):
+        genzoo.load_exported(model)
+    (tmp_path / "g.onnx.json").symlink_to(tmp_path / "nowhere.json")
+    with pytest.raises(GenzooError, match="is missing"):
+        genzoo.load_exported(model)
+
+
+def test_exported_model_that_is_a_device_is_not_called_absent(tmp_path):
+    (tmp_path / "g.onnx").symlink_to("/dev/zero")
+    with pytest.raises(GenzooError, match="g.onnx' is not a regular file"):
+        genzoo.load_exported(tmp_path / "g.onnx")
+    with pytest.raises(GenzooError, match="does not exist"):
+        genzoo.load_exported(tmp_path / "other.onnx")
+
+
+def test_read_regular_file_follows_links_only_when_asked(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_bytes(b"{}")
+    (tmp_path / "link.json").symlink_to(real)
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    assert read_regular_file(tmp_path / "link.json", 10) == (None, "a link, not a regular file")
+    assert read_regular_file(tmp_path / "link.json", 10, follow_links=True) == (b"{}", None)
+    assert read_regular_file(tmp_path / "zero.json", 10, follow_links=True) == (None, "not a regular file")
+    assert read_regular_file(real, 1, follow_links=True) == (None, "over 1 bytes")
