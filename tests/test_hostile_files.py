@@ -53,3 +53,22 @@ def test_read_regular_file_follows_links_only_when_asked(tmp_path):
     assert read_regular_file(tmp_path / "link.json", 10, follow_links=True) == (b"{}", None)
     assert read_regular_file(tmp_path / "zero.json", 10, follow_links=True) == (None, "not a regular file")
     assert read_regular_file(real, 1, follow_links=True) == (None, "over 1 bytes")
+
+
+@pytest.mark.parametrize("earlier", ["not json", '{"fd": {"value": 1.0}}'])
+def test_an_interrupted_eval_says_truly_whether_eval_json_was_kept(tmp_path, monkeypatch, earlier):
+    from genzoo import evaluation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    path, said = tmp_path / "eval.json", []
+    path.write_text(earlier)
+    monkeypatch.setattr(evaluation, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        evaluation._merge_into_eval_json(path, {"toy": {"value": 2.0}}, said.append)
+    assert '"toy"' in said[-1]   # the results are printed in full
+    if earlier == "not json":    # moved aside before the write: nothing is left in place to call "kept"
+        assert (tmp_path / "eval.json.corrupt").read_text() == earlier and not path.exists()
+        assert "which was not written (there was none to keep)" in said[-1]
+    else:
+        assert path.read_text() == earlier and "which is kept as it was" in said[-1]

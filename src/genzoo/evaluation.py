@@ -67,7 +67,9 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
         log(f"genzoo: notice: {e}. The results were not saved; here they are in full:\n"
             + json.dumps(results, indent=2, default=float))
     except KeyboardInterrupt:   # Ctrl-C or SIGTERM while writing: eval.json is as it was; keep the results
-        log(f"genzoo: notice: interrupted while writing {path}, which is kept as it was; the results in full:\n"
+        kept = ("which is kept as it was" if path.exists() or path.is_symlink()
+                else "which was not written (there was none to keep)")   # a corrupt one was moved aside
+        log(f"genzoo: notice: interrupted while writing {path}, {kept}; the results in full:\n"
             + json.dumps(results, indent=2, default=float))
         raise
 
