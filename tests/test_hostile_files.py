@@ -72,3 +72,17 @@ def test_an_interrupted_eval_says_truly_whether_eval_json_was_kept(tmp_path, mon
         assert "which was not written (there was none to keep)" in said[-1]
     else:
         assert path.read_text() == earlier and "which is kept as it was" in said[-1]
+
+
+def test_an_eval_json_this_user_cannot_read_is_kept_and_the_results_printed(tmp_path, monkeypatch):
+    from genzoo import evaluation
+    path, said = tmp_path / "eval.json", []
+    path.write_text('{"fd": {"value": 1.0}}')   # another user's results, mode 600
+    path.chmod(0o600)
+    # root reads any file: the refusal the other user meets is put in the reader's mouth
+    monkeypatch.setattr(evaluation, "read_regular_file", lambda p, limit: (None, "Permission denied"))
+    evaluation._merge_into_eval_json(path, {"toy": {"value": 2.0}}, said.append)
+    assert path.read_text() == '{"fd": {"value": 1.0}}'
+    assert said[-1].startswith(f"genzoo: notice: cannot read {path} (Permission denied), so it is kept as it is")
+    assert "The results were not saved; here they are in full:" in said[-1] and '"toy"' in said[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.json"]   # nothing moved aside, no temporary
