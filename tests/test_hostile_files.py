@@ -86,3 +86,24 @@ def test_an_eval_json_this_user_cannot_read_is_kept_and_the_results_printed(tmp_
     assert said[-1].startswith(f"genzoo: notice: cannot read {path} (Permission denied), so it is kept as it is")
     assert "The results were not saved; here they are in full:" in said[-1] and '"toy"' in said[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["eval.json"]   # nothing moved aside, no temporary
+
+
+@pytest.mark.parametrize("setting, value, said", [
+    ("train.threads", 100_000, "train.threads must be a whole number from 1 to 1,024, got 100,000"),
+    ("train.grid_size", 100_000_000, "train.grid_size must be at most 10,000 samples, got 100,000,000")])
+def test_a_thread_count_or_grid_too_large_to_run_is_one_line_before_any_work(tmp_path, capsys, setting, value,
+                                                                            said):
+    from genzoo.cli import main
+    # 100,000 OpenMP threads crashed the process; a grid of 10^8 samples asked for 100 GB at the first grid
+    out = tmp_path / "run"
+    code = main(["train", "gan", "--data", "ring8", "--steps", "1", "--quiet", "--out", str(out),
+                 "--set", f"{setting}={value}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"genzoo: error: {said}" and not out.exists()
+
+
+def test_threads_flag_beyond_any_cpu_is_one_line(capsys):
+    from genzoo.cli import main
+    assert main(["train", "gan", "--data", "ring8", "--steps", "1", "--threads", "5000"]) == 2
+    assert capsys.readouterr().err.strip() == ("genzoo: error: --threads must be a whole number from 1 to 1,024, "
+                                               "got 5,000")
