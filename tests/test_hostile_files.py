@@ -107,3 +107,25 @@ def test_threads_flag_beyond_any_cpu_is_one_line(capsys):
     assert main(["train", "gan", "--data", "ring8", "--steps", "1", "--threads", "5000"]) == 2
     assert capsys.readouterr().err.strip() == ("genzoo: error: --threads must be a whole number from 1 to 1,024, "
                                                "got 5,000")
+
+
+@pytest.mark.parametrize("kind", ["devzero", "fifo", "folder"])
+def test_a_text_file_that_is_not_a_file_is_named_so_not_missing(tmp_path, kind):
+    from argparse import Namespace
+
+    from genzoo.sample_command import _typed_captions
+    path = tmp_path / "captions.txt"
+    {"devzero": lambda: path.symlink_to("/dev/zero"), "fifo": lambda: os.mkfifo(path), "folder": path.mkdir}[kind]()
+    with pytest.raises(GenzooError, match=r"captions.txt cannot be read as a text file of at most 1,048,576 bytes "
+                                          r"\(not a regular file\)"):
+        _typed_captions(Namespace(text=None, text_file=str(path), n=1))
+
+
+def test_a_text_file_reached_through_a_link_is_read(tmp_path):
+    from argparse import Namespace
+
+    from genzoo.sample_command import _typed_captions
+    (tmp_path / "real.txt").write_text("a red bird\n\nthe digit seven\n")
+    (tmp_path / "captions.txt").symlink_to(tmp_path / "real.txt")
+    args = Namespace(text=["two"], text_file=str(tmp_path / "captions.txt"), n=2)
+    assert _typed_captions(args) == ["two", "a red bird", "the digit seven"]

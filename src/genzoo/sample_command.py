@@ -67,9 +67,10 @@ def _typed_captions(args) -> list[str]:
     texts = list(args.text or [])
     if args.text_file:
         path = Path(args.text_file)
-        if not path.is_file():
+        if not path.exists():
             raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
-        data, why = read_regular_file(path, MAX_TEXT_FILE_BYTES)
+        # the user's own file, so a link to one is read; /dev/zero, a FIFO or a folder is named for what it is
+        data, why = read_regular_file(path, MAX_TEXT_FILE_BYTES, follow_links=True)
         if data is None:
             raise GenzooError(f"--text-file {path} cannot be read as a text file of at most "
                               f"{MAX_TEXT_FILE_BYTES:,} bytes ({why}); give one caption per line")
