@@ -129,3 +129,13 @@ def test_a_text_file_reached_through_a_link_is_read(tmp_path):
     (tmp_path / "captions.txt").symlink_to(tmp_path / "real.txt")
     args = Namespace(text=["two"], text_file=str(tmp_path / "captions.txt"), n=2)
     assert _typed_captions(args) == ["two", "a red bird", "the digit seven"]
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n\t\n"])
+def test_a_text_file_without_captions_is_one_line_not_the_models_own_captions(tmp_path, text):
+    from argparse import Namespace
+
+    from genzoo.sample_command import _typed_captions
+    (tmp_path / "captions.txt").write_text(text)
+    with pytest.raises(GenzooError, match=r"captions.txt holds no captions \(it is empty or blank\)"):
+        _typed_captions(Namespace(text=None, text_file=str(tmp_path / "captions.txt"), n=1))

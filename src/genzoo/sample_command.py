@@ -79,7 +79,11 @@ def _typed_captions(args) -> list[str]:
         except UnicodeDecodeError as e:
             raise GenzooError(f"--text-file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
                               f"{e.start}); save it as UTF-8, one caption per line") from None
-        texts += [line.strip() for line in lines if line.strip()]
+        given = [line.strip() for line in lines if line.strip()]
+        if not given:   # else the model's own captions would be drawn, as if no file had been given
+            raise GenzooError(f"--text-file {path} holds no captions (it is empty or blank); "
+                              "give one caption per line")
+        texts += given
     if len(texts) * args.n > MAX_SAMPLES:
         raise GenzooError(f"{len(texts):,} captions x --n {args.n:,} would be {len(texts) * args.n:,} samples, "
                           f"more than {MAX_SAMPLES:,}; give fewer captions or a smaller --n")
