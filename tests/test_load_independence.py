@@ -117,7 +117,7 @@ def test_a_hand_edited_thread_count_is_refused_in_one_line(tmp_path, one_thread,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--threads", "0"], "--threads must be a positive integer, got 0"),
+    (["--threads", "0"], "--threads must be a whole number from 1 to 1,024, got 0"),
     (["--resume", "RUN", "--threads", "1"], "drop --threads"),
 ])
 def test_bad_thread_flags_get_one_line(argv, message, capsys):

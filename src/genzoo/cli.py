@@ -87,11 +87,12 @@ FLAG_KEYS = {"data": ("--data", "data.name"), "steps": ("--steps", "train.steps"
 
 def _train(args) -> None:
     from .api import train
+    from .config import MAX_THREADS
     from .threads import set_threads
     from .training.distributed import leave_process_group
 
-    if args.threads is not None and args.threads < 1:
-        raise GenzooError(f"--threads must be a positive integer, got {args.threads}")
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise GenzooError(f"--threads must be a whole number from 1 to {MAX_THREADS:,}, got {args.threads:,}")
     _say_which_budget_applies(args)
     if args.threads is None and not args.resume:   # a resumed run keeps the count it recorded
         set_threads()

@@ -31,6 +31,8 @@ class DataConfig:
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 #: the largest seed (numpy's and most tools' limit; genzoo derives data-order seeds from it)
 MAX_SEED = 2**32 - 1
+MAX_THREADS = 1024        # more than any CPU has; OpenMP asked for 100,000 threads crashes the process
+MAX_GRID_SIZE = 10_000    # samples in a training grid: as many as `genzoo sample --n` draws at once
 #: what a time budget or limit counts: wall-clock time, or the CPU time this process used
 Clock = Literal["wall", "cpu"]
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -104,8 +106,10 @@ class TrainConfig:
             raise ConfigError(f"train.seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         if self.steps is not None and self.epochs is not None:
             raise ConfigError("give either train.steps or train.epochs, not both")
-        if self.threads is not None and self.threads <= 0:
-            raise ConfigError(f"train.threads must be a positive integer, got {self.threads}")
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise ConfigError(f"train.threads must be a whole number from 1 to {MAX_THREADS:,}, got {self.threads:,}")
+        if self.grid_size > MAX_GRID_SIZE:   # drawn in one batch, held in memory and drawn as one image
+            raise ConfigError(f"train.grid_size must be at most {MAX_GRID_SIZE:,} samples, got {self.grid_size:,}")
         for name in ("batch_size", "log_every", "keep_checkpoints", "grid_size"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be a positive integer, got {getattr(self, name)}")

@@ -59,27 +59,34 @@ def _merge_into_eval_json(path: Path, results: dict, log) -> None:
     """Add `results` to eval.json. An eval.json that does not read back as a JSON object is moved aside
     (eval.json.corrupt, then .corrupt-2, ...) with a notice, so the new results are never lost to it; one
     that cannot be written (a folder, a link, a FIFO, a full disk) gets the results printed in full instead."""
-    previous = _previous_results(path, log)
-    previous.update(results)
     try:
+        previous = _previous_results(path, log)
+        previous.update(results)
         write_text(path, json.dumps(previous, indent=2, default=float) + "\n")
     except GenzooError as e:
         log(f"genzoo: notice: {e}. The results were not saved; here they are in full:\n"
             + json.dumps(results, indent=2, default=float))
     except KeyboardInterrupt:   # Ctrl-C or SIGTERM while writing: eval.json is as it was; keep the results
-        log(f"genzoo: notice: interrupted while writing {path}, which is kept as it was; the results in full:\n"
+        kept = ("which is kept as it was" if path.exists() or path.is_symlink()
+                else "which was not written (there was none to keep)")   # a corrupt one was moved aside
+        log(f"genzoo: notice: interrupted while writing {path}, {kept}; the results in full:\n"
             + json.dumps(results, indent=2, default=float))
         raise
 
 
 def _previous_results(path: Path, log) -> dict:
     """The results already in eval.json: {} when there is none, or when it is not a regular file (kept as it
-    is; the write then says why) or not a JSON object (moved aside with a notice)."""
+    is; the write then says why) or not a JSON object (moved aside with a notice); GenzooError when it
+    cannot be read (it is kept, and the results are printed instead)."""
     if not path.exists() and not path.is_symlink():
         return {}
     data, why = read_regular_file(path, MAX_EVAL_JSON_BYTES)
     if data is None and not why.startswith("over"):
-        return {}
+        if path.is_symlink() or not path.is_file():   # a link, folder or FIFO: the write refuses it, says why
+            return {}
+        # a regular file this user cannot read (another's, mode 600): the write would replace what it holds
+        raise GenzooError(f"cannot read {path} ({why}), so it is kept as it is: writing the new results "
+                          "would replace the results it holds")
     try:
         previous = json.loads(data.decode("utf-8")) if data is not None else None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

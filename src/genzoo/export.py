@@ -27,7 +27,7 @@ from .errors import GenzooError
 from .models.base import IMAGE_KINDS
 from .models.capabilities import LatentPrior, class_count
 from .models import capabilities
-from .safe_write import check_writable_file, write_bytes, write_text
+from .safe_write import check_writable_file, read_regular_file, write_bytes, write_text
 
 if TYPE_CHECKING:
     from .runs import RunDir
@@ -244,9 +244,11 @@ def load_exported(path: str | Path, *, trusted: bool = False) -> ExportedModel:
     cannot reach the file system) or a run's safetensors checkpoint with its config.json (genzoo.load)."""
     path = Path(path)
     side = Path(str(path) + ".json")
-    if not path.is_file():
+    if not path.exists():
         raise GenzooError(f"exported model '{path}' does not exist; write one with `genzoo export RUN`")
-    if not side.is_file():
+    if not path.is_file():   # a folder, FIFO or device (perhaps through a link): nothing genzoo wrote
+        raise GenzooError(f"exported model '{path}' is not a regular file; give the FILE `genzoo export` wrote")
+    if not side.exists():
         raise GenzooError(f"'{side}' is missing: an exported model needs its JSON sidecar to say what it takes")
     meta = _read_sidecar(side)
     if meta["format_of_file"] == "torchscript" and not trusted:
@@ -258,10 +260,12 @@ def load_exported(path: str | Path, *, trusted: bool = False) -> ExportedModel:
 
 def _read_sidecar(side: Path) -> dict:
     """The sidecar as a dict with the fields ExportedModel uses, checked; GenzooError otherwise."""
-    if side.stat().st_size > MAX_SIDECAR_BYTES:
-        raise GenzooError(f"'{side}' is not a genzoo export sidecar (over {MAX_SIDECAR_BYTES:,} bytes)")
+    data, why = read_regular_file(side, MAX_SIDECAR_BYTES, follow_links=True)   # not /dev/zero, not a FIFO
+    if why:
+        raise GenzooError(f"'{side}' cannot be read as a genzoo export sidecar ({why}); it must be the regular "
+                          "JSON file `genzoo export` wrote beside the model: write it again with genzoo export")
     try:
-        meta = json.loads(side.read_bytes().decode("utf-8"))
+        meta = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise GenzooError(f"'{side}' is not valid JSON ({e})") from None
     fields = isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT and meta.get("version") == SIDECAR_VERSION

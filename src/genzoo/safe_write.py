@@ -139,12 +139,13 @@ def write_bytes(path, data: bytes, *, inside: str | Path | None = None) -> Path:
     return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data), inside=inside)
 
 
-def read_regular_file(path, limit: int) -> tuple[bytes | None, str | None]:
+def read_regular_file(path, limit: int, *, follow_links: bool = False) -> tuple[bytes | None, str | None]:
     """(contents, None) of `path` if it is a regular file (not a link, FIFO or device) of at most `limit`
     bytes, else (None, why). A reader of a stranger's run directory neither follows a planted link to
-    another file nor blocks on a FIFO nor reads /dev/zero until memory runs out."""
+    another file nor blocks on a FIFO nor reads /dev/zero until memory runs out. follow_links: a link to a
+    regular file is read (a file the user names), a link to a FIFO or device still is not."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | (0 if follow_links else os.O_NOFOLLOW) | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
         return None, ("a link, not a regular file" if e.errno == errno.ELOOP else e.strerror or str(e))
     info = os.fstat(fd)

@@ -67,9 +67,10 @@ def _typed_captions(args) -> list[str]:
     texts = list(args.text or [])
     if args.text_file:
         path = Path(args.text_file)
-        if not path.is_file():
+        if not path.exists():
             raise GenzooError(f"--text-file {path} does not exist; give a text file with one caption per line")
-        data, why = read_regular_file(path, MAX_TEXT_FILE_BYTES)
+        # the user's own file, so a link to one is read; /dev/zero, a FIFO or a folder is named for what it is
+        data, why = read_regular_file(path, MAX_TEXT_FILE_BYTES, follow_links=True)
         if data is None:
             raise GenzooError(f"--text-file {path} cannot be read as a text file of at most "
                               f"{MAX_TEXT_FILE_BYTES:,} bytes ({why}); give one caption per line")
@@ -78,7 +79,11 @@ def _typed_captions(args) -> list[str]:
         except UnicodeDecodeError as e:
             raise GenzooError(f"--text-file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
                               f"{e.start}); save it as UTF-8, one caption per line") from None
-        texts += [line.strip() for line in lines if line.strip()]
+        given = [line.strip() for line in lines if line.strip()]
+        if not given:   # else the model's own captions would be drawn, as if no file had been given
+            raise GenzooError(f"--text-file {path} holds no captions (it is empty or blank); "
+                              "give one caption per line")
+        texts += given
     if len(texts) * args.n > MAX_SAMPLES:
         raise GenzooError(f"{len(texts):,} captions x --n {args.n:,} would be {len(texts) * args.n:,} samples, "
                           f"more than {MAX_SAMPLES:,}; give fewer captions or a smaller --n")
