@@ -52,6 +52,7 @@ def test_start_up_commands_do_not_import_torch_or_numpy(argv, shown):
     assert result["heavy"] == []
 
 
+@pytest.mark.slow   # a fresh process that imports torch and every registry
 def test_the_catalogue_matches_the_registries():
     """catalog.json is a copy; `python -m genzoo.catalog` rewrites it when a registry changes. Built in a fresh
     process: other tests register datasets and metrics of their own in this one."""

@@ -217,6 +217,7 @@ def test_a_full_disk_during_export_keeps_the_earlier_export_and_leaves_no_tempor
     assert out.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["g.pt", "g.pt.json"]
 
 
+@pytest.mark.slow   # a second process, stopped by SIGTERM
 def test_sigterm_during_export_keeps_the_earlier_export_and_leaves_no_temporary_file(toy_run, tmp_path):
     import subprocess
     import sys
