@@ -28,7 +28,7 @@ import torch
 
 from genzoo.config import RunConfig
 from genzoo.data import load_dataset
-from genzoo.machine import hardware
+from genzoo.machine import cpu_name, hardware
 from genzoo.models import Algorithm
 from genzoo.training import Hook
 from genzoo.training.hooks import DivergenceGuard, MetricsLog, StopRule
@@ -37,6 +37,17 @@ from result_files import command_line
 
 BINARIZATION_SEED = 1234
 SUBSET_SEED = 12345
+
+
+def device_name(device: str) -> str:
+    """The CPU's name, or the GPU's as CUDA reports it ('NVIDIA H200')."""
+    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else cpu_name()
+
+
+def waits_for(device: str):
+    """What waits until `device` has run the work queued on it (a GPU step is timed when it has run, not when
+    it was queued): torch.cuda.synchronize on a GPU, nothing on a CPU."""
+    return torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
 
 def precision_name(used: str | None) -> str:

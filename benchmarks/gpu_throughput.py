@@ -22,8 +22,8 @@ import sys
 import torch
 
 from genzoo.data import load_dataset
-from genzoo.machine import cpu_name
 from result_files import command_line, write_result
+from common import device_name, waits_for
 from speed_runners import GenzooRunner, interleaved
 
 REFERENCES = {"dcgan": "reference_dcgan", "vae": "reference_vae", "wgan-gp": "reference_wgan_gp"}
@@ -46,15 +46,12 @@ class Synced:
 
     def __init__(self, runner, device: str):
         self.runner, self.images_per_step = runner, runner.images_per_step
-        self.sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        self.sync = waits_for(device)
 
     def step(self) -> None:
         self.runner.step()
         self.sync()
 
-
-def device_label(device: str) -> str:
-    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else cpu_name()
 
 
 def runners_for(model: str, ds, batch: int, device: str, compile_too: bool) -> tuple[dict, dict]:
@@ -105,12 +102,12 @@ def main(argv=None) -> dict:
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("no CUDA device: this benchmark measures a GPU (benchmarks/throughput.py measures the CPU)")
     ds = load_dataset("mnist", "train", root=args.data_root)
-    device_name = device_label(args.device)
+    gpu = device_name(args.device)
     rows = {}
     for batch in args.batches:
         for model in args.models:
             name = f"{model}-{batch}" + ("-compile" if args.compile else "")
-            rows[name] = {"model": model, "batch": batch, "device": device_name, **measure(model, ds, batch, args),
+            rows[name] = {"model": model, "batch": batch, "device": gpu, **measure(model, ds, batch, args),
                           "command": command_line(sys.argv)}
         if args.out:
             protocol = " ".join(__doc__.split("Protocol: ")[1].split("\nWrites")[0].split())

@@ -62,13 +62,12 @@ import torch
 
 import genzoo
 from result_files import command_line, write_json, write_result
-from genzoo.machine import cpu_name
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.training.hooks import clock_of
 
-from common import fixed_subsets, precision_name, with_earlier_rows
+from common import device_name, fixed_subsets, precision_name, waits_for, with_earlier_rows
 from measuring import generate
 from main_job import summary
 
@@ -101,13 +100,13 @@ class ReferenceRun:
         self.module = importlib.import_module(REFERENCES[model])
         self.model, self.step = self.module.trainer(images_uint8, seed=seed, device=device)
         self.clock, self.used, self.steps = clock_of(clock), 0.0, 0
-        self.sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        self.sync = waits_for(device)
 
     def train_until(self, seconds: float) -> None:
         while self.used < seconds:
             start = self.clock()
             self.step()
-            self.sync()   # a GPU step is timed when it has run, not when it was queued
+            self.sync()
             self.used += self.clock() - start
             self.steps += 1
 
@@ -115,11 +114,6 @@ class ReferenceRun:
     def samples(self, n: int, seed: int, batch: int = 500) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
         return torch.cat([self.model.sample(min(batch, n - s), generator=g).cpu() for s in range(0, n, batch)])
-
-
-def device_name(device: str) -> str:
-    """The CPU's name, or the GPU's as CUDA reports it ('NVIDIA H200')."""
-    return torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else cpu_name()
 
 
 def budget_string(seconds: float, clock: str) -> str:

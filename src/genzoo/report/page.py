@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from .figures import curves_figure
-from .runs import RunRecord
+from .runs import RunRecord, json_object
 
 #: eval.json fields that describe how a number was measured rather than being one
 BOOKKEEPING = ("n_fake", "n_real", "seed", "checkpoint_step", "k", "subsets", "subset_size", "splits",
@@ -120,13 +120,8 @@ def checkpoint_table(run: RunRecord) -> str:
     return "<table><tr><th>step</th><th>file</th><th>size</th><th>written</th></tr>" + "".join(rows) + "</table>"
 
 
-def _object(value) -> dict:
-    """`value` if it is a JSON object, else an empty one (a hand-edited config.json may hold anything)."""
-    return value if isinstance(value, dict) else {}
-
-
 def config_section(run: RunRecord) -> str:
-    r, data = run.record, _object(run.record.get("dataset"))
+    r, data = run.record, json_object(run.record.get("dataset"))
     source = without_local_paths(str(data.get("source", "")))
     done = run.checkpoints[-1][0] if run.checkpoints else 0
     facts = [("model", run.config.get("name")), ("algorithm", run.config.get("algorithm")),
@@ -134,7 +129,7 @@ def config_section(run: RunRecord) -> str:
              ("steps", f"{r.get('total_steps')} planned, latest checkpoint at {done}"),
              ("device", r.get("device")), ("precision", r.get("precision")),
              ("processes", r.get("processes")), ("created", r.get("created"))]
-    facts += list(_object(r.get("environment")).items())
+    facts += list(json_object(r.get("environment")).items())
     rows = "".join(f"<tr><th>{escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in facts if v is not None)
     return (f"<table>{rows}</table><details><summary>Resolved configuration</summary>"
             f"<pre>{escape(json.dumps(run.config, indent=2))}</pre></details>")

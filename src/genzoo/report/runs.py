@@ -61,14 +61,19 @@ class RunRecord:
 
     def learning_rates(self) -> dict[str, tuple[list[int], list[float]]]:
         """{optimizer setting: (steps, learning rate)}: each configured rate times train.lr_decay's schedule."""
-        t = self.config.get("train") if isinstance(self.config.get("train"), dict) else {}
+        t = json_object(self.config.get("train"))
         total = self.record.get("total_steps")
         total = total if isinstance(total, int) and not isinstance(total, bool) and 0 < total < 10**12 else 1
         steps = list(range(0, total + 1, max(1, total // 200)))
         decay, final = _number(t.get("lr_decay", 0.0)), _number(t.get("lr_final", 0.0))
         factors = [lr_factor(s, total, decay, final) for s in steps]
-        model = self.config.get("model") if isinstance(self.config.get("model"), dict) else {}
+        model = json_object(self.config.get("model"))
         return {name: (steps, [lr * f for f in factors]) for name, lr in configured_rates(model)}
+
+
+def json_object(value) -> dict:
+    """`value` if it is a JSON object, else an empty one (a hand-edited config.json may hold anything)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _number(value, default: float = 0.0) -> float:
