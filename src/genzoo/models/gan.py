@@ -61,7 +61,7 @@ class GANNets:
     d_dropout: float = 0.0            # mlp D: dropout after each hidden layer (Goodfellow et al. 2014: 0.5)
     discriminator_norm: Norm2d = "batch"  # conv D (WGAN-GP, SN-GAN: none)
     spectral_norm: bool = False           # SN-GAN: spectral normalization of every D layer
-    upsample: Upsample = "transposed"     # conv G: resize = nearest 2x then conv 3x3 (Odena et al. 2016)
+    upsample: Upsample = "transposed"     # conv G: resize = nearest 2x then conv 3x3; transposed3: k3 s2 (Odena 2016)
     projection_norm: ProjectionNorm = "channel"  # conv G: batch norm of z's projection per channel after the
                                                  # reshape (DCGAN) or per feature before it (feature: InfoGAN)
 

@@ -21,7 +21,7 @@ from .layers import (LabelCode, apply_spectral_norm_, check_choice, dcgan_init_,
 
 MAX_LEVELS = 4  # at most 4 stride-2 steps (64x64 from 4x4, as in DCGAN)
 MIN_BASE = 4    # the base grid is at least 4x4
-Upsample = Literal["transposed", "resize"]  # how generators double the resolution (see _up_body)
+Upsample = Literal["transposed", "transposed3", "resize"]  # how generators double the resolution (see _up_body)
 UPSAMPLES = get_args(Upsample)
 ProjectionNorm = Literal["channel", "feature"]  # how generators normalize the projection of z (see _up_body)
 PROJECTION_NORMS = get_args(ProjectionNorm)
@@ -107,6 +107,9 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "t
     upsample="resize": each ConvTranspose2d(k4, s2, p1) becomes nearest-neighbour 2x resizing then
     Conv2d(k3, s1, p1), which covers every output pixel equally and so leaves no checkerboard
     (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
+    upsample="transposed3": ConvTranspose2d(k3, s2, p1, output_padding 1), which also doubles a size
+    but whose kernel is not a multiple of its stride: even output pixels get one tap per dimension,
+    odd ones two (Odena et al.'s uneven overlap).
     projection_norm="channel" normalizes the projection per channel after the reshape (DCGAN);
     "feature" normalizes each of its c * base_h * base_w features on its own before the reshape
     (InfoGAN's MNIST generator, whose projection is a fully connected layer with batch norm).
@@ -132,6 +135,8 @@ def _up_body(in_dim: int, image_shape, width: int, norm: str, upsample: str = "t
     def up(c_in: int, c_out: int, b: bool) -> list[nn.Module]:
         if upsample == "resize":
             return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=b)]
+        if upsample == "transposed3":
+            return [nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=1, bias=b)]
         return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=b)]
 
     for _ in range(levels - 1):
@@ -264,6 +269,16 @@ class DCGANDiscriminator(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features phi(x), shape (N, feature_dim)."""
         return self.body(x)
+
+    def pooled_features(self, x: torch.Tensor, grid: int = 4) -> torch.Tensor:
+        """Radford et al. 2015, sec. 5.1: every conv layer's activations max-pooled to a grid x grid map,
+        flattened and joined, shape (N, sum of C * grid^2)."""
+        feats = []
+        for layer in self.body:
+            x = layer(x)
+            if x.ndim == 4 and isinstance(layer, nn.LeakyReLU):
+                feats.append(nn.functional.adaptive_max_pool2d(x, grid).flatten(1))
+        return torch.cat(feats, dim=1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         require_labels(y, self.num_classes, type(self).__name__)
