@@ -7,7 +7,8 @@
 Each experiment runs as a user starts it (`python -m genzoo experiment NAME --quick --quiet`, imports
 and data loading included), with GENZOO_CACHE pointing at a new empty folder, so that no model
 trained by an earlier run is reused. The wall-clock seconds and the CPU seconds of the child process
-are written to benchmarks/results/experiment_times.json with the machine's load average.
+are written to benchmarks/results/experiment_times.json with the verdict of the run and the
+machine's load average.
 """
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ def time_one(name: str, quick: bool) -> dict:
         cpu0, wall0 = child_cpu_seconds(), time.perf_counter()
         done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, text=True)
         wall, cpu = time.perf_counter() - wall0, child_cpu_seconds() - cpu0
-    if done.returncode != 0:
-        raise SystemExit(f"{name} failed: {done.stdout[-500:]}{done.stderr[-500:]}")
-    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed: {done.stdout[-500:]}{done.stderr[-500:]}")
+        holds = json.loads(Path(tmp, "out", f"{name}.json").read_text())["holds"]
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "verdict": "holds" if holds else "does not hold"}
 
 
 def main() -> None:

@@ -430,7 +430,8 @@ ENGINE_SPEED = (
            ("1 thread", "{t1:.2f}×"), ("its floor", "{f1:.2f}×"))),
     Table("experiment-times", "experiment_times",
           tuple(Row(f"[{name}](../experiments.md#{name})", name) for name in experiment_names()),   # `--list` order
-          (("experiment", ""), ("wall clock", "{quick[wall_s]} s"), ("CPU", "{quick[cpu_s]} s"))),
+          (("experiment", ""), ("wall clock", "{quick[wall_s]} s"), ("CPU", "{quick[cpu_s]} s"),
+           ("verdict", "{quick[verdict]}"))),
 )
 
 #: every table, by the anchor its page's template places it with

@@ -146,14 +146,12 @@ def dcgan_run(ctx: "Context") -> Path:
 
 
 def gan_overrides(ctx: "Context", loss: str = "non-saturating") -> dict[str, Any]:
-    """The `gan` preset's run (Goodfellow et al.'s MLPs) on MNIST-5k (digits with --quick), 2,000 steps (80)
+    """The `gan` preset's run (Goodfellow et al.'s MLPs) on MNIST-5k (digits with --quick), 2,000 steps (400)
     of batch 100 (64), with 8 checkpoints: saturation trains one per generator cost; truncation and
     latent-walk reuse the non-saturating one."""
-    steps = ctx.steps(80, 2000)
+    steps = ctx.steps(400, 2000)
     sets = quiet_run_overrides(steps, ctx.pick(64, 100), ctx.seed, checkpoint_every=max(1, steps // 8), keep=20)
     sets.update({"model.loss": loss, "data.name": ctx.pick("digits", "mnist5k")})
-    if ctx.quick:
-        sets.update({"model.nets.hidden": [128, 128], "model.nets.d_hidden": [64, 64]})
     return sets
 
 

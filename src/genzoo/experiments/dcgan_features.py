@@ -19,6 +19,7 @@ import torch
 
 import genzoo
 
+from ..finetune import labelled_subset
 from ..metrics import kmeans_features, linear_probe
 from ..metrics.features import DEFAULT_EPOCHS, DEFAULT_MIN_STEPS, accuracy, effective_epochs, load_splits, \
     train_classifier
@@ -28,14 +29,6 @@ from .base import (Context, Experiment, Measured, Verdict, dcgan_overrides, desc
 
 ORDER = ("DCGAN discriminator", "K-means", "untrained discriminator", "supervised CNN", "raw pixels")
 PER_CLASS = (10, 100)      # labelled images per class; the rule is judged at the first
-
-
-def labelled_subset(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of `per_class` random examples of every class."""
-    g = torch.Generator().manual_seed(seed)
-    picks = [idx[torch.randperm(len(idx), generator=g)[:per_class]] for c in y.unique()
-             for idx in [torch.nonzero(y == c).flatten()]]
-    return torch.cat(picks)
 
 
 @torch.no_grad()
@@ -55,7 +48,7 @@ def untrained_twin(loaded, seed: int):
 def features_overrides(ctx: Context) -> dict:
     """The `dcgan` run this experiment trains: the image experiments' DCGAN, wider and longer."""
     return dcgan_overrides(ctx, **{"data.name": "mnist5k", "model.nets.width": ctx.pick(16, 32),
-                                   "train.steps": ctx.steps(600, 3000)})
+                                   "train.steps": ctx.steps(300, 3000)})
 
 
 def _representations(ctx: Context, run_dir, s) -> dict:
@@ -79,12 +72,12 @@ def measure(ctx: Context) -> Measured:
     run_dir = ctx.run_dir or ctx.train("dcgan", features_overrides(ctx))
     s = load_splits(trained_dataset(run_dir))
     reps = _representations(ctx, run_dir, s)
-    num_classes, draws = int(s.train_y.max()) + 1, ctx.pick(2, 5)
+    num_classes, draws = int(s.train_y.max()) + 1, ctx.pick(1, 5)
     accuracy_by_budget = {}
     for per_class in PER_CLASS:
         runs = {name: [] for name in ORDER}
         for draw in ctx.bar(range(draws), f"{per_class} labels per class"):
-            pick = labelled_subset(s.train_y, per_class, ctx.seed + draw)
+            pick = labelled_subset(s.train_y, per_class * num_classes, ctx.seed + draw)
             for name, (train_f, test_f) in reps.items():
                 runs[name].append(linear_probe(train_f[pick], s.train_y[pick], test_f, s.test_y, seed=ctx.seed))
             runs["supervised CNN"].append(_supervised(s, pick, num_classes, ctx.seed + draw))
@@ -129,8 +122,8 @@ def plot(numbers: dict, images: dict, path) -> None:
         ax.barh(ORDER[::-1], mean[::-1], xerr=spread[:, ::-1], color=[colors.get(n, "0.6") for n in ORDER[::-1]])
         for i, value in enumerate(mean[::-1]):
             ax.text(value + 0.6, i + 0.25, f"{value:.1f}%")
-        ax.set(xlabel="test accuracy (%): mean, min to max over draws", xlim=(min(mean) - 15, 100),
-               title=f"{per_class} labels per class")
+        ax.set(xlim=(min(mean) - 15, 100), title=f"{per_class} labels per class")
+    axes[0][0].set_xlabel("test accuracy (%): bars the mean, lines min to max over draws", loc="left")
     save_figure(fig, path)
 
 

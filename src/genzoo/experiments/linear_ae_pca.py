@@ -46,11 +46,11 @@ def measure(ctx: Context) -> Measured:
     from scipy.linalg import subspace_angles
     from sklearn.decomposition import PCA
 
-    dataset, k = ctx.pick("digits", "mnist5k"), ctx.pick(5, 10)
+    dataset, k = ctx.pick("digits", "mnist5k"), ctx.pick(4, 10)
     ds = load_dataset(dataset)
     x = ds.x.float().div(255)
     flat = x.flatten(1).double().numpy()
-    linear_sets = {**quiet_run_overrides(ctx.steps(300, 3000), len(ds), ctx.seed), "data.name": dataset,
+    linear_sets = {**quiet_run_overrides(ctx.steps(2000, 3000), len(ds), ctx.seed), "data.name": dataset,
                    "model.latent_dim": k, "model.optim.lr": ctx.pick(1e-2, 3e-3)}
     deep_sets = {**quiet_run_overrides(ctx.steps(300, 3000), 256, ctx.seed), "data.name": dataset,
                  "model.latent_dim": k, "model.loss": "mse", "model.hidden": ctx.pick([128], [512, 256])}
