@@ -316,6 +316,12 @@ MAIN_JOB_LEVERS = (
 )
 CONTENTION_POLICIES = ("genzoo default", "openmp default", "passive", "short spin", "1 thread")
 
+FLOP_COLUMNS = (("step", ""), ("FLOPs per step", "{gflop_per_step} GFLOP"), ("time per step", "{ms_per_step} ms"),
+                ("achieved", "{achieved_gflops} GFLOP/s ({precision}, {threads} threads)"),
+                ("matmul peak fp32 / bf16", "{peak_fp32_gflops} / {peak_bf16_gflops} GFLOP/s"),
+                ("share of the peak", "**{utilization_pct}%**"),
+                ("CPU time in convolutions and matrix products", "{compute_share_pct}%"))
+
 ENGINE_RUNS = (
     Table("main-job", "main_job",
           (Row("native bf16 (AVX512-BF16)", "bf16"), Row("AVX2, no native bf16", "avx2")),
@@ -373,13 +379,9 @@ ENGINE_RUNS = (
           (("model, policy", ""), *((f"{n} busy processes (load average)", f"{{busy{n}}} ms ({{load{n}}})")
                                     for n in (0, 2, 4, 8)),
            ("time over the best policy at 0 / 2 / 4 / 8 busy", "{over_best0} / {over_best2} / {over_best4} / {over_best8}"))),
-    Table("flops", "flop_utilization",
-          (Row("`dcgan` training step, batch 64", source="values"),),
-          (("step", ""), ("FLOPs per step", "{gflop_per_step} GFLOP"), ("time per step", "{ms_per_step} ms"),
-           ("achieved", "{achieved_gflops} GFLOP/s ({precision}, {threads} threads)"),
-           ("matmul peak fp32 / bf16", "{peak_fp32_gflops} / {peak_bf16_gflops} GFLOP/s"),
-           ("share of the peak", "**{utilization_pct}%**"),
-           ("CPU time in convolutions and matrix products", "{compute_share_pct}%"))),
+    Table("flops", "flop_utilization", (Row("`dcgan` training step, batch 64", source="values"),), FLOP_COLUMNS),
+    Table("flops-nchw", "flop_utilization_nchw",
+          (Row("the same, `--set train.channels_last=false`", source="values"),), FLOP_COLUMNS),
     Table("test-lanes", "test_lanes",
           (Row("fast lane: `python -m pytest -m \"not slow\" -n 2`", "fast"), Row("full suite: `python -m pytest`", "full")),
           (("lane", ""), ("wall time", "{minutes} min ({seconds} s)"), ("outcome", "{outcome}"))),
