@@ -3,9 +3,10 @@ K-means features (Radford et al. 2015, sec. 5.1: DCGANs as feature extractors).
 
 Protocol, after the paper: the discriminator's features are every conv layer's activations
 max-pooled to a 4x4 map, flattened and joined (DCGANDiscriminator.pooled_features); the K-means
-baseline is Coates & Ng's triangle encoding of k centroids fit on all training images. A label
-budget of 10 and of 100 labelled training images per class (100 per class is the paper's 1,000
-SVHN labels) is drawn DRAWS times; each representation is fed to genzoo's linear probe
+baseline is the triangle encoding (Coates, Lee & Ng 2011) of 256 centroids of whole images fit on
+all training images (the paper's baseline clusters image patches). A label budget of 10 and of 100
+labelled training images per class (100 per class is the paper's 1,000 SVHN labels) is drawn 5
+times (once with --quick); each representation is fed to genzoo's linear probe
 (metrics.probe: standardized features, multinomial logistic regression) and scored on the
 held-out split. Beside them: the same discriminator at its initialization (how much comes from
 training), raw pixels, and the paper's SVHN baseline in spirit, a CNN trained with supervision on
@@ -21,8 +22,8 @@ import genzoo
 
 from ..finetune import labelled_subset
 from ..metrics import kmeans_features, linear_probe
-from ..metrics.features import DEFAULT_EPOCHS, DEFAULT_MIN_STEPS, accuracy, effective_epochs, load_splits, \
-    train_classifier
+from ..metrics.features import (DEFAULT_EPOCHS, DEFAULT_MIN_STEPS, accuracy, effective_epochs, load_splits,
+                                train_classifier)
 from ..models import get_algorithm
 from .base import (Context, Experiment, Measured, Verdict, dcgan_overrides, describe_run, describe_source, figure,
                    save_figure, trained_dataset)
