@@ -101,6 +101,9 @@ def _bad_folders(tmp_path):
     ("good", "digts", [], "--against digts: no such folder, and unknown dataset 'digts'. Did you mean 'digits'?"),
     ("good", "{t}/elsewhere", [], "--against {t}/elsewhere: no such folder"),
     ("good", "digits", ["--metrics", "nll"], "nll needs a trained run; a folder of images is scored with fd,"),
+    ("good", "digits", ["--metrics", "fd,prdc"], "--images {t}/good holds 3 images; precision and recall (prdc) "
+                                                  "compare each with its 5 nearest neighbours in the set, so they "
+                                                  "need at least 6"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, images, against, extra, message):
     _bad_folders(tmp_path)

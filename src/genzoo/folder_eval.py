@@ -169,6 +169,7 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
     splits = load_splits(dataset)
     shape = tuple(splits.test_x.shape[1:])
     fake = read_folder(images, shape, n=n, seed=seed, flag="--images")
+    _check_neighbours(wanted, len(fake.x), images, "--images")
     log(f"genzoo: {fake.summary()}")
     inputs = {"images": fake.protocol(), "features_of": splits.name}
     if real_folder is None:
@@ -176,6 +177,7 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
         scores = score_images(evaluator, fake.x, log)
     else:
         real = read_folder(real_folder, shape, n=n, seed=seed + 1, flag="--against")
+        _check_neighbours(wanted, len(real.x), real_folder, "--against")
         log(f"genzoo: {real.summary()}")
         inputs["against"] = real.protocol()
         evaluator = ImageEvaluator(dataset, n=n, metrics=wanted, seed=seed, splits=splits, real_images=real.x,
@@ -185,6 +187,16 @@ def evaluate_folders(images: str | Path, against: str, *, features: str | None =
         ).real_vs_real(n_fake))
     level = {"protocol_level": protocol, "seed": seed}
     return {name: {**r, "protocol": {**r["protocol"], **inputs}, **level} for name, r in scores.items()}
+
+
+def _check_neighbours(wanted: tuple[str, ...], count: int, folder, flag: str) -> None:
+    """Precision and recall compare every image with its PRDC_K nearest neighbours in its own set."""
+    from .metrics.evaluate import PRDC_K
+
+    if "prdc" in wanted and count <= PRDC_K:
+        raise GenzooError(f"{flag} {folder} holds {count} images; precision and recall (prdc) compare each with "
+                          f"its {PRDC_K} nearest neighbours in the set, so they need at least {PRDC_K + 1}: add "
+                          f"images, or leave prdc out of --metrics")
 
 
 def default_out(images: str | Path, against: str) -> Path:

@@ -40,12 +40,15 @@ def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     return x[torch.randperm(x.shape[0], generator=g)[:n]]
 
 
+#: neighbours per sample of precision/recall/density/coverage (Naeem et al. 2020: 5)
+PRDC_K = 5
+
 class ImageEvaluator:
     """Real-image statistics computed once, then any number of fake sets evaluated against them."""
 
     def __init__(self, dataset_name: str, *, n: int = 10000, split: Split = "test", root=None, seed: int = 0,
                  metrics=None, extractor: FeatureExtractor | None = None, cache_dir=None,
-                 kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = 5, cs_splits: int = 10,
+                 kid_subsets: int = 100, kid_subset_size: int = 1000, prdc_k: int = PRDC_K, cs_splits: int = 10,
                  splits=None, real_images: torch.Tensor | None = None, real_desc: str = "images given",
                  inception_n: int | None = None):
         """real_images: compare with these (uint8 or float (N, C, H, W) in the dataset's format, e.g. a folder's
