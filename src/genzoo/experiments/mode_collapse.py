@@ -55,13 +55,16 @@ def covered(x: torch.Tensor, centers: torch.Tensor) -> list[int]:
 
 
 def snapshots(run_dir, centers, std) -> list[dict]:
-    """At every checkpoint of a run: 1,000 of its 2,500 samples, the covered modes and the PacGAN numbers."""
+    """At every checkpoint of a run: the covered modes and the PacGAN numbers of 2,500 samples, and at the
+    SHOWN checkpoints the figure draws, 1,000 of the samples."""
+    steps = checkpoint_steps(run_dir)
+    drawn = set(_shown(steps))
     out = []
-    for step in checkpoint_steps(run_dir):
+    for step in steps:
         x = genzoo.load(run_dir, step=step).sample(N_SAMPLES, generator=torch.Generator().manual_seed(1))
         m = toy_metrics(x, centers, std)
-        out.append({"step": step, "points": [[round(a, 3), round(b, 3)] for a, b in x[:1000].tolist()],
-                    "covered": covered(x, centers),
+        points = {"points": [[round(a, 3), round(b, 3)] for a, b in x[:1000].tolist()]} if step in drawn else {}
+        out.append({"step": step, **points, "covered": covered(x, centers),
                     **{k: m[k] for k in ("modes_captured", "high_quality_percent", "reverse_kl")}})
     return out
 
@@ -102,10 +105,10 @@ def check(numbers: dict) -> Verdict:
                    f"{plain['over_training']} over training; pacgan: {len(end['covered'])} covered at step {end['step']}")
 
 
-def _shown(snaps: list[dict]) -> list[dict]:
-    """SHOWN checkpoints spread over the run, the last included."""
-    n = len(snaps)
-    return [snaps[round((i + 1) * n / SHOWN) - 1] for i in range(min(SHOWN, n))]
+def _shown(items: list) -> list:
+    """SHOWN of a run's checkpoints (or their snapshots), spread over the run, the last included."""
+    n = len(items)
+    return [items[round((i + 1) * n / SHOWN) - 1] for i in range(min(SHOWN, n))]
 
 
 def plot(numbers: dict, images: dict, path) -> None:
