@@ -269,17 +269,21 @@ def test_pooled_features_join_every_conv_layer_max_pooled_to_4x4():
     assert small.pooled_features(torch.randn(2, 1, 8, 8)).shape == (2, 8 * 16)
 
 
-def test_checkerboard_share_is_one_for_a_checkerboard_and_zero_for_2x2_blocks():
+def _board() -> torch.Tensor:
+    """An 8x8 checkerboard of +1 and -1, shape (1, 1, 8, 8)."""
     i, j = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
-    board = ((-1.0) ** (i + j))[None, None]
+    return ((-1.0) ** (i + j))[None, None]
+
+
+def test_checkerboard_share_is_one_for_a_checkerboard_and_zero_for_2x2_blocks():
+    board = _board()
     blocks = torch.rand(1, 1, 4, 4).repeat_interleave(2, 2).repeat_interleave(2, 3)
     assert checkerboard_share(board) == pytest.approx(1.0)
     assert checkerboard_share(blocks) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_grid_locked_share_counts_only_a_checkerboard_at_the_same_pixels_in_every_image():
-    i, j = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
-    board = ((-1.0) ** (i + j))[None, None]
+    board = _board()
     assert grid_locked_share(board.repeat(4, 1, 1, 1)) == pytest.approx(1.0)
     flipped = torch.cat([board, -board])        # the same pattern shifted by one pixel: the mean is zero
     assert grid_locked_share(flipped) == pytest.approx(0.0, abs=1e-12)
@@ -343,13 +347,13 @@ def test_a_fresh_critic_estimates_the_wasserstein_distance_of_two_gaussians():
 
     from torch import nn
 
-    from genzoo.experiments.wasserstein_estimate import fresh_critic_gap
+    from genzoo.experiments.wasserstein_estimate import fresh_critic
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
     g = torch.Generator().manual_seed(0)
     real, fake = 2 + 0.1 * torch.randn(2000, 1, generator=g), 0.1 * torch.randn(2000, 1, generator=g)
     before = [p.detach().clone() for p in net.parameters()]
-    critic = fresh_critic_gap(SimpleNamespace(D=net), real, fake, 1000, seed=0)
+    critic = fresh_critic(SimpleNamespace(D=net), real, fake, 1000, seed=0)
     with torch.no_grad():
         assert 1.8 < float(critic(real).mean() - critic(fake).mean()) < 2.3
     assert all(torch.equal(p, b) for p, b in zip(net.parameters(), before))   # the model's own D is left as it was

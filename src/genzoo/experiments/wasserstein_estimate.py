@@ -37,7 +37,7 @@ def _overrides(ctx: Context, steps: int) -> dict:
             "model.nets.discriminator": "mlp", "model.nets.hidden": [256, 256], "model.nets.d_hidden": [256, 256]}
 
 
-def fresh_critic_gap(model, train: torch.Tensor, fake_train: torch.Tensor, steps: int, seed: int):
+def fresh_critic(model, train: torch.Tensor, fake_train: torch.Tensor, steps: int, seed: int):
     """A critic of D's architecture trained from scratch for `steps` steps to maximize
     E D(x) - E D(G(z)) - lambda E (||grad D(x_hat)|| - 1)^2 (WGAN-GP's critic objective) on training images
     `train` and this generator's samples `fake_train` (both in the net's range); returns it."""
@@ -58,21 +58,22 @@ def fresh_critic_gap(model, train: torch.Tensor, fake_train: torch.Tensor, steps
     return critic
 
 
-def probe(run_dir, step: int, scorer: ImageScorer, seed: int, critic_steps: int = 0) -> dict:
-    """D on held-out reals and on samples, the samples' FD and (critic_steps > 0) a fresh critic's gap, at one
-    checkpoint."""
+def probe(run_dir, step: int, scorer: ImageScorer, seed: int, critic_steps: int = 0,
+          train: torch.Tensor | None = None) -> dict:
+    """D on held-out reals and on samples, the samples' FD and (critic_steps > 0) the gap of a fresh critic
+    trained on `train` (training images in [0, 1]), at one checkpoint."""
     model = genzoo.load(run_dir, step=step)
     with torch.no_grad():
         fake = model.sample(scorer.n, generator=torch.Generator().manual_seed(seed))
-        fake_train = model.to_net(model.sample(4 * scorer.n, generator=torch.Generator().manual_seed(seed + 1)))
         held_real, held_fake = model.to_net(scorer.real.float().div(255)), model.to_net(fake)
         real_out, fake_out = model.D(held_real), model.D(held_fake)
     row = {"step": step, "critic_gap": float(real_out.mean() - fake_out.mean()),
            "d_loss": float(d_loss_minimax(real_out, fake_out)), "fd": scorer.fd(fake)}
     if not critic_steps:
         return row
-    critic = fresh_critic_gap(model, model.to_net(scorer.splits.train_x.float().div(255)), fake_train,
-                              critic_steps, seed)
+    with torch.no_grad():   # the samples the fresh critic trains on (those it is scored on are held out)
+        fake_train = model.to_net(model.sample(4 * scorer.n, generator=torch.Generator().manual_seed(seed + 1)))
+    critic = fresh_critic(model, model.to_net(train), fake_train, critic_steps, seed)
     with torch.no_grad():
         return {**row, "fresh_critic_gap": float(critic(held_real).mean() - critic(held_fake).mean())}
 
@@ -83,11 +84,13 @@ def measure(ctx: Context) -> Measured:
     presets = {"wgan-gp": {**_overrides(ctx, steps), "model.d_steps": 5}, "gan": _overrides(ctx, steps)}
     scorer = ImageScorer(presets["gan"]["data.name"], ctx.pick(200, 1000))
     critic_steps = ctx.pick(300, 1000)
+    train = scorer.splits.train_x.float().div(255)   # once per run, not once per checkpoint
     runs = {}
     for preset in ctx.bar(presets, "runs"):
         run_dir = ctx.train(preset, presets[preset])
         steps_of_critic = critic_steps if preset == "wgan-gp" else 0
-        runs[preset] = [probe(run_dir, s, scorer, ctx.seed, steps_of_critic) for s in checkpoint_steps(run_dir)]
+        runs[preset] = [probe(run_dir, s, scorer, ctx.seed, steps_of_critic, train)
+                        for s in checkpoint_steps(run_dir)]
     fd = {p: [r["fd"] for r in rows] for p, rows in runs.items()}
     wgan = runs["wgan-gp"]
     numbers = {"runs": runs,
