@@ -53,7 +53,6 @@ class Synced:
         self.sync()
 
 
-
 def runners_for(model: str, ds, batch: int, device: str, compile_too: bool) -> tuple[dict, dict]:
     """{name: warmed-up runner} and {name: why it could not run} for one model at one batch size: the plain
     loop (fp32), genzoo at its default precision, and genzoo with torch.compile."""

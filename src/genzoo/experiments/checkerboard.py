@@ -39,10 +39,17 @@ def _spectra(images: torch.Tensor) -> torch.Tensor:
     return torch.fft.fft2(x - x.mean(dim=(1, 2), keepdim=True))
 
 
+def _checkerboard_mask(height: int, width: int) -> torch.Tensor:
+    """True at the frequencies (H/2, W/2), (H/2, 0), (0, W/2) of an H x W spectrum."""
+    mask = torch.zeros(height, width, dtype=torch.bool)
+    h, w = height // 2, width // 2
+    mask[h, w] = mask[h, 0] = mask[0, w] = True
+    return mask
+
+
 def _at_checkerboard(f: torch.Tensor) -> torch.Tensor:
-    """The values of spectra (..., H, W) at the frequencies (H/2, W/2), (H/2, 0), (0, W/2)."""
-    h, w = f.shape[-2] // 2, f.shape[-1] // 2
-    return torch.stack([f[..., h, w], f[..., h, 0], f[..., 0, w]], dim=-1)
+    """The values of spectra (..., H, W) at the checkerboard frequencies, shape (..., 3)."""
+    return f[..., _checkerboard_mask(*f.shape[-2:])]
 
 
 def checkerboard_share(images: torch.Tensor) -> float:
@@ -63,11 +70,7 @@ def grid_locked_share(images: torch.Tensor) -> float:
 def grid_locked_pattern(images: torch.Tensor) -> np.ndarray:
     """The checkerboard part of the mean image (H, W): its components at the checkerboard frequencies."""
     f = _spectra(images).mean(dim=0)
-    keep = torch.zeros_like(f)
-    h, w = f.shape[0] // 2, f.shape[1] // 2
-    for i, j in ((h, w), (h, 0), (0, w)):
-        keep[i, j] = f[i, j]
-    return torch.fft.ifft2(keep).real.numpy()
+    return torch.fft.ifft2(f * _checkerboard_mask(*f.shape)).real.numpy()
 
 
 def _stretch(images: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,7 @@ def _subset(x: torch.Tensor, n: int, seed: int) -> torch.Tensor:
 #: neighbours per sample of precision/recall/density/coverage (Naeem et al. 2020: 5)
 PRDC_K = 5
 
+
 class ImageEvaluator:
     """Real-image statistics computed once, then any number of fake sets evaluated against them."""
 
