@@ -67,6 +67,7 @@ def likelihood_result(benchmark: str, row: str, values: tuple, optional: tuple, 
     run = rows[row]["runs"][-1]
     picked = {k: run[k] for k in values} | {k: run[k] for k in optional if k in run}
     picked["train_minutes"] = round(run["train_minutes"])
+    picked["n_seeds"] = 1   # the values of one run
     return {"benchmark": benchmark, "protocol": run["protocol"], "values": picked, "ais": run["ais"], "paper": paper}
 
 

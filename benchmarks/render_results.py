@@ -168,6 +168,18 @@ def load_results(results_dir: Path) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))}
 
 
+def seed_note(fields: dict) -> str:
+    """How many seeds a measured row has, for its cell: "1 seed", or "median of 3 seeds: 4.97, 6.13, 6.50"
+    (`seeds` lists each seed's number)."""
+    n = fields["n_seeds"]
+    return "1 seed" if n == 1 else f"median of {n} seeds: {fields['seeds']}"
+
+
+def with_seed_note(fields: dict | None) -> dict | None:
+    """`fields` with {seed_note} where the row says how many seeds it has (n_seeds)."""
+    return {**fields, "seed_note": seed_note(fields)} if fields and "n_seeds" in fields else fields
+
+
 def row_fields(row: Row, result: dict | None, published: dict | None) -> tuple[dict | None, str]:
     """The fields a row is filled from, and what an absent field reads as."""
     if row.beside:   # the paper's number stays on the page while genzoo's is not measured yet
@@ -179,8 +191,8 @@ def row_fields(row: Row, result: dict | None, published: dict | None) -> tuple[d
     if result is None:
         return None, NOT_MEASURED
     if row.source == "values":
-        return result.get("values"), NOT_MEASURED
-    return result.get("rows", {}).get(row.key), NOT_MEASURED
+        return with_seed_note(result.get("values")), NOT_MEASURED
+    return with_seed_note(result.get("rows", {}).get(row.key)), NOT_MEASURED
 
 
 def markdown_cell(text: str) -> str:

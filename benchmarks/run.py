@@ -216,7 +216,7 @@ def finish_row(spec: Spec, row, records: dict, settings: dict, out: str) -> dict
     the file already holds for other seeds, and written at once so that a later failure keeps it."""
     from common import with_earlier_rows
 
-    runs = joined_runs(out, row.name, records[row.name]) if spec.layout == "rows" and out else records[row.name]
+    runs = joined_runs(out, row.name, records[row.name], spec.layout) if out else records[row.name]
     made = (spec.make_row or default_row)(row, runs, settings)
     if spec.layout == "rows" and out:
         result = spec.result(with_earlier_rows(out, {row.name: made}), settings, records)
@@ -228,12 +228,13 @@ def default_row(row, runs: list[dict], settings: dict) -> dict:
     return {"preset": row.preset, "overrides": dict(row.overrides), **median_and_range(runs)}
 
 
-def joined_runs(path: str, key: str, runs: list[dict]) -> list[dict]:
-    """The runs that the row `key` of the result file at `path` holds for other seeds, then `runs`: seeds
-    measured by separate commands add up to one row."""
-    held = json.loads(Path(path).read_text()).get("rows", {}).get(key, {}) if Path(path).exists() else {}
+def joined_runs(path: str, key: str, runs: list[dict], layout: str = "rows") -> list[dict]:
+    """The runs that the result file at `path` holds for other seeds (those of its row `key`, or, in the
+    "values" layout, of the file), then `runs`: seeds measured by separate commands add up to one row."""
+    earlier = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+    held = earlier.get("rows", {}).get(key, {}) if layout == "rows" else earlier
     seeds = {r["seed"] for r in runs}
-    return [r for r in held.get("runs", []) if r["seed"] not in seeds] + runs
+    return sorted([r for r in held.get("runs", []) if r["seed"] not in seeds] + runs, key=lambda r: r["seed"])
 
 
 if __name__ == "__main__":

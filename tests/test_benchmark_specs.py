@@ -237,3 +237,25 @@ def test_every_spec_names_registered_metrics_and_a_results_file_the_tables_read(
         assert isinstance(spec, Spec) and Path(spec.results).stem in files, name
         assert all(m in METRICS for row in spec.rows for m in row.metrics), name
         assert all(isinstance(row, Row) for row in spec.rows)
+
+
+def test_vae_nll_seeds_measured_by_separate_commands_add_up_to_their_median_and_range(tmp_path):
+    """`--seeds 1 2` after seed 0: the values are the median over the three seeds' runs, which the file keeps."""
+    spec = driver.load_spec("vae_nll")
+    protocol = "MNIST, Adam 0.001, seed {}; test NLL by importance sampling (seed 1234)"
+
+    def run(seed: int, nll: float) -> dict:
+        return {"seed": seed, "nll": nll, "nll_se": 0.2, "neg_elbo": nll + 4, "steps": 1000 + seed, "epochs": 2.0,
+                "train_minutes": 60.0, "train_cpu_minutes": 30.0, "eval_minutes": 35, "protocol": protocol.format(seed),
+                "estimator": {"k": 5000}}
+
+    path = tmp_path / "vae_nll.json"
+    first = spec.result({"vae": median_and_range([run(0, 85.77)])}, {}, {})
+    path.write_text(json.dumps(first))
+    assert (first["values"]["n_seeds"], first["values"]["seeds"], first["protocol"]) == (1, "85.77", protocol.format(0))
+    runs = driver.joined_runs(str(path), "vae", [run(2, 86.01), run(1, 85.5)], layout="values")
+    assert [r["seed"] for r in runs] == [0, 1, 2]
+    values = spec.result({"vae": median_and_range(runs)}, {}, {})
+    assert values["values"]["nll"] == 85.77 and values["values"]["nll_range"] == [85.5, 86.01]
+    assert (values["values"]["n_seeds"], values["values"]["seeds"]) == (3, "85.77, 85.50, 86.01")
+    assert values["protocol"] == "MNIST, Adam 0.001, seeds 0, 1, 2; test NLL by importance sampling (seed 1234)"

@@ -81,7 +81,7 @@ def test_every_rendered_result_says_how_it_was_measured():
 
 VAE_RESULT = {"benchmark": "vae_nll", "command": "python benchmarks/vae_nll.py", "protocol": "p", "hardware": "h",
               "values": {"nll": 88.123, "nll_se": 0.2, "neg_elbo": 93.0, "steps": 1000, "epochs": 1.5,
-                         "train_cpu_minutes": 30, "eval_minutes": 40}}
+                         "train_cpu_minutes": 30, "eval_minutes": 40, "n_seeds": 1}}
 
 
 def test_a_result_file_fills_its_row_and_deleting_it_reads_not_measured(tmp_path):
@@ -90,7 +90,7 @@ def test_a_result_file_fills_its_row_and_deleting_it_reads_not_measured(tmp_path
     (results / "vae_nll.json").write_text(json.dumps(VAE_RESULT))
     page = render_results.render_all(results)["docs/results/autoencoders.md"]
     vae_section = page.split('<a id="vae-nll"></a>')[1]
-    assert "| genzoo `vae`, 30 CPU-minutes on 1 thread | **88.12** |" in vae_section
+    assert "| genzoo `vae`, 30 CPU-minutes on 1 thread | **88.12** (1 seed) |" in vae_section
     assert "The run took 1,000 steps (1.5 epochs); its test -ELBO is 93.00" in vae_section
 
     (results / "vae_nll.json").unlink()
@@ -455,3 +455,10 @@ def test_a_row_shown_from_another_result_file_reads_that_files_row_and_names_it(
     text = render_results.render_table(t, {"recipes": recipes})   # the other file deleted
     assert "| the preset | not measured |" in text
     assert "- **The row aae-semi** is the row of `benchmarks/results/semi.json`: not measured" in text
+
+
+def test_a_measured_row_says_how_many_seeds_it_has():
+    assert render_results.seed_note({"n_seeds": 1}) == "1 seed"
+    assert render_results.seed_note({"n_seeds": 3, "seeds": "4.97, 6.13, 6.50"}) == "median of 3 seeds: 4.97, 6.13, 6.50"
+    assert render_results.with_seed_note({"fid": 6.2}) == {"fid": 6.2}   # a row that does not count its seeds
+    assert render_results.with_seed_note(None) is None

@@ -37,13 +37,19 @@ BUDGET = Stop(time_budget="1800cpu")
 
 
 def result(rows: dict, settings: dict, records: dict) -> dict:
-    """The file's values: the one row's numbers (the median over its seeds)."""
+    """The file's values: the one row's numbers (the median over its seeds, the NLL's range and each seed's
+    NLL), and each seed's run, which a later command for other seeds joins (`--seeds 1 2`)."""
     row = next(iter(rows.values()))
     runs = row["runs"]
-    return {"benchmark": "vae_nll", "protocol": runs[0]["protocol"],
-            "values": {key: row[key] for key in ("nll", "nll_se", "neg_elbo", "steps", "epochs", "train_minutes",
-                                                 "train_cpu_minutes", "eval_minutes")},
-            "estimator": runs[0]["estimator"], "paper": PAPER}
+    values = {key: row[key] for key in ("nll", "nll_se", "neg_elbo", "steps", "epochs", "train_minutes",
+                                        "train_cpu_minutes", "eval_minutes", "n_seeds")}
+    values["seeds"] = ", ".join(f"{r['nll']:.2f}" for r in runs)
+    if "nll_range" in row:
+        values["nll_range"] = row["nll_range"]
+    protocol = runs[0]["protocol"].replace(f", seed {runs[0]['seed']};", f", seeds {', '.join(str(r['seed']) for r in runs)};") \
+        if len(runs) > 1 else runs[0]["protocol"]
+    return {"benchmark": "vae_nll", "protocol": protocol, "values": values, "estimator": runs[0]["estimator"],
+            "paper": PAPER, "runs": runs}
 
 
 SPEC = Spec("vae_nll", "benchmarks/results/vae_nll.json", layout="values", threads=1,
