@@ -210,21 +210,30 @@ def rbm_bracket(model, x_train, x_test, args, paper: float) -> dict:
     args.raise_n test images; its implied log Z (mean(-F) - RAISE there) applied to the whole test set gives the
     conservative end, and the row beats the paper only if that end does."""
     from genzoo.metrics.ais import rbm_log_likelihood
-    from genzoo.metrics.bdmc import log_z_convergence
 
     if not args.bracket_betas:
         return {}
-    rows = log_z_convergence(model, data=x_train, betas=sorted(args.bracket_betas), n_runs=args.ais_runs,
-                             test=x_test, raise_n=args.raise_n, seed=args.seed + 3)
-    last = rows[-1]
-    moved = abs(last["log_z"] - rows[-2]["log_z"]) if len(rows) > 1 else float("inf")
+    curve = log_z_curve(model, x_train, x_test, args)
+    last = curve["log_z_curve"][-1]
     neg_f = rbm_log_likelihood(model, x_test, 0.0)   # mean(-F(v)) over the whole test set
     low, high = neg_f - last["log_z_raise"], neg_f - last["log_z"]
-    curve = [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
-    return {"log_z_curve": curve, "bracket_betas": last["betas"], "bracket_moved": round(moved, 3),
-            "bracket_low": round(low, 2), "bracket_high": round(high, 2), "raise_n": min(args.raise_n, len(x_test)),
+    return {**curve, "bracket_low": round(low, 2), "bracket_high": round(high, 2),
             "verdict": ("beats the paper: the conservative end is above it" if low > paper else
                         "does not beat the paper: the conservative end is below it")}
+
+
+def log_z_curve(model, x_train, x_test, args) -> dict:
+    """Forward AIS's log Z over args.bracket_betas temperatures (growing) until it moves by less than 0.1 nats,
+    with RAISE on the first args.raise_n test images at each count (genzoo.metrics.bdmc.log_z_convergence):
+    the rows, the last count and how far log Z moved to it."""
+    from genzoo.metrics.bdmc import log_z_convergence
+
+    rows = log_z_convergence(model, data=x_train, betas=sorted(args.bracket_betas), n_runs=args.ais_runs,
+                             test=x_test, raise_n=args.raise_n, seed=args.seed + 3)
+    moved = abs(rows[-1]["log_z"] - rows[-2]["log_z"]) if len(rows) > 1 else float("inf")
+    curve = [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+    return {"log_z_curve": curve, "bracket_betas": rows[-1]["betas"], "bracket_moved": round(moved, 3),
+            "raise_n": min(args.raise_n, len(x_test))}
 
 
 @contextlib.contextmanager

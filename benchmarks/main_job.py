@@ -7,11 +7,12 @@ MNIST digit classifier (trained on full MNIST when --mnist-root is given, else o
 compared with 1,000 real MNIST test digits: share of confident predictions (max prob > 0.9),
 classes covered, and the predicted-class histogram.
 
-    python benchmarks/main_job.py [--mnist-root DIR] [--steps 1400]
+    python benchmarks/main_job.py [--mnist-root DIR] [--steps 1400] [--seed 0]
     python benchmarks/main_job.py --mnist-root DIR --set model.nets.fc_width=0   # one lever undone
 
 Writes the row of this machine's kind of CPU ("bf16" with native bf16, else "avx2") into
-benchmarks/results/main_job.json (or --out; '' for none), keeping the other kind's row. With
+benchmarks/results/main_job.json (or --out; '' for none), keeping the other kind's row; the row keeps each
+seed's run (--seed, one per command) and shows their medians, with each number's range. With
 --set, the preset's settings changed as `genzoo train dcgan --set` changes them, the row goes into
 benchmarks/results/main_job_levers.json instead, under the settings' text.
 """
@@ -37,6 +38,7 @@ from genzoo.metrics.features import get_feature_extractor
 from genzoo.runs.checkpoint import list_checkpoints
 
 from common import precision_name, with_earlier_rows
+from spec import median_and_range
 
 
 def summary(probs: torch.Tensor) -> dict:
@@ -58,22 +60,35 @@ def cpu_kind() -> tuple[str, str]:
 
 
 def job_row(wall_s: float, steps: int, fake: dict, real: dict, classifier_accuracy: float, precision: str,
-            sets: list[str]) -> dict:
+            sets: list[str], seed: int = 0) -> dict:
     """This CPU's row: the main job's wall time and steps, its samples' summary beside the real digits'."""
-    return {"cpu": cpu_kind()[1], **({"settings": " ".join(sets)} if sets else {}), "precision": precision,
+    return {"seed": seed, "cpu": cpu_kind()[1], **({"settings": " ".join(sets)} if sets else {}), "precision": precision,
             "seconds": round(wall_s), "minutes": round(wall_s / 60, 1), "steps": steps,
             "classes": fake["classes"], "confident_pct": fake["confident_pct"], "real_confident_pct": real["confident_pct"],
             "classifier_acc": round(100 * classifier_accuracy, 2)}
 
 
+def with_other_seeds(path: str, key: str, run: dict) -> dict:
+    """The row `key` from `run` and the runs of other seeds that the file at `path` holds for it: each number's
+    median over the runs (and its range), the runs, and each run's share of confident samples as "seeds"."""
+    earlier = json.loads(Path(path).read_text()).get("rows", {}).get(key, {}) if Path(path).exists() else {}
+    runs = sorted([r for r in earlier.get("runs", []) if r["seed"] != run["seed"]] + [run], key=lambda r: r["seed"])
+    return {"cpu": run["cpu"], "precision": run["precision"], **median_and_range(runs),
+            "seeds": ", ".join(f"{r['confident_pct']}%" for r in runs)}
+
+
 def write_row(path: str, row: dict, args) -> None:
-    """This CPU kind's row in the result file (a lever's row under its settings); other rows stay."""
+    """This CPU kind's row in the result file, joined with its other seeds' runs (a lever's row, under its
+    settings, is one run); other rows stay."""
     key = " ".join(args.set) if args.set else cpu_kind()[0]   # a lever's row: its settings in order
+    if not args.set:
+        row = with_other_seeds(path, key, row)
     result = {"benchmark": "main_job_levers" if args.set else "main_job",
               "protocol": ("`genzoo train dcgan` with an empty data directory, so `mnist` falls back to the 5,000 "
                            f"bundled digits; the preset {'unchanged' if not args.steps else f'with {args.steps} steps'}"
                            f"{', with the settings of each row' if args.set else ''}"
-                           f" (seed 0); wall time of the whole command with the machine's {os.cpu_count()} cores; "
+                           f" (the seed of each run); wall time of the whole command with the machine's {os.cpu_count()} "
+                           "cores; "
                            f"then {args.n:,} samples (seed 0) classified by genzoo's MNIST classifier: the share with "
                            f"p > 0.9 and the classes covered, beside {args.n:,} real test digits"),
               "rows": with_earlier_rows(path, {key: row})}
@@ -85,6 +100,7 @@ def main() -> None:
     ap.add_argument("--mnist-root", help="full MNIST IDX files, for the classifier (default: offline mnist5k)")
     ap.add_argument("--steps", type=int, help="override the preset's step count (default: the preset's)")
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=0, help="the training seed (`genzoo train --seed`; default 0)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="change a preset setting, as `genzoo train --set` does (a lever's row)")
     ap.add_argument("--out", help="the result JSON ('' for none; default benchmarks/results/main_job.json, "
@@ -95,7 +111,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="genzoo-main-job-"))
     env = {**os.environ, "GENZOO_DATA": str(work / "empty-data")}
-    cmd = ["genzoo", "train", "dcgan", "--out", str(work / "run"), "--quiet"]
+    cmd = ["genzoo", "train", "dcgan", "--out", str(work / "run"), "--quiet"] + (["--seed", str(args.seed)] if args.seed else [])
     if args.steps:
         cmd += ["--steps", str(args.steps)]
     for setting in args.set:
@@ -121,7 +137,8 @@ def main() -> None:
     if args.out:
         saved = json.loads((work / "run" / "config.json").read_text())
         precision = f"{precision_name(saved.get('precision'))} ({saved['config']['train']['precision']})"
-        write_row(args.out, job_row(wall, steps, fake_s, real_s, clf.test_accuracy, precision, args.set), args)
+        write_row(args.out, job_row(wall, steps, fake_s, real_s, clf.test_accuracy, precision, args.set, args.seed),
+                  args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import torch
 
-from common import Snapshots, binarized_once, load_mnist, print_log_z, rbm_bracket, scored_snapshots
+from common import Snapshots, binarized_once, load_mnist, log_z_curve, print_log_z, rbm_bracket, scored_snapshots
 from genzoo.metrics.ais import ais_log_z, dbm_lower_bound, rbm_log_likelihood
 from genzoo.training import Hook
 from measuring import Context, metric
@@ -135,7 +135,7 @@ def dbm_ais(ctx: Context) -> dict:
         model, ctx.own["snapshots"], data.x_train, betas=s["ais_betas"], runs=s["ais_runs"], seed=ctx.planned.seed + 1,
         measure=lambda m, ais: dbm_lower_bound(m, data.x_test, ais), name="test_bound",
         first=lambda step: {"dbm_steps": step - pretrained, "epochs": round(step * batch / n_train, 1)})
-    checks = {**check_log_z(model, data, ctx), **raise_check(model, data, ais, ctx)}
+    checks = {**check_log_z(model, data, ctx), **raise_check(model, data, ais, ctx), **dbm_bracket(model, data, ctx)}
     x_train_bin = torch.bernoulli(data.x_train[: len(data.x_test)].cpu(), generator=data.g).to(data.device)
     n, err_dbm, err_pix = probe_errors(model, data, s["probe_n"], ctx.planned.seed)
     print_log_z(ais, options(ctx))
@@ -193,6 +193,17 @@ def raise_check(model, data, ais, ctx: Context) -> dict:
     print(f"RAISE on {len(sub)} test images: {est.log_likelihood:.2f} (conservative), the bound there {bound:.2f}",
           flush=True)
     return {"raise_ll": round(est.log_likelihood, 2), "raise_n": len(sub), "raise_bound": round(bound, 2)}
+
+
+def dbm_bracket(model, data, ctx: Context) -> dict:
+    """Forward and reverse over a growing number of temperatures (bracket_betas; none: skipped): log Z by forward
+    AIS until it moves by less than 0.1 nats, and on the first raise_n test images the variational bound with that
+    log Z (forward) beside RAISE's conservative estimate of log p(v) (reverse), at the last count."""
+    if not ctx.settings.get("bracket_betas"):
+        return {}
+    curve = log_z_curve(model, data.x_train, data.x_test, options(ctx))
+    last = curve["log_z_curve"][-1]
+    return {**curve, "bracket_ais_ll": round(last["ais_ll"], 2), "bracket_raise_ll": round(last["raise_ll"], 2)}
 
 
 def probe_error(f_train, y_train, f_test, y_test, seed: int) -> float:

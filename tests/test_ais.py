@@ -265,13 +265,18 @@ def test_raise_and_forward_ais_bracket_the_exact_test_log_likelihood_of_a_tiny_r
     assert widths[0] > widths[1] > widths[2]
 
 
+def exact_dbm_test_log_likelihood(dbm, test: torch.Tensor) -> tuple[float, float]:
+    """log Z and the mean log p(v) over `test` of a DBM 6-4-4, both by enumerating its 2^8 hidden states."""
+    log_z = exact_log_z_dbm(dbm)
+    hs, d64 = all_states(8), copy.deepcopy(dbm).double()
+    return log_z, sum(torch.logsumexp(-d64.energy([v.double().expand(256, -1), hs[:, :4], hs[:, 4:]]), 0).item()
+                      for v in test) / len(test) - log_z
+
+
 def test_raise_on_a_tiny_dbm_lies_below_its_exact_log_likelihood():
     dbm = random_dbm(6, (4, 4), std=1.0)
     test = exact_samples(dbm, 50, torch.Generator().manual_seed(4))[0]
-    log_z = exact_log_z_dbm(dbm)
-    hs, d64 = all_states(8), copy.deepcopy(dbm).double()
-    exact = sum(torch.logsumexp(-d64.energy([v.double().expand(256, -1), hs[:, :4], hs[:, 4:]]), 0).item()
-                for v in test) / len(test) - log_z
+    log_z, exact = exact_dbm_test_log_likelihood(dbm, test)
     est = raise_log_likelihood(dbm, test, betas=1000, generator=torch.Generator().manual_seed(0))
     assert exact - 0.3 < est.log_likelihood <= exact
     assert dbm_lower_bound(dbm, test, log_z) <= exact
@@ -285,6 +290,20 @@ def test_log_z_convergence_stops_once_the_estimate_settles():
     assert [r["betas"] for r in rows][:2] == [10, 100] and len(rows) < 5   # 100,000 temperatures never run
     assert abs(rows[-1]["log_z"] - rows[-2]["log_z"]) < 0.1
     assert all(r["log_z"] <= r["log_z_rev"] and r["raise_ll"] <= r["ais_ll"] for r in rows)
+
+
+def test_log_z_convergence_brackets_a_tiny_dbms_exact_log_z_and_scores_raise_beside_the_bound():
+    dbm = random_dbm(6, (4, 4), std=1.0)
+    test = exact_samples(dbm, 50, torch.Generator().manual_seed(4))[0]
+    log_z, exact = exact_dbm_test_log_likelihood(dbm, test)
+    rows = log_z_convergence(dbm, betas=(10, 100, 1000), n_runs=200, exact=True, test=test, raise_n=50,
+                             log=lambda *_: None)
+    last = rows[-1]
+    assert last["log_z"] - 0.1 < log_z < last["log_z_rev"] + 0.1 and last["log_z_rev"] - last["log_z"] < 0.2
+    assert exact - 0.3 < last["raise_ll"] < exact + 0.05   # RAISE: at most sampling noise above log p(v)
+    # the variational bound with the forward log Z: at most log p(v) up to the forward estimate's shortfall
+    assert last["ais_ll"] <= exact + (log_z - last["log_z"]) + 1e-9
+    assert "log_z_raise" not in last   # a DBM has no closed-form free energy
 
 
 def test_reverse_ais_and_exact_samples_refuse_bad_arguments():

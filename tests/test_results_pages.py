@@ -348,7 +348,14 @@ def test_the_speed_benchmarks_build_the_fields_of_their_tables(bench, tmp_path):
     job = bench("main_job")
     row = job.job_row(156.4, 560, {"classes": 10, "confident_pct": 62.0}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", [])
     assert (row["seconds"], row["minutes"], row["steps"], row["classifier_acc"]) == (156, 2.6, 560, 99.05)
-    assert cells_not_filled("main-job", every_row("main-job", row)) == []
+    path = tmp_path / "main_job.json"
+    path.write_text(json.dumps({"rows": {"avx2": job.with_other_seeds(str(path), "avx2", {**row, "seed": 0})}}))
+    later = job.job_row(420.0, 1400, {"classes": 10, "confident_pct": 80.0}, {"confident_pct": 97.3}, 0.9905,
+                        "fp32 (auto)", [], seed=2)
+    joined = job.with_other_seeds(str(path), "avx2", later)
+    assert (joined["n_seeds"], joined["seeds"], joined["confident_pct"]) == (2, "62.0%, 80.0%", 71.0)
+    assert (joined["seconds"], joined["seconds_range"], joined["minutes"]) == (288, [156, 420], 4.8)
+    assert cells_not_filled("main-job", every_row("main-job", joined)) == []
     sets = ["model.nets.fc_width=0", "model.optim.lr=0.0002"]
     lever = job.job_row(140.0, 1400, {"classes": 9, "confident_pct": 60.5}, {"confident_pct": 97.3}, 0.9905, "fp32 (auto)", sets)
     assert lever["settings"] == "model.nets.fc_width=0 model.optim.lr=0.0002" and lever["minutes"] == 2.3

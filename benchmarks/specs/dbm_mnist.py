@@ -4,7 +4,7 @@ Salakhutdinov & Hinton (2009), and linear-probe test error of the mean-field fea
     python benchmarks/run.py dbm_mnist --data-root DIR                # long run
     python benchmarks/run.py dbm_mnist --set model.pretrain_steps=100 --set train.steps=300 \\
         --setting ais_betas=500 --setting ais_runs=20 --setting test_n=1000 --setting probe_n=2000 \\
-        --setting check_betas=0 --out ''                                  # a check (steps: 2 x 100 + 100)
+        --setting check_betas=0 --setting bracket_betas=[100,300] --setting raise_n=20 --out ''   # a check (steps: 2 x 100 + 100)
 
 Protocol: greedy layer-wise pretraining of the tied-copy RBMs (bottom: input doubled, top: the downward input
 doubled), 30,000 CD-1 steps each, then 60,000 steps of Algorithm 20.1 (mean field, 100 persistent chains with 5
@@ -33,7 +33,8 @@ OVERRIDES = {"train.batch_size": BATCH, "model.hidden": HIDDEN, "model.pretrain_
              "model.gibbs_steps": 5, "model.mf_steps": 10, "model.num_chains": 100}
 VALUES = ("epochs", "test_bound", "train_bound", "log_z", "log_w_std", "log_z_hi", "train_minutes", "probe_dbm",
           "probe_pixels", "phase_seconds", "ais_s", "curve")
-CHECKS = ("check_betas", "check_log_z", "check_log_w_std", "check_test_bound", "raise_ll", "raise_n", "raise_bound")
+CHECKS = ("check_betas", "check_log_z", "check_log_w_std", "check_test_bound", "raise_ll", "raise_n", "raise_bound",
+          "log_z_curve", "bracket_betas", "bracket_moved", "bracket_ais_ll", "bracket_raise_ll")
 
 
 SPEC = Spec("dbm_mnist", "benchmarks/results/dbm_mnist.json", layout="values", threads=1,
@@ -41,6 +42,6 @@ SPEC = Spec("dbm_mnist", "benchmarks/results/dbm_mnist.json", layout="values", t
             rows=(Row("dbm", "dbm", overrides=OVERRIDES, stop=Stop(steps=len(HIDDEN) * PRETRAIN_STEPS + STEPS),
                       metrics=("dbm_ais",)),),
             settings={"ais_betas": 14500, "ais_runs": 100, "curve_points": 6, "test_n": None, "check_betas": 58000,
-                      "raise_n": 100, "probe_n": 10000},
+                      "raise_n": 100, "probe_n": 10000, "bracket_betas": [1000, 3000, 10000, 30000, 100000]},
             result=partial(likelihood_result, "dbm_mnist", "dbm", VALUES, CHECKS,
                            "Salakhutdinov & Hinton 2009 (DBM 784-500-1000: test bound -84.62)"))

@@ -197,9 +197,10 @@ def log_z_convergence(model, *, data: torch.Tensor | None = None, betas=(100, 30
     reverse AIS from exact samples (`log_z_rev`, E >= log Z); `test` given: RAISE on its first `raise_n`
     examples (`raise_ll`, conservative) beside the forward estimate's log-likelihood (`ais_ll`, optimistic) on
     the same examples, and `log_z_raise` = mean(-F(v)) - raise_ll, the log Z that RAISE implies (RBMs; a DBM
-    has no closed-form free energy, so its rows hold `raise_ll` alone). Stops after
-    the first K whose forward estimate moved by less than `tol` nats from the previous one."""
-    from .ais import rbm_log_likelihood
+    has no closed-form free energy: its `ais_ll` is the variational bound with the forward log Z, and it has
+    no `log_z_raise`). Stops after the first K whose forward estimate moved by less than `tol` nats from the
+    previous one."""
+    from .ais import dbm_lower_bound, rbm_log_likelihood
     from ..models.rbm import RBM
 
     dev = _layered(model).W[0].device
@@ -217,6 +218,8 @@ def log_z_convergence(model, *, data: torch.Tensor | None = None, betas=(100, 30
             if isinstance(model, RBM):   # mean(-F) - RAISE: the log Z that RAISE's estimate implies
                 row["ais_ll"] = rbm_log_likelihood(model, sub, row["log_z"])
                 row["log_z_raise"] = rbm_log_likelihood(model, sub, 0.0) - row["raise_ll"]
+            else:
+                row["ais_ll"] = dbm_lower_bound(model, sub, row["log_z"])
         row["seconds"] = round(time.perf_counter() - t0, 1)
         log(f"  {K:>7,} temperatures: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "betas"))
         rows.append(row)
