@@ -32,7 +32,7 @@ import torch
 
 import genzoo
 from genzoo.machine import cpu_name
-from result_files import write_result
+from result_files import command_line, write_result
 from genzoo.data import load_dataset
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.runs.checkpoint import list_checkpoints
@@ -72,6 +72,7 @@ def with_other_seeds(path: str, key: str, run: dict) -> dict:
     """The row `key` from `run` and the runs of other seeds that the file at `path` holds for it: each number's
     median over the runs (and its range), the runs, and each run's share of confident samples as "seeds"."""
     earlier = json.loads(Path(path).read_text()).get("rows", {}).get(key, {}) if Path(path).exists() else {}
+    run = {**run, "command": command_line(sys.argv)}
     runs = sorted([r for r in earlier.get("runs", []) if r["seed"] != run["seed"]] + [run], key=lambda r: r["seed"])
     return {"cpu": run["cpu"], "precision": run["precision"], **median_and_range(runs),
             "seeds": ", ".join(f"{r['confident_pct']}%" for r in runs)}
