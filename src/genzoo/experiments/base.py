@@ -145,18 +145,17 @@ def dcgan_run(ctx: "Context") -> Path:
     return ctx.run_dir or ctx.train("dcgan", dcgan_overrides(ctx))
 
 
-def gan_overrides(ctx: "Context", loss: str = "non-saturating") -> dict[str, Any]:
+def gan_overrides(ctx: "Context") -> dict[str, Any]:
     """The `gan` preset's run (Goodfellow et al.'s MLPs) on MNIST-5k (digits with --quick), 2,000 steps (400)
-    of batch 100 (64), with 8 checkpoints: saturation trains one per generator cost; truncation and
-    latent-walk reuse the non-saturating one."""
+    of batch 100 (64), with 8 checkpoints, which truncation and latent-walk share."""
     steps = ctx.steps(400, 2000)
     sets = quiet_run_overrides(steps, ctx.pick(64, 100), ctx.seed, checkpoint_every=max(1, steps // 8), keep=20)
-    sets.update({"model.loss": loss, "data.name": ctx.pick("digits", "mnist5k")})
+    sets.update({"model.loss": "non-saturating", "data.name": ctx.pick("digits", "mnist5k")})
     return sets
 
 
 def gan_run(ctx: "Context") -> Path:
-    """--run RUN_DIR if given, else the shared non-saturating `gan` run."""
+    """--run RUN_DIR if given, else the shared `gan` run."""
     return ctx.run_dir or ctx.train("gan", gan_overrides(ctx))
 
 

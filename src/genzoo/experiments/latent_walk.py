@@ -1,8 +1,8 @@
 """Walks in a GAN's latent space are smooth (Radford et al. 2015, sec. 6.1; lecture: "interpolating between
 random points in latent space", "vector arithmetic").
 
-Paths of `FRAMES` frames between two random latents of the shared `gan` run (the non-saturating
-run of the saturation experiment), linear (lerp) and
+Paths of `FRAMES` frames between two random latents of the shared `gan` run (the preset on
+MNIST-5k, which truncation also reads), linear (lerp) and
 spherical (slerp) (genzoo.sampling.interpolation_grid). Smoothness: the distance, in the features
 of genzoo's classifier, between neighbouring frames, against the distance between independent
 random samples. Also shown: latent arithmetic with concepts found by the classifier

@@ -2,7 +2,7 @@
 
 Latents are drawn from N(0, I) with every coordinate outside [-b, b] drawn again
 (genzoo.sampling.sample_truncated). For each bound b, samples of the shared `gan` run (the
-non-saturating run of the saturation experiment) are
+preset on MNIST-5k, which latent-walk also reads) are
 scored against held-out real digits in the features of genzoo's classifier: improved precision
 (quality) and recall (diversity), density and coverage (k = 5), and the Fréchet distance.
 """
