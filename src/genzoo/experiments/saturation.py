@@ -45,8 +45,8 @@ def slopes() -> dict:
 
 
 class Game:
-    """G, D and D's optimizer on the ring, and what a checkpoint reads: the distance of G's samples to the
-    nearest mode and mean D(G(z)) on fixed noise."""
+    """G, D and D's optimizer on the ring, and what a checkpoint reads on fixed noise: how far G's samples
+    moved, their distance to the nearest mode and mean D(G(z))."""
 
     def __init__(self, seed: int):
         torch.manual_seed(seed)
@@ -72,13 +72,13 @@ class Game:
         g_opt.step()
 
     @torch.no_grad()
-    def probe(self, step: int, start: torch.Tensor | None = None) -> dict:
-        """At a checkpoint: the distance to the nearest mode, mean D(G(z)) and how far the samples have
-        moved from `start` (the same noise's samples at round 0)."""
+    def probe(self, step: int, start: torch.Tensor) -> dict:
+        """At a checkpoint: how far the samples moved from `start` (the same noise's samples at round 0),
+        their distance to the nearest mode and mean D(G(z))."""
         x = self.G(self.probe_z)
-        moved = float((x - start).norm(dim=1).mean()) if start is not None else 0.0
-        return {"step": step, "distance": float(torch.cdist(x, self.modes).min(1).values.mean()),
-                "d_of_fake": float(torch.sigmoid(self.D(x)).mean()), "moved": moved}
+        return {"step": step, "moved": float((x - start).norm(dim=1).mean()),
+                "distance": float(torch.cdist(x, self.modes).min(1).values.mean()),
+                "d_of_fake": float(torch.sigmoid(self.D(x)).mean())}
 
 
 def train_from(game: Game, start: dict, cost, steps: int, seed: int) -> list[dict]:
@@ -111,7 +111,8 @@ def measure(ctx: Context) -> Measured:
                 "head start": f"{head_start} steps of D alone against G at its initialization",
                 "then": f"{steps} rounds of one D step and one G step, from the same state for every run",
                 "G's optimizer": f"SGD lr {SGD_LR} (no momentum)",
-                "batch": BATCH, "probe": f"{PROBE} fixed noise vectors: mean distance to the nearest mode, mean D(G(z))"}
+                "batch": BATCH, "probe": f"{PROBE} fixed noise vectors: how far the samples moved from round 0, "
+                                         "their mean distance to the nearest mode, mean D(G(z))"}
     return Measured({"slopes": slopes(), "head_start": head_start, "steps": steps, "runs": runs}, protocol)
 
 
