@@ -70,12 +70,12 @@ def job_row(wall_s: float, steps: int, fake: dict, real: dict, classifier_accura
 
 def with_other_seeds(path: str, key: str, run: dict) -> dict:
     """The row `key` from `run` and the runs of other seeds that the file at `path` holds for it: each number's
-    median over the runs (and its range), the runs, and each run's share of confident samples as "seeds"."""
+    median over the runs (and its range), the runs, and each run's share of confident samples and minutes as "seeds"."""
     earlier = json.loads(Path(path).read_text()).get("rows", {}).get(key, {}) if Path(path).exists() else {}
     run = {**run, "command": command_line(sys.argv)}
     runs = sorted([r for r in earlier.get("runs", []) if r["seed"] != run["seed"]] + [run], key=lambda r: r["seed"])
     return {"cpu": run["cpu"], "precision": run["precision"], **median_and_range(runs),
-            "seeds": ", ".join(f"{r['confident_pct']}%" for r in runs)}
+            "seeds": ", ".join(f"{r['confident_pct']}% in {r['minutes']} min" for r in runs)}
 
 
 def write_row(path: str, row: dict, args) -> None:

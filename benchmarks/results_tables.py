@@ -329,7 +329,7 @@ ENGINE_RUNS = (
            ("steps trained", "{steps}"),
            ("classes covered", "{classes}"), ("samples with p > 0.9", "{confident_pct}%"),
            ("real digits with p > 0.9", "{real_confident_pct}%"), ("classifier accuracy", "{classifier_acc}%"),
-           ("seeds (samples with p > 0.9 of each)", "{seed_note}"))),
+           ("seeds (each: samples with p > 0.9, wall time)", "{seed_note}"))),
     Table("main-job-levers", "main_job_levers",
           tuple(Row(label, key) for label, key in MAIN_JOB_LEVERS),
           (("the preset with", ""), ("settings", "`{settings}`"), ("CPU", "{cpu}"), ("wall time", "{minutes} min ({seconds} s)"),
