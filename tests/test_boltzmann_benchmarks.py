@@ -73,3 +73,28 @@ def test_the_rbm_bracket_holds_the_exact_likelihood_and_judges_the_paper_by_its_
     assert b["bracket_moved"] < 0.1 or len(b["log_z_curve"]) == 3
     assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] + 0.01)["verdict"].startswith("does not beat")
     assert rbm_bracket(rbm, data, test, args, paper=b["bracket_low"] - 0.01)["verdict"].startswith("beats")
+
+
+def test_the_dbm_bracket_puts_raise_beside_the_forward_bound_on_the_same_images(one_thread):
+    from genzoo.metrics.ais import dbm_lower_bound, exact_log_z_dbm
+    from genzoo.models.dbm import DBM, DBMConfig
+    from measures_boltzmann import dbm_bracket
+
+    torch.manual_seed(0)
+    dbm = DBM(DBMConfig(hidden=(4, 4)), DataSpec("points", (6,)))
+    with torch.no_grad():
+        for p in dbm.parameters():
+            p.normal_(0, 1.0)
+    data = SimpleNamespace(x_train=exact_samples(dbm, 200, torch.Generator().manual_seed(9))[0],
+                           x_test=exact_samples(dbm, 300, torch.Generator().manual_seed(3))[0])
+    ctx = SimpleNamespace(settings={"bracket_betas": [1000, 10, 100], "ais_runs": 100, "raise_n": 40},
+                          planned=SimpleNamespace(seed=0))
+    b = dbm_bracket(dbm, data, ctx)
+    assert [r["betas"] for r in b["log_z_curve"]][0] == 10 and b["raise_n"] == 40   # counts in increasing order
+    last = b["log_z_curve"][-1]
+    assert b["bracket_betas"] == last["betas"] and b["bracket_raise_ll"] == round(last["raise_ll"], 2)
+    # forward: the variational bound on the 40 RAISE images with the forward log Z, near the exact-Z bound
+    exact_bound = dbm_lower_bound(dbm, data.x_test[:40], exact_log_z_dbm(dbm))
+    assert abs(b["bracket_ais_ll"] - exact_bound) < 0.1
+    assert b["log_z_curve"][0]["raise_ll"] < last["raise_ll"]   # reverse: conservative, less so as the anneal slows
+    assert dbm_bracket(dbm, data, SimpleNamespace(settings={"bracket_betas": []}, planned=ctx.planned)) == {}
