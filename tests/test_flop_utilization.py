@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from flop_utilization import costliest_calls, describe_cost  # noqa: E402
@@ -28,3 +30,19 @@ def test_the_costliest_group_of_calls_is_named_per_step():
     adam = {"operator": "aten::_fused_adam_", "ms_per_step": 9.82, "share_pct": 4.0, "calls_per_step": 2,
             "costliest_calls": {"input_shapes": [], "ms_per_step": 9.82, "calls_per_step": 2.0}}
     assert describe_cost(adam) == "`aten::_fused_adam_` 9.82 ms (4.0%, 2 calls; 9.82 ms of it in 2 call(s))"
+
+
+def test_interleaved_steps_alternate_the_order_and_report_medians_ranges_and_the_ratio():
+    import interleaved_steps as ab
+
+    seen = []
+
+    def timed(trainer, block):   # the preset 0.2 s per step, the variant 0.1 s, and a slow third round for both
+        seen.append(trainer)
+        return {"a": 0.2, "b": 0.1}[trainer] * (3 if len(seen) in (5, 6) else 1)
+    times = ab.interleaved({"preset": "a", "v": "b"}, rounds=4, block=10, timed=timed)
+    assert seen == ["a", "b", "b", "a", "a", "b", "b", "a"]   # the order flips every other round
+    assert times == {"preset": pytest.approx([0.2, 0.2, 0.6, 0.2]), "v": pytest.approx([0.1, 0.1, 0.3, 0.1])}
+    out = ab.summary(times, "v")
+    assert out["rows"]["preset"] == {"ms_per_step": 200.0, "ms_range": [200.0, 600.0], "rounds": 4}
+    assert out["rows"]["v"]["ms_per_step"] == 100.0 and out["values"]["variant_over_preset"] == 0.5
