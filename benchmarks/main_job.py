@@ -38,7 +38,7 @@ from genzoo.metrics.features import get_feature_extractor
 from genzoo.runs.checkpoint import list_checkpoints
 
 from common import precision_name, with_earlier_rows
-from spec import median_and_range
+from spec import joined_runs, median_and_range
 
 
 def summary(probs: torch.Tensor) -> dict:
@@ -71,9 +71,8 @@ def job_row(wall_s: float, steps: int, fake: dict, real: dict, classifier_accura
 def with_other_seeds(path: str, key: str, run: dict) -> dict:
     """The row `key` from `run` and the runs of other seeds that the file at `path` holds for it: each number's
     median over the runs (and its range), the runs, and each run's share of confident samples and minutes as "seeds"."""
-    earlier = json.loads(Path(path).read_text()).get("rows", {}).get(key, {}) if Path(path).exists() else {}
     run = {**run, "command": command_line(sys.argv)}
-    runs = sorted([r for r in earlier.get("runs", []) if r["seed"] != run["seed"]] + [run], key=lambda r: r["seed"])
+    runs = joined_runs(path, key, [run])
     return {"cpu": run["cpu"], "precision": run["precision"], **median_and_range(runs),
             "seeds": ", ".join(f"{r['confident_pct']}% in {r['minutes']} min" for r in runs)}
 

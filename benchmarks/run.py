@@ -30,7 +30,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 from measures import METRICS, Context  # noqa: E402
 from result_files import command_line, write_result  # noqa: E402
-from spec import Spec, median_and_range, plan  # noqa: E402
+from spec import Spec, joined_runs, median_and_range, plan  # noqa: E402
 
 
 def spec_names() -> list[str]:
@@ -226,15 +226,6 @@ def finish_row(spec: Spec, row, records: dict, settings: dict, out: str) -> dict
 
 def default_row(row, runs: list[dict], settings: dict) -> dict:
     return {"preset": row.preset, "overrides": dict(row.overrides), **median_and_range(runs)}
-
-
-def joined_runs(path: str, key: str, runs: list[dict], layout: str = "rows") -> list[dict]:
-    """The runs that the result file at `path` holds for other seeds (those of its row `key`, or, in the
-    "values" layout, of the file), then `runs`: seeds measured by separate commands add up to one row."""
-    earlier = json.loads(Path(path).read_text()) if Path(path).exists() else {}
-    held = earlier.get("rows", {}).get(key, {}) if layout == "rows" else earlier
-    seeds = {r["seed"] for r in runs}
-    return sorted([r for r in held.get("runs", []) if r["seed"] not in seeds] + runs, key=lambda r: r["seed"])
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ the results tables read.
 """
 from __future__ import annotations
 
+import json
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Literal, Mapping
 
 from genzoo.config import RunConfig
@@ -162,3 +164,12 @@ def median_and_range(runs: list[dict]) -> dict:
         if len(runs) > 1:
             row[f"{name}_range"] = [round(min(values), 4), round(max(values), 4)]
     return {**row, "n_seeds": len(runs), "runs": runs}
+
+
+def joined_runs(path: str, key: str, runs: list[dict], layout: str = "rows") -> list[dict]:
+    """The runs that the result file at `path` holds for other seeds (those of its row `key`, or, in the
+    "values" layout, of the file), then `runs`: seeds measured by separate commands add up to one row."""
+    earlier = json.loads(Path(path).read_text()) if Path(path).exists() else {}
+    held = earlier.get("rows", {}).get(key, {}) if layout == "rows" else earlier
+    seeds = {r["seed"] for r in runs}
+    return sorted([r for r in held.get("runs", []) if r["seed"] not in seeds] + runs, key=lambda r: r["seed"])

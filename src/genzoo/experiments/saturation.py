@@ -20,17 +20,16 @@ import copy
 import numpy as np
 import torch
 
-from ..data import load_dataset, toy_modes
-from ..losses import d_loss_minimax, g_loss_minimax, g_loss_non_saturating
-from ..nets.mlp import MLPDiscriminator, MLPGenerator
+from ..data import toy_modes
+from ..losses import g_loss_minimax, g_loss_non_saturating
 from .base import Context, Experiment, Measured, Verdict, figure, save_figure
+from .starved_generator import BATCH, PROBE, RingGame
 
 COSTS = {"minimax": g_loss_minimax, "non-saturating": g_loss_non_saturating}
 SGD_LR = 0.01
 EARLY = 10         # part 2 is judged on the first 10 rounds after the head start
 WEAKER = 0.1       # ... where the minimax generator's samples move less than a tenth as far as the other's
 CONFIDENT = 0.01   # part 1: the costs' slopes at D(G(z)) = 0.01
-BATCH, PROBE = 256, 2048
 
 
 def slopes() -> dict:
@@ -44,26 +43,14 @@ def slopes() -> dict:
     return out
 
 
-class Game:
-    """G, D and D's optimizer on the ring, and what a checkpoint reads on fixed noise: how far G's samples
-    moved, their distance to the nearest mode and mean D(G(z))."""
+class Game(RingGame):
+    """starved-generator's game, G's step on a cost, and what a checkpoint reads on fixed noise: how far G's
+    samples moved, their distance to the nearest mode and mean D(G(z))."""
 
     def __init__(self, seed: int):
-        torch.manual_seed(seed)
-        self.real = load_dataset("ring8", n_samples=10000, seed=seed).x.float()
+        super().__init__(seed)
         self.modes = torch.as_tensor(toy_modes("ring8")[0]).float()
-        self.G, self.D = MLPGenerator(2, (2,), (128, 128)), MLPDiscriminator(2, (128, 128))
-        self.d_opt = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=(0.5, 0.999))
         self.probe_z = torch.randn(PROBE, 2, generator=torch.Generator().manual_seed(seed + 100))
-
-    def d_step(self, g: torch.Generator) -> None:
-        x = self.real[torch.randint(len(self.real), (BATCH,), generator=g)]
-        with torch.no_grad():
-            fake = self.G(torch.randn(BATCH, 2, generator=g))
-        loss = d_loss_minimax(self.D(x), self.D(fake))
-        self.d_opt.zero_grad()
-        loss.backward()
-        self.d_opt.step()
 
     def g_step(self, cost, g_opt, g: torch.Generator) -> None:
         loss = cost(self.D(self.G(torch.randn(BATCH, 2, generator=g))))

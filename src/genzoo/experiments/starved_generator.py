@@ -38,26 +38,37 @@ def gradient_norms(G: torch.nn.Module, D: torch.nn.Module, z: torch.Tensor) -> d
     return out
 
 
+class RingGame:
+    """The toy game of this experiment (and of saturation): genzoo's MLP generator and discriminator on the ring
+    of 8 Gaussians (10,000 points), D trained by Adam on the discriminator's cost."""
+
+    def __init__(self, seed: int):
+        torch.manual_seed(seed)
+        self.real = load_dataset("ring8", n_samples=10000, seed=seed).x.float()
+        self.G, self.D = MLPGenerator(2, (2,), (128, 128)), MLPDiscriminator(2, (128, 128))
+        self.d_opt = torch.optim.Adam(self.D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+
+    def d_step(self, g: torch.Generator) -> None:
+        """One step of D on a batch of real points and of G's samples."""
+        x = self.real[torch.randint(len(self.real), (BATCH,), generator=g)]
+        with torch.no_grad():
+            fake = self.G(torch.randn(BATCH, 2, generator=g))
+        loss = d_loss_minimax(self.D(x), self.D(fake))
+        self.d_opt.zero_grad()
+        loss.backward()
+        self.d_opt.step()
+
+
 def measure(ctx: Context) -> Measured:
-    torch.manual_seed(ctx.seed)
-    g = torch.Generator().manual_seed(ctx.seed)
-    real = load_dataset("ring8", n_samples=10000, seed=ctx.seed).x.float()
-    G, D = MLPGenerator(2, (2,), (128, 128)), MLPDiscriminator(2, (128, 128))
-    opt = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    game, g = RingGame(ctx.seed), torch.Generator().manual_seed(ctx.seed)
     z = torch.randn(PROBE, 2, generator=g)
     steps = ctx.steps(2000, 5000)
     at = sorted({0, steps} | {int(round(s)) for s in np.logspace(0, np.log10(steps), 13)})
     rows = []
     for step in ctx.bar(range(steps + 1), "training D"):
         if step in at:
-            rows.append({"step": step, **gradient_norms(G, D, z)})
-        x = real[torch.randint(len(real), (BATCH,), generator=g)]
-        with torch.no_grad():
-            fake = G(torch.randn(BATCH, 2, generator=g))
-        loss = d_loss_minimax(D(x), D(fake))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+            rows.append({"step": step, **gradient_norms(game.G, game.D, z)})
+        game.d_step(g)
     protocol = {"generator": "genzoo MLPGenerator 2 -> 128 -> 128 -> 2 (ReLU), fixed at initialization",
                 "discriminator": "genzoo MLPDiscriminator 2 -> 128 -> 128 -> 1 (LeakyReLU 0.2), trained from scratch",
                 "data": "ring8, 10,000 points", "optimizer": "Adam lr 1e-3, betas (0.5, 0.999)", "batch": BATCH,
