@@ -1,5 +1,8 @@
-"""Stride-2 transposed convolutions leave a checkerboard locked to the pixel grid, which survives
-training; resize-then-convolve does not (Odena, Dumoulin & Olah 2016).
+"""Stride-2 transposed convolutions leave a checkerboard locked to the pixel grid; where the kernel
+overlaps unevenly (kernel 3) it survives training; resize-then-convolve has none (Odena, Dumoulin &
+Olah 2016). With DCGAN's kernel 4 (even overlap) training may remove the pattern or keep it: on two
+machines the same seed's run kept 14x and 2x the resize generator's share, so that case is drawn,
+not judged.
 
 A transposed convolution moved by stride 2 lets each output pixel collect its value from a
 different subset of the kernel depending on its parity. With kernel 3 (not a multiple of the
@@ -122,13 +125,14 @@ def _ratios(numbers: dict, when: str, measure: str = "grid_locked") -> dict:
 def check(numbers: dict) -> Verdict:
     locked = {when: _ratios(numbers, when) for when in ("init", "trained")}
     per_image = _ratios(numbers, "trained", "per_image")
-    holds = all(r > FACTOR for by_kernel in locked.values() for r in by_kernel.values())
+    holds = all(r > FACTOR for r in locked["init"].values()) and locked["trained"]["transposed3"] > FACTOR
     return Verdict(holds,
-                   f"at initialization and after training, the grid-locked checkerboard share of each transposed-"
-                   f"convolution generator (kernel 4 and kernel 3, stride 2) exceeds the resize-convolution "
-                   f"generator's by more than {FACTOR:g}x",
-                   f"grid-locked share over resize-conv: trained k4 {locked['trained']['transposed']:.0f}x, "
-                   f"k3 {locked['trained']['transposed3']:.0f}x; at init k4 {locked['init']['transposed']:.0f}x, "
+                   f"at initialization the grid-locked checkerboard share of each transposed-convolution generator "
+                   f"(kernel 4 and kernel 3, stride 2) exceeds the resize-convolution generator's by more than "
+                   f"{FACTOR:g}x, and after training that of the uneven-overlap one (kernel 3) still does; the "
+                   f"even-overlap one (kernel 4) after training is shown, not judged",
+                   f"grid-locked share over resize-conv: trained k3 {locked['trained']['transposed3']:.0f}x, "
+                   f"k4 {locked['trained']['transposed']:.0f}x; at init k4 {locked['init']['transposed']:.0f}x, "
                    f"k3 {locked['init']['transposed3']:.0f}x; per-image share after training k4 "
                    f"{per_image['transposed']:.1f}x, k3 {per_image['transposed3']:.1f}x; trained resize-conv "
                    f"{numbers['trained']['resize']['grid_locked']:.1e}, data {numbers['data']['grid_locked']:.1e}")
@@ -158,6 +162,6 @@ def plot(numbers: dict, images: dict, path) -> None:
     save_figure(fig, path)
 
 
-CLAIM = ("Stride-2 transposed convolutions leave a checkerboard at fixed pixels that survives training; "
-         "resize-then-convolve does not")
+CLAIM = ("Stride-2 transposed convolutions leave a checkerboard at fixed pixels; with uneven overlap (kernel 3) it "
+         "survives training, and resize-then-convolve has none")
 EXPERIMENT = Experiment("checkerboard", CLAIM, "nnml", "Unequal pixel coverage (checkerboards)", measure, check, plot)
