@@ -247,7 +247,7 @@ def test_vae_nll_seeds_measured_by_separate_commands_add_up_to_their_median_and_
     def run(seed: int, nll: float) -> dict:
         return {"seed": seed, "nll": nll, "nll_se": 0.2, "neg_elbo": nll + 4, "steps": 1000 + seed, "epochs": 2.0,
                 "train_minutes": 60.0, "train_cpu_minutes": 30.0, "eval_minutes": 35, "protocol": protocol.format(seed),
-                "estimator": {"k": 5000}}
+                "estimator": {"k": 5000}, "cpu": "AMD EPYC" if seed == 0 else "Intel Xeon"}
 
     path = tmp_path / "vae_nll.json"
     first = spec.result({"vae": median_and_range([run(0, 85.77)])}, {}, {})
@@ -258,4 +258,7 @@ def test_vae_nll_seeds_measured_by_separate_commands_add_up_to_their_median_and_
     values = spec.result({"vae": median_and_range(runs)}, {}, {})
     assert values["values"]["nll"] == 85.77 and values["values"]["nll_range"] == [85.5, 86.01]
     assert (values["values"]["n_seeds"], values["values"]["seeds"]) == (3, "85.77, 85.50, 86.01")
+    assert values["values"]["per_seed"] == ("seed 0: 85.77 nats after 1,000 steps on AMD EPYC; seed 1: 85.50 nats "
+                                            "after 1,001 steps on Intel Xeon; seed 2: 86.01 nats after 1,002 steps on "
+                                            "Intel Xeon")
     assert values["protocol"] == "MNIST, Adam 0.001, seeds 0, 1, 2; test NLL by importance sampling (seed 1234)"

@@ -81,7 +81,8 @@ def test_every_rendered_result_says_how_it_was_measured():
 
 VAE_RESULT = {"benchmark": "vae_nll", "command": "python benchmarks/vae_nll.py", "protocol": "p", "hardware": "h",
               "values": {"nll": 88.123, "nll_se": 0.2, "neg_elbo": 93.0, "steps": 1000, "epochs": 1.5,
-                         "train_cpu_minutes": 30, "eval_minutes": 40, "n_seeds": 1}}
+                         "train_cpu_minutes": 30, "eval_minutes": 40, "n_seeds": 1, "seeds": "88.12",
+                         "per_seed": "seed 0: 88.12 nats after 1,000 steps on AMD EPYC"}}
 
 
 def test_a_result_file_fills_its_row_and_deleting_it_reads_not_measured(tmp_path):
@@ -91,7 +92,8 @@ def test_a_result_file_fills_its_row_and_deleting_it_reads_not_measured(tmp_path
     page = render_results.render_all(results)["docs/results/autoencoders.md"]
     vae_section = page.split('<a id="vae-nll"></a>')[1]
     assert "| genzoo `vae`, 30 CPU-minutes on 1 thread | **88.12** (1 seed) |" in vae_section
-    assert "The run took 1,000 steps (1.5 epochs); its test -ELBO is 93.00" in vae_section
+    assert "Each seed: seed 0: 88.12 nats after 1,000 steps on AMD EPYC." in vae_section
+    assert "The medians: 1,000 steps (1.5 epochs), test -ELBO 93.00" in vae_section
 
     (results / "vae_nll.json").unlink()
     page = render_results.render_all(results)["docs/results/autoencoders.md"]

@@ -44,6 +44,8 @@ def result(rows: dict, settings: dict, records: dict) -> dict:
     values = {key: row[key] for key in ("nll", "nll_se", "neg_elbo", "steps", "epochs", "train_minutes",
                                         "train_cpu_minutes", "eval_minutes", "n_seeds")}
     values["seeds"] = ", ".join(f"{r['nll']:.2f}" for r in runs)
+    values["per_seed"] = "; ".join(f"seed {r['seed']}: {r['nll']:.2f} nats after {r['steps']:,} steps on {r['cpu']}"
+                                   for r in runs)
     if "nll_range" in row:
         values["nll_range"] = row["nll_range"]
     protocol = runs[0]["protocol"].replace(f", seed {runs[0]['seed']};", f", seeds {', '.join(str(r['seed']) for r in runs)};") \
