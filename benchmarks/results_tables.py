@@ -383,6 +383,8 @@ ENGINE_RUNS = (
     Table("flops", "flop_utilization", (Row("`dcgan` training step, batch 64", source="values"),), FLOP_COLUMNS),
     Table("flops-nchw", "flop_utilization_nchw",
           (Row("the same, `--set train.channels_last=false`", source="values"),), FLOP_COLUMNS),
+    Table("flops-bf16", "flop_utilization_bf16",
+          (Row("`dcgan` training step, batch 64, on a CPU with native bf16", source="values"),), FLOP_COLUMNS),
     Table("layout-ab", "channels_last_ab",
           (Row("the preset (channels-last)", "preset"),
            Row("`--set train.channels_last=false` (row-major)", "train.channels_last=false")),
