@@ -112,8 +112,8 @@ def check(numbers: dict) -> Verdict:
     m = means(numbers, PER_CLASS[0])
     d = m["DCGAN discriminator"]
     return Verdict(d > m["K-means"] and d > m["untrained discriminator"],
-                   f"with {PER_CLASS[0]} labels per class (the paper's 1,000 labels), the mean over {numbers['draws']} label draws of the linear "
-                   f"probe's accuracy on the trained discriminator's features is above that on K-means features and "
+                   f"with {PER_CLASS[0]} labels per class (the paper's 1,000 labels), the mean over "
+                   f"{numbers['draws']} label draws of the linear probe's accuracy on the trained discriminator's features is above that on K-means features and "
                    f"on the untrained discriminator's",
                    "; ".join(f"{k} per class: " + ", ".join(f"{n} {100 * v:.1f}%" for n, v in means(numbers, k).items())
                              for k in PER_CLASS) + f" (means over {numbers['draws']} draws, {numbers['n_test']} "

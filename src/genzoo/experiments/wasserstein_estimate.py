@@ -94,7 +94,8 @@ def measure(ctx: Context) -> Measured:
         steps_of_critic = critic_steps if preset == "wgan-gp" else 0
         runs[preset] = [probe(run_dir, s, scorer, ctx.seed, steps_of_critic, train)
                         for s in checkpoint_steps(run_dir)]
-    numbers = {"runs": runs, **correlations(runs, "all"), **correlations({p: late(r) for p, r in runs.items()}, "late")}
+    second_half = {preset: late(rows) for preset, rows in runs.items()}
+    numbers = {"runs": runs, **correlations(runs, "all"), **correlations(second_half, "late")}
     protocol = {"overrides": presets, "critic estimate": "mean D(x) - mean D(G(z)) on held-out reals and samples",
                 "near-optimal critic": f"D's architecture from scratch, {critic_steps} steps of batch {CRITIC_BATCH} "
                                        f"of WGAN-GP's critic objective (lambda 10, Adam {CRITIC_LR:g}, betas 0, 0.9) on "
