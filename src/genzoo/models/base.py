@@ -115,6 +115,10 @@ class Optimizers:
             self.scaler.update()
         else:
             opt.step()
+        # autocast keeps one low-precision copy of each weight until its region ends, and the whole step is one
+        # region: without this, a forward after the update (G's step through D, a critic's next step) would read
+        # the weights as they were before it
+        torch.clear_autocast_cache()
 
 
 class Algorithm(nn.Module):
