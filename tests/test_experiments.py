@@ -242,6 +242,15 @@ def test_wasserstein_estimate_is_judged_on_the_second_half_of_training():
     assert not check(_rhos(late=(0.9, 0.6), whole=(0.99, 0.2))).holds
 
 
+def test_truncation_judges_the_orthogonally_regularized_run_and_shows_the_other():
+    from genzoo.experiments.truncation import check
+    # the run without orthogonal regularization loses precision at the tightest bound: reported, not judged
+    numbers = {**_truncation(0.9, 0.1), "rows_without": _truncation(0.1, 0.0)["rows"]}
+    verdict = check(numbers)
+    assert verdict.holds
+    assert verdict.measured.endswith("; without it: precision 0.10 at bound 0.25, 0.70 at 3")
+    assert not check({**_truncation(0.5, 0.1), "rows_without": _truncation(0.9, 0.0)["rows"]}).holds
+
 def test_every_experiment_has_a_case_for_and_against():
     assert set(CASES) == set(gx.names())
 

@@ -276,6 +276,28 @@ def test_label_smoothing_sets_the_real_target_of_the_discriminator():
         resolve("wgan", overrides={"model.label_smoothing": 0.1})
 
 
+def test_orthogonal_regularization_adds_its_gradient_to_the_generators_update_only():
+    # plain SGD: G's step with the penalty minus G's step without it is -lr * grad R_beta(G) (Brock et al. eq. 3)
+    sets = {"model.nets.d_dropout": 0.0, "model.optim.name": "sgd", "model.optim.lr": 0.1,
+            "model.optim.momentum": 0.0}
+    plain, ortho = _model("gan", **sets), _model("gan", **sets, **{"model.ortho_reg": 1e-2})
+    g0 = [p.detach().clone() for p in ortho.G.parameters()]
+    penalty = losses.orthogonal_regularization(ortho.G, 1e-2)
+    grads = torch.autograd.grad(penalty, list(ortho.G.parameters()), allow_unused=True)
+    logs = {}
+    for m in (plain, ortho):
+        torch.manual_seed(1)
+        logs[m] = m.train_step(_digits(), Optimizers(m.configure_optimizers()), 0)
+    assert logs[ortho]["ortho_reg"].item() == pytest.approx(penalty.item())
+    assert "ortho_reg" not in logs[plain]
+    for before, p, q, g in zip(g0, plain.G.parameters(), ortho.G.parameters(), grads):
+        expected = torch.zeros_like(before) if g is None else -0.1 * g
+        torch.testing.assert_close((q - before) - (p - before), expected, atol=1e-6, rtol=1e-4)
+    for p, q in zip(plain.D.parameters(), ortho.D.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(ConfigError, match="model.ortho_reg"):
+        resolve("gan", overrides={"model.ortho_reg": -1e-4})
+
 def test_instance_noise_is_annealed_linearly_to_zero_and_added_to_both_inputs():
     noise = InstanceNoise(std=0.5, anneal_steps=100)
     assert [noise.at(s) for s in (0, 50, 100, 200)] == [0.5, 0.25, 0.0, 0.0]

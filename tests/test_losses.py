@@ -10,7 +10,7 @@ from genzoo.losses import (GAN_LOSSES, bernoulli_log_likelihood, clip_weights_, 
                            d_loss_minimax, d_loss_wasserstein, g_loss_hinge, g_loss_least_squares,
                            g_loss_max_likelihood, g_loss_minimax, g_loss_non_saturating, g_loss_wasserstein,
                            gaussian_kl, gaussian_log_likelihood, get_gan_loss, gradient_penalty, log_normal_pdf,
-                           log_standard_normal, r1_penalty, top_k_scores)
+                           log_standard_normal, orthogonal_regularization, r1_penalty, top_k_scores)
 
 LOG3 = math.log(3.0)
 
@@ -190,6 +190,23 @@ def test_clip_weights_bounds_every_parameter():
     assert values.abs().max().item() == pytest.approx(0.01)
     assert (values.abs() <= 0.01).all()
 
+
+
+def test_orthogonal_regularization_penalizes_the_off_diagonal_of_each_weights_gram_matrix():
+    # W = [[1, 2], [3, 4]]: W W^T = [[5, 11], [11, 25]], off-diagonal squares 2 * 121 = 242; its gradient
+    # 4 (W W^T (.) (1 - I)) W = 4 [[0, 11], [11, 0]] [[1, 2], [3, 4]] = [[132, 176], [44, 88]]
+    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Conv2d(1, 2, (1, 2)))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        net[0].bias.fill_(5.0)                                        # biases and norms' scales: not penalized
+        net[1].weight.fill_(3.0)
+        net[2].weight.copy_(torch.tensor([[[[2.0, 0.0]]], [[[0.0, 7.0]]]]))   # orthogonal filters: 0
+    r = orthogonal_regularization(net, beta=0.5)
+    assert r.item() == pytest.approx(0.5 * 242)
+    r.backward()
+    assert torch.equal(net[0].weight.grad, 0.5 * torch.tensor([[132.0, 176.0], [44.0, 88.0]]))
+    assert net[0].bias.grad is None and net[1].weight.grad is None
+    assert torch.equal(net[2].weight.grad, torch.zeros(2, 1, 1, 2))
 
 # ---- VAE terms --------------------------------------------------------------------------------------
 

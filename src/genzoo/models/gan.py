@@ -18,6 +18,8 @@ Options every variant shares (GANConfig):
   top_k        G's update from the k fakes D scores most realistic, k annealed from the batch
                down to min_fraction of it (Sinha et al. 2020)
   d_optim      D's optimizer when it differs from G's (e.g. the two time-scale update rule)
+  ortho_reg    beta of G's orthogonal regularization (Brock et al. 2019, eq. 3), which makes G amenable
+               to the truncation trick; 0: off
 
 The latent protocol of genzoo.sampling: `latent_dim`, `prior(n)`, `generate(z, cond=None)`,
 `num_classes` (> 0 for a conditional model).
@@ -32,7 +34,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, GenzooError
-from ..losses import GanLossName, clip_weights_, get_gan_loss, gradient_penalty, r1_penalty, top_k_scores
+from ..losses import (GanLossName, clip_weights_, get_gan_loss, gradient_penalty, orthogonal_regularization,
+                      r1_penalty, top_k_scores)
 from ..nets import DCGANDiscriminator, DCGANGenerator
 from ..nets.conv import ProjectionNorm, Upsample
 from ..nets.layers import Norm2d, moving_average_copy, update_moving_average
@@ -140,6 +143,7 @@ class GANConfig:
     instance_noise: InstanceNoise = field(default_factory=InstanceNoise)
     reuse_fakes: bool = False         # G's update reuses the last D step's z (PyTorch-examples DCGAN): one G pass less
     top_k: TopK = field(default_factory=TopK)  # G's update from the fakes D scores highest (off by default)
+    ortho_reg: float = 0.0            # beta of G's orthogonal regularization (BigGAN: 1e-4; 0: off)
 
     @property
     def differentiates_gradients(self) -> bool:
@@ -165,6 +169,8 @@ class GANConfig:
             raise ConfigError("model.pack > 1 (PacGAN) is not supported for conditional GANs")
         self.top_k.validate()
         check_ema_decay(self.ema)
+        if self.ortho_reg < 0:
+            raise ConfigError(f"model.ortho_reg is a penalty's weight beta >= 0 (BigGAN: 1e-4), got {self.ortho_reg}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"model.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.label_smoothing and self.loss not in CROSS_ENTROPY_LOSSES:
@@ -282,7 +288,8 @@ class GAN(Algorithm):
             for k steps:  sample {x} ~ p_data and {z} ~ p(z); descend J(D) + penalty
                           (WGAN: then clip D's weights to [-c, c])
             then:         sample {z} ~ p(z); descend J(G)
-                          (model.top_k: J(G) over the k fakes with the highest D(G(z)) only)
+                          (model.top_k: J(G) over the k fakes with the highest D(G(z)) only;
+                           model.ortho_reg: + beta sum_W ||W W^T (.) (1 - I)||_F^2 over G's weights)
 
         J(D), J(G) come from the configured loss, e.g. minimax J(D) = -E log D(x) - E log(1 - D(G(z))).
         A conditional GAN gives the real minibatch's labels y to D and to G (fakes G(z|y)).
@@ -309,12 +316,15 @@ class GAN(Algorithm):
             g_fake = noisy(self.G(self.prior(len(x)), **y))
         d_g_fake = self.discriminate(g_fake, **y)
         g_loss = self.loss.g(cfg.top_k.select(d_g_fake, step))
-        opt.step("G", g_loss)
+        ortho = orthogonal_regularization(self.G, cfg.ortho_reg) if cfg.ortho_reg else 0.0
+        opt.step("G", g_loss + ortho)
         self.update_ema(step)
         logs = {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
         if sigma > 0:
             logs["noise_std"] = sigma
+        if cfg.ortho_reg:
+            logs["ortho_reg"] = ortho.detach()
         return logs
 
     # ------------------------------------------------------------------ sampling (the latent protocol)
