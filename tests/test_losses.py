@@ -207,6 +207,8 @@ def test_orthogonal_regularization_penalizes_the_off_diagonal_of_each_weights_gr
     assert torch.equal(net[0].weight.grad, 0.5 * torch.tensor([[132.0, 176.0], [44.0, 88.0]]))
     assert net[0].bias.grad is None and net[1].weight.grad is None
     assert torch.equal(net[2].weight.grad, torch.zeros(2, 1, 1, 2))
+    with torch.autocast("cpu", dtype=torch.bfloat16):   # float32 weights, a float32 penalty
+        assert orthogonal_regularization(net, beta=1 / 3).dtype == torch.float32
 
 # ---- VAE terms --------------------------------------------------------------------------------------
 

@@ -244,13 +244,15 @@ def r1_penalty_terms(discriminator: Callable[..., Tensor], real: Tensor, *, gamm
 def orthogonal_regularization(module: nn.Module, beta: float = 1e-4) -> Tensor:
     """R_beta(W) = beta ||W W^T (.) (1 - I)||_F^2 summed over `module`'s weight matrices (Brock et al. 2019,
     eq. 3; BigGAN: beta = 1e-4 on G). W is a layer's weight as (outputs, inputs); only the off-diagonal
-    of its Gram matrix is penalized, so the rows' norms stay free while they are pushed to be orthogonal."""
+    of its Gram matrix is penalized, so the rows' norms stay free while they are pushed to be orthogonal.
+    Computed in the weights' own precision, also under autocast."""
     total = torch.zeros(())
     for name, w in module.named_parameters():
         if w.dim() < 2 or not name.endswith("weight"):
             continue
         rows = w.reshape(w.shape[0], -1)
-        gram = rows @ rows.T
+        with torch.autocast(w.device.type, enabled=False):
+            gram = rows @ rows.T
         total = total.to(gram) + (gram - torch.diag_embed(torch.diagonal(gram))).pow(2).sum()
     return beta * total
 
