@@ -251,6 +251,7 @@ def test_truncation_judges_the_orthogonally_regularized_run_and_shows_the_other(
     assert verdict.measured.endswith("; without it: precision 0.10 at bound 0.25, 0.70 at 3")
     assert not check({**_truncation(0.5, 0.1), "rows_without": _truncation(0.9, 0.0)["rows"]}).holds
 
+
 def test_every_experiment_has_a_case_for_and_against():
     assert set(CASES) == set(gx.names())
 

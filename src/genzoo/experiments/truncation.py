@@ -35,7 +35,7 @@ def measure(ctx: Context) -> Measured:
     if ctx.run_dir is None:
         plain = gan_run(ctx)
         numbers["rows_without"], plain_images = sweep(ctx, plain, scorer)
-        images["no orthogonal reg., b=0.25"] = plain_images["b=0.25"]
+        images["no orthogonal reg., b=0.25"] = plain_images["samples, b=0.25"]
         protocol["run_without"] = describe_run(plain)
     protocol.update({"ortho_reg": ORTHO_REG if ctx.run_dir is None else "as the run was trained",
                      "sampler": "genzoo.sampling.sample_truncated (resample |z_i| > b)",
@@ -44,7 +44,8 @@ def measure(ctx: Context) -> Measured:
 
 
 def sweep(ctx: Context, run_dir, scorer: ImageScorer) -> tuple[list[dict], dict]:
-    """Each bound's scores for the run's samples, and sample grids at the tightest and the loosest bound."""
+    """Each bound's scores for the run's samples, and sample grids at the tightest and the loosest bound (keyed by
+    their titles)."""
     model = genzoo.load(run_dir)
     rows, images = [], {}
     for b in ctx.bar(BOUNDS, "bounds"):
@@ -54,7 +55,7 @@ def sweep(ctx: Context, run_dir, scorer: ImageScorer) -> tuple[list[dict], dict]
         rows.append({"bound": b, "precision": m.precision, "recall": m.recall, "density": m.density,
                      "coverage": m.coverage, "fd": frechet_distance(feats.numpy(), scorer.real_feats.numpy())})
         if b in (BOUNDS[0], BOUNDS[-1]):
-            images[f"b={b:g}"] = image_grid(x[:36], 6)
+            images[f"samples, b={b:g}"] = image_grid(x[:36], 6)
     return rows, images
 
 
@@ -85,19 +86,19 @@ def plot(numbers: dict, images: dict, path) -> None:
     for ax in axes[0]:
         ax.remove()
     left, right = fig.add_subplot(gs[0, :2]), fig.add_subplot(gs[0, 2])
-    for rows, style, label in ((numbers["rows"], "o-", "{}"), (numbers.get("rows_without"), "s--", "_")):
+    for rows, style, labelled in ((numbers["rows"], "o-", True), (numbers.get("rows_without"), "s--", False)):
         if rows is None:
             continue
         b = [r["bound"] for r in rows]
         for key, color in (("precision", "#1f77b4"), ("recall", "#d62728")):
-            left.plot(b, [r[key] for r in rows], style, color=color, label=label.format(key))
-        right.plot(b, [r["fd"] for r in rows], style, color="k", label=label.format("FD"))
+            left.plot(b, [r[key] for r in rows], style, color=color, label=key if labelled else None)
+        right.plot(b, [r["fd"] for r in rows], style, color="k")
     dashed = " (dashed: without orthogonal reg.)" if "rows_without" in numbers else ""
     left.set(xlabel="truncation bound b (|z_i| <= b)", ylabel="score (k = 5)", title="quality vs diversity" + dashed)
     left.legend(ncol=2)
     right.set(xlabel="truncation bound b", ylabel="Fréchet distance", title="FD (lower: better)")
     for ax, key in zip(axes[1], images):
-        show_grid(ax, images[key], key if "orthogonal" in key else f"samples, {key}")
+        show_grid(ax, images[key], key)
     for ax in axes[1][len(images):]:
         ax.axis("off")
     save_figure(fig, path)
