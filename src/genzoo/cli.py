@@ -90,8 +90,6 @@ def _train(args) -> None:
     from .config import MAX_THREADS
     from .threads import set_threads
     from .training.distributed import leave_process_group
-    from .training.guards import DeferredInterrupt
-    from .training.trainer import SAME_STOP
 
     if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
         raise GenzooError(f"--threads must be a whole number from 1 to {MAX_THREADS:,}, got {args.threads:,}")
@@ -115,9 +113,8 @@ def _train(args) -> None:
             train(args.model, data=args.data, steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
                   seed=args.seed, config=args.config, overrides=_overrides(args), out=args.out,
                   progress=not args.quiet)
-    except StoppedTogether:   # every process stopped at the same step and saved it: they leave together too,
-        with DeferredInterrupt(same_stop=SAME_STOP):   # and a late copy of the stop signal must not part them
-            leave_process_group()
+    except StoppedTogether:   # every process stopped at the same step and saved it: they leave together too
+        leave_process_group()
         raise
     leave_process_group()   # under torchrun: every process is done before rank 0, which hosts the group's store, exits
 

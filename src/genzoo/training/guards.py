@@ -149,7 +149,9 @@ class DeferredInterrupt:
     holds half a step (a GAN's D update without its G update). A second signal interrupts at once
     (InterruptNow). Under several processes, signals within `same_stop` seconds of the first are that same
     stop: Ctrl-C reaches every process from the terminal and again from torchrun, which forwards it, and an
-    interrupt in the middle of a step would leave the other processes waiting for this one."""
+    interrupt in the middle of a step would leave the other processes waiting for this one. Such a stop, once
+    received, holds until the process exits: after the block the signals are ignored while it leaves the group
+    (torchrun's kill still ends a process that hangs)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -171,5 +173,8 @@ class DeferredInterrupt:
         return self
 
     def __exit__(self, *exc) -> None:
+        # a stop carried out together lasts until the process exits: the copies of it still on their way (the
+        # terminal's and torchrun's) must not interrupt leaving the group or the interpreter's exit
+        settled = self.received is not None and self.same_stop > 0
         for s, handler in self._previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if settled else handler)
