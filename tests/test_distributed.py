@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -152,3 +153,43 @@ def test_leaving_the_process_group_ends_it_and_is_a_no_op_without_one(tmp_path):
     assert dist.is_initialized()
     leave_process_group()
     assert not dist.is_initialized()
+
+
+def _stop_worker(rank, world, port, out, results):
+    """Trains until process 1 alone receives SIGINT (during its 3rd D update); records what each process then
+    does with a further SIGINT."""
+    import signal
+
+    from genzoo.errors import StoppedTogether
+    from genzoo.models import Optimizers
+    from genzoo.training.distributed import leave_process_group
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    original, calls = Optimizers.step, []
+
+    def step_and_signal(self, name, loss):
+        calls.append(name)
+        if rank == 1 and calls.count("D") == 3 and name == "D":
+            os.kill(os.getpid(), signal.SIGINT)
+        original(self, name, loss)
+
+    Optimizers.step = step_and_signal
+    try:
+        train(resolve("gan", overrides={**SETS, "train.steps": 1000}), out=out, progress=False, log=lambda *_: None)
+    except StoppedTogether:
+        os.kill(os.getpid(), signal.SIGINT)   # a late copy of the stop
+        time.sleep(0.1)                       # Python would run a handler here
+        with open(f"{results}/rank{rank}.json", "w") as f:
+            json.dump({"ignored": signal.getsignal(signal.SIGINT) == signal.SIG_IGN}, f)
+    leave_process_group()
+
+
+def test_after_a_stop_every_process_ignores_late_copies_of_the_signal_even_one_it_never_reached(tmp_path):
+    # process 0 learns of the stop from process 1; the terminal's copy of Ctrl-C may reach it only now, and
+    # must not interrupt it while it leaves the group (process 1 would wait for it until torchrun's kill)
+    mp.spawn(_stop_worker, args=(2, _free_port(), str(tmp_path / "run"), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        assert json.loads((tmp_path / f"rank{rank}.json").read_text()) == {"ignored": True}, rank
+    assert [s for s, _ in list_checkpoints(tmp_path / "run" / "checkpoints")][-1] == 3

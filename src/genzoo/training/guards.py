@@ -149,9 +149,9 @@ class DeferredInterrupt:
     holds half a step (a GAN's D update without its G update). A second signal interrupts at once
     (InterruptNow). Under several processes, signals within `same_stop` seconds of the first are that same
     stop: Ctrl-C reaches every process from the terminal and again from torchrun, which forwards it, and an
-    interrupt in the middle of a step would leave the other processes waiting for this one. Such a stop, once
-    received, holds until the process exits: after the block the signals are ignored while it leaves the group
-    (torchrun's kill still ends a process that hangs)."""
+    interrupt in the middle of a step would leave the other processes waiting for this one. Once the processes
+    agree to stop (`settle`), the stop holds until the process exits: after the block the signals are ignored
+    while it saves and leaves the group (torchrun's kill still ends a process that hangs)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -160,6 +160,7 @@ class DeferredInterrupt:
         self.same_stop = same_stop
         self._first_at = 0.0
         self._previous: dict = {}
+        self.settled = False
 
     def _handle(self, signum, frame):
         if self.received is None:
@@ -172,9 +173,11 @@ class DeferredInterrupt:
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
+    def settle(self) -> None:
+        """Every process stops at this step: the copies of the signal still on their way (the terminal's and
+        torchrun's, to this process or another) must not interrupt leaving the group or the interpreter's exit."""
+        self.settled = True
+
     def __exit__(self, *exc) -> None:
-        # a stop carried out together lasts until the process exits: the copies of it still on their way (the
-        # terminal's and torchrun's) must not interrupt leaving the group or the interpreter's exit
-        settled = self.received is not None and self.same_stop > 0
         for s, handler in self._previous.items():
-            signal.signal(s, signal.SIG_IGN if settled else handler)
+            signal.signal(s, signal.SIG_IGN if self.settled else handler)

@@ -322,6 +322,8 @@ class Trainer:
             with DeferredInterrupt(same_stop=SAME_STOP if self.world.distributed else 0.0) as interrupt:
                 while (reason := self.stop_reason()) is None:
                     if self._stop_signalled(interrupt):
+                        if self.world.distributed:
+                            interrupt.settle()
                         self._save_and_stop()
                     self.step()
         except KeyboardInterrupt as e:
