@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_figures import plot_paths, plots  # noqa: E402
-from results_tables import TABLES, Row, Table  # noqa: E402
+from results_tables import BEFORE_THE_BF16_FIX, TABLES, Row, Table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -222,11 +222,22 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
     for note in table.notes:   # over the file's values, and its rows as {rows[key][field]}
         lines += [fill(note, {**result.get("values", {}), "rows": result.get("rows", {})}), ""]
     lines += [f"- **Command:** `{result['command']}`", *row_commands(table, result), *rows_from_files(table, results),
+              *before_the_bf16_fix(table),
               f"- **Protocol:** {result['protocol']}",
               f"- **Hardware:** {describe(result['hardware'])}",
               f"- **Result file:** `benchmarks/results/{table.file}.json` "
               f"({result.get('source') or 'written by the command'})"]
     return "\n".join(lines)
+
+
+def before_the_bf16_fix(table: Table) -> list[str]:
+    """A line for each result file the table shows that has rows trained before genzoo's bf16 fix."""
+    files = dict.fromkeys([table.file, *(row.file for row in table.rows if row.file)])
+    return [f"- **Trained before a bf16 fix** (`{file}.json`): {BEFORE_THE_BF16_FIX[file]}. In those runs a forward "
+            "pass after an update within a training step read the weights from before it "
+            "([what changed](engine.md#bf16-fix)); they have not been re-run since, and their command now computes "
+            "different weights (and, in bf16, takes a little longer per step)."
+            for file in files if file in BEFORE_THE_BF16_FIX]
 
 
 def row_commands(table: Table, result: dict) -> list[str]:

@@ -34,6 +34,34 @@ class Table:
     notes: tuple[str, ...] = ()                # from the template: over the file's "values" (and "rows"), below it
 
 
+#: result files with rows trained in bf16 autocast (CUDA AMP on a GPU) before genzoo dropped autocast's weight
+#: copies after each update: which rows, and how autocast came to be on. Each table that shows one says so.
+BEFORE_THE_BF16_FIX = {
+    "main_job": "the `bf16` row (bf16 autocast by `auto`)",
+    "main_job_levers": "the rows on CPUs with native bf16 (bf16 autocast by `auto`) and the `train.precision=bf16` row",
+    "time_to_quality": "genzoo's `dcgan` and `wgan-gp` rows (bf16 autocast by `auto`); the VAE and the plain loops "
+                       "are unaffected",
+    "time_to_quality_gpu": "genzoo's `dcgan` and `wgan-gp` rows (bf16 AMP by `auto`); the VAE and the plain loops "
+                           "are unaffected",
+    "gpu_throughput": "genzoo's `dcgan` and `wgan-gp` numbers (bf16 AMP by `auto`)",
+    "throughput_bf16": "the bf16 `dcgan` and `wgan-gp` speed-ups",
+    "precision_equal_steps": "the `bf16` rows and the paired difference",
+    "precision_fixed_budget": "the `bf16` rows",
+    "lucic_fid": "every GAN row (`auto` precision on CPUs with native bf16, so bf16 autocast; the file does not record "
+                 "the precision, and for the runs on AMD EPYC CPUs their step times show it); the VAE rows are "
+                 "unaffected",
+    "aae_semi": "the `aae-semi` row (bf16 autocast on the GPU)",
+    "aae_semi_recipes": "every row (bf16 autocast on the GPU)",
+    "aae_semi_bce": "its row (bf16 autocast by `auto`)",
+    "aae_cluster": "possibly its rows: trained at `auto` precision on an AMD EPYC CPU, and the file does not record "
+                   "whether that CPU had native bf16",
+    "translation_digits": "the pix2pix rows with a discriminator (bf16 autocast by `auto`); the L1-only rows and "
+                          "CycleGAN compute the same either way",
+    "text2image": "the GAN rows, both StackGAN stages included (bf16 autocast by `auto`: the file does not record the "
+                  "precision, and the logged losses are means of bf16 numbers); the text encoder's rows are unaffected",
+}
+
+
 TOY_COLUMNS = (("", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
                ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("CPU-s per run", "{cpu_s:,}"))
 PUBLISHED_TOY = ("{modes}", "{hq}", "{kl}", "")

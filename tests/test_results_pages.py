@@ -471,3 +471,24 @@ def test_a_measured_row_says_how_many_seeds_it_has():
     assert render_results.seed_note({"n_seeds": 3, "seeds": "4.97, 6.13, 6.50"}) == "median of 3 seeds: 4.97, 6.13, 6.50"
     assert render_results.with_seed_note({"fid": 6.2}) == {"fid": 6.2}   # a row that does not count its seeds
     assert render_results.with_seed_note(None) is None
+
+
+def test_a_table_showing_rows_trained_before_the_bf16_fix_says_which_once_per_file(monkeypatch):
+    Row = render_results.Row
+    monkeypatch.setattr(render_results, "BEFORE_THE_BF16_FIX", {"semi": "the `aae-semi` row"})
+    t = render_results.Table("recipes", "recipes", (Row("the preset", "aae-semi", file="semi"), Row("slower", "slow"),
+                                                    Row("again", "aae-semi", file="semi")),
+                             (("recipe", ""), ("err", "{err}%")))
+    semi = {"command": "python benchmarks/aae_semi.py", "rows": {"aae-semi": {"err": 3.43}}}
+    recipes = {"command": "c", "protocol": "p", "hardware": "h", "rows": {"slow": {"err": 3.26}}}
+    lines = render_results.render_table(t, {"semi": semi, "recipes": recipes}).splitlines()
+    said = [line for line in lines if line.startswith("- **Trained before a bf16 fix**")]
+    assert len(said) == 1 and said[0].startswith("- **Trained before a bf16 fix** (`semi.json`): the `aae-semi` row. ")
+    assert "[what changed](engine.md#bf16-fix)" in said[0]
+    alone = render_results.Table("slow", "recipes", (Row("slower", "slow"),), (("recipe", ""), ("err", "{err}%")))
+    assert "bf16 fix" not in render_results.render_table(alone, {"recipes": recipes})
+
+
+def test_every_result_file_named_as_trained_before_the_bf16_fix_exists():
+    for name in render_results.BEFORE_THE_BF16_FIX:
+        assert (ROOT / "benchmarks" / "results" / f"{name}.json").exists(), name
