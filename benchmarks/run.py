@@ -167,7 +167,8 @@ def train_and_score(ctx: Context, args) -> dict | None:
     if args.train_only:
         return None
     epochs = ctx.planned.config().train.epochs
-    record = {"seed": ctx.planned.seed, "command": command_line(sys.argv), "cpu": cpu_name(), **gpu_of(ctx), **spent,
+    record = {"seed": ctx.planned.seed, "command": command_line(sys.argv), "cpu": cpu_name(), **gpu_of(ctx),
+              **precision_of(ctx), **spent,
               **({"epochs": epochs} if epochs else {})}
     try:
         for name in ctx.planned.row.metrics:
@@ -178,6 +179,16 @@ def train_and_score(ctx: Context, args) -> dict | None:
     print(f"{ctx.planned.row.name} seed {ctx.planned.seed}: " + ", ".join(f"{k} {v:.4g}" for k, v in shown.items()),
           flush=True)
     return record
+
+
+def precision_of(ctx: Context) -> dict:
+    """The precision the run trained in, as its trainer or config.json says ("float32", "torch.bfloat16"): what
+    `auto` chose depends on the hardware, and a bf16 step computes other weights than a float32 one."""
+    if ctx.trainer is not None:   # the trainer's run folder may be gone (a temporary one)
+        return {"precision": str(ctx.trainer.autocast_dtype or "float32")}
+    folder = ctx.run.dir if ctx.run is not None else ctx.run_dir
+    record = Path(folder) / "config.json" if folder is not None else None
+    return {"precision": json.loads(record.read_text())["precision"]} if record and record.is_file() else {}
 
 
 def gpu_of(ctx: Context) -> dict:

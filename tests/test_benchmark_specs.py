@@ -210,6 +210,10 @@ def test_a_tiny_spec_trains_scores_and_writes_its_result_file(tmp_path, monkeypa
     assert saved["command"] == "python benchmarks/run.py tiny.py --out DIR --setting n=16"
     row = saved["rows"]["vae"]
     assert [r["seed"] for r in row["runs"]] == [0, 1] and [r["steps"] for r in row["runs"]] == [20, 20]
+    # each run names the precision `auto` chose on this CPU: bf16 and float32 steps compute other weights
+    from genzoo.training.device import resolve_precision
+    chosen = str(resolve_precision("auto", torch.device("cpu"), "image") or "float32")
+    assert [r["precision"] for r in row["runs"]] == [chosen, chosen]
     assert (row["steps"], row["steps_range"]) == (20, [20, 20])
     means = [r["sample_mean"] for r in row["runs"]]
     assert row["sample_mean"] == pytest.approx(statistics.median(means), abs=1e-4)
