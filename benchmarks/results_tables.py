@@ -294,6 +294,7 @@ TEXT_TO_IMAGE = (
 
 RBM_CURVE = tuple(range(10000, 60001, 10000))           # the benchmark's snapshots (steps)
 DBM_CURVE = tuple(range(60000, 120001, 12000))
+RBM_LOG_Z_COUNTS, DBM_LOG_Z_COUNTS = 4, 5   # the counts of temperatures the benchmarks' log Z curves reached
 
 
 def curve_rows(steps: tuple[int, ...], *fields: str) -> tuple[Row, ...]:
@@ -304,13 +305,28 @@ def curve_rows(steps: tuple[int, ...], *fields: str) -> tuple[Row, ...]:
     return tuple(Row(f"{k:,}", source="values", cells=tuple(cell(k, f) for f in fields)) for k in steps)
 
 
+def log_z_rows(counts: int, *fields: str) -> tuple[Row, ...]:
+    """One row per count of temperatures in a result file's values["log_z_curve"] (the first `counts`):
+    the count, then `fields` ("name:format")."""
+    return tuple(Row(f"{{log_z_curve[{i}][betas]:,}}", source="values",
+                     cells=tuple(f"{{log_z_curve[{i}][{f.split(':')[0]}]:{f.split(':')[1]}}}" for f in fields))
+                 for i in range(counts))
+
+
 BOLTZMANN = (
     Table("rbm-mnist", "rbm_mnist",
-          (Row("genzoo `rbm`, {method}, {epochs:g} epochs", source="values",
-               cells=("{test_ll:.2f} (forward AIS alone; {seed_note})",)),
+          (Row("genzoo `rbm`, {method}, {epochs:g} epochs: forward AIS with the paper's temperatures", source="values",
+               cells=("{test_ll:.2f} (optimistic; {seed_note})",)),
+           Row("the same model bracketed at {bracket_betas:,} temperatures: RAISE to forward AIS", source="values",
+               cells=("{bracket_low:.2f} to {bracket_high:.2f} ({seed_note})",)),
            Row("{cite}", "sm_rbm_cd25", "published"),
            Row("{cite}", "sm_rbm_cd3", "published"), Row("{cite}", "sm_rbm_cd1", "published")),
           (("model", ""), ("test log-likelihood (nats)", "{ll:.2f}"))),
+    Table("rbm-log-z", "rbm_mnist",
+          log_z_rows(RBM_LOG_Z_COUNTS, "log_z:.2f", "log_z_raise:.2f", "ais_ll:.2f", "raise_ll:.2f", "seconds:,.0f"),
+          (("inverse temperatures", ""), ("log Z, forward AIS", ""), ("log Z implied by RAISE", ""),
+           ("forward AIS, first test images (nats)", ""), ("RAISE, first test images (nats)", ""),
+           ("seconds", ""))),
     Table("rbm-curve", "rbm_mnist", curve_rows(RBM_CURVE, "epochs:g", "cpu_minutes:g", "test_ll:.2f"),
           (("step", ""), ("epochs", ""), ("CPU minutes", ""), ("test log-likelihood (nats)", ""))),
     Table("dbm-mnist", "dbm_mnist",
