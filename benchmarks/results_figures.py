@@ -110,13 +110,14 @@ def log_z_curve_figure(result: dict):
 
 TTQ_PLOT = "time-to-quality.png"    # drawn from time_to_quality.json
 RBM_PLOT, DBM_PLOT = "rbm-curve.png", "dbm-curve.png"
-RBM_LOG_Z_PLOT = "rbm-log-z.png"
+RBM_LOG_Z_PLOT, DBM_LOG_Z_PLOT = "rbm-log-z.png", "dbm-log-z.png"
 #: plots under docs/assets/: {file name: (the result file it is drawn from, how)}
 PLOTS = {TTQ_PLOT: ("time_to_quality", lambda results: time_to_quality_figure(results["time_to_quality"])),
          RBM_PLOT: ("rbm_mnist", lambda results: boltzmann_curve_figure(results["rbm_mnist"], results["published"])),
          DBM_PLOT: ("dbm_mnist", lambda results: boltzmann_curve_figure(results["dbm_mnist"], results["published"])),
-         RBM_LOG_Z_PLOT: ("rbm_mnist", lambda results: log_z_curve_figure(results["rbm_mnist"]))}
-PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",)}   # a plot drawn only once its result file's values hold these
+         RBM_LOG_Z_PLOT: ("rbm_mnist", lambda results: log_z_curve_figure(results["rbm_mnist"])),
+         DBM_LOG_Z_PLOT: ("dbm_mnist", lambda results: log_z_curve_figure(results["dbm_mnist"]))}
+PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",), DBM_LOG_Z_PLOT: ("log_z_curve",)}   # a plot drawn only once its result file's values hold these
 
 
 def plot_paths(results: dict[str, dict]) -> list[Path]:
