@@ -37,7 +37,6 @@ class Table:
 #: result files with rows trained in bf16 autocast (CUDA AMP on a GPU) before genzoo dropped autocast's weight
 #: copies after each update: which rows, and how autocast came to be on. Each table that shows one says so.
 BEFORE_THE_BF16_FIX = {
-    "main_job": "the `bf16` row (bf16 autocast by `auto`)",
     "main_job_levers": "the rows on CPUs with native bf16 (bf16 autocast by `auto`) and the `train.precision=bf16` row",
     "time_to_quality": "genzoo's `dcgan` and `wgan-gp` rows (bf16 autocast by `auto`); the VAE and the plain loops "
                        "are unaffected",
