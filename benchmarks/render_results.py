@@ -232,12 +232,11 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
 
 def before_the_bf16_fix(table: Table) -> list[str]:
     """A line for each result file the table shows that has rows trained before genzoo's bf16 fix."""
-    files = dict.fromkeys([table.file, *(row.file for row in table.rows if row.file)])
     return [f"- **Trained before a bf16 fix** (`{file}.json`): {BEFORE_THE_BF16_FIX[file]}. In those runs a forward "
             "pass after an update within a training step read the weights from before it "
             "([what changed](engine.md#bf16-fix)); they have not been re-run since, and their command now computes "
             "different weights (and, in bf16, takes a little longer per step)."
-            for file in files if file in BEFORE_THE_BF16_FIX]
+            for file in table.files() if file in BEFORE_THE_BF16_FIX]
 
 
 def row_commands(table: Table, result: dict) -> list[str]:

@@ -117,7 +117,8 @@ PLOTS = {TTQ_PLOT: ("time_to_quality", lambda results: time_to_quality_figure(re
          DBM_PLOT: ("dbm_mnist", lambda results: boltzmann_curve_figure(results["dbm_mnist"], results["published"])),
          RBM_LOG_Z_PLOT: ("rbm_mnist", lambda results: log_z_curve_figure(results["rbm_mnist"])),
          DBM_LOG_Z_PLOT: ("dbm_mnist", lambda results: log_z_curve_figure(results["dbm_mnist"]))}
-PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",), DBM_LOG_Z_PLOT: ("log_z_curve",)}   # a plot drawn only once its result file's values hold these
+#: plots drawn only once their result file's values hold these
+PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",), DBM_LOG_Z_PLOT: ("log_z_curve",)}
 
 
 def plot_paths(results: dict[str, dict]) -> list[Path]:

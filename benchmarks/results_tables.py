@@ -33,6 +33,10 @@ class Table:
     filled_row_by_row: bool = False            # rows measured by separate commands: only measured rows must be full
     notes: tuple[str, ...] = ()                # from the template: over the file's "values" (and "rows"), below it
 
+    def files(self) -> tuple[str, ...]:
+        """The result files the table shows: its own, then those of rows shown from other files, each once."""
+        return tuple(dict.fromkeys([self.file, *(row.file for row in self.rows if row.file)]))
+
 
 #: result files with rows trained in bf16 autocast (CUDA AMP on a GPU) before genzoo dropped autocast's weight
 #: copies after each update: which rows, and how autocast came to be on. Each table that shows one says so.
@@ -298,18 +302,21 @@ RBM_LOG_Z_COUNTS, DBM_LOG_Z_COUNTS = 4, 5   # the counts of temperatures the ben
 
 def curve_rows(steps: tuple[int, ...], *fields: str) -> tuple[Row, ...]:
     """One row per snapshot of a result file's values["curve"]: its step, then `fields` ("name:format")."""
-    def cell(k: int, field: str) -> str:
-        name, spec = field.split(":", 1)
-        return f"{{curve[{k}][{name}]:{spec}}}"
-    return tuple(Row(f"{k:,}", source="values", cells=tuple(cell(k, f) for f in fields)) for k in steps)
+    return tuple(Row(f"{k:,}", source="values", cells=tuple(entry_cell(f"curve[{k}]", f) for f in fields))
+                 for k in steps)
 
 
 def log_z_rows(counts: int, *fields: str) -> tuple[Row, ...]:
     """One row per count of temperatures in a result file's values["log_z_curve"] (the first `counts`):
     the count, then `fields` ("name:format")."""
-    return tuple(Row(f"{{log_z_curve[{i}][betas]:,}}", source="values",
-                     cells=tuple(f"{{log_z_curve[{i}][{f.split(':')[0]}]:{f.split(':')[1]}}}" for f in fields))
-                 for i in range(counts))
+    return tuple(Row(entry_cell(f"log_z_curve[{i}]", "betas:,"), source="values",
+                     cells=tuple(entry_cell(f"log_z_curve[{i}]", f) for f in fields)) for i in range(counts))
+
+
+def entry_cell(entry: str, field: str) -> str:
+    """The template of one field ("name:format") of a curve's entry, e.g. "{curve[2000][fd]:.2f}"."""
+    name, spec = field.split(":", 1)
+    return f"{{{entry}[{name}]:{spec}}}"
 
 
 BOLTZMANN = (

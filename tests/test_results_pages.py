@@ -137,7 +137,7 @@ def cells_not_filled(anchor: str, rows: dict | None = None, values: dict | None 
     published = json.loads((ROOT / "benchmarks" / "results" / "published.json").read_text())
     result = {"benchmark": "b", "command": "c", "protocol": "p", "hardware": "h", "rows": rows or {},
               "values": values or {}}
-    files = {table(anchor).file} | {r.file for r in table(anchor).rows if r.file}   # rows shown from other files
+    files = table(anchor).files()   # rows shown from other files too
     text = render_results.render_table(table(anchor), {**dict.fromkeys(files, result), "published": published})
     return [line for line in text.splitlines() if render_results.NOT_MEASURED in line]
 
