@@ -41,21 +41,28 @@ def vae_description(ctx: Context, n_test: int) -> str:
 @metric("importance_nll")
 def importance_nll(ctx: Context) -> dict:
     """The test -ELBO and the importance-sampled NLL of the run's VAE, with their protocol."""
-    from genzoo.metrics.likelihood import importance_sampled_nll
-
     train, test, x_test = binarized_test(ctx)
-    model, k = ctx.model.eval(), ctx.settings["k"]
-    x_test = x_test.to(model.device)
-    t1 = time.time()
-    torch.manual_seed(ctx.planned.seed + 1)
-    with torch.no_grad():
-        elbo = torch.cat([model.elbo(x_test[i:i + 500]) for i in range(0, len(x_test), 500)]).mean().item()
     protocol = {"test": f"{test.source}, {len(x_test)} images, binarized once x ~ Bernoulli(intensity), "
                         "torch.Generator seed 1234",
                 "train": f"{train.source}, {len(train)} images, dynamic binarization every step"}
+    scored = test_nll(ctx.model, x_test, ctx.settings["k"], seed=ctx.planned.seed + 1, protocol=protocol)
+    steps_per_epoch = len(train) // ctx.planned.config().train.batch_size   # as the trainer counts an epoch
+    return {**scored, "epochs": round(ctx.run.step / steps_per_epoch, 1),
+            "protocol": vae_description(ctx, len(x_test))}
+
+
+def test_nll(model, x_test: torch.Tensor, k: int, seed: int, protocol: dict | None = None) -> dict:
+    """The VAE's test -ELBO and importance-sampled NLL (k samples per image, nats), the NLL's standard error,
+    the minutes it took and the estimator's protocol; the draws of q(z|x) start from torch.manual_seed(seed)."""
+    from genzoo.metrics.likelihood import importance_sampled_nll
+
+    model = model.eval()
+    x_test = x_test.to(model.device)
+    t1 = time.time()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        elbo = torch.cat([model.elbo(x_test[i:i + 500]) for i in range(0, len(x_test), 500)]).mean().item()
     res = importance_sampled_nll(model.log_importance_weights, x_test, k=k, batch_size=100,
                                  chunk=max(1, min(500, k)), protocol=protocol)
-    steps_per_epoch = len(train) // ctx.planned.config().train.batch_size   # as the trainer counts an epoch
     return {"nll": round(res.nll, 2), "nll_se": round(res.stderr, 2), "neg_elbo": round(-elbo, 2),
-            "epochs": round(ctx.run.step / steps_per_epoch, 1), "eval_minutes": round((time.time() - t1) / 60),
-            "estimator": res.protocol, "protocol": vae_description(ctx, len(x_test))}
+            "eval_minutes": round((time.time() - t1) / 60), "estimator": res.protocol}

@@ -71,6 +71,19 @@ def test_learning_rate_schedule_follows_the_config(run_dir):
     assert set(curves) >= {"d_loss", "g_loss"} and curves["d_loss"][0] == [2, 4, 6]
 
 
+def test_the_learning_rate_curve_follows_burdas_stages(tmp_path):
+    """1,500 digits in batches of 500: 3 steps an epoch, so the rate falls by 10^(-1/7) at step 3 and again at 12."""
+    import genzoo
+
+    run = genzoo.train("vae", data="digits", steps=13, batch_size=500, out=tmp_path / "run", progress=False,
+                       overrides={"train.lr_schedule": "burda", "model.optim.lr": 1e-3})
+    steps, rates = read_run(run.dir).learning_rates()["model.optim"]
+    by_step = dict(zip(steps, rates))
+    assert steps == list(range(14))
+    assert [by_step[s] * 1e3 for s in (0, 2, 3, 11, 12, 13)] == pytest.approx(
+        [1.0, 1.0, 10 ** (-1 / 7), 10 ** (-1 / 7), 10 ** (-2 / 7), 10 ** (-2 / 7)])
+
+
 def test_two_runs_overlay_curves_and_compare_metrics(run_dir, tmp_path):
     out = tmp_path / "two.html"
     assert main(["report", str(run_dir), str(run_dir), "--out", str(out), "--no-floor"]) == 0

@@ -240,6 +240,37 @@ def test_linear_lr_decay_follows_its_schedule_and_survives_resume(tmp_path):
     assert final_w(resumed.dir).item() == pytest.approx(-8.0)
 
 
+def test_burdas_schedule_steps_the_rate_down_by_epoch_and_survives_resume(tmp_path):
+    """1,500 digits in batches of 500: 3 steps an epoch. Stage 0 is epoch 0 (steps 0-2, factor 1), stage 1 epochs
+    1-3 (steps 3-11, 10^(-1/7)), stage 2 from epoch 4 (steps 12-14, 10^(-2/7)); plain SGD at rate 1 on loss = w
+    moves w by minus the factor at each step."""
+    from genzoo.presets import build_config
+    from genzoo.training.schedule import burda_factor
+
+    a, b = 10 ** (-1 / 7), 10 ** (-2 / 7)
+    assert [burda_factor(s, 3) for s in (0, 2, 3, 11, 12)] == [1.0, 1.0, a, a, b]
+    assert burda_factor(3280 * 3, 3) == burda_factor(10**9, 3) == pytest.approx(10 ** (-1.0))   # stays at stage 7
+    cfg = build_config({"algorithm": "test-linear", "data": {"name": "digits"},
+                        "model": {"optim": {"name": "sgd", "lr": 1.0}},
+                        "train": {"steps": 15, "checkpoint_every": 7, "batch_size": 500, "lr_schedule": "burda"}})
+
+    def final_w(run_dir):
+        tensors, _ = read_checkpoint(list_checkpoints(run_dir / "checkpoints")[-1][1])
+        return tensors["model/w"].item()
+
+    whole = train(cfg, out=tmp_path / "whole", progress=False, log=lambda *_: None)
+    assert final_w(whole.dir) == pytest.approx(-(3 + 9 * a + 3 * b), rel=1e-6)
+    cut = train(cfg, out=tmp_path / "cut", progress=False, log=lambda *_: None)
+    list_checkpoints(cut.dir / "checkpoints")[-1][1].unlink()   # resumed from step 7's checkpoint, in stage 1
+    resumed = train(resume=cut.dir, progress=False, log=lambda *_: None)
+    assert final_w(resumed.dir) == pytest.approx(-(3 + 9 * a + 3 * b), rel=1e-6)
+
+
+def test_burdas_schedule_with_a_linear_decay_is_refused():
+    with pytest.raises(ConfigError, match="train.lr_schedule=burda sets the rates by epoch"):
+        resolve("iwae", overrides={"train.lr_schedule": "burda", "train.lr_decay": 0.3})
+
+
 def test_lr_decay_out_of_range_is_refused():
     with pytest.raises(ConfigError, match="train.lr_decay"):
         resolve("ae", overrides={"train.lr_decay": 1.5})

@@ -35,6 +35,7 @@ MAX_THREADS = 1024        # more than any CPU has; OpenMP asked for 100,000 thre
 MAX_GRID_SIZE = 10_000    # samples in a training grid: as many as `genzoo sample --n` draws at once
 #: what a time budget or limit counts: wall-clock time, or the CPU time this process used
 Clock = Literal["wall", "cpu"]
+LRSchedule = Literal["linear", "burda"]
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _BUDGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|cpu)?\s*$")
 
@@ -93,6 +94,7 @@ class TrainConfig:
     sync_batchnorm: bool = False   # distributed CUDA runs: batch statistics over all processes
     lr_decay: float = 0.0          # 0: constant learning rates; else over this last fraction of the steps they fall
     lr_final: float = 0.0          # linearly to this fraction of their configured values
+    lr_schedule: LRSchedule = "linear"  # burda: Burda et al. 2016's 10^(-i/7) of the rates for 3^i epochs, i = 0..7
     time_budget: str | None = None # stop after this much time: 90s, 5m, 1h (wall clock) or 300cpu (CPU-seconds)
     tensorboard: bool = False      # TensorBoard event files in RUN_DIR/tensorboard (genzoo[tensorboard])
     threads: int | None = None     # CPU compute threads (None: the count in force when the run begins)
@@ -119,6 +121,9 @@ class TrainConfig:
         if not 0.0 <= self.lr_final <= 1.0:
             raise ConfigError(f"train.lr_final is a fraction of the configured learning rate, between 0 and 1; "
                               f"got {self.lr_final}")
+        if self.lr_schedule == "burda" and self.lr_decay > 0:
+            raise ConfigError("train.lr_schedule=burda sets the rates by epoch; give train.lr_decay=0 with it, or "
+                              "train.lr_schedule=linear for the linear decay")
         if self.time_budget is not None:   # refused here, before anything is written
             parse_time_budget(self.time_budget)
         if self.tensorboard:   # before anything is written: the extra is missing, or it is there

@@ -6,10 +6,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..safe_write import read_regular_file
 from ..runs import RunDir
-from ..training.schedule import lr_factor
+from ..training.schedule import schedule_factor
 
 _GRID = re.compile(r"^step-(\d+)\.png$")
 #: columns of metrics.jsonl that are bookkeeping, not curves
@@ -60,13 +61,15 @@ class RunRecord:
         return out
 
     def learning_rates(self) -> dict[str, tuple[list[int], list[float]]]:
-        """{optimizer setting: (steps, learning rate)}: each configured rate times train.lr_decay's schedule."""
+        """{optimizer setting: (steps, learning rate)}: each configured rate times train.lr_schedule's factor."""
         t = json_object(self.config.get("train"))
         total = self.record.get("total_steps")
         total = total if isinstance(total, int) and not isinstance(total, bool) and 0 < total < 10**12 else 1
         steps = list(range(0, total + 1, max(1, total // 200)))
-        decay, final = _number(t.get("lr_decay", 0.0)), _number(t.get("lr_final", 0.0))
-        factors = [lr_factor(s, total, decay, final) for s in steps]
+        schedule = SimpleNamespace(lr_decay=_number(t.get("lr_decay", 0.0)), lr_final=_number(t.get("lr_final", 0.0)),
+                                   lr_schedule="burda" if t.get("lr_schedule") == "burda" else "linear")
+        per_epoch = _number(self.record.get("steps_per_epoch", 1.0), 1.0) or 1.0
+        factors = [schedule_factor(schedule, s, total, per_epoch) for s in steps]
         model = json_object(self.config.get("model"))
         return {name: (steps, [lr * f for f in factors]) for name, lr in configured_rates(model)}
 

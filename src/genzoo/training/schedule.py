@@ -1,7 +1,9 @@
-"""The learning-rate schedule shared by every way of training (the trainer and the multi-seed engine)."""
+"""The learning-rate schedules shared by every way of training (the trainer and the multi-seed engine)."""
 from __future__ import annotations
 
 from ..models import Optimizers
+
+BURDA_STAGES = 8   # Burda et al. 2016: stage i lasts 3^i epochs at 10^(-i/7) of the rate, i = 0..7 (3,280 epochs)
 
 
 def lr_factor(step: int, total: int, decay: float, final: float) -> float:
@@ -12,7 +14,23 @@ def lr_factor(step: int, total: int, decay: float, final: float) -> float:
     return 1.0 - (1.0 - final) * (step - start) / max(total - start, 1e-12)
 
 
-def apply_lr_schedule(opt: Optimizers, train_cfg, step: int, total: int) -> None:
-    """Set the learning rates of `step` by train.lr_decay / train.lr_final (nothing when there is no decay)."""
-    if train_cfg.lr_decay > 0:
-        opt.scale_learning_rates(lr_factor(step, total, train_cfg.lr_decay, train_cfg.lr_final))
+def burda_factor(step: int, steps_per_epoch: float) -> float:
+    """Burda, Grosse & Salakhutdinov's (2016) multiplier: 10^(-i/7) in stage i, which spans epochs
+    [(3^i - 1)/2, (3^(i+1) - 1)/2); past the last stage the rate stays at its final value."""
+    epoch, stage = step / max(steps_per_epoch, 1e-12), 0
+    while stage < BURDA_STAGES - 1 and epoch >= (3 ** (stage + 1) - 1) / 2:
+        stage += 1
+    return 10.0 ** (-stage / 7.0)
+
+
+def schedule_factor(train_cfg, step: int, total: int, steps_per_epoch: float) -> float:
+    """The multiplier of train.lr_schedule at `step` ("linear": train.lr_decay / train.lr_final; "burda")."""
+    if train_cfg.lr_schedule == "burda":
+        return burda_factor(step, steps_per_epoch)
+    return lr_factor(step, total, train_cfg.lr_decay, train_cfg.lr_final)
+
+
+def apply_lr_schedule(opt: Optimizers, train_cfg, step: int, total: int, steps_per_epoch: float) -> None:
+    """Set the learning rates of `step` by train.lr_schedule (nothing for a constant rate)."""
+    if train_cfg.lr_schedule == "burda" or train_cfg.lr_decay > 0:
+        opt.scale_learning_rates(schedule_factor(train_cfg, step, total, steps_per_epoch))

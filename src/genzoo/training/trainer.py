@@ -222,6 +222,7 @@ class Trainer:
                                        self.device, world=world, splits=self.model.batches_per_step,
                                        channels_last=cfg.train.channels_last)
         self.total_steps = total_steps(cfg, len(ds), self.model.batches_per_step)
+        self.steps_per_epoch = max(1, len(ds) // cfg.train.batch_size) / self.model.batches_per_step
 
     def _run_record(self) -> dict:
         """config.json: the resolved configuration and what the run really used."""
@@ -230,7 +231,7 @@ class Trainer:
                    "shape": list(ds.shape), "notice": ds.notice}
         gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
         return {"config": to_dict(self.cfg), "dataset": dataset, "data_spec": self.spec.to_dict(),
-                "total_steps": self.total_steps, "processes": self.world.size,
+                "total_steps": self.total_steps, "steps_per_epoch": self.steps_per_epoch, "processes": self.world.size,
                 "precision": str(self.autocast_dtype or "float32"), "device": str(device) + gpu,
                 "threads": self.threads, "thread_wait": thread_wait(),
                 "environment": environment(), "created": _dt.datetime.now().isoformat(timespec="seconds")}
@@ -272,7 +273,7 @@ class Trainer:
         if i >= self.total_steps:
             raise GenzooError(f"the run has done its {self.total_steps} steps; resume it with more steps "
                               "(Trainer.resume(run_dir, steps=N)) to train further")
-        apply_lr_schedule(self.opt, self.cfg.train, i, self.schedule_length())
+        apply_lr_schedule(self.opt, self.cfg.train, i, self.schedule_length(), self.steps_per_epoch)
         with self._clear_compile_errors(), autocast(self.device, self.autocast_dtype):
             with torch.profiler.record_function("data"):
                 batch = self.batches.batch(i)
