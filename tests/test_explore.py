@@ -175,3 +175,50 @@ def test_translation_models_translate_an_uploaded_image(tiny_run, one_thread):
     assert shown.size == (38 * 13, 20 * 13)
     with pytest.raises(GenzooError, match="upload an image"):
         translator(model)(None)
+
+
+T2I = {"model.width": 8, "model.latent_dim": 4, "model.projected_dim": 8, "model.text.embed_dim": 16,
+       "model.text.steps": 2, "data.download": False, "data.n_samples": 64, "train.batch_size": 8,
+       "train.sample_every": 0, "train.checkpoint_every": 0, "train.grid_size": 4, "train.steps": 2,
+       "train.precision": "fp32"}
+
+
+def test_a_text_to_image_run_draws_the_typed_caption_and_says_what_it_asks_for(tiny_run, one_thread):
+    from genzoo.explore import CaptionExplorer
+
+    run = tiny_run("gan-int-cls", T2I)
+    ex = CaptionExplorer(genzoo.load(run.dir))
+    assert ex.vocabulary == "a the digit big small is at top bottom left right above below to of 0 1 2 3 4 5 6 7 8 9"
+    shown = ex.images("a big 2 is above a small 3", seed=4, n=3)
+    expected = genzoo.load(run.dir).sample(3, cond=["a big 2 is above a small 3"],
+                                           generator=torch.Generator().manual_seed(4))
+    # three 32 px canvases in a row with 2 px padding: 104 x 36, scaled 768 // 104 = 7 times
+    assert shown.size == (104 * 7, 36 * 7)
+    first = np.asarray(shown.convert("L"))[2 * 7:34 * 7:7, 2 * 7:34 * 7:7]
+    assert np.abs(first.astype(int) - (expected[0, 0].numpy() * 255).round().astype(int)).max() <= 1
+    assert ex.reading("a big 2 is above a small 3") == ("a big 2 at the top; a small 3 at the bottom (seen: training "
+                                                         "showed each of these digits in its place)")
+    # the mnist-captions split never shows a 4 at the top (data/captions.py's BANNED_SLOT)
+    assert ex.reading("a small 4 is above a small 1") == ("a small 4 at the top; a small 1 at the bottom (held out: "
+                                                           "training never showed a 4 at the top)")
+    assert ex.reading("3 2 a").startswith("Not a sentence of the training captions' grammar; the model draws it "
+                                          "anyway (cannot parse the caption '3 2 a'")
+
+
+@pytest.mark.slow
+def test_the_caption_page_refuses_a_bad_caption_with_the_clis_one_line(tiny_run, one_thread, capsys):
+    gr = pytest.importorskip("gradio")
+    from genzoo.explore import build_app
+
+    run = tiny_run("gan-int-cls", T2I)
+    assert main(["sample", str(run.dir), "--text", "a big 2 is near a 3", "--out", str(run.dir / "s.png")]) == 2
+    cli_line = capsys.readouterr().err.strip()
+    app = build_app(genzoo.load(run.dir))
+    labels = [getattr(b, "label", None) for b in app.blocks.values()]
+    assert "caption (Enter to draw)" in labels and "samples" in labels
+    draw = next(f.fn for f in app.fns.values() if f.fn.__name__ == "draw")
+    with pytest.raises(gr.Error) as refused:
+        draw("a big 2 is near a 3", 0, 4)
+    assert cli_line == f"genzoo: error: {refused.value.message}" and len(cli_line.splitlines()) == 1
+    image, reading = draw("a big 2 is above a small 3", 0, 4)
+    assert image.size[0] > image.size[1] and "a big 2 at the top" in reading

@@ -289,10 +289,11 @@ def _report(args) -> None:
 
 
 def _add_explore(sub) -> None:
-    p = sub.add_parser("explore", help="a local web page to play with a trained model's latent space (Gradio)",
+    p = sub.add_parser("explore", help="a local web page to play with a trained model: its latent space or captions (Gradio)",
                        description="Serve a local page (Gradio; pip install 'genzoo[explore]'): sliders along the "
                                    "leading latent directions, seed, truncation, class, interpolation between two "
-                                   "seeds; an upload box for translation models. Binds to 127.0.0.1; no network.")
+                                   "seeds; an upload box for translation models; a caption box for text-to-image "
+                                   "models. Binds to 127.0.0.1; no network.")
     p.add_argument("run_dir")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

@@ -2,7 +2,9 @@
 
 Latent models: sliders along the leading directions of the prior (PCA of its samples, or the raw
 coordinates of z), a seed, truncation, the class of a conditional model, and an interpolation
-between two seeds. Translation models: an upload box and the translated image. The page binds to
+between two seeds. Translation models: an upload box and the translated image. Text-to-image models: a
+caption box with the vocabulary, a seed and the number of samples; a caption with a word outside the
+vocabulary is refused with the one line `genzoo sample --text` gives. The page binds to
 127.0.0.1 and needs no network (analytics off, system fonts); the run must pass the checkpoint
 checks of genzoo.load.
 """
@@ -14,13 +16,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import GenzooError
 from ..models.capabilities import Translator
+from .captions import CaptionExplorer
 from .latent import LatentExplorer, translator
 
 if TYPE_CHECKING:
     from ..runs import RunDir
 
-__all__ = ["LatentExplorer", "build_app", "serve"]
+__all__ = ["CaptionExplorer", "LatentExplorer", "build_app", "serve"]
 
+EXAMPLE_CAPTION = "a big 2 is above a small 3"
 OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_SERVER_NAME": "127.0.0.1"}
 
 
@@ -70,6 +74,30 @@ def _latent_page(gr, explorer: LatentExplorer, directions: str):
     return [(draw, inputs, image), (interpolate, path_inputs, path)]
 
 
+def _caption_page(gr, explorer: CaptionExplorer):
+    """Caption, seed and count -> a row of samples and what the caption asks for; a bad caption -> its one line."""
+    gr.Markdown(f"**Vocabulary:** {explorer.vocabulary}", elem_id="vocabulary")
+    with gr.Row():
+        with gr.Column():
+            caption = gr.Textbox(value=EXAMPLE_CAPTION, label="caption (Enter to draw)", elem_id="caption")
+            seed = gr.Number(value=0, precision=0, label="seed", elem_id="seed")
+            count = gr.Slider(1, 16, value=8, step=1, label="samples", elem_id="count")
+        reading = gr.Markdown(elem_id="reading")
+    image = gr.Image(label="samples", type="pil", elem_id="samples", format="png")
+    inputs, outputs = [caption, seed, count], [image, reading]
+
+    def draw(text, s, n):
+        try:
+            return explorer.images(text, int(s or 0), int(n)), explorer.reading(text)
+        except GenzooError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    caption.submit(draw, inputs, outputs)
+    for control in (seed, count):
+        control.change(draw, inputs, outputs)
+    return [(draw, inputs, outputs)]
+
+
 def build_app(run, directions: str = "pca", k: int = 6):
     """The Gradio Blocks page for a run loaded with genzoo.load_run (titled with its preset and directory),
     or for a genzoo model alone."""
@@ -84,6 +112,9 @@ def build_app(run, directions: str = "pca", k: int = 6):
             src = gr.Image(label="image to translate", type="numpy", elem_id="upload")
             out = gr.Image(label="source and translation", type="pil", elem_id="translation", format="png")
             src.change(translator(model), src, out)
+        elif model.data.kind == "captioned":
+            for fn, inputs, output in _caption_page(gr, CaptionExplorer(model)):
+                app.load(fn, inputs, output)
         else:
             explorer = LatentExplorer(model, directions=directions, k=k)
             for fn, inputs, output in _latent_page(gr, explorer, directions):
