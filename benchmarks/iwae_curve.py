@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 
 import genzoo
-from common import binarized_once, load_mnist
+from common import binarized_once, load_mnist, short_cpu
+from genzoo.errors import GenzooError
 from genzoo.machine import cpu_name
-from genzoo.training.schedule import BURDA_STAGES
+from genzoo.training.schedule import BURDA_STAGES, burda_factor
 from measures_likelihood import test_nll
 from result_files import command_line, write_result
 
@@ -49,9 +50,10 @@ def stage_folder(run_dir: Path, epochs: int) -> Path:
 
 
 def spent(run_dir: Path) -> dict:
-    """The training's CPU seconds so far and at each stage's end, kept beside the run."""
+    """The training's CPU seconds so far and at each point, and the CPUs that trained up to each point."""
     path = run_dir / "cpu-seconds.json"
-    return json.loads(path.read_text()) if path.is_file() else {"total": 0.0, "stages": {}}
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    return {"total": 0.0, "stages": {}, "cpus": {}, "cpus_since_last_stage": [], **record}
 
 
 def train_stage(run_dir: Path, epochs: int, data_root: str) -> None:
@@ -59,6 +61,7 @@ def train_stage(run_dir: Path, epochs: int, data_root: str) -> None:
     run, record = run_dir / "run", spent(run_dir)
     if str(epochs) in record["stages"]:
         return
+    record["cpus_since_last_stage"] = sorted({*record["cpus_since_last_stage"], short_cpu(cpu_name())})
     cpu = time.process_time()
     try:
         if (run / "config.json").is_file():
@@ -70,6 +73,7 @@ def train_stage(run_dir: Path, epochs: int, data_root: str) -> None:
         record["total"] += time.process_time() - cpu
         (run_dir / "cpu-seconds.json").write_text(json.dumps(record) + "\n")
     record["stages"][str(epochs)] = round(record["total"], 1)
+    record["cpus"][str(epochs)], record["cpus_since_last_stage"] = " and ".join(record["cpus_since_last_stage"]), []
     keep_stage(run, stage_folder(run_dir, epochs))
     (run_dir / "cpu-seconds.json").write_text(json.dumps(record) + "\n")
 
@@ -83,15 +87,16 @@ def keep_stage(run: Path, folder: Path) -> None:
 
 
 def score_stage(run_dir: Path, epochs: int, x_test: torch.Tensor, test_source: str, k: int) -> dict:
-    """The row of one point: its epochs, steps, learning-rate factor, CPU time of training and test NLL."""
+    """The row of one point: its epochs, steps, stage and learning rate, CPU time of training and test NLL."""
     loaded = genzoo.load_run(stage_folder(run_dir, epochs))
     record = json.loads((stage_folder(run_dir, epochs) / "config.json").read_text())
     scored = test_nll(loaded.model, x_test, k, seed=1)
     stage = min(i for i, end in enumerate(STAGE_ENDS) if epochs <= end)
-    return {"epochs": epochs, "steps": loaded.step, "stage": stage, "lr": round(1e-3 * 10 ** (-stage / 7), 6),
-            "train_cpu_hours": round(spent(run_dir)["stages"][str(epochs)] / 3600, 2),
-            "cpu": cpu_name(), "precision": record["precision"], "test": test_source,
-            "command": command_line(without_role(sys.argv)), **scored}
+    lr = record["config"]["model"]["optim"]["lr"] * burda_factor(loaded.step - 1, record["steps_per_epoch"])
+    return {"epochs": epochs, "steps": loaded.step, "stage": stage, "lr": round(lr, 7),
+            "train_cpu_minutes": round(spent(run_dir)["stages"][str(epochs)] / 60, 1),
+            "cpu": spent(run_dir)["cpus"][str(epochs)], "precision": record["precision"], "test": test_source,
+            "command": command_line(sys.argv), **scored}
 
 
 def scored_rows(path: str) -> dict:
@@ -112,7 +117,7 @@ def score(args, stages: list[int], wait: bool) -> None:
             continue
         row = score_stage(args.run_dir, epochs, x_test, source, args.k)
         print(f"epoch {epochs}: test NLL {row['nll']:.2f} (se {row['nll_se']:.2f}) after "
-              f"{row['train_cpu_hours']:.2f} CPU-hours of training", flush=True)
+              f"{row['train_cpu_minutes']:.1f} CPU-minutes of training", flush=True)
         if args.out:
             write_result(args.out, result({f"epoch-{epochs:04d}": row}, args.k), keep_rows=True)
 
@@ -145,6 +150,7 @@ def main(argv=None) -> None:
     p.add_argument("--k", type=int, default=5000, help="importance samples per test image")
     p.add_argument("--out", default=RESULTS, help="the result file ('' for none)")
     args = p.parse_args(argv)
+    sys.argv = without_role(sys.argv)   # the command each result names: --role only splits its work
     torch.set_num_threads(1)
     if not 1 <= args.until_epochs <= STAGE_ENDS[-1]:
         p.error(f"--until-epochs must be from 1 to {STAGE_ENDS[-1]} (the schedule's end), got {args.until_epochs}")
@@ -159,4 +165,7 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except GenzooError as e:   # an interrupted run says where it stopped; the command continues from there
+        raise SystemExit(f"iwae_curve: {e}") from None

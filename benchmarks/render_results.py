@@ -204,13 +204,24 @@ def table_lines(table: Table, results: dict[str, dict]) -> list[str]:
     """The table's header, rule and rows in Markdown."""
     result, published = results.get(table.file), results.get("published")
     lines = ["| " + " | ".join(h for h, _ in table.columns) + " |", "|" + "---|" * len(table.columns)]
-    for row in table.rows:
+    for row in shown_rows(table, result):
         fields, missing = row_fields(row, results.get(row.file) if row.file else result, published)
         label = fill(row.label, fields, missing=NOT_MEASURED if "{" in row.label else row.label)
         templates = row.cells or tuple(template for _, template in table.columns[1:])
         cells = [fill(template, fields, missing) for template in templates]
         lines.append("| " + " | ".join(markdown_cell(cell) for cell in [label, *cells]) + " |")
     return lines
+
+
+def shown_rows(table: Table, result: dict | None) -> list[Row]:
+    """The table's rows, less (in a table filled row by row) the rows of its file that no command has written yet."""
+    return [row for row in table.rows if row not in rows_to_come(table, result)]
+
+
+def rows_to_come(table: Table, result: dict | None) -> list[Row]:
+    if not table.filled_row_by_row or result is None:
+        return []
+    return [row for row in table.rows if row.source == "rows" and not row.file and row.key not in result.get("rows", {})]
 
 
 def render_table(table: Table, results: dict[str, dict]) -> str:
@@ -221,7 +232,10 @@ def render_table(table: Table, results: dict[str, dict]) -> str:
         return "\n".join([*lines, f"**Not measured:** there is no result file `benchmarks/results/{table.file}.json`."])
     for note in table.notes:   # over the file's values, and its rows as {rows[key][field]}
         lines += [fill(note, {**result.get("values", {}), "rows": result.get("rows", {})}), ""]
+    to_come = [f"`{row.key}`" for row in rows_to_come(table, result)]
     lines += [f"- **Command:** `{result['command']}`", *row_commands(table, result), *rows_from_files(table, results),
+              *([f"- **Rows still to come** (their command has not reached them yet): {', '.join(to_come)}"]
+                if to_come else []),
               *before_the_bf16_fix(table),
               f"- **Protocol:** {result['protocol']}",
               f"- **Hardware:** {describe(result['hardware'])}",

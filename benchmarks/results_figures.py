@@ -99,9 +99,35 @@ def log_z_curve_figure(result: dict):
     right.plot(k, [r["raise_ll"] for r in rows], "s-", color="C3", label="RAISE (conservative)")
     right.fill_between(k, [r["ais_ll"] for r in rows], [r["raise_ll"] for r in rows], color="C3", alpha=0.12)
     right.set_ylabel(f"nats per image, first {values['raise_n']} test images")
-    for ax in (left, right):
+    return with_log_x(fig, (left, right), "inverse temperatures")
+
+
+def iwae_curve_figure(result: dict, published: dict):
+    """The IWAE's test NLL (± its standard error) against CPU-hours of training along Burda et al.'s schedule, each
+    point labelled with its epochs, beside the paper's number after 3,280 epochs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(result["rows"].values(), key=lambda r: r["epochs"])
+    paper = published["rows"]["burda_iwae_k50"]
+    hours = [r["train_cpu_minutes"] / 60 for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.errorbar(hours, [r["nll"] for r in rows], yerr=[r["nll_se"] for r in rows], fmt="o-", capsize=3,
+                label="genzoo `iwae`, train.lr_schedule=burda, 1 thread")
+    for r in rows:
+        ax.annotate(f"{r['epochs']:,} ep.", (r["train_cpu_minutes"] / 60, r["nll"]), textcoords="offset points",
+                    xytext=(5, 5), fontsize=8)
+    ax.axhline(paper["nll"], color="C3", linestyle="--", label=f"{paper['cite']}, {paper['epochs']:,} epochs")
+    ax.set_ylabel("test NLL, k = 5000 (nats)")
+    return with_log_x(fig, (ax,), "CPU-hours of training")
+
+
+def with_log_x(fig, axes, xlabel: str):
+    """The figure with each of its axes on a log x scale labelled `xlabel`, a light grid and a legend."""
+    for ax in axes:
         ax.set_xscale("log")
-        ax.set_xlabel("inverse temperatures")
+        ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -111,12 +137,14 @@ def log_z_curve_figure(result: dict):
 TTQ_PLOT = "time-to-quality.png"    # drawn from time_to_quality.json
 RBM_PLOT, DBM_PLOT = "rbm-curve.png", "dbm-curve.png"
 RBM_LOG_Z_PLOT, DBM_LOG_Z_PLOT = "rbm-log-z.png", "dbm-log-z.png"
+IWAE_CURVE_PLOT = "iwae-curve.png"
 #: plots under docs/assets/: {file name: (the result file it is drawn from, how)}
 PLOTS = {TTQ_PLOT: ("time_to_quality", lambda results: time_to_quality_figure(results["time_to_quality"])),
          RBM_PLOT: ("rbm_mnist", lambda results: boltzmann_curve_figure(results["rbm_mnist"], results["published"])),
          DBM_PLOT: ("dbm_mnist", lambda results: boltzmann_curve_figure(results["dbm_mnist"], results["published"])),
          RBM_LOG_Z_PLOT: ("rbm_mnist", lambda results: log_z_curve_figure(results["rbm_mnist"])),
-         DBM_LOG_Z_PLOT: ("dbm_mnist", lambda results: log_z_curve_figure(results["dbm_mnist"]))}
+         DBM_LOG_Z_PLOT: ("dbm_mnist", lambda results: log_z_curve_figure(results["dbm_mnist"])),
+         IWAE_CURVE_PLOT: ("iwae_curve", lambda results: iwae_curve_figure(results["iwae_curve"], results["published"]))}
 #: plots drawn only once their result file's values hold these
 PLOT_NEEDS = {RBM_LOG_Z_PLOT: ("log_z_curve",), DBM_LOG_Z_PLOT: ("log_z_curve",)}
 

@@ -30,7 +30,8 @@ class Table:
     file: str                                  # benchmarks/results/<file>.json
     rows: tuple[Row, ...]
     columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
-    filled_row_by_row: bool = False            # rows measured by separate commands: only measured rows must be full
+    filled_row_by_row: bool = False            # rows measured by separate commands: the rows still to come are left
+                                               # out of the table, and a line under it names them
     notes: tuple[str, ...] = ()                # from the template: over the file's "values" (and "rows"), below it
 
     def files(self) -> tuple[str, ...]:
@@ -53,7 +54,6 @@ BEFORE_THE_BF16_FIX = {
     "lucic_fid": "every GAN row (`auto` precision on CPUs with native bf16, so bf16 autocast; the file does not record "
                  "the precision, and for the runs on AMD EPYC CPUs their step times show it); the VAE rows are "
                  "unaffected",
-    "aae_semi": "the `aae-semi` row (bf16 autocast on the GPU)",
     "aae_semi_recipes": "every row (bf16 autocast on the GPU)",
     "aae_semi_bce": "its row (bf16 autocast by `auto`)",
     "aae_cluster": "possibly its rows: trained at `auto` precision on an AMD EPYC CPU, and the file does not record "
@@ -65,6 +65,7 @@ BEFORE_THE_BF16_FIX = {
 }
 
 
+IWAE_CURVE_EPOCHS = (1, 4, 13, 40, 121, 364, 500)   # benchmarks/iwae_curve.py: each stage's end, then its last point
 TOY_COLUMNS = (("", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
                ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("CPU-s per run", "{cpu_s:,}"))
 PUBLISHED_TOY = ("{modes}", "{hq}", "{kl}", "")
@@ -138,6 +139,12 @@ AUTOENCODERS = (
                cells=("**{nll:.2f}** ({seed_note})", "{epochs}")),
            Row("{cite}", "burda_iwae_k50", "published")),
           (("model", ""), ("test NLL (nats)", "{nll:.2f}"), ("epochs of training", "{epochs:,}"))),
+    Table("iwae-curve", "iwae_curve",
+          (*(Row("{epochs:,}", f"epoch-{epochs:04d}") for epochs in IWAE_CURVE_EPOCHS),
+           Row("{cite}, {epochs:,} epochs", "burda_iwae_k50", "published", ("", "", "", "**{nll:.2f}**", ""))),
+          (("epochs", ""), ("stage, learning rate", "{stage}, {lr:.2g}"), ("steps", "{steps:,}"),
+           ("CPU-minutes of training", "{train_cpu_minutes:,.1f}"), ("test NLL (nats)", "**{nll:.2f}** ± {nll_se:.2f}"),
+           ("test -ELBO", "{neg_elbo:.2f}")), filled_row_by_row=True),
 )
 
 SEMI_RECIPE_COLUMNS = (("recipe", ""), ("epochs", "{epochs:g}"), ("test error", ERR_SD), ("per seed", SEEDS))
@@ -147,16 +154,15 @@ AAE = (
           (Row("`aae-semi-augmented`: labelled images sheared and moved (not permutation invariant)",
                "aae-semi-augmented"),
            Row("`aae-semi`: the paper's permutation-invariant setting", "aae-semi"),
+           Row("`aae-semi` with its earlier input noise (`model.input_noise=0.3`)", "aae-semi-noise03"),
            Row("{cite}", "makhzani_semi", "published")),
           (("preset", ""), ("test error", ERR_SD), ("per seed", SEEDS), ("budget", "{budget}"))),
     Table("aae-semi-curve", "aae_semi_curve",
           tuple(Row(f"seed {k}", k) for k in ("0", "1", "2")),
           (("epoch", ""), *((str(e), "{e%d:.2f}%%" % e) for e in (15, 30, 45, 60, 75, 90)))),
     Table("aae-semi-recipes", "aae_semi_recipes",
-          (Row("squared-error reconstruction, rates decayed over the second half (`aae-semi`)", "aae-semi",
-               file="aae_semi"),
-           Row("the same, discriminator and generator Adam 1e-4 (was 2e-4)", "mse_decay_slow_adv"),
-           Row("the same, supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
+          (Row("discriminator and generator Adam 1e-4 (was 2e-4)", "mse_decay_slow_adv"),
+           Row("supervised phase Adam 5e-4 (was 1e-3)", "mse_decay_slow_sup"),
            Row("squared error, constant rates", "mse_const"),
            Row("squared error, supervised phase Adam 3e-3", "mse_sup3e3")),
           SEMI_RECIPE_COLUMNS),

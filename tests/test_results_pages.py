@@ -492,3 +492,21 @@ def test_a_table_showing_rows_trained_before_the_bf16_fix_says_which_once_per_fi
 def test_every_result_file_named_as_trained_before_the_bf16_fix_exists():
     for name in render_results.BEFORE_THE_BF16_FIX:
         assert (ROOT / "benchmarks" / "results" / f"{name}.json").exists(), name
+
+
+def test_a_curve_filled_point_by_point_shows_its_points_so_far_and_names_the_rest():
+    """The IWAE curve after its first two points: two rows of numbers and the paper's row, no empty cells, and a
+    line naming the five points still to come."""
+    published = json.loads((ROOT / "benchmarks" / "results" / "published.json").read_text())
+    point = {"stage": 0, "lr": 1e-3, "steps": 3000, "train_cpu_minutes": 0.7, "nll": 124.87, "nll_se": 0.35,
+             "neg_elbo": 152.15}
+    result = {"benchmark": "b", "command": "c", "protocol": "p", "hardware": "h",
+              "rows": {"epoch-0001": {**point, "epochs": 1}, "epoch-0004": {**point, "epochs": 4, "nll": 104.79}}}
+    text = render_results.render_table(render_results.TABLES["iwae-curve"],
+                                       {"iwae_curve": result, "published": published})
+    body = [line for line in text.splitlines() if line.startswith("|")][2:]   # below the header and its rule
+    assert [line.split("|")[1].strip() for line in body] == ["1", "4", "Burda et al. 2016, IWAE k=50, 3,280 epochs"]
+    assert "**104.79** ± 0.35" in body[1] and "**84.78**" in body[2]
+    assert render_results.NOT_MEASURED not in text
+    assert ("Rows still to come** (their command has not reached them yet): `epoch-0013`, `epoch-0040`, "
+            "`epoch-0121`, `epoch-0364`, `epoch-0500`") in text
