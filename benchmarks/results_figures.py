@@ -108,6 +108,7 @@ def iwae_curve_figure(result: dict, published: dict):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     rows = sorted(result["rows"].values(), key=lambda r: r["epochs"])
     paper = published["rows"]["burda_iwae_k50"]
@@ -120,7 +121,10 @@ def iwae_curve_figure(result: dict, published: dict):
                     xytext=(5, 5), fontsize=8)
     ax.axhline(paper["nll"], color="C3", linestyle="--", label=f"{paper['cite']}, {paper['epochs']:,} epochs")
     ax.set_ylabel("test NLL, k = 5000 (nats)")
-    return with_log_x(fig, (ax,), "CPU-hours of training")
+    fig = with_log_x(fig, (ax,), "CPU-hours of training")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))   # 0.01, 0.1, 1 rather than powers of ten
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    return fig
 
 
 def with_log_x(fig, axes, xlabel: str):
