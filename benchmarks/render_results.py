@@ -214,12 +214,12 @@ def table_lines(table: Table, results: dict[str, dict]) -> list[str]:
 
 
 def shown_rows(table: Table, result: dict | None) -> list[Row]:
-    """The table's rows, less (in a table filled row by row) the rows of its file that no command has written yet."""
+    """The table's rows, less (in a table that grows) the rows of its file that its command has not written yet."""
     return [row for row in table.rows if row not in rows_to_come(table, result)]
 
 
 def rows_to_come(table: Table, result: dict | None) -> list[Row]:
-    if not table.filled_row_by_row or result is None:
+    if not table.grows or result is None:
         return []
     return [row for row in table.rows if row.source == "rows" and not row.file and row.key not in result.get("rows", {})]
 

@@ -30,8 +30,9 @@ class Table:
     file: str                                  # benchmarks/results/<file>.json
     rows: tuple[Row, ...]
     columns: tuple[tuple[str, str], ...]       # (header, format template over a row's fields)
-    filled_row_by_row: bool = False            # rows measured by separate commands: the rows still to come are left
-                                               # out of the table, and a line under it names them
+    filled_row_by_row: bool = False            # rows measured by separate commands: only measured rows must be full
+    grows: bool = False                        # a curve its command extends: rows not written yet are left out of
+                                               # the table, and a line under it names them
     notes: tuple[str, ...] = ()                # from the template: over the file's "values" (and "rows"), below it
 
     def files(self) -> tuple[str, ...]:
@@ -144,7 +145,7 @@ AUTOENCODERS = (
            Row("{cite}, {epochs:,} epochs", "burda_iwae_k50", "published", ("", "", "", "**{nll:.2f}**", ""))),
           (("epochs", ""), ("stage, learning rate", "{stage}, {lr:.2g}"), ("steps", "{steps:,}"),
            ("CPU-minutes of training", "{train_cpu_minutes:,.1f}"), ("test NLL (nats)", "**{nll:.2f}** ± {nll_se:.2f}"),
-           ("test -ELBO", "{neg_elbo:.2f}")), filled_row_by_row=True),
+           ("test -ELBO", "{neg_elbo:.2f}")), filled_row_by_row=True, grows=True),
 )
 
 SEMI_RECIPE_COLUMNS = (("recipe", ""), ("epochs", "{epochs:g}"), ("test error", ERR_SD), ("per seed", SEEDS))
