@@ -31,12 +31,11 @@ import genzoo
 from common import binarized_once, load_mnist, short_cpu
 from genzoo.errors import GenzooError
 from genzoo.machine import cpu_name
-from genzoo.training.schedule import BURDA_STAGES, burda_factor
+from genzoo.training.schedule import BURDA_STAGE_ENDS as STAGE_ENDS, burda_factor, burda_stage
 from measures_likelihood import test_nll
 from result_files import command_line, write_result
 
 RESULTS = "benchmarks/results/iwae_curve.json"
-STAGE_ENDS = [(3 ** (i + 1) - 1) // 2 for i in range(BURDA_STAGES)]   # epochs: 1, 4, 13, 40, 121, 364, 1093, 3280
 UNTIL_EPOCHS = 500   # into stage 6: past 4 CPU-hours on one thread of a CPU with native bf16
 PAPER = {"IWAE k=50": 84.78}
 SETTINGS = {"train.lr_schedule": "burda", "train.threads": 1, "train.log_every": 1000, "train.sample_every": 0,
@@ -89,13 +88,13 @@ def keep_stage(run: Path, folder: Path) -> None:
 def score_stage(run_dir: Path, epochs: int, x_test: torch.Tensor, test_source: str, k: int) -> dict:
     """The row of one point: its epochs, steps, stage and learning rate, CPU time of training and test NLL."""
     loaded = genzoo.load_run(stage_folder(run_dir, epochs))
-    record = json.loads((stage_folder(run_dir, epochs) / "config.json").read_text())
+    record, training = json.loads((stage_folder(run_dir, epochs) / "config.json").read_text()), spent(run_dir)
     scored = test_nll(loaded.model, x_test, k, seed=1)
-    stage = min(i for i, end in enumerate(STAGE_ENDS) if epochs <= end)
-    lr = record["config"]["model"]["optim"]["lr"] * burda_factor(loaded.step - 1, record["steps_per_epoch"])
+    last_step, per_epoch = loaded.step - 1, record["steps_per_epoch"]   # the rate of the point's last step
+    stage, lr = burda_stage(last_step, per_epoch), record["config"]["model"]["optim"]["lr"] * burda_factor(last_step, per_epoch)
     return {"epochs": epochs, "steps": loaded.step, "stage": stage, "lr": round(lr, 7),
-            "train_cpu_minutes": round(spent(run_dir)["stages"][str(epochs)] / 60, 1),
-            "cpu": spent(run_dir)["cpus"][str(epochs)], "precision": record["precision"], "test": test_source,
+            "train_cpu_minutes": round(training["stages"][str(epochs)] / 60, 1),
+            "cpu": training["cpus"][str(epochs)], "precision": record["precision"], "test": test_source,
             "command": command_line(sys.argv), **scored}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from genzoo.experiments import names as experiment_names
+from genzoo.training.schedule import BURDA_STAGE_ENDS
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ BEFORE_THE_BF16_FIX = {
 }
 
 
-IWAE_CURVE_EPOCHS = (1, 4, 13, 40, 121, 364, 500)   # benchmarks/iwae_curve.py: each stage's end, then its last point
+#: benchmarks/iwae_curve.py's points: each stage's end below its last point (its UNTIL_EPOCHS), then that point
+IWAE_CURVE_EPOCHS = (*(end for end in BURDA_STAGE_ENDS if end < 500), 500)
 TOY_COLUMNS = (("", ""), ("modes", "{modes:.1f} ± {modes_se:.1f}"), ("% high quality", "{hq:.1f} ± {hq_se:.1f}"),
                ("reverse KL", "{kl:.3f} ± {kl_se:.3f}"), ("CPU-s per run", "{cpu_s:,}"))
 PUBLISHED_TOY = ("{modes}", "{hq}", "{kl}", "")

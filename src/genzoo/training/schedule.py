@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..models import Optimizers
 
 BURDA_STAGES = 8   # Burda et al. 2016: stage i lasts 3^i epochs at 10^(-i/7) of the rate, i = 0..7 (3,280 epochs)
+BURDA_STAGE_ENDS = tuple((3 ** (i + 1) - 1) // 2 for i in range(BURDA_STAGES))   # epochs: 1, 4, 13, ..., 3280
 
 
 def lr_factor(step: int, total: int, decay: float, final: float) -> float:
@@ -14,13 +15,16 @@ def lr_factor(step: int, total: int, decay: float, final: float) -> float:
     return 1.0 - (1.0 - final) * (step - start) / max(total - start, 1e-12)
 
 
+def burda_stage(step: int, steps_per_epoch: float) -> int:
+    """The stage i of Burda et al.'s schedule at `step`: stage i spans epochs [(3^i - 1)/2, (3^(i+1) - 1)/2); past
+    the last stage, the last."""
+    epoch = step / max(steps_per_epoch, 1e-12)
+    return next((i for i, end in enumerate(BURDA_STAGE_ENDS) if epoch < end), BURDA_STAGES - 1)
+
+
 def burda_factor(step: int, steps_per_epoch: float) -> float:
-    """Burda, Grosse & Salakhutdinov's (2016) multiplier: 10^(-i/7) in stage i, which spans epochs
-    [(3^i - 1)/2, (3^(i+1) - 1)/2); past the last stage the rate stays at its final value."""
-    epoch, stage = step / max(steps_per_epoch, 1e-12), 0
-    while stage < BURDA_STAGES - 1 and epoch >= (3 ** (stage + 1) - 1) / 2:
-        stage += 1
-    return 10.0 ** (-stage / 7.0)
+    """Burda, Grosse & Salakhutdinov's (2016) multiplier: 10^(-i/7) in stage i."""
+    return 10.0 ** (-burda_stage(step, steps_per_epoch) / 7.0)
 
 
 def schedule_factor(train_cfg, step: int, total: int, steps_per_epoch: float) -> float:
