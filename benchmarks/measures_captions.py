@@ -57,7 +57,8 @@ def captions(ctx: Context) -> dict:
 
 
 def save_grids(ctx: Context) -> None:
-    """Sample grids (64 samples, seed 0; Stage I's too) into the `grids` setting's folder, if given."""
+    """Sample grids (64 samples, seed 0; Stage I's too) into the `grids` setting's folder, if given; a row with
+    several seeds names each seed's grid (ROW-seedN.png)."""
     from pathlib import Path
 
     from genzoo.images import save_grid
@@ -67,6 +68,8 @@ def save_grids(ctx: Context) -> None:
     if not ctx.settings.get("grids"):
         return
     model, name, folder = load(ctx.run_dir), ctx.planned.row.name, Path(ctx.settings["grids"])
+    if len(ctx.planned.row.seeds) > 1:
+        name = f"{name}-seed{ctx.planned.seed}"
     save_grid(model.sample(64, generator=torch.Generator().manual_seed(0)), folder / f"{name}.png", nrow=8)
     if hasattr(model, "sample_stage1"):   # a two-stage model: Stage I's images too
         low = model.sample_stage1(64, generator=torch.Generator().manual_seed(0))
@@ -79,6 +82,7 @@ def text_encoder(ctx: Context) -> dict:
     mean cosine of phi(t) and phi(swapped t), and the share of test images whose image encoder scores their own
     caption above the swapped one (and above the caption with other digits)."""
     from genzoo.data.captions import with_digits_swapped, with_other_digits
+    from genzoo.models.text2image import matching_vector
     from genzoo.training.trainer import load
 
     test, _ = captions_test(ctx)
@@ -88,9 +92,9 @@ def text_encoder(ctx: Context) -> dict:
     swapped = with_digits_swapped(t)
     two = (swapped != t).any(1)
     t, swapped, x = t[two], swapped[two], test.x[:n][two]
-    h, h_swapped, h_other = model.embed(t), model.embed(swapped), model.embed(with_other_digits(t))
+    h, h_swapped, h_other = (matching_vector(model.embed(c)) for c in (t, swapped, with_other_digits(t)))
     with torch.no_grad():
-        v = model.image_encoder(model.to_net(x.float().div(255)))   # unit length, as phi(t)
+        v = matching_vector(model.image_encoder(model.to_net(x.float().div(255))))   # unit length, as phi(t)
     own = (v * h).sum(1)
     return {"row": {"n_captions": len(t),
                     "cosine_swapped": torch.nn.functional.cosine_similarity(h, h_swapped).mean().item(),

@@ -147,11 +147,22 @@ HEADLINES = read_headlines()
 
 
 class JsonKeys(dict):
-    """A JSON object for str.format: `{curve[2000]}` asks for the int 2000, and JSON keys are strings."""
+    """A JSON object for str.format: `{curve[2000]}` asks for the int 2000, and JSON keys are strings; the
+    objects inside it, lists' items included (`{runs[0][curve][2000]}`), read the same way."""
 
     def __getitem__(self, key):
-        value = super().__getitem__(str(key) if isinstance(key, int) and key not in self else key)
-        return JsonKeys(value) if isinstance(value, dict) else value
+        return json_keys(super().__getitem__(str(key) if isinstance(key, int) and key not in self else key))
+
+
+class JsonItems(list):
+    """A JSON list whose objects read as JsonKeys."""
+
+    def __getitem__(self, index):
+        return json_keys(super().__getitem__(index))
+
+
+def json_keys(value):
+    return JsonKeys(value) if isinstance(value, dict) else JsonItems(value) if isinstance(value, list) else value
 
 
 def fill(template: str, fields: dict | None, missing: str = NOT_MEASURED) -> str:

@@ -62,8 +62,9 @@ BEFORE_THE_BF16_FIX = {
                    "whether that CPU had native bf16",
     "translation_digits": "the pix2pix rows with a discriminator (bf16 autocast by `auto`); the L1-only rows and "
                           "CycleGAN compute the same either way",
-    "text2image": "the GAN rows, both StackGAN stages included (bf16 autocast by `auto`: the file does not record the "
-                  "precision, and the logged losses are means of bf16 numbers); the text encoder's rows are unaffected",
+    "text2image": "the GAN rows on the AMD EPYC CPU, all but the `gan-int-cls` preset's seeds, both StackGAN stages "
+                  "included (bf16 autocast by `auto`: the file does not record the precision, and the logged losses "
+                  "are means of bf16 numbers); the text encoder's rows are unaffected",
 }
 
 
@@ -233,22 +234,36 @@ STACK_STEPS = tuple(range(2000, 19500, 2000))    # StackGAN's checkpoints before
 UNTIMED = "not timed: trained in parts, on a machine shared with other work"
 
 
-def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS) -> tuple[str, ...]:
+def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, curve: str = "curve") -> tuple[str, ...]:
     """A text-to-image row's caption accuracy at each curve checkpoint, then at the end of its run
-    ("" where the run has no such checkpoint)."""
-    return tuple(f"{{curve[{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
+    ("" where the run has no such checkpoint). `stage` and `curve` name where the numbers are (one seed's run of a
+    row with several: "runs[i][row][final]", "runs[i][row][curve]"); the curve's stage is the last part of `stage`."""
+    part = stage.rsplit("[", 1)[-1].rstrip("]")
+    return tuple(f"{{{curve}[{k}][{part}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
         f"{{{stage}[{split}][caption_accuracy]:.1%}}",)
 
 
 GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
+SPATIAL_STEPS = tuple(range(2000, 9500, 2000))   # the gan-int-cls preset's checkpoints before the end of its 9,500
 LONG_STEPS = tuple(range(2000, 16000, 2000))     # the 16,000-step rows' checkpoints before their end
 
+SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
+              ("caption accuracy, seen: median [range]", "**{seen:.1%}** [{seen_range[0]:.1%}, {seen_range[1]:.1%}]"),
+              ("held out: median [range]", "**{held_out:.1%}** [{held_out_range[0]:.1%}, {held_out_range[1]:.1%}]"),
+              ("FD of the digit cuts", "{fd:.1f} [{fd_range[0]:.1f}, {fd_range[1]:.1f}]"),
+              ("last 3 checkpoints, farthest from the median: seen / held out",
+               "{seen_farthest:.1%} / {held_out_farthest:.1%}"),
+              ("steps", "{steps_trained:,}"), ("training, median", "{train_cpu_minutes:.1f} CPU-min, 1 thread"))
+
 TEXT_TO_IMAGE = (
+    Table("text2image-seeds", "text2image", (Row("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls"),), SEEDED_T2I),
     Table("text2image", "text2image",
-          (Row("real test canvases (the ceiling)", "gan-int-cls",
+          (Row("real test canvases (the ceiling)", "gan-int-cls-sentence",
                cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
                       "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
-           Row("GAN-INT-CLS", "gan-int-cls", cells=t2i_cells("final")),
+           Row("GAN-INT-CLS (`gan-int-cls`, seed 0 of the 3 above)", "gan-int-cls", cells=t2i_cells(
+               "runs[0][row][final]", "{runs[0][row][train_time][cpu_seconds]:,.0f} CPU-s, 1 thread")),
+           Row("GAN-INT-CLS with the paper's sentence vector and G", "gan-int-cls-sentence", cells=t2i_cells("final")),
            Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
                "gan-int-cls-other-captions", cells=t2i_cells("final")),
            Row("GAN baseline: D without the mismatched-text term", "gan-int", cells=t2i_cells("final")),
@@ -266,20 +281,23 @@ TEXT_TO_IMAGE = (
                cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
                       "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
            Row("`gan-int-cls-quick`", "gan-int-cls-quick", cells=t2i_cells("final", WALL_TRAINING)),
-           Row("`gan-int-cls`", "gan-int-cls", cells=t2i_cells("final", UNTIMED)),
+           Row("`gan-int-cls` with the paper's sentence vector and G", "gan-int-cls-sentence",
+               cells=t2i_cells("final", UNTIMED)),
            Row("`stackgan` Stage I (16x16 shown at 32x32)", "stackgan", cells=t2i_cells("stage1", UNTIMED)),
            Row("`stackgan` Stage II", "stackgan", cells=t2i_cells("final", UNTIMED))),
           (("preset", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
            ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", "")), filled_row_by_row=True),
     Table("text2image-offline-curve", "text2image_offline",
-          (Row("`gan-int-cls`, seen", "gan-int-cls", cells=t2i_curve("final", "seen", OFFLINE_STEPS)),
-           Row("`gan-int-cls`, held out", "gan-int-cls", cells=t2i_curve("final", "held_out", OFFLINE_STEPS)),
+          (Row("`gan-int-cls` with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
+               cells=t2i_curve("final", "seen", OFFLINE_STEPS)),
+           Row("the same, held out", "gan-int-cls-sentence", cells=t2i_curve("final", "held_out", OFFLINE_STEPS)),
            Row("`stackgan` Stage II, seen", "stackgan", cells=t2i_curve("final", "seen", STACK_STEPS))),
           (("preset", ""),) + tuple((f"{k:,}", "") for k in T2I_STEPS) + (("end of the run", ""),),
           filled_row_by_row=True),
     Table("text2image-text-encoder", "text2image",
-          (Row("the preset's: 1,500 steps, swapped captions among the negatives", "text-encoder"),
+          (Row("the preset's text map: 1,500 steps, swapped captions among the negatives", "text-encoder-spatial"),
+           Row("the sentence vector: 1,500 steps, swapped captions among the negatives", "text-encoder"),
            Row("the paper's loss, 1,500 steps", "text-encoder-paper"),
            Row("the paper's loss, 500 steps", "text-encoder-paper-500")),
           (("text encoder", ""), ("two-digit test captions", "{n_captions:,}"),
@@ -287,8 +305,13 @@ TEXT_TO_IMAGE = (
            ("image scores its caption above the swapped one", "{own_over_swapped:.1%}"),
            ("above its caption with other digits", "{own_over_other_digits:.1%}"))),
     Table("text2image-curve", "text2image",
-          (Row("GAN-INT-CLS, seen", "gan-int-cls", cells=t2i_curve("final", "seen", GIC_STEPS)),
-           Row("GAN-INT-CLS, held out", "gan-int-cls", cells=t2i_curve("final", "held_out", GIC_STEPS)),
+          (*(Row(f"GAN-INT-CLS (`gan-int-cls`) seed {seed}, {name}", "gan-int-cls",
+                 cells=t2i_curve(f"runs[{seed}][row][final]", split, SPATIAL_STEPS, f"runs[{seed}][row][curve]"))
+             for seed in range(3) for split, name in (("seen", "seen"), ("held_out", "held out"))),
+           Row("with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
+               cells=t2i_curve("final", "seen", GIC_STEPS)),
+           Row("with the paper's sentence vector and G, held out", "gan-int-cls-sentence",
+               cells=t2i_curve("final", "held_out", GIC_STEPS)),
            Row("with the paper's mismatched texts only, seen", "gan-int-cls-other-captions",
                cells=t2i_curve("final", "seen", GIC_STEPS)),
            Row("GAN baseline, seen", "gan-int", cells=t2i_curve("final", "seen", GIC_STEPS)),

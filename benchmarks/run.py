@@ -151,10 +151,11 @@ def run_all(spec: Spec, runs, settings: dict, args) -> dict:
 
 
 def run_folder(planned, runs, root: str | None) -> Path | None:
-    """Where a run is kept under --runs: the row's name, with its seed when the row runs with several."""
+    """Where a run is kept under --runs: the row's name, with its seed when the row runs with several (its own or
+    this command's), so that seeds trained by separate commands are found by the command that scores them all."""
     if root is None:
         return None
-    several = len([r for r in runs if r.row == planned.row]) > 1
+    several = len(planned.row.seeds) > 1 or len([r for r in runs if r.row == planned.row]) > 1
     return Path(root) / (f"{planned.row.name}-seed{planned.seed}" if several else planned.row.name)
 
 

@@ -75,21 +75,25 @@ def test_the_vae_nll_rows_train_burdas_network_and_the_iwae_preset_for_30_cpu_mi
     assert configs("iwae_nll", extra={"train.device": "cpu"}) == {("iwae", 0): resolve("iwae", overrides=common)}
 
 
-TEXT2IMAGE = {  # the old script's rows: (preset, overrides)
-    "gan-int-cls": ("gan-int-cls", {}),
-    "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
-    "gan-int-cls-other-captions": ("gan-int-cls", {"model.hard_mismatch": 0.0}),
-    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.5, "train.lr_decay": 0.0}),
-    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.75,
+# the gan-int-cls preset before its text map: a sentence vector of 128, no mode seeking, no moving average, 12,000 steps
+SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.mode_seeking": 0.0, "model.ema": 0.0,
+            "train.steps": 12000}
+TEXT2IMAGE = {  # the old script's rows, each computing what it did with the preset of its day: (preset, overrides)
+    "gan-int": ("gan-int-cls", {**SENTENCE, "model.discriminator": "plain"}),
+    "gan-int-cls-other-captions": ("gan-int-cls", {**SENTENCE, "model.hard_mismatch": 0.0}),
+    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.5,
+                                                 "train.lr_decay": 0.0}),
+    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.75,
                                                   "train.lr_decay": 0.0}),
-    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000, "model.hard_mismatch": 1.0, "train.lr_decay": 0.0}),
+    "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
+                                        "train.lr_decay": 0.0}),
     "stackgan": ("stackgan", {}),
     "gan-int-cls-quick": ("gan-int-cls-quick", {}),
-    "text-encoder": ("gan-int-cls", {"train.steps": 1500, "train.lr_decay": 0.0}),
-    "text-encoder-paper": ("gan-int-cls", {"train.steps": 1500, "train.lr_decay": 0.0,
+    "text-encoder": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0}),
+    "text-encoder-paper": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0,
                                            "model.text.swapped_negatives": False}),
-    "text-encoder-paper-500": ("gan-int-cls", {"train.steps": 500, "train.lr_decay": 0.0, "model.text.steps": 500,
-                                               "model.text.swapped_negatives": False}),
+    "text-encoder-paper-500": ("gan-int-cls", {**SENTENCE, "train.steps": 500, "train.lr_decay": 0.0,
+                                               "model.text.steps": 500, "model.text.swapped_negatives": False}),
 }
 
 
@@ -98,10 +102,15 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     curve = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
     data = {"data.download": False} if offline else {"data.root": "/data"}
     got = configs("text2image_offline" if offline else "text2image", data_root=None if offline else "/data")
-    assert [name for name, _ in got] == list(TEXT2IMAGE)
     for name, (preset, sets) in TEXT2IMAGE.items():
         assert got[(name, 0)] == resolve(preset, overrides={**sets, **data, "train.seed": 0, **curve}), name
     assert got[("gan-int-cls-20k", 0)].train.steps == 20000 and got[("text-encoder-paper-500", 0)].model.text.steps == 500
+    # the preset itself on 3 seeds; the paper's sentence vector beside it, as the preset said before its text map
+    for seed in (0, 1, 2):
+        assert got[("gan-int-cls", seed)] == resolve("gan-int-cls", overrides={**data, "train.seed": seed, **curve})
+    assert got[("gan-int-cls", 0)].model.text.spatial and not got[("gan-int-cls-sentence", 0)].model.text.spatial
+    assert got[("gan-int-cls-sentence", 0)] == resolve("gan-int-cls", overrides={**SENTENCE, **data, "train.seed": 0,
+                                                                                 **curve})
 
 
 def test_dry_run_prints_each_run_resolved_and_trains_nothing(capsys):
@@ -266,3 +275,12 @@ def test_vae_nll_seeds_measured_by_separate_commands_add_up_to_their_median_and_
                                             "after 1,001 steps on Intel Xeon; seed 2: 86.01 nats after 1,002 steps on "
                                             "Intel Xeon")
     assert values["protocol"] == "MNIST, Adam 0.001, seeds 0, 1, 2; test NLL by importance sampling (seed 1234)"
+
+
+def test_each_seed_of_a_row_with_several_keeps_its_own_folder_whichever_command_trains_it():
+    spec = driver.load_spec("text2image")
+    alone = plan(spec, rows=["gan-int-cls"], seeds=[1])   # one seed of a 3-seed row, trained by its own command
+    assert driver.run_folder(alone[0], alone, "/runs") == Path("/runs/gan-int-cls-seed1")
+    every = plan(spec, rows=["gan-int-cls", "stackgan"])   # the scoring command: every seed of the row
+    assert [driver.run_folder(p, every, "/runs").name for p in every] == [
+        "gan-int-cls-seed0", "gan-int-cls-seed1", "gan-int-cls-seed2", "stackgan"]

@@ -121,6 +121,9 @@ def test_a_deleted_result_reads_not_measured_in_the_readme(tmp_path):
     ("{fd:.2f} ± {sd:.2f}", {"fd": 18.894}, "not measured"),       # one field missing
     ("{rows[dcgan][fd]}", {"rows": {}}, "not measured"),
     ("{fd}", None, "not measured"),
+    # a seed's run inside a list, its curve keyed by steps as JSON strings
+    ("{runs[1][curve][2000]:.1%}", {"runs": [{"curve": {}}, {"curve": {"2000": 0.5}}]}, "50.0%"),
+    ("{runs[2][curve][2000]}", {"runs": [{"curve": {}}]}, "not measured"),
 ])
 def test_fill(template, fields, expected):
     assert render_results.fill(template, fields) == expected

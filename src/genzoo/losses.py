@@ -54,6 +54,14 @@ def g_loss_minimax(fake_logits: Tensor) -> Tensor:
     return -F.softplus(fake_logits).mean()
 
 
+def mode_seeking_loss(fake_1: Tensor, fake_2: Tensor, z_1: Tensor, z_2: Tensor, eps: float = 1e-5) -> Tensor:
+    """1 / (d(G(c, z1), G(c, z2)) / d(z1, z2) + eps), d the mean absolute difference (Mao et al. 2019, eq. 3,
+    "Mode Seeking GANs"): two samples of the same condition must differ as their noises do, so that a
+    conditional G does not ignore z."""
+    ratio = (fake_1 - fake_2).abs().float().mean() / (z_1 - z_2).abs().float().mean()
+    return 1 / (ratio + eps)
+
+
 def g_loss_non_saturating(fake_logits: Tensor) -> Tensor:
     """J(G) = -E_z log D(G(z))   (Goodfellow et al. 2014, sec. 3; the "heuristic, non-saturating game").
 

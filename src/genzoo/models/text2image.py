@@ -7,6 +7,10 @@ in [0, 1], batch.y the captions' token ids) in two phases, as the papers do:
    trained with the symmetric matching loss (losses.symmetric_matching_loss), so that phi
    places a caption near the images it describes. Then phi is frozen: the GAN phases read
    phi(t) without gradients (Reed et al. pre-train their char-CNN-RNN and keep it fixed).
+   With model.text.spatial, phi(t) is a text map M(t), one vector per region of
+   the canvas read from the words by attention, matched against the image's own region map
+   (word-region matching, as AttnGAN's DAMSM); G draws each region from its part of the map
+   and D scores the match region by region (nets.text.SpatialTextEncoder).
 2. The conditional game on phi(t):
    - gan-int-cls: G(z, phi(t)) with a matching-aware D(x, phi(t)) (three terms, Algorithm 1 of
      Reed et al.), and GAN-INT: G also learns from interpolated embeddings
@@ -32,10 +36,12 @@ from torch import nn
 
 from ..data.captions import MAX_LEN, VOCAB, encode, with_digits_swapped, with_other_digits
 from ..errors import ConfigError
-from ..losses import d_loss_matching_aware, d_loss_minimax, g_loss_non_saturating, gaussian_kl, symmetric_matching_loss
+from ..losses import (d_loss_matching_aware, d_loss_minimax, g_loss_non_saturating, gaussian_kl, mode_seeking_loss,
+                      symmetric_matching_loss)
 from ..nets import DCGANGenerator
 from ..nets.layers import moving_average_copy, update_moving_average
-from ..nets.text import ImageEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder
+from ..nets.text import (ImageEncoder, RegionEncoder, SpatialConditionalGenerator, SpatialTextDiscriminator,
+                         SpatialTextEncoder, Stage2Generator, TextConditionedDiscriminator, TextEncoder)
 from ..nets.random import eval_mode, on_device, standard_normal
 from .base import Algorithm, Batch, DataSpec, OptimConfig, Optimizers, check_ema_decay, register
 
@@ -54,6 +60,7 @@ class TextEncoderConfig:
     embed_dim: int = 128              # size of phi(t) (Reed et al.: 1024 for birds and flowers)
     temperature: float = 0.1          # tau of the softmax over the batch's captions / images
     swapped_negatives: bool = False   # each image also scores its caption with the two digits swapped (not the paper's)
+    spatial: bool = False             # phi(t) a map of the canvas's regions, embed_dim per region (not the paper's)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=1e-3))
 
     def validate(self) -> None:
@@ -64,6 +71,11 @@ class TextEncoderConfig:
 def check_share(key: str, value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{key} is a share between 0 and 1, got {value}")
+
+
+def matching_vector(e: torch.Tensor) -> torch.Tensor:
+    """An embedding as the matching loss reads it: a text or image map flattened to one unit vector."""
+    return F.normalize(e.flatten(1), dim=1) if e.dim() > 2 else e
 
 
 def _check_data(name: str, data: DataSpec) -> None:
@@ -80,19 +92,28 @@ class _TextToImage(Algorithm):
     def __init__(self, cfg, data: DataSpec):
         super().__init__(cfg, data)
         _check_data(self.name, data)
-        self.text_encoder = TextEncoder(data.vocab_size, cfg.text.embed_dim)
-        self.image_encoder = ImageEncoder(data.shape, cfg.text.embed_dim)
+        if cfg.text.spatial:
+            c, h, w = data.shape
+            if h != w or h % 8:
+                raise ValueError(f"model.text.spatial maps a square canvas whose side is a multiple of 8; the data "
+                                 f"are {h}x{w}")
+            self.text_encoder = SpatialTextEncoder(data.vocab_size, cfg.text.embed_dim, h // 4)
+            self.image_encoder = RegionEncoder(c, cfg.text.embed_dim)
+        else:
+            self.text_encoder = TextEncoder(data.vocab_size, cfg.text.embed_dim)
+            self.image_encoder = ImageEncoder(data.shape, cfg.text.embed_dim)
 
     def text_step(self, batch: Batch, opt: Optimizers) -> dict:
         """Phase 1: descend the symmetric matching loss of theta(v) and phi(t) on the minibatch's pairs
         (with model.text.swapped_negatives, each image's caption with its two digits swapped is one more
-        caption it must score below its own)."""
+        caption it must score below its own). Maps (model.text.spatial) are matched as flattened unit vectors,
+        so F(v, t) = sum over regions of the image's and the caption's vectors there."""
         hard = valid = None
         if self.cfg.text.swapped_negatives:
             swapped = with_digits_swapped(batch.y)
-            hard, valid = self.text_encoder(swapped), (swapped != batch.y).any(1)
-        loss = symmetric_matching_loss(self.image_encoder(self.to_net(batch.x)), self.text_encoder(batch.y),
-                                       self.cfg.text.temperature, hard, valid)
+            hard, valid = matching_vector(self.text_encoder(swapped)), (swapped != batch.y).any(1)
+        loss = symmetric_matching_loss(matching_vector(self.image_encoder(self.to_net(batch.x))),
+                                       matching_vector(self.text_encoder(batch.y)), self.cfg.text.temperature, hard, valid)
         opt.step("text", loss)
         return {"match_loss": loss.detach()}
 
@@ -101,7 +122,7 @@ class _TextToImage(Algorithm):
 
     @torch.no_grad()
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
-        """phi(t) of the frozen text encoder, (N, embed_dim)."""
+        """phi(t) of the frozen text encoder, (N, embed_dim), or its map (N, embed_dim, S, S) (model.text.spatial)."""
         return self.text_encoder(tokens.to(self.device))
 
     def mismatched(self, h: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
@@ -114,7 +135,7 @@ class _TextToImage(Algorithm):
             other, swapped = with_other_digits(tokens), with_digits_swapped(tokens)
             swap = (torch.rand(len(h), device=h.device) < 0.5) & (swapped != tokens).any(1)
             changed = torch.where(swap[:, None], swapped, other)
-            wrong = torch.where(hard[:, None], self.embed(changed), wrong)
+            wrong = torch.where(hard.view(-1, *[1] * (h.dim() - 1)), self.embed(changed), wrong)
         return wrong
 
     @staticmethod
@@ -154,7 +175,7 @@ class _TextToImage(Algorithm):
         """(rows * cols) images: row r keeps its noise, column j the embedding (1 - b) phi(first) + b phi(second),
         b = j / (cols - 1) (Reed et al. 2016, Figure 8: interpolating between two sentences)."""
         h = self.embed(self.tokens(2, [first, second]))
-        beta = torch.linspace(0, 1, cols, device=self.device)[:, None]
+        beta = torch.linspace(0, 1, cols, device=self.device).view(-1, *[1] * (h.dim() - 1))
         path = (1 - beta) * h[0] + beta * h[1]
         seeds = torch.randint(2 ** 62, (rows,), generator=generator, device=generator.device if generator else None)
         images = []
@@ -174,6 +195,7 @@ class GanIntClsConfig:
     projected_dim: int = 128          # phi(t) is compressed to this by a linear layer + LeakyReLU (G and D)
     discriminator: Literal["matching-aware", "plain"] = "matching-aware"   # GAN-CLS | the GAN baseline
     interpolation: float = 1.0        # weight of GAN-INT's term in G's loss (0: off)
+    mode_seeking: float = 0.0         # weight of Mao et al. 2019's mode-seeking term in G's loss (0: off, the paper's)
     hard_mismatch: float = 0.0        # share of mismatched texts that are the caption with other digits (0: the paper's)
     beta: float = 0.5                 # the interpolation beta phi(t1) + (1 - beta) phi(t2) (eq. 5)
     width: int = 64                   # DCGAN widths of G and D
@@ -186,9 +208,9 @@ class GanIntClsConfig:
             raise ConfigError("model.latent_dim, model.projected_dim and model.width must be >= 1")
         check_share("model.hard_mismatch", self.hard_mismatch)
         check_ema_decay(self.ema)
-        if self.interpolation < 0 or not 0.0 <= self.beta <= 1.0:
-            raise ConfigError(f"model.interpolation must be >= 0 and model.beta in [0, 1], got "
-                              f"{self.interpolation} and {self.beta}")
+        if self.interpolation < 0 or self.mode_seeking < 0 or not 0.0 <= self.beta <= 1.0:
+            raise ConfigError(f"model.interpolation and model.mode_seeking must be >= 0 and model.beta in [0, 1], got "
+                              f"{self.interpolation}, {self.mode_seeking} and {self.beta}")
         self.text.validate()
 
 
@@ -214,8 +236,13 @@ class GanIntCls(_TextToImage):
     def __init__(self, cfg: GanIntClsConfig, data: DataSpec):
         super().__init__(cfg, data)
         text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
-        self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
-        self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
+        if cfg.text.spatial:   # phi(t) a map: its regions go where they describe (no compression to projected_dim)
+            c, size = data.shape[0], data.shape[-1] // 4
+            self.G = SpatialConditionalGenerator(cfg.latent_dim, text, c, size, cfg.width)
+            self.D = SpatialTextDiscriminator(c, text, size, cfg.width)
+        else:
+            self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
+            self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
         self.G_ema = moving_average_copy(self.G) if cfg.ema > 0 else None
 
     def configure_optimizers(self):
@@ -237,9 +264,11 @@ class GanIntCls(_TextToImage):
             h = phi(t), h^ = phi(t^) (mismatched text), z ~ N(0, I), x^ = G(z, h)
             s_r = D(x, h), s_w = D(x, h^), s_f = D(x^, h)
             D: descend -log s_r - 1/2 [log(1 - s_w) + log(1 - s_f)]
-            G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int),
+            G: descend -log D(G(z, h), h) - lambda log D(G(z', h_int), h_int) + mu L_ms,
                h_int = beta h + (1 - beta) h'   (GAN-INT, eq. 5; h' another image's caption;
                                               lambda = model.interpolation)
+               L_ms = 1 / (|G(z, h) - G(z2, h)| / |z - z2| + eps) on the batch's first half
+                      (mode seeking, Mao et al. 2019; mu = model.mode_seeking, 0 in the paper)
             G_ema <- b G_ema + (1 - b) G   (model.ema > 0; sampling then uses G_ema;
                                             b = min(ema, (1 + t) / (10 + t)) at the GAN's step t)
         """
@@ -248,7 +277,8 @@ class GanIntCls(_TextToImage):
         x, h = self.to_net(batch.x), self.embed(batch.y)
         plain = self.cfg.discriminator == "plain"   # the GAN baseline has no mismatched term to compute
         h_wrong = None if plain else self.mismatched(h, batch.y)
-        fake = self.G(self.prior(len(x)), h)
+        z = self.prior(len(x))
+        fake = self.G(z, h)
         s_r = self.D(x, h)
         s_w = None if plain else self.D(x, h_wrong)
         s_f = self.D(fake.detach(), h)
@@ -258,6 +288,10 @@ class GanIntCls(_TextToImage):
         if self.cfg.interpolation > 0:
             h_int = self.cfg.beta * h + (1 - self.cfg.beta) * h.roll(1, dims=0)   # another image's caption
             g_loss = g_loss + self.cfg.interpolation * g_loss_non_saturating(self.D(self.G(self.prior(len(x)), h_int), h_int))
+        if self.cfg.mode_seeking > 0:
+            half = max(2, len(x) // 2)   # G's batch norm needs two samples
+            z2 = self.prior(half)
+            g_loss = g_loss + self.cfg.mode_seeking * mode_seeking_loss(fake[:half], self.G(z2, h[:half]), z[:half], z2)
         opt.step("G", g_loss)
         if self.G_ema is not None:
             update_moving_average(self.G_ema, self.G, self.cfg.ema, step - self.cfg.text.steps)
@@ -297,11 +331,13 @@ class StackGANConfig:
 
 
 class ConditioningAugmentation(nn.Module):
-    """c = mu(phi) + sigma(phi) * eps, eps ~ N(0, I) (Zhang et al. 2017, sec. 3.1); returns (c, mu, logvar)."""
+    """c = mu(phi) + sigma(phi) * eps, eps ~ N(0, I) (Zhang et al. 2017, sec. 3.1); returns (c, mu, logvar).
+    For a text map, region by region (a 1x1 conv): c is a map too."""
 
-    def __init__(self, text_dim: int, c_dim: int):
+    def __init__(self, text_dim: int, c_dim: int, spatial: bool = False):
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(text_dim, 2 * c_dim), nn.LeakyReLU(0.2))
+        layer = nn.Conv2d(text_dim, 2 * c_dim, 1) if spatial else nn.Linear(text_dim, 2 * c_dim)
+        self.fc = nn.Sequential(layer, nn.LeakyReLU(0.2))
 
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.fc(h).chunk(2, dim=1)
@@ -310,29 +346,36 @@ class ConditioningAugmentation(nn.Module):
 
 
 def conditioning_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """D_KL(N(mu(phi), Sigma(phi)) || N(0, I)), averaged over the batch (Zhang et al. 2017, eq. 3-5)."""
-    return gaussian_kl(mu, logvar).mean()
+    """D_KL(N(mu(phi), Sigma(phi)) || N(0, I)), averaged over the batch (Zhang et al. 2017, eq. 3-5); for maps,
+    each region's KL averaged over the regions, so that lambda weighs one region as the paper weighs one vector."""
+    regions = mu[0, 0].numel() if mu.dim() == 4 else 1
+    return gaussian_kl(mu, logvar).mean() / regions
 
 
 class Stage1Generator(nn.Module):
-    """G0(z, c0): DCGAN generator on [z, c0] at Stage I's resolution, with its own conditioning augmentation."""
+    """G0(z, c0): DCGAN generator on [z, c0] at Stage I's resolution, with its own conditioning augmentation; with
+    a text map of map_size x map_size regions, the spatial generator on z and the map c0."""
 
-    def __init__(self, latent_dim: int, text_dim: int, c_dim: int, image_shape, width: int):
+    def __init__(self, latent_dim: int, text_dim: int, c_dim: int, image_shape, width: int, map_size: int = 0):
         super().__init__()
-        self.ca = ConditioningAugmentation(text_dim, c_dim)
-        self.net = DCGANGenerator(latent_dim + c_dim, image_shape, width=width)
+        self.ca = ConditioningAugmentation(text_dim, c_dim, spatial=map_size > 0)
+        self.spatial = map_size > 0
+        self.net = (SpatialConditionalGenerator(latent_dim, c_dim, image_shape[0], map_size, width,
+                                                image_size=image_shape[-1])
+                    if self.spatial else DCGANGenerator(latent_dim + c_dim, image_shape, width=width))
 
     def forward(self, z: torch.Tensor, h: torch.Tensor, generator: torch.Generator | None = None):
         c, mu, logvar = self.ca(h, generator)
-        return self.net(torch.cat([z, c], 1)), mu, logvar
+        return (self.net(z, c) if self.spatial else self.net(torch.cat([z, c], 1))), mu, logvar
 
 
 class Stage2(nn.Module):
     """G1(s0, c): Stage II's conditioning augmentation and refining generator."""
 
-    def __init__(self, text_dim: int, c_dim: int, channels: int, width: int, up: int, n_residual: int):
+    def __init__(self, text_dim: int, c_dim: int, channels: int, width: int, up: int, n_residual: int,
+                 spatial: bool = False):
         super().__init__()
-        self.ca = ConditioningAugmentation(text_dim, c_dim)
+        self.ca = ConditioningAugmentation(text_dim, c_dim, spatial)
         self.net = Stage2Generator(channels, c_dim, width=width, down=1, up=1 + up, n_residual=n_residual)
 
     def forward(self, s0: torch.Tensor, h: torch.Tensor, generator: torch.Generator | None = None):
@@ -354,11 +397,18 @@ class StackGAN(_TextToImage):
             raise ValueError(f"model.stage1_size={cfg.stage1_size} must divide the square canvas ({size}) by a "
                              f"power of two >= 2 (e.g. {size // 2})")
         small = (c, cfg.stage1_size, cfg.stage1_size)
-        e = cfg.text.embed_dim
-        self.G0 = Stage1Generator(cfg.latent_dim, e, cfg.c_dim, small, cfg.width)
-        self.D0 = TextConditionedDiscriminator(small, e, cfg.width, cfg.projected_dim)
-        self.G1 = Stage2(e, cfg.c_dim, c, cfg.width, int(math.log2(ratio)), cfg.n_residual)
-        self.D1 = TextConditionedDiscriminator(data.shape, e, cfg.width, cfg.projected_dim)
+        e, regions = cfg.text.embed_dim, (size // 4 if cfg.text.spatial else 0)
+        if regions and cfg.stage1_size != 2 * regions:
+            raise ValueError(f"with model.text.spatial Stage I draws at half the canvas: set model.stage1_size="
+                             f"{size // 2}")
+        self.G0 = Stage1Generator(cfg.latent_dim, e, cfg.c_dim, small, cfg.width, regions)
+        self.G1 = Stage2(e, cfg.c_dim, c, cfg.width, int(math.log2(ratio)), cfg.n_residual, spatial=regions > 0)
+        if regions:   # D scores the map region by region, at Stage I's size and at the canvas's
+            self.D0 = SpatialTextDiscriminator(c, e, regions, cfg.width, image_size=cfg.stage1_size)
+            self.D1 = SpatialTextDiscriminator(c, e, regions, cfg.width)
+        else:
+            self.D0 = TextConditionedDiscriminator(small, e, cfg.width, cfg.projected_dim)
+            self.D1 = TextConditionedDiscriminator(data.shape, e, cfg.width, cfg.projected_dim)
 
     def configure_optimizers(self):
         build = self.cfg.optim.build
