@@ -220,8 +220,11 @@ TRANSLATION = (
 )
 
 
-def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)"):
-    """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result."""
+def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)",
+              run: str = ""):
+    """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result, or of one seed's
+    run of a row with several (`run`: "runs[i][row]")."""
+    stage = f"{run}[{stage}]" if run else stage
     return ("{steps_trained:,} / {steps_planned:,}", f"{{{stage}[seen][caption_accuracy]:.1%}}",
             f"{{{stage}[seen][one_digit_accuracy]:.1%}}", f"{{{stage}[seen][two_digit_accuracy]:.1%}}",
             f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
@@ -234,13 +237,12 @@ STACK_STEPS = tuple(range(2000, 19500, 2000))    # StackGAN's checkpoints before
 UNTIMED = "not timed: trained in parts, on a machine shared with other work"
 
 
-def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, curve: str = "curve") -> tuple[str, ...]:
+def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, run: str = "") -> tuple[str, ...]:
     """A text-to-image row's caption accuracy at each curve checkpoint, then at the end of its run
-    ("" where the run has no such checkpoint). `stage` and `curve` name where the numbers are (one seed's run of a
-    row with several: "runs[i][row][final]", "runs[i][row][curve]"); the curve's stage is the last part of `stage`."""
-    part = stage.rsplit("[", 1)[-1].rstrip("]")
-    return tuple(f"{{{curve}[{k}][{part}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
-        f"{{{stage}[{split}][caption_accuracy]:.1%}}",)
+    ("" where the run has no such checkpoint); of one seed's run of a row with several with `run` ("runs[i][row]")."""
+    curve, end = (f"{run}[curve]", f"{run}[{stage}]") if run else ("curve", stage)
+    return tuple(f"{{{curve}[{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
+        f"{{{end}[{split}][caption_accuracy]:.1%}}",)
 
 
 GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
@@ -262,7 +264,7 @@ TEXT_TO_IMAGE = (
                cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
                       "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
            Row("GAN-INT-CLS (`gan-int-cls`, seed 0 of the 3 above)", "gan-int-cls", cells=t2i_cells(
-               "runs[0][row][final]", "{runs[0][row][train_time][cpu_seconds]:,.0f} CPU-s, 1 thread")),
+               "final", "{runs[0][row][train_time][cpu_seconds]:,.0f} CPU-s, 1 thread", run="runs[0][row]")),
            Row("GAN-INT-CLS with the paper's sentence vector and G", "gan-int-cls-sentence", cells=t2i_cells("final")),
            Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
                "gan-int-cls-other-captions", cells=t2i_cells("final")),
@@ -309,7 +311,7 @@ TEXT_TO_IMAGE = (
            ("above its caption with other digits", "{own_over_other_digits:.1%}"))),
     Table("text2image-curve", "text2image",
           (*(Row(f"GAN-INT-CLS (`gan-int-cls`) seed {seed}, {name}", "gan-int-cls",
-                 cells=t2i_curve(f"runs[{seed}][row][final]", split, SPATIAL_STEPS, f"runs[{seed}][row][curve]"))
+                 cells=t2i_curve("final", split, SPATIAL_STEPS, run=f"runs[{seed}][row]"))
              for seed in range(3) for split, name in (("seen", "seen"), ("held_out", "held out"))),
            Row("with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
                cells=t2i_curve("final", "seen", GIC_STEPS)),

@@ -102,6 +102,9 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     curve = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
     data = {"data.download": False} if offline else {"data.root": "/data"}
     got = configs("text2image_offline" if offline else "text2image", data_root=None if offline else "/data")
+    assert list(dict.fromkeys(name for name, _ in got)) == [
+        "gan-int-cls", "gan-int-cls-sentence", *list(TEXT2IMAGE)[:6], "stackgan-spatial", "gan-int-cls-quick",
+        "text-encoder-spatial", *list(TEXT2IMAGE)[7:]]
     for name, (preset, sets) in TEXT2IMAGE.items():
         assert got[(name, 0)] == resolve(preset, overrides={**sets, **data, "train.seed": 0, **curve}), name
     assert got[("gan-int-cls-20k", 0)].train.steps == 20000 and got[("text-encoder-paper-500", 0)].model.text.steps == 500

@@ -78,6 +78,11 @@ def matching_vector(e: torch.Tensor) -> torch.Tensor:
     return F.normalize(e.flatten(1), dim=1) if e.dim() > 2 else e
 
 
+def _per_example(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """values (N,) shaped to broadcast over each example of `like` (a vector per example, or a map)."""
+    return values.view(-1, *[1] * (like.dim() - 1))
+
+
 def _check_data(name: str, data: DataSpec) -> None:
     if data.kind != "captioned" or not data.vocab_size:
         raise ValueError(f"{name} learns from captioned images (e.g. --data mnist-captions), not '{data.kind}' data")
@@ -135,7 +140,7 @@ class _TextToImage(Algorithm):
             other, swapped = with_other_digits(tokens), with_digits_swapped(tokens)
             swap = (torch.rand(len(h), device=h.device) < 0.5) & (swapped != tokens).any(1)
             changed = torch.where(swap[:, None], swapped, other)
-            wrong = torch.where(hard.view(-1, *[1] * (h.dim() - 1)), self.embed(changed), wrong)
+            wrong = torch.where(_per_example(hard, h), self.embed(changed), wrong)
         return wrong
 
     @staticmethod
@@ -175,7 +180,7 @@ class _TextToImage(Algorithm):
         """(rows * cols) images: row r keeps its noise, column j the embedding (1 - b) phi(first) + b phi(second),
         b = j / (cols - 1) (Reed et al. 2016, Figure 8: interpolating between two sentences)."""
         h = self.embed(self.tokens(2, [first, second]))
-        beta = torch.linspace(0, 1, cols, device=self.device).view(-1, *[1] * (h.dim() - 1))
+        beta = _per_example(torch.linspace(0, 1, cols, device=self.device), h)
         path = (1 - beta) * h[0] + beta * h[1]
         seeds = torch.randint(2 ** 62, (rows,), generator=generator, device=generator.device if generator else None)
         images = []
@@ -237,9 +242,9 @@ class GanIntCls(_TextToImage):
         super().__init__(cfg, data)
         text, projected = cfg.text.embed_dim, cfg.projected_dim   # phi(t)'s size, and its compressed size
         if cfg.text.spatial:   # phi(t) a map: its regions go where they describe (no compression to projected_dim)
-            c, size = data.shape[0], data.shape[-1] // 4
-            self.G = SpatialConditionalGenerator(cfg.latent_dim, text, c, size, cfg.width)
-            self.D = SpatialTextDiscriminator(c, text, size, cfg.width)
+            c, regions = data.shape[0], self.text_encoder.size
+            self.G = SpatialConditionalGenerator(cfg.latent_dim, text, c, regions, cfg.width)
+            self.D = SpatialTextDiscriminator(c, text, regions, cfg.width)
         else:
             self.G = ConditionalGenerator(cfg.latent_dim, text, projected, data.shape, cfg.width)
             self.D = TextConditionedDiscriminator(data.shape, text, cfg.width, projected)
@@ -397,7 +402,7 @@ class StackGAN(_TextToImage):
             raise ValueError(f"model.stage1_size={cfg.stage1_size} must divide the square canvas ({size}) by a "
                              f"power of two >= 2 (e.g. {size // 2})")
         small = (c, cfg.stage1_size, cfg.stage1_size)
-        e, regions = cfg.text.embed_dim, (size // 4 if cfg.text.spatial else 0)
+        e, regions = cfg.text.embed_dim, (self.text_encoder.size if cfg.text.spatial else 0)
         if regions and cfg.stage1_size != 2 * regions:
             raise ValueError(f"with model.text.spatial Stage I draws at half the canvas: set model.stage1_size="
                              f"{size // 2}")
