@@ -87,7 +87,8 @@ TEXT2IMAGE = {  # the old script's rows, each computing what it did with the pre
                                                   "train.lr_decay": 0.0}),
     "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
                                         "train.lr_decay": 0.0}),
-    "stackgan": ("stackgan", {}),
+    "stackgan-sentence": ("stackgan", {"model.text.spatial": False, "model.text.embed_dim": 128, "model.ema": 0.0,
+                                       "train.lr_decay": 0.0}),
     "gan-int-cls-quick": ("gan-int-cls-quick", {}),
     "text-encoder": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0}),
     "text-encoder-paper": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0,
@@ -103,14 +104,19 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     data = {"data.download": False} if offline else {"data.root": "/data"}
     got = configs("text2image_offline" if offline else "text2image", data_root=None if offline else "/data")
     assert list(dict.fromkeys(name for name, _ in got)) == [
-        "gan-int-cls", "gan-int-cls-sentence", *list(TEXT2IMAGE)[:6], "stackgan-spatial", "gan-int-cls-quick",
-        "text-encoder-spatial", *list(TEXT2IMAGE)[7:]]
+        "gan-int-cls", "gan-int-cls-sentence", *list(TEXT2IMAGE)[:5], "stackgan", "stackgan-sentence",
+        "stackgan-spatial", "gan-int-cls-quick", "text-encoder-spatial", *list(TEXT2IMAGE)[7:]]
     for name, (preset, sets) in TEXT2IMAGE.items():
         assert got[(name, 0)] == resolve(preset, overrides={**sets, **data, "train.seed": 0, **curve}), name
     assert got[("gan-int-cls-20k", 0)].train.steps == 20000 and got[("text-encoder-paper-500", 0)].model.text.steps == 500
-    # the preset itself on 3 seeds; the paper's sentence vector beside it, as the preset said before its text map
+    # the presets themselves on 3 seeds; the paper's sentence vector beside them, as the presets said before the map
     for seed in (0, 1, 2):
-        assert got[("gan-int-cls", seed)] == resolve("gan-int-cls", overrides={**data, "train.seed": seed, **curve})
+        for preset in ("gan-int-cls", "stackgan"):
+            assert got[(preset, seed)] == resolve(preset, overrides={**data, "train.seed": seed, **curve})
+    # stackgan with the map but neither moving averages nor the decaying rate, as first measured
+    map_only = got[("stackgan-spatial", 0)]
+    assert map_only.model.text.spatial and map_only.model.ema == 0 and map_only.train.lr_decay == 0
+    assert got[("stackgan", 0)].model.ema == 0.999 and got[("stackgan", 0)].train.lr_decay == 0.3
     assert got[("gan-int-cls", 0)].model.text.spatial and not got[("gan-int-cls-sentence", 0)].model.text.spatial
     assert got[("gan-int-cls-sentence", 0)] == resolve("gan-int-cls", overrides={**SENTENCE, **data, "train.seed": 0,
                                                                                  **curve})
@@ -286,4 +292,7 @@ def test_each_seed_of_a_row_with_several_keeps_its_own_folder_whichever_command_
     assert driver.run_folder(alone[0], alone, "/runs") == Path("/runs/gan-int-cls-seed1")
     every = plan(spec, rows=["gan-int-cls", "stackgan"])   # the scoring command: every seed of the row
     assert [driver.run_folder(p, every, "/runs").name for p in every] == [
-        "gan-int-cls-seed0", "gan-int-cls-seed1", "gan-int-cls-seed2", "stackgan"]
+        "gan-int-cls-seed0", "gan-int-cls-seed1", "gan-int-cls-seed2", "stackgan-seed0", "stackgan-seed1",
+        "stackgan-seed2"]
+    one = plan(spec, rows=["gan-int-cls-quick"])   # a row with one seed keeps the row's name
+    assert driver.run_folder(one[0], one, "/runs") == Path("/runs/gan-int-cls-quick")

@@ -20,6 +20,9 @@ TEXT_ONLY = {"train.steps": 1500, "train.lr_decay": 0.0}   # the text encoder's 
 # gan-int-cls with the paper's sentence vector and G (no mode seeking, no moving average), for 12,000 steps
 SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.mode_seeking": 0.0, "model.ema": 0.0,
             "train.steps": 12000}
+# stackgan with the paper's sentence vector and generators, at a constant rate; and with the text map alone
+STACK_SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.ema": 0.0, "train.lr_decay": 0.0}
+STACK_MAP_ONLY = {"model.ema": 0.0, "train.lr_decay": 0.0}
 SEEDS = (0, 1, 2)
 ROWS = {  # name: (preset, overrides, seeds)
     "gan-int-cls": ("gan-int-cls", {}, SEEDS),
@@ -33,8 +36,9 @@ ROWS = {  # name: (preset, overrides, seeds)
                                                   "train.lr_decay": 0.0}, (0,)),
     "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
                                         "train.lr_decay": 0.0}, (0,)),
-    "stackgan": ("stackgan", {}, (0,)),
-    "stackgan-spatial": ("stackgan", {"model.text.spatial": True, "model.text.embed_dim": 64}, (0,)),
+    "stackgan": ("stackgan", {}, SEEDS),
+    "stackgan-sentence": ("stackgan", STACK_SENTENCE, (0,)),
+    "stackgan-spatial": ("stackgan", STACK_MAP_ONLY, (0,)),
     "gan-int-cls-quick": ("gan-int-cls-quick", {}, (0,)),
 }
 TEXT_ROWS = {"text-encoder-spatial": ("gan-int-cls", TEXT_ONLY),

@@ -323,6 +323,7 @@ class StackGANConfig:
     stage1_steps: int = 2000          # Stage I's steps after the text encoder's; Stage II trains after them
     width: int = 64                   # widths of the generators and discriminators
     n_residual: int = 2               # Stage II's residual blocks
+    ema: float = 0.0                  # decay of both generators' exponential moving averages (0: off; e.g. 0.999)
     text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="adam", lr=2e-4, betas=(0.5, 0.999)))
 
@@ -330,6 +331,7 @@ class StackGANConfig:
         if min(self.latent_dim, self.c_dim, self.projected_dim, self.width, self.stage1_steps) < 1:
             raise ConfigError("model.latent_dim, c_dim, projected_dim, width and stage1_steps must be >= 1")
         check_share("model.hard_mismatch", self.hard_mismatch)
+        check_ema_decay(self.ema)
         if self.kl_weight < 0 or self.n_residual < 0:
             raise ConfigError("model.kl_weight and model.n_residual must be >= 0")
         self.text.validate()
@@ -393,6 +395,7 @@ class StackGAN(_TextToImage):
     """StackGAN: conditioning augmentation, a low-resolution Stage I GAN, then a Stage II GAN that refines it."""
 
     name, Config = "stackgan", StackGANConfig
+    moving_averages = ("G0_ema", "G1_ema")
 
     def __init__(self, cfg: StackGANConfig, data: DataSpec):
         super().__init__(cfg, data)
@@ -414,6 +417,8 @@ class StackGAN(_TextToImage):
         else:
             self.D0 = TextConditionedDiscriminator(small, e, cfg.width, cfg.projected_dim)
             self.D1 = TextConditionedDiscriminator(data.shape, e, cfg.width, cfg.projected_dim)
+        self.G0_ema = moving_average_copy(self.G0) if cfg.ema > 0 else None
+        self.G1_ema = moving_average_copy(self.G1) if cfg.ema > 0 else None
 
     def configure_optimizers(self):
         build = self.cfg.optim.build
@@ -435,19 +440,40 @@ class StackGAN(_TextToImage):
             D_i: descend -log D_i(x_i, h) - 1/2 [log(1 - D_i(x_i, h^)) + log(1 - D_i(G_i(.), h))]
             G_i: descend -log D_i(G_i(.), h) + lambda KL(N(mu, Sigma) || N(0, I))
         Stage I: G0(z, c0) against D0 on real images at stage1_size. Stage II: G1(s0, c) with
-        s0 = G0(z, c0) from the frozen Stage I, against D1 on real canvases.
+        s0 = G0(z, c0) from the frozen Stage I (its moving average when model.ema > 0), against D1 on real canvases.
+        With model.ema > 0 each stage keeps G_i_ema <- b G_i_ema + (1 - b) G_i, b = min(ema, (1 + t) / (10 + t))
+        at the stage's step t, and samples come from the averages.
         """
         cfg = self.cfg
         if step < cfg.text.steps:
             return self.text_step(batch, opt)
         h = self.embed(batch.y)
         h_wrong = self.mismatched(h, batch.y)
-        if step < cfg.text.steps + cfg.stage1_steps:
-            return self.stage_step(self.G0, self.D0, "0", self.downsample(self.to_net(batch.x)), h, h_wrong,
+        stage2_start = cfg.text.steps + cfg.stage1_steps
+        if step < stage2_start:
+            logs = self.stage_step(self.G0, self.D0, "0", self.downsample(self.to_net(batch.x)), h, h_wrong,
                                    lambda: self.G0(self.prior(len(h)), h), opt)
-        with torch.no_grad(), eval_mode(self.G0):
-            s0, _, _ = self.G0(self.prior(len(h)), h)
-        return self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, h_wrong, lambda: self.G1(s0, h), opt)
+            self.update_average(self.G0_ema, self.G0, step - cfg.text.steps)
+            return logs
+        with torch.no_grad(), eval_mode(self.stage1):
+            s0, _, _ = self.stage1(self.prior(len(h)), h)
+        logs = self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, h_wrong, lambda: self.G1(s0, h), opt)
+        self.update_average(self.G1_ema, self.G1, step - stage2_start)
+        return logs
+
+    def update_average(self, average: nn.Module | None, G: nn.Module, stage_step: int) -> None:
+        if average is not None:
+            update_moving_average(average, G, self.cfg.ema, stage_step)
+
+    @property
+    def stage1(self) -> nn.Module:
+        """Stage I's generator as sampling uses it: its moving average when there is one."""
+        return self.G0_ema if self.G0_ema is not None else self.G0
+
+    @property
+    def stage2(self) -> nn.Module:
+        """Stage II's generator as sampling uses it."""
+        return self.G1_ema if self.G1_ema is not None else self.G1
 
     def stage_step(self, G, D, i: str, x, h, h_wrong, generate, opt: Optimizers) -> dict:
         """One D step and one G step of stage i (see train_step)."""
@@ -462,10 +488,10 @@ class StackGAN(_TextToImage):
 
     def stage1_images(self, h: torch.Tensor, generator=None) -> torch.Tensor:
         """Stage I's images s0 in [-1, 1] at stage1_size for embeddings h."""
-        return self.G0(self.prior(len(h), generator), h, generator)[0]
+        return self.stage1(self.prior(len(h), generator), h, generator)[0]
 
     def generate_from_embedding(self, h, generator=None):
-        return self.from_net(self.G1(self.stage1_images(h, generator), h, generator)[0])
+        return self.from_net(self.stage2(self.stage1_images(h, generator), h, generator)[0])
 
     @torch.no_grad()
     def sample_stage1(self, n: int, *, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
