@@ -296,3 +296,43 @@ def test_each_seed_of_a_row_with_several_keeps_its_own_folder_whichever_command_
         "stackgan-seed2"]
     one = plan(spec, rows=["gan-int-cls-quick"])   # a row with one seed keeps the row's name
     assert driver.run_folder(one[0], one, "/runs") == Path("/runs/gan-int-cls-quick")
+
+
+def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest_late_checkpoint():
+    from specs.text2image import seed_summary
+
+    def scores(seen, held_out, fd):
+        return {"seen": {"caption_accuracy": seen}, "held_out": {"caption_accuracy": held_out}, "fd_digits": fd}
+
+    def run(seed, final, stage1, curve, cpu_seconds):
+        return {"seed": seed, "row": {
+            "steps_trained": 9500, "steps_planned": 9500, "train_time": {"cpu_seconds": cpu_seconds},
+            "final": scores(*final), "stage1": scores(*stage1),
+            "curve": {str(step): {"final": {"seen": s, "held_out": h}} for step, (s, h) in curve.items()}}}
+
+    runs = [run(0, (0.90, 0.80, 2.0), (0.5, 0.4, 90.0), {4000: (0.1, 0.1), 6000: (0.88, 0.83), 8000: (0.91, 0.86)}, 1200),
+            run(1, (0.94, 0.70, 3.0), (0.6, 0.5, 80.0), {6000: (0.93, 0.75), 8000: (0.95, 0.72)}, 1500),
+            run(2, (0.92, 0.75, 1.0), (0.7, 0.3, 70.0), {6000: (0.92, 0.74), 8000: (0.92, 0.77)}, 1800)]
+    out = seed_summary(runs)
+    # medians and [min, max] over the three seeds' ends, for Stage II and for Stage I
+    assert (out["seen"], out["seen_range"]) == (pytest.approx(0.92), [0.90, 0.94])
+    assert (out["held_out"], out["held_out_range"], out["fd"]) == (pytest.approx(0.75), [0.70, 0.80], 2.0)
+    assert (out["stage1_seen"], out["stage1_held_out"], out["stage1_fd"], out["stage1_fd_range"]) == (
+        0.6, 0.4, 80.0, [70.0, 90.0])
+    # the last three checkpoints: steps 6,000, 8,000 and the end; step 4,000's 0.1 is too early to count
+    assert [p["step"] for p in out["last_checkpoints"]["0"]] == [6000, 8000, 9500]
+    assert out["seen_farthest"] == pytest.approx(0.04)       # seed 0 at 6,000: |0.88 - 0.92|
+    assert out["held_out_farthest"] == pytest.approx(0.11)   # seed 0 at 8,000: |0.86 - 0.75|
+    assert out["train_cpu_minutes"] == 25.0                  # 1,500 CPU-seconds
+
+
+def test_the_all_captions_spec_scores_the_seeded_rows_runs_on_every_test_caption():
+    spec, online = driver.load_spec("text2image_all"), driver.load_spec("text2image")
+    assert spec.settings["n"] == 10000 and online.settings["n"] == 1000
+    planned = plan(spec)
+    assert sorted({p.row.name for p in planned}) == ["gan-int-cls", "stackgan"]
+    # the same configs in the same run folders as the text2image spec's: it reads those runs, trains nothing new
+    for p in planned:
+        twin = plan(online, rows=[p.row.name], seeds=[p.seed])
+        assert p.config() == twin[0].config()
+        assert driver.run_folder(p, planned, "/runs") == Path(f"/runs/{p.row.name}-seed{p.seed}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from spec import Row, Spec
+from spec import Row, Spec, median_and_range
 
 TEXT_ONLY = {"train.steps": 1500, "train.lr_decay": 0.0}   # the text encoder's phase alone, at its constant rate
 # gan-int-cls with the paper's sentence vector and G (no mode seeking, no moving average), for 12,000 steps
@@ -105,25 +105,27 @@ LAST_CHECKPOINTS = 3   # the checkpoints at the end of each run whose spread sho
 
 
 def seed_summary(runs: list[dict]) -> dict:
-    """The final caption accuracies (seen, held out) and FD as the median over the seeds and [min, max]; each
-    seed's last LAST_CHECKPOINTS checkpoints (step, seen, held out); the largest distance of any of them from the
-    median, per split; the median CPU-minutes of training."""
-    def final(run):
-        return {"seen": run["row"]["final"]["seen"]["caption_accuracy"],
-                "held_out": run["row"]["final"]["held_out"]["caption_accuracy"], "fd": run["row"]["final"]["fd_digits"]}
-
-    finals = [final(run) for run in runs]
+    """The final caption accuracies (seen, held out) and FD as the median over the seeds and [min, max] (and
+    Stage I's as stage1_*, for StackGAN); each seed's last LAST_CHECKPOINTS checkpoints (step, seen, held out);
+    the largest distance of any of them from the median, per split; the median CPU-minutes of training."""
     out = {"seeds": [run["seed"] for run in runs], "n_seeds": len(runs), "steps_trained": runs[0]["row"]["steps_trained"],
            "steps_planned": runs[0]["row"]["steps_planned"],
            "train_cpu_minutes": statistics.median(run["row"]["train_time"]["cpu_seconds"] / 60 for run in runs)}
-    for name in ("seen", "held_out", "fd"):
-        values = [f[name] for f in finals]
-        out[name], out[f"{name}_range"] = statistics.median(values), [min(values), max(values)]
+    for stage, prefix in (("final", ""), ("stage1", "stage1_")):
+        if stage in runs[0]["row"]:
+            numbers = [{"seed": run["seed"], **{prefix + k: v for k, v in stage_numbers(run["row"][stage]).items()}}
+                       for run in runs]
+            out.update({k: v for k, v in median_and_range(numbers).items() if k not in ("n_seeds", "runs")})
     out["last_checkpoints"] = {str(run["seed"]): last_checkpoints(run["row"]) for run in runs}
     for split in ("seen", "held_out"):
         out[f"{split}_farthest"] = max(abs(point[split] - out[split]) for points in out["last_checkpoints"].values()
                                        for point in points)
     return out
+
+
+def stage_numbers(scores: dict) -> dict:
+    return {"seen": scores["seen"]["caption_accuracy"], "held_out": scores["held_out"]["caption_accuracy"],
+            "fd": scores["fd_digits"]}
 
 
 def last_checkpoints(numbers: dict) -> list[dict]:
