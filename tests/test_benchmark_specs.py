@@ -310,7 +310,8 @@ def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest
             "final": scores(*final), "stage1": scores(*stage1),
             "curve": {str(step): {"final": {"seen": s, "held_out": h}} for step, (s, h) in curve.items()}}}
 
-    runs = [run(0, (0.90, 0.80, 2.0), (0.5, 0.4, 90.0), {4000: (0.1, 0.1), 6000: (0.88, 0.83), 8000: (0.91, 0.86)}, 1200),
+    runs = [run(0, (0.90, 0.80, 2.0), (0.5, 0.4, 90.0), {4000: (0.1, 0.1), 6000: (0.88, 0.83), 8000: (0.91, 0.86)},
+                1200),
             run(1, (0.94, 0.70, 3.0), (0.6, 0.5, 80.0), {6000: (0.93, 0.75), 8000: (0.95, 0.72)}, 1500),
             run(2, (0.92, 0.75, 1.0), (0.7, 0.3, 70.0), {6000: (0.92, 0.74), 8000: (0.92, 0.77)}, 1800)]
     out = seed_summary(runs)

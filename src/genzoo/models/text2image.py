@@ -122,6 +122,11 @@ class _TextToImage(Algorithm):
         opt.step("text", loss)
         return {"match_loss": loss.detach()}
 
+    def update_average(self, average: nn.Module | None, G: nn.Module, gan_step: int) -> None:
+        """average <- its update toward G at the GAN's (or the stage's) step gan_step; nothing without one."""
+        if average is not None:
+            update_moving_average(average, G, self.cfg.ema, gan_step)
+
     def text_optimizer(self) -> torch.optim.Optimizer:
         return self.cfg.text.optim.build([*self.text_encoder.parameters(), *self.image_encoder.parameters()])
 
@@ -298,8 +303,7 @@ class GanIntCls(_TextToImage):
             z2 = self.prior(half)
             g_loss = g_loss + self.cfg.mode_seeking * mode_seeking_loss(fake[:half], self.G(z2, h[:half]), z[:half], z2)
         opt.step("G", g_loss)
-        if self.G_ema is not None:
-            update_moving_average(self.G_ema, self.G, self.cfg.ema, step - self.cfg.text.steps)
+        self.update_average(self.G_ema, self.G, step - self.cfg.text.steps)
         scores = {"s_r": s_r, "s_f": s_f} if plain else {"s_r": s_r, "s_w": s_w, "s_f": s_f}
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
                 **{name: torch.sigmoid(s).mean().detach() for name, s in scores.items()}}
@@ -460,10 +464,6 @@ class StackGAN(_TextToImage):
         logs = self.stage_step(self.G1, self.D1, "1", self.to_net(batch.x), h, h_wrong, lambda: self.G1(s0, h), opt)
         self.update_average(self.G1_ema, self.G1, step - stage2_start)
         return logs
-
-    def update_average(self, average: nn.Module | None, G: nn.Module, stage_step: int) -> None:
-        if average is not None:
-            update_moving_average(average, G, self.cfg.ema, stage_step)
 
     @property
     def stage1(self) -> nn.Module:
