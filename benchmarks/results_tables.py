@@ -255,7 +255,8 @@ SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
               ("FD of the digit cuts", "{fd:.1f} [{fd_range[0]:.1f}, {fd_range[1]:.1f}]"),
               ("last 3 checkpoints, farthest from the median: seen / held out",
                "{seen_farthest:.1%} / {held_out_farthest:.1%}"),
-              ("steps", "{steps_trained:,}"), ("training, median", "{train_cpu_minutes:.1f} CPU-min, 1 thread"))
+              ("steps", "{steps_trained:,}"), ("CPU-minutes of training on 1 thread: median [range]",
+               "{train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, {train_cpu_minutes_range[1]:.1f}]"))
 
 SEEDED_T2I_ROWS = (
     Row("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls"),

@@ -203,6 +203,7 @@ def train(ctx: Context, hooks: list, threads: int | None) -> dict:
     from common import train_timed
 
     planned, stop = ctx.planned, ctx.planned.row.stop
+    start = latest_step(ctx.run_dir)
     cpu, wall = time.process_time(), time.perf_counter()
     if ctx.spec.trainer == "trainer":
         timed = train_timed(planned.config(), out=ctx.run_dir, stop_rules=stop.stop_rules(), hooks=hooks,
@@ -218,9 +219,31 @@ def train(ctx: Context, hooks: list, threads: int | None) -> dict:
                                hooks=hooks, stop_rules=stop.stop_rules())
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if "temporary" not in ctx.own:   # how long the run took, beside it, for a later --score-only
-        (ctx.run_dir / "benchmark-time.json").write_text(json.dumps(
-            {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "threads": threads}) + "\n")
+        record_time(ctx.run_dir, start, ctx.run.step, {"wall_seconds": wall, "cpu_seconds": cpu, "threads": threads})
     return {"steps": ctx.run.step, "train_cpu_minutes": round(cpu / 60, 1), "train_minutes": round(wall / 60, 1)}
+
+
+def latest_step(run_dir: Path | None) -> int:
+    """The step a run resumes from: its latest checkpoint's, 0 for a fresh run."""
+    from genzoo.runs.checkpoint import list_checkpoints
+
+    kept = list_checkpoints(run_dir / "checkpoints") if run_dir is not None and (run_dir / "checkpoints").is_dir() else []
+    return kept[-1][0] if kept else 0
+
+
+def record_time(run_dir: Path, start: int, end: int, spent: dict) -> None:
+    """Write the time of steps start..end to benchmark-time.json, added to the recorded time when that ended where
+    this began. A run resumed past an interrupted part, whose time was never written, says from which step its
+    time counts ("from_step"), so that it is not read as the whole run's."""
+    path = run_dir / "benchmark-time.json"
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    if start and earlier.get("to_step") == start:
+        spent = {**spent, "wall_seconds": spent["wall_seconds"] + earlier["wall_seconds"],
+                 "cpu_seconds": spent["cpu_seconds"] + earlier["cpu_seconds"]}
+        start = earlier["from_step"]
+    path.write_text(json.dumps({"wall_seconds": round(spent["wall_seconds"], 1),
+                                "cpu_seconds": round(spent["cpu_seconds"], 1), "threads": spent["threads"],
+                                "from_step": start, "to_step": end}) + "\n")
 
 
 def finish_row(spec: Spec, row, records: dict, settings: dict, out: str) -> dict:

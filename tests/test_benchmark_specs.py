@@ -325,6 +325,27 @@ def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest
     assert out["seen_farthest"] == pytest.approx(0.04)       # seed 0 at 6,000: |0.88 - 0.92|
     assert out["held_out_farthest"] == pytest.approx(0.11)   # seed 0 at 8,000: |0.86 - 0.75|
     assert out["train_cpu_minutes"] == 25.0                  # 1,500 CPU-seconds
+    assert (out["train_cpu_minutes_range"], out["timed_seeds"]) == ([20.0, 30.0], [0, 1, 2])
+    # a seed resumed past an interrupted part is left out of the training time, not read as the whole run's
+    runs[2]["row"]["train_time"]["from_step"] = 6000
+    out = seed_summary(runs)
+    assert (out["train_cpu_minutes"], out["train_cpu_minutes_range"], out["timed_seeds"]) == (22.5, [20.0, 25.0], [0, 1])
+
+
+def test_a_resumed_run_adds_its_time_to_the_part_before_and_an_interrupted_part_is_said(tmp_path):
+    path = tmp_path / "benchmark-time.json"
+    driver.record_time(tmp_path, 0, 2000, {"wall_seconds": 10.0, "cpu_seconds": 8.0, "threads": 1})
+    driver.record_time(tmp_path, 2000, 4000, {"wall_seconds": 5.0, "cpu_seconds": 4.0, "threads": 1})
+    assert json.loads(path.read_text()) == {"wall_seconds": 15.0, "cpu_seconds": 12.0, "threads": 1,
+                                            "from_step": 0, "to_step": 4000}
+    # killed at 5,000 before writing; resumed from its checkpoint at 4,000 the time adds up again
+    driver.record_time(tmp_path, 4000, 6000, {"wall_seconds": 3.0, "cpu_seconds": 2.0, "threads": 1})
+    assert json.loads(path.read_text())["cpu_seconds"] == 14.0
+    # resumed from 8,000 while the record ends at 6,000: the steps between were never timed
+    driver.record_time(tmp_path, 8000, 9000, {"wall_seconds": 1.0, "cpu_seconds": 0.5, "threads": 1})
+    assert json.loads(path.read_text()) == {"wall_seconds": 1.0, "cpu_seconds": 0.5, "threads": 1,
+                                            "from_step": 8000, "to_step": 9000}
+    assert driver.latest_step(tmp_path) == 0 and driver.latest_step(None) == 0
 
 
 def test_the_all_captions_spec_scores_the_seeded_rows_runs_on_every_test_caption():

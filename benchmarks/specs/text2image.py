@@ -104,13 +104,24 @@ def make_row(row: Row, runs: list[dict], settings: dict) -> dict:
 LAST_CHECKPOINTS = 3   # the checkpoints at the end of each run whose spread shows how stable it is
 
 
+def training_minutes(runs: list[dict]) -> dict:
+    """The median and [min, max] CPU-minutes of the runs whose time counts from step 0 (a run resumed past an
+    interrupted part counts from later), and those runs' seeds."""
+    timed = [run for run in runs if run["row"]["train_time"] and not run["row"]["train_time"].get("from_step")]
+    minutes = [run["row"]["train_time"]["cpu_seconds"] / 60 for run in timed]
+    if not minutes:
+        return {"timed_seeds": []}
+    return {"train_cpu_minutes": statistics.median(minutes), "train_cpu_minutes_range": [min(minutes), max(minutes)],
+            "timed_seeds": [run["seed"] for run in timed]}
+
+
 def seed_summary(runs: list[dict]) -> dict:
     """The final caption accuracies (seen, held out) and FD as the median over the seeds and [min, max] (and
     Stage I's as stage1_*, for StackGAN); each seed's last LAST_CHECKPOINTS checkpoints (step, seen, held out);
-    the largest distance of any of them from the median, per split; the median CPU-minutes of training."""
+    the largest distance of any of them from the median, per split; the median and range of the CPU-minutes of
+    training over the seeds timed from the first step."""
     out = {"seeds": [run["seed"] for run in runs], "n_seeds": len(runs), "steps_trained": runs[0]["row"]["steps_trained"],
-           "steps_planned": runs[0]["row"]["steps_planned"],
-           "train_cpu_minutes": statistics.median(run["row"]["train_time"]["cpu_seconds"] / 60 for run in runs)}
+           "steps_planned": runs[0]["row"]["steps_planned"], **training_minutes(runs)}
     for stage, prefix in (("final", ""), ("stage1", "stage1_")):
         if stage in runs[0]["row"]:
             numbers = [{"seed": run["seed"], **{prefix + k: v for k, v in stage_numbers(run["row"][stage]).items()}}
