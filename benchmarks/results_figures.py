@@ -118,12 +118,14 @@ def iwae_curve_figure(result: dict, published: dict):
                 label="genzoo `iwae`, train.lr_schedule=burda, 1 thread")
     for r in rows:
         ax.annotate(f"{r['epochs']:,} ep.", (r["train_cpu_minutes"] / 60, r["nll"]), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)
+                    xytext=(3, 6), fontsize=8, rotation=40)   # slanted: the late points lie close together
     ax.axhline(paper["nll"], color="C3", linestyle="--", label=f"{paper['cite']}, {paper['epochs']:,} epochs")
     ax.set_ylabel("test NLL, k = 5000 (nats)")
     fig = with_log_x(fig, (ax,), "CPU-hours of training")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))   # 0.01, 0.1, 1 rather than powers of ten
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(min(hours) / 1.5, max(hours) * 2)   # room for the labels of the first and last points
+    ax.margins(y=0.12)
     return fig
 
 
