@@ -227,7 +227,7 @@ def latest_step(run_dir: Path | None) -> int:
     """The step a run resumes from: its latest checkpoint's, 0 for a fresh run."""
     from genzoo.runs.checkpoint import list_checkpoints
 
-    kept = list_checkpoints(run_dir / "checkpoints") if run_dir is not None and (run_dir / "checkpoints").is_dir() else []
+    kept = list_checkpoints(run_dir / "checkpoints") if run_dir is not None else []   # [] without the folder
     return kept[-1][0] if kept else 0
 
 
