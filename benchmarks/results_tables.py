@@ -233,7 +233,7 @@ def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s,
 WALL_TRAINING = "{train_time[wall_seconds]:,.0f} s wall, {train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} threads"
 T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
 OFFLINE_STEPS = tuple(range(2000, 12000, 2000))
-STACK_STEPS = tuple(range(2000, 19500, 2000))    # StackGAN's checkpoints before the end of its 19,500 steps
+STACK_STEPS = tuple(range(2000, 19500, 2000))    # the 19,500-step StackGAN rows' checkpoints before their end
 UNTIMED = "not timed: trained in parts, on a machine shared with other work"
 
 
@@ -258,13 +258,21 @@ SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
               ("steps", "{steps_trained:,}"), ("CPU-minutes of training on 1 thread: median [range]",
                "{train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, {train_cpu_minutes_range[1]:.1f}]"))
 
+
+
+def stackgan_rows(label: str, row: str) -> tuple[Row, Row]:
+    """A StackGAN row with several seeds: its Stage I (accuracy and FD only), then its Stage II."""
+    stage1 = ("{n_seeds}", "{stage1_seen:.1%} [{stage1_seen_range[0]:.1%}, {stage1_seen_range[1]:.1%}]",
+              "{stage1_held_out:.1%} [{stage1_held_out_range[0]:.1%}, {stage1_held_out_range[1]:.1%}]",
+              "{stage1_fd:.1f} [{stage1_fd_range[0]:.1f}, {stage1_fd_range[1]:.1f}]", "", "", "")
+    return (Row(f"{label}, Stage I (16x16 shown at 32x32)", row, cells=stage1),
+            Row(f"{label}, Stage II (32x32)", row))
+
+
 SEEDED_T2I_ROWS = (
     Row("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls"),
-    Row("StackGAN (`stackgan`), Stage I (16x16 shown at 32x32)", "stackgan", cells=(
-        "{n_seeds}", "{stage1_seen:.1%} [{stage1_seen_range[0]:.1%}, {stage1_seen_range[1]:.1%}]",
-        "{stage1_held_out:.1%} [{stage1_held_out_range[0]:.1%}, {stage1_held_out_range[1]:.1%}]",
-        "{stage1_fd:.1f} [{stage1_fd_range[0]:.1f}, {stage1_fd_range[1]:.1f}]", "", "", "")),
-    Row("StackGAN (`stackgan`), Stage II (32x32)", "stackgan"))
+    *stackgan_rows("StackGAN (`stackgan`)", "stackgan"),
+    *stackgan_rows("StackGAN with a 12,000-step Stage I (`stackgan-long`)", "stackgan-long"))
 
 TEXT_TO_IMAGE = (
     Table("text2image-seeds", "text2image", SEEDED_T2I_ROWS, SEEDED_T2I, filled_row_by_row=True),

@@ -88,7 +88,7 @@ TEXT2IMAGE = {  # the old script's rows, each computing what it did with the pre
     "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
                                         "train.lr_decay": 0.0}),
     "stackgan-sentence": ("stackgan", {"model.text.spatial": False, "model.text.embed_dim": 128, "model.ema": 0.0,
-                                       "train.lr_decay": 0.0}),
+                                       "train.lr_decay": 0.0, "train.steps": 19500, "model.stage1_steps": 12000}),
     "gan-int-cls-quick": ("gan-int-cls-quick", {}),
     "text-encoder": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0}),
     "text-encoder-paper": ("gan-int-cls", {**SENTENCE, "train.steps": 1500, "train.lr_decay": 0.0,
@@ -104,7 +104,7 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     data = {"data.download": False} if offline else {"data.root": "/data"}
     got = configs("text2image_offline" if offline else "text2image", data_root=None if offline else "/data")
     assert list(dict.fromkeys(name for name, _ in got)) == [
-        "gan-int-cls", "gan-int-cls-sentence", *list(TEXT2IMAGE)[:5], "stackgan", "stackgan-sentence",
+        "gan-int-cls", "gan-int-cls-sentence", *list(TEXT2IMAGE)[:5], "stackgan", "stackgan-long", "stackgan-sentence",
         "stackgan-spatial", "gan-int-cls-quick", "text-encoder-spatial", *list(TEXT2IMAGE)[7:]]
     for name, (preset, sets) in TEXT2IMAGE.items():
         assert got[(name, 0)] == resolve(preset, overrides={**sets, **data, "train.seed": 0, **curve}), name
@@ -116,7 +116,16 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     # stackgan with the map but neither moving averages nor the decaying rate, as first measured
     map_only = got[("stackgan-spatial", 0)]
     assert map_only.model.text.spatial and map_only.model.ema == 0 and map_only.train.lr_decay == 0
-    assert got[("stackgan", 0)].model.ema == 0.999 and got[("stackgan", 0)].train.lr_decay == 0.3
+    # both measured with a 12,000-step Stage I; the preset's is 8,000, its decay spanning Stage II's 6,000 steps
+    assert (map_only.train.steps, map_only.model.stage1_steps) == (19500, 12000)
+    stack = got[("stackgan", 0)]
+    assert stack.model.ema == 0.999 and (stack.train.steps, stack.model.stage1_steps) == (15500, 8000)
+    assert stack.train.lr_decay * stack.train.steps >= stack.train.steps - stack.model.text.steps - stack.model.stage1_steps
+    # the preset as first measured on 3 seeds: 4,000 more Stage I steps, the same Stage II
+    for seed in (0, 1, 2):
+        long = got[("stackgan-long", seed)]
+        assert long == resolve("stackgan", overrides={**data, "train.seed": seed, **curve, "train.steps": 19500,
+                                                      "model.stage1_steps": 12000, "train.lr_decay": 0.3})
     assert got[("gan-int-cls", 0)].model.text.spatial and not got[("gan-int-cls-sentence", 0)].model.text.spatial
     assert got[("gan-int-cls-sentence", 0)] == resolve("gan-int-cls", overrides={**SENTENCE, **data, "train.seed": 0,
                                                                                  **curve})
@@ -352,7 +361,7 @@ def test_the_all_captions_spec_scores_the_seeded_rows_runs_on_every_test_caption
     spec, online = driver.load_spec("text2image_all"), driver.load_spec("text2image")
     assert spec.settings["n"] == 10000 and online.settings["n"] == 1000
     planned = plan(spec)
-    assert sorted({p.row.name for p in planned}) == ["gan-int-cls", "stackgan"]
+    assert sorted({p.row.name for p in planned}) == ["gan-int-cls", "stackgan", "stackgan-long"]
     # the same configs in the same run folders as the text2image spec's: it reads those runs, trains nothing new
     for p in planned:
         twin = plan(online, rows=[p.row.name], seeds=[p.seed])

@@ -288,7 +288,7 @@ def test_genzoo_sample_draws_typed_captions_and_walks_between_two(runs, tmp_path
     # one row of 3: (32 px + 2 px padding) each, enlarged 3 times, after a margin that holds the caption
     margin = grid.size[0] - 3 * (3 * 34 + 2)
     assert grid.size[1] == 3 * (34 + 2) and margin > 100
-    assert min(grid.crop((0, 0, margin, grid.size[1])).getdata()) < 128   # the caption in dark ink on white
+    assert grid.crop((0, 0, margin, grid.size[1])).convert("L").getextrema()[0] < 128   # the caption in dark ink on white
     out = capsys.readouterr().out
     assert "spread between the samples of each caption" in out and "a small 4 is above a big 9" in out
     (tmp_path / "captions.txt").write_text("the digit 1 is at the top right\n\na big 2 is below a small 3\n")

@@ -20,9 +20,12 @@ TEXT_ONLY = {"train.steps": 1500, "train.lr_decay": 0.0}   # the text encoder's 
 # gan-int-cls with the paper's sentence vector and G (no mode seeking, no moving average), for 12,000 steps
 SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.mode_seeking": 0.0, "model.ema": 0.0,
             "train.steps": 12000}
-# stackgan with the paper's sentence vector and generators, at a constant rate; and with the text map alone
-STACK_SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.ema": 0.0, "train.lr_decay": 0.0}
-STACK_MAP_ONLY = {"model.ema": 0.0, "train.lr_decay": 0.0}
+# stackgan with the paper's sentence vector and generators, at a constant rate; and with the text map alone; both
+# with the longer Stage I they were measured with (12,000 steps of 19,500)
+STACK_LONG = {"train.steps": 19500, "model.stage1_steps": 12000}
+STACK_SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "model.ema": 0.0, "train.lr_decay": 0.0,
+                  **STACK_LONG}
+STACK_MAP_ONLY = {"model.ema": 0.0, "train.lr_decay": 0.0, **STACK_LONG}
 SEEDS = (0, 1, 2)
 ROWS = {  # name: (preset, overrides, seeds)
     "gan-int-cls": ("gan-int-cls", {}, SEEDS),
@@ -37,6 +40,8 @@ ROWS = {  # name: (preset, overrides, seeds)
     "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
                                         "train.lr_decay": 0.0}, (0,)),
     "stackgan": ("stackgan", {}, SEEDS),
+    # the preset as it was first measured on 3 seeds: Stage I 12,000 steps, Stage II's 6,000 after it
+    "stackgan-long": ("stackgan", {**STACK_LONG, "train.lr_decay": 0.3}, SEEDS),
     "stackgan-sentence": ("stackgan", STACK_SENTENCE, (0,)),
     "stackgan-spatial": ("stackgan", STACK_MAP_ONLY, (0,)),
     "gan-int-cls-quick": ("gan-int-cls-quick", {}, (0,)),
@@ -57,8 +62,11 @@ PROTOCOL = (
     '"gan-int-cls-other-captions" (model.hard_mismatch=0: every mismatched text another image\'s caption, as in '
     'the paper), "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (model.hard_mismatch '
     '0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000 steps); "stackgan" and '
-    '"gan-int-cls-quick" (the presets); "stackgan-spatial" (stackgan with gan-int-cls\'s text map: '
-    'model.text.spatial=true, model.text.embed_dim=64). Each trained by `genzoo.train` with its preset\'s budget unless the row '
+    '"gan-int-cls-quick" (the presets); "stackgan-long" (the stackgan preset with a 12,000-step Stage I: '
+    'model.stage1_steps=12000, train.steps=19500, train.lr_decay=0.3; seeds 0, 1 and 2); "stackgan-sentence" (stackgan with the paper\'s sentence vector and generators '
+    'at a constant rate: model.text.spatial=false, model.text.embed_dim=128, model.ema=0, train.lr_decay=0) and '
+    '"stackgan-spatial" (stackgan with the text map alone: model.ema=0, train.lr_decay=0), both with a 12,000-step '
+    'Stage I in 19,500 steps (model.stage1_steps=12000, train.steps=19500). Each trained by `genzoo.train` with its preset\'s budget unless the row '
     'says, seed 0 unless the row says, on mnist-captions built from the MNIST files in the data folder (60,000 '
     'training canvases). A row with several seeds gives the median and the range of its final numbers, and each '
     'seed\'s last three checkpoints.',
