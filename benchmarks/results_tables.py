@@ -259,7 +259,6 @@ SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
                "{train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, {train_cpu_minutes_range[1]:.1f}]"))
 
 
-
 def stackgan_rows(label: str, row: str) -> tuple[Row, Row]:
     """A StackGAN row with several seeds: its Stage I (accuracy and FD only), then its Stage II."""
     stage1 = ("{n_seeds}", "{stage1_seen:.1%} [{stage1_seen_range[0]:.1%}, {stage1_seen_range[1]:.1%}]",

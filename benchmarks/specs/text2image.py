@@ -63,11 +63,12 @@ PROTOCOL = (
     'the paper), "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (model.hard_mismatch '
     '0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000 steps); "stackgan" and '
     '"gan-int-cls-quick" (the presets); "stackgan-long" (the stackgan preset with a 12,000-step Stage I: '
-    'model.stage1_steps=12000, train.steps=19500, train.lr_decay=0.3; seeds 0, 1 and 2); "stackgan-sentence" (stackgan with the paper\'s sentence vector and generators '
-    'at a constant rate: model.text.spatial=false, model.text.embed_dim=128, model.ema=0, train.lr_decay=0) and '
-    '"stackgan-spatial" (stackgan with the text map alone: model.ema=0, train.lr_decay=0), both with a 12,000-step '
-    'Stage I in 19,500 steps (model.stage1_steps=12000, train.steps=19500). Each trained by `genzoo.train` with its preset\'s budget unless the row '
-    'says, seed 0 unless the row says, on mnist-captions built from the MNIST files in the data folder (60,000 '
+    'model.stage1_steps=12000, train.steps=19500, train.lr_decay=0.3; seeds 0, 1 and 2); "stackgan-sentence" '
+    '(stackgan with the paper\'s sentence vector and generators at a constant rate: model.text.spatial=false, '
+    'model.text.embed_dim=128, model.ema=0, train.lr_decay=0) and "stackgan-spatial" (stackgan with the text map '
+    'alone: model.ema=0, train.lr_decay=0), both with a 12,000-step Stage I in 19,500 steps '
+    '(model.stage1_steps=12000, train.steps=19500). Each trained by `genzoo.train` with its preset\'s budget '
+    'unless the row says, seed 0 unless the row says, on mnist-captions built from the MNIST files in the data folder (60,000 '
     'training canvases). A row with several seeds gives the median and the range of its final numbers, and each '
     'seed\'s last three checkpoints.',
     "scores on the first n test canvases (of 10,000 from MNIST's test split; about a fifth of them have a "
