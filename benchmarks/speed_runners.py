@@ -29,9 +29,11 @@ FAST_DCGAN = "genzoo dcgan, fast settings"
 
 
 #: the papers' settings where a preset departs from them on 28x28 digits: dcgan's nets, rates and step, as the
-#: reference has them; wgan-gp's DCGAN nets and 5 critic batches per step, as its row says
+#: reference has them; wgan-gp's DCGAN nets and 5 critic batches per step, as its row says, at the paper's rate
+#: without a moving average of G (the reference keeps none)
 PAPER_SETTINGS = {"dcgan": DCGAN_PAPER,
-                  "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0, "model.nets.projection_norm": "channel"}}
+                  "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0, "model.nets.projection_norm": "channel",
+                              "model.optim.lr": 1e-4, "model.ema": 0.0}}
 
 
 def model_preset(name: str) -> tuple[str, dict]:

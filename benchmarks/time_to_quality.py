@@ -8,12 +8,14 @@ single-file PyTorch loop of the same networks reaches in its longest run.
     python benchmarks/time_to_quality.py --quick --out ''                       # seconds: a check that it runs
     python benchmarks/time_to_quality.py --rows-only                            # the table rows from the curves
     python benchmarks/time_to_quality.py --merge A.json B.json --out C.json     # seeds measured apart, as one
+    python benchmarks/time_to_quality.py --models vae --set vae:train.batch_size=100   # a preset's switch back
     python benchmarks/time_to_quality.py --device cuda --minutes 0.0625 0.125 0.25 0.5 --seeds 0 \
         --models dcgan vae wgan-gp --out benchmarks/results/time_to_quality_gpu.json       # on a GPU
 
 Protocol:
 - genzoo: the preset as `genzoo train MODEL --time-budget T --seed S` trains it (genzoo.train with
-  train.time_budget = T, nothing else changed), an independent run for each budget T, because a
+  train.time_budget = T, nothing else changed unless --set MODEL:KEY=VALUE changes a value of that model's
+  preset, which its entry records), an independent run for each budget T, because a
   learning-rate decay over the run follows the budget; its training time is the time its budget rule
   measured (the run's time_budget.json), which also says how far past its budget the run stopped;
 - reference: the model's plain single-file PyTorch loop (benchmarks/reference_dcgan.py,
@@ -63,6 +65,7 @@ import torch
 import genzoo
 from result_files import command_line, write_json, write_result
 from genzoo.data import load_dataset
+from genzoo.presets import parse_override
 from genzoo.metrics.features import get_feature_extractor
 from genzoo.metrics.fid import frechet_distance
 from genzoo.training.hooks import clock_of
@@ -125,7 +128,7 @@ def genzoo_point(model: str, minutes: float, seed: int, args, score: Scorer) -> 
     """Train genzoo's preset for a budget of `minutes` as `genzoo train` does, and score its samples."""
     work = Path(tempfile.mkdtemp(prefix="genzoo-ttq-"))
     overrides = {"train.time_budget": budget_string(60 * minutes, args.clock), "train.device": args.device,
-                 **({"data.root": args.data_root} if args.data_root else {})}
+                 **({"data.root": args.data_root} if args.data_root else {}), **args.sets.get(model, {})}
     try:
         start = time.perf_counter()
         run = genzoo.train(model, data=args.data, seed=seed, overrides=overrides, out=work / "run", progress=False)
@@ -206,7 +209,8 @@ def speedup(reference: dict, genzoo: dict) -> dict:
 def model_entry(model: str, per_seed: list[dict], score: Scorer, args) -> dict:
     """One model's result: both curves, the target, each contestant's time to it, the speed-up."""
     settings = {"minutes": args.minutes, "genzoo_minutes": args.genzoo_minutes, "seeds": args.seeds,
-                "n_samples": score.n, "clock": args.clock, "torch_threads": torch.get_num_threads()}
+                "n_samples": score.n, "clock": args.clock, "torch_threads": torch.get_num_threads(),
+                **({"overrides": args.sets[model]} if args.sets.get(model) else {})}
     points = {who: [p for seed in per_seed for p in seed[who]] for who in ("reference", "genzoo")}
     return entry_from_points(model, points, settings, round(score.floor, 3), device_name(args.device))
 
@@ -322,7 +326,9 @@ def table_rows(model: str, entry: dict) -> dict[str, dict]:
 
 def protocol(fx, n: int, args) -> str:
     seeds = ", ".join(map(str, args.seeds))
-    return (f"genzoo's preset as `genzoo train MODEL --time-budget T --seed S` trains it, one run per budget "
+    changed = "; ".join(f"{m}: {', '.join(f'{k}={v}' for k, v in sets.items())}" for m, sets in args.sets.items())
+    return (f"genzoo's preset as `genzoo train MODEL --time-budget T --seed S` trains it"
+            f"{f' (with {changed})' if changed else ''}, one run per budget "
             f"({', '.join(map(minutes_text, args.genzoo_minutes))} min), against the model's plain PyTorch loop "
             f"(benchmarks/reference_*.py, the paper's networks, fp32, constant learning rate; on MNIST the dcgan "
             f"preset adds InfoGAN's 1024-unit layer and learning rates, the wgan-gp preset that layer and InfoGAN's per-feature "
@@ -387,7 +393,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rows-only", action="store_true",
                    help="rebuild the result file's table rows from the curves it holds, without training")
     p.add_argument("--quick", action="store_true", help="seconds-long checkpoints, 200 samples, one seed: a check")
+    p.add_argument("--set", action="append", default=[], metavar="MODEL:KEY=VALUE", dest="set_values",
+                   help="change a value of one model's preset in genzoo's runs (repeatable), e.g. "
+                        "vae:train.batch_size=100")
     args = p.parse_args(argv)
+    args.sets = model_overrides(args.set_values, p)
     defaults = {"minutes": [1, 2, 4, 8, 16], "n_samples": 5000, "seeds": [0, 1, 2]}
     for key, value in (QUICK if args.quick else defaults).items():
         if getattr(args, key) is None:
@@ -401,6 +411,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     if min(args.minutes + args.genzoo_minutes) <= 0 or args.n_samples < 2:
         p.error("checkpoints and budgets must be positive minutes, and --n-samples at least 2")
     return args
+
+
+def model_overrides(values: list[str], p: argparse.ArgumentParser) -> dict[str, dict]:
+    """['vae:train.batch_size=100', ...] -> {'vae': {'train.batch_size': 100}}."""
+    sets: dict[str, dict] = {}
+    for text in values:
+        model, _, setting = text.partition(":")
+        if model not in MODELS or "=" not in setting:
+            p.error(f"--set expects MODEL:KEY=VALUE with MODEL one of {', '.join(MODELS)} "
+                    f"(e.g. --set vae:train.batch_size=100), got '{text}'")
+        key, value = parse_override(setting)
+        sets.setdefault(model, {})[key] = value
+    return sets
 
 
 def main(argv=None) -> dict:
