@@ -263,6 +263,9 @@ def merge_files(paths: list[str], out: str) -> dict:
     rows = {key: {**row, "command": entry["command"]}
             for model, entry in models.items() for key, row in table_rows(model, entry).items()}
     protocol = re.sub(r"; seeds [0-9, ]+;", "; seeds as each model's row says;", files[0]["protocol"])
+    if len({tuple(e["settings"]["genzoo_minutes"]) for e in models.values()}) > 1:
+        protocol = re.sub(r"one run per budget \([0-9., ]+ min\)", "one run per budget (each model's command gives "
+                          "them as --genzoo-minutes)", protocol)
     result = {**files[0], "protocol": protocol, "models": models, "rows": rows,
               "command": command_line(sys.argv), "merged_from": [f["command"] for f in files]}
     print(f"merged {len(paths)} files into {write_json(out, result)}")

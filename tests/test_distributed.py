@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from genzoo.presets import resolve
 from genzoo.runs.checkpoint import list_checkpoints
+from genzoo.training.distributed import leave_process_group
 from genzoo.training.trainer import train
 
 pytestmark = pytest.mark.slow  # every test here trains or starts processes
@@ -36,8 +37,7 @@ def _worker(rank, world, port, out, results, preset="dcgan", sets=SETS):
     save_file({k: v.contiguous() for k, v in run.model.state_dict().items()}, f"{results}/rank{rank}.safetensors")
     with open(f"{results}/metrics{rank}.json", "w") as f:
         json.dump(run.last_metrics, f)
-    dist.barrier()  # both ranks done before either tears the group down (rank 0 hosts its store)
-    dist.destroy_process_group()
+    leave_process_group()   # as the CLI leaves: rank 0 hosts the store and waits until rank 1 has left it
 
 
 def test_two_processes_stay_identical_and_match_one_process(tiny_run, tmp_path):
@@ -106,8 +106,7 @@ def _resume_worker(rank, world, port, run_dir, steps, log_file):
     torch.set_num_threads(1)
     with open(log_file, "a") as log:
         train(None, resume=run_dir, steps=steps, progress=False, log=lambda line: print(line, file=log))
-    dist.barrier()  # both ranks done before either tears the group down (rank 0 hosts its store)
-    dist.destroy_process_group()
+    leave_process_group()   # as the CLI leaves: rank 0 hosts the store and waits until rank 1 has left it
 
 
 def test_a_run_resumes_with_another_number_of_processes_keeping_the_global_batch(tiny_run, tmp_path):

@@ -101,13 +101,51 @@ def _seed_points(seed: int, reference_fds, genzoo_fds) -> dict:
             "genzoo": points(genzoo_fds, {"past_budget_pct": 0.5, "precision": "fp32 (auto)"})}
 
 
-def _result_file(path: Path, seeds: dict, settings: dict) -> str:
+def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan") -> str:
     points = {who: [p for s in seeds.values() for p in s[who]] for who in ("reference", "genzoo")}
-    entry = ttq.entry_from_points("dcgan", points, {**settings, "seeds": sorted(seeds)}, 0.5, "NVIDIA H200")
-    path.write_text(json.dumps({"protocol": "...; seeds 0;", "hardware": {"gpu": "NVIDIA H200"},
-                                "command": f"measure {sorted(seeds)}",
-                                "models": {"dcgan": {**entry, "command": f"measure {sorted(seeds)}"}}}))
+    entry = ttq.entry_from_points(model, points, {**settings, "seeds": sorted(seeds)}, 0.5, "NVIDIA H200")
+    path.write_text(json.dumps({"protocol": "... one run per budget (1, 2 min), ...; seeds 0;",
+                                "hardware": {"gpu": "NVIDIA H200"}, "command": f"measure {sorted(seeds)}",
+                                "models": {model: {**entry, "command": f"measure {sorted(seeds)}"}}}))
     return str(path)
+
+
+def test_models_measured_with_their_own_budgets_merge_and_the_protocol_leaves_budgets_to_their_commands(tmp_path):
+    settings = {"minutes": [1, 2], "genzoo_minutes": [1, 2], "n_samples": 100, "clock": "wall", "torch_threads": 2}
+    a = _result_file(tmp_path / "a.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
+    b = _result_file(tmp_path / "b.json", {0: _seed_points(0, (60, 20), (30, 10))},
+                     {**settings, "genzoo_minutes": [1.5, 2]}, model="vae")
+    models = ttq.merge_files([a, b], str(tmp_path / "ab.json"))
+    assert sorted(models) == ["dcgan", "vae"] and models["vae"]["settings"]["genzoo_minutes"] == [1.5, 2]
+    protocol = json.loads((tmp_path / "ab.json").read_text())["protocol"]
+    assert "one run per budget (each model's command gives them as --genzoo-minutes)" in protocol
+    assert "(1, 2 min)" not in protocol
+
+
+def test_set_changes_one_models_preset_in_genzoos_runs_and_the_protocol_says_so(monkeypatch):
+    args = ttq.parse_args(["--models", "vae", "wgan-gp", "--set", "vae:train.batch_size=100",
+                           "--set", "vae:model.optim.lr=1e-3", "--set", "wgan-gp:model.ema=0"])
+    assert sorted(args.sets) == ["vae", "wgan-gp"] and args.sets["wgan-gp"] == {"model.ema": 0}
+    assert (args.sets["vae"]["train.batch_size"], float(args.sets["vae"]["model.optim.lr"])) == (100, 1e-3)
+    seen = {}
+
+    def train(model, **kw):   # stands in for genzoo.train: keeps what it was asked to train, trains nothing
+        seen[model] = kw["overrides"]
+        raise InterruptedError
+
+    monkeypatch.setattr(ttq.genzoo, "train", train)
+    for model in ("vae", "dcgan"):
+        with pytest.raises(InterruptedError):
+            ttq.genzoo_point(model, 1.5, 0, args, score=None)
+    assert (seen["vae"]["train.batch_size"], float(seen["vae"]["model.optim.lr"]), seen["vae"]["train.time_budget"]) == (
+        100, 1e-3, "90s")
+    assert not {"train.batch_size", "model.optim.lr", "model.ema"} & set(seen["dcgan"])
+    described = type("Features", (), {"describe": lambda self: "a classifier"})()
+    assert "trains it (with vae: train.batch_size=100, model.optim.lr=1e-3; wgan-gp: model.ema=0), one run" in (
+        ttq.protocol(described, 100, args))
+    for wrong in ("vae", "gan:train.steps=1", "vae:train.steps"):
+        with pytest.raises(SystemExit):
+            ttq.parse_args(["--set", wrong])
 
 
 def test_seeds_measured_by_two_commands_merge_into_the_entry_of_all_seeds(tmp_path):
