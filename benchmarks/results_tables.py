@@ -45,8 +45,8 @@ class Table:
 #: copies after each update: which rows, and how autocast came to be on. Each table that shows one says so.
 BEFORE_THE_BF16_FIX = {
     "main_job_levers": "the rows on CPUs with native bf16 (bf16 autocast by `auto`) and the `train.precision=bf16` row",
-    "time_to_quality": "genzoo's `dcgan` and `wgan-gp` rows (bf16 autocast by `auto`); the VAE and the plain loops "
-                       "are unaffected",
+    "time_to_quality": "genzoo's `dcgan` row (bf16 autocast by `auto`); the `vae` and `wgan-gp` rows were measured "
+                       "after it, and the plain loops are unaffected",
     "time_to_quality_gpu": "genzoo's `dcgan` and `wgan-gp` rows (bf16 AMP by `auto`); the VAE and the plain loops "
                            "are unaffected",
     "gpu_throughput": "genzoo's `dcgan` and `wgan-gp` numbers (bf16 AMP by `auto`)",

@@ -266,6 +266,9 @@ def merge_files(paths: list[str], out: str) -> dict:
     if len({tuple(e["settings"]["genzoo_minutes"]) for e in models.values()}) > 1:
         protocol = re.sub(r"one run per budget \([0-9., ]+ min\)", "one run per budget (each model's command gives "
                           "them as --genzoo-minutes)", protocol)
+    if len({e["cpu"] for e in models.values()}) > 1:
+        first_cpu = next(iter(files[0]["models"].values()))["cpu"]
+        protocol = protocol.replace(f"; on {first_cpu};", "; on the device each model's row names;")
     result = {**files[0], "protocol": protocol, "models": models, "rows": rows,
               "command": command_line(sys.argv), "merged_from": [f["command"] for f in files]}
     print(f"merged {len(paths)} files into {write_json(out, result)}")

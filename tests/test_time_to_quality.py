@@ -101,10 +101,10 @@ def _seed_points(seed: int, reference_fds, genzoo_fds) -> dict:
             "genzoo": points(genzoo_fds, {"past_budget_pct": 0.5, "precision": "fp32 (auto)"})}
 
 
-def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan") -> str:
+def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan", cpu: str = "NVIDIA H200") -> str:
     points = {who: [p for s in seeds.values() for p in s[who]] for who in ("reference", "genzoo")}
-    entry = ttq.entry_from_points(model, points, {**settings, "seeds": sorted(seeds)}, 0.5, "NVIDIA H200")
-    path.write_text(json.dumps({"protocol": "... one run per budget (1, 2 min), ...; seeds 0;",
+    entry = ttq.entry_from_points(model, points, {**settings, "seeds": sorted(seeds)}, 0.5, cpu)
+    path.write_text(json.dumps({"protocol": f"... one run per budget (1, 2 min), ...; on {cpu}; seeds 0;",
                                 "hardware": {"gpu": "NVIDIA H200"}, "command": f"measure {sorted(seeds)}",
                                 "models": {model: {**entry, "command": f"measure {sorted(seeds)}"}}}))
     return str(path)
@@ -112,14 +112,16 @@ def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan") 
 
 def test_models_measured_with_their_own_budgets_merge_and_the_protocol_leaves_budgets_to_their_commands(tmp_path):
     settings = {"minutes": [1, 2], "genzoo_minutes": [1, 2], "n_samples": 100, "clock": "wall", "torch_threads": 2}
-    a = _result_file(tmp_path / "a.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
+    a = _result_file(tmp_path / "a.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings, cpu="Intel Xeon")
     b = _result_file(tmp_path / "b.json", {0: _seed_points(0, (60, 20), (30, 10))},
-                     {**settings, "genzoo_minutes": [1.5, 2]}, model="vae")
+                     {**settings, "genzoo_minutes": [1.5, 2]}, model="vae", cpu="AMD EPYC")
     models = ttq.merge_files([a, b], str(tmp_path / "ab.json"))
     assert sorted(models) == ["dcgan", "vae"] and models["vae"]["settings"]["genzoo_minutes"] == [1.5, 2]
+    assert (models["dcgan"]["cpu"], models["vae"]["cpu"]) == ("Intel Xeon", "AMD EPYC")
     protocol = json.loads((tmp_path / "ab.json").read_text())["protocol"]
     assert "one run per budget (each model's command gives them as --genzoo-minutes)" in protocol
-    assert "(1, 2 min)" not in protocol
+    assert "; on the device each model's row names;" in protocol
+    assert "(1, 2 min)" not in protocol and "Intel Xeon" not in protocol
 
 
 def test_set_changes_one_models_preset_in_genzoos_runs_and_the_protocol_says_so(monkeypatch):
