@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 import reference_dcgan as reference
-from genzoo.experiments.base import DCGAN_PAPER
+from genzoo.experiments.base import DCGAN_PAPER, WGAN_GP_PAPER_RATE
 from genzoo.models import Optimizers
 from genzoo.presets import list_presets, resolve
 from genzoo.training import Trainer
@@ -33,7 +33,7 @@ FAST_DCGAN = "genzoo dcgan, fast settings"
 #: without a moving average of G (the reference keeps none)
 PAPER_SETTINGS = {"dcgan": DCGAN_PAPER,
                   "wgan-gp": {"model.d_steps": 5, "model.nets.fc_width": 0, "model.nets.projection_norm": "channel",
-                              "model.optim.lr": 1e-4, "model.ema": 0.0}}
+                              **WGAN_GP_PAPER_RATE}}
 
 
 def model_preset(name: str) -> tuple[str, dict]:

@@ -24,8 +24,8 @@ from torch import nn
 import genzoo
 
 from ..losses import d_loss_minimax, d_loss_wasserstein, gradient_penalty
-from .base import (Context, Experiment, ImageScorer, Measured, Verdict, checkpoint_steps, figure, quiet_run_overrides,
-                   save_figure, spearman)
+from .base import (WGAN_GP_PAPER_RATE, Context, Experiment, ImageScorer, Measured, Verdict, checkpoint_steps, figure,
+                   quiet_run_overrides, save_figure, spearman)
 
 TRACKS = 0.7          # Spearman(critic estimate, FD) above this
 IGNORES = 0.5         # Spearman(GAN D loss, FD) below this
@@ -85,7 +85,7 @@ def measure(ctx: Context) -> Measured:
     steps = ctx.steps(200, 2000)
     # WGAN-GP as its paper trains it: 5 critic steps per generator step, Adam 1e-4, no average of G (the preset
     # departs from all three on 28x28 digits)
-    papers = {"model.d_steps": 5, "model.optim.lr": 1e-4, "model.ema": 0.0}
+    papers = {"model.d_steps": 5, **WGAN_GP_PAPER_RATE}
     presets = {"wgan-gp": {**_overrides(ctx, steps), **papers}, "gan": _overrides(ctx, steps)}
     scorer = ImageScorer(presets["gan"]["data.name"], ctx.pick(200, 1000))
     critic_steps = ctx.pick(300, 1000)
