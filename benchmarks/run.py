@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import pkgutil
+import re
 import sys
 import tempfile
 import time
@@ -187,14 +188,25 @@ def precision_of(ctx: Context) -> dict:
     `auto` chose depends on the hardware, and a bf16 step computes other weights than a float32 one."""
     if ctx.trainer is not None:   # the trainer's run folder may be gone (a temporary one)
         return {"precision": str(ctx.trainer.autocast_dtype or "float32")}
-    folder = ctx.run.dir if ctx.run is not None else ctx.run_dir
-    record = Path(folder) / "config.json" if folder is not None else None
-    return {"precision": json.loads(record.read_text())["precision"]} if record and record.is_file() else {}
+    record = run_record(ctx)
+    return {"precision": record["precision"]} if "precision" in record else {}
 
 
 def gpu_of(ctx: Context) -> dict:
-    device = ctx.model.device if ctx.run is not None else torch.device("cpu")
-    return {"gpu": torch.cuda.get_device_name(device)} if device.type == "cuda" else {}
+    """The GPU the run trained on: its model's, or for a run scored by a later command the one its config.json
+    names ("cuda:0 (NVIDIA H200)")."""
+    if ctx.run is not None:
+        device = ctx.model.device
+        return {"gpu": torch.cuda.get_device_name(device)} if device.type == "cuda" else {}
+    named = re.fullmatch(r"cuda.*\((.+)\)", run_record(ctx).get("device", ""))
+    return {"gpu": named.group(1)} if named else {}
+
+
+def run_record(ctx: Context) -> dict:
+    """The run folder's config.json, {} where there is none (a temporary folder already gone)."""
+    folder = ctx.run.dir if ctx.run is not None else ctx.run_dir
+    path = Path(folder) / "config.json" if folder is not None else None
+    return json.loads(path.read_text()) if path is not None and path.is_file() else {}
 
 
 def train(ctx: Context, hooks: list, threads: int | None) -> dict:

@@ -8,6 +8,7 @@ import os
 import statistics
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -121,6 +122,9 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
         for preset in ("gan-int-cls", "stackgan"):
             assert got[(preset, seed)] == resolve(preset, overrides={**data, "train.seed": seed, **curve})
     # stackgan with the map but neither moving averages nor the decaying rate, as first measured
+    # every row that draws images on seeds 0, 1 and 2; the text encoder's rows on seed 0
+    seeds = {name: sorted(seed for row, seed in got if row == name) for name, _ in got}
+    assert all(seeds[name] == ([0] if name.startswith("text-encoder") else [0, 1, 2]) for name in seeds), seeds
     map_only = got[("stackgan-spatial", 0)]
     assert map_only.model.text.spatial and map_only.model.ema == 0 and map_only.train.lr_decay == 0
     # both measured with a 12,000-step Stage I; the preset's is 8,000, its decay spanning Stage II's 6,000 steps
@@ -310,8 +314,8 @@ def test_each_seed_of_a_row_with_several_keeps_its_own_folder_whichever_command_
     assert [driver.run_folder(p, every, "/runs").name for p in every] == [
         "gan-int-cls-seed0", "gan-int-cls-seed1", "gan-int-cls-seed2", "stackgan-seed0", "stackgan-seed1",
         "stackgan-seed2"]
-    one = plan(spec, rows=["gan-int-cls-quick"])   # a row with one seed keeps the row's name
-    assert driver.run_folder(one[0], one, "/runs") == Path("/runs/gan-int-cls-quick")
+    one = plan(spec, rows=["text-encoder-spatial"])   # a row with one seed keeps the row's name
+    assert driver.run_folder(one[0], one, "/runs") == Path("/runs/text-encoder-spatial")
 
 
 def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest_late_checkpoint():
@@ -346,6 +350,11 @@ def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest
     runs[2]["row"]["train_time"]["from_step"] = 6000
     out = seed_summary(runs)
     assert (out["train_cpu_minutes"], out["train_cpu_minutes_range"], out["timed_seeds"]) == (22.5, [20.0, 25.0], [0, 1])
+    # a seed trained on a GPU spends its CPU time launching work: it is left out of the CPU-minutes too
+    runs[2]["row"]["train_time"].pop("from_step")
+    runs[1]["gpu"] = "NVIDIA H200"
+    out = seed_summary(runs)
+    assert (out["train_cpu_minutes"], out["train_cpu_minutes_range"], out["timed_seeds"]) == (25.0, [20.0, 30.0], [0, 2])
 
 
 def test_a_resumed_run_adds_its_time_to_the_part_before_and_an_interrupted_part_is_said(tmp_path):
@@ -362,6 +371,17 @@ def test_a_resumed_run_adds_its_time_to_the_part_before_and_an_interrupted_part_
     assert json.loads(path.read_text()) == {"wall_seconds": 1.0, "cpu_seconds": 0.5, "threads": 1,
                                             "from_step": 8000, "to_step": 9000}
     assert driver.latest_step(tmp_path) == 0 and driver.latest_step(None) == 0
+
+
+def test_a_run_scored_by_a_later_command_keeps_the_gpu_and_precision_it_trained_with(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"device": "cuda:0 (NVIDIA H200)", "precision": "torch.bfloat16"}))
+    scored_later = SimpleNamespace(run=None, trainer=None, run_dir=tmp_path)
+    assert driver.gpu_of(scored_later) == {"gpu": "NVIDIA H200"}
+    assert driver.precision_of(scored_later) == {"precision": "torch.bfloat16"}
+    (tmp_path / "config.json").write_text(json.dumps({"device": "cpu", "precision": "float32"}))
+    assert (driver.gpu_of(scored_later), driver.precision_of(scored_later)) == ({}, {"precision": "float32"})
+    gone = SimpleNamespace(run=None, trainer=None, run_dir=None)   # a temporary run folder already removed
+    assert (driver.gpu_of(gone), driver.precision_of(gone)) == ({}, {})
 
 
 def test_the_all_captions_spec_scores_the_seeded_rows_runs_on_every_test_caption():

@@ -101,9 +101,10 @@ def _seed_points(seed: int, reference_fds, genzoo_fds) -> dict:
             "genzoo": points(genzoo_fds, {"past_budget_pct": 0.5, "precision": "fp32 (auto)"})}
 
 
-def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan", cpu: str = "NVIDIA H200") -> str:
+def _result_file(path: Path, seeds: dict, settings: dict, model: str = "dcgan", cpu: str = "NVIDIA H200",
+                 floor: float = 0.5) -> str:
     points = {who: [p for s in seeds.values() for p in s[who]] for who in ("reference", "genzoo")}
-    entry = ttq.entry_from_points(model, points, {**settings, "seeds": sorted(seeds)}, 0.5, cpu)
+    entry = ttq.entry_from_points(model, points, {**settings, "seeds": sorted(seeds)}, floor, cpu)
     path.write_text(json.dumps({"protocol": f"... one run per budget (1, 2 min), ...; on {cpu}; seeds 0;",
                                 "hardware": {"gpu": "NVIDIA H200"}, "command": f"measure {sorted(seeds)}",
                                 "models": {model: {**entry, "command": f"measure {sorted(seeds)}"}}}))
@@ -155,8 +156,10 @@ def test_seeds_measured_by_two_commands_merge_into_the_entry_of_all_seeds(tmp_pa
     seeds = {0: _seed_points(0, (60, 20), (30, 10)), 1: _seed_points(1, (50, 24), (34, 12)),
              2: _seed_points(2, (70, 18), (28, 9))}
     a = _result_file(tmp_path / "a.json", {0: seeds[0]}, settings)
-    b = _result_file(tmp_path / "b.json", {1: seeds[1], 2: seeds[2]}, settings)
+    # b's classifier was trained again: its real-vs-real floor moved by thousandths, and both floors are kept
+    b = _result_file(tmp_path / "b.json", {1: seeds[1], 2: seeds[2]}, settings, floor=0.495)
     merged = ttq.merge_files([a, b], str(tmp_path / "ab.json"))["dcgan"]
+    assert merged["floor"] == [0.495, 0.5]
     # target: the median of the plain loops' last FDs (20, 24, 18); genzoo's medians 30 at 1 min, 10 at 2 min
     # reach it at log t = (30 - 20) / (30 - 10) * log 2, t = sqrt(2); the plain loop at its checkpoint, 2 min
     assert merged["target_fd"] == 20 and merged["settings"]["seeds"] == [0, 1, 2]
@@ -172,7 +175,10 @@ def test_files_measured_with_other_settings_or_the_same_seed_are_not_merged(tmp_
     a = _result_file(tmp_path / "a.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
     other = _result_file(tmp_path / "b.json", {1: _seed_points(1, (60, 20), (30, 10))}, {**settings, "n_samples": 50})
     again = _result_file(tmp_path / "c.json", {0: _seed_points(0, (60, 20), (30, 10))}, settings)
-    for second in (other, again):
+    # a floor 0.03 away is another classifier's (or another dataset's), whose FDs do not compare
+    other_classifier = _result_file(tmp_path / "d.json", {1: _seed_points(1, (60, 20), (30, 10))}, settings,
+                                    floor=0.53)
+    for second in (other, again, other_classifier):
         with pytest.raises(SystemExit):
             ttq.merge_files([a, second], str(tmp_path / "out.json"))
     assert not (tmp_path / "out.json").exists()

@@ -27,24 +27,24 @@ STACK_SENTENCE = {"model.text.spatial": False, "model.text.embed_dim": 128, "mod
                   **STACK_LONG}
 STACK_MAP_ONLY = {"model.ema": 0.0, "train.lr_decay": 0.0, **STACK_LONG}
 SEEDS = (0, 1, 2)
-ROWS = {  # name: (preset, overrides, seeds)
-    "gan-int-cls": ("gan-int-cls", {}, SEEDS),
-    "gan-int-cls-sentence": ("gan-int-cls", SENTENCE, (0,)),
-    "gan-int": ("gan-int-cls", {**SENTENCE, "model.discriminator": "plain"}, (0,)),
-    "gan-int-cls-other-captions": ("gan-int-cls", {**SENTENCE, "model.hard_mismatch": 0.0}, (0,)),
+ROWS = {  # name: (preset, overrides), each on seeds 0, 1 and 2
+    "gan-int-cls": ("gan-int-cls", {}),
+    "gan-int-cls-sentence": ("gan-int-cls", SENTENCE),
+    "gan-int": ("gan-int-cls", {**SENTENCE, "model.discriminator": "plain"}),
+    "gan-int-cls-other-captions": ("gan-int-cls", {**SENTENCE, "model.hard_mismatch": 0.0}),
     # the share of hard mismatched texts, at a constant learning rate, longer: curves of accuracy against steps
     "gan-int-cls-mismatch-0.5": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.5,
-                                                 "train.lr_decay": 0.0}, (0,)),
+                                                 "train.lr_decay": 0.0}),
     "gan-int-cls-mismatch-0.75": ("gan-int-cls", {**SENTENCE, "train.steps": 16000, "model.hard_mismatch": 0.75,
-                                                  "train.lr_decay": 0.0}, (0,)),
+                                                  "train.lr_decay": 0.0}),
     "gan-int-cls-20k": ("gan-int-cls", {**SENTENCE, "train.steps": 20000, "model.hard_mismatch": 1.0,
-                                        "train.lr_decay": 0.0}, (0,)),
-    "stackgan": ("stackgan", {}, SEEDS),
+                                        "train.lr_decay": 0.0}),
+    "stackgan": ("stackgan", {}),
     # the preset as it was first measured on 3 seeds: Stage I 12,000 steps, Stage II's 6,000 after it
-    "stackgan-long": ("stackgan", {**STACK_LONG, "train.lr_decay": 0.3}, SEEDS),
-    "stackgan-sentence": ("stackgan", STACK_SENTENCE, (0,)),
-    "stackgan-spatial": ("stackgan", STACK_MAP_ONLY, (0,)),
-    "gan-int-cls-quick": ("gan-int-cls-quick", {}, (0,)),
+    "stackgan-long": ("stackgan", {**STACK_LONG, "train.lr_decay": 0.3}),
+    "stackgan-sentence": ("stackgan", STACK_SENTENCE),
+    "stackgan-spatial": ("stackgan", STACK_MAP_ONLY),
+    "gan-int-cls-quick": ("gan-int-cls-quick", {}),
 }
 TEXT_ROWS = {"text-encoder-spatial": ("gan-int-cls", TEXT_ONLY),
              "text-encoder": ("gan-int-cls", {**SENTENCE, **TEXT_ONLY}),
@@ -55,22 +55,23 @@ TEXT_ROWS = {"text-encoder-spatial": ("gan-int-cls", TEXT_ONLY),
 # checkpoints kept for the accuracy-against-steps curve (they do not change the training)
 CURVE_CHECKPOINTS = {"train.checkpoint_every": 2000, "train.keep_checkpoints": 12}
 PROTOCOL = (
-    'rows: "gan-int-cls" (the preset: a text map of the canvas\'s regions, mode seeking, a moving average of G; '
-    'seeds 0, 1 and 2), "gan-int-cls-sentence" (the preset with the paper\'s sentence vector and G: model.text.spatial=false, '
+    'rows: "gan-int-cls" (the preset: a text map of the canvas\'s regions, mode seeking, a moving average of G), '
+    '"gan-int-cls-sentence" (the preset with the paper\'s sentence vector and G: model.text.spatial=false, '
     'model.text.embed_dim=128, model.mode_seeking=0, model.ema=0, 12,000 steps); on that sentence setting: '
     '"gan-int" (model.discriminator=plain: D without the mismatched-text term, the paper\'s GAN baseline), '
     '"gan-int-cls-other-captions" (model.hard_mismatch=0: every mismatched text another image\'s caption, as in '
     'the paper), "gan-int-cls-mismatch-0.5", "gan-int-cls-mismatch-0.75" and "gan-int-cls-20k" (model.hard_mismatch '
     '0.5, 0.75 and 1.0 at a constant learning rate, for 16,000, 16,000 and 20,000 steps); "stackgan" and '
     '"gan-int-cls-quick" (the presets); "stackgan-long" (the stackgan preset with a 12,000-step Stage I: '
-    'model.stage1_steps=12000, train.steps=19500, train.lr_decay=0.3; seeds 0, 1 and 2); "stackgan-sentence" '
+    'model.stage1_steps=12000, train.steps=19500, train.lr_decay=0.3); "stackgan-sentence" '
     '(stackgan with the paper\'s sentence vector and generators at a constant rate: model.text.spatial=false, '
     'model.text.embed_dim=128, model.ema=0, train.lr_decay=0) and "stackgan-spatial" (stackgan with the text map '
     'alone: model.ema=0, train.lr_decay=0), both with a 12,000-step Stage I in 19,500 steps '
     '(model.stage1_steps=12000, train.steps=19500). Each trained by `genzoo.train` with its preset\'s budget '
-    'unless the row says, seed 0 unless the row says, on mnist-captions built from the MNIST files in the data folder (60,000 '
-    'training canvases). A row with several seeds gives the median and the range of its final numbers, and each '
-    'seed\'s last three checkpoints.',
+    'unless the row says, on seeds 0, 1 and 2, on mnist-captions built from the MNIST files in the data folder '
+    '(60,000 training canvases), on the CPU or GPU that each run\'s record names (`--device cuda`: a GPU). A row '
+    'with several seeds gives the median and the range of its final numbers, and each seed\'s last three '
+    'checkpoints; a row measured on one seed, its numbers.',
     "scores on the first n test canvases (of 10,000 from MNIST's test split; about a fifth of them have a "
     "digit/slot pair held out of training): one sample per test caption (seed 0); caption accuracy (each canvas "
     "cut at its caption's boxes, each cut read by genzoo's classifier for the offline mnist5k digits (96.4% test "
@@ -114,9 +115,11 @@ LAST_CHECKPOINTS = 3   # the checkpoints at the end of each run whose spread sho
 
 
 def training_minutes(runs: list[dict]) -> dict:
-    """The median and [min, max] CPU-minutes of the runs whose time counts from step 0 (a run resumed past an
-    interrupted part counts from later), and those runs' seeds."""
-    timed = [run for run in runs if run["row"]["train_time"] and not run["row"]["train_time"].get("from_step")]
+    """The median and [min, max] CPU-minutes of the runs trained on a CPU whose time counts from step 0 (a run
+    resumed past an interrupted part counts from later; a GPU's run spends its CPU time launching work), and those
+    runs' seeds."""
+    timed = [run for run in runs if run["row"]["train_time"] and not run["row"]["train_time"].get("from_step")
+             and not run.get("gpu")]
     minutes = [run["row"]["train_time"]["cpu_seconds"] / 60 for run in timed]
     if not minutes:
         return {"timed_seeds": []}
@@ -164,7 +167,7 @@ def result(rows: dict, settings: dict, records: dict) -> dict:
 
 SPEC = Spec(
     "text2image", "benchmarks/results/text2image.json", trainer="genzoo.train", shared=CURVE_CHECKPOINTS, threads=2,
-    rows=tuple(Row(name, preset, overrides=sets, seeds=seeds, metrics=("captions",))
-               for name, (preset, sets, seeds) in ROWS.items())
+    rows=tuple(Row(name, preset, overrides=sets, seeds=SEEDS, metrics=("captions",))
+               for name, (preset, sets) in ROWS.items())
     + tuple(Row(name, preset, overrides=sets, metrics=("text_encoder",)) for name, (preset, sets) in TEXT_ROWS.items()),
     settings={"n": 1000, "grids": None}, make_row=make_row, result=result)
