@@ -243,6 +243,15 @@ def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, run: s
         f"{{{end}[{split}][caption_accuracy]:.1%}}",)
 
 
+BOTH_SPLITS, SEEN_ONLY = (("seen", "seen"), ("held_out", "held out")), (("seen", "seen"),)
+
+
+def seed_curve_rows(label: str, row: str, steps: tuple[int, ...], splits=BOTH_SPLITS) -> tuple[Row, ...]:
+    """A 3-seed text-to-image row's curve, one table row per seed and split ("LABEL seed N, seen")."""
+    return tuple(Row(f"{label} seed {seed}, {name}", row, cells=t2i_curve("final", split, steps, run=f"runs[{seed}][row]"))
+                 for seed in range(3) for split, name in splits)
+
+
 GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
 SPATIAL_STEPS = tuple(range(2000, 9500, 2000))   # the gan-int-cls preset's checkpoints before the end of its 9,500
 LONG_STEPS = tuple(range(2000, 16000, 2000))     # the 16,000-step rows' checkpoints before their end
@@ -335,16 +344,11 @@ TEXT_TO_IMAGE = (
            ("image scores its caption above the swapped one", "{own_over_swapped:.1%}"),
            ("above its caption with other digits", "{own_over_other_digits:.1%}"))),
     Table("text2image-curve", "text2image",
-          (*(Row(f"GAN-INT-CLS (`gan-int-cls`) seed {seed}, {name}", "gan-int-cls",
-                 cells=t2i_curve("final", split, SPATIAL_STEPS, run=f"runs[{seed}][row]"))
-             for seed in range(3) for split, name in (("seen", "seen"), ("held_out", "held out"))),
-           *(Row(f"with the paper's sentence vector and G, seed {seed}, {name}", "gan-int-cls-sentence",
-                 cells=t2i_curve("final", split, GIC_STEPS, run=f"runs[{seed}][row]"))
-             for seed in range(3) for split, name in (("seen", "seen"), ("held_out", "held out"))),
-           *(Row(f"with the paper's mismatched texts only, seed {seed}, seen", "gan-int-cls-other-captions",
-                 cells=t2i_curve("final", "seen", GIC_STEPS, run=f"runs[{seed}][row]")) for seed in range(3)),
-           *(Row(f"GAN baseline, seed {seed}, seen", "gan-int",
-                 cells=t2i_curve("final", "seen", GIC_STEPS, run=f"runs[{seed}][row]")) for seed in range(3)),
+          (*seed_curve_rows("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls", SPATIAL_STEPS),
+           *seed_curve_rows("with the paper's sentence vector and G,", "gan-int-cls-sentence", GIC_STEPS),
+           *seed_curve_rows("with the paper's mismatched texts only,", "gan-int-cls-other-captions", GIC_STEPS,
+                            SEEN_ONLY),
+           *seed_curve_rows("GAN baseline,", "gan-int", GIC_STEPS, SEEN_ONLY),
            Row("hard_mismatch 0.5, seen", "gan-int-cls-mismatch-0.5", cells=t2i_curve("final", "seen", LONG_STEPS)),
            Row("hard_mismatch 0.75 (the preset's), seen", "gan-int-cls-mismatch-0.75",
                cells=t2i_curve("final", "seen", LONG_STEPS)),

@@ -204,9 +204,10 @@ def gpu_of(ctx: Context) -> dict:
 
 def run_record(ctx: Context) -> dict:
     """The run folder's config.json, {} where there is none (a temporary folder already gone)."""
+    from genzoo.runs import read_run_config
+
     folder = ctx.run.dir if ctx.run is not None else ctx.run_dir
-    path = Path(folder) / "config.json" if folder is not None else None
-    return json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    return read_run_config(folder) if folder is not None and (Path(folder) / "config.json").is_file() else {}
 
 
 def train(ctx: Context, hooks: list, threads: int | None) -> dict:

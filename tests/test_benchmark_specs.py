@@ -374,11 +374,15 @@ def test_a_resumed_run_adds_its_time_to_the_part_before_and_an_interrupted_part_
 
 
 def test_a_run_scored_by_a_later_command_keeps_the_gpu_and_precision_it_trained_with(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"device": "cuda:0 (NVIDIA H200)", "precision": "torch.bfloat16"}))
+    # the sections every run's record holds beside these (the run's config, its data)
+    sections = {"config": {}, "dataset": {"source": "mnist-captions", "size": 60000},
+                "data_spec": {"kind": "captions", "shape": [1, 32, 32]}}
+    (tmp_path / "config.json").write_text(json.dumps({**sections, "device": "cuda:0 (NVIDIA H200)",
+                                                      "precision": "torch.bfloat16"}))
     scored_later = SimpleNamespace(run=None, trainer=None, run_dir=tmp_path)
     assert driver.gpu_of(scored_later) == {"gpu": "NVIDIA H200"}
     assert driver.precision_of(scored_later) == {"precision": "torch.bfloat16"}
-    (tmp_path / "config.json").write_text(json.dumps({"device": "cpu", "precision": "float32"}))
+    (tmp_path / "config.json").write_text(json.dumps({**sections, "device": "cpu", "precision": "float32"}))
     assert (driver.gpu_of(scored_later), driver.precision_of(scored_later)) == ({}, {"precision": "float32"})
     gone = SimpleNamespace(run=None, trainer=None, run_dir=None)   # a temporary run folder already removed
     assert (driver.gpu_of(gone), driver.precision_of(gone)) == ({}, {})
