@@ -60,9 +60,11 @@ BEFORE_THE_BF16_FIX = {
                    "whether that CPU had native bf16",
     "translation_digits": "the pix2pix rows with a discriminator (bf16 autocast by `auto`); the L1-only rows and "
                           "CycleGAN compute the same either way",
-    "text2image": "the GAN rows on one seed trained on the AMD EPYC CPU, both StackGAN stages included (bf16 "
-                  "autocast by `auto`: the file does not record the precision, and the logged losses are means of "
-                  "bf16 numbers); the rows on 3 seeds and the text encoder's rows are unaffected",
+    "text2image": "the GAN-INT-CLS rows on one seed trained on the AMD EPYC CPU (bf16 autocast by `auto`: the file "
+                  "does not record the precision, and the logged losses are means of bf16 numbers); the rows on 3 "
+                  "seeds and the text encoder's rows are unaffected",
+    "text2image_offline": "the rows on one seed, trained on the AMD EPYC CPU (bf16 autocast by `auto`; the file does "
+                          "not record the precision); the `gan-int-cls-quick` row on 3 seeds is unaffected",
 }
 
 
@@ -228,7 +230,6 @@ def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s,
             f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
 
 
-WALL_TRAINING = "{train_time[wall_seconds]:,.0f} s wall, {train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} threads"
 T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
 OFFLINE_STEPS = tuple(range(2000, 12000, 2000))
 STACK_STEPS = tuple(range(2000, 19500, 2000))    # the 19,500-step StackGAN rows' checkpoints before their end
@@ -246,12 +247,15 @@ def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, run: s
 BOTH_SPLITS, SEEN_ONLY = (("seen", "seen"), ("held_out", "held out")), (("seen", "seen"),)
 
 
-def seed_curve_rows(label: str, row: str, steps: tuple[int, ...], splits=BOTH_SPLITS) -> tuple[Row, ...]:
-    """A 3-seed text-to-image row's curve, one table row per seed and split ("LABEL seed N, seen")."""
-    return tuple(Row(f"{label} seed {seed}, {name}", row, cells=t2i_curve("final", split, steps, run=f"runs[{seed}][row]"))
+def seed_curve_rows(label: str, row: str, steps: tuple[int, ...], splits=BOTH_SPLITS,
+                    stage: str = "final") -> tuple[Row, ...]:
+    """A 3-seed text-to-image row's curve, one table row per seed and split ("LABEL seed N, seen"); of StackGAN's
+    Stage I with `stage` "stage1"."""
+    return tuple(Row(f"{label} seed {seed}, {name}", row, cells=t2i_curve(stage, split, steps, run=f"runs[{seed}][row]"))
                  for seed in range(3) for split, name in splits)
 
 
+QUICK_STEPS = (2000,)                            # gan-int-cls-quick's checkpoint before the end of its 2,600 steps
 GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints before the end of its 12,000 steps
 SPATIAL_STEPS = tuple(range(2000, 9500, 2000))   # the gan-int-cls preset's checkpoints before the end of its 9,500
 LONG_STEPS = tuple(range(2000, 16000, 2000))     # the 16,000-step rows' checkpoints before their end
@@ -265,14 +269,20 @@ SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
               ("steps", "{steps_trained:,}"), ("CPU-minutes of training on 1 thread: median [range]",
                "{train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, {train_cpu_minutes_range[1]:.1f}]"))
 
+#: SEEDED_T2I's cells with the last one naming the CPU a row trained on, beside the median [range] of its CPU-minutes
+SEEDED_CPU_CELLS = tuple(cell for _, cell in SEEDED_T2I[1:-1]) + (
+    "{runs[0][cpu]}, 1 thread: {train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, "
+    "{train_cpu_minutes_range[1]:.1f}] CPU-minutes",)
 
-def stackgan_rows(label: str, row: str) -> tuple[Row, Row]:
-    """A StackGAN row with several seeds: its Stage I (accuracy and FD only), then its Stage II."""
+
+def stackgan_rows(label: str, row: str, cells: tuple[str, ...] = ()) -> tuple[Row, Row]:
+    """A StackGAN row with several seeds: its Stage I (accuracy and FD only), then its Stage II (its own `cells`, if
+    given, else the table's)."""
     stage1 = ("{n_seeds}", "{stage1_seen:.1%} [{stage1_seen_range[0]:.1%}, {stage1_seen_range[1]:.1%}]",
               "{stage1_held_out:.1%} [{stage1_held_out_range[0]:.1%}, {stage1_held_out_range[1]:.1%}]",
               "{stage1_fd:.1f} [{stage1_fd_range[0]:.1f}, {stage1_fd_range[1]:.1f}]", "", "", "")
     return (Row(f"{label}, Stage I (16x16 shown at 32x32)", row, cells=stage1),
-            Row(f"{label}, Stage II (32x32)", row))
+            Row(f"{label}, Stage II (32x32)", row, cells=cells))
 
 
 SEEDED_T2I_ROWS = (
@@ -291,8 +301,12 @@ TEXT_TO_IMAGE = (
           (Row("GAN-INT-CLS with the paper's sentence vector and G", "gan-int-cls-sentence"),
            Row("GAN-INT-CLS with the paper's mismatched texts only (other images' captions)",
                "gan-int-cls-other-captions"),
-           Row("GAN baseline: D without the mismatched-text term", "gan-int")),
-          SEEDED_T2I[:-1] + (("trained on", "{runs[0][gpu]}"),)),
+           Row("GAN baseline: D without the mismatched-text term", "gan-int"),
+           *stackgan_rows("StackGAN with the paper's sentence vector and generators", "stackgan-sentence",
+                          SEEDED_CPU_CELLS),
+           *stackgan_rows("StackGAN with the text map alone, no moving averages, a constant rate", "stackgan-spatial",
+                          SEEDED_CPU_CELLS)),
+          SEEDED_T2I[:-1] + (("trained on", "{runs[0][gpu]}"),), filled_row_by_row=True),
     Table("text2image", "text2image",
           (Row("real test canvases (the ceiling)", "gan-int-cls",
                cells=("", "{runs[0][row][final][seen][real_caption_accuracy]:.1%}", "", "",
@@ -302,21 +316,19 @@ TEXT_TO_IMAGE = (
            Row("GAN-INT-CLS, hard_mismatch 0.5, constant rate", "gan-int-cls-mismatch-0.5", cells=t2i_cells("final")),
            Row("GAN-INT-CLS, hard_mismatch 0.75 (the preset's), constant rate", "gan-int-cls-mismatch-0.75",
                cells=t2i_cells("final")),
-           Row("GAN-INT-CLS, hard_mismatch 1.0, constant rate", "gan-int-cls-20k", cells=t2i_cells("final")),
-           Row("StackGAN with the sentence vector, Stage I (16x16 shown at 32x32)", "stackgan-sentence",
-               cells=t2i_cells("stage1")),
-           Row("StackGAN with the sentence vector, Stage II (32x32)", "stackgan-sentence", cells=t2i_cells("final")),
-           Row("StackGAN with the text map alone, Stage I (16x16 shown at 32x32)", "stackgan-spatial",
-               cells=t2i_cells("stage1")),
-           Row("StackGAN with the text map alone, Stage II (32x32)", "stackgan-spatial", cells=t2i_cells("final"))),
+           Row("GAN-INT-CLS, hard_mismatch 1.0, constant rate", "gan-int-cls-20k", cells=t2i_cells("final"))),
           (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
            ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", ""))),
-    Table("text2image-offline", "text2image_offline",
+    Table("text2image-offline-seeds", "text2image_offline",
           (Row("real test canvases (the ceiling)", "gan-int-cls-quick",
+               cells=("", "{runs[0][row][final][seen][real_caption_accuracy]:.1%}",
+                      "{runs[0][row][final][held_out][real_caption_accuracy]:.1%}", "", "", "", "")),
+           Row("`gan-int-cls-quick`", "gan-int-cls-quick")), SEEDED_T2I, filled_row_by_row=True),
+    Table("text2image-offline", "text2image_offline",
+          (Row("real test canvases (the ceiling)", "gan-int-cls-sentence",
                cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
                       "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
-           Row("`gan-int-cls-quick`", "gan-int-cls-quick", cells=t2i_cells("final", WALL_TRAINING)),
            Row("`gan-int-cls` with the paper's sentence vector and G", "gan-int-cls-sentence",
                cells=t2i_cells("final", UNTIMED)),
            Row("`stackgan` with the sentence vector, Stage I (16x16 shown at 32x32)", "stackgan-sentence",
@@ -327,7 +339,8 @@ TEXT_TO_IMAGE = (
            ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
            ("FD of the digit cuts", ""), ("training", "")), filled_row_by_row=True),
     Table("text2image-offline-curve", "text2image_offline",
-          (Row("`gan-int-cls` with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
+          (*seed_curve_rows("`gan-int-cls-quick`", "gan-int-cls-quick", QUICK_STEPS),
+           Row("`gan-int-cls` with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
                cells=t2i_curve("final", "seen", OFFLINE_STEPS)),
            Row("the same, held out", "gan-int-cls-sentence", cells=t2i_curve("final", "held_out", OFFLINE_STEPS)),
            Row("`stackgan` with the sentence vector, Stage II, seen", "stackgan-sentence",
@@ -356,16 +369,12 @@ TEXT_TO_IMAGE = (
                cells=t2i_curve("final", "held_out", LONG_STEPS)),
            Row("hard_mismatch 1.0, seen", "gan-int-cls-20k", cells=t2i_curve("final", "seen")),
            Row("hard_mismatch 1.0, held out", "gan-int-cls-20k", cells=t2i_curve("final", "held_out")),
-           Row("StackGAN with the sentence vector, Stage I, seen", "stackgan-sentence",
-               cells=t2i_curve("stage1", "seen", STACK_STEPS)),
-           Row("StackGAN with the sentence vector, Stage II, seen", "stackgan-sentence",
-               cells=t2i_curve("final", "seen", STACK_STEPS)),
-           Row("StackGAN with the text map alone, Stage I, seen", "stackgan-spatial",
-               cells=t2i_curve("stage1", "seen", STACK_STEPS)),
-           Row("StackGAN with the text map alone, Stage II, seen", "stackgan-spatial",
-               cells=t2i_curve("final", "seen", STACK_STEPS)),
-           Row("StackGAN with the text map alone, Stage II, held out", "stackgan-spatial",
-               cells=t2i_curve("final", "held_out", STACK_STEPS))),
+           *seed_curve_rows("StackGAN with the sentence vector, Stage I,", "stackgan-sentence", STACK_STEPS, SEEN_ONLY,
+                            stage="stage1"),
+           *seed_curve_rows("StackGAN with the sentence vector, Stage II,", "stackgan-sentence", STACK_STEPS, SEEN_ONLY),
+           *seed_curve_rows("StackGAN with the text map alone, Stage I,", "stackgan-spatial", STACK_STEPS, SEEN_ONLY,
+                            stage="stage1"),
+           *seed_curve_rows("StackGAN with the text map alone, Stage II,", "stackgan-spatial", STACK_STEPS)),
           (("model", ""),) + tuple((f"{k:,}", "") for k in T2I_STEPS) + (("end of the run", ""),)),
 )
 
