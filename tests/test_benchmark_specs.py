@@ -121,10 +121,10 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     for seed in (0, 1, 2):
         for preset in ("gan-int-cls", "stackgan"):
             assert got[(preset, seed)] == resolve(preset, overrides={**data, "train.seed": seed, **curve})
-    # stackgan with the map but neither moving averages nor the decaying rate, as first measured
     # every row that draws images on seeds 0, 1 and 2; the text encoder's rows on seed 0
     seeds = {name: sorted(seed for row, seed in got if row == name) for name, _ in got}
     assert all(seeds[name] == ([0] if name.startswith("text-encoder") else [0, 1, 2]) for name in seeds), seeds
+    # stackgan with the map but neither moving averages nor the decaying rate, as first measured
     map_only = got[("stackgan-spatial", 0)]
     assert map_only.model.text.spatial and map_only.model.ema == 0 and map_only.train.lr_decay == 0
     # both measured with a 12,000-step Stage I; the preset's is 8,000, its decay spanning Stage II's 6,000 steps
