@@ -63,8 +63,6 @@ BEFORE_THE_BF16_FIX = {
     "text2image": "the GAN-INT-CLS rows on one seed trained on the AMD EPYC CPU (bf16 autocast by `auto`: the file "
                   "does not record the precision, and the logged losses are means of bf16 numbers); the rows on 3 "
                   "seeds and the text encoder's rows are unaffected",
-    "text2image_offline": "the rows on one seed, trained on the AMD EPYC CPU (bf16 autocast by `auto`; the file does "
-                          "not record the precision); the `gan-int-cls-quick` row on 3 seeds is unaffected",
 }
 
 
@@ -231,9 +229,7 @@ def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s,
 
 
 T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
-OFFLINE_STEPS = tuple(range(2000, 12000, 2000))
 STACK_STEPS = tuple(range(2000, 19500, 2000))    # the 19,500-step StackGAN rows' checkpoints before their end
-UNTIMED = "not timed: trained in parts, on a machine shared with other work"
 
 
 def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, run: str = "") -> tuple[str, ...]:
@@ -324,27 +320,15 @@ TEXT_TO_IMAGE = (
           (Row("real test canvases (the ceiling)", "gan-int-cls-quick",
                cells=("", "{runs[0][row][final][seen][real_caption_accuracy]:.1%}",
                       "{runs[0][row][final][held_out][real_caption_accuracy]:.1%}", "", "", "", "")),
-           Row("`gan-int-cls-quick`", "gan-int-cls-quick")), SEEDED_T2I, filled_row_by_row=True),
-    Table("text2image-offline", "text2image_offline",
-          (Row("real test canvases (the ceiling)", "gan-int-cls-sentence",
-               cells=("", "{final[seen][real_caption_accuracy]:.1%}", "", "",
-                      "{final[held_out][real_caption_accuracy]:.1%}", "", "")),
-           Row("`gan-int-cls` with the paper's sentence vector and G", "gan-int-cls-sentence",
-               cells=t2i_cells("final", UNTIMED)),
-           Row("`stackgan` with the sentence vector, Stage I (16x16 shown at 32x32)", "stackgan-sentence",
-               cells=t2i_cells("stage1", UNTIMED)),
-           Row("`stackgan` with the sentence vector, Stage II", "stackgan-sentence",
-               cells=t2i_cells("final", UNTIMED))),
-          (("preset", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
-           ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
-           ("FD of the digit cuts", ""), ("training", "")), filled_row_by_row=True),
+           Row("`gan-int-cls-quick`", "gan-int-cls-quick"),
+           Row("`gan-int-cls` with the paper's sentence vector and G", "gan-int-cls-sentence"),
+           *stackgan_rows("`stackgan` with the sentence vector", "stackgan-sentence")), SEEDED_T2I,
+          filled_row_by_row=True),
     Table("text2image-offline-curve", "text2image_offline",
           (*seed_curve_rows("`gan-int-cls-quick`", "gan-int-cls-quick", QUICK_STEPS),
-           Row("`gan-int-cls` with the paper's sentence vector and G, seen", "gan-int-cls-sentence",
-               cells=t2i_curve("final", "seen", OFFLINE_STEPS)),
-           Row("the same, held out", "gan-int-cls-sentence", cells=t2i_curve("final", "held_out", OFFLINE_STEPS)),
-           Row("`stackgan` with the sentence vector, Stage II, seen", "stackgan-sentence",
-               cells=t2i_curve("final", "seen", STACK_STEPS))),
+           *seed_curve_rows("`gan-int-cls` with the paper's sentence vector and G,", "gan-int-cls-sentence", GIC_STEPS),
+           *seed_curve_rows("`stackgan` with the sentence vector, Stage II,", "stackgan-sentence", STACK_STEPS,
+                            SEEN_ONLY)),
           (("preset", ""),) + tuple((f"{k:,}", "") for k in T2I_STEPS) + (("end of the run", ""),),
           filled_row_by_row=True),
     Table("text2image-text-encoder", "text2image",
