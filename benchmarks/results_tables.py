@@ -60,9 +60,6 @@ BEFORE_THE_BF16_FIX = {
                    "whether that CPU had native bf16",
     "translation_digits": "the pix2pix rows with a discriminator (bf16 autocast by `auto`); the L1-only rows and "
                           "CycleGAN compute the same either way",
-    "text2image": "the GAN-INT-CLS row on one seed (hard_mismatch 1.0) trained on the AMD EPYC CPU (bf16 autocast by "
-                  "`auto`: the file does not record the precision, and the logged losses are means of bf16 numbers); "
-                  "the rows on 3 seeds and the text encoder's rows are unaffected",
 }
 
 
@@ -218,26 +215,15 @@ TRANSLATION = (
 )
 
 
-def t2i_cells(stage: str, training: str = "{train_time[cpu_seconds]:,.0f} CPU-s, {train_time[threads]} thread(s)",
-              run: str = ""):
-    """A text-to-image row's cells for one stage ("final" or StackGAN's "stage1") of its result, or of one seed's
-    run of a row with several (`run`: "runs[i][row]")."""
-    stage = f"{run}[{stage}]" if run else stage
-    return ("{steps_trained:,} / {steps_planned:,}", f"{{{stage}[seen][caption_accuracy]:.1%}}",
-            f"{{{stage}[seen][one_digit_accuracy]:.1%}}", f"{{{stage}[seen][two_digit_accuracy]:.1%}}",
-            f"{{{stage}[held_out][caption_accuracy]:.1%}}", f"{{{stage}[fd_digits]:.1f}}", training)
-
-
 T2I_STEPS = tuple(range(2000, 20000, 2000))   # the benchmark's curve checkpoints
 STACK_STEPS = tuple(range(2000, 19500, 2000))    # the 19,500-step StackGAN rows' checkpoints before their end
 
 
-def t2i_curve(stage: str, split: str, steps: tuple[int, ...] = T2I_STEPS, run: str = "") -> tuple[str, ...]:
-    """A text-to-image row's caption accuracy at each curve checkpoint, then at the end of its run
-    ("" where the run has no such checkpoint); of one seed's run of a row with several with `run` ("runs[i][row]")."""
-    curve, end = (f"{run}[curve]", f"{run}[{stage}]") if run else ("curve", stage)
-    return tuple(f"{{{curve}[{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
-        f"{{{end}[{split}][caption_accuracy]:.1%}}",)
+def t2i_curve(stage: str, split: str, steps: tuple[int, ...], run: str) -> tuple[str, ...]:
+    """One seed's run of a text-to-image row (`run`: "runs[i][row]"): its caption accuracy at each curve checkpoint
+    ("" where the run has no such checkpoint), then at the end of the run."""
+    return tuple(f"{{{run}[curve][{k}][{stage}][{split}]:.1%}}" if k in steps else "" for k in T2I_STEPS) + (
+        f"{{{run}[{stage}][{split}][caption_accuracy]:.1%}}",)
 
 
 BOTH_SPLITS, SEEN_ONLY = (("seen", "seen"), ("held_out", "held out")), (("seen", "seen"),)
@@ -307,22 +293,27 @@ TEXT_TO_IMAGE = (
                "gan-int-cls-mismatch-0.5", cells=SEEDED_CPU_CELLS),
            Row("GAN-INT-CLS with the sentence vector, hard_mismatch 0.75 (the preset's), a constant rate",
                "gan-int-cls-mismatch-0.75", cells=SEEDED_CPU_CELLS),
+           Row("GAN-INT-CLS with the sentence vector, hard_mismatch 1.0, a constant rate", "gan-int-cls-20k",
+               cells=SEEDED_CPU_CELLS),
            *stackgan_rows("StackGAN with the paper's sentence vector and generators", "stackgan-sentence",
                           SEEDED_CPU_CELLS),
            *stackgan_rows("StackGAN with the text map alone, no moving averages, a constant rate", "stackgan-spatial",
                           SEEDED_CPU_CELLS)),
           SEEDED_T2I[:-1] + (("trained on", "{runs[0][gpu]}"),), filled_row_by_row=True),
-    Table("text2image", "text2image",
-          (Row("real test canvases (the ceiling)", "gan-int-cls",
-               cells=("", "{runs[0][row][final][seen][real_caption_accuracy]:.1%}", "", "",
-                      "{runs[0][row][final][held_out][real_caption_accuracy]:.1%}", "", "")),
-           Row("GAN-INT-CLS (`gan-int-cls`, seed 0 of the 3 above)", "gan-int-cls", cells=t2i_cells(
-               "final", "{runs[0][row][train_time][cpu_seconds]:,.0f} CPU-s, 1 thread", run="runs[0][row]")),
-           Row("GAN-INT-CLS with the sentence vector, hard_mismatch 1.0, a constant rate", "gan-int-cls-20k",
-               cells=t2i_cells("final"))),
-          (("model", ""), ("steps trained / planned", ""), ("caption accuracy, seen", ""),
-           ("seen, one digit", ""), ("seen, two digits", ""), ("held out", ""),
-           ("FD of the digit cuts", ""), ("training", ""))),
+    Table("text2image-layout", "text2image",
+          (Row("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls"),
+           Row("StackGAN (`stackgan`), Stage II", "stackgan"),
+           Row("GAN-INT-CLS with the paper's sentence vector and G", "gan-int-cls-sentence"),
+           Row("with the paper's mismatched texts only", "gan-int-cls-other-captions"),
+           Row("GAN baseline: D without the mismatched-text term", "gan-int"),
+           Row("hard_mismatch 0.5, a constant rate", "gan-int-cls-mismatch-0.5"),
+           Row("hard_mismatch 0.75 (the preset's), a constant rate", "gan-int-cls-mismatch-0.75"),
+           Row("hard_mismatch 1.0, a constant rate", "gan-int-cls-20k")),
+          (("model", ""), ("seeds", "{n_seeds}"),
+           ("seen, one digit: median [range]", "{one_digit:.1%} [{one_digit_range[0]:.1%}, {one_digit_range[1]:.1%}]"),
+           ("seen, two digits: median [range]",
+            "{two_digits:.1%} [{two_digits_range[0]:.1%}, {two_digits_range[1]:.1%}]"),
+           ("steps", "{steps_trained:,}"))),
     Table("text2image-offline-seeds", "text2image_offline",
           (seeded_ceiling_row("gan-int-cls-quick"),
            Row("`gan-int-cls-quick`", "gan-int-cls-quick"),
@@ -341,10 +332,13 @@ TEXT_TO_IMAGE = (
            Row("the sentence vector: 1,500 steps, swapped captions among the negatives", "text-encoder"),
            Row("the paper's loss, 1,500 steps", "text-encoder-paper"),
            Row("the paper's loss, 500 steps", "text-encoder-paper-500")),
-          (("text encoder", ""), ("two-digit test captions", "{n_captions:,}"),
-           ("cosine of phi(t) and phi(t with the digits swapped)", "{cosine_swapped:.2f}"),
-           ("image scores its caption above the swapped one", "{own_over_swapped:.1%}"),
-           ("above its caption with other digits", "{own_over_other_digits:.1%}"))),
+          (("text encoder", ""), ("seeds", "{n_seeds}"), ("two-digit test captions", "{n_captions:,}"),
+           ("cosine of phi(t) and phi(t with the digits swapped): median [range]",
+            "{cosine_swapped:.2f} [{cosine_swapped_range[0]:.2f}, {cosine_swapped_range[1]:.2f}]"),
+           ("image scores its caption above the swapped one",
+            "{own_over_swapped:.1%} [{own_over_swapped_range[0]:.1%}, {own_over_swapped_range[1]:.1%}]"),
+           ("above its caption with other digits", "{own_over_other_digits:.1%} [{own_over_other_digits_range[0]:.1%}, "
+                                                   "{own_over_other_digits_range[1]:.1%}]"))),
     Table("text2image-curve", "text2image",
           (*seed_curve_rows("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls", SPATIAL_STEPS),
            *seed_curve_rows("with the paper's sentence vector and G,", "gan-int-cls-sentence", GIC_STEPS),
@@ -353,8 +347,7 @@ TEXT_TO_IMAGE = (
            *seed_curve_rows("GAN baseline,", "gan-int", GIC_STEPS, SEEN_ONLY),
            *seed_curve_rows("hard_mismatch 0.5,", "gan-int-cls-mismatch-0.5", LONG_STEPS),
            *seed_curve_rows("hard_mismatch 0.75 (the preset's),", "gan-int-cls-mismatch-0.75", LONG_STEPS),
-           Row("hard_mismatch 1.0 (one seed), seen", "gan-int-cls-20k", cells=t2i_curve("final", "seen")),
-           Row("hard_mismatch 1.0 (one seed), held out", "gan-int-cls-20k", cells=t2i_curve("final", "held_out")),
+           *seed_curve_rows("hard_mismatch 1.0,", "gan-int-cls-20k", T2I_STEPS),
            *seed_curve_rows("StackGAN with the sentence vector, Stage I,", "stackgan-sentence", STACK_STEPS, SEEN_ONLY,
                             stage="stage1"),
            *seed_curve_rows("StackGAN with the sentence vector, Stage II,", "stackgan-sentence", STACK_STEPS, SEEN_ONLY),

@@ -121,9 +121,9 @@ def test_the_text2image_rows_resolve_as_the_old_scripts_rows(offline):
     for seed in (0, 1, 2):
         for preset in ("gan-int-cls", "stackgan"):
             assert got[(preset, seed)] == resolve(preset, overrides={**data, "train.seed": seed, **curve})
-    # every row that draws images on seeds 0, 1 and 2; the text encoder's rows on seed 0
+    # every row, the text encoder's included, on seeds 0, 1 and 2
     seeds = {name: sorted(seed for row, seed in got if row == name) for name, _ in got}
-    assert all(seeds[name] == ([0] if name.startswith("text-encoder") else [0, 1, 2]) for name in seeds), seeds
+    assert all(seeds[name] == [0, 1, 2] for name in seeds), seeds
     # stackgan with the map but neither moving averages nor the decaying rate, as first measured
     map_only = got[("stackgan-spatial", 0)]
     assert map_only.model.text.spatial and map_only.model.ema == 0 and map_only.train.lr_decay == 0
@@ -314,15 +314,18 @@ def test_each_seed_of_a_row_with_several_keeps_its_own_folder_whichever_command_
     assert [driver.run_folder(p, every, "/runs").name for p in every] == [
         "gan-int-cls-seed0", "gan-int-cls-seed1", "gan-int-cls-seed2", "stackgan-seed0", "stackgan-seed1",
         "stackgan-seed2"]
-    one = plan(spec, rows=["text-encoder-spatial"])   # a row with one seed keeps the row's name
-    assert driver.run_folder(one[0], one, "/runs") == Path("/runs/text-encoder-spatial")
+    rbm = driver.load_spec("rbm_mnist")
+    one = plan(rbm, rows=["rbm"])   # a row with one seed keeps the row's name
+    assert driver.run_folder(one[0], one, "/runs") == Path("/runs/rbm")
 
 
 def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest_late_checkpoint():
     from specs.text2image import seed_summary
 
-    def scores(seen, held_out, fd):
-        return {"seen": {"caption_accuracy": seen}, "held_out": {"caption_accuracy": held_out}, "fd_digits": fd}
+    def scores(seen, held_out, fd):   # the one-digit captions read 5 points above all, the two-digit 5 below
+        return {"seen": {"caption_accuracy": seen, "one_digit_accuracy": seen + 0.05,
+                         "two_digit_accuracy": seen - 0.05},
+                "held_out": {"caption_accuracy": held_out}, "fd_digits": fd}
 
     def run(seed, final, stage1, curve, cpu_seconds):
         return {"seed": seed, "row": {
@@ -340,6 +343,9 @@ def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest
     assert (out["held_out"], out["held_out_range"], out["fd"]) == (pytest.approx(0.75), [0.70, 0.80], 2.0)
     assert (out["stage1_seen"], out["stage1_held_out"], out["stage1_fd"], out["stage1_fd_range"]) == (
         0.6, 0.4, 80.0, [70.0, 90.0])
+    # the seen captions by layout, the same way: one digit 0.95, 0.99, 0.97; two digits 0.85, 0.89, 0.87
+    assert (out["one_digit"], out["one_digit_range"]) == (pytest.approx(0.97), [0.95, 0.99])
+    assert (out["two_digits"], out["two_digits_range"]) == (pytest.approx(0.87), [0.85, 0.89])
     # the last three checkpoints: steps 6,000, 8,000 and the end; step 4,000's 0.1 is too early to count
     assert [p["step"] for p in out["last_checkpoints"]["0"]] == [6000, 8000, 9500]
     assert out["seen_farthest"] == pytest.approx(0.04)       # seed 0 at 6,000: |0.88 - 0.92|
@@ -355,6 +361,24 @@ def test_a_text2image_row_on_several_seeds_gives_medians_ranges_and_its_farthest
     runs[1]["gpu"] = "NVIDIA H200"
     out = seed_summary(runs)
     assert (out["train_cpu_minutes"], out["train_cpu_minutes_range"], out["timed_seeds"]) == (25.0, [20.0, 30.0], [0, 2])
+
+
+def test_a_text_encoder_row_on_several_seeds_gives_each_numbers_median_and_range_and_keeps_its_runs():
+    from specs.text2image import SPEC, make_row
+
+    def run(seed, cosine, own_over_swapped):
+        return {"seed": seed, "cpu": "Intel Xeon", "row": {"n_captions": 523, "cosine_swapped": cosine,
+                                                           "own_over_swapped": own_over_swapped}}
+
+    runs = [run(0, 0.26, 1.0), run(1, 0.31, 0.98), run(2, 0.22, 0.99)]
+    row = make_row(SPEC.row("text-encoder-spatial"), runs, {})
+    assert (row["cosine_swapped"], row["cosine_swapped_range"]) == (0.26, [0.22, 0.31])
+    assert (row["own_over_swapped"], row["own_over_swapped_range"]) == (0.99, [0.98, 1.0])
+    assert (row["n_captions"], row["n_seeds"], row["seeds"], row["runs"]) == (523, 3, [0, 1, 2], runs)
+    assert row["overrides"] == {"train.steps": 1500, "train.lr_decay": 0.0}
+    # one seed: its numbers as they are, without ranges
+    one = make_row(SPEC.row("text-encoder-spatial"), runs[:1], {})
+    assert one["cosine_swapped"] == 0.26 and "cosine_swapped_range" not in one
 
 
 def test_a_resumed_run_adds_its_time_to_the_part_before_and_an_interrupted_part_is_said(tmp_path):

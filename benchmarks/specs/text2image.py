@@ -106,8 +106,16 @@ def without_paths(value):
 
 def make_row(row: Row, runs: list[dict], settings: dict) -> dict:
     """The row as the tables read it: the preset, the row's own overrides and its metric's numbers (one seed), or
-    with several seeds their summary (`seed_summary`); each seed's run is kept under "runs"."""
-    numbers = runs[0]["row"] if len(runs) == 1 else seed_summary(runs)
+    with several seeds their summary (`seed_summary`, or for a text encoder each number's median and range); each
+    seed's run is kept under "runs"."""
+    if len(runs) == 1:
+        numbers = runs[0]["row"]
+    elif "captions" in row.metrics:
+        numbers = seed_summary(runs)
+    else:
+        numbers = {"seeds": [run["seed"] for run in runs],
+                   **median_and_range([{"seed": run["seed"], **run["row"]} for run in runs])}
+        del numbers["runs"]
     return {"preset": row.preset, "overrides": dict(row.overrides), **numbers, "runs": runs}
 
 
@@ -147,7 +155,10 @@ def seed_summary(runs: list[dict]) -> dict:
 
 
 def stage_numbers(scores: dict) -> dict:
+    """A stage's numbers that a row summarizes over its seeds: accuracy seen and held out, the seen captions'
+    accuracy by layout (one digit, two digits), and FD."""
     return {"seen": scores["seen"]["caption_accuracy"], "held_out": scores["held_out"]["caption_accuracy"],
+            "one_digit": scores["seen"]["one_digit_accuracy"], "two_digits": scores["seen"]["two_digit_accuracy"],
             "fd": scores["fd_digits"]}
 
 
@@ -169,5 +180,6 @@ SPEC = Spec(
     "text2image", "benchmarks/results/text2image.json", trainer="genzoo.train", shared=CURVE_CHECKPOINTS, threads=2,
     rows=tuple(Row(name, preset, overrides=sets, seeds=SEEDS, metrics=("captions",))
                for name, (preset, sets) in ROWS.items())
-    + tuple(Row(name, preset, overrides=sets, metrics=("text_encoder",)) for name, (preset, sets) in TEXT_ROWS.items()),
+    + tuple(Row(name, preset, overrides=sets, seeds=SEEDS, metrics=("text_encoder",))
+            for name, (preset, sets) in TEXT_ROWS.items()),
     settings={"n": 1000, "grids": None}, make_row=make_row, result=result)
