@@ -242,27 +242,32 @@ GIC_STEPS = tuple(range(2000, 12000, 2000))      # GAN-INT-CLS's checkpoints bef
 SPATIAL_STEPS = tuple(range(2000, 9500, 2000))   # the gan-int-cls preset's checkpoints before the end of its 9,500
 LONG_STEPS = tuple(range(2000, 16000, 2000))     # the 16,000-step rows' checkpoints before their end
 
+def median_range(name: str, spec: str, bold: bool = False) -> str:
+    """The cell of a number summarized over seeds (spec.median_and_range): its median, bold with `bold`, then
+    [min, max] from NAME_range, each formatted by `spec` (".1%")."""
+    median = f"{{{name}:{spec}}}"
+    return f"{f'**{median}**' if bold else median} [{{{name}_range[0]:{spec}}}, {{{name}_range[1]:{spec}}}]"
+
+
 SEEDED_T2I = (("model", ""), ("seeds", "{n_seeds}"),
-              ("caption accuracy, seen: median [range]", "**{seen:.1%}** [{seen_range[0]:.1%}, {seen_range[1]:.1%}]"),
-              ("held out: median [range]", "**{held_out:.1%}** [{held_out_range[0]:.1%}, {held_out_range[1]:.1%}]"),
-              ("FD of the digit cuts", "{fd:.1f} [{fd_range[0]:.1f}, {fd_range[1]:.1f}]"),
+              ("caption accuracy, seen: median [range]", median_range("seen", ".1%", bold=True)),
+              ("held out: median [range]", median_range("held_out", ".1%", bold=True)),
+              ("FD of the digit cuts", median_range("fd", ".1f")),
               ("last 3 checkpoints, farthest from the median: seen / held out",
                "{seen_farthest:.1%} / {held_out_farthest:.1%}"),
               ("steps", "{steps_trained:,}"), ("CPU-minutes of training on 1 thread: median [range]",
-               "{train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, {train_cpu_minutes_range[1]:.1f}]"))
+               median_range("train_cpu_minutes", ".1f")))
 
 #: SEEDED_T2I's cells with the last one naming the CPU a row trained on, beside the median [range] of its CPU-minutes
 SEEDED_CPU_CELLS = tuple(cell for _, cell in SEEDED_T2I[1:-1]) + (
-    "{runs[0][cpu]}, 1 thread: {train_cpu_minutes:.1f} [{train_cpu_minutes_range[0]:.1f}, "
-    "{train_cpu_minutes_range[1]:.1f}] CPU-minutes",)
+    f"{{runs[0][cpu]}}, 1 thread: {median_range('train_cpu_minutes', '.1f')} CPU-minutes",)
 
 
 def stackgan_rows(label: str, row: str, cells: tuple[str, ...] = ()) -> tuple[Row, Row]:
     """A StackGAN row with several seeds: its Stage I (accuracy and FD only), then its Stage II (its own `cells`, if
     given, else the table's)."""
-    stage1 = ("{n_seeds}", "{stage1_seen:.1%} [{stage1_seen_range[0]:.1%}, {stage1_seen_range[1]:.1%}]",
-              "{stage1_held_out:.1%} [{stage1_held_out_range[0]:.1%}, {stage1_held_out_range[1]:.1%}]",
-              "{stage1_fd:.1f} [{stage1_fd_range[0]:.1f}, {stage1_fd_range[1]:.1f}]", "", "", "")
+    stage1 = ("{n_seeds}", median_range("stage1_seen", ".1%"), median_range("stage1_held_out", ".1%"),
+              median_range("stage1_fd", ".1f"), "", "", "")
     return (Row(f"{label}, Stage I (16x16 shown at 32x32)", row, cells=stage1),
             Row(f"{label}, Stage II (32x32)", row, cells=cells))
 
@@ -310,9 +315,8 @@ TEXT_TO_IMAGE = (
            Row("hard_mismatch 0.75 (the preset's), a constant rate", "gan-int-cls-mismatch-0.75"),
            Row("hard_mismatch 1.0, a constant rate", "gan-int-cls-20k")),
           (("model", ""), ("seeds", "{n_seeds}"),
-           ("seen, one digit: median [range]", "{one_digit:.1%} [{one_digit_range[0]:.1%}, {one_digit_range[1]:.1%}]"),
-           ("seen, two digits: median [range]",
-            "{two_digits:.1%} [{two_digits_range[0]:.1%}, {two_digits_range[1]:.1%}]"),
+           ("seen, one digit: median [range]", median_range("one_digit", ".1%")),
+           ("seen, two digits: median [range]", median_range("two_digits", ".1%")),
            ("steps", "{steps_trained:,}"))),
     Table("text2image-offline-seeds", "text2image_offline",
           (seeded_ceiling_row("gan-int-cls-quick"),
@@ -336,11 +340,9 @@ TEXT_TO_IMAGE = (
            Row("the paper's loss, 500 steps", "text-encoder-paper-500")),
           (("text encoder", ""), ("seeds", "{n_seeds}"), ("two-digit test captions", "{n_captions:,}"),
            ("cosine of phi(t) and phi(t with the digits swapped): median [range]",
-            "{cosine_swapped:.2f} [{cosine_swapped_range[0]:.2f}, {cosine_swapped_range[1]:.2f}]"),
-           ("image scores its caption above the swapped one",
-            "{own_over_swapped:.1%} [{own_over_swapped_range[0]:.1%}, {own_over_swapped_range[1]:.1%}]"),
-           ("above its caption with other digits", "{own_over_other_digits:.1%} [{own_over_other_digits_range[0]:.1%}, "
-                                                   "{own_over_other_digits_range[1]:.1%}]"))),
+            median_range("cosine_swapped", ".2f")),
+           ("image scores its caption above the swapped one", median_range("own_over_swapped", ".1%")),
+           ("above its caption with other digits", median_range("own_over_other_digits", ".1%")))),
     Table("text2image-curve", "text2image",
           (*seed_curve_rows("GAN-INT-CLS (`gan-int-cls`)", "gan-int-cls", SPATIAL_STEPS),
            *seed_curve_rows("with the paper's sentence vector and G,", "gan-int-cls-sentence", GIC_STEPS),
